@@ -1,15 +1,26 @@
-// Wiring only: parse the command line, build the parts, start them.
+// Wiring only: parse the command line, build the logger and runner, write the rules.
 import { runCommand } from '@trellis/config';
+import { parseProxyInitConfig } from './config/config.ts';
+import { proxyInitCommand } from './config/flags.ts';
+import { configureFirewall, setCloseWaitTimeout, simulate } from './firewall/apply.ts';
+import { FirewallError } from './firewall/errors.ts';
+import { commandRunner } from './firewall/exec.ts';
+import { createLogger } from './log/logger.ts';
 
-await runCommand(
-  {
-    name: 'proxy-init',
-    summary: "trellis proxy-init: writes the iptables rules that send a pod's TCP traffic through its proxy.",
-    flags: {},
-  },
-  process.argv.slice(2),
-  () => {
-    process.stderr.write('proxy-init: not implemented yet; see the open issues\n');
+await runCommand(proxyInitCommand, process.argv.slice(2), async (cli) => {
+  const config = parseProxyInitConfig(cli.values);
+  const log = createLogger(config.logFormat, config.logLevel);
+  const deps = { runner: commandRunner(config.netns), log };
+  if (config.simulate) {
+    simulate(config, deps);
+    return;
+  }
+  try {
+    await setCloseWaitTimeout(config, deps);
+    await configureFirewall(config, deps);
+  } catch (err) {
+    if (!(err instanceof FirewallError)) throw err;
+    log.error({ code: err.code }, err.message);
     process.exitCode = 1;
-  },
-);
+  }
+});
