@@ -1,0 +1,10 @@
+export * from './values.ts';
+export * from './annotations.ts';
+export * from './decision.ts';
+export * from './workload.ts';
+export * from './json-patch.ts';
+export * from './ports.ts';
+export { applyAnnotations, cpuCores, mergeEnv, type ProxyOptions } from './overrides.ts';
+export { CONTROL_PLANE_NAMES, PROXY_CONTAINER, INIT_CONTAINER } from './containers.ts';
+export * from './inject.ts';
+export * from './uninject.ts';
