@@ -4,6 +4,10 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 const controlPlaneOnly = ['@kubernetes/client-node', 'fastify', '@fastify/*'];
+// Apps are deployables, never dependencies: shared behaviour belongs in a lib. (Apps have no package
+// exports, so the Nx rule cannot see these imports; this names them.)
+const apps = ['cli', 'destination', 'identity', 'proxy', 'proxy-init', 'proxy-injector'].map((a) => `@trellis/${a}`);
+const noApps = { group: apps, message: 'apps cannot be imported; move the shared code into a lib under libs/' };
 
 export default [
   ...nx.configs['flat/base'],
@@ -36,6 +40,7 @@ export default [
           ],
         },
       ],
+      'no-restricted-imports': ['error', { patterns: [noApps] }],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -49,7 +54,7 @@ export default [
     // shared libs must not pull in control-plane-only packages either: the proxy depends on them.
     files: ['libs/{config,telemetry,proto,pki}/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: controlPlaneOnly }],
+      'no-restricted-imports': ['error', { patterns: [noApps, { group: controlPlaneOnly, message: 'shared libs run in the proxy too' }] }],
     },
   },
 ];

@@ -25,7 +25,7 @@ fi
 {
   "extends": "../../tsconfig.base.json",
   "compilerOptions": { "outDir": "out-tsc", "rootDir": ".", "tsBuildInfoFile": "out-tsc/tsconfig.tsbuildinfo" },
-  "include": ["src/**/*.ts", "test/**/*.ts"],
+  "include": ["src/**/*.ts", "test/**/*.ts", "../../vitest.provided.d.ts"],
   "references": []
 }
 JSON

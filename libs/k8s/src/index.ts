@@ -1,1 +1,5 @@
-export {};
+export * from './kubeconfig.ts';
+export * from './resource-path.ts';
+export * from './backoff.ts';
+export * from './watch-cache.ts';
+export * from './tokens.ts';

@@ -1,1 +1,3 @@
-export {};
+export * from './errors.ts';
+export { familyOf, originalDestination, unmapAddress, type OriginalDestination } from './original-dst.ts';
+export { addonCandidates, type NativeAddon } from './native.ts';

@@ -1,0 +1,132 @@
+// The watch cache against the real API server: events, handler exceptions, and recovery after the API
+// server goes away and comes back (a dedicated cluster, so other test files are not disturbed).
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { loadKubeConfig, WatchCache } from '../src/index.ts';
+import { createNamespace } from './cluster-helpers.ts';
+
+const run = promisify(execFile);
+const CLUSTER_CLI = join(import.meta.dirname, '../../../tools/cluster/src/cli.ts');
+
+async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<number> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return Date.now() - t0;
+}
+
+const cm = (name: string, data: Record<string, string> = {}): V1ConfigMap => ({ metadata: { name }, data });
+
+function configMaps(kc: KubeConfig, namespace: string) {
+  return new WatchCache<V1ConfigMap>(kc, { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace }, { backoff: { initialMs: 100, maxMs: 1000 } });
+}
+
+describe('WatchCache on the shared test cluster', () => {
+  const kc = loadKubeConfig({ kubeconfig: inject('kubeconfig') });
+  const core = kc.makeApiClient(CoreV1Api);
+  let ns = '';
+  beforeAll(async () => {
+    ns = await createNamespace(kc, 'watch');
+  });
+
+  it('delivers objects created, updated and deleted as add, update and delete events', async () => {
+    const cache = configMaps(kc, ns);
+    const events: string[] = [];
+    cache.on('add', (o) => events.push(`add ${o.metadata?.name}`));
+    cache.on('update', (o) => events.push(`update ${o.metadata?.name} ${o.data?.['v']}`));
+    cache.on('delete', (o) => events.push(`delete ${o.metadata?.name}`));
+    await cache.start();
+    expect(cache.synced).toBe(true);
+    try {
+      await core.createNamespacedConfigMap({ namespace: ns, body: cm('a', { v: '1' }) });
+      await until('add a', () => events.includes('add a'));
+      await core.replaceNamespacedConfigMap({ name: 'a', namespace: ns, body: cm('a', { v: '2' }) });
+      await until('update a 2', () => events.includes('update a 2'));
+      expect(cache.get('a', ns)?.data?.['v']).toBe('2');
+      await core.deleteNamespacedConfigMap({ name: 'a', namespace: ns });
+      await until('delete a', () => events.includes('delete a'));
+      expect(cache.get('a', ns)).toBeUndefined();
+      expect(events.filter((e) => e.endsWith(' a') || e.startsWith('update a'))).toEqual(['add a', 'update a 2', 'delete a']);
+    } finally {
+      await cache.stop();
+    }
+  });
+
+  it('reports a throwing handler instead of losing the exception, and keeps serving other handlers', async () => {
+    const cache = configMaps(kc, ns);
+    const reported: Array<{ err: unknown; name: string | undefined }> = [];
+    const seen: string[] = [];
+    cache.on('add', (o) => {
+      if (o.metadata?.name === 'boom') throw new Error('handler failed on purpose');
+    });
+    cache.on('add', (o) => seen.push(o.metadata?.name ?? ''));
+    cache.on('handlerError', (err, o) => reported.push({ err, name: o.metadata?.name }));
+    await cache.start();
+    try {
+      await core.createNamespacedConfigMap({ namespace: ns, body: cm('boom') });
+      await core.createNamespacedConfigMap({ namespace: ns, body: cm('after') });
+      await until('after seen', () => seen.includes('after'));
+      expect(reported).toHaveLength(1);
+      expect(reported[0]?.name).toBe('boom');
+      expect((reported[0]?.err as Error).message).toBe('handler failed on purpose');
+      expect(cache.handlerErrors).toBe(1);
+      expect(seen).toContain('boom');
+      expect(cache.get('boom', ns)).toBeDefined();
+    } finally {
+      await cache.stop();
+    }
+  });
+});
+
+describe('WatchCache when the API server restarts', () => {
+  let dir = '';
+  let kc: KubeConfig;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trellis-restart-'));
+    await run(process.execPath, [CLUSTER_CLI, 'up', '--dir', dir, '--controllers=false']);
+    kc = loadKubeConfig({ kubeconfig: join(dir, 'kubeconfig') });
+  }, 120_000);
+  afterAll(async () => {
+    if (dir) await run(process.execPath, [CLUSTER_CLI, 'down', '--dir', dir]);
+  });
+
+  it('converges to the API state within 10 s after the API server comes back, and says so', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const ns = await createNamespace(kc, 'restart');
+    await core.createNamespacedConfigMap({ namespace: ns, body: cm('before') });
+    await core.createNamespacedConfigMap({ namespace: ns, body: cm('doomed') });
+    const cache = configMaps(kc, ns);
+    const errors: unknown[] = [];
+    let syncs = 0;
+    cache.on('error', (e) => errors.push(e));
+    cache.on('synced', () => syncs++);
+    await cache.start();
+    try {
+      expect(cache.list(ns).map((o) => o.metadata?.name).sort()).toEqual(['before', 'doomed']);
+
+      await run(process.execPath, [CLUSTER_CLI, 'stop-apiserver', '--dir', dir]);
+      await until('the cache notices the API server is gone', () => errors.length > 0 && !cache.synced, 60_000);
+
+      await run(process.execPath, [CLUSTER_CLI, 'start-apiserver', '--dir', dir], { timeout: 90_000 });
+      await core.createNamespacedConfigMap({ namespace: ns, body: cm('after') });
+      await core.deleteNamespacedConfigMap({ name: 'doomed', namespace: ns });
+      const ms = await until(
+        'the cache matches the API',
+        () => cache.synced && cache.list(ns).map((o) => o.metadata?.name).sort().join() === 'after,before',
+        10_000,
+      );
+      expect(ms).toBeLessThan(10_000);
+      expect(syncs).toBeGreaterThanOrEqual(2);
+      expect(cache.restarts).toBeGreaterThanOrEqual(1);
+    } finally {
+      await cache.stop();
+    }
+  }, 180_000);
+});

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// trellis-cluster: the local Kubernetes control plane for tests and the demo.
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, runCommand } from '@trellis/config';
+import { down, startApiServerAgain, status, stopApiServer, up } from './control-plane.ts';
+
+const COMMANDS = ['up', 'down', 'status', 'kubeconfig', 'stop-apiserver', 'start-apiserver'] as const;
+
+await runCommand(
+  {
+    name: 'trellis-cluster',
+    summary: 'trellis-cluster: a local Kubernetes control plane (etcd + kube-apiserver) on loopback.',
+    allowPositionals: true,
+    flags: {
+      dir: { type: 'string', description: 'state directory (env TRELLIS_CLUSTER_DIR)', value: 'DIR', default: process.env['TRELLIS_CLUSTER_DIR'] ?? join(tmpdir(), 'trellis-cluster') },
+      controllers: { type: 'boolean', description: 'also run kube-controller-manager', default: true },
+    },
+    epilog: `Commands:\n  ${COMMANDS.join(' | ')}\n\nUse the cluster with: export KUBECONFIG=$(trellis-cluster kubeconfig)`,
+  },
+  process.argv.slice(2),
+  async ({ values, positionals }) => {
+    const dir = resolve(values['dir'] as string);
+    const [command, ...rest] = positionals;
+    if (!command || !(COMMANDS as readonly string[]).includes(command) || rest.length > 0) {
+      throw new ConfigError(`expected one command of ${COMMANDS.join(', ')}, got ${JSON.stringify(positionals.join(' '))}`);
+    }
+    const t0 = Date.now();
+    switch (command) {
+      case 'up': {
+        const state = await up(dir, { controllers: values['controllers'] as boolean, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
+        process.stderr.write(`trellis-cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        process.stdout.write(`API server: ${state.server}\nkubeconfig: ${state.kubeconfig}\nexport KUBECONFIG=${state.kubeconfig}\n`);
+        return;
+      }
+      case 'down': {
+        const n = await down(dir);
+        process.stdout.write(`stopped ${n} process(es); removed ${dir}\n`);
+        return;
+      }
+      case 'status': {
+        const s = await status(dir);
+        if (!s) {
+          process.stdout.write(`no cluster in ${dir}\n`);
+          process.exitCode = 3;
+          return;
+        }
+        for (const c of s.components) process.stdout.write(`${c.name.padEnd(24)} pid ${String(c.pid).padEnd(8)} ${c.running ? 'running' : 'stopped'}\n`);
+        process.stdout.write(`API server ${s.state.server}: ${s.ready ? 'ready' : 'not ready'}\n`);
+        process.exitCode = s.ready ? 0 : 3;
+        return;
+      }
+      case 'kubeconfig': {
+        const s = await status(dir);
+        if (!s) throw new ConfigError(`no cluster in ${dir} (run trellis-cluster up first)`);
+        process.stdout.write(`${s.state.kubeconfig}\n`);
+        return;
+      }
+      case 'stop-apiserver':
+        return stopApiServer(dir);
+      case 'start-apiserver':
+        return startApiServerAgain(dir);
+    }
+  },
+);

@@ -1,0 +1,244 @@
+// The local control plane: etcd + kube-apiserver (+ kube-controller-manager) on loopback, with RBAC,
+// TokenRequest/TokenReview and admission webhooks on, data in one directory. State lives in <dir>/state.json.
+import { request } from 'node:https';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeClusterCerts, type ClusterCerts } from './certs.ts';
+import { freePort, isOurs, startProcess, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
+import { toolPath } from './tools.ts';
+
+export const SERVICE_CIDR = '10.96.0.0/16';
+export const SERVICE_IP = '10.96.0.1';
+export const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+
+export interface ClusterState {
+  readonly dir: string;
+  readonly server: string;
+  readonly apiPort: number;
+  readonly etcdUrl: string;
+  readonly kubeconfig: string;
+  readonly certs: ClusterCerts;
+  readonly processes: ProcessRecord[];
+}
+
+export interface UpOptions {
+  /** Also run kube-controller-manager (default service accounts, namespace deletion, EndpointSlices, GC). */
+  readonly controllers?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+const statePath = (dir: string) => join(dir, 'state.json');
+
+export async function readState(dir: string): Promise<ClusterState | undefined> {
+  if (!existsSync(statePath(dir))) return undefined;
+  return JSON.parse(await readFile(statePath(dir), 'utf8')) as ClusterState;
+}
+
+async function saveState(state: ClusterState): Promise<void> {
+  await writeFile(statePath(state.dir), JSON.stringify(state, null, 2));
+}
+
+function kubeconfigYaml(server: string, c: ClusterCerts): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: trellis-local',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority: ${c.caCert}`,
+    'users:',
+    '- name: trellis-admin',
+    '  user:',
+    `    client-certificate: ${c.adminCert}`,
+    `    client-key: ${c.adminKey}`,
+    'contexts:',
+    '- name: trellis-local',
+    '  context: {cluster: trellis-local, user: trellis-admin}',
+    'current-context: trellis-local',
+    '',
+  ].join('\n');
+}
+
+/** GET a path on the API server with admin credentials; resolves to the HTTP status (0 on connection error). */
+export function apiGet(state: Pick<ClusterState, 'apiPort' | 'certs'>, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: state.apiPort,
+        path,
+        ca: readFileSync(state.certs.caCert),
+        cert: readFileSync(state.certs.adminCert),
+        key: readFileSync(state.certs.adminKey),
+        timeout: 5000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function apiServerArgs(state: Omit<ClusterState, 'processes'>): Promise<string[]> {
+  const c = state.certs;
+  return [
+    await toolPath('kube-apiserver'),
+    `--etcd-servers=${state.etcdUrl}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${state.apiPort}`,
+    `--tls-cert-file=${c.serverCert}`,
+    `--tls-private-key-file=${c.serverKey}`,
+    `--client-ca-file=${c.caCert}`,
+    '--authorization-mode=RBAC',
+    `--service-account-issuer=${SA_ISSUER}`,
+    `--service-account-key-file=${c.saPub}`,
+    `--service-account-signing-key-file=${c.saKey}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    '--allow-privileged=true',
+    // Webhooks on loopback are how the injector is tested; the defaults already enable Mutating/Validating webhooks.
+    '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota',
+    '--profiling=false',
+    '--v=1',
+  ];
+}
+
+async function startApiServer(state: Omit<ClusterState, 'processes'>, timeoutMs = 60_000): Promise<ProcessRecord> {
+  const rec = startProcess('kube-apiserver', await apiServerArgs(state), join(state.dir, 'kube-apiserver.log'));
+  await waitFor('kube-apiserver /readyz', async () => (await apiGet(state, '/readyz')).status === 200, timeoutMs, rec);
+  return rec;
+}
+
+async function startControllerManager(state: Omit<ClusterState, 'processes'>): Promise<ProcessRecord> {
+  const c = state.certs;
+  return startProcess(
+    'kube-controller-manager',
+    [
+      await toolPath('kube-controller-manager'),
+      `--kubeconfig=${state.kubeconfig}`,
+      `--authentication-kubeconfig=${state.kubeconfig}`,
+      `--authorization-kubeconfig=${state.kubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      `--root-ca-file=${c.caCert}`,
+      `--service-account-private-key-file=${c.saKey}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--use-service-account-credentials=false',
+      '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach,-ttl',
+      '--v=1',
+    ],
+    join(state.dir, 'kube-controller-manager.log'),
+  );
+}
+
+/** Brings a cluster up in `dir` (created if needed). Resolves once the API server is ready. */
+export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterState> {
+  const log = opts.log ?? ((_line: string) => undefined);
+  const existing = await readState(dir);
+  if (existing && existing.processes.some(isOurs)) throw new Error(`a cluster is already running in ${dir} (run down first)`);
+  await mkdir(dir, { recursive: true });
+  const [etcdBin, , ] = await Promise.all([toolPath('etcd'), toolPath('kube-apiserver'), opts.controllers ? toolPath('kube-controller-manager') : undefined]);
+  log('making certificates');
+  const certs = await makeClusterCerts(dir, SERVICE_IP);
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  const server = `https://127.0.0.1:${apiPort}`;
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, kubeconfigYaml(server, certs));
+  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs };
+  const processes: ProcessRecord[] = [];
+  const state: ClusterState = { ...base, processes };
+  try {
+    log(`starting etcd on ${etcdUrl}`);
+    const etcd = startProcess(
+      'etcd',
+      [
+        etcdBin,
+        '--name=trellis',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=trellis=http://127.0.0.1:${peerPort}`,
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+      ],
+      join(dir, 'etcd.log'),
+      { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch },
+    );
+    processes.push(etcd);
+    await saveState(state);
+    await waitFor('etcd /health', async () => (await fetch(`${etcdUrl}/health`)).ok, 20_000, etcd);
+    log(`starting kube-apiserver on ${server}`);
+    processes.push(await startApiServer(base));
+    await saveState(state);
+    if (opts.controllers) {
+      log('starting kube-controller-manager');
+      processes.push(await startControllerManager(base));
+      await saveState(state);
+    }
+    return state;
+  } catch (err) {
+    await down(dir, { keepDir: true });
+    throw err;
+  }
+}
+
+/** Stops the processes recorded in `dir` (only those) and removes the directory unless keepDir. */
+export async function down(dir: string, opts: { keepDir?: boolean } = {}): Promise<number> {
+  const state = await readState(dir);
+  let stopped = 0;
+  if (state) {
+    for (const rec of [...state.processes].reverse()) {
+      if (isOurs(rec)) stopped++;
+      await stopProcess(rec);
+    }
+  }
+  if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
+  return stopped;
+}
+
+/** Stops only kube-apiserver (etcd keeps the data): a fault to test watch recovery. */
+export async function stopApiServer(dir: string): Promise<void> {
+  const state = await requireState(dir);
+  const rec = state.processes.find((p) => p.name === 'kube-apiserver');
+  if (rec) await stopProcess(rec);
+}
+
+/** Starts kube-apiserver again on the same port with the same certificates and data. */
+export async function startApiServerAgain(dir: string): Promise<void> {
+  const state = await requireState(dir);
+  const { processes, ...base } = state;
+  const rec = await startApiServer(base);
+  await saveState({ ...state, processes: [...processes.filter((p) => p.name !== 'kube-apiserver'), rec] });
+}
+
+async function requireState(dir: string): Promise<ClusterState> {
+  const state = await readState(dir);
+  if (!state) throw new Error(`no cluster in ${dir} (run up first)`);
+  return state;
+}
+
+export interface ComponentStatus {
+  readonly name: string;
+  readonly pid: number;
+  readonly running: boolean;
+}
+
+export async function status(dir: string): Promise<{ state: ClusterState; components: ComponentStatus[]; ready: boolean } | undefined> {
+  const state = await readState(dir);
+  if (!state) return undefined;
+  const components = state.processes.map((p) => ({ name: p.name, pid: p.pid, running: isOurs(p) }));
+  const ready = (await apiGet(state, '/readyz')).status === 200;
+  return { state, components, ready };
+}

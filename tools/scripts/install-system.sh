@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Debian packages Trellis' tests and demo use. Installs the missing ones when root; otherwise names them.
+set -euo pipefail
+# command -> package
+declare -A want=(
+  [openssl]=openssl
+  [ip]=iproute2
+  [iptables-legacy]=iptables
+  [nsenter]=util-linux
+  [g++]=g++
+  [make]=make
+  [python3]=python3
+  [flock]=util-linux
+  [curl]=curl
+)
+missing=()
+for cmd in "${!want[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}"); done
+[ -x /usr/bin/etcd ] || missing+=(etcd-server)
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  echo "[trellis] Go (>= 1.24) is needed to build kube-apiserver and helm from their modules; install it and re-run" >&2
+  exit 1
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" != 0 ]; then
+  echo "[trellis] missing system packages (run as root, or install them): ${missing[*]}" >&2
+  exit 1
+fi
+echo "[trellis] apt-get install ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+(apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1) || {
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+# Debian starts a system etcd on :2379 after install; our clusters run their own etcd on free ports.
+if printf '%s\n' "${missing[@]}" | grep -qx etcd-server; then
+  systemctl disable --now etcd >/dev/null 2>&1 || pkill -x etcd || true
+fi
