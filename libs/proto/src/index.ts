@@ -8,7 +8,8 @@ export * as httpRoute from './gen/http_route.ts';
 export * as httpTypes from './gen/http_types.ts';
 export * as identity from './gen/identity.ts';
 export * as inbound from './gen/inbound.ts';
-export * as meta from './gen/meta.ts';
+// Not `meta`: vitest's module transform breaks `import.meta` in any file with a binding named meta.
+export * as metadata from './gen/meta.ts';
 export * as net from './gen/net.ts';
 export * as opaqueRoute from './gen/opaque_route.ts';
 export * as outbound from './gen/outbound.ts';
@@ -27,3 +28,10 @@ export {
 } from './gen/inbound.ts';
 export { OutboundPoliciesClient, OutboundPoliciesService, type OutboundPoliciesServer } from './gen/outbound.ts';
 export { TapClient, TapService, type TapServer } from './gen/tap.ts';
+
+// Helpers.
+export * from './errors.ts';
+export * from './ip.ts';
+export * from './tcp-address.ts';
+export * from './time.ts';
+export * from './transport-header.ts';
