@@ -1,1 +1,4 @@
-export {};
+// Logging, metrics registry and the admin HTTP server shared by every Trellis process.
+export * from './logger.ts';
+export * from './metrics.ts';
+export * from './admin-server.ts';
