@@ -1,0 +1,45 @@
+// The `trellis` command: dispatches to subcommands and maps errors to one clear line and exit code 1.
+import { TrellisError, VERSION } from '@trellis/config';
+import { runInject } from './inject.ts';
+import type { CommandIo } from './io.ts';
+import { runUninject } from './uninject.ts';
+
+const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: readonly string[], io: CommandIo) => Promise<number> }>> = {
+  inject: { summary: 'Add the Trellis proxy to Kubernetes manifests', run: runInject },
+  uninject: { summary: 'Remove the Trellis proxy from Kubernetes manifests', run: runUninject },
+  version: {
+    summary: 'Print the CLI version',
+    run: async (_argv, io) => {
+      io.stdout.write(`Client version: ${VERSION}\n`);
+      return 0;
+    },
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`);
+  return ['trellis manages the Trellis service mesh.', '', 'Usage: trellis <command> [flags]', '', 'Commands:', ...rows, '', 'Run trellis <command> --help for a command\'s flags.', ''].join('\n');
+}
+
+export async function runCli(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? 1 : 0;
+  }
+  const command = COMMANDS[name === '--version' ? 'version' : name];
+  if (!command) {
+    io.stderr.write(`trellis: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 1;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof TrellisError) {
+      io.stderr.write(`trellis ${name}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
