@@ -321,10 +321,10 @@ export const GetDestination: MessageFns<GetDestination> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GetDestination>, I>>(base?: I): GetDestination {
-    return GetDestination.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GetDestination>): GetDestination {
+    return GetDestination.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GetDestination>, I>>(object: I): GetDestination {
+  fromPartial(object: DeepPartial<GetDestination>): GetDestination {
     const message = createBaseGetDestination();
     message.scheme = object.scheme ?? "";
     message.path = object.path ?? "";
@@ -428,10 +428,10 @@ export const Update: MessageFns<Update> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Update>, I>>(base?: I): Update {
-    return Update.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Update>): Update {
+    return Update.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Update>, I>>(object: I): Update {
+  fromPartial(object: DeepPartial<Update>): Update {
     const message = createBaseUpdate();
     switch (object.update?.$case) {
       case "add": {
@@ -516,10 +516,10 @@ export const AddrSet: MessageFns<AddrSet> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<AddrSet>, I>>(base?: I): AddrSet {
-    return AddrSet.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<AddrSet>): AddrSet {
+    return AddrSet.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<AddrSet>, I>>(object: I): AddrSet {
+  fromPartial(object: DeepPartial<AddrSet>): AddrSet {
     const message = createBaseAddrSet();
     message.addrs = object.addrs?.map((e) => TcpAddress.fromPartial(e)) || [];
     return message;
@@ -635,10 +635,10 @@ export const WeightedAddrSet: MessageFns<WeightedAddrSet> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<WeightedAddrSet>, I>>(base?: I): WeightedAddrSet {
-    return WeightedAddrSet.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<WeightedAddrSet>): WeightedAddrSet {
+    return WeightedAddrSet.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<WeightedAddrSet>, I>>(object: I): WeightedAddrSet {
+  fromPartial(object: DeepPartial<WeightedAddrSet>): WeightedAddrSet {
     const message = createBaseWeightedAddrSet();
     message.addrs = object.addrs?.map((e) => WeightedAddr.fromPartial(e)) || [];
     message.metricLabels = (globalThis.Object.entries(object.metricLabels ?? {}) as [string, string][]).reduce(
@@ -728,14 +728,10 @@ export const WeightedAddrSet_MetricLabelsEntry: MessageFns<WeightedAddrSet_Metri
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<WeightedAddrSet_MetricLabelsEntry>, I>>(
-    base?: I,
-  ): WeightedAddrSet_MetricLabelsEntry {
-    return WeightedAddrSet_MetricLabelsEntry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<WeightedAddrSet_MetricLabelsEntry>): WeightedAddrSet_MetricLabelsEntry {
+    return WeightedAddrSet_MetricLabelsEntry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<WeightedAddrSet_MetricLabelsEntry>, I>>(
-    object: I,
-  ): WeightedAddrSet_MetricLabelsEntry {
+  fromPartial(object: DeepPartial<WeightedAddrSet_MetricLabelsEntry>): WeightedAddrSet_MetricLabelsEntry {
     const message = createBaseWeightedAddrSet_MetricLabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -967,10 +963,10 @@ export const WeightedAddr: MessageFns<WeightedAddr> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<WeightedAddr>, I>>(base?: I): WeightedAddr {
-    return WeightedAddr.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<WeightedAddr>): WeightedAddr {
+    return WeightedAddr.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<WeightedAddr>, I>>(object: I): WeightedAddr {
+  fromPartial(object: DeepPartial<WeightedAddr>): WeightedAddr {
     const message = createBaseWeightedAddr();
     message.addr = (object.addr !== undefined && object.addr !== null)
       ? TcpAddress.fromPartial(object.addr)
@@ -1078,12 +1074,10 @@ export const WeightedAddr_MetricLabelsEntry: MessageFns<WeightedAddr_MetricLabel
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<WeightedAddr_MetricLabelsEntry>, I>>(base?: I): WeightedAddr_MetricLabelsEntry {
-    return WeightedAddr_MetricLabelsEntry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<WeightedAddr_MetricLabelsEntry>): WeightedAddr_MetricLabelsEntry {
+    return WeightedAddr_MetricLabelsEntry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<WeightedAddr_MetricLabelsEntry>, I>>(
-    object: I,
-  ): WeightedAddr_MetricLabelsEntry {
+  fromPartial(object: DeepPartial<WeightedAddr_MetricLabelsEntry>): WeightedAddr_MetricLabelsEntry {
     const message = createBaseWeightedAddr_MetricLabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -1198,10 +1192,10 @@ export const TlsIdentity: MessageFns<TlsIdentity> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsIdentity>, I>>(base?: I): TlsIdentity {
-    return TlsIdentity.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsIdentity>): TlsIdentity {
+    return TlsIdentity.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsIdentity>, I>>(object: I): TlsIdentity {
+  fromPartial(object: DeepPartial<TlsIdentity>): TlsIdentity {
     const message = createBaseTlsIdentity();
     switch (object.strategy?.$case) {
       case "dnsLikeIdentity": {
@@ -1287,10 +1281,10 @@ export const TlsIdentity_DnsLikeIdentity: MessageFns<TlsIdentity_DnsLikeIdentity
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsIdentity_DnsLikeIdentity>, I>>(base?: I): TlsIdentity_DnsLikeIdentity {
-    return TlsIdentity_DnsLikeIdentity.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsIdentity_DnsLikeIdentity>): TlsIdentity_DnsLikeIdentity {
+    return TlsIdentity_DnsLikeIdentity.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsIdentity_DnsLikeIdentity>, I>>(object: I): TlsIdentity_DnsLikeIdentity {
+  fromPartial(object: DeepPartial<TlsIdentity_DnsLikeIdentity>): TlsIdentity_DnsLikeIdentity {
     const message = createBaseTlsIdentity_DnsLikeIdentity();
     message.name = object.name ?? "";
     return message;
@@ -1354,10 +1348,10 @@ export const TlsIdentity_UriLikeIdentity: MessageFns<TlsIdentity_UriLikeIdentity
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsIdentity_UriLikeIdentity>, I>>(base?: I): TlsIdentity_UriLikeIdentity {
-    return TlsIdentity_UriLikeIdentity.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsIdentity_UriLikeIdentity>): TlsIdentity_UriLikeIdentity {
+    return TlsIdentity_UriLikeIdentity.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsIdentity_UriLikeIdentity>, I>>(object: I): TlsIdentity_UriLikeIdentity {
+  fromPartial(object: DeepPartial<TlsIdentity_UriLikeIdentity>): TlsIdentity_UriLikeIdentity {
     const message = createBaseTlsIdentity_UriLikeIdentity();
     message.uri = object.uri ?? "";
     return message;
@@ -1427,10 +1421,10 @@ export const AuthorityOverride: MessageFns<AuthorityOverride> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<AuthorityOverride>, I>>(base?: I): AuthorityOverride {
-    return AuthorityOverride.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<AuthorityOverride>): AuthorityOverride {
+    return AuthorityOverride.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<AuthorityOverride>, I>>(object: I): AuthorityOverride {
+  fromPartial(object: DeepPartial<AuthorityOverride>): AuthorityOverride {
     const message = createBaseAuthorityOverride();
     message.authorityOverride = object.authorityOverride ?? "";
     return message;
@@ -1494,10 +1488,10 @@ export const NoEndpoints: MessageFns<NoEndpoints> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<NoEndpoints>, I>>(base?: I): NoEndpoints {
-    return NoEndpoints.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<NoEndpoints>): NoEndpoints {
+    return NoEndpoints.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<NoEndpoints>, I>>(object: I): NoEndpoints {
+  fromPartial(object: DeepPartial<NoEndpoints>): NoEndpoints {
     const message = createBaseNoEndpoints();
     message.exists = object.exists ?? false;
     return message;
@@ -1601,10 +1595,10 @@ export const ProtocolHint: MessageFns<ProtocolHint> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProtocolHint>, I>>(base?: I): ProtocolHint {
-    return ProtocolHint.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProtocolHint>): ProtocolHint {
+    return ProtocolHint.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProtocolHint>, I>>(object: I): ProtocolHint {
+  fromPartial(object: DeepPartial<ProtocolHint>): ProtocolHint {
     const message = createBaseProtocolHint();
     switch (object.protocol?.$case) {
       case "h2": {
@@ -1670,10 +1664,10 @@ export const ProtocolHint_H2: MessageFns<ProtocolHint_H2> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProtocolHint_H2>, I>>(base?: I): ProtocolHint_H2 {
-    return ProtocolHint_H2.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProtocolHint_H2>): ProtocolHint_H2 {
+    return ProtocolHint_H2.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProtocolHint_H2>, I>>(_: I): ProtocolHint_H2 {
+  fromPartial(_: DeepPartial<ProtocolHint_H2>): ProtocolHint_H2 {
     const message = createBaseProtocolHint_H2();
     return message;
   },
@@ -1722,10 +1716,10 @@ export const ProtocolHint_Opaque: MessageFns<ProtocolHint_Opaque> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProtocolHint_Opaque>, I>>(base?: I): ProtocolHint_Opaque {
-    return ProtocolHint_Opaque.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProtocolHint_Opaque>): ProtocolHint_Opaque {
+    return ProtocolHint_Opaque.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProtocolHint_Opaque>, I>>(_: I): ProtocolHint_Opaque {
+  fromPartial(_: DeepPartial<ProtocolHint_Opaque>): ProtocolHint_Opaque {
     const message = createBaseProtocolHint_Opaque();
     return message;
   },
@@ -1794,10 +1788,10 @@ export const ProtocolHint_OpaqueTransport: MessageFns<ProtocolHint_OpaqueTranspo
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProtocolHint_OpaqueTransport>, I>>(base?: I): ProtocolHint_OpaqueTransport {
-    return ProtocolHint_OpaqueTransport.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProtocolHint_OpaqueTransport>): ProtocolHint_OpaqueTransport {
+    return ProtocolHint_OpaqueTransport.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProtocolHint_OpaqueTransport>, I>>(object: I): ProtocolHint_OpaqueTransport {
+  fromPartial(object: DeepPartial<ProtocolHint_OpaqueTransport>): ProtocolHint_OpaqueTransport {
     const message = createBaseProtocolHint_OpaqueTransport();
     message.inboundPort = object.inboundPort ?? 0;
     return message;
@@ -1901,10 +1895,10 @@ export const Http2ClientParams: MessageFns<Http2ClientParams> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Http2ClientParams>, I>>(base?: I): Http2ClientParams {
-    return Http2ClientParams.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Http2ClientParams>): Http2ClientParams {
+    return Http2ClientParams.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Http2ClientParams>, I>>(object: I): Http2ClientParams {
+  fromPartial(object: DeepPartial<Http2ClientParams>): Http2ClientParams {
     const message = createBaseHttp2ClientParams();
     message.flowControl = (object.flowControl !== undefined && object.flowControl !== null)
       ? Http2ClientParams_FlowControl.fromPartial(object.flowControl)
@@ -2020,12 +2014,10 @@ export const Http2ClientParams_FlowControl: MessageFns<Http2ClientParams_FlowCon
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Http2ClientParams_FlowControl>, I>>(base?: I): Http2ClientParams_FlowControl {
-    return Http2ClientParams_FlowControl.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Http2ClientParams_FlowControl>): Http2ClientParams_FlowControl {
+    return Http2ClientParams_FlowControl.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Http2ClientParams_FlowControl>, I>>(
-    object: I,
-  ): Http2ClientParams_FlowControl {
+  fromPartial(object: DeepPartial<Http2ClientParams_FlowControl>): Http2ClientParams_FlowControl {
     const message = createBaseHttp2ClientParams_FlowControl();
     message.initialConnectionWindowSize = object.initialConnectionWindowSize ?? 0;
     message.initialStreamWindowSize = object.initialStreamWindowSize ?? 0;
@@ -2127,10 +2119,10 @@ export const Http2ClientParams_KeepAlive: MessageFns<Http2ClientParams_KeepAlive
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Http2ClientParams_KeepAlive>, I>>(base?: I): Http2ClientParams_KeepAlive {
-    return Http2ClientParams_KeepAlive.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Http2ClientParams_KeepAlive>): Http2ClientParams_KeepAlive {
+    return Http2ClientParams_KeepAlive.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Http2ClientParams_KeepAlive>, I>>(object: I): Http2ClientParams_KeepAlive {
+  fromPartial(object: DeepPartial<Http2ClientParams_KeepAlive>): Http2ClientParams_KeepAlive {
     const message = createBaseHttp2ClientParams_KeepAlive();
     message.interval = (object.interval !== undefined && object.interval !== null)
       ? Duration.fromPartial(object.interval)
@@ -2244,10 +2236,10 @@ export const Http2ClientParams_Internals: MessageFns<Http2ClientParams_Internals
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Http2ClientParams_Internals>, I>>(base?: I): Http2ClientParams_Internals {
-    return Http2ClientParams_Internals.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Http2ClientParams_Internals>): Http2ClientParams_Internals {
+    return Http2ClientParams_Internals.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Http2ClientParams_Internals>, I>>(object: I): Http2ClientParams_Internals {
+  fromPartial(object: DeepPartial<Http2ClientParams_Internals>): Http2ClientParams_Internals {
     const message = createBaseHttp2ClientParams_Internals();
     message.maxConcurrentResetStreams = object.maxConcurrentResetStreams ?? 0;
     message.maxFrameSize = object.maxFrameSize ?? 0;
@@ -2453,10 +2445,10 @@ export const DestinationProfile: MessageFns<DestinationProfile> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<DestinationProfile>, I>>(base?: I): DestinationProfile {
-    return DestinationProfile.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<DestinationProfile>): DestinationProfile {
+    return DestinationProfile.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<DestinationProfile>, I>>(object: I): DestinationProfile {
+  fromPartial(object: DeepPartial<DestinationProfile>): DestinationProfile {
     const message = createBaseDestinationProfile();
     message.routes = object.routes?.map((e) => Route.fromPartial(e)) || [];
     message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
@@ -2640,10 +2632,10 @@ export const Route: MessageFns<Route> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Route>, I>>(base?: I): Route {
-    return Route.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Route>): Route {
+    return Route.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Route>, I>>(object: I): Route {
+  fromPartial(object: DeepPartial<Route>): Route {
     const message = createBaseRoute();
     message.condition = (object.condition !== undefined && object.condition !== null)
       ? RequestMatch.fromPartial(object.condition)
@@ -2740,10 +2732,10 @@ export const Route_MetricsLabelsEntry: MessageFns<Route_MetricsLabelsEntry> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Route_MetricsLabelsEntry>, I>>(base?: I): Route_MetricsLabelsEntry {
-    return Route_MetricsLabelsEntry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Route_MetricsLabelsEntry>): Route_MetricsLabelsEntry {
+    return Route_MetricsLabelsEntry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Route_MetricsLabelsEntry>, I>>(object: I): Route_MetricsLabelsEntry {
+  fromPartial(object: DeepPartial<Route_MetricsLabelsEntry>): Route_MetricsLabelsEntry {
     const message = createBaseRoute_MetricsLabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -2848,10 +2840,10 @@ export const RetryBudget: MessageFns<RetryBudget> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RetryBudget>, I>>(base?: I): RetryBudget {
-    return RetryBudget.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<RetryBudget>): RetryBudget {
+    return RetryBudget.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<RetryBudget>, I>>(object: I): RetryBudget {
+  fromPartial(object: DeepPartial<RetryBudget>): RetryBudget {
     const message = createBaseRetryBudget();
     message.retryRatio = object.retryRatio ?? 0;
     message.minRetriesPerSecond = object.minRetriesPerSecond ?? 0;
@@ -2938,10 +2930,10 @@ export const ResponseClass: MessageFns<ResponseClass> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ResponseClass>, I>>(base?: I): ResponseClass {
-    return ResponseClass.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ResponseClass>): ResponseClass {
+    return ResponseClass.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ResponseClass>, I>>(object: I): ResponseClass {
+  fromPartial(object: DeepPartial<ResponseClass>): ResponseClass {
     const message = createBaseResponseClass();
     message.condition = (object.condition !== undefined && object.condition !== null)
       ? ResponseMatch.fromPartial(object.condition)
@@ -3074,10 +3066,10 @@ export const RequestMatch: MessageFns<RequestMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RequestMatch>, I>>(base?: I): RequestMatch {
-    return RequestMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<RequestMatch>): RequestMatch {
+    return RequestMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<RequestMatch>, I>>(object: I): RequestMatch {
+  fromPartial(object: DeepPartial<RequestMatch>): RequestMatch {
     const message = createBaseRequestMatch();
     switch (object.match?.$case) {
       case "all": {
@@ -3176,10 +3168,10 @@ export const RequestMatch_Seq: MessageFns<RequestMatch_Seq> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RequestMatch_Seq>, I>>(base?: I): RequestMatch_Seq {
-    return RequestMatch_Seq.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<RequestMatch_Seq>): RequestMatch_Seq {
+    return RequestMatch_Seq.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<RequestMatch_Seq>, I>>(object: I): RequestMatch_Seq {
+  fromPartial(object: DeepPartial<RequestMatch_Seq>): RequestMatch_Seq {
     const message = createBaseRequestMatch_Seq();
     message.matches = object.matches?.map((e) => RequestMatch.fromPartial(e)) || [];
     return message;
@@ -3243,10 +3235,10 @@ export const PathMatch: MessageFns<PathMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<PathMatch>, I>>(base?: I): PathMatch {
-    return PathMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<PathMatch>): PathMatch {
+    return PathMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<PathMatch>, I>>(object: I): PathMatch {
+  fromPartial(object: DeepPartial<PathMatch>): PathMatch {
     const message = createBasePathMatch();
     message.regex = object.regex ?? "";
     return message;
@@ -3361,10 +3353,10 @@ export const ResponseMatch: MessageFns<ResponseMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ResponseMatch>, I>>(base?: I): ResponseMatch {
-    return ResponseMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ResponseMatch>): ResponseMatch {
+    return ResponseMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ResponseMatch>, I>>(object: I): ResponseMatch {
+  fromPartial(object: DeepPartial<ResponseMatch>): ResponseMatch {
     const message = createBaseResponseMatch();
     switch (object.match?.$case) {
       case "all": {
@@ -3457,10 +3449,10 @@ export const ResponseMatch_Seq: MessageFns<ResponseMatch_Seq> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ResponseMatch_Seq>, I>>(base?: I): ResponseMatch_Seq {
-    return ResponseMatch_Seq.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ResponseMatch_Seq>): ResponseMatch_Seq {
+    return ResponseMatch_Seq.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ResponseMatch_Seq>, I>>(object: I): ResponseMatch_Seq {
+  fromPartial(object: DeepPartial<ResponseMatch_Seq>): ResponseMatch_Seq {
     const message = createBaseResponseMatch_Seq();
     message.matches = object.matches?.map((e) => ResponseMatch.fromPartial(e)) || [];
     return message;
@@ -3541,10 +3533,10 @@ export const HttpStatusRange: MessageFns<HttpStatusRange> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpStatusRange>, I>>(base?: I): HttpStatusRange {
-    return HttpStatusRange.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpStatusRange>): HttpStatusRange {
+    return HttpStatusRange.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpStatusRange>, I>>(object: I): HttpStatusRange {
+  fromPartial(object: DeepPartial<HttpStatusRange>): HttpStatusRange {
     const message = createBaseHttpStatusRange();
     message.min = object.min ?? 0;
     message.max = object.max ?? 0;
@@ -3645,10 +3637,10 @@ export const WeightedDst: MessageFns<WeightedDst> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<WeightedDst>, I>>(base?: I): WeightedDst {
-    return WeightedDst.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<WeightedDst>): WeightedDst {
+    return WeightedDst.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<WeightedDst>, I>>(object: I): WeightedDst {
+  fromPartial(object: DeepPartial<WeightedDst>): WeightedDst {
     const message = createBaseWeightedDst();
     message.authority = object.authority ?? "";
     message.weight = object.weight ?? 0;
@@ -3722,10 +3714,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
 }
@@ -3739,6 +3727,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

@@ -100,10 +100,10 @@ export const GrpcRouteMatch: MessageFns<GrpcRouteMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRouteMatch>, I>>(base?: I): GrpcRouteMatch {
-    return GrpcRouteMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRouteMatch>): GrpcRouteMatch {
+    return GrpcRouteMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRouteMatch>, I>>(object: I): GrpcRouteMatch {
+  fromPartial(object: DeepPartial<GrpcRouteMatch>): GrpcRouteMatch {
     const message = createBaseGrpcRouteMatch();
     message.rpc = (object.rpc !== undefined && object.rpc !== null) ? GrpcRpcMatch.fromPartial(object.rpc) : undefined;
     message.headers = object.headers?.map((e) => HeaderMatch.fromPartial(e)) || [];
@@ -185,10 +185,10 @@ export const GrpcRpcMatch: MessageFns<GrpcRpcMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRpcMatch>, I>>(base?: I): GrpcRpcMatch {
-    return GrpcRpcMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRpcMatch>): GrpcRpcMatch {
+    return GrpcRpcMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRpcMatch>, I>>(object: I): GrpcRpcMatch {
+  fromPartial(object: DeepPartial<GrpcRpcMatch>): GrpcRpcMatch {
     const message = createBaseGrpcRpcMatch();
     message.service = object.service ?? "";
     message.method = object.method ?? "";
@@ -285,10 +285,10 @@ export const GrpcFailureInjector: MessageFns<GrpcFailureInjector> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcFailureInjector>, I>>(base?: I): GrpcFailureInjector {
-    return GrpcFailureInjector.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcFailureInjector>): GrpcFailureInjector {
+    return GrpcFailureInjector.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcFailureInjector>, I>>(object: I): GrpcFailureInjector {
+  fromPartial(object: DeepPartial<GrpcFailureInjector>): GrpcFailureInjector {
     const message = createBaseGrpcFailureInjector();
     message.code = object.code ?? 0;
     message.message = object.message ?? "";
@@ -306,10 +306,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
@@ -319,6 +315,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

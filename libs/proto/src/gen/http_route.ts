@@ -175,10 +175,10 @@ export const HostMatch: MessageFns<HostMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HostMatch>, I>>(base?: I): HostMatch {
-    return HostMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HostMatch>): HostMatch {
+    return HostMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HostMatch>, I>>(object: I): HostMatch {
+  fromPartial(object: DeepPartial<HostMatch>): HostMatch {
     const message = createBaseHostMatch();
     switch (object.match?.$case) {
       case "exact": {
@@ -261,10 +261,10 @@ export const HostMatch_Suffix: MessageFns<HostMatch_Suffix> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HostMatch_Suffix>, I>>(base?: I): HostMatch_Suffix {
-    return HostMatch_Suffix.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HostMatch_Suffix>): HostMatch_Suffix {
+    return HostMatch_Suffix.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HostMatch_Suffix>, I>>(object: I): HostMatch_Suffix {
+  fromPartial(object: DeepPartial<HostMatch_Suffix>): HostMatch_Suffix {
     const message = createBaseHostMatch_Suffix();
     message.reverseLabels = object.reverseLabels?.map((e) => e) || [];
     return message;
@@ -379,10 +379,10 @@ export const HttpRouteMatch: MessageFns<HttpRouteMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRouteMatch>, I>>(base?: I): HttpRouteMatch {
-    return HttpRouteMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRouteMatch>): HttpRouteMatch {
+    return HttpRouteMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRouteMatch>, I>>(object: I): HttpRouteMatch {
+  fromPartial(object: DeepPartial<HttpRouteMatch>): HttpRouteMatch {
     const message = createBaseHttpRouteMatch();
     message.path = (object.path !== undefined && object.path !== null) ? PathMatch.fromPartial(object.path) : undefined;
     message.headers = object.headers?.map((e) => HeaderMatch.fromPartial(e)) || [];
@@ -487,10 +487,10 @@ export const PathMatch: MessageFns<PathMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<PathMatch>, I>>(base?: I): PathMatch {
-    return PathMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<PathMatch>): PathMatch {
+    return PathMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<PathMatch>, I>>(object: I): PathMatch {
+  fromPartial(object: DeepPartial<PathMatch>): PathMatch {
     const message = createBasePathMatch();
     switch (object.kind?.$case) {
       case "exact": {
@@ -609,10 +609,10 @@ export const HeaderMatch: MessageFns<HeaderMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HeaderMatch>, I>>(base?: I): HeaderMatch {
-    return HeaderMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HeaderMatch>): HeaderMatch {
+    return HeaderMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HeaderMatch>, I>>(object: I): HeaderMatch {
+  fromPartial(object: DeepPartial<HeaderMatch>): HeaderMatch {
     const message = createBaseHeaderMatch();
     message.name = object.name ?? "";
     switch (object.value?.$case) {
@@ -726,10 +726,10 @@ export const QueryParamMatch: MessageFns<QueryParamMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<QueryParamMatch>, I>>(base?: I): QueryParamMatch {
-    return QueryParamMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<QueryParamMatch>): QueryParamMatch {
+    return QueryParamMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<QueryParamMatch>, I>>(object: I): QueryParamMatch {
+  fromPartial(object: DeepPartial<QueryParamMatch>): QueryParamMatch {
     const message = createBaseQueryParamMatch();
     message.name = object.name ?? "";
     switch (object.value?.$case) {
@@ -839,10 +839,10 @@ export const RequestHeaderModifier: MessageFns<RequestHeaderModifier> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RequestHeaderModifier>, I>>(base?: I): RequestHeaderModifier {
-    return RequestHeaderModifier.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<RequestHeaderModifier>): RequestHeaderModifier {
+    return RequestHeaderModifier.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<RequestHeaderModifier>, I>>(object: I): RequestHeaderModifier {
+  fromPartial(object: DeepPartial<RequestHeaderModifier>): RequestHeaderModifier {
     const message = createBaseRequestHeaderModifier();
     message.add = (object.add !== undefined && object.add !== null) ? Headers.fromPartial(object.add) : undefined;
     message.set = (object.set !== undefined && object.set !== null) ? Headers.fromPartial(object.set) : undefined;
@@ -940,10 +940,10 @@ export const ResponseHeaderModifier: MessageFns<ResponseHeaderModifier> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ResponseHeaderModifier>, I>>(base?: I): ResponseHeaderModifier {
-    return ResponseHeaderModifier.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ResponseHeaderModifier>): ResponseHeaderModifier {
+    return ResponseHeaderModifier.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ResponseHeaderModifier>, I>>(object: I): ResponseHeaderModifier {
+  fromPartial(object: DeepPartial<ResponseHeaderModifier>): ResponseHeaderModifier {
     const message = createBaseResponseHeaderModifier();
     message.add = (object.add !== undefined && object.add !== null) ? Headers.fromPartial(object.add) : undefined;
     message.set = (object.set !== undefined && object.set !== null) ? Headers.fromPartial(object.set) : undefined;
@@ -1071,10 +1071,10 @@ export const RequestRedirect: MessageFns<RequestRedirect> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RequestRedirect>, I>>(base?: I): RequestRedirect {
-    return RequestRedirect.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<RequestRedirect>): RequestRedirect {
+    return RequestRedirect.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<RequestRedirect>, I>>(object: I): RequestRedirect {
+  fromPartial(object: DeepPartial<RequestRedirect>): RequestRedirect {
     const message = createBaseRequestRedirect();
     message.scheme = (object.scheme !== undefined && object.scheme !== null)
       ? Scheme.fromPartial(object.scheme)
@@ -1167,10 +1167,10 @@ export const PathModifier: MessageFns<PathModifier> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<PathModifier>, I>>(base?: I): PathModifier {
-    return PathModifier.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<PathModifier>): PathModifier {
+    return PathModifier.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<PathModifier>, I>>(object: I): PathModifier {
+  fromPartial(object: DeepPartial<PathModifier>): PathModifier {
     const message = createBasePathModifier();
     switch (object.replace?.$case) {
       case "full": {
@@ -1279,10 +1279,10 @@ export const HttpFailureInjector: MessageFns<HttpFailureInjector> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpFailureInjector>, I>>(base?: I): HttpFailureInjector {
-    return HttpFailureInjector.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpFailureInjector>): HttpFailureInjector {
+    return HttpFailureInjector.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpFailureInjector>, I>>(object: I): HttpFailureInjector {
+  fromPartial(object: DeepPartial<HttpFailureInjector>): HttpFailureInjector {
     const message = createBaseHttpFailureInjector();
     message.status = object.status ?? 0;
     message.message = object.message ?? "";
@@ -1365,10 +1365,10 @@ export const Ratio: MessageFns<Ratio> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Ratio>, I>>(base?: I): Ratio {
-    return Ratio.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Ratio>): Ratio {
+    return Ratio.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Ratio>, I>>(object: I): Ratio {
+  fromPartial(object: DeepPartial<Ratio>): Ratio {
     const message = createBaseRatio();
     message.numerator = object.numerator ?? 0;
     message.denominator = object.denominator ?? 0;
@@ -1465,10 +1465,10 @@ export const Timeouts: MessageFns<Timeouts> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Timeouts>, I>>(base?: I): Timeouts {
-    return Timeouts.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Timeouts>): Timeouts {
+    return Timeouts.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Timeouts>, I>>(object: I): Timeouts {
+  fromPartial(object: DeepPartial<Timeouts>): Timeouts {
     const message = createBaseTimeouts();
     message.response = (object.response !== undefined && object.response !== null)
       ? Duration.fromPartial(object.response)
@@ -1498,10 +1498,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
@@ -1511,6 +1507,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

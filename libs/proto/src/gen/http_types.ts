@@ -232,10 +232,10 @@ export const HttpMethod: MessageFns<HttpMethod> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpMethod>, I>>(base?: I): HttpMethod {
-    return HttpMethod.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpMethod>): HttpMethod {
+    return HttpMethod.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpMethod>, I>>(object: I): HttpMethod {
+  fromPartial(object: DeepPartial<HttpMethod>): HttpMethod {
     const message = createBaseHttpMethod();
     switch (object.type?.$case) {
       case "registered": {
@@ -333,10 +333,10 @@ export const Scheme: MessageFns<Scheme> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Scheme>, I>>(base?: I): Scheme {
-    return Scheme.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Scheme>): Scheme {
+    return Scheme.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Scheme>, I>>(object: I): Scheme {
+  fromPartial(object: DeepPartial<Scheme>): Scheme {
     const message = createBaseScheme();
     switch (object.type?.$case) {
       case "registered": {
@@ -417,10 +417,10 @@ export const Headers: MessageFns<Headers> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Headers>, I>>(base?: I): Headers {
-    return Headers.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Headers>): Headers {
+    return Headers.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Headers>, I>>(object: I): Headers {
+  fromPartial(object: DeepPartial<Headers>): Headers {
     const message = createBaseHeaders();
     message.headers = object.headers?.map((e) => Headers_Header.fromPartial(e)) || [];
     return message;
@@ -501,10 +501,10 @@ export const Headers_Header: MessageFns<Headers_Header> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Headers_Header>, I>>(base?: I): Headers_Header {
-    return Headers_Header.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Headers_Header>): Headers_Header {
+    return Headers_Header.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Headers_Header>, I>>(object: I): Headers_Header {
+  fromPartial(object: DeepPartial<Headers_Header>): Headers_Header {
     const message = createBaseHeaders_Header();
     message.name = object.name ?? "";
     message.value = object.value ?? Buffer.alloc(0);
@@ -529,10 +529,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
@@ -542,6 +538,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

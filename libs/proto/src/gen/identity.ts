@@ -133,10 +133,10 @@ export const CertifyRequest: MessageFns<CertifyRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<CertifyRequest>, I>>(base?: I): CertifyRequest {
-    return CertifyRequest.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<CertifyRequest>): CertifyRequest {
+    return CertifyRequest.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<CertifyRequest>, I>>(object: I): CertifyRequest {
+  fromPartial(object: DeepPartial<CertifyRequest>): CertifyRequest {
     const message = createBaseCertifyRequest();
     message.identity = object.identity ?? "";
     message.token = object.token ?? Buffer.alloc(0);
@@ -246,10 +246,10 @@ export const CertifyResponse: MessageFns<CertifyResponse> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<CertifyResponse>, I>>(base?: I): CertifyResponse {
-    return CertifyResponse.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<CertifyResponse>): CertifyResponse {
+    return CertifyResponse.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<CertifyResponse>, I>>(object: I): CertifyResponse {
+  fromPartial(object: DeepPartial<CertifyResponse>): CertifyResponse {
     const message = createBaseCertifyResponse();
     message.leafCertificate = object.leafCertificate ?? Buffer.alloc(0);
     message.intermediateCertificates = object.intermediateCertificates?.map((e) => e) || [];
@@ -321,10 +321,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function toTimestamp(date: Date): Timestamp {
   const seconds = BigInt(Math.trunc(date.getTime() / 1_000));
   const nanos = (date.getTime() % 1_000) * 1_000_000;
@@ -367,6 +363,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

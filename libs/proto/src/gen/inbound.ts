@@ -288,10 +288,10 @@ export const PortSpec: MessageFns<PortSpec> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<PortSpec>, I>>(base?: I): PortSpec {
-    return PortSpec.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<PortSpec>): PortSpec {
+    return PortSpec.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<PortSpec>, I>>(object: I): PortSpec {
+  fromPartial(object: DeepPartial<PortSpec>): PortSpec {
     const message = createBasePortSpec();
     message.workload = object.workload ?? "";
     message.port = object.port ?? 0;
@@ -431,10 +431,10 @@ export const Server: MessageFns<Server> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Server>, I>>(base?: I): Server {
-    return Server.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Server>): Server {
+    return Server.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Server>, I>>(object: I): Server {
+  fromPartial(object: DeepPartial<Server>): Server {
     const message = createBaseServer();
     message.protocol = (object.protocol !== undefined && object.protocol !== null)
       ? ProxyProtocol.fromPartial(object.protocol)
@@ -528,10 +528,10 @@ export const Server_LabelsEntry: MessageFns<Server_LabelsEntry> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Server_LabelsEntry>, I>>(base?: I): Server_LabelsEntry {
-    return Server_LabelsEntry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Server_LabelsEntry>): Server_LabelsEntry {
+    return Server_LabelsEntry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Server_LabelsEntry>, I>>(object: I): Server_LabelsEntry {
+  fromPartial(object: DeepPartial<Server_LabelsEntry>): Server_LabelsEntry {
     const message = createBaseServer_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -677,10 +677,10 @@ export const ProxyProtocol: MessageFns<ProxyProtocol> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol>, I>>(base?: I): ProxyProtocol {
-    return ProxyProtocol.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol>): ProxyProtocol {
+    return ProxyProtocol.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol>, I>>(object: I): ProxyProtocol {
+  fromPartial(object: DeepPartial<ProxyProtocol>): ProxyProtocol {
     const message = createBaseProxyProtocol();
     switch (object.kind?.$case) {
       case "detect": {
@@ -821,10 +821,10 @@ export const ProxyProtocol_Detect: MessageFns<ProxyProtocol_Detect> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Detect>, I>>(base?: I): ProxyProtocol_Detect {
-    return ProxyProtocol_Detect.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Detect>): ProxyProtocol_Detect {
+    return ProxyProtocol_Detect.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Detect>, I>>(object: I): ProxyProtocol_Detect {
+  fromPartial(object: DeepPartial<ProxyProtocol_Detect>): ProxyProtocol_Detect {
     const message = createBaseProxyProtocol_Detect();
     message.timeout = (object.timeout !== undefined && object.timeout !== null)
       ? Duration.fromPartial(object.timeout)
@@ -880,10 +880,10 @@ export const ProxyProtocol_Opaque: MessageFns<ProxyProtocol_Opaque> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Opaque>, I>>(base?: I): ProxyProtocol_Opaque {
-    return ProxyProtocol_Opaque.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Opaque>): ProxyProtocol_Opaque {
+    return ProxyProtocol_Opaque.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Opaque>, I>>(_: I): ProxyProtocol_Opaque {
+  fromPartial(_: DeepPartial<ProxyProtocol_Opaque>): ProxyProtocol_Opaque {
     const message = createBaseProxyProtocol_Opaque();
     return message;
   },
@@ -932,10 +932,10 @@ export const ProxyProtocol_Tls: MessageFns<ProxyProtocol_Tls> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Tls>, I>>(base?: I): ProxyProtocol_Tls {
-    return ProxyProtocol_Tls.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Tls>): ProxyProtocol_Tls {
+    return ProxyProtocol_Tls.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Tls>, I>>(_: I): ProxyProtocol_Tls {
+  fromPartial(_: DeepPartial<ProxyProtocol_Tls>): ProxyProtocol_Tls {
     const message = createBaseProxyProtocol_Tls();
     return message;
   },
@@ -1019,10 +1019,10 @@ export const ProxyProtocol_Http1: MessageFns<ProxyProtocol_Http1> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Http1>, I>>(base?: I): ProxyProtocol_Http1 {
-    return ProxyProtocol_Http1.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Http1>): ProxyProtocol_Http1 {
+    return ProxyProtocol_Http1.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Http1>, I>>(object: I): ProxyProtocol_Http1 {
+  fromPartial(object: DeepPartial<ProxyProtocol_Http1>): ProxyProtocol_Http1 {
     const message = createBaseProxyProtocol_Http1();
     message.routes = object.routes?.map((e) => HttpRoute.fromPartial(e)) || [];
     message.localRateLimit = (object.localRateLimit !== undefined && object.localRateLimit !== null)
@@ -1110,10 +1110,10 @@ export const ProxyProtocol_Http2: MessageFns<ProxyProtocol_Http2> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Http2>, I>>(base?: I): ProxyProtocol_Http2 {
-    return ProxyProtocol_Http2.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Http2>): ProxyProtocol_Http2 {
+    return ProxyProtocol_Http2.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Http2>, I>>(object: I): ProxyProtocol_Http2 {
+  fromPartial(object: DeepPartial<ProxyProtocol_Http2>): ProxyProtocol_Http2 {
     const message = createBaseProxyProtocol_Http2();
     message.routes = object.routes?.map((e) => HttpRoute.fromPartial(e)) || [];
     message.localRateLimit = (object.localRateLimit !== undefined && object.localRateLimit !== null)
@@ -1182,10 +1182,10 @@ export const ProxyProtocol_Grpc: MessageFns<ProxyProtocol_Grpc> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Grpc>, I>>(base?: I): ProxyProtocol_Grpc {
-    return ProxyProtocol_Grpc.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Grpc>): ProxyProtocol_Grpc {
+    return ProxyProtocol_Grpc.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Grpc>, I>>(object: I): ProxyProtocol_Grpc {
+  fromPartial(object: DeepPartial<ProxyProtocol_Grpc>): ProxyProtocol_Grpc {
     const message = createBaseProxyProtocol_Grpc();
     message.routes = object.routes?.map((e) => GrpcRoute.fromPartial(e)) || [];
     return message;
@@ -1318,10 +1318,10 @@ export const Authz: MessageFns<Authz> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Authz>, I>>(base?: I): Authz {
-    return Authz.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Authz>): Authz {
+    return Authz.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Authz>, I>>(object: I): Authz {
+  fromPartial(object: DeepPartial<Authz>): Authz {
     const message = createBaseAuthz();
     message.networks = object.networks?.map((e) => Network.fromPartial(e)) || [];
     message.authentication = (object.authentication !== undefined && object.authentication !== null)
@@ -1417,10 +1417,10 @@ export const Authz_LabelsEntry: MessageFns<Authz_LabelsEntry> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Authz_LabelsEntry>, I>>(base?: I): Authz_LabelsEntry {
-    return Authz_LabelsEntry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Authz_LabelsEntry>): Authz_LabelsEntry {
+    return Authz_LabelsEntry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Authz_LabelsEntry>, I>>(object: I): Authz_LabelsEntry {
+  fromPartial(object: DeepPartial<Authz_LabelsEntry>): Authz_LabelsEntry {
     const message = createBaseAuthz_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -1502,10 +1502,10 @@ export const Network: MessageFns<Network> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Network>, I>>(base?: I): Network {
-    return Network.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Network>): Network {
+    return Network.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Network>, I>>(object: I): Network {
+  fromPartial(object: DeepPartial<Network>): Network {
     const message = createBaseNetwork();
     message.net = (object.net !== undefined && object.net !== null) ? IPNetwork.fromPartial(object.net) : undefined;
     message.except = object.except?.map((e) => IPNetwork.fromPartial(e)) || [];
@@ -1594,10 +1594,10 @@ export const Authn: MessageFns<Authn> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Authn>, I>>(base?: I): Authn {
-    return Authn.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Authn>): Authn {
+    return Authn.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Authn>, I>>(object: I): Authn {
+  fromPartial(object: DeepPartial<Authn>): Authn {
     const message = createBaseAuthn();
     switch (object.permit?.$case) {
       case "unauthenticated": {
@@ -1663,10 +1663,10 @@ export const Authn_PermitUnauthenticated: MessageFns<Authn_PermitUnauthenticated
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Authn_PermitUnauthenticated>, I>>(base?: I): Authn_PermitUnauthenticated {
-    return Authn_PermitUnauthenticated.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Authn_PermitUnauthenticated>): Authn_PermitUnauthenticated {
+    return Authn_PermitUnauthenticated.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Authn_PermitUnauthenticated>, I>>(_: I): Authn_PermitUnauthenticated {
+  fromPartial(_: DeepPartial<Authn_PermitUnauthenticated>): Authn_PermitUnauthenticated {
     const message = createBaseAuthn_PermitUnauthenticated();
     return message;
   },
@@ -1756,10 +1756,10 @@ export const Authn_PermitMeshTLS: MessageFns<Authn_PermitMeshTLS> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Authn_PermitMeshTLS>, I>>(base?: I): Authn_PermitMeshTLS {
-    return Authn_PermitMeshTLS.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Authn_PermitMeshTLS>): Authn_PermitMeshTLS {
+    return Authn_PermitMeshTLS.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Authn_PermitMeshTLS>, I>>(object: I): Authn_PermitMeshTLS {
+  fromPartial(object: DeepPartial<Authn_PermitMeshTLS>): Authn_PermitMeshTLS {
     const message = createBaseAuthn_PermitMeshTLS();
     switch (object.clients?.$case) {
       case "unauthenticated": {
@@ -1863,13 +1863,11 @@ export const Authn_PermitMeshTLS_PermitClientIdentities: MessageFns<Authn_Permit
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Authn_PermitMeshTLS_PermitClientIdentities>, I>>(
-    base?: I,
-  ): Authn_PermitMeshTLS_PermitClientIdentities {
-    return Authn_PermitMeshTLS_PermitClientIdentities.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Authn_PermitMeshTLS_PermitClientIdentities>): Authn_PermitMeshTLS_PermitClientIdentities {
+    return Authn_PermitMeshTLS_PermitClientIdentities.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Authn_PermitMeshTLS_PermitClientIdentities>, I>>(
-    object: I,
+  fromPartial(
+    object: DeepPartial<Authn_PermitMeshTLS_PermitClientIdentities>,
   ): Authn_PermitMeshTLS_PermitClientIdentities {
     const message = createBaseAuthn_PermitMeshTLS_PermitClientIdentities();
     message.identities = object.identities?.map((e) => Identity.fromPartial(e)) || [];
@@ -1935,10 +1933,10 @@ export const Identity: MessageFns<Identity> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Identity>, I>>(base?: I): Identity {
-    return Identity.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Identity>): Identity {
+    return Identity.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Identity>, I>>(object: I): Identity {
+  fromPartial(object: DeepPartial<Identity>): Identity {
     const message = createBaseIdentity();
     message.name = object.name ?? "";
     return message;
@@ -2002,10 +2000,10 @@ export const IdentitySuffix: MessageFns<IdentitySuffix> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<IdentitySuffix>, I>>(base?: I): IdentitySuffix {
-    return IdentitySuffix.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<IdentitySuffix>): IdentitySuffix {
+    return IdentitySuffix.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<IdentitySuffix>, I>>(object: I): IdentitySuffix {
+  fromPartial(object: DeepPartial<IdentitySuffix>): IdentitySuffix {
     const message = createBaseIdentitySuffix();
     message.parts = object.parts?.map((e) => e) || [];
     return message;
@@ -2118,10 +2116,10 @@ export const HttpRoute: MessageFns<HttpRoute> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute>, I>>(base?: I): HttpRoute {
-    return HttpRoute.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute>): HttpRoute {
+    return HttpRoute.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute>, I>>(object: I): HttpRoute {
+  fromPartial(object: DeepPartial<HttpRoute>): HttpRoute {
     const message = createBaseHttpRoute();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata1.fromPartial(object.metadata)
@@ -2211,10 +2209,10 @@ export const HttpRoute_Rule: MessageFns<HttpRoute_Rule> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Rule>, I>>(base?: I): HttpRoute_Rule {
-    return HttpRoute_Rule.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Rule>): HttpRoute_Rule {
+    return HttpRoute_Rule.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Rule>, I>>(object: I): HttpRoute_Rule {
+  fromPartial(object: DeepPartial<HttpRoute_Rule>): HttpRoute_Rule {
     const message = createBaseHttpRoute_Rule();
     message.matches = object.matches?.map((e) => HttpRouteMatch.fromPartial(e)) || [];
     message.filters = object.filters?.map((e) => HttpRoute_Filter.fromPartial(e)) || [];
@@ -2322,10 +2320,10 @@ export const HttpRoute_Filter: MessageFns<HttpRoute_Filter> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Filter>, I>>(base?: I): HttpRoute_Filter {
-    return HttpRoute_Filter.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Filter>): HttpRoute_Filter {
+    return HttpRoute_Filter.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Filter>, I>>(object: I): HttpRoute_Filter {
+  fromPartial(object: DeepPartial<HttpRoute_Filter>): HttpRoute_Filter {
     const message = createBaseHttpRoute_Filter();
     switch (object.kind?.$case) {
       case "failureInjector": {
@@ -2460,10 +2458,10 @@ export const GrpcRoute: MessageFns<GrpcRoute> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute>, I>>(base?: I): GrpcRoute {
-    return GrpcRoute.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute>): GrpcRoute {
+    return GrpcRoute.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute>, I>>(object: I): GrpcRoute {
+  fromPartial(object: DeepPartial<GrpcRoute>): GrpcRoute {
     const message = createBaseGrpcRoute();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata1.fromPartial(object.metadata)
@@ -2553,10 +2551,10 @@ export const GrpcRoute_Rule: MessageFns<GrpcRoute_Rule> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Rule>, I>>(base?: I): GrpcRoute_Rule {
-    return GrpcRoute_Rule.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Rule>): GrpcRoute_Rule {
+    return GrpcRoute_Rule.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Rule>, I>>(object: I): GrpcRoute_Rule {
+  fromPartial(object: DeepPartial<GrpcRoute_Rule>): GrpcRoute_Rule {
     const message = createBaseGrpcRoute_Rule();
     message.matches = object.matches?.map((e) => GrpcRouteMatch.fromPartial(e)) || [];
     message.filters = object.filters?.map((e) => GrpcRoute_Filter.fromPartial(e)) || [];
@@ -2649,10 +2647,10 @@ export const GrpcRoute_Filter: MessageFns<GrpcRoute_Filter> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Filter>, I>>(base?: I): GrpcRoute_Filter {
-    return GrpcRoute_Filter.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Filter>): GrpcRoute_Filter {
+    return GrpcRoute_Filter.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Filter>, I>>(object: I): GrpcRoute_Filter {
+  fromPartial(object: DeepPartial<GrpcRoute_Filter>): GrpcRoute_Filter {
     const message = createBaseGrpcRoute_Filter();
     switch (object.kind?.$case) {
       case "failureInjector": {
@@ -2781,10 +2779,10 @@ export const HttpLocalRateLimit: MessageFns<HttpLocalRateLimit> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpLocalRateLimit>, I>>(base?: I): HttpLocalRateLimit {
-    return HttpLocalRateLimit.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpLocalRateLimit>): HttpLocalRateLimit {
+    return HttpLocalRateLimit.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpLocalRateLimit>, I>>(object: I): HttpLocalRateLimit {
+  fromPartial(object: DeepPartial<HttpLocalRateLimit>): HttpLocalRateLimit {
     const message = createBaseHttpLocalRateLimit();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata1.fromPartial(object.metadata)
@@ -2857,10 +2855,10 @@ export const HttpLocalRateLimit_Limit: MessageFns<HttpLocalRateLimit_Limit> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpLocalRateLimit_Limit>, I>>(base?: I): HttpLocalRateLimit_Limit {
-    return HttpLocalRateLimit_Limit.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpLocalRateLimit_Limit>): HttpLocalRateLimit_Limit {
+    return HttpLocalRateLimit_Limit.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpLocalRateLimit_Limit>, I>>(object: I): HttpLocalRateLimit_Limit {
+  fromPartial(object: DeepPartial<HttpLocalRateLimit_Limit>): HttpLocalRateLimit_Limit {
     const message = createBaseHttpLocalRateLimit_Limit();
     message.requestsPerSecond = object.requestsPerSecond ?? 0;
     return message;
@@ -2943,10 +2941,10 @@ export const HttpLocalRateLimit_Override: MessageFns<HttpLocalRateLimit_Override
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpLocalRateLimit_Override>, I>>(base?: I): HttpLocalRateLimit_Override {
-    return HttpLocalRateLimit_Override.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpLocalRateLimit_Override>): HttpLocalRateLimit_Override {
+    return HttpLocalRateLimit_Override.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpLocalRateLimit_Override>, I>>(object: I): HttpLocalRateLimit_Override {
+  fromPartial(object: DeepPartial<HttpLocalRateLimit_Override>): HttpLocalRateLimit_Override {
     const message = createBaseHttpLocalRateLimit_Override();
     message.limit = (object.limit !== undefined && object.limit !== null)
       ? HttpLocalRateLimit_Limit.fromPartial(object.limit)
@@ -3022,13 +3020,13 @@ export const HttpLocalRateLimit_Override_ClientIdentities: MessageFns<HttpLocalR
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpLocalRateLimit_Override_ClientIdentities>, I>>(
-    base?: I,
+  create(
+    base?: DeepPartial<HttpLocalRateLimit_Override_ClientIdentities>,
   ): HttpLocalRateLimit_Override_ClientIdentities {
-    return HttpLocalRateLimit_Override_ClientIdentities.fromPartial(base ?? ({} as any));
+    return HttpLocalRateLimit_Override_ClientIdentities.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpLocalRateLimit_Override_ClientIdentities>, I>>(
-    object: I,
+  fromPartial(
+    object: DeepPartial<HttpLocalRateLimit_Override_ClientIdentities>,
   ): HttpLocalRateLimit_Override_ClientIdentities {
     const message = createBaseHttpLocalRateLimit_Override_ClientIdentities();
     message.identities = object.identities?.map((e) => Identity.fromPartial(e)) || [];
@@ -3101,10 +3099,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
 }
@@ -3118,6 +3112,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

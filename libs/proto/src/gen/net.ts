@@ -117,10 +117,10 @@ export const IPAddress: MessageFns<IPAddress> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<IPAddress>, I>>(base?: I): IPAddress {
-    return IPAddress.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<IPAddress>): IPAddress {
+    return IPAddress.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<IPAddress>, I>>(object: I): IPAddress {
+  fromPartial(object: DeepPartial<IPAddress>): IPAddress {
     const message = createBaseIPAddress();
     switch (object.ip?.$case) {
       case "ipv4": {
@@ -218,10 +218,10 @@ export const IPNetwork: MessageFns<IPNetwork> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<IPNetwork>, I>>(base?: I): IPNetwork {
-    return IPNetwork.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<IPNetwork>): IPNetwork {
+    return IPNetwork.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<IPNetwork>, I>>(object: I): IPNetwork {
+  fromPartial(object: DeepPartial<IPNetwork>): IPNetwork {
     const message = createBaseIPNetwork();
     message.ip = (object.ip !== undefined && object.ip !== null) ? IPAddress.fromPartial(object.ip) : undefined;
     message.prefixLen = object.prefixLen ?? 0;
@@ -309,10 +309,10 @@ export const IPv6: MessageFns<IPv6> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<IPv6>, I>>(base?: I): IPv6 {
-    return IPv6.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<IPv6>): IPv6 {
+    return IPv6.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<IPv6>, I>>(object: I): IPv6 {
+  fromPartial(object: DeepPartial<IPv6>): IPv6 {
     const message = createBaseIPv6();
     message.first = (object.first !== undefined && object.first !== null) ? BigInt(object.first) : 0n;
     message.last = (object.last !== undefined && object.last !== null) ? BigInt(object.last) : 0n;
@@ -394,10 +394,10 @@ export const TcpAddress: MessageFns<TcpAddress> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TcpAddress>, I>>(base?: I): TcpAddress {
-    return TcpAddress.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TcpAddress>): TcpAddress {
+    return TcpAddress.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TcpAddress>, I>>(object: I): TcpAddress {
+  fromPartial(object: DeepPartial<TcpAddress>): TcpAddress {
     const message = createBaseTcpAddress();
     message.ip = (object.ip !== undefined && object.ip !== null) ? IPAddress.fromPartial(object.ip) : undefined;
     message.port = object.port ?? 0;
@@ -414,10 +414,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
@@ -427,6 +423,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

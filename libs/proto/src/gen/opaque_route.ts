@@ -75,10 +75,10 @@ export const Invalid: MessageFns<Invalid> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Invalid>, I>>(base?: I): Invalid {
-    return Invalid.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Invalid>): Invalid {
+    return Invalid.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Invalid>, I>>(object: I): Invalid {
+  fromPartial(object: DeepPartial<Invalid>): Invalid {
     const message = createBaseInvalid();
     message.message = object.message ?? "";
     return message;
@@ -128,10 +128,10 @@ export const Forbidden: MessageFns<Forbidden> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Forbidden>, I>>(base?: I): Forbidden {
-    return Forbidden.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Forbidden>): Forbidden {
+    return Forbidden.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Forbidden>, I>>(_: I): Forbidden {
+  fromPartial(_: DeepPartial<Forbidden>): Forbidden {
     const message = createBaseForbidden();
     return message;
   },
@@ -146,10 +146,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
@@ -159,6 +155,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

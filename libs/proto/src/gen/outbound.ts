@@ -531,10 +531,10 @@ export const TrafficSpec: MessageFns<TrafficSpec> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TrafficSpec>, I>>(base?: I): TrafficSpec {
-    return TrafficSpec.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TrafficSpec>): TrafficSpec {
+    return TrafficSpec.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TrafficSpec>, I>>(object: I): TrafficSpec {
+  fromPartial(object: DeepPartial<TrafficSpec>): TrafficSpec {
     const message = createBaseTrafficSpec();
     message.sourceWorkload = object.sourceWorkload ?? "";
     switch (object.target?.$case) {
@@ -629,10 +629,10 @@ export const OutboundPolicy: MessageFns<OutboundPolicy> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OutboundPolicy>, I>>(base?: I): OutboundPolicy {
-    return OutboundPolicy.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OutboundPolicy>): OutboundPolicy {
+    return OutboundPolicy.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OutboundPolicy>, I>>(object: I): OutboundPolicy {
+  fromPartial(object: DeepPartial<OutboundPolicy>): OutboundPolicy {
     const message = createBaseOutboundPolicy();
     message.protocol = (object.protocol !== undefined && object.protocol !== null)
       ? ProxyProtocol.fromPartial(object.protocol)
@@ -782,10 +782,10 @@ export const ProxyProtocol: MessageFns<ProxyProtocol> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol>, I>>(base?: I): ProxyProtocol {
-    return ProxyProtocol.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol>): ProxyProtocol {
+    return ProxyProtocol.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol>, I>>(object: I): ProxyProtocol {
+  fromPartial(object: DeepPartial<ProxyProtocol>): ProxyProtocol {
     const message = createBaseProxyProtocol();
     switch (object.kind?.$case) {
       case "detect": {
@@ -933,10 +933,10 @@ export const ProxyProtocol_Detect: MessageFns<ProxyProtocol_Detect> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Detect>, I>>(base?: I): ProxyProtocol_Detect {
-    return ProxyProtocol_Detect.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Detect>): ProxyProtocol_Detect {
+    return ProxyProtocol_Detect.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Detect>, I>>(object: I): ProxyProtocol_Detect {
+  fromPartial(object: DeepPartial<ProxyProtocol_Detect>): ProxyProtocol_Detect {
     const message = createBaseProxyProtocol_Detect();
     message.timeout = (object.timeout !== undefined && object.timeout !== null)
       ? Duration.fromPartial(object.timeout)
@@ -1013,10 +1013,10 @@ export const ProxyProtocol_Opaque: MessageFns<ProxyProtocol_Opaque> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Opaque>, I>>(base?: I): ProxyProtocol_Opaque {
-    return ProxyProtocol_Opaque.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Opaque>): ProxyProtocol_Opaque {
+    return ProxyProtocol_Opaque.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Opaque>, I>>(object: I): ProxyProtocol_Opaque {
+  fromPartial(object: DeepPartial<ProxyProtocol_Opaque>): ProxyProtocol_Opaque {
     const message = createBaseProxyProtocol_Opaque();
     message.routes = object.routes?.map((e) => OpaqueRoute.fromPartial(e)) || [];
     return message;
@@ -1101,10 +1101,10 @@ export const ProxyProtocol_Http1: MessageFns<ProxyProtocol_Http1> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Http1>, I>>(base?: I): ProxyProtocol_Http1 {
-    return ProxyProtocol_Http1.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Http1>): ProxyProtocol_Http1 {
+    return ProxyProtocol_Http1.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Http1>, I>>(object: I): ProxyProtocol_Http1 {
+  fromPartial(object: DeepPartial<ProxyProtocol_Http1>): ProxyProtocol_Http1 {
     const message = createBaseProxyProtocol_Http1();
     message.routes = object.routes?.map((e) => HttpRoute.fromPartial(e)) || [];
     message.failureAccrual = (object.failureAccrual !== undefined && object.failureAccrual !== null)
@@ -1192,10 +1192,10 @@ export const ProxyProtocol_Http2: MessageFns<ProxyProtocol_Http2> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Http2>, I>>(base?: I): ProxyProtocol_Http2 {
-    return ProxyProtocol_Http2.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Http2>): ProxyProtocol_Http2 {
+    return ProxyProtocol_Http2.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Http2>, I>>(object: I): ProxyProtocol_Http2 {
+  fromPartial(object: DeepPartial<ProxyProtocol_Http2>): ProxyProtocol_Http2 {
     const message = createBaseProxyProtocol_Http2();
     message.routes = object.routes?.map((e) => HttpRoute.fromPartial(e)) || [];
     message.failureAccrual = (object.failureAccrual !== undefined && object.failureAccrual !== null)
@@ -1283,10 +1283,10 @@ export const ProxyProtocol_Grpc: MessageFns<ProxyProtocol_Grpc> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Grpc>, I>>(base?: I): ProxyProtocol_Grpc {
-    return ProxyProtocol_Grpc.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Grpc>): ProxyProtocol_Grpc {
+    return ProxyProtocol_Grpc.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Grpc>, I>>(object: I): ProxyProtocol_Grpc {
+  fromPartial(object: DeepPartial<ProxyProtocol_Grpc>): ProxyProtocol_Grpc {
     const message = createBaseProxyProtocol_Grpc();
     message.routes = object.routes?.map((e) => GrpcRoute.fromPartial(e)) || [];
     message.failureAccrual = (object.failureAccrual !== undefined && object.failureAccrual !== null)
@@ -1355,10 +1355,10 @@ export const ProxyProtocol_Tls: MessageFns<ProxyProtocol_Tls> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ProxyProtocol_Tls>, I>>(base?: I): ProxyProtocol_Tls {
-    return ProxyProtocol_Tls.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ProxyProtocol_Tls>): ProxyProtocol_Tls {
+    return ProxyProtocol_Tls.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ProxyProtocol_Tls>, I>>(object: I): ProxyProtocol_Tls {
+  fromPartial(object: DeepPartial<ProxyProtocol_Tls>): ProxyProtocol_Tls {
     const message = createBaseProxyProtocol_Tls();
     message.routes = object.routes?.map((e) => TlsRoute.fromPartial(e)) || [];
     return message;
@@ -1454,10 +1454,10 @@ export const HttpRoute: MessageFns<HttpRoute> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute>, I>>(base?: I): HttpRoute {
-    return HttpRoute.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute>): HttpRoute {
+    return HttpRoute.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute>, I>>(object: I): HttpRoute {
+  fromPartial(object: DeepPartial<HttpRoute>): HttpRoute {
     const message = createBaseHttpRoute();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata1.fromPartial(object.metadata)
@@ -1633,10 +1633,10 @@ export const HttpRoute_Rule: MessageFns<HttpRoute_Rule> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Rule>, I>>(base?: I): HttpRoute_Rule {
-    return HttpRoute_Rule.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Rule>): HttpRoute_Rule {
+    return HttpRoute_Rule.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Rule>, I>>(object: I): HttpRoute_Rule {
+  fromPartial(object: DeepPartial<HttpRoute_Rule>): HttpRoute_Rule {
     const message = createBaseHttpRoute_Rule();
     message.matches = object.matches?.map((e) => HttpRouteMatch.fromPartial(e)) || [];
     message.filters = object.filters?.map((e) => HttpRoute_Filter.fromPartial(e)) || [];
@@ -1777,10 +1777,10 @@ export const HttpRoute_Filter: MessageFns<HttpRoute_Filter> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Filter>, I>>(base?: I): HttpRoute_Filter {
-    return HttpRoute_Filter.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Filter>): HttpRoute_Filter {
+    return HttpRoute_Filter.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Filter>, I>>(object: I): HttpRoute_Filter {
+  fromPartial(object: DeepPartial<HttpRoute_Filter>): HttpRoute_Filter {
     const message = createBaseHttpRoute_Filter();
     switch (object.kind?.$case) {
       case "failureInjector": {
@@ -1921,10 +1921,10 @@ export const HttpRoute_Distribution: MessageFns<HttpRoute_Distribution> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Distribution>, I>>(base?: I): HttpRoute_Distribution {
-    return HttpRoute_Distribution.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Distribution>): HttpRoute_Distribution {
+    return HttpRoute_Distribution.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Distribution>, I>>(object: I): HttpRoute_Distribution {
+  fromPartial(object: DeepPartial<HttpRoute_Distribution>): HttpRoute_Distribution {
     const message = createBaseHttpRoute_Distribution();
     switch (object.kind?.$case) {
       case "empty": {
@@ -1999,10 +1999,10 @@ export const HttpRoute_Distribution_Empty: MessageFns<HttpRoute_Distribution_Emp
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Distribution_Empty>, I>>(base?: I): HttpRoute_Distribution_Empty {
-    return HttpRoute_Distribution_Empty.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Distribution_Empty>): HttpRoute_Distribution_Empty {
+    return HttpRoute_Distribution_Empty.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Distribution_Empty>, I>>(_: I): HttpRoute_Distribution_Empty {
+  fromPartial(_: DeepPartial<HttpRoute_Distribution_Empty>): HttpRoute_Distribution_Empty {
     const message = createBaseHttpRoute_Distribution_Empty();
     return message;
   },
@@ -2069,14 +2069,10 @@ export const HttpRoute_Distribution_FirstAvailable: MessageFns<HttpRoute_Distrib
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Distribution_FirstAvailable>, I>>(
-    base?: I,
-  ): HttpRoute_Distribution_FirstAvailable {
-    return HttpRoute_Distribution_FirstAvailable.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Distribution_FirstAvailable>): HttpRoute_Distribution_FirstAvailable {
+    return HttpRoute_Distribution_FirstAvailable.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Distribution_FirstAvailable>, I>>(
-    object: I,
-  ): HttpRoute_Distribution_FirstAvailable {
+  fromPartial(object: DeepPartial<HttpRoute_Distribution_FirstAvailable>): HttpRoute_Distribution_FirstAvailable {
     const message = createBaseHttpRoute_Distribution_FirstAvailable();
     message.backends = object.backends?.map((e) => HttpRoute_RouteBackend.fromPartial(e)) || [];
     return message;
@@ -2144,14 +2140,10 @@ export const HttpRoute_Distribution_RandomAvailable: MessageFns<HttpRoute_Distri
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Distribution_RandomAvailable>, I>>(
-    base?: I,
-  ): HttpRoute_Distribution_RandomAvailable {
-    return HttpRoute_Distribution_RandomAvailable.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Distribution_RandomAvailable>): HttpRoute_Distribution_RandomAvailable {
+    return HttpRoute_Distribution_RandomAvailable.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Distribution_RandomAvailable>, I>>(
-    object: I,
-  ): HttpRoute_Distribution_RandomAvailable {
+  fromPartial(object: DeepPartial<HttpRoute_Distribution_RandomAvailable>): HttpRoute_Distribution_RandomAvailable {
     const message = createBaseHttpRoute_Distribution_RandomAvailable();
     message.backends = object.backends?.map((e) => HttpRoute_WeightedRouteBackend.fromPartial(e)) || [];
     return message;
@@ -2285,10 +2277,10 @@ export const HttpRoute_Retry: MessageFns<HttpRoute_Retry> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Retry>, I>>(base?: I): HttpRoute_Retry {
-    return HttpRoute_Retry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Retry>): HttpRoute_Retry {
+    return HttpRoute_Retry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Retry>, I>>(object: I): HttpRoute_Retry {
+  fromPartial(object: DeepPartial<HttpRoute_Retry>): HttpRoute_Retry {
     const message = createBaseHttpRoute_Retry();
     message.maxRetries = object.maxRetries ?? 0;
     message.maxRequestBytes = object.maxRequestBytes ?? 0;
@@ -2368,10 +2360,10 @@ export const HttpRoute_Retry_Conditions: MessageFns<HttpRoute_Retry_Conditions> 
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Retry_Conditions>, I>>(base?: I): HttpRoute_Retry_Conditions {
-    return HttpRoute_Retry_Conditions.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Retry_Conditions>): HttpRoute_Retry_Conditions {
+    return HttpRoute_Retry_Conditions.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Retry_Conditions>, I>>(object: I): HttpRoute_Retry_Conditions {
+  fromPartial(object: DeepPartial<HttpRoute_Retry_Conditions>): HttpRoute_Retry_Conditions {
     const message = createBaseHttpRoute_Retry_Conditions();
     message.statusRanges = object.statusRanges?.map((e) => HttpRoute_Retry_Conditions_StatusRange.fromPartial(e)) || [];
     return message;
@@ -2452,14 +2444,10 @@ export const HttpRoute_Retry_Conditions_StatusRange: MessageFns<HttpRoute_Retry_
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_Retry_Conditions_StatusRange>, I>>(
-    base?: I,
-  ): HttpRoute_Retry_Conditions_StatusRange {
-    return HttpRoute_Retry_Conditions_StatusRange.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_Retry_Conditions_StatusRange>): HttpRoute_Retry_Conditions_StatusRange {
+    return HttpRoute_Retry_Conditions_StatusRange.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_Retry_Conditions_StatusRange>, I>>(
-    object: I,
-  ): HttpRoute_Retry_Conditions_StatusRange {
+  fromPartial(object: DeepPartial<HttpRoute_Retry_Conditions_StatusRange>): HttpRoute_Retry_Conditions_StatusRange {
     const message = createBaseHttpRoute_Retry_Conditions_StatusRange();
     message.start = object.start ?? 0;
     message.end = object.end ?? 0;
@@ -2558,10 +2546,10 @@ export const HttpRoute_RouteBackend: MessageFns<HttpRoute_RouteBackend> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_RouteBackend>, I>>(base?: I): HttpRoute_RouteBackend {
-    return HttpRoute_RouteBackend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_RouteBackend>): HttpRoute_RouteBackend {
+    return HttpRoute_RouteBackend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_RouteBackend>, I>>(object: I): HttpRoute_RouteBackend {
+  fromPartial(object: DeepPartial<HttpRoute_RouteBackend>): HttpRoute_RouteBackend {
     const message = createBaseHttpRoute_RouteBackend();
     message.backend = (object.backend !== undefined && object.backend !== null)
       ? Backend.fromPartial(object.backend)
@@ -2648,12 +2636,10 @@ export const HttpRoute_WeightedRouteBackend: MessageFns<HttpRoute_WeightedRouteB
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<HttpRoute_WeightedRouteBackend>, I>>(base?: I): HttpRoute_WeightedRouteBackend {
-    return HttpRoute_WeightedRouteBackend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<HttpRoute_WeightedRouteBackend>): HttpRoute_WeightedRouteBackend {
+    return HttpRoute_WeightedRouteBackend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<HttpRoute_WeightedRouteBackend>, I>>(
-    object: I,
-  ): HttpRoute_WeightedRouteBackend {
+  fromPartial(object: DeepPartial<HttpRoute_WeightedRouteBackend>): HttpRoute_WeightedRouteBackend {
     const message = createBaseHttpRoute_WeightedRouteBackend();
     message.backend = (object.backend !== undefined && object.backend !== null)
       ? HttpRoute_RouteBackend.fromPartial(object.backend)
@@ -2752,10 +2738,10 @@ export const GrpcRoute: MessageFns<GrpcRoute> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute>, I>>(base?: I): GrpcRoute {
-    return GrpcRoute.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute>): GrpcRoute {
+    return GrpcRoute.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute>, I>>(object: I): GrpcRoute {
+  fromPartial(object: DeepPartial<GrpcRoute>): GrpcRoute {
     const message = createBaseGrpcRoute();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata1.fromPartial(object.metadata)
@@ -2931,10 +2917,10 @@ export const GrpcRoute_Rule: MessageFns<GrpcRoute_Rule> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Rule>, I>>(base?: I): GrpcRoute_Rule {
-    return GrpcRoute_Rule.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Rule>): GrpcRoute_Rule {
+    return GrpcRoute_Rule.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Rule>, I>>(object: I): GrpcRoute_Rule {
+  fromPartial(object: DeepPartial<GrpcRoute_Rule>): GrpcRoute_Rule {
     const message = createBaseGrpcRoute_Rule();
     message.matches = object.matches?.map((e) => GrpcRouteMatch.fromPartial(e)) || [];
     message.filters = object.filters?.map((e) => GrpcRoute_Filter.fromPartial(e)) || [];
@@ -3040,10 +3026,10 @@ export const GrpcRoute_Filter: MessageFns<GrpcRoute_Filter> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Filter>, I>>(base?: I): GrpcRoute_Filter {
-    return GrpcRoute_Filter.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Filter>): GrpcRoute_Filter {
+    return GrpcRoute_Filter.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Filter>, I>>(object: I): GrpcRoute_Filter {
+  fromPartial(object: DeepPartial<GrpcRoute_Filter>): GrpcRoute_Filter {
     const message = createBaseGrpcRoute_Filter();
     switch (object.kind?.$case) {
       case "failureInjector": {
@@ -3169,10 +3155,10 @@ export const GrpcRoute_Distribution: MessageFns<GrpcRoute_Distribution> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Distribution>, I>>(base?: I): GrpcRoute_Distribution {
-    return GrpcRoute_Distribution.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Distribution>): GrpcRoute_Distribution {
+    return GrpcRoute_Distribution.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Distribution>, I>>(object: I): GrpcRoute_Distribution {
+  fromPartial(object: DeepPartial<GrpcRoute_Distribution>): GrpcRoute_Distribution {
     const message = createBaseGrpcRoute_Distribution();
     switch (object.kind?.$case) {
       case "empty": {
@@ -3247,10 +3233,10 @@ export const GrpcRoute_Distribution_Empty: MessageFns<GrpcRoute_Distribution_Emp
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Distribution_Empty>, I>>(base?: I): GrpcRoute_Distribution_Empty {
-    return GrpcRoute_Distribution_Empty.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Distribution_Empty>): GrpcRoute_Distribution_Empty {
+    return GrpcRoute_Distribution_Empty.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Distribution_Empty>, I>>(_: I): GrpcRoute_Distribution_Empty {
+  fromPartial(_: DeepPartial<GrpcRoute_Distribution_Empty>): GrpcRoute_Distribution_Empty {
     const message = createBaseGrpcRoute_Distribution_Empty();
     return message;
   },
@@ -3317,14 +3303,10 @@ export const GrpcRoute_Distribution_FirstAvailable: MessageFns<GrpcRoute_Distrib
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Distribution_FirstAvailable>, I>>(
-    base?: I,
-  ): GrpcRoute_Distribution_FirstAvailable {
-    return GrpcRoute_Distribution_FirstAvailable.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Distribution_FirstAvailable>): GrpcRoute_Distribution_FirstAvailable {
+    return GrpcRoute_Distribution_FirstAvailable.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Distribution_FirstAvailable>, I>>(
-    object: I,
-  ): GrpcRoute_Distribution_FirstAvailable {
+  fromPartial(object: DeepPartial<GrpcRoute_Distribution_FirstAvailable>): GrpcRoute_Distribution_FirstAvailable {
     const message = createBaseGrpcRoute_Distribution_FirstAvailable();
     message.backends = object.backends?.map((e) => GrpcRoute_RouteBackend.fromPartial(e)) || [];
     return message;
@@ -3392,14 +3374,10 @@ export const GrpcRoute_Distribution_RandomAvailable: MessageFns<GrpcRoute_Distri
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Distribution_RandomAvailable>, I>>(
-    base?: I,
-  ): GrpcRoute_Distribution_RandomAvailable {
-    return GrpcRoute_Distribution_RandomAvailable.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Distribution_RandomAvailable>): GrpcRoute_Distribution_RandomAvailable {
+    return GrpcRoute_Distribution_RandomAvailable.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Distribution_RandomAvailable>, I>>(
-    object: I,
-  ): GrpcRoute_Distribution_RandomAvailable {
+  fromPartial(object: DeepPartial<GrpcRoute_Distribution_RandomAvailable>): GrpcRoute_Distribution_RandomAvailable {
     const message = createBaseGrpcRoute_Distribution_RandomAvailable();
     message.backends = object.backends?.map((e) => GrpcRoute_WeightedRouteBackend.fromPartial(e)) || [];
     return message;
@@ -3533,10 +3511,10 @@ export const GrpcRoute_Retry: MessageFns<GrpcRoute_Retry> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Retry>, I>>(base?: I): GrpcRoute_Retry {
-    return GrpcRoute_Retry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Retry>): GrpcRoute_Retry {
+    return GrpcRoute_Retry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Retry>, I>>(object: I): GrpcRoute_Retry {
+  fromPartial(object: DeepPartial<GrpcRoute_Retry>): GrpcRoute_Retry {
     const message = createBaseGrpcRoute_Retry();
     message.maxRetries = object.maxRetries ?? 0;
     message.maxRequestBytes = object.maxRequestBytes ?? 0;
@@ -3680,10 +3658,10 @@ export const GrpcRoute_Retry_Conditions: MessageFns<GrpcRoute_Retry_Conditions> 
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_Retry_Conditions>, I>>(base?: I): GrpcRoute_Retry_Conditions {
-    return GrpcRoute_Retry_Conditions.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_Retry_Conditions>): GrpcRoute_Retry_Conditions {
+    return GrpcRoute_Retry_Conditions.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_Retry_Conditions>, I>>(object: I): GrpcRoute_Retry_Conditions {
+  fromPartial(object: DeepPartial<GrpcRoute_Retry_Conditions>): GrpcRoute_Retry_Conditions {
     const message = createBaseGrpcRoute_Retry_Conditions();
     message.cancelled = object.cancelled ?? false;
     message.deadineExceeded = object.deadineExceeded ?? false;
@@ -3785,10 +3763,10 @@ export const GrpcRoute_RouteBackend: MessageFns<GrpcRoute_RouteBackend> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_RouteBackend>, I>>(base?: I): GrpcRoute_RouteBackend {
-    return GrpcRoute_RouteBackend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_RouteBackend>): GrpcRoute_RouteBackend {
+    return GrpcRoute_RouteBackend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_RouteBackend>, I>>(object: I): GrpcRoute_RouteBackend {
+  fromPartial(object: DeepPartial<GrpcRoute_RouteBackend>): GrpcRoute_RouteBackend {
     const message = createBaseGrpcRoute_RouteBackend();
     message.backend = (object.backend !== undefined && object.backend !== null)
       ? Backend.fromPartial(object.backend)
@@ -3875,12 +3853,10 @@ export const GrpcRoute_WeightedRouteBackend: MessageFns<GrpcRoute_WeightedRouteB
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GrpcRoute_WeightedRouteBackend>, I>>(base?: I): GrpcRoute_WeightedRouteBackend {
-    return GrpcRoute_WeightedRouteBackend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<GrpcRoute_WeightedRouteBackend>): GrpcRoute_WeightedRouteBackend {
+    return GrpcRoute_WeightedRouteBackend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<GrpcRoute_WeightedRouteBackend>, I>>(
-    object: I,
-  ): GrpcRoute_WeightedRouteBackend {
+  fromPartial(object: DeepPartial<GrpcRoute_WeightedRouteBackend>): GrpcRoute_WeightedRouteBackend {
     const message = createBaseGrpcRoute_WeightedRouteBackend();
     message.backend = (object.backend !== undefined && object.backend !== null)
       ? GrpcRoute_RouteBackend.fromPartial(object.backend)
@@ -3964,10 +3940,10 @@ export const OpaqueRoute: MessageFns<OpaqueRoute> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute>, I>>(base?: I): OpaqueRoute {
-    return OpaqueRoute.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute>): OpaqueRoute {
+    return OpaqueRoute.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute>, I>>(object: I): OpaqueRoute {
+  fromPartial(object: DeepPartial<OpaqueRoute>): OpaqueRoute {
     const message = createBaseOpaqueRoute();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata1.fromPartial(object.metadata)
@@ -4053,10 +4029,10 @@ export const OpaqueRoute_Rule: MessageFns<OpaqueRoute_Rule> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute_Rule>, I>>(base?: I): OpaqueRoute_Rule {
-    return OpaqueRoute_Rule.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute_Rule>): OpaqueRoute_Rule {
+    return OpaqueRoute_Rule.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute_Rule>, I>>(object: I): OpaqueRoute_Rule {
+  fromPartial(object: DeepPartial<OpaqueRoute_Rule>): OpaqueRoute_Rule {
     const message = createBaseOpaqueRoute_Rule();
     message.backends = (object.backends !== undefined && object.backends !== null)
       ? OpaqueRoute_Distribution.fromPartial(object.backends)
@@ -4144,10 +4120,10 @@ export const OpaqueRoute_Filter: MessageFns<OpaqueRoute_Filter> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute_Filter>, I>>(base?: I): OpaqueRoute_Filter {
-    return OpaqueRoute_Filter.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute_Filter>): OpaqueRoute_Filter {
+    return OpaqueRoute_Filter.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute_Filter>, I>>(object: I): OpaqueRoute_Filter {
+  fromPartial(object: DeepPartial<OpaqueRoute_Filter>): OpaqueRoute_Filter {
     const message = createBaseOpaqueRoute_Filter();
     switch (object.kind?.$case) {
       case "invalid": {
@@ -4273,10 +4249,10 @@ export const OpaqueRoute_Distribution: MessageFns<OpaqueRoute_Distribution> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute_Distribution>, I>>(base?: I): OpaqueRoute_Distribution {
-    return OpaqueRoute_Distribution.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute_Distribution>): OpaqueRoute_Distribution {
+    return OpaqueRoute_Distribution.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute_Distribution>, I>>(object: I): OpaqueRoute_Distribution {
+  fromPartial(object: DeepPartial<OpaqueRoute_Distribution>): OpaqueRoute_Distribution {
     const message = createBaseOpaqueRoute_Distribution();
     switch (object.kind?.$case) {
       case "empty": {
@@ -4351,10 +4327,10 @@ export const OpaqueRoute_Distribution_Empty: MessageFns<OpaqueRoute_Distribution
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute_Distribution_Empty>, I>>(base?: I): OpaqueRoute_Distribution_Empty {
-    return OpaqueRoute_Distribution_Empty.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute_Distribution_Empty>): OpaqueRoute_Distribution_Empty {
+    return OpaqueRoute_Distribution_Empty.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute_Distribution_Empty>, I>>(_: I): OpaqueRoute_Distribution_Empty {
+  fromPartial(_: DeepPartial<OpaqueRoute_Distribution_Empty>): OpaqueRoute_Distribution_Empty {
     const message = createBaseOpaqueRoute_Distribution_Empty();
     return message;
   },
@@ -4421,14 +4397,10 @@ export const OpaqueRoute_Distribution_FirstAvailable: MessageFns<OpaqueRoute_Dis
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute_Distribution_FirstAvailable>, I>>(
-    base?: I,
-  ): OpaqueRoute_Distribution_FirstAvailable {
-    return OpaqueRoute_Distribution_FirstAvailable.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute_Distribution_FirstAvailable>): OpaqueRoute_Distribution_FirstAvailable {
+    return OpaqueRoute_Distribution_FirstAvailable.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute_Distribution_FirstAvailable>, I>>(
-    object: I,
-  ): OpaqueRoute_Distribution_FirstAvailable {
+  fromPartial(object: DeepPartial<OpaqueRoute_Distribution_FirstAvailable>): OpaqueRoute_Distribution_FirstAvailable {
     const message = createBaseOpaqueRoute_Distribution_FirstAvailable();
     message.backends = object.backends?.map((e) => OpaqueRoute_RouteBackend.fromPartial(e)) || [];
     return message;
@@ -4496,14 +4468,10 @@ export const OpaqueRoute_Distribution_RandomAvailable: MessageFns<OpaqueRoute_Di
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute_Distribution_RandomAvailable>, I>>(
-    base?: I,
-  ): OpaqueRoute_Distribution_RandomAvailable {
-    return OpaqueRoute_Distribution_RandomAvailable.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute_Distribution_RandomAvailable>): OpaqueRoute_Distribution_RandomAvailable {
+    return OpaqueRoute_Distribution_RandomAvailable.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute_Distribution_RandomAvailable>, I>>(
-    object: I,
-  ): OpaqueRoute_Distribution_RandomAvailable {
+  fromPartial(object: DeepPartial<OpaqueRoute_Distribution_RandomAvailable>): OpaqueRoute_Distribution_RandomAvailable {
     const message = createBaseOpaqueRoute_Distribution_RandomAvailable();
     message.backends = object.backends?.map((e) => OpaqueRoute_WeightedRouteBackend.fromPartial(e)) || [];
     return message;
@@ -4586,10 +4554,10 @@ export const OpaqueRoute_RouteBackend: MessageFns<OpaqueRoute_RouteBackend> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute_RouteBackend>, I>>(base?: I): OpaqueRoute_RouteBackend {
-    return OpaqueRoute_RouteBackend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute_RouteBackend>): OpaqueRoute_RouteBackend {
+    return OpaqueRoute_RouteBackend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute_RouteBackend>, I>>(object: I): OpaqueRoute_RouteBackend {
+  fromPartial(object: DeepPartial<OpaqueRoute_RouteBackend>): OpaqueRoute_RouteBackend {
     const message = createBaseOpaqueRoute_RouteBackend();
     message.backend = (object.backend !== undefined && object.backend !== null)
       ? Backend.fromPartial(object.backend)
@@ -4673,14 +4641,10 @@ export const OpaqueRoute_WeightedRouteBackend: MessageFns<OpaqueRoute_WeightedRo
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<OpaqueRoute_WeightedRouteBackend>, I>>(
-    base?: I,
-  ): OpaqueRoute_WeightedRouteBackend {
-    return OpaqueRoute_WeightedRouteBackend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<OpaqueRoute_WeightedRouteBackend>): OpaqueRoute_WeightedRouteBackend {
+    return OpaqueRoute_WeightedRouteBackend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<OpaqueRoute_WeightedRouteBackend>, I>>(
-    object: I,
-  ): OpaqueRoute_WeightedRouteBackend {
+  fromPartial(object: DeepPartial<OpaqueRoute_WeightedRouteBackend>): OpaqueRoute_WeightedRouteBackend {
     const message = createBaseOpaqueRoute_WeightedRouteBackend();
     message.backend = (object.backend !== undefined && object.backend !== null)
       ? OpaqueRoute_RouteBackend.fromPartial(object.backend)
@@ -4779,10 +4743,10 @@ export const TlsRoute: MessageFns<TlsRoute> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute>, I>>(base?: I): TlsRoute {
-    return TlsRoute.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute>): TlsRoute {
+    return TlsRoute.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute>, I>>(object: I): TlsRoute {
+  fromPartial(object: DeepPartial<TlsRoute>): TlsRoute {
     const message = createBaseTlsRoute();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata1.fromPartial(object.metadata)
@@ -4869,10 +4833,10 @@ export const TlsRoute_Rule: MessageFns<TlsRoute_Rule> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute_Rule>, I>>(base?: I): TlsRoute_Rule {
-    return TlsRoute_Rule.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute_Rule>): TlsRoute_Rule {
+    return TlsRoute_Rule.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute_Rule>, I>>(object: I): TlsRoute_Rule {
+  fromPartial(object: DeepPartial<TlsRoute_Rule>): TlsRoute_Rule {
     const message = createBaseTlsRoute_Rule();
     message.backends = (object.backends !== undefined && object.backends !== null)
       ? TlsRoute_Distribution.fromPartial(object.backends)
@@ -4960,10 +4924,10 @@ export const TlsRoute_Filter: MessageFns<TlsRoute_Filter> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute_Filter>, I>>(base?: I): TlsRoute_Filter {
-    return TlsRoute_Filter.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute_Filter>): TlsRoute_Filter {
+    return TlsRoute_Filter.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute_Filter>, I>>(object: I): TlsRoute_Filter {
+  fromPartial(object: DeepPartial<TlsRoute_Filter>): TlsRoute_Filter {
     const message = createBaseTlsRoute_Filter();
     switch (object.kind?.$case) {
       case "invalid": {
@@ -5086,10 +5050,10 @@ export const TlsRoute_Distribution: MessageFns<TlsRoute_Distribution> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute_Distribution>, I>>(base?: I): TlsRoute_Distribution {
-    return TlsRoute_Distribution.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute_Distribution>): TlsRoute_Distribution {
+    return TlsRoute_Distribution.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute_Distribution>, I>>(object: I): TlsRoute_Distribution {
+  fromPartial(object: DeepPartial<TlsRoute_Distribution>): TlsRoute_Distribution {
     const message = createBaseTlsRoute_Distribution();
     switch (object.kind?.$case) {
       case "empty": {
@@ -5164,10 +5128,10 @@ export const TlsRoute_Distribution_Empty: MessageFns<TlsRoute_Distribution_Empty
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute_Distribution_Empty>, I>>(base?: I): TlsRoute_Distribution_Empty {
-    return TlsRoute_Distribution_Empty.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute_Distribution_Empty>): TlsRoute_Distribution_Empty {
+    return TlsRoute_Distribution_Empty.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute_Distribution_Empty>, I>>(_: I): TlsRoute_Distribution_Empty {
+  fromPartial(_: DeepPartial<TlsRoute_Distribution_Empty>): TlsRoute_Distribution_Empty {
     const message = createBaseTlsRoute_Distribution_Empty();
     return message;
   },
@@ -5234,14 +5198,10 @@ export const TlsRoute_Distribution_FirstAvailable: MessageFns<TlsRoute_Distribut
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute_Distribution_FirstAvailable>, I>>(
-    base?: I,
-  ): TlsRoute_Distribution_FirstAvailable {
-    return TlsRoute_Distribution_FirstAvailable.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute_Distribution_FirstAvailable>): TlsRoute_Distribution_FirstAvailable {
+    return TlsRoute_Distribution_FirstAvailable.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute_Distribution_FirstAvailable>, I>>(
-    object: I,
-  ): TlsRoute_Distribution_FirstAvailable {
+  fromPartial(object: DeepPartial<TlsRoute_Distribution_FirstAvailable>): TlsRoute_Distribution_FirstAvailable {
     const message = createBaseTlsRoute_Distribution_FirstAvailable();
     message.backends = object.backends?.map((e) => TlsRoute_RouteBackend.fromPartial(e)) || [];
     return message;
@@ -5309,14 +5269,10 @@ export const TlsRoute_Distribution_RandomAvailable: MessageFns<TlsRoute_Distribu
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute_Distribution_RandomAvailable>, I>>(
-    base?: I,
-  ): TlsRoute_Distribution_RandomAvailable {
-    return TlsRoute_Distribution_RandomAvailable.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute_Distribution_RandomAvailable>): TlsRoute_Distribution_RandomAvailable {
+    return TlsRoute_Distribution_RandomAvailable.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute_Distribution_RandomAvailable>, I>>(
-    object: I,
-  ): TlsRoute_Distribution_RandomAvailable {
+  fromPartial(object: DeepPartial<TlsRoute_Distribution_RandomAvailable>): TlsRoute_Distribution_RandomAvailable {
     const message = createBaseTlsRoute_Distribution_RandomAvailable();
     message.backends = object.backends?.map((e) => TlsRoute_WeightedRouteBackend.fromPartial(e)) || [];
     return message;
@@ -5399,10 +5355,10 @@ export const TlsRoute_RouteBackend: MessageFns<TlsRoute_RouteBackend> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute_RouteBackend>, I>>(base?: I): TlsRoute_RouteBackend {
-    return TlsRoute_RouteBackend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute_RouteBackend>): TlsRoute_RouteBackend {
+    return TlsRoute_RouteBackend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute_RouteBackend>, I>>(object: I): TlsRoute_RouteBackend {
+  fromPartial(object: DeepPartial<TlsRoute_RouteBackend>): TlsRoute_RouteBackend {
     const message = createBaseTlsRoute_RouteBackend();
     message.backend = (object.backend !== undefined && object.backend !== null)
       ? Backend.fromPartial(object.backend)
@@ -5486,12 +5442,10 @@ export const TlsRoute_WeightedRouteBackend: MessageFns<TlsRoute_WeightedRouteBac
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TlsRoute_WeightedRouteBackend>, I>>(base?: I): TlsRoute_WeightedRouteBackend {
-    return TlsRoute_WeightedRouteBackend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TlsRoute_WeightedRouteBackend>): TlsRoute_WeightedRouteBackend {
+    return TlsRoute_WeightedRouteBackend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TlsRoute_WeightedRouteBackend>, I>>(
-    object: I,
-  ): TlsRoute_WeightedRouteBackend {
+  fromPartial(object: DeepPartial<TlsRoute_WeightedRouteBackend>): TlsRoute_WeightedRouteBackend {
     const message = createBaseTlsRoute_WeightedRouteBackend();
     message.backend = (object.backend !== undefined && object.backend !== null)
       ? TlsRoute_RouteBackend.fromPartial(object.backend)
@@ -5609,10 +5563,10 @@ export const Backend: MessageFns<Backend> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Backend>, I>>(base?: I): Backend {
-    return Backend.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Backend>): Backend {
+    return Backend.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Backend>, I>>(object: I): Backend {
+  fromPartial(object: DeepPartial<Backend>): Backend {
     const message = createBaseBackend();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata1.fromPartial(object.metadata)
@@ -5702,10 +5656,10 @@ export const Backend_EndpointDiscovery: MessageFns<Backend_EndpointDiscovery> = 
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Backend_EndpointDiscovery>, I>>(base?: I): Backend_EndpointDiscovery {
-    return Backend_EndpointDiscovery.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Backend_EndpointDiscovery>): Backend_EndpointDiscovery {
+    return Backend_EndpointDiscovery.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Backend_EndpointDiscovery>, I>>(object: I): Backend_EndpointDiscovery {
+  fromPartial(object: DeepPartial<Backend_EndpointDiscovery>): Backend_EndpointDiscovery {
     const message = createBaseBackend_EndpointDiscovery();
     switch (object.kind?.$case) {
       case "dst": {
@@ -5779,14 +5733,10 @@ export const Backend_EndpointDiscovery_DestinationGet: MessageFns<Backend_Endpoi
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Backend_EndpointDiscovery_DestinationGet>, I>>(
-    base?: I,
-  ): Backend_EndpointDiscovery_DestinationGet {
-    return Backend_EndpointDiscovery_DestinationGet.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Backend_EndpointDiscovery_DestinationGet>): Backend_EndpointDiscovery_DestinationGet {
+    return Backend_EndpointDiscovery_DestinationGet.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Backend_EndpointDiscovery_DestinationGet>, I>>(
-    object: I,
-  ): Backend_EndpointDiscovery_DestinationGet {
+  fromPartial(object: DeepPartial<Backend_EndpointDiscovery_DestinationGet>): Backend_EndpointDiscovery_DestinationGet {
     const message = createBaseBackend_EndpointDiscovery_DestinationGet();
     message.path = object.path ?? "";
     return message;
@@ -5893,10 +5843,10 @@ export const Backend_BalanceP2c: MessageFns<Backend_BalanceP2c> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Backend_BalanceP2c>, I>>(base?: I): Backend_BalanceP2c {
-    return Backend_BalanceP2c.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Backend_BalanceP2c>): Backend_BalanceP2c {
+    return Backend_BalanceP2c.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Backend_BalanceP2c>, I>>(object: I): Backend_BalanceP2c {
+  fromPartial(object: DeepPartial<Backend_BalanceP2c>): Backend_BalanceP2c {
     const message = createBaseBackend_BalanceP2c();
     message.discovery = (object.discovery !== undefined && object.discovery !== null)
       ? Backend_EndpointDiscovery.fromPartial(object.discovery)
@@ -6000,10 +5950,10 @@ export const Backend_BalanceP2c_PeakEwma: MessageFns<Backend_BalanceP2c_PeakEwma
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Backend_BalanceP2c_PeakEwma>, I>>(base?: I): Backend_BalanceP2c_PeakEwma {
-    return Backend_BalanceP2c_PeakEwma.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Backend_BalanceP2c_PeakEwma>): Backend_BalanceP2c_PeakEwma {
+    return Backend_BalanceP2c_PeakEwma.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Backend_BalanceP2c_PeakEwma>, I>>(object: I): Backend_BalanceP2c_PeakEwma {
+  fromPartial(object: DeepPartial<Backend_BalanceP2c_PeakEwma>): Backend_BalanceP2c_PeakEwma {
     const message = createBaseBackend_BalanceP2c_PeakEwma();
     message.defaultRtt = (object.defaultRtt !== undefined && object.defaultRtt !== null)
       ? Duration.fromPartial(object.defaultRtt)
@@ -6152,14 +6102,10 @@ export const Backend_BalanceP2c_PenaltyPeakEwma: MessageFns<Backend_BalanceP2c_P
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Backend_BalanceP2c_PenaltyPeakEwma>, I>>(
-    base?: I,
-  ): Backend_BalanceP2c_PenaltyPeakEwma {
-    return Backend_BalanceP2c_PenaltyPeakEwma.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Backend_BalanceP2c_PenaltyPeakEwma>): Backend_BalanceP2c_PenaltyPeakEwma {
+    return Backend_BalanceP2c_PenaltyPeakEwma.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Backend_BalanceP2c_PenaltyPeakEwma>, I>>(
-    object: I,
-  ): Backend_BalanceP2c_PenaltyPeakEwma {
+  fromPartial(object: DeepPartial<Backend_BalanceP2c_PenaltyPeakEwma>): Backend_BalanceP2c_PenaltyPeakEwma {
     const message = createBaseBackend_BalanceP2c_PenaltyPeakEwma();
     message.defaultRtt = (object.defaultRtt !== undefined && object.defaultRtt !== null)
       ? Duration.fromPartial(object.defaultRtt)
@@ -6258,10 +6204,10 @@ export const Queue: MessageFns<Queue> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Queue>, I>>(base?: I): Queue {
-    return Queue.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Queue>): Queue {
+    return Queue.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Queue>, I>>(object: I): Queue {
+  fromPartial(object: DeepPartial<Queue>): Queue {
     const message = createBaseQueue();
     message.capacity = object.capacity ?? 0;
     message.failfastTimeout = (object.failfastTimeout !== undefined && object.failfastTimeout !== null)
@@ -6375,10 +6321,10 @@ export const FailureAccrual: MessageFns<FailureAccrual> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<FailureAccrual>, I>>(base?: I): FailureAccrual {
-    return FailureAccrual.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<FailureAccrual>): FailureAccrual {
+    return FailureAccrual.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<FailureAccrual>, I>>(object: I): FailureAccrual {
+  fromPartial(object: DeepPartial<FailureAccrual>): FailureAccrual {
     const message = createBaseFailureAccrual();
     switch (object.kind?.$case) {
       case "consecutiveFailures": {
@@ -6482,14 +6428,10 @@ export const FailureAccrual_ConsecutiveFailures: MessageFns<FailureAccrual_Conse
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<FailureAccrual_ConsecutiveFailures>, I>>(
-    base?: I,
-  ): FailureAccrual_ConsecutiveFailures {
-    return FailureAccrual_ConsecutiveFailures.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<FailureAccrual_ConsecutiveFailures>): FailureAccrual_ConsecutiveFailures {
+    return FailureAccrual_ConsecutiveFailures.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<FailureAccrual_ConsecutiveFailures>, I>>(
-    object: I,
-  ): FailureAccrual_ConsecutiveFailures {
+  fromPartial(object: DeepPartial<FailureAccrual_ConsecutiveFailures>): FailureAccrual_ConsecutiveFailures {
     const message = createBaseFailureAccrual_ConsecutiveFailures();
     message.maxFailures = object.maxFailures ?? 0;
     message.backoff = (object.backoff !== undefined && object.backoff !== null)
@@ -6630,10 +6572,10 @@ export const FailureAccrual_Unified: MessageFns<FailureAccrual_Unified> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<FailureAccrual_Unified>, I>>(base?: I): FailureAccrual_Unified {
-    return FailureAccrual_Unified.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<FailureAccrual_Unified>): FailureAccrual_Unified {
+    return FailureAccrual_Unified.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<FailureAccrual_Unified>, I>>(object: I): FailureAccrual_Unified {
+  fromPartial(object: DeepPartial<FailureAccrual_Unified>): FailureAccrual_Unified {
     const message = createBaseFailureAccrual_Unified();
     message.successRateThreshold = object.successRateThreshold ?? 0;
     message.decay = (object.decay !== undefined && object.decay !== null)
@@ -6711,10 +6653,10 @@ export const EjectionConfig: MessageFns<EjectionConfig> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<EjectionConfig>, I>>(base?: I): EjectionConfig {
-    return EjectionConfig.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<EjectionConfig>): EjectionConfig {
+    return EjectionConfig.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<EjectionConfig>, I>>(object: I): EjectionConfig {
+  fromPartial(object: DeepPartial<EjectionConfig>): EjectionConfig {
     const message = createBaseEjectionConfig();
     message.minReadyEndpoints = object.minReadyEndpoints ?? 0;
     return message;
@@ -6841,10 +6783,10 @@ export const ExponentialBackoff: MessageFns<ExponentialBackoff> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ExponentialBackoff>, I>>(base?: I): ExponentialBackoff {
-    return ExponentialBackoff.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ExponentialBackoff>): ExponentialBackoff {
+    return ExponentialBackoff.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ExponentialBackoff>, I>>(object: I): ExponentialBackoff {
+  fromPartial(object: DeepPartial<ExponentialBackoff>): ExponentialBackoff {
     const message = createBaseExponentialBackoff();
     message.minBackoff = (object.minBackoff !== undefined && object.minBackoff !== null)
       ? Duration.fromPartial(object.minBackoff)
@@ -6928,10 +6870,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
@@ -6941,6 +6879,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

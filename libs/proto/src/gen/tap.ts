@@ -303,10 +303,10 @@ export const ObserveRequest: MessageFns<ObserveRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest>, I>>(base?: I): ObserveRequest {
-    return ObserveRequest.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest>): ObserveRequest {
+    return ObserveRequest.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest>, I>>(object: I): ObserveRequest {
+  fromPartial(object: DeepPartial<ObserveRequest>): ObserveRequest {
     const message = createBaseObserveRequest();
     message.limit = object.limit ?? 0;
     message.match = (object.match !== undefined && object.match !== null)
@@ -494,10 +494,10 @@ export const ObserveRequest_Match: MessageFns<ObserveRequest_Match> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Match>, I>>(base?: I): ObserveRequest_Match {
-    return ObserveRequest_Match.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Match>): ObserveRequest_Match {
+    return ObserveRequest_Match.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Match>, I>>(object: I): ObserveRequest_Match {
+  fromPartial(object: DeepPartial<ObserveRequest_Match>): ObserveRequest_Match {
     const message = createBaseObserveRequest_Match();
     switch (object.match?.$case) {
       case "all": {
@@ -617,10 +617,10 @@ export const ObserveRequest_Match_Seq: MessageFns<ObserveRequest_Match_Seq> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Match_Seq>, I>>(base?: I): ObserveRequest_Match_Seq {
-    return ObserveRequest_Match_Seq.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Match_Seq>): ObserveRequest_Match_Seq {
+    return ObserveRequest_Match_Seq.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Match_Seq>, I>>(object: I): ObserveRequest_Match_Seq {
+  fromPartial(object: DeepPartial<ObserveRequest_Match_Seq>): ObserveRequest_Match_Seq {
     const message = createBaseObserveRequest_Match_Seq();
     message.matches = object.matches?.map((e) => ObserveRequest_Match.fromPartial(e)) || [];
     return message;
@@ -701,10 +701,10 @@ export const ObserveRequest_Match_Label: MessageFns<ObserveRequest_Match_Label> 
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Match_Label>, I>>(base?: I): ObserveRequest_Match_Label {
-    return ObserveRequest_Match_Label.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Match_Label>): ObserveRequest_Match_Label {
+    return ObserveRequest_Match_Label.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Match_Label>, I>>(object: I): ObserveRequest_Match_Label {
+  fromPartial(object: DeepPartial<ObserveRequest_Match_Label>): ObserveRequest_Match_Label {
     const message = createBaseObserveRequest_Match_Label();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -796,10 +796,10 @@ export const ObserveRequest_Match_Tcp: MessageFns<ObserveRequest_Match_Tcp> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Match_Tcp>, I>>(base?: I): ObserveRequest_Match_Tcp {
-    return ObserveRequest_Match_Tcp.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Match_Tcp>): ObserveRequest_Match_Tcp {
+    return ObserveRequest_Match_Tcp.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Match_Tcp>, I>>(object: I): ObserveRequest_Match_Tcp {
+  fromPartial(object: DeepPartial<ObserveRequest_Match_Tcp>): ObserveRequest_Match_Tcp {
     const message = createBaseObserveRequest_Match_Tcp();
     switch (object.match?.$case) {
       case "netmask": {
@@ -893,14 +893,10 @@ export const ObserveRequest_Match_Tcp_Netmask: MessageFns<ObserveRequest_Match_T
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Match_Tcp_Netmask>, I>>(
-    base?: I,
-  ): ObserveRequest_Match_Tcp_Netmask {
-    return ObserveRequest_Match_Tcp_Netmask.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Match_Tcp_Netmask>): ObserveRequest_Match_Tcp_Netmask {
+    return ObserveRequest_Match_Tcp_Netmask.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Match_Tcp_Netmask>, I>>(
-    object: I,
-  ): ObserveRequest_Match_Tcp_Netmask {
+  fromPartial(object: DeepPartial<ObserveRequest_Match_Tcp_Netmask>): ObserveRequest_Match_Tcp_Netmask {
     const message = createBaseObserveRequest_Match_Tcp_Netmask();
     message.ip = (object.ip !== undefined && object.ip !== null) ? IPAddress.fromPartial(object.ip) : undefined;
     message.mask = object.mask ?? 0;
@@ -982,14 +978,10 @@ export const ObserveRequest_Match_Tcp_PortRange: MessageFns<ObserveRequest_Match
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Match_Tcp_PortRange>, I>>(
-    base?: I,
-  ): ObserveRequest_Match_Tcp_PortRange {
-    return ObserveRequest_Match_Tcp_PortRange.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Match_Tcp_PortRange>): ObserveRequest_Match_Tcp_PortRange {
+    return ObserveRequest_Match_Tcp_PortRange.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Match_Tcp_PortRange>, I>>(
-    object: I,
-  ): ObserveRequest_Match_Tcp_PortRange {
+  fromPartial(object: DeepPartial<ObserveRequest_Match_Tcp_PortRange>): ObserveRequest_Match_Tcp_PortRange {
     const message = createBaseObserveRequest_Match_Tcp_PortRange();
     message.min = object.min ?? 0;
     message.max = object.max ?? 0;
@@ -1111,10 +1103,10 @@ export const ObserveRequest_Match_Http: MessageFns<ObserveRequest_Match_Http> = 
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Match_Http>, I>>(base?: I): ObserveRequest_Match_Http {
-    return ObserveRequest_Match_Http.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Match_Http>): ObserveRequest_Match_Http {
+    return ObserveRequest_Match_Http.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Match_Http>, I>>(object: I): ObserveRequest_Match_Http {
+  fromPartial(object: DeepPartial<ObserveRequest_Match_Http>): ObserveRequest_Match_Http {
     const message = createBaseObserveRequest_Match_Http();
     switch (object.match?.$case) {
       case "scheme": {
@@ -1230,14 +1222,10 @@ export const ObserveRequest_Match_Http_StringMatch: MessageFns<ObserveRequest_Ma
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Match_Http_StringMatch>, I>>(
-    base?: I,
-  ): ObserveRequest_Match_Http_StringMatch {
-    return ObserveRequest_Match_Http_StringMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Match_Http_StringMatch>): ObserveRequest_Match_Http_StringMatch {
+    return ObserveRequest_Match_Http_StringMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Match_Http_StringMatch>, I>>(
-    object: I,
-  ): ObserveRequest_Match_Http_StringMatch {
+  fromPartial(object: DeepPartial<ObserveRequest_Match_Http_StringMatch>): ObserveRequest_Match_Http_StringMatch {
     const message = createBaseObserveRequest_Match_Http_StringMatch();
     switch (object.match?.$case) {
       case "exact": {
@@ -1320,10 +1308,10 @@ export const ObserveRequest_Extract: MessageFns<ObserveRequest_Extract> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Extract>, I>>(base?: I): ObserveRequest_Extract {
-    return ObserveRequest_Extract.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Extract>): ObserveRequest_Extract {
+    return ObserveRequest_Extract.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Extract>, I>>(object: I): ObserveRequest_Extract {
+  fromPartial(object: DeepPartial<ObserveRequest_Extract>): ObserveRequest_Extract {
     const message = createBaseObserveRequest_Extract();
     switch (object.extract?.$case) {
       case "http": {
@@ -1403,10 +1391,10 @@ export const ObserveRequest_Extract_Http: MessageFns<ObserveRequest_Extract_Http
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Extract_Http>, I>>(base?: I): ObserveRequest_Extract_Http {
-    return ObserveRequest_Extract_Http.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Extract_Http>): ObserveRequest_Extract_Http {
+    return ObserveRequest_Extract_Http.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Extract_Http>, I>>(object: I): ObserveRequest_Extract_Http {
+  fromPartial(object: DeepPartial<ObserveRequest_Extract_Http>): ObserveRequest_Extract_Http {
     const message = createBaseObserveRequest_Extract_Http();
     switch (object.extract?.$case) {
       case "headers": {
@@ -1466,14 +1454,10 @@ export const ObserveRequest_Extract_Http_Headers: MessageFns<ObserveRequest_Extr
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ObserveRequest_Extract_Http_Headers>, I>>(
-    base?: I,
-  ): ObserveRequest_Extract_Http_Headers {
-    return ObserveRequest_Extract_Http_Headers.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<ObserveRequest_Extract_Http_Headers>): ObserveRequest_Extract_Http_Headers {
+    return ObserveRequest_Extract_Http_Headers.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<ObserveRequest_Extract_Http_Headers>, I>>(
-    _: I,
-  ): ObserveRequest_Extract_Http_Headers {
+  fromPartial(_: DeepPartial<ObserveRequest_Extract_Http_Headers>): ObserveRequest_Extract_Http_Headers {
     const message = createBaseObserveRequest_Extract_Http_Headers();
     return message;
   },
@@ -1561,10 +1545,10 @@ export const Eos: MessageFns<Eos> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Eos>, I>>(base?: I): Eos {
-    return Eos.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Eos>): Eos {
+    return Eos.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Eos>, I>>(object: I): Eos {
+  fromPartial(object: DeepPartial<Eos>): Eos {
     const message = createBaseEos();
     switch (object.end?.$case) {
       case "grpcStatusCode": {
@@ -1759,10 +1743,10 @@ export const TapEvent: MessageFns<TapEvent> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent>, I>>(base?: I): TapEvent {
-    return TapEvent.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent>): TapEvent {
+    return TapEvent.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent>, I>>(object: I): TapEvent {
+  fromPartial(object: DeepPartial<TapEvent>): TapEvent {
     const message = createBaseTapEvent();
     message.source = (object.source !== undefined && object.source !== null)
       ? TcpAddress.fromPartial(object.source)
@@ -1873,10 +1857,10 @@ export const TapEvent_EndpointMeta: MessageFns<TapEvent_EndpointMeta> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_EndpointMeta>, I>>(base?: I): TapEvent_EndpointMeta {
-    return TapEvent_EndpointMeta.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_EndpointMeta>): TapEvent_EndpointMeta {
+    return TapEvent_EndpointMeta.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_EndpointMeta>, I>>(object: I): TapEvent_EndpointMeta {
+  fromPartial(object: DeepPartial<TapEvent_EndpointMeta>): TapEvent_EndpointMeta {
     const message = createBaseTapEvent_EndpointMeta();
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
@@ -1965,14 +1949,10 @@ export const TapEvent_EndpointMeta_LabelsEntry: MessageFns<TapEvent_EndpointMeta
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_EndpointMeta_LabelsEntry>, I>>(
-    base?: I,
-  ): TapEvent_EndpointMeta_LabelsEntry {
-    return TapEvent_EndpointMeta_LabelsEntry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_EndpointMeta_LabelsEntry>): TapEvent_EndpointMeta_LabelsEntry {
+    return TapEvent_EndpointMeta_LabelsEntry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_EndpointMeta_LabelsEntry>, I>>(
-    object: I,
-  ): TapEvent_EndpointMeta_LabelsEntry {
+  fromPartial(object: DeepPartial<TapEvent_EndpointMeta_LabelsEntry>): TapEvent_EndpointMeta_LabelsEntry {
     const message = createBaseTapEvent_EndpointMeta_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -2061,10 +2041,10 @@ export const TapEvent_RouteMeta: MessageFns<TapEvent_RouteMeta> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_RouteMeta>, I>>(base?: I): TapEvent_RouteMeta {
-    return TapEvent_RouteMeta.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_RouteMeta>): TapEvent_RouteMeta {
+    return TapEvent_RouteMeta.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_RouteMeta>, I>>(object: I): TapEvent_RouteMeta {
+  fromPartial(object: DeepPartial<TapEvent_RouteMeta>): TapEvent_RouteMeta {
     const message = createBaseTapEvent_RouteMeta();
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
@@ -2153,12 +2133,10 @@ export const TapEvent_RouteMeta_LabelsEntry: MessageFns<TapEvent_RouteMeta_Label
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_RouteMeta_LabelsEntry>, I>>(base?: I): TapEvent_RouteMeta_LabelsEntry {
-    return TapEvent_RouteMeta_LabelsEntry.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_RouteMeta_LabelsEntry>): TapEvent_RouteMeta_LabelsEntry {
+    return TapEvent_RouteMeta_LabelsEntry.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_RouteMeta_LabelsEntry>, I>>(
-    object: I,
-  ): TapEvent_RouteMeta_LabelsEntry {
+  fromPartial(object: DeepPartial<TapEvent_RouteMeta_LabelsEntry>): TapEvent_RouteMeta_LabelsEntry {
     const message = createBaseTapEvent_RouteMeta_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -2268,10 +2246,10 @@ export const TapEvent_Http: MessageFns<TapEvent_Http> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_Http>, I>>(base?: I): TapEvent_Http {
-    return TapEvent_Http.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_Http>): TapEvent_Http {
+    return TapEvent_Http.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_Http>, I>>(object: I): TapEvent_Http {
+  fromPartial(object: DeepPartial<TapEvent_Http>): TapEvent_Http {
     const message = createBaseTapEvent_Http();
     switch (object.event?.$case) {
       case "requestInit": {
@@ -2374,10 +2352,10 @@ export const TapEvent_Http_StreamId: MessageFns<TapEvent_Http_StreamId> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_Http_StreamId>, I>>(base?: I): TapEvent_Http_StreamId {
-    return TapEvent_Http_StreamId.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_Http_StreamId>): TapEvent_Http_StreamId {
+    return TapEvent_Http_StreamId.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_Http_StreamId>, I>>(object: I): TapEvent_Http_StreamId {
+  fromPartial(object: DeepPartial<TapEvent_Http_StreamId>): TapEvent_Http_StreamId {
     const message = createBaseTapEvent_Http_StreamId();
     message.base = object.base ?? 0;
     message.stream = (object.stream !== undefined && object.stream !== null) ? BigInt(object.stream) : 0n;
@@ -2519,10 +2497,10 @@ export const TapEvent_Http_RequestInit: MessageFns<TapEvent_Http_RequestInit> = 
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_Http_RequestInit>, I>>(base?: I): TapEvent_Http_RequestInit {
-    return TapEvent_Http_RequestInit.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_Http_RequestInit>): TapEvent_Http_RequestInit {
+    return TapEvent_Http_RequestInit.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_Http_RequestInit>, I>>(object: I): TapEvent_Http_RequestInit {
+  fromPartial(object: DeepPartial<TapEvent_Http_RequestInit>): TapEvent_Http_RequestInit {
     const message = createBaseTapEvent_Http_RequestInit();
     message.id = (object.id !== undefined && object.id !== null)
       ? TapEvent_Http_StreamId.fromPartial(object.id)
@@ -2654,10 +2632,10 @@ export const TapEvent_Http_ResponseInit: MessageFns<TapEvent_Http_ResponseInit> 
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_Http_ResponseInit>, I>>(base?: I): TapEvent_Http_ResponseInit {
-    return TapEvent_Http_ResponseInit.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_Http_ResponseInit>): TapEvent_Http_ResponseInit {
+    return TapEvent_Http_ResponseInit.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_Http_ResponseInit>, I>>(object: I): TapEvent_Http_ResponseInit {
+  fromPartial(object: DeepPartial<TapEvent_Http_ResponseInit>): TapEvent_Http_ResponseInit {
     const message = createBaseTapEvent_Http_ResponseInit();
     message.id = (object.id !== undefined && object.id !== null)
       ? TapEvent_Http_StreamId.fromPartial(object.id)
@@ -2829,10 +2807,10 @@ export const TapEvent_Http_ResponseEnd: MessageFns<TapEvent_Http_ResponseEnd> = 
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TapEvent_Http_ResponseEnd>, I>>(base?: I): TapEvent_Http_ResponseEnd {
-    return TapEvent_Http_ResponseEnd.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<TapEvent_Http_ResponseEnd>): TapEvent_Http_ResponseEnd {
+    return TapEvent_Http_ResponseEnd.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<TapEvent_Http_ResponseEnd>, I>>(object: I): TapEvent_Http_ResponseEnd {
+  fromPartial(object: DeepPartial<TapEvent_Http_ResponseEnd>): TapEvent_Http_ResponseEnd {
     const message = createBaseTapEvent_Http_ResponseEnd();
     message.id = (object.id !== undefined && object.id !== null)
       ? TapEvent_Http_StreamId.fromPartial(object.id)
@@ -2891,10 +2869,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
 }
@@ -2908,6 +2882,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

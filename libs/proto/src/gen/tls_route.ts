@@ -95,10 +95,10 @@ export const SniMatch: MessageFns<SniMatch> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<SniMatch>, I>>(base?: I): SniMatch {
-    return SniMatch.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<SniMatch>): SniMatch {
+    return SniMatch.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<SniMatch>, I>>(object: I): SniMatch {
+  fromPartial(object: DeepPartial<SniMatch>): SniMatch {
     const message = createBaseSniMatch();
     switch (object.match?.$case) {
       case "exact": {
@@ -181,10 +181,10 @@ export const SniMatch_Suffix: MessageFns<SniMatch_Suffix> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<SniMatch_Suffix>, I>>(base?: I): SniMatch_Suffix {
-    return SniMatch_Suffix.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<SniMatch_Suffix>): SniMatch_Suffix {
+    return SniMatch_Suffix.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<SniMatch_Suffix>, I>>(object: I): SniMatch_Suffix {
+  fromPartial(object: DeepPartial<SniMatch_Suffix>): SniMatch_Suffix {
     const message = createBaseSniMatch_Suffix();
     message.reverseLabels = object.reverseLabels?.map((e) => e) || [];
     return message;
@@ -200,10 +200,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
@@ -213,6 +209,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

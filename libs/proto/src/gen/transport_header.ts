@@ -125,10 +125,10 @@ export const Header: MessageFns<Header> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Header>, I>>(base?: I): Header {
-    return Header.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<Header>): Header {
+    return Header.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<Header>, I>>(object: I): Header {
+  fromPartial(object: DeepPartial<Header>): Header {
     const message = createBaseHeader();
     message.port = object.port ?? 0;
     message.name = object.name ?? "";
@@ -217,10 +217,10 @@ export const SessionProtocol: MessageFns<SessionProtocol> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<SessionProtocol>, I>>(base?: I): SessionProtocol {
-    return SessionProtocol.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<SessionProtocol>): SessionProtocol {
+    return SessionProtocol.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<SessionProtocol>, I>>(object: I): SessionProtocol {
+  fromPartial(object: DeepPartial<SessionProtocol>): SessionProtocol {
     const message = createBaseSessionProtocol();
     switch (object.kind?.$case) {
       case "http1": {
@@ -283,10 +283,10 @@ export const SessionProtocol_Http1: MessageFns<SessionProtocol_Http1> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<SessionProtocol_Http1>, I>>(base?: I): SessionProtocol_Http1 {
-    return SessionProtocol_Http1.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<SessionProtocol_Http1>): SessionProtocol_Http1 {
+    return SessionProtocol_Http1.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<SessionProtocol_Http1>, I>>(_: I): SessionProtocol_Http1 {
+  fromPartial(_: DeepPartial<SessionProtocol_Http1>): SessionProtocol_Http1 {
     const message = createBaseSessionProtocol_Http1();
     return message;
   },
@@ -335,10 +335,10 @@ export const SessionProtocol_Http2: MessageFns<SessionProtocol_Http2> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<SessionProtocol_Http2>, I>>(base?: I): SessionProtocol_Http2 {
-    return SessionProtocol_Http2.fromPartial(base ?? ({} as any));
+  create(base?: DeepPartial<SessionProtocol_Http2>): SessionProtocol_Http2 {
+    return SessionProtocol_Http2.fromPartial(base ?? {});
   },
-  fromPartial<I extends Exact<DeepPartial<SessionProtocol_Http2>, I>>(_: I): SessionProtocol_Http2 {
+  fromPartial(_: DeepPartial<SessionProtocol_Http2>): SessionProtocol_Http2 {
     const message = createBaseSessionProtocol_Http2();
     return message;
   },
@@ -353,10 +353,6 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
@@ -366,6 +362,6 @@ interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }
