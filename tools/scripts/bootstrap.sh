@@ -10,7 +10,7 @@ bash tools/scripts/install-system.sh
 # npm ci when node_modules is missing or older than the lock file.
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund
+  bash tools/scripts/npm-install.sh
 fi
 export PATH="$TRELLIS_ROOT/node_modules/.bin:$PATH"
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
