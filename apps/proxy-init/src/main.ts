@@ -1,15 +1,15 @@
 // Wiring only: parse the command line, build the logger and runner, write the rules.
 import { runCommand } from '@trellis/config';
+import { createLogger } from '@trellis/telemetry';
 import { parseProxyInitConfig } from './config/config.ts';
 import { proxyInitCommand } from './config/flags.ts';
 import { configureFirewall, setCloseWaitTimeout, simulate } from './firewall/apply.ts';
 import { FirewallError } from './firewall/errors.ts';
 import { commandRunner } from './firewall/exec.ts';
-import { createLogger } from './log/logger.ts';
 
 await runCommand(proxyInitCommand, process.argv.slice(2), async (cli) => {
   const config = parseProxyInitConfig(cli.values);
-  const log = createLogger(config.logFormat, config.logLevel);
+  const log = createLogger({ name: 'proxy-init', format: config.logFormat, level: config.logLevel });
   const deps = { runner: commandRunner(config.netns), log };
   if (config.simulate) {
     simulate(config, deps);
@@ -21,6 +21,7 @@ await runCommand(proxyInitCommand, process.argv.slice(2), async (cli) => {
   } catch (err) {
     if (!(err instanceof FirewallError)) throw err;
     log.error({ code: err.code }, err.message);
+    process.stderr.write(`proxy-init: ${err.message}\n`);
     process.exitCode = 1;
   }
 });

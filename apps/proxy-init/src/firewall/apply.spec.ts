@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../log/logger.ts';
+import { Writable } from 'node:stream';
+import { createLogger } from '@trellis/telemetry';
 import { configFromArgs, INJECTOR_DEFAULT_ARGS } from '../testing/config.ts';
 import { configureFirewall, setCloseWaitTimeout, simulate } from './apply.ts';
 import { binariesFor } from './binaries.ts';
@@ -20,7 +21,13 @@ function fakeRunner(answer: (cmd: readonly string[], input?: string) => Partial<
 }
 const logs = () => {
   const lines: string[] = [];
-  return { lines, log: createLogger('json', 'debug', { write: (s: string) => lines.push(s) }) };
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, log: createLogger({ name: 'proxy-init', format: 'json', level: 'debug', destination }) };
 };
 const resolve = (_c: unknown, family: 4 | 6) => binariesFor('legacy', family);
 const config = configFromArgs(...INJECTOR_DEFAULT_ARGS);
@@ -67,7 +74,7 @@ describe('applying the rules', () => {
     const err = await configureFirewall(config, { runner, log: logs().log, resolve }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FirewallError);
     expect((err as FirewallError).code).toBe('TRELLIS_ERR_FIREWALL_RESTORE');
-    expect((err as Error).message).toContain('rule 2 of 10 failed: ip6tables-legacy-restore -t nat -A PROXY_INIT_REDIRECT -p tcp --match multiport --dports 4190,4191,4567,4568');
+    expect((err as Error).message).toContain('rule 2 of 10 (line 3) failed: -A PROXY_INIT_REDIRECT -p tcp --match multiport --dports 4190,4191,4567,4568');
     expect(calls.filter((c) => c.cmd.endsWith('--noflush'))).toEqual([]);
   });
 
@@ -76,7 +83,7 @@ describe('applying the rules', () => {
       cmd.join(' ') === 'iptables-legacy-restore --noflush' ? { code: 2, stderr: 'iptables-restore: unknown option\nError occurred at line: 11\n' } : {},
     );
     const { lines, log } = logs();
-    await expect(configureFirewall(config, { runner, log, resolve })).rejects.toThrow(/nothing was changed; rule 10 of 10 failed: .*install-proxy-init-output/);
+    await expect(configureFirewall(config, { runner, log, resolve })).rejects.toThrow(/nothing was changed; rule 10 of 10 \(line 11\) failed: -A OUTPUT .*install-proxy-init-output/);
     expect(calls.at(-1)?.cmd).toBe('iptables-legacy-save -t nat');
     expect(lines.some((l) => JSON.parse(l).level === 'error')).toBe(true);
   });

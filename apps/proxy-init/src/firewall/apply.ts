@@ -1,6 +1,6 @@
 // Applies the rules of each address family in one iptables-restore transaction: read the table, build the
 // rules for what is there, check all families with --test, then commit each. Logs the table before and after.
-import type { Logger } from 'pino';
+import type { Logger } from '@trellis/telemetry';
 import type { ProxyInitConfig } from '../config/config.ts';
 import { commandLine, restoreInput } from '../rules/render.ts';
 import { buildNatRules, EMPTY_NAT_STATE, readNatState, type Family, type NatRule } from '../rules/rules.ts';

@@ -15,8 +15,8 @@ describe('iptables-restore failures', () => {
   it('names the failed rule as an iptables command in the message', () => {
     const msg = restoreFailureMessage('/usr/sbin/iptables-legacy-restore', 'iptables-restore v1.8.9 (legacy): unknown option "--bogus"\nError occurred at line: 11\n', rules);
     expect(msg).toBe(
-      '/usr/sbin/iptables-legacy-restore rejected the nat rules, nothing was changed; rule 10 of 10 failed: ' +
-        '/usr/sbin/iptables-legacy-restore -t nat -A OUTPUT -j PROXY_INIT_OUTPUT -m comment --comment proxy-init/install-proxy-init-output ' +
+      '/usr/sbin/iptables-legacy-restore rejected the nat rules, nothing was changed; rule 10 of 10 (line 11) failed: ' +
+        '-A OUTPUT -j PROXY_INIT_OUTPUT -m comment --comment proxy-init/install-proxy-init-output ' +
         '(iptables-restore v1.8.9 (legacy): unknown option "--bogus")',
     );
   });

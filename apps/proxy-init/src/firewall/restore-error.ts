@@ -1,5 +1,5 @@
 // Maps an iptables-restore failure back to the rule that caused it. Pure.
-import { commandLine, restoreLineOf } from '../rules/render.ts';
+import { restoreLineOf } from '../rules/render.ts';
 import type { NatRule } from '../rules/rules.ts';
 
 export interface RestoreFailure {
@@ -29,7 +29,7 @@ export function restoreFailureMessage(binary: string, stderr: string, rules: rea
   const f = describeRestoreFailure(stderr, rules);
   const why = stderr.trim().split('\n')[0] ?? '';
   const what = f.rule
-    ? `rule ${f.index} of ${rules.length} failed: ${commandLine(binary, f.rule, false)}`
+    ? `rule ${f.index} of ${rules.length} (line ${f.line}) failed: ${f.rule.args.join(' ')}`
     : f.line === 1 || f.line === rules.length + 2
       ? `the transaction failed at line ${f.line}`
       : 'the transaction failed';
