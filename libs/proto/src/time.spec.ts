@@ -33,7 +33,10 @@ describe('Duration', () => {
 
 describe('Timestamp', () => {
   it('converts a Date to seconds and nanos since the epoch', () => {
-    expect(timestampFromDate(new Date('2027-01-15T08:00:00.250Z'))).toEqual({ seconds: 1_800_000_000n, nanos: 250_000_000 });
+    expect(timestampFromDate(new Date('2027-01-15T08:00:00.250Z'))).toEqual({
+      seconds: 1_800_000_000n,
+      nanos: 250_000_000,
+    });
     expect(timestampFromDate(new Date(-1))).toEqual({ seconds: -1n, nanos: 999_000_000 });
   });
 

@@ -36,7 +36,11 @@ describe('transport header codec', () => {
 
   it('round-trips HTTP/1 and HTTP/2 session protocols and a gateway name', () => {
     for (const $case of ['http1', 'http2'] as const) {
-      const h = Header.fromPartial({ port: 80, name: 'web.emojivoto.svc.cluster.local', sessionProtocol: { kind: { $case, value: {} } } });
+      const h = Header.fromPartial({
+        port: 80,
+        name: 'web.emojivoto.svc.cluster.local',
+        sessionProtocol: { kind: { $case, value: {} } },
+      });
       expect(decodeTransportHeader(encodeTransportHeader(h)).header).toEqual(h);
     }
   });

@@ -154,7 +154,9 @@ function fieldValue(field: DescField, depth: number, seed: number): unknown {
 /** Every field set; for each oneof, branch number `branch` (modulo the branch count). */
 function fixtureInit(desc: DescMessage, depth: number, branch: number): Record<string, unknown> {
   // A Timestamp's JSON form is an RFC 3339 string, so its fixture must be a real (millisecond) instant.
-  if (desc.typeName === 'google.protobuf.Timestamp') return { seconds: 1_800_000_000n + BigInt(branch), nanos: 123_000_000 };
+  if (desc.typeName === 'google.protobuf.Timestamp') {
+    return { seconds: 1_800_000_000n + BigInt(branch), nanos: 123_000_000 };
+  }
   const init: Record<string, unknown> = {};
   desc.fields.forEach((field, i) => {
     if (field.oneof === undefined) init[field.localName] = fieldValue(field, depth, i);

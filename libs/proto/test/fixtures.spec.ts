@@ -40,7 +40,9 @@ describe('hand-written fixtures', () => {
   });
 
   it('tests every oneof branch of Update, Server.protocol and OutboundPolicy.protocol', () => {
-    expect(Object.values(fixtures.updates).map((u) => u.update?.$case).sort()).toEqual(['add', 'noEndpoints', 'remove']);
+    expect(Object.values(fixtures.updates).map((u) => u.update?.$case).sort()).toEqual(
+      ['add', 'noEndpoints', 'remove'],
+    );
     expect(Object.values(fixtures.servers).map((s) => s.protocol?.kind?.$case).sort()).toEqual(
       ['detect', 'grpc', 'http1', 'http2', 'opaque', 'tls'],
     );
