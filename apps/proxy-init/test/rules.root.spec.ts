@@ -31,23 +31,25 @@ async function expectGolden(actual: string): Promise<void> {
 
 const EMPTY_NAT = '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n';
 
+// plain runs the distribution's iptables/ip6tables, whichever backend they link to (nft on Debian 12).
 describe.each([
-  ['legacy (the default)', [], 'legacy'],
-  ['nft', ['--iptables-mode', 'nft'], 'nft'],
-] as const)('proxy-init with iptables %s', (_name, modeArgs, mode) => {
+  ['legacy (the default)', [], 'legacy', 'iptables-legacy-save', 'ip6tables-legacy-save'],
+  ['nft', ['--iptables-mode', 'nft'], 'nft', 'iptables-nft-save', 'ip6tables-nft-save'],
+  ['plain', ['--iptables-mode', 'plain'], 'plain', 'iptables-save', 'ip6tables-save'],
+] as const)('proxy-init with iptables %s', (_name, modeArgs, mode, save4, save6) => {
   it("writes the golden nat table for the injector's default arguments, for IPv4 and IPv6, and a re-run changes nothing", async () => {
     const ns = await freshNetns(mode);
     const first = await proxyInit('--netns', ns.path, ...modeArgs, ...INJECTOR_DEFAULT_ARGS);
     expect(first.code, first.stdout + first.stderr).toBe(0);
-    const v4 = await natTable(ns.name, `iptables-${mode}-save`);
+    const v4 = await natTable(ns.name, save4);
     await expectGolden(v4);
-    expect(await natTable(ns.name, `ip6tables-${mode}-save`)).toBe(v4);
+    expect(await natTable(ns.name, save6)).toBe(v4);
 
     const second = await proxyInit('--netns', ns.path, ...modeArgs, ...INJECTOR_DEFAULT_ARGS);
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(second.stdout).toContain(' -t nat -F PROXY_INIT_REDIRECT');
-    expect(await natTable(ns.name, `iptables-${mode}-save`)).toBe(v4);
-    expect(await natTable(ns.name, `ip6tables-${mode}-save`)).toBe(v4);
+    expect(await natTable(ns.name, save4)).toBe(v4);
+    expect(await natTable(ns.name, save6)).toBe(v4);
   });
 });
 
