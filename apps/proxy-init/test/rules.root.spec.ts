@@ -94,6 +94,38 @@ describe('proxy-init in a namespace', () => {
   });
 });
 
+describe('every rule form', () => {
+  it('is accepted by the kernel in both families: gid, listed ports, subnets, chunked ports and ranges', async () => {
+    const ns = await freshNetns('forms');
+    const ports = Array.from({ length: 20 }, (_, i) => String(20000 + i));
+    const res = await proxyInit(
+      '--netns',
+      ns.path,
+      ...['-p', '4143', '-o', '4140', '-u', '2102', '-g', '2102', '-r', '80,443', '-r', '8080'],
+      ...['--inbound-ports-to-ignore', [...ports, '30000-30100', '4190'].join(',')],
+      ...['--outbound-ports-to-ignore', '6000-6010,6020-6030,6040-6050,6060-6070,6080-6090,6100-6110,6120-6130,6140-6150'],
+      ...['--subnets-to-ignore', '10.96.0.0/12,fd00:96::/108'],
+    );
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    const v4 = await natTable(ns.name, 'iptables-legacy-save');
+    const v6 = await natTable(ns.name, 'ip6tables-legacy-save');
+    for (const table of [v4, v6]) {
+      expect(table.match(/-m multiport --dports/g)).toHaveLength(4);
+      expect(table).toContain(`--dports ${ports.slice(0, 15).join(',')} `);
+      expect(table).toContain('--dports 20015,20016,20017,20018,20019,30000:30100,4190 ');
+      expect(table).toContain('--dports 6000:6010,6020:6030,6040:6050,6060:6070,6080:6090,6100:6110,6120:6130 ');
+      expect(table).toContain('--dports 6140:6150 ');
+      expect(table).toContain('-m owner --gid-owner 2102 -m comment --comment "proxy-init/ignore-proxy-group-id" -j RETURN');
+      expect(table.match(/proxy-init\/redirect-port-(80|443|8080)-to-proxy-port/g)).toHaveLength(3);
+      expect(table).not.toContain('redirect-all-incoming');
+    }
+    expect(v4).toContain('-A PROXY_INIT_REDIRECT -s 10.96.0.0/12 -m comment --comment "proxy-init/ignore-subnet-10.96.0.0/12" -j RETURN');
+    expect(v4).not.toContain('fd00:96::');
+    expect(v6).toContain('-A PROXY_INIT_REDIRECT -s fd00:96::/108 -m comment --comment "proxy-init/ignore-subnet-fd00:96::/108" -j RETURN');
+    expect(v6).not.toContain('10.96.0.0');
+  });
+});
+
 describe('a rejected transaction', () => {
   // Binaries named as fakes: they hand everything to the real legacy binaries, except that the committing
   // iptables-restore (not the --test pre-flight) gets its last rule corrupted, so the kernel-facing commit
