@@ -51,6 +51,13 @@ export default [
     rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   {
+    // The data plane by path as well as by tag, so the ban holds even where the package is not installed.
+    files: ['apps/proxy/**/*.ts', 'apps/proxy-init/**/*.ts', 'libs/net/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [noApps, { group: controlPlaneOnly, message: 'the data plane does not talk to the Kubernetes API or serve fastify' }] }],
+    },
+  },
+  {
     // shared libs must not pull in control-plane-only packages either: the proxy depends on them.
     files: ['libs/{config,telemetry,proto,pki}/**/*.ts'],
     rules: {

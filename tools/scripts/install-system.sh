@@ -12,6 +12,9 @@ declare -A want=(
   [python3]=python3
   [flock]=util-linux
   [curl]=curl
+  [sysctl]=procps
+  [setpriv]=util-linux
+  [iptables-nft]=iptables
 )
 missing=()
 for cmd in "${!want[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}"); done
