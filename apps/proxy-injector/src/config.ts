@@ -1,0 +1,63 @@
+// The injector's configuration: flags parsed once into a frozen object. Invalid values name the flag.
+import { parseEnum, parseInteger, type CommandSpec, type ParsedCommandLine, ConfigError } from '@trellis/config';
+import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '@trellis/inject';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface InjectorConfig {
+  readonly addr: ListenAddress;
+  readonly adminAddr: ListenAddress;
+  readonly controlPlaneNamespace: string;
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  readonly valuesFile: string;
+  readonly trustAnchorsFile: string;
+  readonly kubeconfig: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+export const INJECTOR_SPEC: CommandSpec = {
+  name: 'proxy-injector',
+  summary: 'trellis proxy-injector: the admission webhook that adds the Trellis proxy to meshed pods.',
+  flags: {
+    addr: { type: 'string', description: 'address of the HTTPS admission server', default: ':8443', value: 'HOST:PORT' },
+    'metrics-addr': { type: 'string', description: 'address of the admin server (/metrics, /ping, /ready)', default: ':9995', value: 'HOST:PORT' },
+    'trellis-namespace': { type: 'string', description: 'namespace of the Trellis control plane', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
+    'tls-cert': { type: 'string', description: 'PEM certificate of the webhook (reloaded when it changes)', default: '/var/run/trellis/tls/tls.crt', value: 'FILE' },
+    'tls-key': { type: 'string', description: 'PEM private key of the webhook (reloaded when it changes)', default: '/var/run/trellis/tls/tls.key', value: 'FILE' },
+    'values-file': { type: 'string', description: 'control-plane values (the trellis-config ConfigMap key "values")', default: '/var/run/trellis/config/values', value: 'FILE' },
+    'trust-anchors-file': { type: 'string', description: 'PEM trust anchors given to injected proxies', default: '/var/run/trellis/identity/trust-roots/ca-bundle.crt', value: 'FILE' },
+    kubeconfig: { type: 'string', description: 'kubeconfig file (default: in-cluster service account, then $KUBECONFIG)', value: 'FILE' },
+    'log-level': { type: 'string', description: 'log level', default: 'info' },
+    'log-format': { type: 'string', description: 'log format (plain, json)', default: 'plain' },
+  },
+};
+
+/** ":8443", "0.0.0.0:8443", "[::1]:8443" → host and port; an empty host listens on every address. */
+export function parseListenAddress(flag: string, value: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value.trim());
+  if (!m) throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${flag}: expected HOST:PORT such as :8443 or 127.0.0.1:8443`);
+  return { host: m[1] ?? m[2] ?? '', port: parseInteger(flag, m[3] as string, 0, 65535) };
+}
+
+export function injectorConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }>): InjectorConfig {
+  const v = cli.values;
+  const str = (k: string) => String(v[k]);
+  return Object.freeze({
+    addr: parseListenAddress('--addr', str('addr')),
+    adminAddr: parseListenAddress('--metrics-addr', str('metrics-addr')),
+    controlPlaneNamespace: str('trellis-namespace'),
+    tlsCertFile: str('tls-cert'),
+    tlsKeyFile: str('tls-key'),
+    valuesFile: str('values-file'),
+    trustAnchorsFile: str('trust-anchors-file'),
+    kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined,
+    logLevel: parseEnum('--log-level', str('log-level'), LOG_LEVELS),
+    logFormat: parseEnum('--log-format', str('log-format'), LOG_FORMATS),
+  });
+}
