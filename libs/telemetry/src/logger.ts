@@ -24,6 +24,8 @@ export const REDACTED_KEYS = ['token', 'key', 'privateKey', 'password', 'authori
 
 export function createLogger(opts: LoggerOptions): Logger {
   const out = opts.destination ?? process.stdout;
+  // A reader that went away (`| head`, a closed pipe) must not crash the process through an unhandled EPIPE.
+  if (out.listenerCount('error') === 0) out.on('error', () => undefined);
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`]);
   return pino(
     {
