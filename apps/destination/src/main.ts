@@ -1,15 +1,25 @@
-// Wiring only: parse the command line, build the parts, start them.
+// Wiring only: parse the command line, build the parts, start them, drain on SIGTERM.
 import { runCommand } from '@trellis/config';
+import { loadKubeConfig } from '@trellis/k8s';
+import { pino } from 'pino';
+import { startDestination } from './app.ts';
+import { buildConfig, COMMAND } from './config.ts';
 
-await runCommand(
-  {
-    name: 'destination',
-    summary: 'trellis destination: service discovery and policy for meshed proxies (Destination and policy APIs).',
-    flags: {},
-  },
-  process.argv.slice(2),
-  () => {
-    process.stderr.write('destination: not implemented yet; see the open issues\n');
-    process.exitCode = 1;
-  },
-);
+await runCommand(COMMAND, process.argv.slice(2), async ({ values }) => {
+  const cfg = buildConfig(values);
+  const logger = pino({ name: 'destination', level: cfg.logLevel });
+  const kubeConfig = loadKubeConfig({ kubeconfig: cfg.kubeconfig });
+  const app = await startDestination(cfg, { kubeConfig, logger });
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down: ending streams');
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+});

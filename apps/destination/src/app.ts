@@ -1,0 +1,83 @@
+// Builds and starts the destination's parts: the index and its watches, the Destination API (8086), the
+// policy API (8090), the admin server (9996) and, when configured, the sp-validator webhook (8443).
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { DestinationService, InboundServerPoliciesService, OutboundPoliciesService } from '@trellis/proto';
+import type { Logger } from 'pino';
+import { startAdminServer, type AdminServer } from './admin/admin-server.ts';
+import { createMetrics, type Metrics } from './admin/metrics.ts';
+import { destinationApi } from './api/destination-api.ts';
+import { OpenStreams, type StreamDeps } from './api/update-stream.ts';
+import type { DestinationConfig, ListenAddress } from './config.ts';
+import { ClusterIndex } from './index/cluster-index.ts';
+import { createWatches, type Watches } from './index/watches.ts';
+import { inboundApi } from './policy/inbound-api.ts';
+import { outboundApi } from './policy/outbound-api.ts';
+
+export interface Destination {
+  readonly index: ClusterIndex;
+  readonly metrics: Metrics;
+  readonly watches: Watches;
+  readonly ports: { readonly destination: number; readonly policy: number; readonly admin: number };
+  /** Streams open on both gRPC servers. */
+  readonly openStreams: () => number;
+  /** Ends every stream (status OK), stops the servers and the watches. */
+  close(): Promise<void>;
+}
+
+function hostPort(a: ListenAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+async function bind(server: Server, addr: ListenAddress): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(hostPort(addr), ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+export async function startDestination(cfg: DestinationConfig, opts: { kubeConfig: KubeConfig; logger: Logger }): Promise<Destination> {
+  const { logger } = opts;
+  const index = new ClusterIndex();
+  const watches = createWatches(opts.kubeConfig, index, { logger: logger.child({ component: 'watch' }) });
+  const metrics = createMetrics({
+    sizes: () => index.sizes(),
+    watchRestarts: () => Object.fromEntries(watches.caches.map((c) => [c.resource, c.restarts])),
+  });
+  const admin: AdminServer = await startAdminServer({ host: cfg.adminAddr.host, port: cfg.adminAddr.port, registry: metrics.registry, ready: () => watches.synced() });
+  await watches.start();
+  logger.info({ sizes: index.sizes() }, 'watch caches synced');
+
+  const streams = new OpenStreams();
+  const deps: StreamDeps = { index, metrics, logger, streams, capacity: cfg.streamQueueCapacity };
+  // Proxies keep hundreds of streams on one connection; Linkerd leaves the stream limit unset as well.
+  const serverOptions = { 'grpc.max_concurrent_streams': 0xffff_ffff };
+  const dst = new Server(serverOptions);
+  dst.addService(DestinationService, destinationApi(cfg, deps));
+  const policy = new Server(serverOptions);
+  policy.addService(InboundServerPoliciesService, inboundApi(cfg, deps));
+  policy.addService(OutboundPoliciesService, outboundApi(cfg, deps));
+  const [dstPort, policyPort] = await Promise.all([bind(dst, cfg.addr), bind(policy, cfg.policyAddr)]);
+  logger.info({ destination: dstPort, policy: policyPort, admin: admin.port }, 'destination serving');
+
+  return {
+    index,
+    metrics,
+    watches,
+    ports: { destination: dstPort, policy: policyPort, admin: admin.port },
+    openStreams: () => streams.size,
+    async close() {
+      streams.closeAll();
+      const shutdown = (s: Server) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => s.forceShutdown(), 5000);
+          s.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      await Promise.all([shutdown(dst), shutdown(policy)]);
+      await watches.stop();
+      await admin.close();
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// Outbound policies (contracts §4): a Service port gets its default backend (P2C peak-EWMA over
+// Destination.Get of the service authority, queue 100 / failfast 3 s) behind the default http, grpc or
+// opaque route; an address outside the cluster gets the egress fallback that forwards to it; a Service
+// port that does not exist gets the undefined-port policy, which forbids the traffic.
+import { durationFromMillis, type destination, type metadata, type net, type outbound } from '@trellis/proto';
+import type { DestinationConfig } from '../config.ts';
+import { resource, serviceFqn, serviceOpaque } from '../discovery/profile.ts';
+import type { ServiceRecord } from '../index/model.ts';
+import { DETECT_TIMEOUT_MS } from './inbound.ts';
+
+export const QUEUE: outbound.Queue = { capacity: 100, failfastTimeout: durationFromMillis(3_000) };
+const PEAK_EWMA: outbound.Backend_BalanceP2c_PeakEwma = { defaultRtt: durationFromMillis(30), decay: durationFromMillis(10_000) };
+
+const defaultMeta = (name: string): metadata.Metadata => ({ kind: { $case: 'default', value: name } });
+const PREFIX_ALL = { path: { kind: { $case: 'prefix' as const, value: '/' } }, headers: [], queryParams: [], method: undefined };
+
+function httpRoute(name: string, backend: outbound.Backend, filters: outbound.HttpRoute_Filter[] = []): outbound.HttpRoute {
+  return {
+    metadata: defaultMeta(name),
+    hosts: [],
+    rules: [
+      {
+        matches: [PREFIX_ALL],
+        filters,
+        backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend, filters: [], requestTimeout: undefined }] } } },
+        requestTimeout: undefined,
+        timeouts: undefined,
+        retry: undefined,
+        allowL5dRequestHeaders: false,
+      },
+    ],
+  };
+}
+
+function grpcRoute(backend: outbound.Backend): outbound.GrpcRoute {
+  return {
+    metadata: defaultMeta('grpc'),
+    hosts: [],
+    rules: [
+      {
+        matches: [],
+        filters: [],
+        backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend, filters: [], requestTimeout: undefined }] } } },
+        requestTimeout: undefined,
+        timeouts: undefined,
+        retry: undefined,
+        allowL5dRequestHeaders: false,
+      },
+    ],
+  };
+}
+
+function opaqueRoute(name: string, backend: outbound.Backend, filters: outbound.OpaqueRoute_Filter[] = []): outbound.OpaqueRoute {
+  return {
+    metadata: defaultMeta(name),
+    rules: [{ backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend, filters: [] }] } } }, filters }],
+  };
+}
+
+function detect(opaque: outbound.OpaqueRoute, http: outbound.HttpRoute): outbound.ProxyProtocol {
+  return {
+    kind: {
+      $case: 'detect',
+      value: {
+        timeout: durationFromMillis(DETECT_TIMEOUT_MS),
+        opaque: { routes: [opaque] },
+        http1: { routes: [http], failureAccrual: undefined },
+        http2: { routes: [http], failureAccrual: undefined },
+      },
+    },
+  };
+}
+
+export function serviceBackend(cfg: DestinationConfig, svc: ServiceRecord, port: number): outbound.Backend {
+  return {
+    metadata: resource('core', 'Service', svc.name, svc.namespace, port),
+    queue: QUEUE,
+    kind: {
+      $case: 'balancer',
+      value: { discovery: { kind: { $case: 'dst', value: { path: `${serviceFqn(cfg, svc)}:${port}` } } }, load: { $case: 'peakEwma', value: PEAK_EWMA } },
+    },
+  };
+}
+
+/** The policy of a Service port (the port must exist; see undefinedPortPolicy). */
+export function servicePolicy(cfg: DestinationConfig, svc: ServiceRecord, port: number): outbound.OutboundPolicy {
+  const backend = serviceBackend(cfg, svc, port);
+  const metadata = resource('core', 'Service', svc.name, svc.namespace, port);
+  const sp = svc.ports.find((p) => p.port === port);
+  if (serviceOpaque(cfg, svc, port)) return { metadata, protocol: { kind: { $case: 'opaque', value: { routes: [opaqueRoute('opaq', backend)] } } } };
+  if (sp?.appProtocol.toLowerCase() === 'grpc') {
+    return { metadata, protocol: { kind: { $case: 'grpc', value: { routes: [grpcRoute(backend)], failureAccrual: undefined } } } };
+  }
+  return { metadata, protocol: detect(opaqueRoute('opaq', backend), httpRoute('http', backend)) };
+}
+
+function forwardBackend(name: string, addr: net.TcpAddress): outbound.Backend {
+  const endpoint: destination.WeightedAddr = {
+    addr,
+    weight: 1,
+    metricLabels: {},
+    tlsIdentity: undefined,
+    protocolHint: undefined,
+    authorityOverride: undefined,
+    http2: undefined,
+    resourceRef: undefined,
+  };
+  return { metadata: defaultMeta(name), queue: QUEUE, kind: { $case: 'forward', value: endpoint } };
+}
+
+/** Traffic to an address outside the cluster: forwarded to the original destination. */
+export function egressFallbackPolicy(addr: net.TcpAddress): outbound.OutboundPolicy {
+  const backend = forwardBackend('egress-fallback', addr);
+  return { metadata: defaultMeta('egress-fallback'), protocol: detect(opaqueRoute('egress-fallback', backend), httpRoute('egress-fallback', backend)) };
+}
+
+/** A Service port the Service does not declare: nothing is routed there. */
+export function undefinedPortPolicy(svc: ServiceRecord, port: number): outbound.OutboundPolicy {
+  const backend: outbound.Backend = { metadata: resource('core', 'Service', svc.name, svc.namespace, port), queue: QUEUE, kind: undefined };
+  const forbidden: outbound.OpaqueRoute_Filter = { kind: { $case: 'forbidden', value: {} } };
+  const fail: outbound.HttpRoute_Filter = {
+    kind: { $case: 'failureInjector', value: { status: 403, message: `port ${port} is not defined on Service ${svc.name}.${svc.namespace}`, ratio: undefined } },
+  };
+  return {
+    metadata: defaultMeta('undefined-port'),
+    protocol: detect(opaqueRoute('undefined-port', backend, [forbidden]), httpRoute('undefined-port', backend, [fail])),
+  };
+}
