@@ -1,15 +1,33 @@
-// Wiring only: parse the command line, build the parts, start them.
+// Wiring only: parse the command line and environment, start the proxy, drain on SIGTERM/SIGINT or /shutdown.
 import { runCommand } from '@trellis/config';
+import { parseProxyConfig } from './config.ts';
+import { createProxyLog } from './log.ts';
+import { startProxy } from './proxy.ts';
 
 await runCommand(
   {
     name: 'proxy',
-    summary: "trellis proxy: the sidecar that carries a meshed pod's traffic.",
-    flags: {},
+    summary: "trellis proxy: the sidecar that carries a meshed pod's traffic (configured by LINKERD2_PROXY_* variables).",
+    flags: {
+      plaintext: { type: 'boolean', default: false, description: 'run without identity and discovery: plaintext, forward to the original destination' },
+    },
   },
   process.argv.slice(2),
-  () => {
-    process.stderr.write('proxy: not implemented yet; see the open issues\n');
-    process.exitCode = 1;
+  async (cli) => {
+    const cfg = parseProxyConfig(process.env, { plaintext: cli.values['plaintext'] === true });
+    const log = createProxyLog(cfg.log);
+    let stopping = false;
+    const stop = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.logger.info({ why }, 'draining');
+      void proxy.drain().then((clean) => {
+        if (!clean) log.logger.warn('Graceful shutdown did not complete within the grace period');
+        process.exit(0);
+      });
+    };
+    const proxy = await startProxy(cfg, { log, env: process.env, onShutdownRequest: () => stop('shutdown endpoint') });
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   },
 );

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@trellis/config';
+import { parseListenAddr, parseProxyConfig, parseProxyDuration, portIn } from './config.ts';
+
+const plain = { TRELLIS_PROXY_PLAINTEXT: 'true' };
+
+describe('parseProxyConfig', () => {
+  it('uses the proxy defaults when nothing is set', () => {
+    const c = parseProxyConfig(plain);
+    expect(c.outboundListenAddrs).toEqual([{ host: '127.0.0.1', port: 4140 }]);
+    expect(c.inboundListenAddr).toEqual({ host: '0.0.0.0', port: 4143 });
+    expect(c.adminListenAddr).toEqual({ host: '127.0.0.1', port: 4191 });
+    expect(c.inbound.detectTimeoutMs).toBe(10_000);
+    expect(c.inbound.connectTimeoutMs).toBe(300);
+    expect(c.outbound.connectTimeoutMs).toBe(1000);
+    expect(c.inbound.opaquePorts).toEqual([]);
+    expect(portIn(c.outbound.opaquePorts, 3306)).toBe(true);
+    expect(c.shutdownGracePeriodMs).toBe(120_000);
+    expect(c.metricsRetainIdleMs).toBe(600_000);
+    expect(c.inboundIps).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.inbound)).toBe(true);
+  });
+
+  it('reads the injected values', () => {
+    const c = parseProxyConfig({
+      ...plain,
+      LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS: '127.0.0.1:4140,[::1]:4140',
+      LINKERD2_PROXY_INBOUND_LISTEN_ADDR: '[::]:4143',
+      LINKERD2_PROXY_INBOUND_IPS: '10.0.0.5,fd00::5',
+      LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION: '25,3306,8000-8010',
+      LINKERD2_PROXY_INBOUND_CONNECT_TIMEOUT: '100ms',
+      LINKERD2_PROXY_OUTBOUND_DETECT_TIMEOUT: '365d',
+      LINKERD2_PROXY_SHUTDOWN_ENDPOINT_ENABLED: 'true',
+      LINKERD2_PROXY_DESTINATION_CONTEXT: '{"ns":"emojivoto", "nodeName":"n1", "pod":"web-0"}\n',
+    });
+    expect(c.outboundListenAddrs).toEqual([
+      { host: '127.0.0.1', port: 4140 },
+      { host: '::1', port: 4140 },
+    ]);
+    expect(c.inboundListenAddr.host).toBe('::');
+    expect(c.inboundIps).toEqual(['10.0.0.5', 'fd00::5']);
+    expect(portIn(c.inbound.opaquePorts, 8005)).toBe(true);
+    expect(portIn(c.inbound.opaquePorts, 8011)).toBe(false);
+    expect(c.inbound.connectTimeoutMs).toBe(100);
+    expect(c.outbound.detectTimeoutMs).toBe(365 * 86_400_000);
+    expect(c.shutdownEndpointEnabled).toBe(true);
+    expect(c.proxyName).toBe('web-0.emojivoto');
+  });
+
+  it.each([
+    ['LINKERD2_PROXY_INBOUND_CONNECT_TIMEOUT', '100'],
+    ['LINKERD2_PROXY_INBOUND_LISTEN_ADDR', 'localhost:4143'],
+    ['LINKERD2_PROXY_INBOUND_IPS', '10.0.0.1,nope'],
+    ['LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION', '70000'],
+    ['LINKERD2_PROXY_SHUTDOWN_ENDPOINT_ENABLED', 'maybe'],
+    ['LINKERD2_PROXY_INBOUND_DEFAULT_POLICY', 'allow-everything'],
+    ['LINKERD2_PROXY_LOG_FORMAT', 'xml'],
+  ])('rejects %s=%s naming the variable and the value', (name, value) => {
+    expect(() => parseProxyConfig({ ...plain, [name]: value })).toThrow(ConfigError);
+    expect(() => parseProxyConfig({ ...plain, [name]: value })).toThrow(new RegExp(`${name}`));
+    expect(() => parseProxyConfig({ ...plain, [name]: value })).toThrow(JSON.stringify(value));
+  });
+
+  it('names the missing identity variables when not in plaintext mode', () => {
+    expect(() => parseProxyConfig({})).toThrow(/LINKERD2_PROXY_IDENTITY_DIR.*TRELLIS_PROXY_PLAINTEXT/);
+  });
+
+  it('accepts the --plaintext flag in place of the variable', () => {
+    expect(parseProxyConfig({}, { plaintext: true }).plaintext).toBe(true);
+  });
+});
+
+describe('parseProxyDuration', () => {
+  it.each([
+    ['0', 0],
+    ['100ms', 100],
+    ['10s', 10_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['365d', 31_536_000_000],
+  ])('parses %s', (v, ms) => expect(parseProxyDuration('X', v)).toBe(ms));
+
+  it.each(['10', '1.5s', '10 s', 's', '-1s', '1m30s'])('rejects %s', (v) => expect(() => parseProxyDuration('X', v)).toThrow(/X/));
+});
+
+describe('parseListenAddr', () => {
+  it('parses IPv6 in brackets', () => expect(parseListenAddr('A', '[::1]:4140')).toEqual({ host: '::1', port: 4140 }));
+  it('rejects a port out of range', () => expect(() => parseListenAddr('A', '0.0.0.0:99999')).toThrow(/A/));
+});

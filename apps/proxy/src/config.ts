@@ -1,0 +1,230 @@
+// The proxy's configuration: Linkerd's LINKERD2_PROXY_* variables (linkerd-proxy.md §7, contracts §5.4) plus a
+// few TRELLIS_PROXY_* extensions, parsed once into a frozen object. Every error names the variable and the value.
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { ConfigError, parseBoolean, parseEnum, parseInteger, parsePortRanges, type PortRange } from '@trellis/config';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ListenAddr {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type DefaultPolicy =
+  | 'all-unauthenticated'
+  | 'all-authenticated'
+  | 'cluster-authenticated'
+  | 'cluster-unauthenticated'
+  | 'deny'
+  | 'audit';
+
+export interface DirectionConfig {
+  readonly detectTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxInFlight: number;
+  readonly http1PoolIdleTimeoutMs: number;
+  readonly maxIdleConnsPerEndpoint: number;
+  /** Ports whose connections are forwarded as TCP without protocol detection. */
+  readonly opaquePorts: readonly PortRange[];
+}
+
+export interface ProxyConfig {
+  /** No identity or discovery: plaintext, outbound forwards to the original destination (Proxy I). */
+  readonly plaintext: boolean;
+  /** Names this proxy in synthesized errors (the pod name when the injector provides it). */
+  readonly proxyName: string;
+  readonly outboundListenAddrs: readonly ListenAddr[];
+  readonly inboundListenAddr: ListenAddr;
+  readonly adminListenAddr: ListenAddr;
+  readonly controlListenAddr: ListenAddr;
+  /** The pod's IPs; inbound refuses other original destinations. Undefined: every IP is allowed. */
+  readonly inboundIps: readonly string[] | undefined;
+  readonly inbound: DirectionConfig;
+  readonly outbound: DirectionConfig;
+  readonly inboundDefaultPolicy: DefaultPolicy;
+  readonly inboundAuthorityLabels: boolean;
+  readonly outboundInformationalHeaders: boolean;
+  readonly http2InitialStreamWindowSize: number;
+  readonly http2InitialConnectionWindowSize: number;
+  readonly http1HeaderReadTimeoutMs: number;
+  readonly metricsRetainIdleMs: number;
+  /** How long a port whose detection timed out is treated as opaque, and how many such ports are remembered. */
+  readonly opaqueMemoryTtlMs: number;
+  readonly opaqueMemoryMax: number;
+  readonly shutdownGracePeriodMs: number;
+  readonly shutdownEndpointEnabled: boolean;
+  readonly log: string;
+  readonly logFormat: 'plain' | 'json';
+}
+
+/** The cluster-wide default opaque ports: server-speaks-first protocols (SMTP, MySQL, Postgres, Redis, ...). */
+export const DEFAULT_OPAQUE_PORTS = '25,587,3306,4444,5432,6379,9300,11211';
+
+const bad = (name: string, value: string, why: string) =>
+  new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: ${why}`);
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Linkerd's duration syntax: digits and one unit of ms, s, m, h or d; a bare 0 is allowed. Returns ms. */
+export function parseProxyDuration(name: string, value: string): number {
+  const m = /^\s*(\d+)(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!m) throw bad(name, value, 'expected digits and a unit of ms, s, m, h or d (e.g. 10s, 100ms, 365d)');
+  const n = Number(m[1]);
+  if (m[2] === undefined) {
+    if (n !== 0) throw bad(name, value, 'a duration needs a unit (ms, s, m, h or d); only 0 may omit it');
+    return 0;
+  }
+  return n * (UNIT_MS[m[2]] as number);
+}
+
+/** "127.0.0.1:4140", "[::1]:4140", "0.0.0.0:4143". */
+export function parseListenAddr(name: string, value: string): ListenAddr {
+  const v = value.trim();
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:]+):(\d+)$/.exec(v);
+  if (!m) throw bad(name, value, 'expected ip:port or [ipv6]:port');
+  const host = m[1] as string;
+  if (isIP(host) === 0) throw bad(name, value, `${JSON.stringify(host)} is not an IP address`);
+  const port = parseInteger(name, m[2] as string, 0, 65535);
+  return Object.freeze({ host, port });
+}
+
+export function portIn(ranges: readonly PortRange[], port: number): boolean {
+  for (const r of ranges) if (port >= r.from && port <= r.to) return true;
+  return false;
+}
+
+function directionConfig(get: Getter, dir: 'INBOUND' | 'OUTBOUND', opaqueVar: string, opaqueDefault: string): DirectionConfig {
+  const p = `LINKERD2_PROXY_${dir}`;
+  const idleConnsVar = dir === 'INBOUND' ? 'LINKERD2_PROXY_MAX_IDLE_CONNS_PER_ENDPOINT' : 'LINKERD2_PROXY_OUTBOUND_MAX_IDLE_CONNS_PER_ENDPOINT';
+  return Object.freeze({
+    detectTimeoutMs: get.duration(`${p}_DETECT_TIMEOUT`, '10s'),
+    connectTimeoutMs: get.duration(`${p}_CONNECT_TIMEOUT`, dir === 'INBOUND' ? '300ms' : '1s'),
+    maxInFlight: get.integer(`${p}_MAX_IN_FLIGHT`, 100_000, 1),
+    http1PoolIdleTimeoutMs: get.duration(`${p}_HTTP1_CONNECTION_POOL_IDLE_TIMEOUT`, '3s'),
+    maxIdleConnsPerEndpoint: get.integer(idleConnsVar, 10_000, 0),
+    opaquePorts: Object.freeze(get.parse(opaqueVar, opaqueDefault, parsePortRanges).map((r) => Object.freeze(r))),
+  });
+}
+
+interface Getter {
+  raw(name: string): string | undefined;
+  parse<T>(name: string, fallback: string, parse: (name: string, value: string) => T): T;
+  duration(name: string, fallback: string): number;
+  integer(name: string, fallback: number, min?: number, max?: number): number;
+  boolean(name: string, fallback: boolean): boolean;
+}
+
+function getter(env: Env): Getter {
+  const raw = (name: string) => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v;
+  };
+  return {
+    raw,
+    parse: (name, fallback, parse) => parse(name, raw(name) ?? fallback),
+    duration: (name, fallback) => parseProxyDuration(name, raw(name) ?? fallback),
+    integer: (name, fallback, min, max) => {
+      const v = raw(name);
+      return v === undefined ? fallback : parseInteger(name, v, min, max);
+    },
+    boolean: (name, fallback) => {
+      const v = raw(name);
+      return v === undefined ? fallback : parseBoolean(name, v);
+    },
+  };
+}
+
+function proxyNameFrom(get: Getter): string {
+  const ctx = get.raw('LINKERD2_PROXY_DESTINATION_CONTEXT');
+  if (ctx !== undefined) {
+    try {
+      const parsed = JSON.parse(ctx) as { pod?: unknown; ns?: unknown };
+      if (typeof parsed.pod === 'string' && parsed.pod) return typeof parsed.ns === 'string' && parsed.ns ? `${parsed.pod}.${parsed.ns}` : parsed.pod;
+    } catch {
+      throw bad('LINKERD2_PROXY_DESTINATION_CONTEXT', ctx, 'expected a JSON object such as {"ns":"default","pod":"web-0"}');
+    }
+  }
+  return hostname();
+}
+
+const REQUIRED_WITH_IDENTITY = [
+  'LINKERD2_PROXY_IDENTITY_DIR',
+  'LINKERD2_PROXY_IDENTITY_TOKEN_FILE',
+  'LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS',
+  'LINKERD2_PROXY_IDENTITY_LOCAL_NAME',
+  'LINKERD2_PROXY_IDENTITY_SVC_ADDR',
+  'LINKERD2_PROXY_DESTINATION_SVC_ADDR',
+] as const;
+
+/** Parses the environment (and the --plaintext flag) once; throws ConfigError naming the variable. */
+export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean } = {}): ProxyConfig {
+  const get = getter(env);
+  if (get.raw('LINKERD2_PROXY_IDENTITY_DISABLED') !== undefined) {
+    throw bad('LINKERD2_PROXY_IDENTITY_DISABLED', env['LINKERD2_PROXY_IDENTITY_DISABLED'] ?? '', 'identity cannot be disabled this way; use TRELLIS_PROXY_PLAINTEXT=true');
+  }
+  const plaintext = flags.plaintext === true || get.boolean('TRELLIS_PROXY_PLAINTEXT', false);
+  if (!plaintext) {
+    const missing = REQUIRED_WITH_IDENTITY.filter((n) => get.raw(n) === undefined);
+    if (missing.length > 0) throw new ConfigError(`${missing.join(', ')} must be set (or run with TRELLIS_PROXY_PLAINTEXT=true)`);
+    throw new ConfigError('mTLS and discovery are not implemented yet (Proxy II); set TRELLIS_PROXY_PLAINTEXT=true to run plaintext');
+  }
+
+  const outboundAddrsRaw = get.raw('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS');
+  const outboundListenAddrs =
+    outboundAddrsRaw !== undefined
+      ? outboundAddrsRaw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map((s) => parseListenAddr('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS', s))
+      : [get.parse('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDR', '127.0.0.1:4140', parseListenAddr)];
+  if (outboundListenAddrs.length === 0 || outboundListenAddrs.length > 2) {
+    throw bad('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS', outboundAddrsRaw ?? '', 'expected one or two addresses');
+  }
+
+  const ipsRaw = get.raw('LINKERD2_PROXY_INBOUND_IPS');
+  const inboundIps =
+    ipsRaw === undefined
+      ? undefined
+      : Object.freeze(
+          ipsRaw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+            .map((ip) => {
+              if (isIP(ip) === 0) throw bad('LINKERD2_PROXY_INBOUND_IPS', ipsRaw, `${JSON.stringify(ip)} is not an IP address`);
+              return ip;
+            }),
+        );
+
+  const logFormat = get.parse('LINKERD2_PROXY_LOG_FORMAT', 'plain', (n, v) => parseEnum(n, v.toLowerCase(), ['plain', 'json'] as const));
+
+  return Object.freeze({
+    plaintext,
+    proxyName: proxyNameFrom(get),
+    outboundListenAddrs: Object.freeze(outboundListenAddrs),
+    inboundListenAddr: get.parse('LINKERD2_PROXY_INBOUND_LISTEN_ADDR', '0.0.0.0:4143', parseListenAddr),
+    adminListenAddr: get.parse('LINKERD2_PROXY_ADMIN_LISTEN_ADDR', '127.0.0.1:4191', parseListenAddr),
+    controlListenAddr: get.parse('LINKERD2_PROXY_CONTROL_LISTEN_ADDR', '0.0.0.0:4190', parseListenAddr),
+    inboundIps,
+    inbound: directionConfig(get, 'INBOUND', 'LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION', ''),
+    // Without discovery the outbound side cannot learn opaque ports, so it starts from the cluster default.
+    outbound: directionConfig(get, 'OUTBOUND', 'TRELLIS_PROXY_OUTBOUND_PORTS_DISABLE_PROTOCOL_DETECTION', DEFAULT_OPAQUE_PORTS),
+    inboundDefaultPolicy: get.parse('LINKERD2_PROXY_INBOUND_DEFAULT_POLICY', 'all-unauthenticated', (n, v) =>
+      parseEnum(n, v, ['all-unauthenticated', 'all-authenticated', 'cluster-authenticated', 'cluster-unauthenticated', 'deny', 'audit'] as const),
+    ),
+    inboundAuthorityLabels: get.raw('LINKERD2_PROXY_INBOUND_METRICS_AUTHORITY_LABELS') === 'unsafe',
+    outboundInformationalHeaders: !get.boolean('LINKERD2_PROXY_OUTBOUND_DISABLE_INFORMATIONAL_HEADERS', false),
+    http2InitialStreamWindowSize: get.integer('LINKERD2_PROXY_HTTP2_INITIAL_STREAM_WINDOW_SIZE', 65_535, 1, 2 ** 31 - 1),
+    http2InitialConnectionWindowSize: get.integer('LINKERD2_PROXY_HTTP2_INITIAL_CONNECTION_WINDOW_SIZE', 1_048_576, 65_535, 2 ** 31 - 1),
+    http1HeaderReadTimeoutMs: get.duration('TRELLIS_PROXY_HTTP1_HEADER_READ_TIMEOUT', '30s'),
+    metricsRetainIdleMs: get.duration('LINKERD2_PROXY_METRICS_RETAIN_IDLE', '10m'),
+    opaqueMemoryTtlMs: get.duration('TRELLIS_PROXY_DETECT_TIMEOUT_MEMORY', '10m'),
+    opaqueMemoryMax: get.integer('TRELLIS_PROXY_DETECT_TIMEOUT_MEMORY_MAX', 1024, 0),
+    shutdownGracePeriodMs: get.duration('LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD', '120s'),
+    shutdownEndpointEnabled: get.boolean('LINKERD2_PROXY_SHUTDOWN_ENDPOINT_ENABLED', false),
+    log: get.raw('LINKERD2_PROXY_LOG') ?? 'warn,linkerd=info,hickory=error',
+    logFormat,
+  });
+}

@@ -1,0 +1,73 @@
+// One HTTP request/response as the layers see it, whatever the protocol. Layers are `(next) => handler`
+// functions; the terminal handler forwards (Exchange.forward, implemented per protocol).
+import { performance } from 'node:perf_hooks';
+import type { ProxyError } from '../errors.ts';
+import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import type { TargetEntry } from '../tcp/targets.ts';
+import type { RespondContext } from './respond.ts';
+
+export interface HttpContext {
+  readonly metrics: ProxyMetrics;
+  readonly respond: RespondContext;
+  readonly connectTimeoutMs: number;
+}
+
+type Finisher = (ex: Exchange) => void;
+
+export abstract class Exchange {
+  readonly startedAt = performance.now();
+  /** Response status (0 until known), gRPC status (-1 when none) and Linkerd's `error` label. */
+  status = 0;
+  grpcStatus = -1;
+  errorLabel = '';
+  firstByteAt = 0;
+  finished = false;
+  private finishers: Finisher[] | undefined;
+
+  readonly entry: TargetEntry;
+  readonly grpc: boolean;
+  readonly ctx: HttpContext;
+
+  constructor(entry: TargetEntry, grpc: boolean, ctx: HttpContext) {
+    this.entry = entry;
+    this.grpc = grpc;
+    this.ctx = ctx;
+  }
+
+  /** Runs `f` once when the exchange ends (response complete, reset or failed). */
+  onFinish(f: Finisher): void {
+    (this.finishers ??= []).push(f);
+  }
+
+  firstByte(): void {
+    if (this.firstByteAt === 0) this.firstByteAt = performance.now();
+  }
+
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.finishers) for (const f of this.finishers) f(this);
+  }
+
+  /** Counts the error and answers with a synthesized response, or resets when a response already began. */
+  fail(err: ProxyError): void {
+    if (this.finished) return;
+    this.ctx.metrics.error(this.entry.target.direction, 'http', err.errorLabel, err.code);
+    this.respondError(err);
+    this.finish();
+  }
+
+  /** Sends the request on and the response back. */
+  abstract forward(): void;
+  protected abstract respondError(err: ProxyError): void;
+}
+
+export type HttpHandler = (ex: Exchange) => void;
+export type HttpLayer = (next: HttpHandler) => HttpHandler;
+
+/** compose(a, b)(h) = a(b(h)): the first layer sees the exchange first. */
+export function compose(...layers: readonly HttpLayer[]): (terminal: HttpHandler) => HttpHandler {
+  return (terminal) => layers.reduceRight<HttpHandler>((h, layer) => layer(h), terminal);
+}
+
+export const forwardExchange: HttpHandler = (ex) => ex.forward();

@@ -1,0 +1,245 @@
+// HTTP/1.1: a node:http server fed with detected connections, and a forwarder that streams requests to the
+// original destination through the keep-alive pool. Upgrade (WebSocket) and CONNECT are tunnelled after the
+// upstream agrees; malformed requests get 400/408/431 from the server and never reach the upstream.
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { asProxyError, type ProxyError } from '../errors.ts';
+import { splice } from '../tcp/forward.ts';
+import type { TargetEntry } from '../tcp/targets.ts';
+import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
+import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
+import type { Pools, PoolRequestArgs } from './pool.ts';
+import { isGrpcContentType, synthesize } from './respond.ts';
+
+export const kTarget = Symbol('trellis.target');
+export interface WithTarget {
+  [kTarget]?: TargetEntry;
+}
+
+/** Headers a client proxy strips from upstream responses (Linkerd's outbound does the same). */
+const OUTBOUND_RESPONSE_DROP = new Set(['l5d-proxy-error', 'l5d-proxy-connection']);
+
+export interface H1Options {
+  readonly ctx: HttpContext;
+  readonly pools: Pools;
+  readonly handler: HttpHandler;
+  readonly headerReadTimeoutMs: number;
+  readonly isDraining: () => boolean;
+}
+
+type Mode = 'request' | 'upgrade' | 'connect';
+
+class H1Exchange extends Exchange {
+  private readonly o: H1Options;
+  private readonly req: IncomingMessage;
+  private readonly res: ServerResponse | undefined;
+  private readonly socket: Duplex | undefined;
+  private readonly head: Buffer | undefined;
+  private readonly mode: Mode;
+
+  constructor(entry: TargetEntry, o: H1Options, req: IncomingMessage, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, mode: Mode) {
+    super(entry, isGrpcContentType(req.headers['content-type']), o.ctx);
+    this.o = o;
+    this.req = req;
+    this.res = res;
+    this.socket = socket;
+    this.head = head;
+    this.mode = mode;
+  }
+
+  forward(): void {
+    if (this.mode === 'request') this.forwardRequest();
+    else this.forwardTunnel();
+  }
+
+  private requestArgs(headers: string[], pooled: boolean): PoolRequestArgs {
+    const t = this.entry.target;
+    return {
+      host: t.ip,
+      port: t.port,
+      method: this.req.method,
+      path: this.req.url,
+      headers: headers as unknown as PoolRequestArgs['headers'], // raw arrays are accepted by http.request
+      setHost: false,
+      agent: pooled ? this.o.pools.keepAlive : this.o.pools.oneShot,
+      trellisTarget: this.entry,
+    };
+  }
+
+  private forwardRequest(): void {
+    const req = this.req;
+    const res = this.res as ServerResponse;
+    // HTTP/1.0 and requests without a Host use a throwaway connection, as Linkerd does.
+    const pooled = req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && !!req.headers.host;
+    const up = request(this.requestArgs(filterHopByHop(req.rawHeaders, { keepTransferEncoding: true }), pooled));
+    up.on('continue', () => res.writeContinue());
+    up.on('error', (err) => {
+      if (this.finished) return;
+      if (!res.headersSent) this.fail(asProxyError(err, this.entry.target.addr));
+      else {
+        this.errorLabel = 'i/o';
+        res.destroy();
+        this.finish();
+      }
+    });
+    up.on('response', (ur) => {
+      this.status = ur.statusCode ?? 0;
+      const g = ur.headers['grpc-status'];
+      if (typeof g === 'string') this.grpcStatus = Number(g);
+      const drop = this.entry.target.direction === 'outbound' ? OUTBOUND_RESPONSE_DROP : undefined;
+      if (this.o.isDraining()) res.shouldKeepAlive = false;
+      res.writeHead(this.status, ur.statusMessage, filterHopByHop(ur.rawHeaders, { keepTransferEncoding: true, drop }));
+      ur.on('error', noop);
+      ur.once('data', () => this.firstByte());
+      ur.pipe(res, { end: false });
+      ur.on('end', () => {
+        if (ur.rawTrailers.length > 0) {
+          const gs = rawHeader(ur.rawTrailers, 'grpc-status');
+          if (gs !== undefined) this.grpcStatus = Number(gs);
+          res.addTrailers(pairs(ur.rawTrailers));
+        }
+        res.end();
+        this.finish();
+      });
+      ur.on('close', () => {
+        if (ur.complete || this.finished) return;
+        // The server closed mid-response: the client sees the connection cut, not a truncated success.
+        this.errorLabel = 'i/o';
+        res.destroy();
+        this.finish();
+      });
+    });
+    res.on('close', () => {
+      if (this.finished) return;
+      // The client went away (or closed mid-body): stop the upstream request too.
+      up.destroy();
+      this.errorLabel = 'i/o';
+      this.finish();
+    });
+    req.on('error', noop);
+    req.pipe(up);
+  }
+
+  /** Upgrade and CONNECT: ask the upstream, and splice the two sockets once it agrees. */
+  private forwardTunnel(): void {
+    const socket = this.socket as Socket;
+    const upgrade = this.mode === 'upgrade';
+    const up = request(this.requestArgs(filterHopByHop(this.req.rawHeaders, { upgrade }), false));
+    const tunnel = (ur: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
+      this.status = ur.statusCode ?? 0;
+      const ok = upgrade ? this.status === 101 : this.status >= 200 && this.status < 300;
+      if (!ok) {
+        socket.end(responseHead(this.status, ur.statusMessage ?? '', [...filterHopByHop(ur.rawHeaders), 'Connection', 'close']));
+        upSocket.destroy();
+        this.finish();
+        return;
+      }
+      socket.write(responseHead(this.status, ur.statusMessage ?? '', filterHopByHop(ur.rawHeaders, { upgrade, dropContentLength: !upgrade })));
+      if (upHead.length > 0) socket.write(upHead);
+      if (this.head && this.head.length > 0) upSocket.write(this.head);
+      this.firstByte();
+      this.finish();
+      splice(socket, upSocket);
+    };
+    up.on(upgrade ? 'upgrade' : 'connect', tunnel);
+    up.on('response', (ur) => {
+      // The upstream answered without switching: relay that answer and close.
+      this.status = ur.statusCode ?? 0;
+      socket.write(responseHead(this.status, ur.statusMessage ?? '', [...filterHopByHop(ur.rawHeaders), 'Connection', 'close']));
+      ur.pipe(socket);
+      ur.on('end', () => this.finish());
+    });
+    up.on('error', (err) => this.fail(asProxyError(err, this.entry.target.addr)));
+    socket.on('error', () => up.destroy());
+    up.end();
+  }
+
+  protected respondError(err: ProxyError): void {
+    const s = synthesize(err, this.grpc, this.o.ctx.respond);
+    this.status = s.status;
+    if (this.grpc) this.grpcStatus = err.grpcStatus;
+    if (this.res) {
+      const res = this.res;
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (s.close) res.shouldKeepAlive = false;
+      res.writeHead(s.status, s.headers);
+      res.end();
+      return;
+    }
+    const raw = Object.entries(s.headers).flat();
+    this.socket?.end(responseHead(s.status, statusText(s.status), [...raw, 'Connection', 'close']));
+  }
+}
+
+function noop(): void {
+  // errors are handled where the stream is used; this listener only keeps them from being unhandled
+}
+
+function statusText(status: number): string {
+  return { 403: 'Forbidden', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }[status] ?? 'Error';
+}
+
+function pairs(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i] as string, raw[i + 1] as string]);
+  return out;
+}
+
+function targetOf(socket: unknown): TargetEntry | undefined {
+  return (socket as WithTarget)[kTarget];
+}
+
+/** Status for a request the server could not parse (the upstream never sees it). */
+export function clientErrorStatus(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+export function createH1Server(o: H1Options): Server {
+  const server = createServer({
+    // Linkerd has no header limit below hyper's; 64 KiB admits real clients and still answers 431 to floods.
+    maxHeaderSize: 64 * 1024,
+    headersTimeout: o.headerReadTimeoutMs,
+    requestTimeout: 0,
+    keepAliveTimeout: 0,
+    connectionsCheckingInterval: Math.max(250, Math.min(o.headerReadTimeoutMs / 4, 30_000)),
+    // Upgrade: h2c is refused: the request goes on as a plain one with Upgrade stripped.
+    shouldUpgradeCallback: (req) => {
+      const u = req.headers.upgrade;
+      return u !== undefined && !/^\s*h2c\s*$/i.test(u);
+    },
+  });
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const entry = targetOf(req.socket);
+    if (!entry) return res.destroy();
+    o.handler(new H1Exchange(entry, o, req, res, undefined, undefined, 'request'));
+  };
+  server.on('request', onRequest);
+  server.on('checkContinue', onRequest);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const entry = targetOf(socket);
+    if (!entry) return socket.destroy();
+    o.handler(new H1Exchange(entry, o, req, undefined, socket, head, 'upgrade'));
+  });
+  server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const entry = targetOf(socket);
+    if (!entry) return socket.destroy();
+    o.handler(new H1Exchange(entry, o, req, undefined, socket, head, 'connect'));
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const status = clientErrorStatus(err.code);
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  });
+  // Node starts header-timeout tracking when a server starts listening; this one is fed connections instead.
+  server.emit('listening');
+  return server;
+}

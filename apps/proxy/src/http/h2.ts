@@ -1,0 +1,206 @@
+// HTTP/2 (prior knowledge) and gRPC: a node:http2 server fed with detected connections, forwarding each stream
+// over one multiplexed connection per endpoint. Trailers pass through (gRPC status lives there); resets are
+// relayed with their code.
+import {
+  connect,
+  constants,
+  createServer,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import { asProxyError, type ProxyError } from '../errors.ts';
+import { connectTo } from '../tcp/connect.ts';
+import type { TargetEntry } from '../tcp/targets.ts';
+import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
+import { kTarget, type WithTarget } from './h1.ts';
+import { isGrpcContentType, synthesize } from './respond.ts';
+
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, HTTP2_FLAG_END_STREAM } = constants as unknown as Record<string, number> & {
+  NGHTTP2_CANCEL: number;
+  NGHTTP2_NO_ERROR: number;
+  HTTP2_FLAG_END_STREAM: number;
+};
+const END_STREAM = HTTP2_FLAG_END_STREAM ?? 0x1;
+
+export interface H2Options {
+  readonly ctx: HttpContext;
+  readonly handler: HttpHandler;
+  readonly initialStreamWindowSize: number;
+  readonly initialConnectionWindowSize: number;
+}
+
+/** One client session per endpoint, replaced when it closes or receives GOAWAY. */
+export class H2Sessions {
+  private readonly sessions = new Map<TargetEntry, ClientHttp2Session>();
+  private readonly o: H2Options;
+  constructor(o: H2Options) {
+    this.o = o;
+  }
+
+  get(entry: TargetEntry): ClientHttp2Session {
+    const existing = this.sessions.get(entry);
+    if (existing && !existing.closed && !existing.destroyed) return existing;
+    const session = connect(`http://${entry.target.addr}`, {
+      createConnection: () => connectTo(entry, this.o.ctx.connectTimeoutMs),
+      settings: { initialWindowSize: this.o.initialStreamWindowSize },
+    });
+    session.once('connect', () => session.setLocalWindowSize(this.o.initialConnectionWindowSize));
+    const forget = () => {
+      if (this.sessions.get(entry) === session) this.sessions.delete(entry);
+    };
+    // Errors surface on the streams (as the cause of their cancellation); the session just goes away.
+    session.on('error', forget);
+    session.once('close', forget);
+    session.once('goaway', forget);
+    this.sessions.set(entry, session);
+    return session;
+  }
+
+  closeAll(): void {
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
+  }
+}
+
+const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings'];
+
+class H2Exchange extends Exchange {
+  private trailers: OutgoingHttpHeaders | undefined;
+  private readonly sessions: H2Sessions;
+  private readonly stream: ServerHttp2Stream;
+  private readonly headers: IncomingHttpHeaders;
+  private readonly flags: number;
+
+  constructor(entry: TargetEntry, ctx: HttpContext, sessions: H2Sessions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) {
+    super(entry, isGrpcContentType(headers['content-type']), ctx);
+    this.sessions = sessions;
+    this.stream = stream;
+    this.headers = headers;
+    this.flags = flags;
+  }
+
+  forward(): void {
+    const stream = this.stream;
+    const out: OutgoingHttpHeaders = { ...this.headers };
+    for (const h of CONNECTION_SPECIFIC) delete out[h];
+    const endStream = (this.flags & END_STREAM) !== 0;
+    let up: ClientHttp2Stream;
+    try {
+      up = this.sessions.get(this.entry).request(out, { endStream });
+    } catch (err) {
+      this.fail(asProxyError(err, this.entry.target.addr));
+      return;
+    }
+    if (!endStream) stream.pipe(up);
+    up.on('response', (h, flags: number) => {
+      this.status = Number(h[':status']);
+      const g = h['grpc-status'];
+      if (typeof g === 'string') this.grpcStatus = Number(g);
+      if ((flags & END_STREAM) !== 0) {
+        stream.respond(h, { endStream: true });
+        return;
+      }
+      stream.respond(h, { waitForTrailers: true });
+      up.once('data', () => this.firstByte());
+      up.pipe(stream);
+    });
+    up.on('trailers', (t) => {
+      this.trailers = t;
+      const g = t['grpc-status'];
+      if (typeof g === 'string') this.grpcStatus = Number(g);
+    });
+    stream.on('wantTrailers', () => stream.sendTrailers(this.trailers ?? {}));
+    up.on('error', (err) => {
+      if (this.finished) return;
+      if (!stream.headersSent) this.fail(asProxyError(err, this.entry.target.addr));
+    });
+    up.on('close', () => {
+      if (up.rstCode !== undefined && up.rstCode !== NGHTTP2_NO_ERROR && !stream.closed) {
+        if (!stream.headersSent && !this.finished) {
+          this.fail(asProxyError(Object.assign(new Error(`stream reset by ${this.entry.target.addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }), this.entry.target.addr));
+          return;
+        }
+        this.errorLabel = `h2(${resetName(up.rstCode)})`;
+        stream.close(up.rstCode);
+      }
+      if (!stream.headersSent) return;
+      this.finish();
+    });
+    stream.on('close', () => {
+      if (!up.closed) up.close(stream.rstCode || NGHTTP2_CANCEL);
+      if (!this.finished && stream.rstCode !== NGHTTP2_NO_ERROR) this.errorLabel = `h2(${resetName(stream.rstCode)})`;
+      this.finish();
+    });
+    stream.on('error', noop);
+  }
+
+  protected respondError(err: ProxyError): void {
+    const stream = this.stream;
+    if (stream.headersSent || stream.closed) {
+      if (!stream.closed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    const s = synthesize(err, this.grpc, this.ctx.respond);
+    this.status = s.status;
+    if (this.grpc) this.grpcStatus = err.grpcStatus;
+    stream.respond({ ':status': s.status, ...s.headers }, { endStream: true });
+  }
+}
+
+function noop(): void {
+  // errors are handled where the stream is used; this listener only keeps them from being unhandled
+}
+
+const RESET_NAMES: Record<number, string> = {
+  0x1: 'PROTOCOL_ERROR',
+  0x2: 'INTERNAL_ERROR',
+  0x3: 'FLOW_CONTROL_ERROR',
+  0x5: 'STREAM_CLOSED',
+  0x7: 'REFUSED_STREAM',
+  0x8: 'CANCEL',
+  0xb: 'ENHANCE_YOUR_CALM',
+};
+
+function resetName(code: number): string {
+  return RESET_NAMES[code] ?? `UNKNOWN(${code})`;
+}
+
+export interface H2Server {
+  readonly server: Http2Server;
+  readonly sessions: H2Sessions;
+  /** GOAWAY to every client session; open streams complete. */
+  drain(): void;
+}
+
+export function createH2Server(o: H2Options): H2Server {
+  const sessions = new H2Sessions(o);
+  const live = new Set<Http2Session>();
+  const server = createServer({ settings: { initialWindowSize: o.initialStreamWindowSize } });
+  server.on('session', (session: Http2Session) => {
+    live.add(session);
+    session.once('close', () => live.delete(session));
+    session.on('error', noop);
+    session.once('localSettings', () => session.setLocalWindowSize(o.initialConnectionWindowSize));
+  });
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
+    const entry = (stream.session?.socket as unknown as WithTarget | undefined)?.[kTarget];
+    if (!entry) {
+      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    o.handler(new H2Exchange(entry, o.ctx, sessions, stream, headers, flags));
+  });
+  return {
+    server,
+    sessions,
+    drain: () => {
+      for (const s of live) s.close();
+      sessions.closeAll();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// Builds and starts the proxy's parts from its config: listeners, both directions, metrics, admin, drain.
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { originalDestination } from '@trellis/net';
+import { createAdminServer } from './admin/server.ts';
+import type { ListenAddr, ProxyConfig } from './config.ts';
+import { Drain } from './drain.ts';
+import { createInbound } from './inbound/inbound.ts';
+import type { ProxyLog } from './log.ts';
+import { ProxyMetrics } from './metrics/proxy-metrics.ts';
+import { createOutbound } from './outbound/outbound.ts';
+import type { Destination } from './tcp/accept.ts';
+import { TargetCache } from './tcp/targets.ts';
+
+export interface ProxyDeps {
+  readonly log: ProxyLog;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The original destination of an accepted socket; tests may replace SO_ORIGINAL_DST. */
+  readonly resolve?: (socket: Socket) => Destination;
+  /** Called when /shutdown is posted. */
+  readonly onShutdownRequest: () => void;
+}
+
+export interface RunningProxy {
+  readonly outbound: readonly AddressInfo[];
+  readonly inbound: AddressInfo;
+  readonly admin: AddressInfo;
+  readonly metrics: ProxyMetrics;
+  /** Starts the drain; resolves true when every connection closed within the grace period. */
+  drain(): Promise<boolean>;
+  close(): void;
+}
+
+async function listen(server: Server, addr: ListenAddr): Promise<AddressInfo> {
+  server.listen({ host: addr.host, port: addr.port, ipv6Only: false });
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);
+  return server.address() as AddressInfo;
+}
+
+const defaultResolve = (s: Socket): Destination => {
+  const d = originalDestination(s);
+  return { ip: d.address, port: d.port };
+};
+
+export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<RunningProxy> {
+  const logger: Logger = deps.log.logger;
+  const metrics = new ProxyMetrics();
+  const targets = new TargetCache(metrics, cfg.inboundDefaultPolicy);
+  const drain = new Drain();
+  const onRefused = (direction: string, err: Error) => logger.debug({ direction, code: (err as { code?: string }).code, err: err.message }, 'connection refused');
+  const shared = { metrics, targets, drain, onRefused };
+  const resolve = deps.resolve ?? defaultResolve;
+  const outbound = createOutbound(cfg, shared, resolve);
+  const ownPorts = new Set([cfg.inboundListenAddr.port, cfg.adminListenAddr.port, cfg.controlListenAddr.port, ...cfg.outboundListenAddrs.map((a) => a.port)]);
+  ownPorts.delete(0);
+  const inbound = createInbound(cfg, shared, resolve, ownPorts);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    metrics.sweep(now, cfg.metricsRetainIdleMs);
+    targets.sweep(now, cfg.metricsRetainIdleMs);
+  }, Math.min(60_000, Math.max(1000, cfg.metricsRetainIdleMs / 10)));
+  sweep.unref();
+
+  const accepting = (accept: (conn: { socket: Socket }) => void) =>
+    createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (socket) => {
+      socket.on('error', noop);
+      accept({ socket });
+    });
+  const outboundServers = cfg.outboundListenAddrs.map(() => accepting(outbound.accept));
+  const inboundServer = accepting(inbound.accept);
+  for (const s of [...outboundServers, inboundServer]) drain.addListener(s);
+
+  const admin = createAdminServer({
+    metrics: async () => metrics.render() + (await registry.metrics()),
+    isReady: () => true, // plaintext mode has no identity to wait for
+    env: deps.env,
+    getLogFilter: deps.log.filter,
+    setLogFilter: deps.log.setFilter,
+    shutdownEnabled: cfg.shutdownEndpointEnabled,
+    shutdown: deps.onShutdownRequest,
+  });
+
+  const outboundAddrs: AddressInfo[] = [];
+  for (const [i, s] of outboundServers.entries()) outboundAddrs.push(await listen(s, cfg.outboundListenAddrs[i] as ListenAddr));
+  const inboundAddr = await listen(inboundServer, cfg.inboundListenAddr);
+  const adminAddr = await listen(admin as unknown as Server, cfg.adminListenAddr);
+  for (const a of [...outboundAddrs, inboundAddr, adminAddr]) ownPorts.add(a.port);
+  logger.info({ outbound: outboundAddrs, inbound: inboundAddr, admin: adminAddr }, 'proxy listening');
+
+  return {
+    outbound: outboundAddrs,
+    inbound: inboundAddr,
+    admin: adminAddr,
+    metrics,
+    drain: async () => {
+      const done = await drain.start(cfg.shutdownGracePeriodMs);
+      admin.close();
+      admin.closeAllConnections();
+      return done;
+    },
+    close: () => {
+      clearInterval(sweep);
+      for (const s of [...outboundServers, inboundServer]) s.close();
+      admin.close();
+      admin.closeAllConnections();
+    },
+  };
+}
+
+function noop(): void {
+  // errors are handled where the stream is used; this listener only keeps them from being unhandled
+}

@@ -1,0 +1,67 @@
+// What both directions share in shape: HTTP layers, the HTTP/1 and HTTP/2 servers, pools and routing deps.
+import type { Server as HttpServer } from 'node:http';
+import type { ProxyConfig, DirectionConfig } from './config.ts';
+import type { Drain } from './drain.ts';
+import { drainHttp1 } from './drain.ts';
+import { compose, forwardExchange } from './http/exchange.ts';
+import { createH1Server } from './http/h1.ts';
+import { createH2Server, type H2Server } from './http/h2.ts';
+import { countRequests, rescue, shedLoad } from './http/layers.ts';
+import { createPools } from './http/pool.ts';
+import type { Direction as Dir, ProxyMetrics } from './metrics/proxy-metrics.ts';
+import type { ConnHandler, RouteDeps } from './tcp/accept.ts';
+import { OpaqueMemory } from './tcp/opaque-memory.ts';
+import type { TargetCache } from './tcp/targets.ts';
+
+export interface SharedParts {
+  readonly metrics: ProxyMetrics;
+  readonly targets: TargetCache;
+  readonly drain: Drain;
+  readonly onRefused: (direction: Dir, err: Error) => void;
+}
+
+export interface Direction {
+  readonly h1: HttpServer;
+  readonly h2: H2Server;
+  readonly routeDeps: RouteDeps;
+  accept: ConnHandler;
+}
+
+export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyConfig, shared: SharedParts): Direction {
+  const ctx = {
+    metrics: shared.metrics,
+    connectTimeoutMs: dc.connectTimeoutMs,
+    respond: {
+      direction,
+      proxyName: cfg.proxyName,
+      // Inbound sets l5d-proxy-error only for meshed peers with a client id; plaintext peers have none.
+      informational: direction === 'outbound' ? cfg.outboundInformationalHeaders : false,
+    },
+  };
+  const handler = compose(rescue, shedLoad(dc.maxInFlight), countRequests)(forwardExchange);
+  const pools = createPools({ idleTimeoutMs: dc.http1PoolIdleTimeoutMs, maxIdle: dc.maxIdleConnsPerEndpoint, connectTimeoutMs: dc.connectTimeoutMs });
+  const h1 = createH1Server({ ctx, pools, handler, headerReadTimeoutMs: cfg.http1HeaderReadTimeoutMs, isDraining: () => shared.drain.isDraining });
+  const h2 = createH2Server({
+    ctx,
+    handler,
+    initialStreamWindowSize: cfg.http2InitialStreamWindowSize,
+    initialConnectionWindowSize: cfg.http2InitialConnectionWindowSize,
+  });
+  shared.drain.add(drainHttp1(h1));
+  shared.drain.add(h2);
+  const memory = new OpaqueMemory(cfg.opaqueMemoryTtlMs, cfg.opaqueMemoryMax, shared.metrics.rememberedOpaque.child(`direction="${direction}"`));
+  const routeDeps: RouteDeps = {
+    direction,
+    metrics: shared.metrics,
+    onRefused: shared.onRefused,
+    targets: shared.targets,
+    opaquePorts: dc.opaquePorts,
+    memory,
+    detectTimeoutMs: dc.detectTimeoutMs,
+    connectTimeoutMs: dc.connectTimeoutMs,
+    h1,
+    h2: h2.server,
+    track: (s) => shared.drain.track(s),
+  };
+  return { h1, h2, routeDeps, accept: () => undefined };
+}

@@ -1,0 +1,134 @@
+// The accept path, as layers over an accepted connection: original destination -> direction checks ->
+// target and TCP metrics -> protocol choice (opaque port, remembered server-speaks-first port, or detection)
+// -> HTTP/1 server, HTTP/2 server or opaque forward.
+import type { Server as HttpServer } from 'node:http';
+import type { Http2Server } from 'node:http2';
+import type { Socket } from 'node:net';
+import { portIn } from '../config.ts';
+import type { PortRange } from '@trellis/config';
+import { kTarget, type WithTarget } from '../http/h1.ts';
+import type { Direction, ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import { connectTo } from './connect.ts';
+import { detect } from './detect.ts';
+import { forwardOpaque } from './forward.ts';
+import type { OpaqueMemory } from './opaque-memory.ts';
+import type { TargetCache, TargetEntry } from './targets.ts';
+
+export interface Destination {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface Accepted {
+  readonly socket: Socket;
+  dst?: Destination;
+  entry?: TargetEntry;
+}
+
+export type ConnHandler = (conn: Accepted) => void;
+export type ConnLayer = (next: ConnHandler) => ConnHandler;
+
+/** A connection the proxy refuses before forwarding anything; counted, then closed. */
+export class RefusedConnection extends Error {
+  readonly code: string;
+  constructor(code: `TRELLIS_ERR_${string}`, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface AcceptDeps {
+  readonly direction: Direction;
+  readonly metrics: ProxyMetrics;
+  readonly onRefused: (direction: Direction, err: Error) => void;
+}
+
+/** Reads the original destination (SO_ORIGINAL_DST through @trellis/net, or a test's resolver). */
+export function originalDst(resolve: (s: Socket) => Destination, deps: AcceptDeps): ConnLayer {
+  return (next) => (conn) => {
+    try {
+      conn.dst = resolve(conn.socket);
+    } catch (err) {
+      deps.metrics.error(deps.direction, 'tcp', 'unexpected', (err as { code?: string }).code ?? 'TRELLIS_ERR_ORIGINAL_DST');
+      deps.onRefused(deps.direction, err as Error);
+      conn.socket.destroy();
+      return;
+    }
+    next(conn);
+  };
+}
+
+/** Refuses destinations a check rejects (inbound: the proxy's own ports, IPs that are not the pod's). */
+export function refuse(check: (dst: Destination) => RefusedConnection | undefined, deps: AcceptDeps): ConnLayer {
+  return (next) => (conn) => {
+    const err = check(conn.dst as Destination);
+    if (err) {
+      deps.metrics.error(deps.direction, 'tcp', 'unexpected', err.code);
+      deps.onRefused(deps.direction, err);
+      conn.socket.resetAndDestroy();
+      return;
+    }
+    next(conn);
+  };
+}
+
+export interface RouteDeps extends AcceptDeps {
+  readonly targets: TargetCache;
+  readonly opaquePorts: readonly PortRange[];
+  readonly memory: OpaqueMemory;
+  readonly detectTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly h1: HttpServer;
+  readonly h2: Http2Server;
+  readonly track: (socket: Socket) => void;
+}
+
+/** Picks the protocol and hands the connection to its stack. */
+export function route(d: RouteDeps): ConnHandler {
+  const timeouts = d.metrics.detectTimeouts.child(`direction="${d.direction}"`);
+  const opaque = (entry: TargetEntry, socket: Socket) =>
+    forwardOpaque(socket, connectTo(entry, d.connectTimeoutMs), (err) => {
+      const code = (err as { code?: string }).code;
+      d.metrics.error(d.direction, 'tcp', code === 'TRELLIS_ERR_CONNECT_TIMEOUT' ? 'failfast' : 'i/o', code?.startsWith('TRELLIS_ERR_') ? code : 'TRELLIS_ERR_CONNECT');
+    });
+  return (conn) => {
+    const { socket } = conn;
+    const dst = conn.dst as Destination;
+    d.track(socket);
+    if (portIn(d.opaquePorts, dst.port) || d.memory.has(dst.port)) {
+      const entry = d.targets.get(d.direction, dst.ip, dst.port, true);
+      entry.srcTcp.track(socket);
+      opaque(entry, socket);
+      return;
+    }
+    const entry = d.targets.get(d.direction, dst.ip, dst.port, false);
+    entry.srcTcp.track(socket);
+    (socket as WithTarget)[kTarget] = entry;
+    void detect(socket, d.detectTimeoutMs).then((protocol) => {
+      switch (protocol) {
+        case 'http1':
+          d.h1.emit('connection', socket);
+          socket.resume();
+          return;
+        case 'http2':
+          d.h2.emit('connection', socket);
+          return;
+        case 'timeout':
+          timeouts.inc();
+          d.memory.remember(dst.port);
+          opaque(entry, socket);
+          return;
+        case 'opaque':
+          opaque(entry, socket);
+          return;
+        case 'closed':
+          socket.destroy();
+          return;
+      }
+    });
+  };
+}
+
+export function composeConn(...layers: readonly ConnLayer[]): (terminal: ConnHandler) => ConnHandler {
+  return (terminal) => layers.reduceRight<ConnHandler>((h, l) => l(h), terminal);
+}

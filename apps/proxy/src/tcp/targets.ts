@@ -1,0 +1,51 @@
+// Per-target state found once per connection: rendered labels and the pre-bound metric series.
+import { makeTarget, type Direction, type EndpointMetrics, type ProxyMetrics, type Target, type TcpMetrics } from '../metrics/proxy-metrics.ts';
+
+export interface TargetEntry {
+  readonly target: Target;
+  readonly endpoint: EndpointMetrics;
+  /** Connections the proxy accepted for this target (peer="src"). */
+  readonly srcTcp: TcpMetrics;
+  /** Connections the proxy opened to it (peer="dst"). */
+  readonly dstTcp: TcpMetrics;
+  lastUsed: number;
+}
+
+export class TargetCache {
+  private readonly entries = new Map<string, TargetEntry>();
+  private readonly metrics: ProxyMetrics;
+  private readonly policy: string;
+  private readonly now: () => number;
+  constructor(metrics: ProxyMetrics, policy: string, now: () => number = Date.now) {
+    this.metrics = metrics;
+    this.policy = policy;
+    this.now = now;
+  }
+
+  get(direction: Direction, ip: string, port: number, opaque: boolean): TargetEntry {
+    const key = `${direction}|${opaque ? 'o' : 'd'}|${ip}|${port}`;
+    let e = this.entries.get(key);
+    if (!e) {
+      const target = makeTarget({ direction, ip, port, opaque, policy: this.policy });
+      e = {
+        target,
+        endpoint: this.metrics.endpoint(target.httpLabels),
+        srcTcp: this.metrics.tcpFor(target.serverLabels, 'src'),
+        dstTcp: this.metrics.tcpFor(target.clientLabels, 'dst'),
+        lastUsed: 0,
+      };
+      this.entries.set(key, e);
+    }
+    e.lastUsed = this.now();
+    return e;
+  }
+
+  /** Forgets targets unused for `retainMs`; their series stay until the metric sweep evicts them. */
+  sweep(now: number, retainMs: number): void {
+    for (const [k, e] of this.entries) if (now - e.lastUsed >= retainMs) this.entries.delete(k);
+  }
+
+  size(): number {
+    return this.entries.size;
+  }
+}
