@@ -10,7 +10,7 @@ import type { IdentityConfig } from '../src/identity/config.ts';
 import { controlAddr } from '../src/identity/env.ts';
 import { grpcCertify } from '../src/identity/grpc-certify.ts';
 import { identityMetrics } from '../src/identity/metrics.ts';
-import { IDENTITY_SVC_NAME, startFakeIdentity, type FakeIdentity } from './mesh-fake-identity.ts';
+import { IDENTITY_SVC_NAME, startFakeIdentity } from './mesh-fake-identity.ts';
 import { createMeshPki, type MeshPki } from './mesh-pki.ts';
 
 const ID = 'web.emojivoto.serviceaccount.identity.trellis.cluster.local';
