@@ -1,0 +1,48 @@
+// The vote bot: steady traffic through web, one vote per tick for a random emoji of the catalogue (the doughnut
+// included, so some votes fail). It counts outcomes so that a test can see traffic flowing.
+export interface BotStats {
+  ok: number;
+  failed: number;
+  errors: number;
+}
+
+export interface BotOptions {
+  /** host:port of web. */
+  readonly web: string;
+  readonly intervalMs: number;
+  readonly random?: () => number;
+  readonly onResult?: (choice: string, status: number | 'error') => void;
+}
+
+/** One round: fetch the list, vote for one; resolves with the vote's HTTP status. */
+export async function voteOnce(web: string, random: () => number = Math.random): Promise<{ choice: string; status: number }> {
+  const list = (await (await fetch(`http://${web}/api/list`, { signal: AbortSignal.timeout(5000) })).json()) as { shortcode: string }[];
+  if (list.length === 0) throw new Error('web returned an empty list');
+  const choice = list[Math.floor(random() * list.length)]!.shortcode;
+  const res = await fetch(`http://${web}/api/vote?choice=${encodeURIComponent(choice)}`, { signal: AbortSignal.timeout(5000) });
+  await res.arrayBuffer();
+  return { choice, status: res.status };
+}
+
+/** Votes every intervalMs until the signal aborts. */
+export async function runBot(opts: BotOptions, signal: AbortSignal): Promise<BotStats> {
+  const stats: BotStats = { ok: 0, failed: 0, errors: 0 };
+  while (!signal.aborted) {
+    const started = Date.now();
+    try {
+      const r = await voteOnce(opts.web, opts.random);
+      if (r.status === 200) stats.ok++;
+      else stats.failed++;
+      opts.onResult?.(r.choice, r.status);
+    } catch {
+      stats.errors++;
+      opts.onResult?.('', 'error');
+    }
+    const wait = Math.max(0, opts.intervalMs - (Date.now() - started));
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, wait);
+      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  }
+  return stats;
+}
