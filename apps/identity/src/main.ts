@@ -5,7 +5,7 @@ import { IdentityApp } from './app.ts';
 import { identityCommand, parseIdentityConfig } from './config.ts';
 import { canCreateTokenReviews } from './kubernetes/access-check.ts';
 import { KubeEventRecorder } from './kubernetes/events.ts';
-import { loadKubeConfig } from './kubernetes/kubeconfig.ts';
+import { loadIdentityKubeConfig } from './kubernetes/kubeconfig.ts';
 import { KubeTokenReviewer } from './kubernetes/token-review.ts';
 
 await runCommand(identityCommand, process.argv.slice(2), async (cli) => {
@@ -15,7 +15,7 @@ await runCommand(identityCommand, process.argv.slice(2), async (cli) => {
     log.info('identity disabled: no identity scheme or trust domain configured');
     return;
   }
-  const kc = loadKubeConfig(config.kubeconfig);
+  const kc = loadIdentityKubeConfig(config.kubeconfig);
   const access = await canCreateTokenReviews(kc);
   if (!access.allowed) {
     log.fatal({ reason: access.reason }, 'not allowed to create tokenreviews.authentication.k8s.io; check the RBAC of identity');

@@ -1,26 +1,14 @@
-// The API client configuration: --kubeconfig if given, else in-cluster credentials, else the defaults
-// ($KUBECONFIG, ~/.kube/config).
-import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+// The API client configuration (--kubeconfig, else in-cluster, else $KUBECONFIG), with load failures
+// reported as configuration errors so identity exits 1 with one clear line.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '@trellis/config';
+import { KubeConfigError, loadKubeConfig } from '@trellis/k8s';
 
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+export function loadIdentityKubeConfig(path: string | undefined): KubeConfig {
   try {
-    if (path) {
-      if (!existsSync(path)) throw new ConfigError(`invalid value ${JSON.stringify(path)} for --kubeconfig: file does not exist`);
-      kc.loadFromFile(path);
-    } else if (process.env['KUBERNETES_SERVICE_HOST'] && existsSync(IN_CLUSTER_TOKEN)) {
-      kc.loadFromCluster();
-    } else {
-      kc.loadFromDefault();
-    }
+    return loadKubeConfig({ kubeconfig: path });
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`cannot load kubeconfig${path ? ` ${path}` : ''}: ${(err as Error).message}`);
+    if (err instanceof KubeConfigError) throw new ConfigError(`--kubeconfig: ${err.message}`);
+    throw err;
   }
-  if (!kc.getCurrentCluster()) throw new ConfigError(`kubeconfig${path ? ` ${path}` : ''} has no current cluster`);
-  return kc;
 }
