@@ -36,6 +36,7 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
       proxyName: cfg.proxyName,
       // Inbound sets l5d-proxy-error only for meshed peers with a client id; plaintext peers have none.
       informational: direction === 'outbound' ? cfg.outboundInformationalHeaders : false,
+      identify: direction === 'outbound' ? cfg.outboundInformationalHeaders : true,
     },
   };
   const handler = compose(rescue, shedLoad(dc.maxInFlight), countRequests)(forwardExchange);

@@ -17,6 +17,7 @@ let grpcPort = 0;
 let opaquePort = 0;
 let silentPort = 0;
 let closedPort = 0;
+let garbagePort = 0;
 const cleanups: (() => void)[] = [];
 
 /** One request; without an agent, on a connection of its own (Node's global agent would keep it alive). */
@@ -108,6 +109,11 @@ beforeAll(async () => {
   opaquePort = await listenOn(opaque);
   const silent = createNetServer((s) => s.write('* OK imap ready\r\n'));
   silentPort = await listenOn(silent);
+  const garbage = createNetServer((s) => {
+    s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'));
+  });
+  garbagePort = await listenOn(garbage);
+  cleanups.push(() => garbage.close());
   const closed = createNetServer();
   closedPort = await listenOn(closed);
   await new Promise((r) => closed.close(r));
@@ -361,6 +367,14 @@ describe('malformed input', () => {
     const { res } = await get(h.outboundPort, '/hangup');
     expect(res.statusCode).toBe(502);
     expect(res.headers['trellis-proxy-error-code']).toBe('TRELLIS_ERR_UPSTREAM_IO');
+  });
+
+  it('answers 502 when the server sends a malformed response', async () => {
+    h.target = { ip: '127.0.0.1', port: garbagePort };
+    const { res } = await get(h.outboundPort, '/');
+    expect(res.statusCode).toBe(502);
+    expect(res.headers['trellis-proxy-error-code']).toBe('TRELLIS_ERR_UPSTREAM_IO');
+    expect(res.headers['l5d-proxy-error']).toMatch(/invalid HTTP response/);
   });
 
   it('leaks no sockets: every accepted connection is closed once its client is gone', async () => {

@@ -6,7 +6,7 @@ import { compose, Exchange, type HttpContext } from './exchange.ts';
 import { countRequests, rescue, shedLoad } from './layers.ts';
 
 const metrics = new ProxyMetrics();
-const ctx: HttpContext = { metrics, respond: { direction: 'outbound', proxyName: 'p', informational: true }, connectTimeoutMs: 1000 };
+const ctx: HttpContext = { metrics, respond: { direction: 'outbound', proxyName: 'p', informational: true, identify: true }, connectTimeoutMs: 1000 };
 const targets = new TargetCache(metrics, 'all-unauthenticated');
 
 class FakeExchange extends Exchange {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConnectError, ConnectTimeoutError, LoadShedError } from '../errors.ts';
 import { grpcMessage, isGrpcContentType, synthesize } from './respond.ts';
 
-const ctx = { direction: 'outbound', proxyName: 'web-0.emojivoto', informational: true } as const;
+const ctx = { direction: 'outbound', proxyName: 'web-0.emojivoto', informational: true, identify: true } as const;
 
 describe('synthesize', () => {
   it('answers a refused connection with 502, l5d-proxy-error, our code and source, and connection close', () => {
@@ -31,8 +31,13 @@ describe('synthesize', () => {
   });
 
   it('leaves out the informational headers when they are disabled', () => {
-    const r = synthesize(new ConnectError('x', 'ECONNREFUSED'), true, { ...ctx, informational: false });
+    const r = synthesize(new ConnectError('x', 'ECONNREFUSED'), true, { ...ctx, informational: false, identify: false });
     expect(Object.keys(r.headers).sort()).toEqual(['content-type', 'grpc-status']);
+  });
+
+  it('still names the code and the proxy when only Linkerd\'s informational headers are off (inbound, plaintext peer)', () => {
+    const r = synthesize(new ConnectError('x', 'ECONNREFUSED'), false, { ...ctx, direction: 'inbound', informational: false });
+    expect(r.headers).toEqual({ 'content-length': '0', 'trellis-proxy-error-code': 'TRELLIS_ERR_CONNECT', 'trellis-proxy-error-source': 'inbound proxy web-0.emojivoto' });
   });
 });
 

@@ -10,8 +10,10 @@ export const TRELLIS_ERROR_SOURCE = 'trellis-proxy-error-source';
 export interface RespondContext {
   readonly direction: Direction;
   readonly proxyName: string;
-  /** Informational headers (l5d-proxy-error and ours); off when LINKERD2_PROXY_OUTBOUND_DISABLE_INFORMATIONAL_HEADERS. */
+  /** Linkerd's informational headers (l5d-proxy-error, grpc-message): outbound unless disabled; inbound only for meshed peers. */
   readonly informational: boolean;
+  /** Our stable code and the producing proxy (trellis-proxy-error-code/-source). */
+  readonly identify: boolean;
 }
 
 export interface Synthesized {
@@ -39,8 +41,8 @@ export function synthesize(err: ProxyError, grpc: boolean, ctx: RespondContext):
     headers['grpc-status'] = String(err.grpcStatus);
     if (ctx.informational) headers['grpc-message'] = grpcMessage(err.message);
   } else headers['content-length'] = '0';
-  if (ctx.informational) {
-    headers[L5D_PROXY_ERROR] = headerSafe(err.message);
+  if (ctx.informational) headers[L5D_PROXY_ERROR] = headerSafe(err.message);
+  if (ctx.identify) {
     headers[TRELLIS_ERROR_CODE] = err.code;
     headers[TRELLIS_ERROR_SOURCE] = headerSafe(`${ctx.direction} proxy ${ctx.proxyName}`);
   }
