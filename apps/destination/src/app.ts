@@ -2,6 +2,7 @@
 // policy API (8090), the admin server (9996) and, when configured, the sp-validator webhook (8443).
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '@trellis/config';
 import { DestinationService, InboundServerPoliciesService, OutboundPoliciesService } from '@trellis/proto';
 import type { Logger } from 'pino';
 import { startAdminServer, type AdminServer } from './admin/admin-server.ts';
@@ -29,9 +30,11 @@ function hostPort(a: ListenAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-async function bind(server: Server, addr: ListenAddress): Promise<number> {
+async function bind(server: Server, addr: ListenAddress, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(hostPort(addr), ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(hostPort(addr), ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(new ConfigError(`cannot listen on ${hostPort(addr)} (--${flag}): ${err.message}`)) : resolve(port),
+    );
   });
 }
 
@@ -43,7 +46,9 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
     sizes: () => index.sizes(),
     watchRestarts: () => Object.fromEntries(watches.caches.map((c) => [c.resource, c.restarts])),
   });
-  const admin: AdminServer = await startAdminServer({ host: cfg.adminAddr.host, port: cfg.adminAddr.port, registry: metrics.registry, ready: () => watches.synced() });
+  const admin: AdminServer = await startAdminServer({ host: cfg.adminAddr.host, port: cfg.adminAddr.port, registry: metrics.registry, ready: () => watches.synced() }).catch((err: Error) => {
+    throw new ConfigError(`cannot listen on ${hostPort(cfg.adminAddr)} (--metrics-addr): ${err.message}`);
+  });
   await watches.start();
   logger.info({ sizes: index.sizes() }, 'watch caches synced');
 
@@ -56,7 +61,7 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
   const policy = new Server(serverOptions);
   policy.addService(InboundServerPoliciesService, inboundApi(cfg, deps));
   policy.addService(OutboundPoliciesService, outboundApi(cfg, deps));
-  const [dstPort, policyPort] = await Promise.all([bind(dst, cfg.addr), bind(policy, cfg.policyAddr)]);
+  const [dstPort, policyPort] = await Promise.all([bind(dst, cfg.addr, 'addr'), bind(policy, cfg.policyAddr, 'policy-addr')]);
   logger.info({ destination: dstPort, policy: policyPort, admin: admin.port }, 'destination serving');
 
   return {

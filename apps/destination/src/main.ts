@@ -1,6 +1,6 @@
 // Wiring only: parse the command line, build the parts, start them, drain on SIGTERM.
-import { runCommand } from '@trellis/config';
-import { loadKubeConfig } from '@trellis/k8s';
+import { ConfigError, runCommand } from '@trellis/config';
+import { KubeConfigError, loadKubeConfig } from '@trellis/k8s';
 import { pino } from 'pino';
 import { startDestination } from './app.ts';
 import { buildConfig, COMMAND } from './config.ts';
@@ -8,7 +8,12 @@ import { buildConfig, COMMAND } from './config.ts';
 await runCommand(COMMAND, process.argv.slice(2), async ({ values }) => {
   const cfg = buildConfig(values);
   const logger = pino({ name: 'destination', level: cfg.logLevel });
-  const kubeConfig = loadKubeConfig({ kubeconfig: cfg.kubeconfig });
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig({ kubeconfig: cfg.kubeconfig });
+  } catch (err) {
+    throw err instanceof KubeConfigError ? new ConfigError(`--kubeconfig: ${err.message}`) : err;
+  }
   const app = await startDestination(cfg, { kubeConfig, logger });
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down: ending streams');
