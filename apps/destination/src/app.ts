@@ -14,12 +14,14 @@ import { ClusterIndex } from './index/cluster-index.ts';
 import { createWatches, type Watches } from './index/watches.ts';
 import { inboundApi } from './policy/inbound-api.ts';
 import { outboundApi } from './policy/outbound-api.ts';
+import { startSpValidator, type SpValidator } from './webhook/sp-validator.ts';
 
 export interface Destination {
   readonly index: ClusterIndex;
   readonly metrics: Metrics;
   readonly watches: Watches;
-  readonly ports: { readonly destination: number; readonly policy: number; readonly admin: number };
+  /** Bound ports; `webhook` is -1 when the sp-validator is not enabled. */
+  readonly ports: { readonly destination: number; readonly policy: number; readonly admin: number; readonly webhook: number };
   /** Streams open on both gRPC servers. */
   readonly openStreams: () => number;
   /** Ends every stream (status OK), stops the servers and the watches. */
@@ -62,13 +64,26 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
   policy.addService(InboundServerPoliciesService, inboundApi(cfg, deps));
   policy.addService(OutboundPoliciesService, outboundApi(cfg, deps));
   const [dstPort, policyPort] = await Promise.all([bind(dst, cfg.addr, 'addr'), bind(policy, cfg.policyAddr, 'policy-addr')]);
-  logger.info({ destination: dstPort, policy: policyPort, admin: admin.port }, 'destination serving');
+  let webhook: SpValidator | undefined;
+  if (cfg.webhookAddr.port >= 0) {
+    webhook = await startSpValidator({
+      host: cfg.webhookAddr.host,
+      port: cfg.webhookAddr.port,
+      certFile: cfg.webhookTlsCert,
+      keyFile: cfg.webhookTlsKey,
+      clusterDomain: cfg.clusterDomain,
+      logger,
+    }).catch((err: Error) => {
+      throw new ConfigError(`cannot start the sp-validator on ${hostPort(cfg.webhookAddr)} (--sp-validator-addr, --sp-validator-tls-cert, --sp-validator-tls-key): ${err.message}`);
+    });
+  }
+  logger.info({ destination: dstPort, policy: policyPort, admin: admin.port, webhook: webhook?.port ?? -1 }, 'destination serving');
 
   return {
     index,
     metrics,
     watches,
-    ports: { destination: dstPort, policy: policyPort, admin: admin.port },
+    ports: { destination: dstPort, policy: policyPort, admin: admin.port, webhook: webhook?.port ?? -1 },
     openStreams: () => streams.size,
     async close() {
       streams.closeAll();
@@ -80,7 +95,7 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
             resolve();
           });
         });
-      await Promise.all([shutdown(dst), shutdown(policy)]);
+      await Promise.all([shutdown(dst), shutdown(policy), webhook?.close()]);
       await watches.stop();
       await admin.close();
     },
