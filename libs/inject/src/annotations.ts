@@ -97,5 +97,5 @@ export const DEFAULT_INBOUND_POLICIES: readonly string[] = [
 
 /** JSON-pointer escaping of one path segment (RFC 6901). */
 export function escapePointer(segment: string): string {
-  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
+  return segment.includes('~') || segment.includes('/') ? segment.replaceAll('~', '~0').replaceAll('/', '~1') : segment;
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { VERSION } from '@trellis/config';
 import {
   A,
+  CONFIG_KEYS,
   CREATED_BY,
   escapePointer,
   INHERITED_KEYS,
@@ -24,7 +25,7 @@ import {
 } from './containers.ts';
 import { decide, type Origin, type SkipReason } from './decision.ts';
 import type { PatchOp } from './json-patch.ts';
-import { applyAnnotations } from './overrides.ts';
+import { applyAnnotations, type ProxyOptions } from './overrides.ts';
 import { exposedDefaultOpaquePorts, podInboundPorts, resolveOpaquePorts, serviceDefaultOpaquePorts, type ServicePort } from './ports.ts';
 import { isPlainObject, type Values } from './values.ts';
 import { kindOf, metaOf, podTemplateOf, stringMap, WORKLOAD_TEMPLATE_PATHS, type ObjectMeta } from './workload.ts';
@@ -67,8 +68,38 @@ export interface InjectResult {
   readonly podAnnotations: Readonly<Record<string, string>>;
 }
 
+const sha256Memo = new Map<string, string>();
+
 export function trustRootSha256(pem: string): string {
-  return createHash('sha256').update(pem).digest('hex');
+  let hex = sha256Memo.get(pem);
+  if (hex === undefined) {
+    hex = createHash('sha256').update(pem).digest('hex');
+    if (sha256Memo.size > 16) sha256Memo.clear();
+    sha256Memo.set(pem, hex);
+  }
+  return hex;
+}
+
+/**
+ * Values with a pod's overrides applied, memoized per values object and set of config annotations: a webhook sees
+ * the same few configurations over and over, and copying the values tree dominated the cost of an injection.
+ * The memoized result is never mutated by the renderers.
+ */
+const overridesMemo = new WeakMap<Values, Map<string, ProxyOptions>>();
+
+function overriddenValues(values: Values, effective: Record<string, string>, nsAnn: Record<string, string>, ingress: boolean): ProxyOptions {
+  const relevant = CONFIG_KEYS.map((k) => effective[k] ?? null);
+  const key = JSON.stringify([ingress, nsAnn[A.additionalEnv] ?? null, relevant]);
+  let perValues = overridesMemo.get(values);
+  if (!perValues) overridesMemo.set(values, (perValues = new Map()));
+  let opts = perValues.get(key);
+  if (!opts) {
+    opts = applyAnnotations(values, effective, nsAnn);
+    opts.values.proxy.isIngress = ingress;
+    if (perValues.size >= 256) perValues.clear();
+    perValues.set(key, opts);
+  }
+  return opts;
 }
 
 function nameOf(meta: ObjectMeta): string {
@@ -122,10 +153,9 @@ export function inject(req: InjectRequest): InjectResult {
   }
   const effective: Record<string, string> = { ...podAnn, ...Object.fromEntries(inherited) };
 
-  const opts = applyAnnotations(values, effective, nsAnn);
+  const opts = overriddenValues(values, effective, nsAnn, decision.mode === 'ingress');
   const v = opts.values;
-  v.proxy.isIngress = decision.mode === 'ingress';
-  const warnings = opts.warnings;
+  const warnings = [...opts.warnings];
   const spec = template.spec;
   const prefix = template.prefix;
 

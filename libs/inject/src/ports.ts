@@ -6,8 +6,20 @@ interface Range {
   to: number;
 }
 
-/** Parses "25,587,4000-4100" leniently: items that are neither ports nor ranges are returned in `names`. */
+const parsedLists = new Map<string, { ranges: Range[]; names: string[] }>();
+
+/** Parses "25,587,4000-4100" leniently (memoized: the same few lists recur); non-ports are returned in `names`. */
 function splitPortList(list: string): { ranges: Range[]; names: string[] } {
+  let parsed = parsedLists.get(list);
+  if (!parsed) {
+    parsed = parsePortList(list);
+    if (parsedLists.size > 1024) parsedLists.clear();
+    parsedLists.set(list, parsed);
+  }
+  return parsed;
+}
+
+function parsePortList(list: string): { ranges: Range[]; names: string[] } {
   const ranges: Range[] = [];
   const names: string[] = [];
   for (const raw of list.split(',')) {

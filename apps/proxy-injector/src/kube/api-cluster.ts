@@ -53,7 +53,22 @@ class TtlCache<T> {
 export interface ApiClusterOptions {
   readonly namespaceTtlMs?: number;
   readonly ownerTtlMs?: number;
+  /** The same event (object, reason, message) is sent at most once per this window, as client-go's spam filter does. */
+  readonly eventWindowMs?: number;
   readonly now?: () => number;
+}
+
+/** Runs one lookup per key at a time: concurrent misses for the same namespace share the request. */
+class SingleFlight<T> {
+  readonly #inFlight = new Map<string, Promise<T>>();
+
+  run(key: string, fn: () => Promise<T>): Promise<T> {
+    const running = this.#inFlight.get(key);
+    if (running) return running;
+    const p = fn().finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, p);
+    return p;
+  }
 }
 
 export class ApiCluster implements Cluster {
@@ -63,6 +78,9 @@ export class ApiCluster implements Cluster {
   readonly #log: Logger;
   readonly #namespaces: TtlCache<NamespaceMeta | undefined>;
   readonly #owners: TtlCache<OwnerRef>;
+  readonly #recentEvents: TtlCache<true>;
+  readonly #namespaceFlight = new SingleFlight<NamespaceMeta | undefined>();
+  readonly #ownerFlight = new SingleFlight<OwnerRef>();
   readonly #now: () => number;
 
   constructor(kc: KubeConfig, log: Logger, opts: ApiClusterOptions = {}) {
@@ -73,11 +91,16 @@ export class ApiCluster implements Cluster {
     this.#now = opts.now ?? Date.now;
     this.#namespaces = new TtlCache(opts.namespaceTtlMs ?? 5_000, 10_000, this.#now);
     this.#owners = new TtlCache(opts.ownerTtlMs ?? 10 * 60_000, 10_000, this.#now);
+    this.#recentEvents = new TtlCache(opts.eventWindowMs ?? 60_000, 10_000, this.#now);
   }
 
   async namespace(name: string): Promise<NamespaceMeta | undefined> {
     const hit = this.#namespaces.get(name);
     if (hit) return hit;
+    return this.#namespaceFlight.run(name, () => this.#readNamespace(name));
+  }
+
+  async #readNamespace(name: string): Promise<NamespaceMeta | undefined> {
     try {
       const ns = await this.#core.readNamespace({ name });
       const meta = { name, annotations: ns.metadata?.annotations ?? {} };
@@ -94,6 +117,10 @@ export class ApiCluster implements Cluster {
     const key = `${namespace}/${ref.kind}/${ref.name}`;
     const hit = this.#owners.get(key);
     if (hit) return hit;
+    return this.#ownerFlight.run(key, () => this.#readOwner(namespace, ref, key));
+  }
+
+  async #readOwner(namespace: string, ref: OwnerRef, key: string): Promise<OwnerRef> {
     let meta: V1ObjectMeta | undefined;
     try {
       meta =
@@ -112,8 +139,12 @@ export class ApiCluster implements Cluster {
   }
 
   recordEvent(event: InjectorEvent): void {
-    const now = new Date(this.#now());
     const { involved } = event;
+    // A Deployment scaled to 100 replicas gets one Injected event per window, not 100.
+    const key = `${involved.namespace}/${involved.kind}/${involved.name}/${event.reason}/${event.message}`;
+    if (this.#recentEvents.get(key)) return;
+    this.#recentEvents.set(key, true);
+    const now = new Date(this.#now());
     this.#core
       .createNamespacedEvent({
         namespace: involved.namespace,

@@ -111,8 +111,7 @@ export class AdmissionHandler {
       annotationAt: result.annotationAt,
       podAnnotations: result.podAnnotations,
     };
-    this.#deps.metrics.request(labels);
-    this.#deps.metrics.response(labels, result.reasons);
+    this.#deps.metrics.record(labels, result.reasons);
     if (kind === 'Pod') this.#report(req, result, owner);
     if (result.patch.length === 0) return allow;
     return { ...allow, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(result.patch)).toString('base64') };
