@@ -1,0 +1,61 @@
+// One image: a build context holding only what the Dockerfile copies (the bundle, the proxy's addon and helper
+// script), then `buildah bud` with the base image and version as build arguments, tagged with every tag.
+import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { must } from './exec.ts';
+import { localName } from './plan.ts';
+
+/** Paths under the repository root that a Dockerfile may COPY, per app. */
+export function contextPaths(app: string): string[] {
+  const paths = [`dist/apps/${app}`, `apps/${app}/Dockerfile`];
+  if (app === 'proxy') paths.push('libs/net/build/Release/trellis_net.node', 'tools/images/files/linkerd-await.mjs');
+  return paths;
+}
+
+export interface BuildOptions {
+  readonly repoRoot: string;
+  readonly app: string;
+  readonly baseImage: string;
+  readonly version: string;
+  readonly commit: string;
+  readonly tags: readonly string[];
+  readonly isolation: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function buildImage(o: BuildOptions): Promise<string[]> {
+  const ctx = await mkdtemp(join(tmpdir(), `trellis-image-${o.app}-`));
+  try {
+    for (const rel of contextPaths(o.app)) {
+      const from = join(o.repoRoot, rel);
+      if (!(await exists(from))) {
+        const hint = rel.endsWith('.node') ? 'build it with `npm run build:addon -w libs/net`' : `build it with \`nx run @trellis/${o.app}:build\``;
+        throw new Error(`${rel} is missing: ${hint}`);
+      }
+      await mkdir(join(ctx, dirname(rel)), { recursive: true });
+      await cp(from, join(ctx, rel), { recursive: true });
+    }
+    const refs = o.tags.map((t) => `${localName(o.app)}:${t}`);
+    await must('buildah', [
+      'bud',
+      '--isolation', o.isolation,
+      '--layers=false',
+      '--build-arg', `BASE_IMAGE=${o.baseImage}`,
+      '--build-arg', `VERSION=${o.version}`,
+      '--build-arg', `REVISION=${o.commit}`,
+      '-f', join(ctx, 'apps', o.app, 'Dockerfile'),
+      ...refs.flatMap((r) => ['-t', r]),
+      ctx,
+    ]);
+    return refs;
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+}

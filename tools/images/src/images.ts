@@ -1,0 +1,94 @@
+// The images Trellis ships: one per app, each built from apps/<app>/Dockerfile with the repository root as context,
+// and what running it once must show.
+
+/** What a base image needs besides Node: proxy-init drives iptables. */
+export type BaseFlavor = 'node' | 'iptables';
+
+export interface SmokeCheck {
+  /** What the check proves, for the log. */
+  readonly what: string;
+  /** The command run inside the image (argv; no shell). */
+  readonly argv: readonly string[];
+  /** Text the combined output must contain. */
+  readonly expect: string;
+  /** Standard input, if any. */
+  readonly stdin?: string;
+}
+
+export interface ImageSpec {
+  readonly app: string;
+  /** The user the image runs as (proxy 2102, controllers 2103, the rest nobody). */
+  readonly uid: number;
+  readonly base: BaseFlavor;
+  readonly smoke: readonly SmokeCheck[];
+}
+
+const MAIN = ['node', '/app/main.js'];
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: emojivoto}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - {name: web, image: web:1, ports: [{containerPort: 8080}]}
+`;
+
+export const IMAGES: readonly ImageSpec[] = [
+  {
+    app: 'identity',
+    uid: 2103,
+    base: 'node',
+    smoke: [{ what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--identity-trust-domain' }],
+  },
+  {
+    app: 'destination',
+    uid: 2103,
+    base: 'node',
+    smoke: [{ what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--policy-addr' }],
+  },
+  {
+    app: 'proxy-injector',
+    uid: 2103,
+    base: 'node',
+    smoke: [{ what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--values-file' }],
+  },
+  {
+    app: 'proxy',
+    uid: 2102,
+    base: 'node',
+    smoke: [
+      { what: 'loads the SO_ORIGINAL_DST addon', argv: ['node', '-e', 'const a = require(process.env.TRELLIS_NET_ADDON); console.log(typeof a.originalDst4)'], expect: 'function' },
+      { what: 'carries linkerd-await for non-native sidecars', argv: ['/usr/lib/linkerd/linkerd-await', '--help'], expect: 'linkerd-await' },
+    ],
+  },
+  {
+    app: 'proxy-init',
+    uid: 65534,
+    base: 'iptables',
+    smoke: [
+      {
+        what: 'prints the nat rules it would write',
+        argv: [...MAIN, '--simulate', '--incoming-proxy-port', '4143', '--outgoing-proxy-port', '4140', '--proxy-uid', '2102', '--ipv6=false'],
+        expect: 'proxy-init/redirect-all-outgoing-to-proxy-port',
+      },
+      { what: 'has iptables-nft', argv: ['iptables-nft', '--version'], expect: 'nf_tables' },
+      { what: 'has iptables-legacy', argv: ['iptables-legacy', '--version'], expect: 'legacy' },
+    ],
+  },
+  {
+    app: 'cli',
+    uid: 65534,
+    base: 'node',
+    smoke: [{ what: 'injects a Deployment read from stdin', argv: [...MAIN, 'inject', '--manual', '--ignore-cluster', '-'], stdin: DEPLOYMENT, expect: 'linkerd-proxy' }],
+  },
+];
+
+export function imageSpec(app: string): ImageSpec {
+  const spec = IMAGES.find((i) => i.app === app);
+  if (!spec) throw new Error(`no image for app ${app}`);
+  return spec;
+}
