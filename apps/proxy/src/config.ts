@@ -43,7 +43,6 @@ export interface ProxyConfig {
   readonly inbound: DirectionConfig;
   readonly outbound: DirectionConfig;
   readonly inboundDefaultPolicy: DefaultPolicy;
-  readonly inboundAuthorityLabels: boolean;
   readonly outboundInformationalHeaders: boolean;
   readonly http2InitialStreamWindowSize: number;
   readonly http2InitialConnectionWindowSize: number;
@@ -214,7 +213,6 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
     inboundDefaultPolicy: get.parse('LINKERD2_PROXY_INBOUND_DEFAULT_POLICY', 'all-unauthenticated', (n, v) =>
       parseEnum(n, v, ['all-unauthenticated', 'all-authenticated', 'cluster-authenticated', 'cluster-unauthenticated', 'deny', 'audit'] as const),
     ),
-    inboundAuthorityLabels: get.raw('LINKERD2_PROXY_INBOUND_METRICS_AUTHORITY_LABELS') === 'unsafe',
     outboundInformationalHeaders: !get.boolean('LINKERD2_PROXY_OUTBOUND_DISABLE_INFORMATIONAL_HEADERS', false),
     http2InitialStreamWindowSize: get.integer('LINKERD2_PROXY_HTTP2_INITIAL_STREAM_WINDOW_SIZE', 65_535, 1, 2 ** 31 - 1),
     http2InitialConnectionWindowSize: get.integer('LINKERD2_PROXY_HTTP2_INITIAL_CONNECTION_WINDOW_SIZE', 1_048_576, 65_535, 2 ** 31 - 1),

@@ -407,4 +407,23 @@ describe('drain', () => {
     expect(await drained).toBe(true);
     own.proxy.close();
   });
+
+  it('sends GOAWAY to HTTP/2 clients; the open stream still completes', async () => {
+    const own = await startHarness({ LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '5s' });
+    own.target = { ip: '127.0.0.1', port: h2Port };
+    const session = h2connect(`http://127.0.0.1:${own.outboundPort}`);
+    const goaway = once(session, 'goaway');
+    const first = session.request({ ':path': '/before' });
+    first.end();
+    await once(first, 'response');
+    const drained = own.proxy.drain();
+    await goaway;
+    let body = '';
+    first.on('data', (d: Buffer) => (body += d.toString()));
+    await once(first, 'end');
+    expect(body).toBe('h2 /before');
+    session.close();
+    expect(await drained).toBe(true);
+    own.proxy.close();
+  });
 });
