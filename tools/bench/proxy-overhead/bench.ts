@@ -113,12 +113,16 @@ function startProxy(ns: string, ip: string, profileDir: string | undefined): Pro
   );
 }
 
-/** utime + stime of a process, in microseconds. */
+/** utime + stime of a process, in microseconds (USER_HZ is 100 on Linux). */
 function cpuMicros(pid: number): number {
+  const t = cpuSplit(pid);
+  return t.user + t.system;
+}
+
+function cpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+  return { user: (Number(fields[11]) * 1e6) / 100, system: (Number(fields[12]) * 1e6) / 100 };
 }
 
 function rssMiB(pid: number): number {
@@ -211,6 +215,7 @@ async function main(): Promise<void> {
 
     const samples: Record<PathName, FortioResult[]> = { direct: [], outbound: [], 'outbound+inbound': [] };
     const cpu: { outbound: number[]; inbound: number[] } = { outbound: [], inbound: [] };
+    const userShare: number[] = [];
     let peakRss = { outbound: 0, inbound: 0 };
     const sampler = setInterval(() => {
       peakRss = { outbound: Math.max(peakRss.outbound, rssMiB(pids.outbound)), inbound: Math.max(peakRss.inbound, rssMiB(pids.inbound)) };
@@ -218,11 +223,15 @@ async function main(): Promise<void> {
     for (let run = 0; run < runs; run++) {
       for (const p of PATHS) {
         const before = { outbound: cpuMicros(pids.outbound), inbound: cpuMicros(pids.inbound) };
+        const split0 = cpuSplit(pids.outbound);
         const r = await runFortio(p.port, rate, seconds);
         samples[p.name].push(r);
         if (p.name === 'outbound+inbound') {
           cpu.outbound.push((cpuMicros(pids.outbound) - before.outbound) / r.requests);
           cpu.inbound.push((cpuMicros(pids.inbound) - before.inbound) / r.requests);
+          const split1 = cpuSplit(pids.outbound);
+          const user = split1.user - split0.user;
+          userShare.push(user / Math.max(1, user + split1.system - split0.system));
         }
         process.stderr.write(`run ${run + 1}/${runs} ${p.name}: p50 ${round(r.percentilesMs['p50'] ?? 0)} ms, p99 ${round(r.percentilesMs['p99'] ?? 0)} ms, ${r.ok}/${r.requests} ok\n`);
       }
@@ -253,6 +262,7 @@ async function main(): Promise<void> {
       latencyMsMedianOfRuns: medians,
       addedMs: { outbound: added('outbound'), 'outbound+inbound': added('outbound+inbound') },
       cpuMicrosPerRequest: { outbound: round(median(cpu.outbound), 1), inbound: round(median(cpu.inbound), 1) },
+      outboundUserCpuShare: round(median(userShare), 2),
       peakRssMiB: { outbound: round(peakRss.outbound, 1), inbound: round(peakRss.inbound, 1) },
       maxThroughputQps: max,
       maxThroughputRatioToDirect: { outbound: round((max['outbound'] ?? 0) / (max['direct'] ?? 1)), 'outbound+inbound': round((max['outbound+inbound'] ?? 0) / (max['direct'] ?? 1)) },
