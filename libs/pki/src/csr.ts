@@ -35,7 +35,10 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
     return parseCsrUnchecked(der);
   } catch (err) {
     if (err instanceof PkiError && err.code === 'TRELLIS_ERR_PKI_CSR_MALFORMED') throw err;
-    throw bad(err instanceof PkiError ? err.message : 'unreadable structure');
+    if (!(err instanceof PkiError)) throw bad('unreadable structure');
+    // DER errors name the part that failed; the outermost one is the request itself.
+    const outer = 'certificate signing request is malformed: ';
+    throw new PkiError('TRELLIS_ERR_PKI_CSR_MALFORMED', err.message.startsWith(outer) ? err.message : outer + err.message);
   }
 }
 

@@ -34,7 +34,7 @@ export interface Tlv {
 export const tlvValue = (t: Tlv): Uint8Array => t.bytes.subarray(t.valueStart, t.end);
 export const tlvRaw = (t: Tlv): Uint8Array => t.bytes.subarray(t.start, t.end);
 
-const malformed = (what: string, why: string) => new PkiError('TRELLIS_ERR_PKI_DER', `malformed ${what}: ${why}`);
+const malformed = (what: string, why: string) => new PkiError('TRELLIS_ERR_PKI_DER', `${what} is malformed: ${why}`);
 
 /** Reads consecutive TLVs from a byte range. `what` names the structure in error messages. */
 export class DerReader {

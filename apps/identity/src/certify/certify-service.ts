@@ -62,6 +62,8 @@ export class CertifyService {
   async certify(req: CertifyRequestInput): Promise<CertifyResult> {
     const issuer = this.#o.issuer.current();
     if (!issuer) throw new IssuerNotReadyError();
+    const now = this.#now();
+    if (!issuer.isValidAt(now)) throw new IssuerNotReadyError(`cert issuer is not valid now (it expires at ${issuer.notAfter.toISOString()})`);
     if (req.identity === '') throw new InvalidRequestError('missing identity');
     const token = Buffer.from(req.token).toString('utf8').trim();
     if (token === '') throw new InvalidRequestError('missing token');
@@ -74,8 +76,6 @@ export class CertifyService {
       if (err instanceof PkiError) throw new InvalidRequestError(err.message);
       throw err;
     }
-    const now = this.#now();
-    if (!issuer.isValidAt(now)) throw new IssuerNotReadyError(`cert issuer is not valid now (it expires at ${issuer.notAfter.toISOString()})`);
     checkCsr(csr, req.identity);
 
     const review = await this.#o.reviewer.review(token, [IDENTITY_AUDIENCE]);
