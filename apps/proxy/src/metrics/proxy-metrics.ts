@@ -81,6 +81,16 @@ export class EndpointMetrics {
     this.labels = labels;
     this.requests = m.requestTotal.child(labels);
   }
+  /** True once every series of this endpoint has been evicted. */
+  evicted(): boolean {
+    if (this.requests.attached) return false;
+    for (const [k, s] of this.byStatus) {
+      if (s.total.attached || s.latency.attached) return false;
+      this.byStatus.delete(k);
+    }
+    return true;
+  }
+
   /** `grpcStatus` -1 means not gRPC; `error` is Linkerd's error label ('' for none). */
   response(status: number, grpcStatus: number, error: string): ResponseSeries {
     const key = error === '' && grpcStatus < 0 ? String(status) : `${status}|${grpcStatus}|${error}`;
@@ -132,6 +142,8 @@ export class TcpMetrics {
     this.open.inc();
     this.openConnections.inc();
     this.live.add(socket);
+    // A bundle forgotten by the sweep but still held by a target comes back into the scrape.
+    this.m.tcpSeries.add(this);
     (socket as Counted)[kCounted] = { read: 0, written: 0 };
     let errno = '';
     socket.once('error', (err: NodeJS.ErrnoException) => {
@@ -163,6 +175,11 @@ export class TcpMetrics {
     if (w > counted.written) this.write.inc(w - counted.written);
     counted.read = r;
     counted.written = w;
+  }
+
+  /** True once no connection is open and the series have been evicted. */
+  evicted(): boolean {
+    return this.live.size === 0 && !this.open.attached && !this.openConnections.attached;
   }
 
   /** Adds the bytes of open connections, so long-lived ones show progress on every scrape. */
@@ -256,6 +273,19 @@ export class ProxyMetrics {
 
   sweep(now: number, retainMs: number): void {
     for (const f of this.families()) f.sweep(now, retainMs);
+    // Forget the bundles of targets whose series are all gone, so memory follows the live targets.
+    for (const [k, e] of this.endpoints) if (e.evicted()) this.endpoints.delete(k);
+    for (const [k, t] of this.tcp) {
+      if (t.evicted()) {
+        this.tcp.delete(k);
+        this.tcpSeries.delete(t);
+      }
+    }
+  }
+
+  /** Bundles held, for tests and for the curious. */
+  bundles(): { endpoints: number; tcp: number } {
+    return { endpoints: this.endpoints.size, tcp: this.tcp.size };
   }
 
   render(): string {
