@@ -6,6 +6,7 @@ localhost, kube-apiserver ports skipped by proxy-init.
 Arguments (a dict):
   root          the chart's root context
   inboundPorts  LINKERD2_PROXY_INBOUND_PORTS (the controller's ports)
+  opaquePorts   LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION (the pod's opaque-ports annotation)
   resources     proxy resources of this component ({} means proxy.resources)
   identityAddr  override of LINKERD2_PROXY_IDENTITY_SVC_ADDR (identity's own pod: localhost)
   dstAddr       override of LINKERD2_PROXY_DESTINATION_SVC_ADDR (destination's own pod: localhost)
@@ -150,6 +151,10 @@ Arguments (a dict):
       value: {{ $p.outbound.server.http2.keepAliveInterval | quote }}
     - name: LINKERD2_PROXY_OUTBOUND_SERVER_HTTP2_KEEP_ALIVE_TIMEOUT
       value: {{ $p.outbound.server.http2.keepAliveTimeout | quote }}
+    {{- with .opaquePorts }}
+    - name: LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION
+      value: {{ . | quote }}
+    {{- end }}
     - name: LINKERD2_PROXY_DESTINATION_CONTEXT
       value: |
         {"ns":"$(_pod_ns)", "nodeName":"$(_pod_nodeName)", "pod":"$(_pod_name)"}

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VERSION } from '@trellis/config';
+import { inject, resolveValues } from '@trellis/inject';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { generateSchemas } from '../src/chart-schemas.ts';
@@ -307,5 +308,60 @@ describe('per-component rollout', () => {
     const after = await objects(CHARTS.controlPlane, { ...base, set: { 'proxyInit.ignoreOutboundPorts': '25' } });
     const ann = (d: KubeObject[]) => (podTemplate(find(d, 'Deployment', 'trellis-proxy-injector'))['metadata'] as { annotations: Record<string, string> }).annotations;
     expect(ann(after)['checksum/inject-values']).not.toBe(ann(before)['checksum/inject-values']);
+  });
+});
+
+describe('agreement with the components', () => {
+  let objs: KubeObject[];
+  beforeAll(async () => {
+    objs = await objects(CHARTS.controlPlane, base);
+  });
+
+  type Container = { name: string; args?: string[]; env?: { name: string; value?: string; valueFrom?: unknown }[]; ports?: unknown[] };
+  const podSpec = (name: string) => podTemplate(find(objs, 'Deployment', name))['spec'] as { containers: Container[]; initContainers: Container[] };
+
+  async function helpOf(app: string): Promise<string> {
+    const r = await run(process.execPath, [join(REPO_ROOT, 'apps', app, 'src/main.ts'), '--help']);
+    expect(r.code, `${app} --help: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  }
+  const flagsOf = (args: readonly string[]) => args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0] as string);
+
+  it.each([
+    ['trellis-identity', 'identity'],
+    ['trellis-destination', 'destination'],
+    ['trellis-proxy-injector', 'proxy-injector'],
+  ])('passes %s only flags that its component accepts', async (deployment, app) => {
+    const container = podSpec(deployment).containers.find((c) => c.name === app);
+    const help = await helpOf(app);
+    const flags = flagsOf(container?.args ?? []);
+    expect(flags.length).toBeGreaterThan(5);
+    expect(flags.filter((f) => !new RegExp(`${f}\\b`).test(help))).toEqual([]);
+  });
+
+  it('passes proxy-init only flags it accepts', async () => {
+    const init = podSpec('trellis-destination').initContainers.find((c) => c.name === 'linkerd-init');
+    const help = await helpOf('proxy-init');
+    expect(flagsOf(init?.args ?? []).filter((f) => !new RegExp(`${f}\\b`).test(help))).toEqual([]);
+  });
+
+  it("gives the injector's own proxy the environment libs/inject gives an injected pod with the same values", () => {
+    const cm = find(objs, 'ConfigMap', 'trellis-config') as KubeObject & { data: { values: string } };
+    const tpl = podTemplate(find(objs, 'Deployment', 'trellis-proxy-injector')) as { metadata: Record<string, unknown>; spec: { containers: Container[] } };
+    const app = tpl.spec.containers.find((c) => c.name === 'proxy-injector');
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'injector', namespace: 'trellis', annotations: { 'linkerd.io/inject': 'enabled', 'config.linkerd.io/opaque-ports': '8443' } },
+      spec: { serviceAccountName: 'trellis-proxy-injector', containers: [{ name: 'proxy-injector', image: 'x', ports: app?.ports }] },
+    };
+    const result = inject({ object: pod, values: resolveValues(parse(cm.data.values)), origin: 'webhook', controlPlaneNamespace: 'trellis' });
+    expect(result.injected).toBe(true);
+    const injected = result.patch.map((op) => op.value as Container | undefined).find((v) => v?.name === 'linkerd-proxy');
+    const chart = [...tpl.spec.containers, ...((tpl.spec as { initContainers?: Container[] }).initContainers ?? [])].find((c) => c.name === 'linkerd-proxy');
+    // The one intended difference: control-plane proxies read the anchors from the trust-roots ConfigMap.
+    const anchors = (e: { name: string; value?: string; valueFrom?: unknown }) =>
+      e.name === 'LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS' ? { name: e.name, value: '<trust anchors>' } : e;
+    expect(chart?.env?.map(anchors)).toEqual(injected?.env?.map(anchors));
   });
 });
