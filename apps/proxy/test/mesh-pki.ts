@@ -16,8 +16,10 @@ export interface MeshPki {
 let generation = 0;
 
 export async function createMeshPki(name = 'root.trellis.test'): Promise<MeshPki> {
-  const anchor = await createTrustAnchor({ commonName: name });
-  const issuer = await createIssuer({ commonName: `issuer.${name}`, parent: anchor });
+  // Backdated a day, so tests can issue leaves that were valid in the past (expired ones).
+  const notBefore = new Date(Date.now() - 86_400_000);
+  const anchor = await createTrustAnchor({ commonName: name, notBefore });
+  const issuer = await createIssuer({ commonName: `issuer.${name}`, parent: anchor, notBefore });
   const authority = CertificateAuthority.fromParts({ chain: [issuer.certificate], privateKey: issuer.keys.privateKey, trustAnchors: [anchor.certificate] });
   const trustAnchors = [anchor.certificate];
   const signCsr = (csrDer: Uint8Array, identity: string, lifetimeMs: number) => {
