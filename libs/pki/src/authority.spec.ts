@@ -156,6 +156,24 @@ describe('CertificateAuthority.fromPem / fromParts validation', () => {
     );
   });
 
+  it('accepts a P-256 issuer under an RSA trust anchor, as Linkerd allows for supplied anchors', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pki-'));
+    const f = (n: string) => join(dir, n);
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('root.key'), '-subj', '/CN=rsa-root', '-days', '2',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f('root.crt')]);
+    await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('issuer.key'), '-subj', '/CN=ec-issuer', '-out', f('issuer.csr')]);
+    await writeFile(f('ext'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n');
+    await run('openssl', ['x509', '-req', '-in', f('issuer.csr'), '-CA', f('root.crt'), '-CAkey', f('root.key'), '-CAcreateserial', '-days', '1', '-sha256', '-extfile', f('ext'), '-out', f('issuer.crt')]);
+    const [certificatePem, privateKeyPem, trustAnchorsPem] = await Promise.all(['issuer.crt', 'issuer.key', 'root.crt'].map((n) => readFile(f(n), 'utf8')));
+    const a = CertificateAuthority.fromPem({ certificatePem: certificatePem as string, privateKeyPem: privateKeyPem as string, trustAnchorsPem: trustAnchorsPem as string });
+    const leaf = a.issue(await csrFor(), ID, { lifetimeMs: DAY, clockSkewMs: 0 });
+    expect(verifyChain(leaf.der, a.chain, a.trustAnchors).path.map((c) => c.subject)).toEqual([`CN=${ID}`, 'CN=ec-issuer', 'CN=rsa-root']);
+    // The leaf's AKI is the openssl-made issuer's SKI.
+    const ski = new x509.X509Certificate(a.chain[0] as Uint8Array).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+    expect(ski).toMatch(/^[0-9a-f]{40}$/);
+    expect(new x509.X509Certificate(leaf.der).getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId).toBe(ski);
+  });
+
   it('refuses a P-384 issuer, as linkerd check does', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pki-'));
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', join(dir, 'k'), '-subj', '/CN=p384',
