@@ -1,6 +1,6 @@
 // The containers and volumes the injector adds (§5.4), rendered from the effective values.
 import type { EnvVar, MutableValues } from './values.ts';
-import { imageRef } from './values.ts';
+import { imageRef, isPlainObject } from './values.ts';
 import type { PodSpec, VolumeMount } from './workload.ts';
 import { containersOf } from './workload.ts';
 
@@ -34,9 +34,15 @@ export interface RenderContext {
 
 const pullPolicy = (own: string, v: MutableValues) => own || v.imagePullPolicy;
 
+/** The first app container's capabilities, keeping only well-formed lists of names. */
 function appCapabilities(spec: PodSpec): { add?: string[]; drop?: string[] } | undefined {
-  const caps = containersOf(spec)[0]?.securityContext?.capabilities;
-  return caps && (Array.isArray(caps.add) || Array.isArray(caps.drop)) ? caps : undefined;
+  const caps: unknown = containersOf(spec)[0]?.securityContext?.capabilities;
+  if (!isPlainObject(caps)) return undefined;
+  const names = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+  const add = names(caps['add']);
+  const drop = names(caps['drop']);
+  if (!add && !drop) return undefined;
+  return { ...(add ? { add } : {}), ...(drop ? { drop } : {}) };
 }
 
 export function initContainer(ctx: RenderContext): Record<string, unknown> {
@@ -283,7 +289,8 @@ export function proxyContainer(ctx: RenderContext): Record<string, unknown> {
     { mountPath: TOKEN_DIR, name: VOLUME_TOKEN },
   ];
   // When the app mounts its service-account token explicitly, the proxy gets the same mount.
-  const saMount = containersOf(ctx.spec)[0]?.volumeMounts?.find((m: VolumeMount) => m?.mountPath === SA_TOKEN_DIR);
+  const appMounts: unknown = containersOf(ctx.spec)[0]?.volumeMounts;
+  const saMount = Array.isArray(appMounts) ? (appMounts as VolumeMount[]).find((m) => isPlainObject(m) && m.mountPath === SA_TOKEN_DIR) : undefined;
   if (saMount) mounts.push({ ...saMount });
   c['volumeMounts'] = mounts;
   return c;
