@@ -45,6 +45,8 @@ export interface RenderOptions {
   readonly setString?: Readonly<Record<string, string>>;
   readonly namespace?: string;
   readonly release?: string;
+  /** Render against this cluster (`--dry-run=server`), so `lookup` sees existing objects. */
+  readonly kubeconfig?: string;
 }
 
 function valueArgs(opts: RenderOptions): string[] {
@@ -65,6 +67,7 @@ export function template(chart: string, opts: RenderOptions = {}): Promise<RunRe
     opts.namespace ?? 'trellis',
     '--kube-version',
     KUBE_VERSION,
+    ...(opts.kubeconfig ? ['--dry-run=server', '--kubeconfig', opts.kubeconfig] : []),
     ...valueArgs(opts),
   ]);
 }

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CHARTS, KUBECTL, render, run, type RunResult } from '../src/helm.ts';
-import { names, ofKind, parseManifests } from '../src/manifests.ts';
-import { FIXTURES, GOLDEN_CASES } from './golden.ts';
+import { find, names, ofKind, parseManifests, podTemplate, type KubeObject } from '../src/manifests.ts';
+import { parse } from 'yaml';
+import { FIXTURES, GOLDEN_CASES, IDENTITY, WEBHOOK_TLS } from './golden.ts';
 
 const kubeconfig = inject('kubeconfig');
 const suffix = randomBytes(3).toString('hex');
@@ -99,3 +100,38 @@ describe('kube-apiserver accepts the rendered charts', () => {
     expect(r.stderr).toContain('spec.rules[0].matches[0].path.type');
   });
 });
+
+describe('upgrades keep the webhook certificates', () => {
+  const injectorTls = (objs: KubeObject[]) => ({
+    secret: (find(objs, 'Secret', 'trellis-proxy-injector-k8s-tls') as KubeObject & { data: Record<string, string> }).data['tls.crt'],
+    caBundle: (find(objs, 'MutatingWebhookConfiguration', 'trellis-proxy-injector-webhook-config')['webhooks'] as { clientConfig: { caBundle: string } }[])[0]
+      ?.clientConfig.caBundle,
+    checksum: (podTemplate(find(objs, 'Deployment', 'trellis-proxy-injector'))['metadata'] as { annotations: Record<string, string> }).annotations[
+      'checksum/proxy-injector-tls'
+    ],
+  });
+
+  it('reuses the certificate of the Secret already in the cluster, so an upgrade does not roll the injector', async () => {
+    const ns = namespaces.default;
+    const fresh1 = injectorTls(parseManifests(await render(CHARTS.controlPlane, { values: [IDENTITY], namespace: ns, kubeconfig })));
+    const fresh2 = injectorTls(parseManifests(await render(CHARTS.controlPlane, { values: [IDENTITY], namespace: ns, kubeconfig })));
+    // Nothing installed yet: each render generates its own certificate.
+    expect(fresh1.secret).not.toBe(fresh2.secret);
+
+    const pem = (parse(await readFile(WEBHOOK_TLS, 'utf8')) as { proxyInjector: { crtPEM: string; keyPEM: string } }).proxyInjector;
+    const created = await kubectl(['create', 'secret', 'tls', 'trellis-proxy-injector-k8s-tls', '-n', ns, `--cert=${await writeTemp('tls.crt', pem.crtPEM)}`, `--key=${await writeTemp('tls.key', pem.keyPEM)}`]);
+    expect(created.stderr).toBe('');
+
+    const upgrade1 = injectorTls(parseManifests(await render(CHARTS.controlPlane, { values: [IDENTITY], namespace: ns, kubeconfig })));
+    const upgrade2 = injectorTls(parseManifests(await render(CHARTS.controlPlane, { values: [IDENTITY], namespace: ns, kubeconfig, set: { 'proxy.logLevel': 'debug' } })));
+    const existing = Buffer.from(pem.crtPEM).toString('base64');
+    expect(upgrade1).toEqual({ secret: existing, caBundle: existing, checksum: upgrade1.checksum });
+    expect(upgrade2).toEqual(upgrade1);
+  });
+});
+
+async function writeTemp(name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
