@@ -35,7 +35,7 @@ async function signed(dir: string, name: string, subject: string, ext: string, c
   return { cert: crt, key };
 }
 
-export async function makeClusterCerts(dir: string, serviceIp: string): Promise<ClusterCerts> {
+export async function makeClusterCerts(dir: string, serviceIp: string, extraIps: readonly string[] = []): Promise<ClusterCerts> {
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
   await ecKey(caKey);
@@ -44,7 +44,7 @@ export async function makeClusterCerts(dir: string, serviceIp: string): Promise<
   const ca = { caCert, caKey };
   const server = await signed(dir, 'apiserver', '/CN=kube-apiserver',
     `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n` +
-      `subjectAltName=IP:127.0.0.1,IP:${serviceIp},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`, ca);
+      `subjectAltName=IP:127.0.0.1,IP:${serviceIp},${extraIps.map((ip) => `IP:${ip},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`, ca);
   const admin = await signed(dir, 'admin', '/O=system:masters/CN=trellis-admin',
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n', ca);
   const saKey = join(dir, 'sa.key');

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, runCommand } from '@trellis/config';
 import { down, startApiServerAgain, status, stopApiServer, up } from './control-plane.ts';
+import { podLogs } from './logs.ts';
 
-const COMMANDS = ['up', 'down', 'status', 'kubeconfig', 'stop-apiserver', 'start-apiserver'] as const;
+const COMMANDS = ['up', 'down', 'status', 'kubeconfig', 'stop-apiserver', 'start-apiserver', 'logs'] as const;
 
 await runCommand(
   {
@@ -15,20 +16,28 @@ await runCommand(
     flags: {
       dir: { type: 'string', description: 'state directory (env TRELLIS_CLUSTER_DIR)', value: 'DIR', default: process.env['TRELLIS_CLUSTER_DIR'] ?? join(tmpdir(), 'trellis-cluster') },
       controllers: { type: 'boolean', description: 'also run kube-controller-manager', default: true },
+      node: { type: 'boolean', description: 'up: a whole single-node Kubernetes (scheduler, kube-proxy, CoreDNS, node agent running pods; needs root)', default: false },
+      container: { type: 'string', short: 'c', description: 'logs: the container (default: the pod\'s only or first container)', value: 'NAME', default: '' },
+      namespace: { type: 'string', short: 'n', description: 'logs: the pod\'s namespace', value: 'NS', default: 'default' },
     },
-    epilog: `Commands:\n  ${COMMANDS.join(' | ')}\n\nUse the cluster with: export KUBECONFIG=$(trellis-cluster kubeconfig)`,
+    epilog: `Commands:\n  ${COMMANDS.join(' | ')}   (logs POD [-c CONTAINER] [-n NAMESPACE])\n\nUse the cluster with: export KUBECONFIG=$(trellis-cluster kubeconfig)`,
   },
   process.argv.slice(2),
   async ({ values, positionals }) => {
     const dir = resolve(values['dir'] as string);
     const [command, ...rest] = positionals;
+    if (command === 'logs') {
+      if (rest.length !== 1) throw new ConfigError(`logs takes one pod name, got ${JSON.stringify(rest.join(' '))}`);
+      process.stdout.write(await podLogs(dir, values['namespace'] as string, rest[0]!, (values['container'] as string) || undefined));
+      return;
+    }
     if (!command || !(COMMANDS as readonly string[]).includes(command) || rest.length > 0) {
       throw new ConfigError(`expected one command of ${COMMANDS.join(', ')}, got ${JSON.stringify(positionals.join(' '))}`);
     }
     const t0 = Date.now();
     switch (command) {
       case 'up': {
-        const state = await up(dir, { controllers: values['controllers'] as boolean, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
+        const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
         process.stderr.write(`trellis-cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
         process.stdout.write(`API server: ${state.server}\nkubeconfig: ${state.kubeconfig}\nexport KUBECONFIG=${state.kubeconfig}\n`);
         return;

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { makeClusterCerts, type ClusterCerts } from './certs.ts';
 import { freePort, isOurs, startProcess, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
 import { toolPath } from './tools.ts';
+import { GATEWAY_IP, setUpHostNetwork } from './node-agent/network.ts';
+import { prepareNodeTools, startNode, tearDownNode } from './node.ts';
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const SERVICE_IP = '10.96.0.1';
@@ -20,11 +22,17 @@ export interface ClusterState {
   readonly kubeconfig: string;
   readonly certs: ClusterCerts;
   readonly processes: ProcessRecord[];
+  /** Address the API server listens on: loopback, or the node bridge's address when pods must reach it. */
+  readonly apiHost?: string;
+  /** True when `up --node` made the node network (bridge, namespaces, firewall chain) that `down` must remove. */
+  readonly node?: boolean;
 }
 
 export interface UpOptions {
   /** Also run kube-controller-manager (default service accounts, namespace deletion, EndpointSlices, GC). */
   readonly controllers?: boolean;
+  /** A whole single-node Kubernetes: kube-scheduler, kube-proxy, CoreDNS and the node agent running pods (needs root). */
+  readonly node?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -62,11 +70,11 @@ function kubeconfigYaml(server: string, c: ClusterCerts): string {
 }
 
 /** GET a path on the API server with admin credentials; resolves to the HTTP status (0 on connection error). */
-export function apiGet(state: Pick<ClusterState, 'apiPort' | 'certs'>, path: string): Promise<{ status: number; body: string }> {
+export function apiGet(state: Pick<ClusterState, 'apiPort' | 'certs' | 'apiHost'>, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host: state.apiHost ?? '127.0.0.1',
         port: state.apiPort,
         path,
         ca: readFileSync(state.certs.caCert),
@@ -92,8 +100,8 @@ async function apiServerArgs(state: Omit<ClusterState, 'processes'>): Promise<st
   return [
     await toolPath('kube-apiserver'),
     `--etcd-servers=${state.etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${state.apiHost ?? '127.0.0.1'}`,
+    `--advertise-address=${state.apiHost ?? '127.0.0.1'}`,
     `--secure-port=${state.apiPort}`,
     `--tls-cert-file=${c.serverCert}`,
     `--tls-private-key-file=${c.serverKey}`,
@@ -146,18 +154,27 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
   const existing = await readState(dir);
   if (existing && existing.processes.some(isOurs)) throw new Error(`a cluster is already running in ${dir} (run down first)`);
   await mkdir(dir, { recursive: true });
-  const [etcdBin, , ] = await Promise.all([toolPath('etcd'), toolPath('kube-apiserver'), opts.controllers ? toolPath('kube-controller-manager') : undefined]);
+  const controllers = opts.controllers || opts.node;
+  const [etcdBin, , ] = await Promise.all([toolPath('etcd'), toolPath('kube-apiserver'), controllers ? toolPath('kube-controller-manager') : undefined, opts.node ? prepareNodeTools() : undefined]);
+  // Pods reach the API server through the kubernetes Service, so with a node it listens on the bridge's address
+  // (still only inside this machine), which exists before anything else starts.
+  const apiHost = opts.node ? GATEWAY_IP : '127.0.0.1';
+  if (opts.node) {
+    log('making the node network (bridge, firewall chain)');
+    await setUpHostNetwork();
+  }
   log('making certificates');
-  const certs = await makeClusterCerts(dir, SERVICE_IP);
+  const certs = await makeClusterCerts(dir, SERVICE_IP, opts.node ? [GATEWAY_IP] : []);
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-  const server = `https://127.0.0.1:${apiPort}`;
+  const server = `https://${apiHost}:${apiPort}`;
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, kubeconfigYaml(server, certs));
-  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs };
+  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs, apiHost, ...(opts.node ? { node: true } : {}) };
   const processes: ProcessRecord[] = [];
   const state: ClusterState = { ...base, processes };
   try {
+    await saveState(state);
     log(`starting etcd on ${etcdUrl}`);
     const etcd = startProcess(
       'etcd',
@@ -182,10 +199,16 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
     log(`starting kube-apiserver on ${server}`);
     processes.push(await startApiServer(base));
     await saveState(state);
-    if (opts.controllers) {
+    if (controllers) {
       log('starting kube-controller-manager');
       processes.push(await startControllerManager(base));
       await saveState(state);
+    }
+    if (opts.node) {
+      await startNode(state, async (rec) => {
+        processes.push(rec);
+        await saveState(state);
+      }, log);
     }
     return state;
   } catch (err) {
@@ -203,6 +226,7 @@ export async function down(dir: string, opts: { keepDir?: boolean } = {}): Promi
       if (isOurs(rec)) stopped++;
       await stopProcess(rec);
     }
+    if (state.node) await tearDownNode();
   }
   if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   return stopped;

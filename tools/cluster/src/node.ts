@@ -1,0 +1,144 @@
+// The node half of `trellis-cluster up --node`: kube-scheduler, the node agent, kube-proxy (iptables mode) and
+// CoreDNS behind the kube-dns Service, on top of the control plane. Everything listens on loopback or on the node
+// bridge's address; nothing is reachable from outside the machine.
+import { writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { apiGet, type ClusterState } from './control-plane.ts';
+import { freePort, startProcess, waitFor, type ProcessRecord } from './processes.ts';
+import { REPO_ROOT, toolPath } from './tools.ts';
+import { Kube, KubeApiError } from './node-agent/kube.ts';
+import { DNS_SERVICE_IP, GATEWAY_IP, POD_CIDR, tearDownHostNetwork } from './node-agent/network.ts';
+import { NODE_NAME } from './node-agent/agent.ts';
+
+const run = promisify(execFile);
+
+/** Builds (first time) the binaries the node needs, so `up --node` fails early when one cannot be had. */
+export async function prepareNodeTools(): Promise<void> {
+  await Promise.all([toolPath('kube-scheduler'), toolPath('kube-proxy'), toolPath('coredns')]);
+}
+
+export function corefile(kubeconfig: string, readyPort: number): string {
+  // Only cluster.local (and reverse zones) are answered; every other name gets NXDOMAIN, so no query ever leaves
+  // the machine.
+  return `cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+    bind ${GATEWAY_IP}
+    errors
+    ready 127.0.0.1:${readyPort}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig ${kubeconfig} trellis-local
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 5
+}
+.:53 {
+    bind ${GATEWAY_IP}
+    errors
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+`;
+}
+
+/** The kube-dns Service (ClusterIP 10.96.0.10) and an EndpointSlice that points it at CoreDNS on the bridge. */
+export function dnsObjects(): { service: Record<string, unknown>; slice: Record<string, unknown> } {
+  const ports = [
+    { name: 'dns', port: 53, protocol: 'UDP' },
+    { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+  ];
+  return {
+    service: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } },
+      spec: { clusterIP: DNS_SERVICE_IP, ports: ports.map((p) => ({ ...p, targetPort: 53 })) },
+    },
+    slice: {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'kube-dns-node', namespace: 'kube-system', labels: { 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'trellis-cluster' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [GATEWAY_IP], conditions: { ready: true }, nodeName: NODE_NAME }],
+      ports,
+    },
+  };
+}
+
+async function createIgnoringConflict(kube: Kube, path: string, body: unknown): Promise<void> {
+  try {
+    await kube.call('POST', path, body);
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+  }
+}
+
+export async function startNode(state: ClusterState, record: (rec: ProcessRecord) => Promise<void>, log: (line: string) => void): Promise<void> {
+  const { dir, kubeconfig } = state;
+  const kube = new Kube({ server: state.server, caCert: state.certs.caCert, clientCert: state.certs.adminCert, clientKey: state.certs.adminKey });
+
+  log('starting kube-scheduler');
+  await record(
+    startProcess(
+      'kube-scheduler',
+      [await toolPath('kube-scheduler'), `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+        '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0', '--v=1'],
+      join(dir, 'kube-scheduler.log'),
+    ),
+  );
+
+  log('starting the node agent');
+  const agent = startProcess('node-agent', [process.execPath, join(REPO_ROOT, 'tools/cluster/src/node-agent/main.ts'), `--dir=${dir}`], join(dir, 'node-agent.log'));
+  await record(agent);
+  await waitFor(`node ${NODE_NAME} Ready`, async () => {
+    const r = await apiGet(state, `/api/v1/nodes/${NODE_NAME}`);
+    if (r.status !== 200) return false;
+    const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
+    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  }, 30_000, agent);
+
+  log('starting kube-proxy (iptables mode)');
+  const healthz = await freePort();
+  const proxy = startProcess(
+    'kube-proxy',
+    [await toolPath('kube-proxy'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${NODE_NAME}`, '--proxy-mode=iptables',
+      `--cluster-cidr=${POD_CIDR}`, `--bind-address=${GATEWAY_IP}`, `--nodeport-addresses=${GATEWAY_IP}/32`, '--iptables-localhost-nodeports=false',
+      // Leave the machine's conntrack sysctls alone: they are global.
+      '--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0', '--conntrack-tcp-timeout-close-wait=0',
+      `--healthz-bind-address=127.0.0.1:${healthz}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`, '--v=1'],
+    join(dir, 'kube-proxy.log'),
+  );
+  await record(proxy);
+  await waitFor('kube-proxy /healthz', async () => (await fetch(`http://127.0.0.1:${healthz}/healthz`)).ok, 30_000, proxy);
+
+  log('starting CoreDNS for cluster.local');
+  const dns = dnsObjects();
+  await createIgnoringConflict(kube, '/api/v1/namespaces/kube-system/services', dns.service);
+  await createIgnoringConflict(kube, '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices', dns.slice);
+  const ready = await freePort();
+  const conf = join(dir, 'Corefile');
+  await writeFile(conf, corefile(kubeconfig, ready));
+  const coredns = startProcess('coredns', [await toolPath('coredns'), '-conf', conf], join(dir, 'coredns.log'));
+  await record(coredns);
+  await waitFor('CoreDNS /ready', async () => (await fetch(`http://127.0.0.1:${ready}/ready`)).ok, 30_000, coredns);
+
+  // Pods can only be created once their namespace has its default service account.
+  await waitFor('the default service account', async () => (await apiGet(state, '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 30_000);
+}
+
+/** Removes kube-proxy's chains and the node network (namespaces, bridge, firewall chain). */
+export async function tearDownNode(): Promise<void> {
+  const proxy = await toolPath('kube-proxy').catch(() => undefined);
+  if (proxy) await run(proxy, ['--cleanup'], { timeout: 30_000 }).catch(() => undefined);
+  // --cleanup leaves KUBE-FIREWALL (it is shared with a kubelet elsewhere); no kubelet here, so it goes too.
+  for (const bin of ['iptables', 'ip6tables']) {
+    for (const hook of ['INPUT', 'OUTPUT']) {
+      while (await run(bin, ['-w', '-D', hook, '-j', 'KUBE-FIREWALL']).then(() => true, () => false));
+    }
+    await run(bin, ['-w', '-F', 'KUBE-FIREWALL']).catch(() => undefined);
+    await run(bin, ['-w', '-X', 'KUBE-FIREWALL']).catch(() => undefined);
+  }
+  await tearDownHostNetwork();
+}

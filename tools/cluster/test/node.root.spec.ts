@@ -1,0 +1,219 @@
+// The single-node cluster end to end (needs root: network namespaces, a bridge, iptables): up --node, the demo app
+// Ready with its traffic flowing through ClusterIP Services and cluster DNS, pods replaced after deletion, a pod
+// exercising init containers, a native sidecar, env, volumes and tokens, and a down that leaves nothing behind.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { down, readState, up, type ClusterState } from '../src/control-plane.ts';
+import { isOurs, tail } from '../src/processes.ts';
+import { toolPath, REPO_ROOT } from '../src/tools.ts';
+import { FIREWALL_CHAIN, leftovers } from '../src/node-agent/network.ts';
+import { podLogs } from '../src/logs.ts';
+
+const run = promisify(execFile);
+let dir: string;
+let state: ClusterState;
+let stopped = false;
+
+async function kubectl(...args: string[]): Promise<string> {
+  const r = await run(await toolPath('kubectl'), args, { env: { ...process.env, KUBECONFIG: state.kubeconfig }, maxBuffer: 16 << 20 });
+  return r.stdout;
+}
+
+async function kubectlInput(input: string, ...args: string[]): Promise<string> {
+  const bin = await toolPath('kubectl');
+  return new Promise((resolve, reject) => {
+    const child = execFile(bin, args, { env: { ...process.env, KUBECONFIG: state.kubeconfig } }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+    child.stdin?.end(input);
+  });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubectl JSON
+type Pod = any;
+
+async function pods(ns: string, selector?: string): Promise<Pod[]> {
+  return JSON.parse(await kubectl('-n', ns, 'get', 'pods', '-o', 'json', ...(selector ? ['-l', selector] : []))).items;
+}
+
+const isReady = (p: Pod) => p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+
+/** What the cluster looked like, for timeout messages. */
+async function explain(): Promise<string> {
+  const pods = await kubectl('get', 'pods', '-A', '-o', 'wide').catch((e: Error) => e.message);
+  const events = await kubectl('get', 'events', '-A', '--sort-by=.lastTimestamp').catch((e: Error) => e.message);
+  return `\n${pods}\n${events.split('\n').slice(-15).join('\n')}\nnode agent:\n${tail(join(dir, 'node-agent.log'), 15)}`;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}${await explain()}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function httpGet(url: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, text: await res.text() };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'trellis-node-test-'));
+  state = await up(dir, { node: true });
+}, 300_000);
+
+afterAll(async () => {
+  if (!stopped && dir) await down(dir);
+}, 120_000);
+
+describe('trellis-cluster up --node', () => {
+  it('keeps pod and service ranges on this host with a firewall chain hooked first into mangle POSTROUTING', async () => {
+    // Checked by reading the rules, never by sending packets towards the outside.
+    const rules = (await run('iptables', ['-w', '-t', 'mangle', '-S'])).stdout;
+    expect(rules).toContain(`-A ${FIREWALL_CHAIN} -o trellis0 -j RETURN`);
+    for (const cidr of ['10.244.0.0/16', '10.96.0.0/16']) {
+      for (const dir of ['-s', '-d']) expect(rules).toMatch(new RegExp(`-A ${FIREWALL_CHAIN} ${dir} ${cidr.replace(/[./]/g, '\\$&')} .*-j DROP`));
+      expect(rules).toMatch(new RegExp(`-A ${FIREWALL_CHAIN} -m conntrack --ctorigdst ${cidr.replace(/[./]/g, '\\$&')} .*-j DROP`));
+    }
+    expect((await run('iptables', ['-w', '-t', 'mangle', '-S', 'POSTROUTING'])).stdout.split('\n')[1]).toBe(`-A POSTROUTING -j ${FIREWALL_CHAIN}`);
+  });
+
+  it('registers a Ready node and runs the demo app with every pod Ready', async () => {
+    expect(await kubectl('get', 'nodes')).toMatch(/trellis-node\s+Ready/);
+    await kubectl('apply', '-f', join(REPO_ROOT, 'tools/demo/manifests/emojivoto.yml'));
+    const ready = await until('4 Ready demo pods', async () => {
+      const ps = await pods('emojivoto');
+      return ps.length === 4 && ps.every(isReady) && ps;
+    }, 120_000);
+    for (const p of ready) expect(p.status.podIP).toMatch(/^10\.244\.0\.\d+$/);
+  }, 180_000);
+
+  it('carries vote-bot traffic to web, emoji and voting through ClusterIP Services found by DNS', async () => {
+    // vote-bot only knows web-svc.emojivoto:80, web only emoji-svc/voting-svc.emojivoto:8080: a success needs DNS and kube-proxy.
+    const summary = await until('vote-bot to report successful votes', async () => {
+      const [bot] = await pods('emojivoto', 'app=vote-bot-svc');
+      const logs = await podLogs(dir, 'emojivoto', bot.metadata.name, 'vote-bot');
+      const m = /(\d+) votes: (\d+) ok, (\d+) failed/.exec(logs.split('\n').filter(Boolean).reverse().find((l) => /votes:/.test(l)) ?? '');
+      return m !== null && Number(m[2]) > 0 && Number(m[3]) > 0 && { ok: Number(m[2]), failed: Number(m[3]) };
+    }, 60_000);
+    expect(summary.ok).toBeGreaterThan(0);
+    // The doughnut's failures reach the voting service itself.
+    const [voting] = await pods('emojivoto', 'app=voting-svc');
+    const metrics = (await httpGet(`http://${voting.status.podIP}:8801/metrics`)).text;
+    expect(metrics).toMatch(/votes_total\{result="success"\} [1-9]/);
+    expect(metrics).toMatch(/votes_total\{result="failure"\} [1-9]/);
+    // The host reaches web through its ClusterIP too (kube-proxy's OUTPUT rules).
+    const svc = JSON.parse(await kubectl('-n', 'emojivoto', 'get', 'svc', 'web-svc', '-o', 'json'));
+    const board = await httpGet(`http://${svc.spec.clusterIP}/api/leaderboard`);
+    expect(board.status).toBe(200);
+    expect(JSON.parse(board.text).length).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('replaces a deleted pod and removes the old one\'s namespace', async () => {
+    const [old] = await pods('emojivoto', 'app=web-svc');
+    const before = await readdir('/run/netns');
+    const oldNs = before.find((n) => n === `trellis-pod-${old.metadata.uid.replace(/-/g, '').slice(0, 12)}`);
+    expect(oldNs).toBeDefined();
+    await kubectl('-n', 'emojivoto', 'delete', 'pod', old.metadata.name, '--wait=true', '--timeout=60s');
+    const fresh = await until('a new Ready web pod', async () => {
+      const ps = (await pods('emojivoto', 'app=web-svc')).filter((p: Pod) => p.metadata.uid !== old.metadata.uid);
+      return ps.length === 1 && isReady(ps[0]) && ps[0];
+    }, 60_000);
+    expect(fresh.metadata.name).not.toBe(old.metadata.name);
+    expect(existsSync(`/run/netns/${oldNs}`)).toBe(false);
+  }, 90_000);
+
+  it('runs init containers in order, a native sidecar before the app, with env, user, volumes and a projected token', async () => {
+    await kubectlInput(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'feature-cfg', namespace: 'default' }, data: { greeting: 'hello' } },
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'features', namespace: 'default', labels: { app: 'features' } },
+            spec: {
+              terminationGracePeriodSeconds: 2,
+              initContainers: [
+                { name: 'first', image: 'busybox', command: ['sh', '-c', 'umask 0; echo first > /var/run/trellis-test/work/order'], volumeMounts: [{ name: 'work', mountPath: '/var/run/trellis-test/work' }] },
+                {
+                  name: 'sidecar', image: 'busybox', restartPolicy: 'Always',
+                  command: ['sh', '-c', 'echo sidecar >> /var/run/trellis-test/work/order; exec sleep 1000'],
+                  readinessProbe: { exec: { command: ['test', '-f', '/var/run/trellis-test/work/order'] }, periodSeconds: 1 },
+                  volumeMounts: [{ name: 'work', mountPath: '/var/run/trellis-test/work' }],
+                },
+              ],
+              containers: [
+                {
+                  name: 'main', image: 'busybox', workingDir: '/var/run/trellis-test/work',
+                  command: ['sh', '-c', 'echo main >> order; env > env; id -u > uid; hostname > host; cat /var/run/trellis-test/cfg/greeting > cfg; cat /var/run/secrets/tokens/tok > tok; exec sleep 1000'],
+                  env: [
+                    { name: 'MY_POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                    { name: 'MY_ADDR', value: '$(MY_POD)@$(MY_IP)' },
+                    { name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                  ],
+                  securityContext: { runAsUser: 1000, runAsGroup: 1000 },
+                  readinessProbe: { exec: { command: ['test', '-f', '/var/run/trellis-test/work/tok'] }, periodSeconds: 1 },
+                  volumeMounts: [
+                    { name: 'work', mountPath: '/var/run/trellis-test/work' },
+                    { name: 'cfg', mountPath: '/var/run/trellis-test/cfg', readOnly: true },
+                    { name: 'tokens', mountPath: '/var/run/secrets/tokens', readOnly: true },
+                  ],
+                },
+                { name: 'unmapped', image: 'nginx:1.27' },
+              ],
+              volumes: [
+                { name: 'work', emptyDir: {} },
+                { name: 'cfg', configMap: { name: 'feature-cfg' } },
+                { name: 'tokens', projected: { sources: [{ serviceAccountToken: { audience: 'test.trellis.io', expirationSeconds: 600, path: 'tok' } }] } },
+              ],
+            },
+          },
+        ],
+      }),
+      'apply', '-f', '-',
+    );
+    const pod = await until('the features pod to run main and report the unmapped image', async () => {
+      const [p] = await pods('default', 'app=features');
+      const st = (name: string) => p?.status?.containerStatuses?.find((c: { name: string }) => c.name === name);
+      return st('main')?.ready && st('unmapped')?.state?.waiting && p;
+    }, 60_000);
+    expect(pod.status.containerStatuses.find((c: { name: string }) => c.name === 'unmapped').state.waiting).toMatchObject({ reason: 'ErrImageNotMapped', message: expect.stringContaining('nginx:1.27') });
+    expect(pod.status.initContainerStatuses.map((c: { name: string; ready: boolean }) => [c.name, c.ready])).toEqual([['first', false], ['sidecar', true]]);
+    const work = join(dir, 'pods', `default_features_${pod.metadata.uid}`, 'volumes', 'work');
+    expect(await readFile(join(work, 'order'), 'utf8')).toBe('first\nsidecar\nmain\n');
+    expect((await readFile(join(work, 'uid'), 'utf8')).trim()).toBe('1000');
+    expect((await readFile(join(work, 'host'), 'utf8')).trim()).toBe('features');
+    expect(await readFile(join(work, 'cfg'), 'utf8')).toBe('hello');
+    const env = await readFile(join(work, 'env'), 'utf8');
+    expect(env).toContain(`MY_ADDR=features@$(MY_IP)\n`);
+    expect(env).toContain(`MY_IP=${pod.status.podIP}\n`);
+    expect(env).toContain('KUBERNETES_SERVICE_HOST=10.96.0.1\n');
+    const claims = JSON.parse(Buffer.from((await readFile(join(work, 'tok'), 'utf8')).split('.')[1]!, 'base64url').toString());
+    expect(claims.aud).toEqual(['test.trellis.io']);
+    expect(claims.exp - claims.iat).toBe(600);
+    expect(claims['kubernetes.io'].pod.name).toBe('features');
+    expect(await kubectl('delete', 'pod', 'features', '--wait=true', '--timeout=60s')).toContain('deleted');
+  }, 120_000);
+
+  it('down removes namespaces, bridge, iptables rules and every process', async () => {
+    const recorded = (await readState(dir))!.processes;
+    stopped = true;
+    await down(dir);
+    expect(recorded.filter(isOurs).map((p) => p.name)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
+  }, 120_000);
+});
