@@ -14,7 +14,12 @@ await serve('web', async () => {
   await new Promise<void>((resolve) => server.listen(port, '0.0.0.0', resolve));
   process.stdout.write(`web: HTTP on :${port}\n`);
   return async () => {
-    await new Promise((resolve) => server.close(resolve));
+    // Keep-alive clients (vote-bot) would hold close() open until the grace period ends: close idle ones now and
+    // the rest after in-flight requests had a moment to finish.
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 1000).unref();
+    await closed;
     emoji.close();
     voting.close();
   };
