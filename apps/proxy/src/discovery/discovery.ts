@@ -1,0 +1,181 @@
+// Discovery per target (linkerd-proxy.md §5 "Discovery updates", contracts §1.5/§3): one Destination/Get
+// stream per authority and one GetProfile stream per target, shared by everyone who asks, with the context
+// token, kept alive by ControlWatch, and dropped after the idle timeout once nobody holds a lease.
+// GetProfile is asked only for IPs inside the profile networks (or names under the profile suffixes).
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import type { ServiceError } from '@grpc/grpc-js';
+import type { DestinationClient, destination } from '@trellis/proto';
+import type { DiscoveryConfig } from './config.ts';
+import { EndpointSet } from './endpoints.ts';
+import { inNetworks } from './networks.ts';
+import { ControlWatch } from './watch.ts';
+
+export interface Lease<T> {
+  readonly value: T;
+  /** Drops this holder's interest; the stream closes after the idle timeout if nobody else holds it. */
+  release(): void;
+}
+
+export interface ProfileEvents {
+  update: [destination.DestinationProfile];
+  /** Destination has no profile for this target: forward to the original destination. */
+  notFound: [];
+}
+
+/** The latest profile of a target. */
+export class ProfileWatch extends EventEmitter<ProfileEvents> {
+  readonly target: string;
+  current: destination.DestinationProfile | undefined;
+  notFound = false;
+  constructor(target: string) {
+    super();
+    this.target = target;
+  }
+  /** Resolves with the first answer: a profile, or undefined when there is none (or none within `timeoutMs`). */
+  first(timeoutMs: number): Promise<destination.DestinationProfile | undefined> {
+    if (this.current || this.notFound) return Promise.resolve(this.current);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.off('update', done);
+        this.off('notFound', done);
+        resolve(this.current);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.once('update', done);
+      this.once('notFound', done);
+    });
+  }
+}
+
+export interface DiscoveryLog {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+interface Entry<T> {
+  readonly value: T;
+  readonly watch: ControlWatch<unknown>;
+  holders: number;
+  evict: NodeJS.Timeout | undefined;
+}
+
+/** EndpointSet with the NotFound outcome of Get. */
+export class ResolvedEndpoints extends EndpointSet {
+  /** Destination said the authority does not exist (NotFound/InvalidArgument). */
+  notFound = false;
+}
+
+export class Discovery {
+  readonly #config: DiscoveryConfig;
+  readonly #client: () => DestinationClient;
+  readonly #log: DiscoveryLog;
+  readonly #endpoints = new Map<string, Entry<ResolvedEndpoints>>();
+  readonly #profiles = new Map<string, Entry<ProfileWatch>>();
+
+  /** `client` is asked at every (re)subscription, so a rotated certificate reaches new streams. */
+  constructor(config: DiscoveryConfig, client: () => DestinationClient, log: DiscoveryLog) {
+    this.#config = config;
+    this.#client = client;
+    this.#log = log;
+  }
+
+  #timeouts() {
+    const c = this.#config;
+    return { initialMs: c.streamInitialTimeoutMs, idleMs: c.streamIdleTimeoutMs, lifetimeMs: c.streamLifetimeMs };
+  }
+
+  #request(path: string): destination.GetDestination {
+    return { scheme: '', path, contextToken: this.#config.contextToken };
+  }
+
+  /** Whether GetProfile should be asked for this target ("ip:port" or "name:port"). */
+  profileEligible(host: string): boolean {
+    if (isIP(host) !== 0) return inNetworks(host, this.#config.profileNetworks);
+    const name = host.endsWith('.') ? host : `${host}.`;
+    return this.#config.profileSuffixes.some((s) => s === '.' || name.endsWith(s.startsWith('.') ? s : `.${s}`) || name === s);
+  }
+
+  /** Endpoints of an authority ("svc.ns.svc.cluster.local:8080"), from Destination/Get. */
+  resolve(authority: string): Lease<ResolvedEndpoints> {
+    return this.#lease(this.#endpoints, authority, () => {
+      const set = new ResolvedEndpoints(authority);
+      const watch = new ControlWatch<destination.Update>(() => this.#client().get(this.#request(authority)), this.#timeouts());
+      watch.on('message', (u, fresh) => set.apply(u, fresh));
+      watch.on('rejected', (err: ServiceError) => {
+        this.#log.debug({ authority, code: err.code }, 'Destination has no endpoints for this authority');
+        set.notFound = true;
+        set.clear();
+      });
+      watch.on('reconnecting', (err) => this.#log.warn({ authority, err: err.message }, 'Destination stream failed; reconnecting'));
+      return { value: set, watch: watch as ControlWatch<unknown> };
+    });
+  }
+
+  /**
+   * The profile of a target ("10.96.0.10:80" or a name with port); undefined when the target is outside the
+   * profile networks and suffixes (no lookup: the caller forwards to the original destination).
+   */
+  profile(target: string, host: string): Lease<ProfileWatch> | undefined {
+    if (!this.profileEligible(host)) return undefined;
+    return this.#lease(this.#profiles, target, () => {
+      const pw = new ProfileWatch(target);
+      const watch = new ControlWatch<destination.DestinationProfile>(() => this.#client().getProfile(this.#request(target)), this.#timeouts());
+      watch.on('message', (p) => {
+        pw.current = p;
+        pw.emit('update', p);
+      });
+      watch.on('rejected', () => {
+        pw.notFound = true;
+        pw.emit('notFound');
+      });
+      watch.on('reconnecting', (err) => this.#log.warn({ target, err: err.message }, 'Profile stream failed; reconnecting'));
+      return { value: pw, watch: watch as ControlWatch<unknown> };
+    });
+  }
+
+  #lease<T>(map: Map<string, Entry<T>>, key: string, make: () => { value: T; watch: ControlWatch<unknown> }): Lease<T> {
+    let e = map.get(key);
+    if (!e) {
+      const made = make();
+      e = { ...made, holders: 0, evict: undefined };
+      map.set(key, e);
+      made.watch.start();
+    }
+    const entry = e;
+    clearTimeout(entry.evict);
+    entry.evict = undefined;
+    entry.holders++;
+    let released = false;
+    return {
+      value: entry.value,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--entry.holders > 0) return;
+        entry.evict = setTimeout(() => {
+          if (entry.holders > 0 || map.get(key) !== entry) return;
+          map.delete(key);
+          entry.watch.stop();
+        }, this.#config.idleTimeoutMs);
+        entry.evict.unref();
+      },
+    };
+  }
+
+  /** Targets with a live stream, for tests and /debug. */
+  get size(): { endpoints: number; profiles: number } {
+    return { endpoints: this.#endpoints.size, profiles: this.#profiles.size };
+  }
+
+  close(): void {
+    for (const map of [this.#endpoints, this.#profiles] as Map<string, Entry<unknown>>[]) {
+      for (const e of map.values()) {
+        clearTimeout(e.evict);
+        e.watch.stop();
+      }
+      map.clear();
+    }
+  }
+}
