@@ -41,9 +41,7 @@ export interface WatchOptions {
 /** Cuts a cached object down to what the watch cache needs to recognise it on the next relist. */
 export function shrinkInPlace(obj: KubernetesObject): void {
   const meta = obj.metadata;
-  for (const k of Object.keys(obj)) {
-    if (k !== 'apiVersion' && k !== 'kind') delete (obj as Record<string, unknown>)[k];
-  }
+  for (const k of Object.keys(obj)) delete (obj as Record<string, unknown>)[k];
   obj.metadata = { name: meta?.name, namespace: meta?.namespace, resourceVersion: meta?.resourceVersion } as KubernetesObject['metadata'];
 }
 
