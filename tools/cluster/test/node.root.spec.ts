@@ -209,6 +209,48 @@ describe('trellis-cluster up --node', () => {
     expect(await kubectl('delete', 'pod', 'features', '--wait=true', '--timeout=60s')).toContain('deleted');
   }, 120_000);
 
+  it('lets a pod reach the API server as kubernetes.default.svc with its automounted token, and restarts a crashing container with back-off', async () => {
+    const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+    await kubectlInput(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'v1', kind: 'Pod', metadata: { name: 'apicheck', namespace: 'default' },
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'curl', image: 'busybox', command: ['sh', '-c', `curl -sS -w '\\nstatus %{http_code}\\n' --cacert ${sa}/ca.crt -H "Authorization: Bearer $(cat ${sa}/token)" https://kubernetes.default.svc/api/v1/namespaces/$(cat ${sa}/namespace)/pods/apicheck`] }],
+            },
+          },
+          {
+            apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crasher', namespace: 'default' },
+            spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'crash', image: 'busybox', command: ['sh', '-c', 'echo boom; exit 3'] }] },
+          },
+        ],
+      }),
+      'apply', '-f', '-',
+    );
+    // The pod's own default service account may not read pods: a 403 from the API server proves the whole path
+    // (DNS name, ClusterIP to the API server, TLS with the cluster CA, the token authenticated as the pod's account).
+    const check = await until('apicheck to finish', async () => {
+      const [p] = (await pods('default')).filter((x: Pod) => x.metadata.name === 'apicheck');
+      return p && ['Succeeded', 'Failed'].includes(p.status.phase) && p;
+    }, 60_000);
+    const out = await podLogs(dir, 'default', 'apicheck', 'curl');
+    expect(out).toContain('status 403');
+    expect(out).toContain('system:serviceaccount:default:default');
+    expect(check.status.phase).toBe('Succeeded');
+    expect(check.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    const crasher = await until('crasher to be restarted once', async () => {
+      const [p] = (await pods('default')).filter((x: Pod) => x.metadata.name === 'crasher');
+      return p?.status?.containerStatuses?.[0]?.restartCount >= 1 && p;
+    }, 60_000);
+    expect(crasher.status.containerStatuses[0].lastState.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    expect(await podLogs(dir, 'default', 'crasher', 'crash')).toMatch(/^boom\nboom\n/);
+    await kubectl('delete', 'pod', 'apicheck', 'crasher', '--wait=true', '--timeout=60s');
+  }, 150_000);
+
   it('down removes namespaces, bridge, iptables rules and every process', async () => {
     const recorded = (await readState(dir))!.processes;
     stopped = true;
