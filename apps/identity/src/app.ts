@@ -89,8 +89,9 @@ export class IdentityApp {
     const admin = new AdminServer({ registry: deps.registry, ready: () => store.ready() && !state.draining });
     let app: IdentityApp;
     try {
-      const grpcPort = await grpc.listen(`${hostForGrpc(config.addr.host)}:${config.addr.port}`);
-      const { port: adminPort } = await admin.listen(config.adminAddr.port, config.adminAddr.host);
+      const grpcPort = await listenGrpc(grpc, config.addr.host, config.addr.port);
+      // node:http listens on every interface, IPv6 and IPv4, when given no host.
+      const { port: adminPort } = await admin.listen(config.adminAddr.port, config.adminAddr.host || undefined);
       app = new IdentityApp({ grpcPort, adminPort, store, grpc, admin, watcher, log, state });
     } catch (err) {
       watcher.close();
@@ -112,8 +113,17 @@ export class IdentityApp {
   }
 }
 
-function hostForGrpc(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
+/**
+ * An empty host binds every interface: `[::]` (dual-stack, so the pod's own proxy reaches `localhost.:8080`
+ * whichever family localhost resolves to), or `0.0.0.0` where the host has no IPv6.
+ */
+async function listenGrpc(grpc: IdentityGrpcServer, host: string, port: number): Promise<number> {
+  if (host !== '') return grpc.listen(`${host.includes(':') ? `[${host}]` : host}:${port}`);
+  try {
+    return await grpc.listen(`[::]:${port}`);
+  } catch {
+    return grpc.listen(`0.0.0.0:${port}`);
+  }
 }
 
 function onIssuerOutcome(

@@ -12,8 +12,8 @@ describe('identity config', () => {
   it('has Linkerd defaults with Trellis names', () => {
     expect(config([])).toEqual({
       enabled: true,
-      addr: { host: '0.0.0.0', port: 8080 },
-      adminAddr: { host: '0.0.0.0', port: 9990 },
+      addr: { host: '', port: 8080 },
+      adminAddr: { host: '', port: 9990 },
       controllerNamespace: 'trellis',
       identityScheme: 'linkerd.io/tls',
       trustDomain: 'cluster.local',
@@ -72,7 +72,7 @@ describe('identity config', () => {
   });
 
   it('parses listen addresses', () => {
-    expect(parseListenAddress('--addr', ':8080')).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(parseListenAddress('--addr', ':8080')).toEqual({ host: '', port: 8080 });
     expect(parseListenAddress('--addr', '[::]:8080')).toEqual({ host: '::', port: 8080 });
     expect(parseListenAddress('--addr', 'localhost:1')).toEqual({ host: 'localhost', port: 1 });
     expect(() => parseListenAddress('--addr', '[nope]:1')).toThrow('nope is not an IPv6 address');

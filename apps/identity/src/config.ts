@@ -56,13 +56,13 @@ export function envName(flag: string): string {
   return `TRELLIS_IDENTITY_${flag.replace(/^identity-/, '').replace(/-/g, '_').toUpperCase()}`;
 }
 
-/** ":8080", "0.0.0.0:8080", "[::]:8080", "localhost:8080". An empty host means all IPv4 interfaces. */
+/** ":8080", "0.0.0.0:8080", "[::]:8080", "localhost:8080". An empty host means every interface, IPv6 and IPv4. */
 export function parseListenAddress(name: string, value: string): ListenAddress {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(value.trim());
   if (!m) throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: expected HOST:PORT such as :8080 or 127.0.0.1:8080`);
   const host = m[1] ?? m[2] ?? '';
   if (m[1] !== undefined && isIP(m[1]) !== 6) throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: ${m[1]} is not an IPv6 address`);
-  return { host: host === '' ? '0.0.0.0' : host, port: m[3] === '0' ? 0 : parsePort(name, m[3] as string) };
+  return { host, port: m[3] === '0' ? 0 : parsePort(name, m[3] as string) };
 }
 
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;

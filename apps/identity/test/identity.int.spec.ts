@@ -119,6 +119,32 @@ describe('identity over gRPC', () => {
   });
 });
 
+describe('listening', () => {
+  it('serves Certify and the admin server on every interface when the address has no host', async () => {
+    const { anchor, issuer } = await makeAnchorAndIssuer();
+    const dirs = await writeIdentityDirs(anchor, issuer);
+    running = await startIdentity({ dirs, reviewer: new ScriptedReviewer(), args: ['--addr', ':0', '--admin-addr', ':0'] });
+    const { csr } = await proxyCsr(WEB);
+    const req = { identity: WEB, token: Buffer.from(TOKEN), certificateSigningRequest: csr };
+    // The local proxy dials `localhost.:8080`, which may resolve to either family.
+    const hosts = ['127.0.0.1', ...(await hasIpv6Loopback() ? ['[::1]'] : [])];
+    for (const host of hosts) {
+      const client = new IdentityClient(`${host}:${running.app.grpcPort}`, credentials.createInsecure());
+      const code = await codeOf(new Promise((resolve, reject) => client.certify(req, (e, r) => (e ? reject(e) : resolve(r)))));
+      client.close();
+      expect([host, code]).toEqual([host, 'ok']);
+      expect((await fetch(`http://${host}:${running.app.adminPort}/ping`)).status).toBe(200);
+    }
+  });
+});
+
+async function hasIpv6Loopback(): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().once('error', () => resolve(false)).listen(0, '::1', () => s.close(() => resolve(true)));
+  });
+}
+
 describe('identity admin server', () => {
   it('answers /ping, and /ready only while a valid issuer is loaded', async () => {
     const { anchor } = await makeAnchorAndIssuer();
