@@ -73,6 +73,23 @@ describe('values-ha.yaml', () => {
     ha = await objects(CHARTS.controlPlane, withValues(VALUES_HA));
   });
 
+  it("carries Linkerd's HA overrides (less heartbeat and sp-validator resources, which have no Trellis counterpart)", async () => {
+    const controller = { cpu: { limit: '', request: '100m' }, memory: { limit: '250Mi', request: '50Mi' } };
+    expect(parse(await readFile(VALUES_HA, 'utf8'))).toEqual({
+      enablePodDisruptionBudget: true,
+      controller: { podDisruptionBudget: { maxUnavailable: 1 } },
+      deploymentStrategy: { rollingUpdate: { maxUnavailable: 1, maxSurge: '25%' } },
+      enablePodAntiAffinity: true,
+      proxy: { resources: { cpu: { request: '100m' }, memory: { limit: '250Mi', request: '20Mi' } } },
+      controllerReplicas: 3,
+      destinationResources: controller,
+      identityResources: { cpu: controller.cpu, memory: { limit: '250Mi', request: '10Mi' } },
+      proxyInjectorResources: controller,
+      webhookFailurePolicy: 'Fail',
+      highAvailability: true,
+    });
+  });
+
   it('runs three replicas of every controller, rolling one pod at a time', () => {
     for (const name of DEPLOYMENTS) {
       const s = spec(find(ha, 'Deployment', name)) as { replicas: number; strategy: { rollingUpdate: { maxUnavailable: unknown } } };
