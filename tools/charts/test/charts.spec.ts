@@ -362,7 +362,7 @@ describe('agreement with the components', () => {
     expect(flagsOf(init?.args ?? []).filter((f) => !new RegExp(`${f}\\b`).test(help))).toEqual([]);
   });
 
-  it("gives the injector's own proxy the environment libs/inject gives an injected pod with the same values", () => {
+  it("gives the injector's own proxy and proxy-init what libs/inject gives an injected pod with the same values", () => {
     const cm = find(objs, 'ConfigMap', 'trellis-config') as KubeObject & { data: { values: string } };
     const tpl = podTemplate(find(objs, 'Deployment', 'trellis-proxy-injector')) as { metadata: Record<string, unknown>; spec: { containers: Container[] } };
     const app = tpl.spec.containers.find((c) => c.name === 'proxy-injector');
@@ -380,5 +380,15 @@ describe('agreement with the components', () => {
     const anchors = (e: { name: string; value?: string; valueFrom?: unknown }) =>
       e.name === 'LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS' ? { name: e.name, value: '<trust anchors>' } : e;
     expect(chart?.env?.map(anchors)).toEqual(injected?.env?.map(anchors));
+
+    // proxy-init likewise, except that controllers skip the kube-apiserver ports (proxyInit.kubeAPIServerPorts).
+    type Init = Container & { securityContext?: unknown };
+    const injectedInit = result.patch.map((op) => op.value as Init | undefined).find((v) => v?.name === 'linkerd-init');
+    const chartInit = ((tpl.spec as { initContainers?: Init[] }).initContainers ?? []).find((c) => c.name === 'linkerd-init');
+    const outbound = (args: readonly string[] = []) => args[args.indexOf('--outbound-ports-to-ignore') + 1];
+    expect([outbound(chartInit?.args), outbound(injectedInit?.args)]).toEqual(['443,6443', '4567,4568']);
+    const withoutOutbound = (args: readonly string[] = []) => args.filter((_, i) => i !== args.indexOf('--outbound-ports-to-ignore') + 1);
+    expect(withoutOutbound(chartInit?.args)).toEqual(withoutOutbound(injectedInit?.args));
+    expect(chartInit?.securityContext).toEqual(injectedInit?.securityContext);
   });
 });
