@@ -273,7 +273,7 @@ export class PodWorker {
             boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod['metadata']['name'], uid: pod['metadata']['uid'] },
           },
         });
-        return { token: String(res['status']['token']), expiresAt: Date.parse(res['status']['expirationTimestamp']) };
+        return String(res['status']['token']);
       },
     };
   }

@@ -9,8 +9,8 @@ import { resourceValue } from './env.ts';
 export interface VolumeApi {
   configMap(namespace: string, name: string): Promise<KObject | undefined>;
   secret(namespace: string, name: string): Promise<KObject | undefined>;
-  /** TokenRequest for the pod's service account; resolves with the token and its expiry (ms since epoch). */
-  token(pod: KObject, audience: string | undefined, expirationSeconds: number): Promise<{ token: string; expiresAt: number }>;
+  /** TokenRequest for the pod's service account; resolves with the token. */
+  token(pod: KObject, audience: string | undefined, expirationSeconds: number): Promise<string>;
 }
 
 export class VolumeError extends Error {}
@@ -91,7 +91,6 @@ function downwardFiles(items: KObject[], pod: KObject, defaultMode: number, allo
 interface TokenCache {
   token: string;
   issuedAt: number;
-  expiresAt: number;
 }
 
 export interface PodVolumesOptions {
@@ -207,11 +206,12 @@ export class PodVolumes {
     const key = `${audience ?? ''}/${expirationSeconds}`;
     const now = (this.#opts.now ?? Date.now)();
     const cached = this.#tokens.get(key);
-    // Renew at 80% of the lifetime, and at least daily (the kubelet's rule).
-    if (cached && now < cached.issuedAt + Math.min(0.8 * (cached.expiresAt - cached.issuedAt), 24 * 3600_000)) return cached.token;
-    const t = await this.#opts.api.token(this.#pod, audience, expirationSeconds);
-    this.#tokens.set(key, { token: t.token, issuedAt: now, expiresAt: t.expiresAt });
-    return t.token;
+    // Renew at 80% of the requested lifetime, and at least daily (the kubelet's rule; the API server may extend the
+    // real expiry of default tokens, which must not delay renewal).
+    if (cached && now < cached.issuedAt + Math.min(0.8 * expirationSeconds * 1000, 24 * 3600_000)) return cached.token;
+    const token = await this.#opts.api.token(this.#pod, audience, expirationSeconds);
+    this.#tokens.set(key, { token, issuedAt: now });
+    return token;
   }
 
   /** Removes the pod's volume directories (memory-backed ones too). */
