@@ -173,6 +173,9 @@ export class MeshTls {
           return;
         }
         const clientId = presented ? (sanNames(peer.subjectaltname)[0] ?? '') : '';
+        // tls.Server clears this flag after the handshake; a standalone server TLSSocket keeps it, and http2
+        // would then wait forever for a 'secureConnect' that server sockets never emit.
+        (tls as { secureConnecting?: boolean }).secureConnecting = false;
         resolve({ socket: tls, clientId, alpn: tls.alpnProtocol ?? false });
       });
     });
