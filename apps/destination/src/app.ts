@@ -4,8 +4,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '@trellis/config';
 import { DestinationService, InboundServerPoliciesService, OutboundPoliciesService } from '@trellis/proto';
-import type { Logger } from 'pino';
-import { startAdminServer, type AdminServer } from './admin/admin-server.ts';
+import { AdminServer, type Logger } from '@trellis/telemetry';
 import { createMetrics, type Metrics } from './admin/metrics.ts';
 import { destinationApi } from './api/destination-api.ts';
 import { OpenStreams, type StreamDeps } from './api/update-stream.ts';
@@ -48,9 +47,12 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
     sizes: () => index.sizes(),
     watchRestarts: () => Object.fromEntries(watches.caches.map((c) => [c.resource, c.restarts])),
   });
-  const admin: AdminServer = await startAdminServer({ host: cfg.adminAddr.host, port: cfg.adminAddr.port, registry: metrics.registry, ready: () => watches.synced() }).catch((err: Error) => {
-    throw new ConfigError(`cannot listen on ${hostPort(cfg.adminAddr)} (--metrics-addr): ${err.message}`);
-  });
+  const admin = new AdminServer({ registry: metrics.registry, ready: () => watches.synced() });
+  const adminPort = (
+    await admin.listen(cfg.adminAddr.port, cfg.adminAddr.host).catch((err: Error) => {
+      throw new ConfigError(`cannot listen on ${hostPort(cfg.adminAddr)} (--metrics-addr): ${err.message}`);
+    })
+  ).port;
   await watches.start();
   logger.info({ sizes: index.sizes() }, 'watch caches synced');
 
@@ -77,13 +79,13 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
       throw new ConfigError(`cannot start the sp-validator on ${hostPort(cfg.webhookAddr)} (--sp-validator-addr, --sp-validator-tls-cert, --sp-validator-tls-key): ${err.message}`);
     });
   }
-  logger.info({ destination: dstPort, policy: policyPort, admin: admin.port, webhook: webhook?.port ?? -1 }, 'destination serving');
+  logger.info({ destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1 }, 'destination serving');
 
   return {
     index,
     metrics,
     watches,
-    ports: { destination: dstPort, policy: policyPort, admin: admin.port, webhook: webhook?.port ?? -1 },
+    ports: { destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1 },
     openStreams: () => streams.size,
     async close() {
       streams.closeAll();

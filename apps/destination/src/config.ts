@@ -1,6 +1,7 @@
 // The destination's configuration: flags (Linkerd's names) parsed once into a frozen object.
 import { ConfigError, parseCidrList, parseEnum, parseInteger, parsePortRanges, type CommandSpec, type FlagValue, type PortRange } from '@trellis/config';
 import { durationFromMillis, type destination } from '@trellis/proto';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
 
 export const DEFAULT_POLICIES = ['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny', 'audit'] as const;
 export type DefaultPolicy = (typeof DEFAULT_POLICIES)[number];
@@ -31,7 +32,8 @@ export interface DestinationConfig {
   readonly defaultPolicy: DefaultPolicy;
   readonly clusterNetworks: readonly string[];
   readonly probeNetworks: readonly string[];
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
 }
 
 export const COMMAND: CommandSpec = {
@@ -63,7 +65,8 @@ export const COMMAND: CommandSpec = {
     'default-policy': { type: 'string', description: `cluster default inbound policy (${DEFAULT_POLICIES.join(', ')})`, value: 'POLICY', default: 'all-unauthenticated' },
     'cluster-networks': { type: 'string', description: 'cluster networks (CIDRs)', value: 'CIDRS', default: '10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8' },
     'probe-networks': { type: 'string', description: 'networks allowed to reach probe routes (CIDRs)', value: 'CIDRS', default: '0.0.0.0/0,::/0' },
-    'log-level': { type: 'string', description: 'log level (trace, debug, info, warn, error)', value: 'LEVEL', default: 'info' },
+    'log-level': { type: 'string', description: `log level (${LOG_LEVELS.join(', ')})`, value: 'LEVEL', default: 'info' },
+    'log-format': { type: 'string', description: `log format (${LOG_FORMATS.join(', ')})`, value: 'FORMAT', default: 'json' },
   },
 };
 
@@ -135,7 +138,8 @@ export function buildConfig(values: Readonly<Record<string, FlagValue | undefine
     defaultPolicy: parseEnum('--default-policy', s('default-policy'), DEFAULT_POLICIES),
     clusterNetworks: cidrs('cluster-networks'),
     probeNetworks: cidrs('probe-networks'),
-    logLevel: parseEnum('--log-level', s('log-level'), ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+    logLevel: parseEnum('--log-level', s('log-level'), LOG_LEVELS),
+    logFormat: parseEnum('--log-format', s('log-format'), LOG_FORMATS),
   };
   return Object.freeze(cfg);
 }

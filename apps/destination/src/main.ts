@@ -1,13 +1,13 @@
 // Wiring only: parse the command line, build the parts, start them, drain on SIGTERM.
 import { ConfigError, runCommand } from '@trellis/config';
 import { KubeConfigError, loadKubeConfig } from '@trellis/k8s';
-import { pino } from 'pino';
+import { createLogger } from '@trellis/telemetry';
 import { startDestination } from './app.ts';
 import { buildConfig, COMMAND } from './config.ts';
 
 await runCommand(COMMAND, process.argv.slice(2), async ({ values }) => {
   const cfg = buildConfig(values);
-  const logger = pino({ name: 'destination', level: cfg.logLevel });
+  const logger = createLogger({ name: 'destination', level: cfg.logLevel, format: cfg.logFormat });
   let kubeConfig;
   try {
     kubeConfig = loadKubeConfig({ kubeconfig: cfg.kubeconfig });

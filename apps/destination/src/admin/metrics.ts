@@ -1,6 +1,7 @@
 // The destination's metrics on its own prom-client registry. Names follow Linkerd's destination where
 // it has one (endpoint_updates_queue_overflow, profile_updates_queue_overflow, <kind>_cache_size).
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRegistry, type Registry } from '@trellis/telemetry';
+import { Counter, Gauge } from 'prom-client';
 
 export type Api = 'destination.Get' | 'destination.GetProfile' | 'inbound.WatchPort' | 'outbound.Watch';
 
@@ -21,8 +22,7 @@ export interface MetricsSources {
 }
 
 export function createMetrics(sources: MetricsSources, opts: { defaultMetrics?: boolean } = {}): Metrics {
-  const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registry = createRegistry({ processMetrics: opts.defaultMetrics !== false });
   for (const kind of Object.keys(sources.sizes())) {
     new Gauge({
       name: `${kind}_cache_size`,

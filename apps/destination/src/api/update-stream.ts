@@ -2,7 +2,7 @@
 // turn of the event loop), sends what `compute` returns through a bounded queue, and ends the stream
 // when the queue overflows, so one slow client never holds memory or blocks the others.
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { Logger } from '@trellis/telemetry';
 import type { Api, Metrics } from '../admin/metrics.ts';
 import { QueueOverflowError } from '../errors.ts';
 import type { ClusterIndex } from '../index/cluster-index.ts';

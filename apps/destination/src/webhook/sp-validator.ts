@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import type { Logger } from 'pino';
+import type { Logger } from '@trellis/telemetry';
 import { InvalidRequestError } from '../errors.ts';
 import { translateProfileSpec } from '../discovery/profile.ts';
 
