@@ -51,7 +51,7 @@ function raw(port: number, bytes: string | Buffer): Promise<string> {
 }
 
 beforeAll(async () => {
-  const http = createHttpServer((req, res) => {
+  const http = createHttpServer({ requireHostHeader: false }, (req, res) => {
     upstreamConnections.add(req.socket.remotePort as number);
     if (req.url === '/upload') {
       let n = 0;
@@ -335,6 +335,12 @@ describe('malformed input', () => {
     h.target = { ip: '127.0.0.1', port: httpPort };
     const out = await raw(h.outboundPort, bytes);
     expect(out).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+  });
+
+  it('forwards an HTTP/1.1 request without Host, as Linkerd does', async () => {
+    h.target = { ip: '127.0.0.1', port: httpPort };
+    const out = await raw(h.outboundPort, 'GET /no-host HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(out).toMatch(/^HTTP\/1\.1 200 [^]*hello GET \/no-host$/);
   });
 
   it('answers a slowloris client with 408', async () => {

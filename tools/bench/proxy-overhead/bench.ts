@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     'payload-size': { type: 'string', default: '1024' },
     'max-seconds': { type: 'string', default: '10' },
     profile: { type: 'boolean', default: false },
+    // Extra V8/Node flags for the proxies, e.g. --node-options=--max-semi-space-size=2
+    'node-options': { type: 'string', default: '' },
   },
 });
 const rate = Number(args.rate);
@@ -97,7 +99,7 @@ function startIn(ns: string, argv: string[], env: Record<string, string>, marker
 }
 
 function startProxy(ns: string, ip: string, profileDir: string | undefined): Promise<ChildProcess> {
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(args['node-options'] ? args['node-options'].split(' ') : [])];
   return startIn(
     ns,
     [NODE, ...nodeArgs, proxyMain],
@@ -258,7 +260,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'proxy-overhead',
       when: new Date().toISOString(),
-      settings: { rate, seconds, runs, connections: Number(connections), payloadBytes: Number(payload) },
+      settings: { rate, seconds, runs, connections: Number(connections), payloadBytes: Number(payload), nodeOptions: args['node-options'] },
       latencyMsMedianOfRuns: medians,
       addedMs: { outbound: added('outbound'), 'outbound+inbound': added('outbound+inbound') },
       cpuMicrosPerRequest: { outbound: round(median(cpu.outbound), 1), inbound: round(median(cpu.inbound), 1) },
@@ -271,13 +273,25 @@ async function main(): Promise<void> {
       profileTopSelf: profile,
       runs: samples,
     };
+    const misses: string[] = [];
+    const miss = (what: string, value: number, goal: number, unit: string) => {
+      if (value > goal) misses.push(`${what} ${value} ${unit} vs goal ${goal} (x${round(value / goal, 1)})`);
+    };
+    miss('CPU outbound', result.cpuMicrosPerRequest.outbound, 80, 'us/req');
+    miss('CPU inbound', result.cpuMicrosPerRequest.inbound, 80, 'us/req');
+    miss('added p50 (two proxies)', result.addedMs['outbound+inbound']['p50'] ?? 0, 0.3, 'ms');
+    miss('added p99 (two proxies)', result.addedMs['outbound+inbound']['p99'] ?? 0, 1, 'ms');
+    miss('RSS outbound', result.peakRssMiB.outbound, 60, 'MiB');
+    miss('RSS inbound', result.peakRssMiB.inbound, 60, 'MiB');
+    Object.assign(result, { goalsMissed: misses, loadAverage: readFileSync('/proc/loadavg', 'utf8').trim() });
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(join(resultsDir, 'proxy-overhead.json'), JSON.stringify(result, null, 2) + '\n');
     const two = result.addedMs['outbound+inbound'];
     process.stdout.write(
       `proxy-overhead: ${rate} rps x ${seconds}s x ${runs}; two proxies add p50 ${two['p50']} ms, p99 ${two['p99']} ms, p99.9 ${two['p99.9']} ms; ` +
         `CPU ${result.cpuMicrosPerRequest.outbound}/${result.cpuMicrosPerRequest.inbound} us/req (out/in); RSS ${result.peakRssMiB.outbound}/${result.peakRssMiB.inbound} MiB; ` +
-        `max throughput ${result.maxThroughputRatioToDirect['outbound']}x (one) ${result.maxThroughputRatioToDirect['outbound+inbound']}x (two) of direct\n`,
+        `max throughput ${result.maxThroughputRatioToDirect['outbound']}x (one) ${result.maxThroughputRatioToDirect['outbound+inbound']}x (two) of direct; ` +
+        `${misses.length} goal(s) missed\n`,
     );
   } finally {
     teardown();

@@ -206,6 +206,8 @@ export function createH1Server(o: H1Options): Server {
     maxHeaderSize: 64 * 1024,
     headersTimeout: o.headerReadTimeoutMs,
     requestTimeout: 0,
+    // Linkerd forwards HTTP/1.1 requests without a Host (over a throwaway connection) rather than refusing them.
+    requireHostHeader: false,
     keepAliveTimeout: 0,
     connectionsCheckingInterval: Math.max(250, Math.min(o.headerReadTimeoutMs / 4, 30_000)),
     // Upgrade: h2c is refused: the request goes on as a plain one with Upgrade stripped.
@@ -239,6 +241,9 @@ export function createH1Server(o: H1Options): Server {
     const status = clientErrorStatus(err.code);
     socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
   });
+  // A client that half-closes after its request still gets the response (Node's default aborts the request);
+  // the connection then closes after that response. The property is Node's own, not in its typings.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // Node starts header-timeout tracking when a server starts listening; this one is fed connections instead.
   server.emit('listening');
   return server;
