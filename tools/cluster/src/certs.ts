@@ -53,3 +53,9 @@ export async function makeClusterCerts(dir: string, serviceIp: string, extraIps:
   await openssl(['pkey', '-in', saKey, '-pubout', '-out', saPub]);
   return { caCert, caKey, serverCert: server.cert, serverKey: server.key, adminCert: admin.cert, adminKey: admin.key, saKey, saPub };
 }
+
+/** The node agent's serving certificate for its kubelet-style log endpoint, signed by the cluster CA. */
+export async function makeNodeCert(dir: string, ca: { caCert: string; caKey: string }, ip: string): Promise<{ cert: string; key: string }> {
+  return signed(dir, 'node-agent', '/CN=system:node:trellis-node',
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${ip}\n`, ca);
+}

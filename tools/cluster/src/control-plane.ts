@@ -115,6 +115,10 @@ async function apiServerArgs(state: Omit<ClusterState, 'processes'>): Promise<st
     // Webhooks on loopback are how the injector is tested; the defaults already enable Mutating/Validating webhooks.
     '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota',
     '--profiling=false',
+    // kubectl logs goes API server -> node agent: the agent accepts only clients with a cluster-CA certificate.
+    `--kubelet-client-certificate=${c.adminCert}`,
+    `--kubelet-client-key=${c.adminKey}`,
+    '--kubelet-preferred-address-types=InternalIP',
     '--v=1',
   ];
 }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { apiGet, type ClusterState } from './control-plane.ts';
 import { freePort, startProcess, waitFor, type ProcessRecord } from './processes.ts';
 import { REPO_ROOT, toolPath } from './tools.ts';
+import { makeNodeCert } from './certs.ts';
 import { Kube, KubeApiError } from './node-agent/kube.ts';
 import { DNS_SERVICE_IP, GATEWAY_IP, POD_CIDR, tearDownHostNetwork } from './node-agent/network.ts';
 import { NODE_NAME } from './node-agent/agent.ts';
@@ -90,6 +91,7 @@ export async function startNode(state: ClusterState, record: (rec: ProcessRecord
   );
 
   log('starting the node agent');
+  await makeNodeCert(dir, state.certs, GATEWAY_IP);
   const agent = startProcess('node-agent', [process.execPath, join(REPO_ROOT, 'tools/cluster/src/node-agent/main.ts'), `--dir=${dir}`], join(dir, 'node-agent.log'));
   await record(agent);
   await waitFor(`node ${NODE_NAME} Ready`, async () => {

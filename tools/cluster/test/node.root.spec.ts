@@ -108,6 +108,9 @@ describe('trellis-cluster up --node', () => {
       return m !== null && Number(m[2]) > 0 && Number(m[3]) > 0 && { ok: Number(m[2]), failed: Number(m[3]) };
     }, 60_000);
     expect(summary.ok).toBeGreaterThan(0);
+    // kubectl logs works too: API server -> the node agent's log endpoint.
+    const [bot] = await pods('emojivoto', 'app=vote-bot-svc');
+    expect(await kubectl('-n', 'emojivoto', 'logs', bot.metadata.name, '--tail=1')).toMatch(/^vote-bot: \d+ votes: /);
     // The doughnut's failures reach the voting service itself.
     const [voting] = await pods('emojivoto', 'app=voting-svc');
     const metrics = (await httpGet(`http://${voting.status.podIP}:8801/metrics`)).text;

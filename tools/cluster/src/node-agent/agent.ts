@@ -16,6 +16,8 @@ export interface AgentOptions {
   readonly repoRoot: string;
   readonly node: string;
   readonly backoff?: { baseMs: number; maxMs: number };
+  /** Port of the log endpoint (kubectl logs), advertised in the Node's daemonEndpoints. */
+  readonly kubeletPort?: number;
 }
 
 function allocatable() {
@@ -34,7 +36,7 @@ export function nodeObject(): KObject {
   };
 }
 
-export function nodeStatus(now: string): KObject {
+export function nodeStatus(now: string, kubeletPort = 0): KObject {
   const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now });
   return {
     capacity: allocatable(),
@@ -49,7 +51,7 @@ export function nodeStatus(now: string): KObject {
       { type: 'InternalIP', address: GATEWAY_IP },
       { type: 'Hostname', address: NODE_NAME },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
     nodeInfo: {
       machineID: '', systemUUID: '', bootID: '', kernelVersion: release(), osImage: `trellis node agent on ${hostname()}`,
       containerRuntimeVersion: 'trellis://0.1.0', kubeletVersion: KUBELET_VERSION, kubeProxyVersion: KUBELET_VERSION,
@@ -102,7 +104,7 @@ export class NodeAgent {
 
   async #postStatus(): Promise<void> {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    await this.#opts.kube.call('PATCH', `/api/v1/nodes/${NODE_NAME}/status`, { status: nodeStatus(now) }, 'application/strategic-merge-patch+json');
+    await this.#opts.kube.call('PATCH', `/api/v1/nodes/${NODE_NAME}/status`, { status: nodeStatus(now, this.#opts.kubeletPort) }, 'application/strategic-merge-patch+json');
   }
 
   /** Watches the pods bound to this node until stop(). */

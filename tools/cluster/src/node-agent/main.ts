@@ -7,6 +7,8 @@ import { readState } from '../control-plane.ts';
 import { REPO_ROOT } from '../tools.ts';
 import { Kube } from './kube.ts';
 import { NodeAgent } from './agent.ts';
+import { startLogServer } from './log-server.ts';
+import { GATEWAY_IP } from './network.ts';
 
 await runCommand(
   {
@@ -26,7 +28,8 @@ await runCommand(
     // Containers may run as other users: they must be able to reach their volumes under the cluster directory.
     await chmod(dir, 0o755);
     await chmod(podsDir, 0o755);
-    const agent = new NodeAgent({ kube, log, podsDir, repoRoot: REPO_ROOT, node: process.execPath });
+    const logs = await startLogServer({ podsDir, host: GATEWAY_IP, caCert: state.certs.caCert, cert: join(dir, 'node-agent.crt'), key: join(dir, 'node-agent.key') });
+    const agent = new NodeAgent({ kube, log, podsDir, repoRoot: REPO_ROOT, node: process.execPath, kubeletPort: logs.port });
     await agent.register();
     log.info('node registered; watching pods');
     const stop = async (signal: string) => {
