@@ -42,8 +42,19 @@ function fakeApi(): Promise<{ server: Server; port: number; calls: Record<string
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.method === 'GET' && url === `/api/v1/namespaces/${NAMESPACE}`) {
-      return json(200, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, annotations: { 'linkerd.io/inject': 'enabled' } } });
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, resourceVersion: '1', annotations: { 'linkerd.io/inject': 'enabled' } } };
+    if (req.method === 'GET' && url === `/api/v1/namespaces/${NAMESPACE}`) return json(200, namespace);
+    if (req.method === 'GET' && url === '/api/v1') {
+      return json(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list', 'watch'] }] });
+    }
+    // The namespace list and an open watch that stays quiet, for an injector that caches namespaces by watching.
+    if (req.method === 'GET' && url === '/api/v1/namespaces') {
+      if ((req.url ?? '').includes('watch=true')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        return;
+      }
+      return json(200, { apiVersion: 'v1', kind: 'NamespaceList', metadata: { resourceVersion: '1' }, items: [namespace] });
     }
     if (req.method === 'GET' && url === `/apis/apps/v1/namespaces/${NAMESPACE}/replicasets/${RS}`) {
       return json(200, {
@@ -251,6 +262,7 @@ async function main(): Promise<void> {
     agent.destroy();
   } finally {
     child.kill('SIGTERM');
+    api.server.closeAllConnections();
     api.server.close();
   }
 }
