@@ -13,6 +13,7 @@ declare -A want=(
   [flock]=util-linux
   [curl]=curl
   [sysctl]=procps
+  [buildah]=buildah
   [setpriv]=util-linux
   [iptables-nft]=iptables
 )
