@@ -23,52 +23,63 @@ await runCommand(
     epilog: `Commands:\n  ${COMMANDS.join(' | ')}   (logs POD [-c CONTAINER] [-n NAMESPACE])\n\nUse the cluster with: export KUBECONFIG=$(trellis-cluster kubeconfig)`,
   },
   process.argv.slice(2),
-  async ({ values, positionals }) => {
-    const dir = resolve(values['dir'] as string);
-    const [command, ...rest] = positionals;
-    if (command === 'logs') {
-      if (rest.length !== 1) throw new ConfigError(`logs takes one pod name, got ${JSON.stringify(rest.join(' '))}`);
-      process.stdout.write(await podLogs(dir, values['namespace'] as string, rest[0]!, (values['container'] as string) || undefined));
-      return;
-    }
-    if (!command || !(COMMANDS as readonly string[]).includes(command) || rest.length > 0) {
-      throw new ConfigError(`expected one command of ${COMMANDS.join(', ')}, got ${JSON.stringify(positionals.join(' '))}`);
-    }
-    const t0 = Date.now();
-    switch (command) {
-      case 'up': {
-        const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
-        process.stderr.write(`trellis-cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-        process.stdout.write(`API server: ${state.server}\nkubeconfig: ${state.kubeconfig}\nexport KUBECONFIG=${state.kubeconfig}\n`);
-        return;
-      }
-      case 'down': {
-        const n = await down(dir);
-        process.stdout.write(`stopped ${n} process(es); removed ${dir}\n`);
-        return;
-      }
-      case 'status': {
-        const s = await status(dir);
-        if (!s) {
-          process.stdout.write(`no cluster in ${dir}\n`);
-          process.exitCode = 3;
-          return;
-        }
-        for (const c of s.components) process.stdout.write(`${c.name.padEnd(24)} pid ${String(c.pid).padEnd(8)} ${c.running ? 'running' : 'stopped'}\n`);
-        process.stdout.write(`API server ${s.state.server}: ${s.ready ? 'ready' : 'not ready'}\n`);
-        process.exitCode = s.ready ? 0 : 3;
-        return;
-      }
-      case 'kubeconfig': {
-        const s = await status(dir);
-        if (!s) throw new ConfigError(`no cluster in ${dir} (run trellis-cluster up first)`);
-        process.stdout.write(`${s.state.kubeconfig}\n`);
-        return;
-      }
-      case 'stop-apiserver':
-        return stopApiServer(dir);
-      case 'start-apiserver':
-        return startApiServerAgain(dir);
+  async (cli) => {
+    try {
+      await main(cli.values, cli.positionals);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      // A failed start or stop is reported as one line (the message names the component and its log), not a stack.
+      process.stderr.write(`trellis-cluster: ${(err as Error).message}\n`);
+      process.exitCode = 1;
     }
   },
 );
+
+async function main(values: Readonly<Record<string, unknown>>, positionals: readonly string[]): Promise<void> {
+  const dir = resolve(values['dir'] as string);
+  const [command, ...rest] = positionals;
+  if (command === 'logs') {
+    if (rest.length !== 1) throw new ConfigError(`logs takes one pod name, got ${JSON.stringify(rest.join(' '))}`);
+    process.stdout.write(await podLogs(dir, values['namespace'] as string, rest[0]!, (values['container'] as string) || undefined));
+    return;
+  }
+  if (!command || !(COMMANDS as readonly string[]).includes(command) || rest.length > 0) {
+    throw new ConfigError(`expected one command of ${COMMANDS.join(', ')}, got ${JSON.stringify(positionals.join(' '))}`);
+  }
+  const t0 = Date.now();
+  switch (command) {
+    case 'up': {
+      const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
+      process.stderr.write(`trellis-cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      process.stdout.write(`API server: ${state.server}\nkubeconfig: ${state.kubeconfig}\nexport KUBECONFIG=${state.kubeconfig}\n`);
+      return;
+    }
+    case 'down': {
+      const n = await down(dir);
+      process.stdout.write(`stopped ${n} process(es); removed ${dir}\n`);
+      return;
+    }
+    case 'status': {
+      const s = await status(dir);
+      if (!s) {
+        process.stdout.write(`no cluster in ${dir}\n`);
+        process.exitCode = 3;
+        return;
+      }
+      for (const c of s.components) process.stdout.write(`${c.name.padEnd(24)} pid ${String(c.pid).padEnd(8)} ${c.running ? 'running' : 'stopped'}\n`);
+      process.stdout.write(`API server ${s.state.server}: ${s.ready ? 'ready' : 'not ready'}\n`);
+      process.exitCode = s.ready ? 0 : 3;
+      return;
+    }
+    case 'kubeconfig': {
+      const s = await status(dir);
+      if (!s) throw new ConfigError(`no cluster in ${dir} (run trellis-cluster up first)`);
+      process.stdout.write(`${s.state.kubeconfig}\n`);
+      return;
+    }
+    case 'stop-apiserver':
+      return stopApiServer(dir);
+    case 'start-apiserver':
+      return startApiServerAgain(dir);
+  }
+}

@@ -8,7 +8,7 @@ import { makeClusterCerts, type ClusterCerts } from './certs.ts';
 import { freePort, isOurs, startProcess, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
 import { toolPath } from './tools.ts';
 import { GATEWAY_IP, setUpHostNetwork } from './node-agent/network.ts';
-import { prepareNodeTools, startNode, tearDownNode } from './node.ts';
+import { claimNode, prepareNodeTools, releaseNode, startNode, tearDownNode } from './node.ts';
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const SERVICE_IP = '10.96.0.1';
@@ -33,6 +33,8 @@ export interface UpOptions {
   readonly controllers?: boolean;
   /** A whole single-node Kubernetes: kube-scheduler, kube-proxy, CoreDNS and the node agent running pods (needs root). */
   readonly node?: boolean;
+  /** With node: how long to wait for another node cluster on this machine to go down (default: fail at once). */
+  readonly nodeWaitMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -164,8 +166,15 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
   // (still only inside this machine), which exists before anything else starts.
   const apiHost = opts.node ? GATEWAY_IP : '127.0.0.1';
   if (opts.node) {
+    await claimNode(dir, opts.nodeWaitMs ?? 0, log);
     log('making the node network (bridge, firewall chain)');
-    await setUpHostNetwork();
+    try {
+      await setUpHostNetwork();
+    } catch (err) {
+      await tearDownNode();
+      await releaseNode(dir);
+      throw err;
+    }
   }
   log('making certificates');
   const certs = await makeClusterCerts(dir, SERVICE_IP, opts.node ? [GATEWAY_IP] : []);
@@ -230,7 +239,10 @@ export async function down(dir: string, opts: { keepDir?: boolean } = {}): Promi
       if (isOurs(rec)) stopped++;
       await stopProcess(rec);
     }
-    if (state.node) await tearDownNode();
+    if (state.node) {
+      await tearDownNode();
+      await releaseNode(dir);
+    }
   }
   if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   return stopped;

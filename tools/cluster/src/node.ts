@@ -1,12 +1,13 @@
 // The node half of `trellis-cluster up --node`: kube-scheduler, the node agent, kube-proxy (iptables mode) and
 // CoreDNS behind the kube-dns Service, on top of the control plane. Everything listens on loopback or on the node
 // bridge's address; nothing is reachable from outside the machine.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { apiGet, type ClusterState } from './control-plane.ts';
-import { freePort, startProcess, waitFor, type ProcessRecord } from './processes.ts';
+import { apiGet, readState, type ClusterState } from './control-plane.ts';
+import { delay, freePort, isOurs, startProcess, waitFor, type ProcessRecord } from './processes.ts';
 import { REPO_ROOT, toolPath } from './tools.ts';
 import { makeNodeCert } from './certs.ts';
 import { Kube, KubeApiError } from './node-agent/kube.ts';
@@ -128,6 +129,53 @@ export async function startNode(state: ClusterState, record: (rec: ProcessRecord
 
   // Pods can only be created once their namespace has its default service account.
   await waitFor('the default service account', async () => (await apiGet(state, '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 30_000);
+}
+
+/** Which cluster directory owns this machine's node network (one node cluster per machine: one bridge, one kube-proxy). */
+export const NODE_OWNER_FILE = '/run/trellis-node/owner';
+
+/** The owner file holds "<dir> <pid of the process that claimed it>": alive while that process or the cluster runs. */
+async function ownerAlive(owner: string): Promise<boolean> {
+  const [dir = '', pid = ''] = owner.split(' ');
+  if (pid && existsSync(`/proc/${pid}`)) return true;
+  const state = await readState(dir).catch(() => undefined);
+  return state?.processes.some(isOurs) ?? false;
+}
+
+/**
+ * Claims the node network for `dir`. Another live node cluster makes this wait up to waitMs, then fail naming it;
+ * a network left behind by a cluster whose processes are gone (a crashed run) is removed first.
+ */
+export async function claimNode(dir: string, waitMs: number, log: (line: string) => void): Promise<void> {
+  await mkdir('/run/trellis-node', { recursive: true });
+  const deadline = Date.now() + waitMs;
+  let said = false;
+  for (;;) {
+    try {
+      await writeFile(NODE_OWNER_FILE, `${dir} ${process.pid}`, { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = (await readFile(NODE_OWNER_FILE, 'utf8').catch(() => '')).trim();
+    if (owner && (await ownerAlive(owner))) {
+      const other = owner.split(' ')[0];
+      if (Date.now() > deadline) throw new Error(`another node cluster runs in ${other} (one per machine): trellis-cluster down --dir ${other}`);
+      if (!said) log(`waiting for the node cluster in ${other} to go down`);
+      said = true;
+      await delay(1000);
+      continue;
+    }
+    log(`removing the node network left behind by ${owner || 'an unknown cluster'}`);
+    await tearDownNode();
+    await rm(NODE_OWNER_FILE, { force: true });
+  }
+}
+
+/** Gives the node network up if `dir` owns it. */
+export async function releaseNode(dir: string): Promise<void> {
+  const owner = (await readFile(NODE_OWNER_FILE, 'utf8').catch(() => '')).trim();
+  if (owner.split(' ')[0] === dir) await rm(NODE_OWNER_FILE, { force: true });
 }
 
 /** Removes kube-proxy's chains and the node network (namespaces, bridge, firewall chain). */

@@ -70,8 +70,9 @@ async function httpGet(url: string): Promise<{ status: number; text: string }> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trellis-node-test-'));
-  state = await up(dir, { node: true });
-}, 300_000);
+  // One node cluster per machine: wait for another run's (the end-to-end tests') to finish.
+  state = await up(dir, { node: true, nodeWaitMs: 600_000 });
+}, 900_000);
 
 afterAll(async () => {
   if (!stopped && dir) await down(dir);
