@@ -131,3 +131,19 @@ describe('Balancer (P2C over peak-EWMA)', () => {
     expect(seen.has('bad')).toBe(true);
   });
 });
+
+describe('Balancer retirement', () => {
+  it('retires a removed endpoint only after its last in-flight request is done', () => {
+    const retired: string[] = [];
+    const b = new Balancer<string>({ name: 'x' });
+    b.add('a', 'a', true, (v) => retired.push(v));
+    const p = b.tryPick();
+    b.remove('a');
+    expect(retired).toEqual([]);
+    p?.done(true);
+    expect(retired).toEqual(['a']);
+    b.add('b', 'b', true, (v) => retired.push(v));
+    b.add('b', 'b2', true, (v) => retired.push(v));
+    expect(retired).toEqual(['a', 'b']);
+  });
+});

@@ -38,6 +38,8 @@ interface Member<E> {
   readonly breaker: Breaker | undefined;
   ready: boolean;
   removed: boolean;
+  /** Called once the member is removed or replaced and its last request is done. */
+  readonly onRetired: ((value: E) => void) | undefined;
 }
 
 interface Waiter<E> {
@@ -71,10 +73,14 @@ export class Balancer<E> {
     this.#random = opts.random ?? Math.random;
   }
 
-  /** Adds or replaces an endpoint (replaced ones keep their in-flight requests). Ready unless told otherwise. */
-  add(key: string, value: E, ready = true): void {
+  /**
+   * Adds or replaces an endpoint (replaced ones keep their in-flight requests). Ready unless told otherwise.
+   * `onRetired` runs once the endpoint has been removed or replaced and its last request is done: the moment
+   * its connection can close without failing anything already sent to it.
+   */
+  add(key: string, value: E, ready = true, onRetired?: (value: E) => void): void {
     const old = this.#members.get(key);
-    if (old) old.removed = true;
+    if (old) this.#retire(old);
     this.#members.set(key, {
       key,
       value,
@@ -82,6 +88,7 @@ export class Balancer<E> {
       breaker: this.#breaker ? new Breaker(this.#breaker, this.#random) : undefined,
       ready,
       removed: false,
+      onRetired,
     });
     if (ready) this.#drain();
   }
@@ -89,8 +96,13 @@ export class Balancer<E> {
   remove(key: string): void {
     const m = this.#members.get(key);
     if (!m) return;
-    m.removed = true;
     this.#members.delete(key);
+    this.#retire(m);
+  }
+
+  #retire(m: Member<E>): void {
+    m.removed = true;
+    if (m.ewma.pending === 0) m.onRetired?.(m.value);
   }
 
   /** Connection state: a connecting or reconnecting endpoint is skipped. */
@@ -184,6 +196,7 @@ export class Balancer<E> {
         finished = true;
         sample();
         m.ewma.pending--;
+        if (m.removed && m.ewma.pending === 0) m.onRetired?.(m.value);
         if (m.breaker) {
           const before = m.breaker.state;
           m.breaker.record(success, this.#now());

@@ -1,0 +1,150 @@
+// Outbound resolution for one original destination (linkerd-proxy.md §0, §5): GetProfile decides whether the
+// target is a logical service (its fully-qualified name), a known endpoint (a pod IP: mTLS straight to it), or
+// unknown (forward to the original destination, plaintext). A logical service is split over its backends
+// (dst_overrides, else the service itself), each a P2C balancer fed by its own Destination/Get stream, whose
+// endpoints hold one pooled HTTP/2 connection each (mTLS when they have an identity).
+import { H2Endpoint } from '../balance/h2-endpoint.ts';
+import type { BreakerOptions } from '../balance/breaker.ts';
+import { Balancer } from '../balance/p2c.ts';
+import { compileProfile, type CompiledProfile } from '../profiles/routes.ts';
+import { WeightedSplit } from '../profiles/split.ts';
+import type { MeshTls } from '../tls/mesh-tls.ts';
+import type { Discovery, Lease, ResolvedEndpoints } from './discovery.ts';
+import { toEndpoint, type Endpoint } from './endpoints.ts';
+
+export interface MeshEndpoint {
+  readonly endpoint: Endpoint;
+  /** The pooled HTTP/2 connection, when the endpoint is meshed with the h2 hint (orig-proto upgrade). */
+  readonly h2: H2Endpoint | undefined;
+}
+
+export class Backend {
+  readonly authority: string;
+  readonly balancer: Balancer<MeshEndpoint>;
+  readonly #lease: Lease<ResolvedEndpoints>;
+  readonly #members = new Map<string, MeshEndpoint>();
+  readonly #onAdd: (e: Endpoint) => void;
+  readonly #onRemove: (e: Endpoint) => void;
+
+  constructor(authority: string, discovery: Discovery, o: OutboundOptions) {
+    this.authority = authority;
+    this.balancer = new Balancer<MeshEndpoint>({ name: authority, failfastMs: o.failfastMs ?? 3_000, ...(o.breaker ? { breaker: o.breaker } : {}) });
+    this.#lease = discovery.resolve(authority);
+    const set = this.#lease.value;
+    const retire = (me: MeshEndpoint) => me.h2?.close();
+    this.#onAdd = (e) => {
+      const me: MeshEndpoint = { endpoint: e, h2: e.hint === 'h2' && !o.isLocal?.(e.ip) ? endpointClient(e, o, (ready) => this.balancer.setReady(e.addr, ready)) : undefined };
+      this.#members.set(e.addr, me);
+      // A replaced or removed endpoint's connection closes only after its last request is done.
+      this.balancer.add(e.addr, me, true, retire);
+    };
+    this.#onRemove = (e) => {
+      this.balancer.remove(e.addr);
+      this.#members.delete(e.addr);
+    };
+    for (const e of set.all()) this.#onAdd(e);
+    set.on('add', this.#onAdd);
+    set.on('remove', this.#onRemove);
+  }
+
+  get ready(): boolean {
+    return this.balancer.size > 0;
+  }
+
+  close(): void {
+    const set = this.#lease.value;
+    set.off('add', this.#onAdd);
+    set.off('remove', this.#onRemove);
+    for (const m of this.#members.values()) m.h2?.close();
+    this.#members.clear();
+    this.#lease.release();
+  }
+}
+
+function endpointClient(e: Endpoint, o: OutboundOptions, onReady: (ready: boolean) => void): H2Endpoint {
+  return new H2Endpoint({
+    target: { addr: e.addr, ip: e.ip, port: e.port, identity: e.identity, serverName: e.serverName },
+    tls: o.tls,
+    onReady,
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+  });
+}
+
+export type Resolution =
+  /** No profile (outside the profile networks, NotFound, or none in time): forward to the original destination. */
+  | { readonly kind: 'forward' }
+  /** A single known endpoint (a pod IP): connect straight to it, with mTLS when it has an identity. */
+  | { readonly kind: 'endpoint'; readonly endpoint: MeshEndpoint; release(): void }
+  /** A service: route by the profile, split over backends, balance within each. */
+  | { readonly kind: 'logical'; readonly logical: string; readonly profile: CompiledProfile; readonly split: WeightedSplit<Backend>; release(): void };
+
+export interface OutboundOptions {
+  readonly tls: MeshTls;
+  /** How long to wait for the first profile before forwarding (Linkerd: the outbound discovery waits). */
+  readonly profileTimeoutMs?: number;
+  readonly failfastMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly breaker?: BreakerOptions;
+  /** The pod's own IPs: no TLS and no upgrade to ourselves (linkerd-proxy.md §1 `is_local`). */
+  readonly isLocal?: (ip: string) => boolean;
+}
+
+export class OutboundResolver {
+  readonly #discovery: Discovery;
+  readonly #o: OutboundOptions;
+
+  constructor(discovery: Discovery, o: OutboundOptions) {
+    this.#discovery = discovery;
+    this.#o = o;
+  }
+
+  async resolve(ip: string, port: number): Promise<Resolution> {
+    const target = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+    const lease = this.#discovery.profile(target, ip);
+    if (!lease) return { kind: 'forward' };
+    const raw = await lease.value.first(this.#o.profileTimeoutMs ?? 3_000);
+    if (!raw) {
+      lease.release();
+      return { kind: 'forward' };
+    }
+    if (raw.endpoint) {
+      const e = toEndpoint(raw.endpoint, {});
+      if (!e) {
+        lease.release();
+        return { kind: 'forward' };
+      }
+      const h2 = e.hint === 'h2' && !this.#o.isLocal?.(e.ip) ? endpointClient(e, this.#o, () => undefined) : undefined;
+      return {
+        kind: 'endpoint',
+        endpoint: { endpoint: e, h2 },
+        release: () => {
+          h2?.close();
+          lease.release();
+        },
+      };
+    }
+    if (!raw.fullyQualifiedName) {
+      lease.release();
+      return { kind: 'forward' };
+    }
+    const profile = compileProfile(raw);
+    const logical = `${raw.fullyQualifiedName}:${port}`;
+    const wanted = profile.dstOverrides.length > 0 ? profile.dstOverrides : [{ authority: logical, weight: 1 }];
+    const backends = wanted.map((w) => ({ weight: w.weight, backend: new Backend(w.authority, this.#discovery, this.#o) }));
+    return {
+      kind: 'logical',
+      logical,
+      profile,
+      split: new WeightedSplit(backends),
+      release: () => {
+        for (const b of backends) b.backend.close();
+        lease.release();
+      },
+    };
+  }
+}
+
+/** The backend for one request: a ready one by weight, else the first (whose balancer waits, then fails fast). */
+export function pickBackend(split: WeightedSplit<Backend>): Backend | undefined {
+  return split.pick((b) => b.ready) ?? split.backends[0]?.backend;
+}

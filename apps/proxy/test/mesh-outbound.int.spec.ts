@@ -1,0 +1,259 @@
+// The mesh path assembled from Proxy II's modules, against a stub destination (mesh-stub-destination.ts) and
+// two peer "inbound proxies" built from the TLS layer: profile → dst_overrides split → Get → P2C → pooled
+// mTLS HTTP/2 with l5d-orig-proto → peer terminates, checks the client identity, sets l5d-client-id, downgrades.
+import { createServer as h2Server, type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders } from 'node:http2';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { parseCidrList } from '@trellis/config';
+import { destination, tcpAddress } from '@trellis/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FailFastError } from '../src/balance/errors.ts';
+import { Discovery } from '../src/discovery/discovery.ts';
+import { destinationClients } from '../src/discovery/grpc-destination.ts';
+import { OutboundResolver, pickBackend, type MeshEndpoint, type Resolution } from '../src/discovery/outbound.ts';
+import type { Credentials } from '../src/identity/credentials.ts';
+import { controlAddr } from '../src/identity/env.ts';
+import { applyClientId } from '../src/tls/client-id.ts';
+import { acceptInboundTls } from '../src/tls/inbound.ts';
+import { MeshTls } from '../src/tls/mesh-tls.ts';
+import { parseOrigProto, upgradeRequest } from '../src/tls/orig-proto.ts';
+import { createMeshPki, type MeshPki } from './mesh-pki.ts';
+import { DESTINATION_SVC_NAME, startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
+
+const CLIENT = 'web.default.serviceaccount.identity.trellis.cluster.local';
+const BOOKS = 'books.default.serviceaccount.identity.trellis.cluster.local';
+const V1 = 'books-v1.default.svc.cluster.local:80';
+const V2 = 'books-v2.default.svc.cluster.local:80';
+
+class Source {
+  creds: Credentials | undefined;
+  current() {
+    return this.creds;
+  }
+}
+
+interface Peer {
+  readonly name: string;
+  readonly port: number;
+  requests: number;
+  handshakes: number;
+  readonly seen: IncomingHttpHeaders[];
+  readonly net: Server;
+  readonly h2: Http2Server;
+}
+
+let pki: MeshPki;
+let stub: StubDestination;
+let discovery: Discovery;
+let resolver: OutboundResolver;
+let closeClients: () => void;
+const clientSource = new Source();
+const serverSource = new Source();
+const serverTls = new MeshTls(serverSource);
+const peers: Peer[] = [];
+
+async function startPeer(name: string, delayMs = 0): Promise<Peer> {
+  const h2 = h2Server();
+  const peer = { name, requests: 0, handshakes: 0, seen: [], h2 } as unknown as Peer;
+  const server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    acceptInboundTls(socket, serverTls, 2_000, {
+      meshed: (tls, clientId) => {
+        peer.handshakes++;
+        // What the inbound HTTP layer does per request: trust only the verified id, then downgrade.
+        tls.on('error', () => undefined);
+        (tls as unknown as { clientId: string }).clientId = clientId;
+        h2.emit('connection', tls);
+      },
+      passthrough: (s) => s.destroy(),
+      plaintext: (s) => s.destroy(),
+      failed: () => undefined,
+    });
+  });
+  h2.on('stream', (stream, headers) => {
+    const h = { ...headers } as Record<string, string | string[] | undefined>;
+    applyClientId(h, (stream.session?.socket as unknown as { clientId?: string }).clientId);
+    const orig = parseOrigProto(headers['l5d-orig-proto']);
+    peer.requests++;
+    peer.seen.push(h as IncomingHttpHeaders);
+    setTimeout(() => {
+      if (stream.destroyed) return;
+      stream.respond({ ':status': 200, 'x-peer': name, ...(orig ? { 'l5d-orig-proto': `HTTP/${orig.httpVersion}` } : {}) });
+      stream.end('ok');
+    }, delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  Object.assign(peer, { net: server, port: (server.address() as AddressInfo).port });
+  peers.push(peer);
+  return peer;
+}
+
+/** A meshed endpoint as destination describes it: identity, h2 hint. */
+const meshedAddr = (port: number, weight = 10000) => ({
+  addr: tcpAddress('127.0.0.1', port),
+  weight,
+  tlsIdentity: { strategy: { $case: 'dnsLikeIdentity' as const, value: { name: BOOKS } } },
+  protocolHint: { protocol: { $case: 'h2' as const, value: {} } },
+});
+const endpointUpdate = (...addrs: ReturnType<typeof meshedAddr>[]) =>
+  destination.Update.fromPartial({ update: { $case: 'add', value: { metricLabels: { namespace: 'default', service: 'books' }, addrs } } });
+
+beforeAll(async () => {
+  pki = await createMeshPki();
+  clientSource.creds = await pki.issue(CLIENT);
+  serverSource.creds = await pki.issue(BOOKS);
+  stub = await startStubDestination(pki);
+  const config = {
+    svcAddr: { ...controlAddr('X', stub.addr), loopback: false },
+    svcName: DESTINATION_SVC_NAME,
+    contextToken: '{"ns":"default","pod":"web-0"}',
+    profileNetworks: parseCidrList('X', '10.0.0.0/8'),
+    profileSuffixes: ['svc.cluster.local.'],
+    streamInitialTimeoutMs: 3_000,
+    streamIdleTimeoutMs: 300_000,
+    streamLifetimeMs: 3_600_000,
+    idleTimeoutMs: 5_000,
+  };
+  const clients = destinationClients(config, pki.trustAnchorsPem, clientSource);
+  closeClients = clients.close;
+  discovery = new Discovery(config, clients.get, { debug: () => undefined, warn: () => undefined });
+  resolver = new OutboundResolver(discovery, { tls: new MeshTls(clientSource) });
+});
+afterAll(async () => {
+  discovery.close();
+  closeClients();
+  await stub.close();
+  for (const p of peers) {
+    p.net.close();
+    p.h2.close();
+  }
+});
+
+/** One HTTP/1.1 request from the app, upgraded and sent through the mesh; resolves with the status (0: error). */
+async function send(r: Extract<Resolution, { kind: 'logical' }>): Promise<{ status: number; peer: string; origProto: string }> {
+  const backend = pickBackend(r.split);
+  if (!backend) throw new Error('no backend');
+  const picked = await backend.balancer.acquire();
+  let ok = false;
+  try {
+    const h2 = (picked.endpoint as MeshEndpoint).h2;
+    if (!h2) throw new Error('endpoint has no HTTP/2 client');
+    const session: ClientHttp2Session = await h2.session();
+    const headers = upgradeRequest({ method: 'GET', url: '/books/1', httpVersion: '1.1', rawHeaders: ['Host', 'books.default.svc.cluster.local', 'l5d-client-id', 'spoofed'] });
+    const res = await new Promise<{ status: number; peer: string; origProto: string }>((resolve, reject) => {
+      const req = session.request(headers);
+      let out = { status: 0, peer: '', origProto: '' };
+      req.on('response', (h) => (out = { status: Number(h[':status']), peer: String(h['x-peer']), origProto: String(h['l5d-orig-proto']) }));
+      req.once('data', picked.firstByte);
+      req.on('end', () => resolve(out));
+      req.on('error', reject);
+      req.resume();
+    });
+    ok = res.status === 200;
+    return res;
+  } finally {
+    picked.done(ok);
+  }
+}
+
+async function run(r: Extract<Resolution, { kind: 'logical' }>, total: number, concurrency: number, each?: (i: number) => void) {
+  let next = 0;
+  let failed = 0;
+  const perPeer = new Map<string, number>();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        each?.(i);
+        const res = await send(r).catch(() => ({ status: 0, peer: '', origProto: '' }));
+        if (res.status !== 200) failed++;
+        else perPeer.set(res.peer, (perPeer.get(res.peer) ?? 0) + 1);
+      }
+    }),
+  );
+  return { failed, perPeer };
+}
+
+describe('the outbound mesh path', () => {
+  it('splits 90/10 by dst_overrides within ±3% over 2,000 requests, over mTLS with the verified client id', async () => {
+    const v1 = await startPeer('v1');
+    const v2 = await startPeer('v2');
+    stub.services.set(V1, [endpointUpdate(meshedAddr(v1.port))]);
+    stub.services.set(V2, [endpointUpdate(meshedAddr(v2.port))]);
+    stub.profiles.set('10.96.0.10:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local', dstOverrides: [{ authority: V1, weight: 9000 }, { authority: V2, weight: 1000 }] }));
+    const r = await resolver.resolve('10.96.0.10', 80);
+    expect(r.kind).toBe('logical');
+    const logical = r as Extract<Resolution, { kind: 'logical' }>;
+    await expect.poll(() => logical.split.backends.every((b) => b.backend.ready)).toBe(true);
+    const { failed, perPeer } = await run(logical, 2_000, 16);
+    expect(failed).toBe(0);
+    expect(Math.abs((perPeer.get('v1') ?? 0) / 2_000 - 0.9)).toBeLessThanOrEqual(0.03);
+    // One handshake per peer, the client's verified identity replaced the spoofed header, and orig-proto rode along.
+    expect([v1.handshakes, v2.handshakes]).toEqual([1, 1]);
+    expect(v1.seen[0]?.['l5d-client-id']).toBe(CLIENT);
+    expect(v1.seen[0]?.['l5d-orig-proto']).toBe('HTTP/1.1');
+    logical.release();
+  });
+
+  it('loses no request when an endpoint is removed mid-load', async () => {
+    const a = await startPeer('a', 2);
+    const b = await startPeer('b', 2);
+    const svc = 'shelf.default.svc.cluster.local:80';
+    stub.services.set(svc, [endpointUpdate(meshedAddr(a.port), meshedAddr(b.port))]);
+    stub.profiles.set('10.96.0.20:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'shelf.default.svc.cluster.local' }));
+    const r = (await resolver.resolve('10.96.0.20', 80)) as Extract<Resolution, { kind: 'logical' }>;
+    await expect.poll(() => r.split.backends[0]?.backend.balancer.size).toBe(2);
+    const { failed, perPeer } = await run(r, 600, 12, (i) => {
+      if (i === 300) stub.push(svc, destination.Update.fromPartial({ update: { $case: 'remove', value: { addrs: [tcpAddress('127.0.0.1', b.port)] } } }));
+    });
+    expect(failed).toBe(0);
+    expect((perPeer.get('a') ?? 0) + (perPeer.get('b') ?? 0)).toBe(600);
+    expect(r.split.backends[0]?.backend.balancer.size).toBe(1);
+    r.release();
+  });
+
+  it('answers 504 after the 3 s failfast when the service has no endpoints', async () => {
+    const svc = 'empty.default.svc.cluster.local:80';
+    stub.services.set(svc, []);
+    stub.profiles.set('10.96.0.30:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'empty.default.svc.cluster.local' }));
+    const r = (await resolver.resolve('10.96.0.30', 80)) as Extract<Resolution, { kind: 'logical' }>;
+    const started = performance.now();
+    const err = await pickBackend(r.split)?.balancer.acquire().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FailFastError);
+    expect((err as FailFastError).httpStatus).toBe(504);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(2_990);
+    r.release();
+  });
+
+  it('forwards to the original destination when discovery has no profile or the IP is outside the networks', async () => {
+    expect((await resolver.resolve('10.1.2.3', 80)).kind).toBe('forward');
+    expect((await resolver.resolve('192.0.2.1', 80)).kind).toBe('forward');
+  });
+
+  it('keeps serving with zero failures while both sides renew short-lived certificates and new connections handshake', async () => {
+    const p = await startPeer('renew', 1);
+    const svc = 'renew.default.svc.cluster.local:80';
+    stub.services.set(svc, [endpointUpdate(meshedAddr(p.port))]);
+    stub.profiles.set('10.96.0.40:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'renew.default.svc.cluster.local' }));
+    const r = (await resolver.resolve('10.96.0.40', 80)) as Extract<Resolution, { kind: 'logical' }>;
+    await expect.poll(() => r.split.backends[0]?.backend.ready).toBe(true);
+    const generations = new Set<number>();
+    let renewing = true;
+    const renew = (async () => {
+      while (renewing) {
+        // Short-lived certificates replaced every few requests; a re-announced endpoint forces a new handshake.
+        clientSource.creds = await pki.issue(CLIENT, { lifetimeMs: 5_000 });
+        serverSource.creds = await pki.issue(BOOKS, { lifetimeMs: 5_000 });
+        generations.add(clientSource.creds.generation);
+        stub.push(svc, endpointUpdate(meshedAddr(p.port, 10000 + generations.size)));
+        await new Promise((res) => setTimeout(res, 40));
+      }
+    })();
+    const { failed } = await run(r, 300, 8);
+    renewing = false;
+    await renew;
+    expect(failed).toBe(0);
+    expect(generations.size).toBeGreaterThan(2);
+    expect(p.handshakes).toBeGreaterThan(2);
+    r.release();
+  });
+});
