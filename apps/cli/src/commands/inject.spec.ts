@@ -68,6 +68,16 @@ describe('trellis inject', () => {
     expect(spec.containers[0].resources).toEqual({ requests: { cpu: '2' } });
   });
 
+  it('creates the template metadata of a workload that has none, and annotates a bare Pod', async () => {
+    const deploy = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bare' }, spec: { template: { spec: { containers: [{ name: 'a', image: 'a' }] } } } };
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'solo' }, spec: { containers: [{ name: 'a', image: 'a' }] } };
+    const r = await cli(['inject', '-o', 'json', '-'], JSON.stringify(deploy) + JSON.stringify(pod));
+    expect(r.stderr).toBe('deployment "bare" injected\npod "solo" injected\n\n');
+    const [d, p] = r.stdout.split(/\n(?=\{)/).map((t) => JSON.parse(t) as Obj);
+    expect(d?.['spec'].template.metadata).toEqual({ annotations: { 'linkerd.io/inject': 'enabled' } });
+    expect(p?.['metadata'].annotations).toEqual({ 'linkerd.io/inject': 'enabled' });
+  });
+
   it('rejects a flag value the injector could not use, naming the flag', async () => {
     const r = await cli(['inject', '--skip-inbound-ports', '80-', '-'], '');
     expect(r.code).toBe(1);
@@ -149,6 +159,19 @@ describe('trellis uninject', () => {
     const spec = (parse(r.stdout) as Obj)['items'][0].spec.template.spec;
     expect(spec.initContainers).toBeUndefined();
     expect(spec.containers.map((c: Obj) => c['name'])).toEqual(['emoji-svc']);
+  });
+
+  it('reads back its own JSON output', async () => {
+    const injected = await cli(['inject', '--manual', '--ignore-cluster', '-o', 'json', file('mixed.yaml'), file('job.json')]);
+    const r = await cli(['uninject', '-o', 'json', '-'], injected.stdout);
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      'namespace "emojivoto" uninjected',
+      'service "web-svc" skipped: this kind of object has no pod template',
+      'daemonset "node-agent" skipped: not injected',
+      // Its linkerd.io/inject: disabled annotation goes too, as with Linkerd's uninject.
+      'job "migrate" uninjected',
+    ]);
   });
 
   it('removes the inject annotation added by plain inject', async () => {

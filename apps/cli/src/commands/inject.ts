@@ -130,28 +130,23 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   return out;
 }
 
-/** Sets annotations on a Pod's or workload template's metadata (creating the maps), returning a copy. */
-function withTemplateAnnotations(obj: Record<string, unknown>, annotations: Record<string, string>): Record<string, unknown> {
-  const copy = structuredClone(obj);
-  const t = podTemplateOf(copy);
-  if (!t) return copy;
-  let meta = t.meta as Record<string, unknown> | undefined;
-  if (!meta) {
-    // Find the template object to attach metadata to: its spec is `t.spec`.
-    const holder = templateHolder(copy);
-    meta = {};
-    if (holder) holder['metadata'] = meta;
-  }
-  meta['annotations'] = { ...(isPlainObject(meta['annotations']) ? meta['annotations'] : {}), ...annotations };
-  return copy;
-}
-
+/** The object holding the pod template's metadata and spec: the Pod itself, or the workload's template. */
 function templateHolder(obj: Record<string, unknown>): Record<string, unknown> | undefined {
   const t = podTemplateOf(obj);
   if (!t) return undefined;
   let cur: unknown = obj;
   for (const seg of t.prefix.split('/').filter(Boolean)) cur = isPlainObject(cur) ? cur[seg] : undefined;
   return isPlainObject(cur) ? cur : undefined;
+}
+
+/** A copy of the object with annotations set on its pod template (metadata and the map created when missing). */
+function withTemplateAnnotations(obj: Record<string, unknown>, annotations: Record<string, string>): Record<string, unknown> {
+  const copy = structuredClone(obj);
+  const holder = templateHolder(copy);
+  if (!holder) return copy;
+  const meta = isPlainObject(holder['metadata']) ? holder['metadata'] : (holder['metadata'] = {});
+  meta['annotations'] = { ...(isPlainObject(meta['annotations']) ? meta['annotations'] : {}), ...annotations };
+  return copy;
 }
 
 export async function runInject(argv: readonly string[], io: CommandIo): Promise<number> {

@@ -35,22 +35,61 @@ export function parseManifests(text: string, source: string): Manifest[] {
   const trimmed = text.trimStart();
   // JSON input is parsed as JSON so that errors point at JSON, not at YAML's reading of it.
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      return (Array.isArray(parsed) ? parsed : [parsed]).map((object) => ({ source, object }));
-    } catch {
-      // Flow-style YAML also starts with { or [: fall through to the YAML parser.
-    }
+    const values = parseJsonStream(text);
+    // Flow-style YAML also starts with { or [: when it is not JSON, the YAML parser has the last word.
+    if (values) return values.flatMap((v) => (Array.isArray(v) ? v : [v])).map((object) => ({ source, object }));
   }
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return [];
   const out: Manifest[] = [];
   docs.forEach((doc, i) => {
     const err = doc.errors[0];
-    if (err) throw new ManifestError(`${source}: document ${i + 1} is not valid YAML: ${err.message.split('\n')[0]}`);
+    const what = trimmed.startsWith('{') || trimmed.startsWith('[') ? 'is neither valid JSON nor valid YAML' : 'is not valid YAML';
+    if (err) throw new ManifestError(`${source}: document ${i + 1} ${what}: ${err.message.split('\n')[0]}`);
     const object: unknown = doc.toJS();
     if (object !== null && object !== undefined) out.push({ source, object });
   });
+  return out;
+}
+
+/**
+ * Parses one or more JSON values written one after another (what `kubectl get -o json` pipelines and our own
+ * `-o json` produce); undefined when the text is not such a stream.
+ */
+export function parseJsonStream(text: string): unknown[] | undefined {
+  const out: unknown[] = [];
+  let i = 0;
+  while (i < text.length) {
+    while (i < text.length && /\s/.test(text[i] as string)) i++;
+    if (i >= text.length) break;
+    const open = text[i];
+    if (open !== '{' && open !== '[') return undefined;
+    let depth = 0;
+    let inString = false;
+    let end = -1;
+    for (let j = i; j < text.length; j++) {
+      const ch = text[j];
+      if (inString) {
+        if (ch === '\\') j++;
+        else if (ch === '"') inString = false;
+      } else if (ch === '"') inString = true;
+      else if (ch === '{' || ch === '[') depth++;
+      else if (ch === '}' || ch === ']') {
+        depth--;
+        if (depth === 0) {
+          end = j + 1;
+          break;
+        }
+      }
+    }
+    if (end === -1) return undefined;
+    try {
+      out.push(JSON.parse(text.slice(i, end)));
+    } catch {
+      return undefined;
+    }
+    i = end;
+  }
   return out;
 }
 
