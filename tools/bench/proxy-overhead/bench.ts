@@ -212,6 +212,7 @@ async function main(): Promise<void> {
     const inbound = await startProxy(serverNs, SERVER_IP, undefined);
     const pids = { outbound: outbound.pid as number, inbound: inbound.pid as number };
 
+    const idleRss = { outbound: round(rssMiB(pids.outbound), 1), inbound: round(rssMiB(pids.inbound), 1) };
     // Warm-up: JIT and pools, not measured.
     for (const p of PATHS) await runFortio(p.port, rate, 3);
 
@@ -266,6 +267,7 @@ async function main(): Promise<void> {
       cpuMicrosPerRequest: { outbound: round(median(cpu.outbound), 1), inbound: round(median(cpu.inbound), 1) },
       outboundUserCpuShare: round(median(userShare), 2),
       peakRssMiB: { outbound: round(peakRss.outbound, 1), inbound: round(peakRss.inbound, 1) },
+      idleRssMiB: idleRss,
       maxThroughputQps: max,
       maxThroughputRatioToDirect: { outbound: round((max['outbound'] ?? 0) / (max['direct'] ?? 1)), 'outbound+inbound': round((max['outbound+inbound'] ?? 0) / (max['direct'] ?? 1)) },
       errors: Object.fromEntries(PATHS.map((p) => [p.name, samples[p.name].reduce((n, s) => n + s.requests - s.ok, 0)])),
