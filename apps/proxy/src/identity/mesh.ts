@@ -1,0 +1,79 @@
+// Proxy II's parts built from the environment, for startProxy to use when not in plaintext mode: the identity
+// agent (Certify over TLS), the TLS layer on its certificates, discovery (Destination over mTLS) and the
+// outbound resolver. Readiness follows Linkerd (linkerd-proxy.md §3 "Readiness gating", §9): listeners are
+// bound at start, but connections are parked (clients wait, not refused) until the first certificate.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { parseDiscoveryConfig } from '../discovery/config.ts';
+import { Discovery } from '../discovery/discovery.ts';
+import { destinationClients } from '../discovery/grpc-destination.ts';
+import { OutboundResolver } from '../discovery/outbound.ts';
+import { MeshTls } from '../tls/mesh-tls.ts';
+import { IdentityAgent } from './agent.ts';
+import { parseIdentityConfig } from './config.ts';
+import type { Env } from './env.ts';
+import { grpcCertify } from './grpc-certify.ts';
+import { identityMetrics } from './metrics.ts';
+
+export interface Mesh {
+  readonly agent: IdentityAgent;
+  readonly tls: MeshTls;
+  readonly discovery: Discovery;
+  readonly outbound: OutboundResolver;
+  /** For /ready: true from the first certificate on, never false again. */
+  isReady(): boolean;
+  /** Wraps an accept handler so connections wait (paused) until the first certificate. */
+  gate<C extends { readonly socket: Socket }>(accept: (conn: C) => void): (conn: C) => void;
+  close(): void;
+}
+
+export interface MeshDeps {
+  readonly logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** identity_cert_* and control_identity_cert_* are registered here (the admin server renders it). */
+  readonly registry: Registry;
+  /** The pod's IPs: endpoints on them get no TLS and no upgrade. */
+  readonly localIps?: readonly string[];
+}
+
+/** Parses the identity and discovery variables (ConfigError naming the variable) and starts identity. */
+export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
+  const idc = parseIdentityConfig(env);
+  const dc = parseDiscoveryConfig(env);
+  const rpc = grpcCertify(idc);
+  const agent = new IdentityAgent({ config: idc, certify: rpc.certify, log: deps.logger, metrics: identityMetrics(deps.registry) });
+  const tls = new MeshTls(agent);
+  const clients = destinationClients(dc, idc.trustAnchorsPem, agent);
+  const log = deps.logger;
+  const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) });
+  const local = new Set(deps.localIps ?? []);
+  const outbound = new OutboundResolver(discovery, { tls, isLocal: (ip) => local.has(ip) });
+  let ready = false;
+  const parked: (() => void)[] = [];
+  void agent.ready.then(() => {
+    ready = true;
+    for (const run of parked.splice(0)) run();
+  });
+  await agent.start();
+  return {
+    agent,
+    tls,
+    discovery,
+    outbound,
+    isReady: () => ready,
+    gate: (accept) => (conn) => {
+      if (ready) return accept(conn);
+      // Like an accept loop that has not started: the kernel finished the handshake, nothing is read yet.
+      conn.socket.pause();
+      parked.push(() => {
+        if (!conn.socket.destroyed) accept(conn);
+      });
+    },
+    close: () => {
+      agent.stop();
+      discovery.close();
+      clients.close();
+      rpc.close();
+    },
+  };
+}
