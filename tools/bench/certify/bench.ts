@@ -216,7 +216,7 @@ async function main(): Promise<void> {
       benchmark: 'certify',
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version, loadAverageAtEnd: loadavg().map((l) => round(l)) },
-      setup: 'built identity (dist/apps/identity/main.js) as its own process; TokenReview against a local kube-apiserver over keep-alive HTTPS; one gRPC connection per client; closed loop',
+      setup: 'built identity (dist/apps/identity/main.js) as its own process; TokenReview against a local kube-apiserver over one HTTP/2 connection; one gRPC connection per client; closed loop',
       warmupSeconds: warmup,
       runs,
       identityPeakRssMb: round(peakRss, 1),

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:https';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { CertificateAuthority, createCsr, createIssuer, createTrustAnchor, encodeCertificates, generateKeyPair, parseCsr, privateKeyToPem } from '@trellis/pki';
@@ -22,17 +22,16 @@ interface Seen {
   readonly remotePort: number | undefined;
 }
 
-let server: Server | undefined;
+let server: Http2SecureServer | undefined;
 let reviewer: KubeTokenReviewer | undefined;
 afterEach(async () => {
   reviewer?.close();
-  server?.closeAllConnections();
   server?.close();
 });
 
 async function fakeApi(answer: (seen: Seen) => { status: number; body: string } | 'hang') {
   const seen: Seen[] = [];
-  server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+  server = createSecureServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -60,13 +59,27 @@ async function fakeApi(answer: (seen: Seen) => { status: number; body: string } 
 const ok = (username: string) => ({ status: 201, body: JSON.stringify({ kind: 'TokenReview', status: { authenticated: true, user: { username } } }) });
 
 describe('KubeTokenReviewer', () => {
-  it('posts a TokenReview with the audiences, authenticated as the kubeconfig user, reusing one connection', async () => {
+  it('posts TokenReviews with the audiences, authenticated as the kubeconfig user, over one HTTP/2 connection', async () => {
     const { kc, seen } = await fakeApi(() => ok('system:serviceaccount:ns:web'));
     reviewer = new KubeTokenReviewer(kc);
-    for (let i = 0; i < 3; i++) expect(await reviewer.review('proxy-token', ['identity.l5d.io'])).toEqual({ authenticated: true, username: 'system:serviceaccount:ns:web' });
-    expect(seen.map((s) => s.body.spec)).toEqual(Array(3).fill({ token: 'proxy-token', audiences: ['identity.l5d.io'] }));
+    const r = reviewer;
+    const answers = await Promise.all(Array.from({ length: 5 }, () => r.review('proxy-token', ['identity.l5d.io'])));
+    expect(answers).toEqual(Array(5).fill({ authenticated: true, username: 'system:serviceaccount:ns:web' }));
+    expect(await r.review('proxy-token', ['identity.l5d.io'])).toEqual({ authenticated: true, username: 'system:serviceaccount:ns:web' });
+    expect(seen.map((s) => s.body.spec)).toEqual(Array(6).fill({ token: 'proxy-token', audiences: ['identity.l5d.io'] }));
     expect(seen[0]?.authorization).toBe('Bearer the-bearer-token');
     expect(new Set(seen.map((s) => s.remotePort)).size).toBe(1);
+  });
+
+  it('dials a new connection after the API server drops the old one', async () => {
+    const { kc, seen } = await fakeApi(() => ok('system:serviceaccount:ns:web'));
+    const sessions: import('node:http2').ServerHttp2Session[] = [];
+    server?.on('session', (s) => sessions.push(s));
+    reviewer = new KubeTokenReviewer(kc);
+    await reviewer.review('t', []);
+    for (const s of sessions) s.destroy();
+    await expect(reviewer.review('t', [])).resolves.toMatchObject({ authenticated: true });
+    expect(new Set(seen.map((x) => x.remotePort)).size).toBe(2);
   });
 
   it('passes the API server reason for an invalid token on', async () => {
@@ -98,8 +111,9 @@ describe('KubeTokenReviewer', () => {
   it('fails when the API server is unreachable', async () => {
     const { kc } = await fakeApi(() => ok('x'));
     server?.close();
-    await once(server as Server, 'close');
+    await once(server as Http2SecureServer, 'close');
+    server = undefined;
     reviewer = new KubeTokenReviewer(kc);
-    await expect(reviewer.review('t', [])).rejects.toThrow(/TokenReview failed: connect ECONNREFUSED/);
+    await expect(reviewer.review('t', [])).rejects.toThrow(/TokenReview failed: .*ECONNREFUSED/);
   });
 });
