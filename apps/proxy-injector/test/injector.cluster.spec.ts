@@ -11,6 +11,7 @@ const kubeconfig = inject('kubeconfig');
 const suffix = randomBytes(3).toString('hex');
 const meshed = `inject-on-${suffix}`;
 const plain = `inject-off-${suffix}`;
+const late = `inject-late-${suffix}`;
 const webhookName = `trellis-proxy-injector-test-${suffix}`;
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- objects read back from kubectl
@@ -26,7 +27,7 @@ function webhookConfig(port: number, caPem: string) {
         clientConfig: { url: `https://127.0.0.1:${port}/`, caBundle: Buffer.from(caPem).toString('base64') },
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods', 'services'], scope: 'Namespaced' }],
         // Only this test's namespaces: the cluster may be shared with other suites.
-        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [meshed, plain] }] },
+        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [meshed, plain, late] }] },
         admissionReviewVersions: ['v1', 'v1beta1'],
         sideEffects: 'None',
         failurePolicy: 'Fail',
@@ -63,14 +64,15 @@ describe('proxy-injector on a real API server', () => {
     await kubectlOk(kubeconfig, ['annotate', 'namespace', meshed, 'linkerd.io/inject=enabled']);
     await kubectlOk(kubeconfig, ['create', 'namespace', plain]);
     // Pods need their namespace's default service account; the controller-manager makes it, apply is idempotent.
-    for (const ns of [meshed, plain]) {
+    await kubectlOk(kubeconfig, ['create', 'namespace', late]);
+    for (const ns of [meshed, plain, late]) {
       await kubectlOk(kubeconfig, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } }));
     }
   });
 
   afterAll(async () => {
     await kubectl(kubeconfig, ['delete', 'mutatingwebhookconfiguration', webhookName, '--ignore-not-found']);
-    await kubectl(kubeconfig, ['delete', 'namespace', meshed, plain, '--wait=false', '--ignore-not-found']);
+    await kubectl(kubeconfig, ['delete', 'namespace', meshed, plain, late, '--wait=false', '--ignore-not-found']);
     await injector?.close();
   });
 
@@ -125,5 +127,22 @@ describe('proxy-injector on a real API server', () => {
       'the Injected event',
     );
     expect(event['message']).toBe('Trellis sidecar proxy injected');
+  });
+
+  it('meshes new pods once their namespace is annotated, without a restart', async () => {
+    await kubectlOk(kubeconfig, ['create', '-f', '-'], JSON.stringify(appPod('before', late)));
+    expect((await getJson(['get', 'pod', 'before', '-n', late]))['spec'].initContainers).toBeUndefined();
+    await kubectlOk(kubeconfig, ['annotate', 'namespace', late, 'linkerd.io/inject=enabled']);
+    let n = 0;
+    await eventually(
+      async () => {
+        const name = `after-${n++}`;
+        await kubectlOk(kubeconfig, ['create', '-f', '-'], JSON.stringify(appPod(name, late)));
+        const init = (await getJson(['get', 'pod', name, '-n', late]))['spec'].initContainers as Obj[] | undefined;
+        return init?.some((c) => c['name'] === 'linkerd-proxy') ? true : undefined;
+      },
+      15_000,
+      'a pod created after the annotation to be injected',
+    );
   });
 });
