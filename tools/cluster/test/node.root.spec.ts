@@ -255,6 +255,35 @@ describe('trellis-cluster up --node', () => {
     await kubectl('delete', 'pod', 'apicheck', 'crasher', '--wait=true', '--timeout=60s');
   }, 150_000);
 
+  it('answers cluster.local names from CoreDNS and nothing else, and SIGKILLs a container that ignores SIGTERM after the grace period', async () => {
+    await kubectlInput(
+      JSON.stringify({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: 'stubborn', namespace: 'default' },
+        spec: {
+          terminationGracePeriodSeconds: 3,
+          containers: [{
+            name: 'c', image: 'busybox',
+            command: ['sh', '-c', 'getent hosts web-svc.emojivoto.svc.cluster.local; getent hosts web-svc.emojivoto || echo short-name-failed; getent hosts example.com || echo outside-name-unknown; trap "" TERM; echo ignoring-sigterm; while :; do sleep 1; done'],
+          }],
+        },
+      }),
+      'apply', '-f', '-',
+    );
+    const web = JSON.parse(await kubectl('-n', 'emojivoto', 'get', 'svc', 'web-svc', '-o', 'json')).spec.clusterIP as string;
+    const out = await until('stubborn to print its lookups', async () => {
+      const text = await podLogs(dir, 'default', 'stubborn', 'c').catch(() => '');
+      return text.includes('ignoring-sigterm') && text;
+    }, 60_000);
+    expect(out).toMatch(new RegExp(`^${web.replace(/\./g, '\\.')}\\s+web-svc\\.emojivoto\\.svc\\.cluster\\.local$`, 'm'));
+    expect(out).not.toContain('short-name-failed');
+    expect(out).toContain('outside-name-unknown');
+    const t0 = Date.now();
+    await kubectl('delete', 'pod', 'stubborn', '--wait=true', '--timeout=60s');
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(2500);
+    expect(took).toBeLessThan(20_000);
+  }, 120_000);
+
   it('down removes namespaces, bridge, iptables rules and every process', async () => {
     const recorded = (await readState(dir))!.processes;
     stopped = true;
