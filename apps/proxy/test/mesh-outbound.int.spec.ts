@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailFastError } from '../src/balance/errors.ts';
 import { Discovery } from '../src/discovery/discovery.ts';
 import { destinationClients } from '../src/discovery/grpc-destination.ts';
-import { OutboundResolver, pickBackend, type MeshEndpoint, type Resolution } from '../src/discovery/outbound.ts';
+import { OutboundResolver, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../src/discovery/outbound.ts';
 import type { Credentials } from '../src/identity/credentials.ts';
 import { controlAddr } from '../src/identity/env.ts';
 import { applyClientId } from '../src/tls/client-id.ts';
@@ -128,8 +128,13 @@ afterAll(async () => {
   }
 });
 
+function logicalOf(r: Resolution): LogicalTarget {
+  if (r.kind !== 'logical') throw new Error(`expected a logical target, got ${r.kind}`);
+  return r.target;
+}
+
 /** One HTTP/1.1 request from the app, upgraded and sent through the mesh; resolves with the status (0: error). */
-async function send(r: Extract<Resolution, { kind: 'logical' }>): Promise<{ status: number; peer: string; origProto: string }> {
+async function send(r: LogicalTarget): Promise<{ status: number; peer: string; origProto: string }> {
   const backend = pickBackend(r.split);
   if (!backend) throw new Error('no backend');
   const picked = await backend.balancer.acquire();
@@ -155,7 +160,7 @@ async function send(r: Extract<Resolution, { kind: 'logical' }>): Promise<{ stat
   }
 }
 
-async function run(r: Extract<Resolution, { kind: 'logical' }>, total: number, concurrency: number, each?: (i: number) => void) {
+async function run(r: LogicalTarget, total: number, concurrency: number, each?: (i: number) => void) {
   let next = 0;
   let failed = 0;
   const perPeer = new Map<string, number>();
@@ -182,7 +187,7 @@ describe('the outbound mesh path', () => {
     stub.profiles.set('10.96.0.10:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local', dstOverrides: [{ authority: V1, weight: 9000 }, { authority: V2, weight: 1000 }] }));
     const r = await resolver.resolve('10.96.0.10', 80);
     expect(r.kind).toBe('logical');
-    const logical = r as Extract<Resolution, { kind: 'logical' }>;
+    const logical = logicalOf(r);
     await expect.poll(() => logical.split.backends.every((b) => b.backend.ready)).toBe(true);
     const { failed, perPeer } = await run(logical, 2_000, 16);
     expect(failed).toBe(0);
@@ -191,6 +196,11 @@ describe('the outbound mesh path', () => {
     expect([v1.handshakes, v2.handshakes]).toEqual([1, 1]);
     expect(v1.seen[0]?.['l5d-client-id']).toBe(CLIENT);
     expect(v1.seen[0]?.['l5d-orig-proto']).toBe('HTTP/1.1');
+    // A new profile moves all traffic to v2 without a new resolution.
+    stub.pushProfile('10.96.0.10:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local', dstOverrides: [{ authority: V2, weight: 1 }] }));
+    await expect.poll(() => logical.split.backends.map((b) => b.backend.authority)).toEqual([V2]);
+    const after = await run(logical, 50, 4);
+    expect(after.perPeer.get('v2')).toBe(50);
     logical.release();
   });
 
@@ -200,7 +210,7 @@ describe('the outbound mesh path', () => {
     const svc = 'shelf.default.svc.cluster.local:80';
     stub.services.set(svc, [endpointUpdate(meshedAddr(a.port), meshedAddr(b.port))]);
     stub.profiles.set('10.96.0.20:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'shelf.default.svc.cluster.local' }));
-    const r = (await resolver.resolve('10.96.0.20', 80)) as Extract<Resolution, { kind: 'logical' }>;
+    const r = logicalOf(await resolver.resolve('10.96.0.20', 80));
     await expect.poll(() => r.split.backends[0]?.backend.balancer.size).toBe(2);
     const { failed, perPeer } = await run(r, 600, 12, (i) => {
       if (i === 300) stub.push(svc, destination.Update.fromPartial({ update: { $case: 'remove', value: { addrs: [tcpAddress('127.0.0.1', b.port)] } } }));
@@ -215,7 +225,7 @@ describe('the outbound mesh path', () => {
     const svc = 'empty.default.svc.cluster.local:80';
     stub.services.set(svc, []);
     stub.profiles.set('10.96.0.30:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'empty.default.svc.cluster.local' }));
-    const r = (await resolver.resolve('10.96.0.30', 80)) as Extract<Resolution, { kind: 'logical' }>;
+    const r = logicalOf(await resolver.resolve('10.96.0.30', 80));
     const started = performance.now();
     const err = await pickBackend(r.split)?.balancer.acquire().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FailFastError);
@@ -234,7 +244,7 @@ describe('the outbound mesh path', () => {
     const svc = 'renew.default.svc.cluster.local:80';
     stub.services.set(svc, [endpointUpdate(meshedAddr(p.port))]);
     stub.profiles.set('10.96.0.40:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'renew.default.svc.cluster.local' }));
-    const r = (await resolver.resolve('10.96.0.40', 80)) as Extract<Resolution, { kind: 'logical' }>;
+    const r = logicalOf(await resolver.resolve('10.96.0.40', 80));
     await expect.poll(() => r.split.backends[0]?.backend.ready).toBe(true);
     const generations = new Set<number>();
     let renewing = true;

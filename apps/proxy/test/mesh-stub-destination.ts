@@ -22,6 +22,8 @@ export interface StubDestination {
   /** Paths whose new calls get no message at all (for initial-timeout tests). */
   readonly silent: Set<string>;
   push(path: string, u: destination.Update): void;
+  /** Sends a new profile to every open GetProfile call for `path` (and to later ones). */
+  pushProfile(path: string, p: destination.DestinationProfile): void;
   fail(path: string, code: number): void;
   open(path: string): number;
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export interface StubDestination {
 
 export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean } = {}): Promise<StubDestination> {
   const calls = new Map<string, Set<Call<destination.Update>>>();
+  const profileCalls = new Map<string, Set<Call<destination.DestinationProfile>>>();
   const stub: StubDestination = {
     addr: '',
     requests: [],
@@ -38,6 +41,10 @@ export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean }
     silent: new Set(),
     push(path, u) {
       for (const c of calls.get(path) ?? []) c.write(u);
+    },
+    pushProfile(path, p) {
+      stub.profiles.set(path, p);
+      for (const c of profileCalls.get(path) ?? []) c.write(p);
     },
     fail(path, code) {
       for (const c of calls.get(path) ?? []) c.emit('error', { code, details: 'stub failure' });
@@ -70,7 +77,13 @@ export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean }
       stub.requests.push({ method: 'getProfile', path, token: contextToken });
       const p = stub.profiles.get(path);
       if (!p) return void call.emit('error', { code: status.NOT_FOUND, details: 'not found' });
-      call.on('cancelled', () => stub.cancelled++);
+      let set = profileCalls.get(path);
+      if (!set) profileCalls.set(path, (set = new Set()));
+      set.add(call);
+      call.on('cancelled', () => {
+        stub.cancelled++;
+        set.delete(call);
+      });
       call.write(p);
     },
   };

@@ -9,7 +9,8 @@ import { Balancer } from '../balance/p2c.ts';
 import { compileProfile, type CompiledProfile } from '../profiles/routes.ts';
 import { WeightedSplit } from '../profiles/split.ts';
 import type { MeshTls } from '../tls/mesh-tls.ts';
-import type { Discovery, Lease, ResolvedEndpoints } from './discovery.ts';
+import type { destination } from '@trellis/proto';
+import type { Discovery, Lease, ProfileWatch, ResolvedEndpoints } from './discovery.ts';
 import { toEndpoint, type Endpoint } from './endpoints.ts';
 
 export interface MeshEndpoint {
@@ -76,7 +77,7 @@ export type Resolution =
   /** A single known endpoint (a pod IP): connect straight to it, with mTLS when it has an identity. */
   | { readonly kind: 'endpoint'; readonly endpoint: MeshEndpoint; release(): void }
   /** A service: route by the profile, split over backends, balance within each. */
-  | { readonly kind: 'logical'; readonly logical: string; readonly profile: CompiledProfile; readonly split: WeightedSplit<Backend>; release(): void };
+  | { readonly kind: 'logical'; readonly target: LogicalTarget };
 
 export interface OutboundOptions {
   readonly tls: MeshTls;
@@ -127,20 +128,69 @@ export class OutboundResolver {
       lease.release();
       return { kind: 'forward' };
     }
-    const profile = compileProfile(raw);
-    const logical = `${raw.fullyQualifiedName}:${port}`;
-    const wanted = profile.dstOverrides.length > 0 ? profile.dstOverrides : [{ authority: logical, weight: 1 }];
-    const backends = wanted.map((w) => ({ weight: w.weight, backend: new Backend(w.authority, this.#discovery, this.#o) }));
-    return {
-      kind: 'logical',
-      logical,
-      profile,
-      split: new WeightedSplit(backends),
-      release: () => {
-        for (const b of backends) b.backend.close();
-        lease.release();
-      },
+    return { kind: 'logical', target: new LogicalTarget(raw, port, lease, this.#discovery, this.#o) };
+  }
+}
+
+/**
+ * A service target that follows its profile: each GetProfile update recompiles the routes and, when the set
+ * of dst_overrides changes, builds the new backends and closes the ones no longer named (their connections
+ * close after their last request).
+ */
+export class LogicalTarget {
+  readonly logical: string;
+  #profile: CompiledProfile;
+  #split: WeightedSplit<Backend>;
+  readonly #backends = new Map<string, Backend>();
+  readonly #lease: Lease<ProfileWatch>;
+  readonly #discovery: Discovery;
+  readonly #o: OutboundOptions;
+  readonly #onUpdate: (p: destination.DestinationProfile) => void;
+
+  constructor(raw: destination.DestinationProfile, port: number, lease: Lease<ProfileWatch>, discovery: Discovery, o: OutboundOptions) {
+    this.logical = `${raw.fullyQualifiedName}:${port}`;
+    this.#lease = lease;
+    this.#discovery = discovery;
+    this.#o = o;
+    this.#profile = compileProfile(raw);
+    this.#split = this.#build(this.#profile);
+    this.#onUpdate = (p) => {
+      this.#profile = compileProfile(p);
+      this.#split = this.#build(this.#profile);
     };
+    lease.value.on('update', this.#onUpdate);
+  }
+
+  get profile(): CompiledProfile {
+    return this.#profile;
+  }
+
+  get split(): WeightedSplit<Backend> {
+    return this.#split;
+  }
+
+  #build(profile: CompiledProfile): WeightedSplit<Backend> {
+    const wanted = profile.dstOverrides.length > 0 ? profile.dstOverrides : [{ authority: this.logical, weight: 1 }];
+    const keep = new Set(wanted.map((w) => w.authority));
+    for (const [authority, b] of this.#backends) {
+      if (keep.has(authority)) continue;
+      b.close();
+      this.#backends.delete(authority);
+    }
+    return new WeightedSplit(
+      wanted.map((w) => {
+        let b = this.#backends.get(w.authority);
+        if (!b) this.#backends.set(w.authority, (b = new Backend(w.authority, this.#discovery, this.#o)));
+        return { weight: w.weight, backend: b };
+      }),
+    );
+  }
+
+  release(): void {
+    this.#lease.value.off('update', this.#onUpdate);
+    for (const b of this.#backends.values()) b.close();
+    this.#backends.clear();
+    this.#lease.release();
   }
 }
 
