@@ -1,12 +1,12 @@
 // Builds and starts the injector's parts from its config: used by main.ts, the integration tests and the
 // benchmark (which pass their own Cluster).
 import type { AddressInfo } from 'node:net';
-import { loadKubeConfigFor } from './kube/kubeconfig.ts';
 import type { Logger, Registry } from '@trellis/telemetry';
+import { loadKubeConfig } from '@trellis/k8s';
 import { AdminServer } from '@trellis/telemetry';
 import type { InjectorConfig } from './config.ts';
-import { ApiCluster } from './kube/api-cluster.ts';
 import type { Cluster } from './kube/cluster.ts';
+import { WatchedCluster } from './kube/watched-cluster.ts';
 import { readKeyPair, reloadOnChange } from './tls/certificate.ts';
 import { loadValues, ValuesSource } from './values/values-source.ts';
 import { AdmissionHandler } from './webhook/admission.ts';
@@ -27,7 +27,13 @@ export async function startInjector(
   // Everything the webhook needs is checked before it listens: bad files fail the start with their names.
   const values = new ValuesSource(loadValues(config.valuesFile, config.trustAnchorsFile));
   const pair = readKeyPair(config.tlsCertFile, config.tlsKeyFile);
-  const cluster = deps.cluster ?? new ApiCluster(loadKubeConfigFor(config.kubeconfig), log.child({ part: 'kube' }));
+  let watched: WatchedCluster | undefined;
+  if (!deps.cluster) {
+    watched = new WatchedCluster(loadKubeConfig({ kubeconfig: config.kubeconfig }), log.child({ part: 'kube' }));
+    // Serve even if the namespace watch is slow to sync: lookups fall back to the API meanwhile.
+    if (!(await watched.start(10_000))) log.warn('namespace watch not synced after 10 s; reading namespaces from the API until it is');
+  }
+  const cluster: Cluster = deps.cluster ?? (watched as WatchedCluster);
 
   const handler = new AdmissionHandler({
     values: () => values.current,
@@ -64,6 +70,7 @@ export async function startInjector(
       values.close();
       await app.close();
       await admin.close();
+      await watched?.stop();
     },
   };
 }

@@ -1,7 +1,8 @@
 // Reads the installed control plane's values (ConfigMap trellis-config, key `values`) so that --manual renders
 // the same sidecar the webhook would.
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { TrellisError } from '@trellis/config';
+import { loadKubeConfig } from '@trellis/k8s';
 import { parse } from 'yaml';
 
 export const CONFIG_MAP = 'trellis-config';
@@ -19,13 +20,12 @@ export interface ClusterOptions {
 }
 
 export async function fetchClusterValues(opts: ClusterOptions): Promise<unknown> {
-  const kc = new KubeConfig();
+  let kc: KubeConfig;
   try {
-    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-    else kc.loadFromDefault();
+    kc = loadKubeConfig({ kubeconfig: opts.kubeconfig });
     if (opts.context) kc.setCurrentContext(opts.context);
   } catch (err) {
-    throw new ClusterConfigError(`cannot load kubeconfig: ${(err as Error).message}`);
+    throw new ClusterConfigError(`${(err as Error).message}; pass --ignore-cluster to use default values`);
   }
   let data: Record<string, string> | undefined;
   try {
