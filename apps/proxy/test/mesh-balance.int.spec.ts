@@ -1,13 +1,15 @@
 // Balancing over real mTLS HTTP/2 endpoints: two peers behind our TLS layer, one 10x slower; one connection
 // (one handshake) per endpoint for hundreds of requests; a dropped connection is re-established.
+import { Agent, createServer as h1Server, request as h1Request, type ClientRequestArgs } from 'node:http';
 import { createServer as h2Server, type ClientHttp2Session, type Http2Server } from 'node:http2';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Balancer } from '../src/balance/p2c.ts';
 import { H2Endpoint } from '../src/balance/h2-endpoint.ts';
 import { Backoff } from '../src/discovery/backoff.ts';
 import { detectTls } from '../src/tls/detect.ts';
 import { asPriorKnowledgeH2 } from '../src/tls/h2-prior-knowledge.ts';
+import { acceptInboundTls } from '../src/tls/inbound.ts';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
 import { createMeshPki } from './mesh-pki.ts';
 
@@ -128,5 +130,66 @@ describe('balancing over mTLS HTTP/2 endpoints', () => {
     expect(b.snapshot()[0]?.ready).toBe(true);
     expect(await get(await ep.session(), () => undefined)).toBe(200);
     expect(peer.handshakes).toBe(2);
+  });
+});
+
+describe('HTTP/1 over mTLS (endpoints without the h2 hint)', () => {
+  it('pools keep-alive connections: many requests, one handshake', async () => {
+    let handshakes = 0;
+    const clientIds = new Set<string>();
+    const app = h1Server((req, res) => res.end(`hello ${String(req.headers['l5d-client-id'] ?? '')}`));
+    const server = createServer((socket) =>
+      acceptInboundTls(socket, serverTls, 1_000, {
+        meshed: (tls, clientId) => {
+          handshakes++;
+          clientIds.add(clientId);
+          app.emit('connection', tls);
+        },
+        passthrough: (s) => s.destroy(),
+        plaintext: (s) => s.destroy(),
+        failed: () => undefined,
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    // What Proxy I's EndpointAgent does with a meshed endpoint: createConnection returns the TLS socket.
+    class MeshAgent extends Agent {
+      override createConnection = (_o: ClientRequestArgs): Socket => clientTls.socket({ addr: `127.0.0.1:${port}`, host: '127.0.0.1', port, serverId: SERVER });
+    }
+    const agent = new MeshAgent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<string>((resolve, reject) => {
+        const req = h1Request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d.toString()));
+          res.on('end', () => resolve(body));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (let i = 0; i < 50; i++) expect(await get()).toBe('hello ');
+    expect(handshakes).toBe(1);
+    expect([...clientIds]).toEqual([CLIENT]);
+    agent.destroy();
+    server.close();
+  });
+
+  it('fails the pooled request with the typed 502 error when the peer is someone else', async () => {
+    const server = createServer((socket) =>
+      acceptInboundTls(socket, serverTls, 1_000, { meshed: (tls) => tls.destroy(), passthrough: (s) => s.destroy(), plaintext: (s) => s.destroy(), failed: () => undefined }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    class MeshAgent extends Agent {
+      override createConnection = (_o: ClientRequestArgs): Socket =>
+        clientTls.socket({ addr: `127.0.0.1:${port}`, host: '127.0.0.1', port, serverName: SERVER, serverId: 'other.emojivoto.serviceaccount.identity.trellis.cluster.local' });
+    }
+    const err = await new Promise<unknown>((resolve) => {
+      const req = h1Request({ host: '127.0.0.1', port, path: '/', agent: new MeshAgent() }, () => resolve(undefined));
+      req.on('error', resolve);
+      req.end();
+    });
+    expect(err).toMatchObject({ code: 'TRELLIS_ERR_TLS_ID_MISMATCH', httpStatus: 502 });
+    server.close();
   });
 });

@@ -88,35 +88,54 @@ export class MeshTls {
   }
 
   /**
+   * Starts mTLS to a peer and returns the socket at once (for node:http Agent.createConnection, which must be
+   * synchronous). A peer that is not the expected identity fails the socket with TlsIdentityMismatchError; any
+   * other handshake failure with TlsHandshakeError; no certificate yet with NoIdentityError.
+   */
+  socket(peer: PeerTarget, socket?: Socket): TLSSocket {
+    const ctx = this.#get();
+    let mismatch: TlsIdentityMismatchError | undefined;
+    const tls = tlsConnect({
+      socket: socket ?? netConnect({ host: peer.host, port: peer.port, noDelay: true }),
+      secureContext: ctx.client,
+      servername: peer.serverName ?? peer.serverId,
+      minVersion: 'TLSv1.3',
+      rejectUnauthorized: true,
+      ...(peer.alpn ? { ALPNProtocols: [...peer.alpn] } : {}),
+      checkServerIdentity: (_host, cert) => {
+        const names = sanNames(cert.subjectaltname);
+        if (names.includes(peer.serverId)) return undefined;
+        mismatch = new TlsIdentityMismatchError(peer.addr, peer.serverId, names);
+        return mismatch;
+      },
+    });
+    // Errors before the handshake completes become typed errors; later ones pass through unchanged.
+    const origEmit = tls.emit.bind(tls);
+    tls.emit = ((event: string, ...args: unknown[]) => {
+      if (event === 'error' && !tls.authorized && !(args[0] instanceof TlsHandshakeError)) {
+        const err = args[0] as Error;
+        args[0] = mismatch ?? new TlsHandshakeError(peer.addr, (err as { code?: string }).code ?? err.message, { cause: err });
+      }
+      return origEmit(event, ...args);
+    }) as typeof tls.emit;
+    return tls;
+  }
+
+  /**
    * Opens mTLS to a peer (over `socket` when given, else a new TCP connection). Resolves once the handshake
    * is done and the peer is verified; rejects with TlsIdentityMismatchError or TlsHandshakeError.
    */
   connect(peer: PeerTarget, socket?: Socket): Promise<TLSSocket> {
-    let ctx: Contexts;
+    let tls: TLSSocket;
     try {
-      ctx = this.#get();
+      tls = this.socket(peer, socket);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err as Error);
     }
     return new Promise((resolve, reject) => {
-      let mismatch: TlsIdentityMismatchError | undefined;
-      const tls = tlsConnect({
-        socket: socket ?? netConnect({ host: peer.host, port: peer.port, noDelay: true }),
-        secureContext: ctx.client,
-        servername: peer.serverName ?? peer.serverId,
-        minVersion: 'TLSv1.3',
-        rejectUnauthorized: true,
-        ...(peer.alpn ? { ALPNProtocols: [...peer.alpn] } : {}),
-        checkServerIdentity: (_host, cert) => {
-          const names = sanNames(cert.subjectaltname);
-          if (names.includes(peer.serverId)) return undefined;
-          mismatch = new TlsIdentityMismatchError(peer.addr, peer.serverId, names);
-          return mismatch;
-        },
-      });
       const onError = (err: Error) => {
         tls.destroy();
-        reject(mismatch ?? (err instanceof TlsHandshakeError ? err : new TlsHandshakeError(peer.addr, (err as { code?: string }).code ?? err.message, { cause: err })));
+        reject(err);
       };
       const closed = () => onError(new TlsHandshakeError(peer.addr, 'connection closed during the handshake'));
       tls.once('error', onError);
