@@ -71,8 +71,8 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
       socket.on('error', noop);
       accept({ socket });
     });
-  const outboundServers = cfg.outboundListenAddrs.map(() => accepting(outbound.accept));
-  const inboundServer = accepting(inbound.accept);
+  const outboundServers = cfg.outboundListenAddrs.map(() => accepting(outbound));
+  const inboundServer = accepting(inbound);
   for (const s of [...outboundServers, inboundServer]) drain.addListener(s);
 
   const admin = createAdminServer({

@@ -9,7 +9,7 @@ import { createH2Server, type H2Server } from './http/h2.ts';
 import { countRequests, rescue, shedLoad } from './http/layers.ts';
 import { createPools } from './http/pool.ts';
 import type { Direction as Dir, ProxyMetrics } from './metrics/proxy-metrics.ts';
-import type { ConnHandler, RouteDeps } from './tcp/accept.ts';
+import type { RouteDeps } from './tcp/accept.ts';
 import { OpaqueMemory } from './tcp/opaque-memory.ts';
 import type { TargetCache } from './tcp/targets.ts';
 
@@ -20,14 +20,14 @@ export interface SharedParts {
   readonly onRefused: (direction: Dir, err: Error) => void;
 }
 
-export interface Direction {
+/** One direction's HTTP servers (registered with the drain) and what routing a connection needs. */
+export interface DirectionStack {
   readonly h1: HttpServer;
   readonly h2: H2Server;
   readonly routeDeps: RouteDeps;
-  accept: ConnHandler;
 }
 
-export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyConfig, shared: SharedParts): Direction {
+export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyConfig, shared: SharedParts): DirectionStack {
   const ctx = {
     metrics: shared.metrics,
     connectTimeoutMs: dc.connectTimeoutMs,
@@ -64,5 +64,5 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
     h2: h2.server,
     track: (s) => shared.drain.track(s),
   };
-  return { h1, h2, routeDeps, accept: () => undefined };
+  return { h1, h2, routeDeps };
 }

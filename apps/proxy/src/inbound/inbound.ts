@@ -2,8 +2,8 @@
 // refuses targets that are its own ports (loops) and IPs that are not the pod's (open relay).
 import type { Socket } from 'node:net';
 import type { ProxyConfig } from '../config.ts';
-import { buildDirection, type Direction as Stack, type SharedParts } from '../stack.ts';
-import { composeConn, originalDst, refuse, RefusedConnection, route, type Destination } from '../tcp/accept.ts';
+import { buildDirection, type SharedParts } from '../stack.ts';
+import { composeConn, originalDst, refuse, RefusedConnection, route, type ConnHandler, type Destination } from '../tcp/accept.ts';
 
 /** `own` holds the proxy's listening ports (filled in once they are bound). */
 export function inboundCheck(cfg: ProxyConfig, own: ReadonlySet<number>): (dst: Destination) => RefusedConnection | undefined {
@@ -15,8 +15,9 @@ export function inboundCheck(cfg: ProxyConfig, own: ReadonlySet<number>): (dst: 
   };
 }
 
-export function createInbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, own: ReadonlySet<number>): Stack {
+/** The handler for connections accepted on the inbound listener. */
+export function createInbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, own: ReadonlySet<number>): ConnHandler {
   const stack = buildDirection('inbound', cfg.inbound, cfg, shared);
   const deps = { direction: 'inbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
-  return { ...stack, accept: composeConn(originalDst(resolve, deps), refuse(inboundCheck(cfg, own), deps))(route(stack.routeDeps)) };
+  return composeConn(originalDst(resolve, deps), refuse(inboundCheck(cfg, own), deps))(route(stack.routeDeps));
 }
