@@ -90,8 +90,6 @@ export class KubeTokenReviewer implements TokenReviewer {
     session.on('error', forget);
     session.on('goaway', forget);
     session.on('close', forget);
-    // An idle connection must not keep the process alive; streams in flight keep it referenced.
-    session.unref();
     this.#session = session;
     this.#sessionKey = creds.tlsKey;
     return session;
@@ -107,7 +105,6 @@ export class KubeTokenReviewer implements TokenReviewer {
         resolve({ status: 0, text: (err as Error).message });
         return;
       }
-      session.ref();
       const req = session.request({
         [constants.HTTP2_HEADER_METHOD]: 'POST',
         [constants.HTTP2_HEADER_PATH]: creds.basePath + PATH,
@@ -129,7 +126,6 @@ export class KubeTokenReviewer implements TokenReviewer {
       });
       // Settles whatever 'end' and 'error' did not (a promise settles once).
       req.on('close', () => {
-        session.unref();
         if (timedOut) reject(failed(`no answer within ${this.#timeoutMs} ms`));
         else resolve({ status: 0, text: `the stream was closed (code ${req.rstCode})` });
       });
