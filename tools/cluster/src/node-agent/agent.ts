@@ -6,7 +6,9 @@ import { KubeApiError, type KObject, type Kube } from './kube.ts';
 import { PodWorker, type NodeContext } from './pod-worker.ts';
 import { AddressPool, GATEWAY_IP, NODE_POD_CIDR } from './network.ts';
 
-export const NODE_NAME = 'trellis-node';
+import { NODE_NAME } from './names.ts';
+
+export { NODE_NAME };
 export const KUBELET_VERSION = 'v1.34.4';
 
 export interface AgentOptions {

@@ -15,6 +15,7 @@ import { PodVolumes, VolumeError } from './volumes.ts';
 import { awaitHookPort, probeTiming, runCommandOnHost, runHandler, type ProbeTarget } from './probes.ts';
 import { AddressPool, createPodNetwork, deletePodNetwork, podEtcFiles, type PodNetwork } from './network.ts';
 import { Conditions, podStatus, type ContainerState, type ContainerView } from './status.ts';
+import { PodEvents } from './events.ts';
 
 export interface NodeContext {
   readonly kube: Kube;
@@ -96,10 +97,12 @@ export class PodWorker {
   #reportTimer: NodeJS.Timeout | undefined;
   #lastReport = '';
   #termination: Promise<void> | undefined;
+  readonly #events: PodEvents;
 
   constructor(pod: KObject, ctx: NodeContext) {
     this.#pod = pod;
     this.#ctx = ctx;
+    this.#events = new PodEvents(ctx.kube, pod);
     const m = pod['metadata'];
     this.uid = String(m['uid']);
     this.#log = ctx.log.child({ pod: `${m['namespace']}/${m['name']}` });
@@ -362,6 +365,7 @@ export class PodWorker {
       });
     });
     this.#log.info({ container: c.name, pid: child.pid, argv }, 'container started');
+    this.#events.record('Normal', 'Started', `Started container ${c.name}`, c.name);
     this.#changed();
     const hook = c.spec['lifecycle']?.['postStart'] as KObject | undefined;
     if (hook) {
@@ -383,6 +387,7 @@ export class PodWorker {
     c.state = { waiting: { reason, message } };
     c.child = undefined;
     this.#log.warn({ container: c.name, reason, message }, 'container cannot start');
+    this.#events.record('Warning', 'Failed', `Error: ${reason}: ${message}`, c.name);
     this.#changed();
     // Retry later: the bundle may get built, the ConfigMap created.
     c.exited = sleep(5000);
@@ -466,6 +471,7 @@ export class PodWorker {
         this.#changed();
         return false;
       }
+      this.#events.record('Warning', 'Unhealthy', `Startup probe failed: ${message}`, c.name);
       if (++startupFail >= t.failure) {
         this.#log.warn({ container: c.name, message }, 'startup probe failed; restarting');
         this.#kill(c, 'SIGKILL');
@@ -473,7 +479,7 @@ export class PodWorker {
       }
       return true;
     });
-    void loop('readinessProbe', (ok, t) => {
+    void loop('readinessProbe', (ok, t, message) => {
       if (ok) {
         readyFail = 0;
         if (!c.ready && ++readyOk >= t.success) {
@@ -482,6 +488,7 @@ export class PodWorker {
         }
       } else {
         readyOk = 0;
+        this.#events.record('Warning', 'Unhealthy', `Readiness probe failed: ${message}`, c.name);
         if (c.ready && ++readyFail >= t.failure) {
           c.ready = false;
           this.#changed();
@@ -490,13 +497,15 @@ export class PodWorker {
       return true;
     });
     void loop('livenessProbe', (ok, t, message) => {
-      if (ok) liveFail = 0;
-      else if (++liveFail >= t.failure) {
-        this.#log.warn({ container: c.name, message }, 'liveness probe failed; restarting');
-        void this.#stopContainer(c, Date.now() + Number(this.#pod['spec']?.['terminationGracePeriodSeconds'] ?? 30) * 1000);
-        return false;
+      if (ok) {
+        liveFail = 0;
+        return true;
       }
-      return true;
+      this.#events.record('Warning', 'Unhealthy', `Liveness probe failed: ${message}`, c.name);
+      if (++liveFail < t.failure) return true;
+      this.#log.warn({ container: c.name, message }, 'liveness probe failed; restarting');
+      void this.#stopContainer(c, Date.now() + Number(this.#pod['spec']?.['terminationGracePeriodSeconds'] ?? 30) * 1000);
+      return false;
     });
     if (!c.spec['readinessProbe']) {
       void this.#until(() => c.started || !alive()).then(() => {
@@ -541,6 +550,7 @@ export class PodWorker {
     c.crashes++;
     c.lastState = c.state;
     c.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delayMs / 1000)}s restarting failed container=${c.name} pod=${this.#name}_${this.#ns}(${this.uid})` } };
+    this.#events.record('Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${this.#name}_${this.#ns}(${this.uid})`, c.name);
     this.#changed();
     await Promise.race([sleep(delayMs), this.#until(() => this.#terminating)]);
     if (!this.#terminating) c.restartCount++;
@@ -563,6 +573,7 @@ export class PodWorker {
   async #stopContainer(c: Container, deadline: number): Promise<void> {
     const child = c.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!this.#gone) this.#events.record('Normal', 'Killing', `Stopping container ${c.name}`, c.name);
     this.#kill(c, 'SIGTERM');
     const left = deadline - Date.now();
     if (left > 0) await Promise.race([c.exited, sleep(left)]);
