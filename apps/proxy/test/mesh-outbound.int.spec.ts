@@ -7,6 +7,10 @@ import { parseCidrList } from '@trellis/config';
 import { destination, tcpAddress } from '@trellis/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailFastError } from '../src/balance/errors.ts';
+import { RetryBudget } from '../src/profiles/budget.ts';
+import { RouteMetricFamilies } from '../src/profiles/metrics.ts';
+import { RouteTimeoutError, sendWithRetries, withRouteTimeout } from '../src/profiles/retry.ts';
+import { routeFor } from '../src/profiles/routes.ts';
 import { Discovery } from '../src/discovery/discovery.ts';
 import { destinationClients } from '../src/discovery/grpc-destination.ts';
 import { OutboundResolver, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../src/discovery/outbound.ts';
@@ -51,7 +55,8 @@ const serverSource = new Source();
 const serverTls = new MeshTls(serverSource);
 const peers: Peer[] = [];
 
-async function startPeer(name: string, delayMs = 0): Promise<Peer> {
+async function startPeer(name: string, delayMs = 0, failRatio = 0): Promise<Peer> {
+  let served = 0;
   const h2 = h2Server();
   const peer = { name, requests: 0, handshakes: 0, seen: [], h2 } as unknown as Peer;
   const server = createServer((socket) => {
@@ -75,10 +80,12 @@ async function startPeer(name: string, delayMs = 0): Promise<Peer> {
     const orig = parseOrigProto(headers['l5d-orig-proto']);
     peer.requests++;
     peer.seen.push(h as IncomingHttpHeaders);
+    // Deterministic failures: every n-th request of a failing peer answers 500.
+    const fail = failRatio > 0 && served++ % Math.round(1 / failRatio) === 0;
     setTimeout(() => {
       if (stream.destroyed) return;
-      stream.respond({ ':status': 200, 'x-peer': name, ...(orig ? { 'l5d-orig-proto': `HTTP/${orig.httpVersion}` } : {}) });
-      stream.end('ok');
+      stream.respond({ ':status': fail ? 500 : 200, 'x-peer': name, ...(orig ? { 'l5d-orig-proto': `HTTP/${orig.httpVersion}` } : {}) });
+      stream.end(fail ? 'boom' : 'ok');
     }, delayMs);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -178,6 +185,51 @@ async function run(r: LogicalTarget, total: number, concurrency: number, each?: 
   return { failed, perPeer };
 }
 
+/** A profile-routed request: route match, retries within the budget, the route timeout, route metrics. */
+async function sendRouted(target: LogicalTarget, budget: RetryBudget, metrics: RouteMetricFamilies, path: string): Promise<number> {
+  const route = routeFor(target.profile, { method: 'GET', path });
+  const series = metrics.route('outbound', target.logical, route?.labels ?? {});
+  series.requests.inc();
+  const started = performance.now();
+  const streams: { close(): void }[] = [];
+  const work = sendWithRetries<null>({
+    route,
+    budget,
+    replayable: true, // a GET without a body
+    send: async () => {
+      const backend = pickBackend(target.split);
+      if (!backend) throw new Error('no backend');
+      const picked = await backend.balancer.acquire();
+      const h2 = (picked.endpoint as MeshEndpoint).h2;
+      if (!h2) throw new Error('endpoint has no HTTP/2 client');
+      const session = await h2.session();
+      series.actualRequests.inc();
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = session.request(upgradeRequest({ method: 'GET', url: path, httpVersion: '1.1', rawHeaders: ['Host', target.logical] }));
+        streams.push(req);
+        let st = 0;
+        req.on('response', (h) => (st = Number(h[':status'])));
+        req.once('data', picked.firstByte);
+        req.on('end', () => resolve(st));
+        req.on('close', () => resolve(st));
+        req.on('error', reject);
+        req.resume();
+      });
+      picked.done(status < 500);
+      return { status, response: null };
+    },
+    discard: () => undefined,
+  });
+  const r = await withRouteTimeout(route, work, () => {
+    for (const s of streams) s.close();
+  });
+  const failure = route ? route.isFailure(r.status, undefined) : r.status >= 500;
+  const rs = series.response(r.status, failure);
+  rs.total.inc();
+  rs.latency.observe(performance.now() - started);
+  return r.status;
+}
+
 describe('the outbound mesh path', () => {
   it('splits 90/10 by dst_overrides within ±3% over 2,000 requests, over mTLS with the verified client id', async () => {
     const v1 = await startPeer('v1');
@@ -218,6 +270,57 @@ describe('the outbound mesh path', () => {
     expect(failed).toBe(0);
     expect((perPeer.get('a') ?? 0) + (perPeer.get('b') ?? 0)).toBe(600);
     expect(r.split.backends[0]?.backend.balancer.size).toBe(1);
+    r.release();
+  });
+
+  it('retries a retryable route failing 30% of requests within the budget, counting route metrics', async () => {
+    const flaky = await startPeer('flaky', 0, 0.3);
+    const svc = 'flaky.default.svc.cluster.local:80';
+    stub.services.set(svc, [endpointUpdate(meshedAddr(flaky.port))]);
+    stub.profiles.set(
+      '10.96.0.50:80',
+      destination.DestinationProfile.fromPartial({
+        fullyQualifiedName: 'flaky.default.svc.cluster.local',
+        routes: [{ metricsLabels: { route: 'GET /items' }, condition: { match: { $case: 'path', value: { regex: '/items.*' } } }, isRetryable: true }],
+        retryBudget: { retryRatio: 0.2, minRetriesPerSecond: 10, ttl: { seconds: 10n, nanos: 0 } },
+      }),
+    );
+    const r = logicalOf(await resolver.resolve('10.96.0.50', 80));
+    await expect.poll(() => r.split.backends[0]?.backend.ready).toBe(true);
+    const budget = new RetryBudget(r.profile.budget);
+    const metrics = new RouteMetricFamilies();
+    let ok = 0;
+    for (let i = 0; i < 200; i++) if ((await sendRouted(r, budget, metrics, '/items/1')) === 200) ok++;
+    // Sequential requests: every failed first attempt is retried (the 10/s reserve covers them) and succeeds.
+    expect(ok).toBe(200);
+    const sent = flaky.requests;
+    expect(sent - 200).toBeLessThanOrEqual(0.2 * 200 + 100);
+    const text = metrics.all().map((f) => f.render()).join('');
+    expect(text).toContain('route_request_total{direction="outbound",dst="flaky.default.svc.cluster.local:80",rt_route="GET /items"} 200');
+    expect(text).toContain(`route_actual_request_total{direction="outbound",dst="flaky.default.svc.cluster.local:80",rt_route="GET /items"} ${sent}`);
+    r.release();
+  });
+
+  it('ends a request with 504 when the route timeout fires', async () => {
+    const slow = await startPeer('slow', 1_000);
+    const svc = 'slow.default.svc.cluster.local:80';
+    stub.services.set(svc, [endpointUpdate(meshedAddr(slow.port))]);
+    stub.profiles.set(
+      '10.96.0.60:80',
+      destination.DestinationProfile.fromPartial({
+        fullyQualifiedName: 'slow.default.svc.cluster.local',
+        routes: [{ metricsLabels: { route: 'slow' }, condition: { match: { $case: 'path', value: { regex: '/.*' } } }, timeout: { seconds: 0n, nanos: 200_000_000 } }],
+      }),
+    );
+    const r = logicalOf(await resolver.resolve('10.96.0.60', 80));
+    await expect.poll(() => r.split.backends[0]?.backend.ready).toBe(true);
+    const started = performance.now();
+    const err = await sendRouted(r, new RetryBudget(r.profile.budget), new RouteMetricFamilies(), '/x').catch((e: unknown) => e);
+    const took = performance.now() - started;
+    expect(err).toBeInstanceOf(RouteTimeoutError);
+    expect((err as RouteTimeoutError).httpStatus).toBe(504);
+    expect(took).toBeGreaterThanOrEqual(195);
+    expect(took).toBeLessThan(900);
     r.release();
   });
 
