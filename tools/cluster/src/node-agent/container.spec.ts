@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerIdentity, launcherScript, setprivArgs, shq } from './container.ts';
+import { containerIdentity, launcherScript, nonRootViolation, setprivArgs, shq } from './container.ts';
 
 describe('containerIdentity and setpriv', () => {
   it('gives a root container the default capabilities plus the added ones, minus the dropped', () => {
@@ -27,6 +27,15 @@ describe('containerIdentity and setpriv', () => {
   it('takes user and group from the pod when the container sets none', () => {
     const id = containerIdentity({}, { spec: { securityContext: { runAsUser: 2102, fsGroup: 2000 } } });
     expect(id).toMatchObject({ uid: 2102, gid: 2102, groups: [2000] });
+  });
+});
+
+describe('nonRootViolation', () => {
+  it('refuses runAsNonRoot when the container would run as root, from the container or the pod', () => {
+    const c = { securityContext: { runAsNonRoot: true } };
+    expect(nonRootViolation(c, { spec: {} }, containerIdentity(c, { spec: {} }))).toMatch(/runAsNonRoot/);
+    const pod = { spec: { securityContext: { runAsNonRoot: true, runAsUser: 65534 } } };
+    expect(nonRootViolation({}, pod, containerIdentity({}, pod))).toBeUndefined();
   });
 });
 

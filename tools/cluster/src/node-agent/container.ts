@@ -41,6 +41,12 @@ export function containerIdentity(container: KObject, pod: KObject): Identity {
   return { uid, gid, groups, bounding, added: add.filter((c) => c !== 'all'), noNewPrivs: sc['allowPrivilegeEscalation'] === false };
 }
 
+/** Why a container may not run as `id` (runAsNonRoot with uid 0), or undefined when it may. */
+export function nonRootViolation(container: KObject, pod: KObject, id: Identity): string | undefined {
+  const nonRoot = container['securityContext']?.['runAsNonRoot'] ?? pod['spec']?.['securityContext']?.['runAsNonRoot'];
+  return nonRoot === true && id.uid === 0 ? 'container has runAsNonRoot and would run as root (set runAsUser)' : undefined;
+}
+
 /** setpriv's arguments for an identity. */
 export function setprivArgs(id: Identity): string[] {
   const args = ['--reuid', String(id.uid), '--regid', String(id.gid)];

@@ -10,7 +10,7 @@ import type { KObject, Kube } from './kube.ts';
 import { KubeApiError } from './kube.ts';
 import { containerArgv } from './images.ts';
 import { EnvError, resolveEnv } from './env.ts';
-import { containerIdentity, execInContainerArgv, launcherScript, spawnInPod, type Identity, type Mount } from './container.ts';
+import { containerIdentity, execInContainerArgv, launcherScript, nonRootViolation, spawnInPod, type Identity, type Mount } from './container.ts';
 import { PodVolumes, VolumeError } from './volumes.ts';
 import { awaitHookPort, probeTiming, runCommandOnHost, runHandler, type ProbeTarget } from './probes.ts';
 import { AddressPool, createPodNetwork, deletePodNetwork, podEtcFiles, type PodNetwork } from './network.ts';
@@ -308,6 +308,8 @@ export class PodWorker {
     let argv: string[];
     try {
       c.id = containerIdentity(c.spec, pod);
+      const violation = nonRootViolation(c.spec, pod, c.id);
+      if (violation) return this.#cannotStart(c, 'CreateContainerConfigError', violation);
       const all = [...(pod['spec']['initContainers'] ?? []), ...(pod['spec']['containers'] ?? [])] as KObject[];
       const resolved = await resolveEnv(c.spec, all, mapped.argv, this.#baseEnv(), {
         pod,
