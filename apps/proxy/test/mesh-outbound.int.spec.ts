@@ -2,7 +2,7 @@
 // two peer "inbound proxies" built from the TLS layer: profile → dst_overrides split → Get → P2C → pooled
 // mTLS HTTP/2 with l5d-orig-proto → peer terminates, checks the client identity, sets l5d-client-id, downgrades.
 import { createServer as h2Server, type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders } from 'node:http2';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { connect as netConnect, createServer, type AddressInfo, type Server } from 'node:net';
 import { parseCidrList } from '@trellis/config';
 import { destination, tcpAddress } from '@trellis/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,11 +13,13 @@ import { RouteTimeoutError, sendWithRetries, withRouteTimeout } from '../src/pro
 import { routeFor } from '../src/profiles/routes.ts';
 import { Discovery } from '../src/discovery/discovery.ts';
 import { destinationClients } from '../src/discovery/grpc-destination.ts';
-import { OutboundResolver, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../src/discovery/outbound.ts';
+import { OutboundResolver, openOpaque, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../src/discovery/outbound.ts';
 import type { Credentials } from '../src/identity/credentials.ts';
 import { controlAddr } from '../src/identity/env.ts';
 import { applyClientId } from '../src/tls/client-id.ts';
+import { toEndpoint } from '../src/discovery/endpoints.ts';
 import { acceptInboundTls } from '../src/tls/inbound.ts';
+import { readDirectHeader, TRANSPORT_HEADER_ALPN } from '../src/tls/transport.ts';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
 import { parseOrigProto, upgradeRequest } from '../src/tls/orig-proto.ts';
 import { createMeshPki, type MeshPki } from './mesh-pki.ts';
@@ -322,6 +324,56 @@ describe('the outbound mesh path', () => {
     expect(took).toBeGreaterThanOrEqual(195);
     expect(took).toBeLessThan(900);
     r.release();
+  });
+
+  it('sends opaque traffic to the peer inbound port with the transport header naming the real port', async () => {
+    // The app behind the peer: an echo server on the "real" port.
+    const app = createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const appPort = (app.address() as AddressInfo).port;
+    const headers: unknown[] = [];
+    // The peer's direct (inbound) port: mTLS + ALPN transport.l5d.io/v1 + header, then forward to the app.
+    const direct = createServer((socket) =>
+      acceptInboundTls(
+        socket,
+        serverTls,
+        1_000,
+        {
+          meshed: (tls, clientId) => {
+            void readDirectHeader({ socket: tls, clientId, alpn: tls.alpnProtocol ?? false }, 1_000).then((h) => {
+              headers.push(h);
+              const upstream = netConnect(h.port, '127.0.0.1');
+              tls.pipe(upstream).pipe(tls);
+              tls.resume();
+            }, () => tls.destroy());
+          },
+          passthrough: (s) => s.destroy(),
+          plaintext: (s) => s.destroy(),
+          failed: () => undefined,
+        },
+        [TRANSPORT_HEADER_ALPN],
+      ),
+    );
+    await new Promise<void>((r) => direct.listen(0, '127.0.0.1', r));
+    const directPort = (direct.address() as AddressInfo).port;
+    const e = toEndpoint(
+      destination.WeightedAddr.fromPartial({
+        addr: tcpAddress('127.0.0.1', appPort),
+        weight: 10000,
+        tlsIdentity: { strategy: { $case: 'dnsLikeIdentity', value: { name: BOOKS } } },
+        protocolHint: { protocol: { $case: 'opaque', value: {} }, opaqueTransport: { inboundPort: directPort } },
+      }),
+      {},
+    );
+    if (!e) throw new Error('endpoint');
+    const stream = await openOpaque(e, new MeshTls(clientSource));
+    const echoed = new Promise<string>((resolve) => stream.once('data', (d: Buffer) => resolve(d.toString())));
+    stream.write('SELECT 1;');
+    expect(await echoed).toBe('SELECT 1;');
+    expect(headers).toEqual([{ port: appPort, name: '', sessionProtocol: undefined }]);
+    stream.destroy();
+    direct.close();
+    app.close();
   });
 
   it('answers 504 after the 3 s failfast when the service has no endpoints', async () => {

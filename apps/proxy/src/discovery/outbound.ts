@@ -3,12 +3,15 @@
 // unknown (forward to the original destination, plaintext). A logical service is split over its backends
 // (dst_overrides, else the service itself), each a P2C balancer fed by its own Destination/Get stream, whose
 // endpoints hold one pooled HTTP/2 connection each (mTLS when they have an identity).
+import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { H2Endpoint } from '../balance/h2-endpoint.ts';
 import type { BreakerOptions } from '../balance/breaker.ts';
 import { Balancer } from '../balance/p2c.ts';
 import { compileProfile, type CompiledProfile } from '../profiles/routes.ts';
 import { WeightedSplit } from '../profiles/split.ts';
 import type { MeshTls } from '../tls/mesh-tls.ts';
+import { connectOpaqueTransport, headerFor, type SessionProtocol } from '../tls/transport.ts';
 import type { destination } from '@trellis/proto';
 import type { Discovery, Lease, ProfileWatch, ResolvedEndpoints } from './discovery.ts';
 import { toEndpoint, type Endpoint } from './endpoints.ts';
@@ -197,4 +200,27 @@ export class LogicalTarget {
 /** The backend for one request: a ready one by weight, else the first (whose balancer waits, then fails fast). */
 export function pickBackend(split: WeightedSplit<Backend>): Backend | undefined {
   return split.pick((b) => b.ready) ?? split.backends[0]?.backend;
+}
+
+/**
+ * Opens a TCP stream to an endpoint for opaque traffic (linkerd-proxy.md §3 "Where the bytes go"): with an
+ * identity and an opaque-transport port, mTLS to the peer's inbound port carrying the transport header that
+ * names the real port; with an identity only, mTLS to the endpoint itself; otherwise plain TCP.
+ */
+export async function openOpaque(e: Endpoint, tls: MeshTls, session?: SessionProtocol): Promise<Duplex> {
+  const serverName = e.serverName ? { serverName: e.serverName } : {};
+  if (e.identity && e.opaqueTransportPort) {
+    const inbound = e.opaqueTransportPort;
+    const addr = e.ip.includes(':') ? `[${e.ip}]:${inbound}` : `${e.ip}:${inbound}`;
+    return connectOpaqueTransport(tls, { addr, host: e.ip, port: inbound, serverId: e.identity, ...serverName }, headerFor(e.port, { session }));
+  }
+  if (e.identity) return tls.connect({ addr: e.addr, host: e.ip, port: e.port, serverId: e.identity, ...serverName });
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host: e.ip, port: e.port, noDelay: true });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
 }

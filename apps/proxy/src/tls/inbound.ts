@@ -20,13 +20,14 @@ export interface InboundTlsHandlers {
   failed(err: ProxyError | Error): void;
 }
 
-export function acceptInboundTls(socket: Socket, tls: MeshTls, detectTimeoutMs: number, h: InboundTlsHandlers): void {
+/** `alpn`: advertised on terminated connections (the direct port offers transport.l5d.io/v1). */
+export function acceptInboundTls(socket: Socket, tls: MeshTls, detectTimeoutMs: number, h: InboundTlsHandlers, alpn?: readonly string[]): void {
   detectTls(socket, tls.localName, detectTimeoutMs).then(
     (d) => {
       switch (d.kind) {
         case 'terminate':
-          tls.terminate(socket, { handshakeTimeoutMs: detectTimeoutMs }).then(
-            (t) => h.meshed(asPriorKnowledgeH2(t.socket), t.clientId),
+          tls.terminate(socket, { handshakeTimeoutMs: detectTimeoutMs, ...(alpn ? { alpn } : {}) }).then(
+            (t) => h.meshed(t.alpn === false ? asPriorKnowledgeH2(t.socket) : t.socket, t.clientId),
             (err: Error) => h.failed(err),
           );
           return;
