@@ -2,7 +2,7 @@
 // trellis-cluster: the local Kubernetes control plane for tests and the demo.
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, runCommand } from '@trellis/config';
+import { ConfigError, parseDuration, runCommand } from '@trellis/config';
 import { down, startApiServerAgain, status, stopApiServer, up } from './control-plane.ts';
 import { podLogs } from './logs.ts';
 
@@ -17,7 +17,8 @@ await runCommand(
       dir: { type: 'string', description: 'state directory (env TRELLIS_CLUSTER_DIR)', value: 'DIR', default: process.env['TRELLIS_CLUSTER_DIR'] ?? join(tmpdir(), 'trellis-cluster') },
       controllers: { type: 'boolean', description: 'also run kube-controller-manager', default: true },
       node: { type: 'boolean', description: 'up: a whole single-node Kubernetes (scheduler, kube-proxy, CoreDNS, node agent running pods; needs root)', default: false },
-      container: { type: 'string', short: 'c', description: 'logs: the container (default: the pod\'s only or first container)', value: 'NAME', default: '' },
+      'node-wait': { type: 'string', description: 'up --node: how long to wait for another node cluster on this machine to go down', value: 'DURATION', default: '0' },
+      container: { type: 'string', short: 'c', description: 'logs: the container (needed when the pod has several)', value: 'NAME', default: '' },
       namespace: { type: 'string', short: 'n', description: 'logs: the pod\'s namespace', value: 'NS', default: 'default' },
     },
     epilog: `Commands:\n  ${COMMANDS.join(' | ')}   (logs POD [-c CONTAINER] [-n NAMESPACE])\n\nUse the cluster with: export KUBECONFIG=$(trellis-cluster kubeconfig)`,
@@ -49,7 +50,8 @@ async function main(values: Readonly<Record<string, unknown>>, positionals: read
   const t0 = Date.now();
   switch (command) {
     case 'up': {
-      const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
+      const nodeWaitMs = parseDuration('--node-wait', values['node-wait'] as string);
+      const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, nodeWaitMs, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
       process.stderr.write(`trellis-cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       process.stdout.write(`API server: ${state.server}\nkubeconfig: ${state.kubeconfig}\nexport KUBECONFIG=${state.kubeconfig}\n`);
       return;
