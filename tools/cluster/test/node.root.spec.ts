@@ -3,7 +3,7 @@
 // exercising init containers, a native sidecar, env, volumes and tokens, and a down that leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!stopped && dir) await down(dir);
+  // The features pod's mount points were created on the host (empty directories under /run).
+  await rm('/var/run/trellis-test', { recursive: true, force: true });
 }, 120_000);
 
 describe('trellis-cluster up --node', () => {
