@@ -135,6 +135,21 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** Keeps the calibration loop's result alive so the compiler cannot drop the loop. */
+let calibrationSink = 0;
+
+/** Wall time over CPU time of a fixed busy loop: 1 on an idle machine, N when N runnable threads share our core. */
+function contention(): number {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  let x = 0;
+  for (let i = 0; i < 20_000_000; i++) x = (x + i * 7) % 1_000_003;
+  const used = process.cpuUsage(cpu);
+  const wallMs = performance.now() - wall;
+  calibrationSink ^= x;
+  return Math.round((wallMs / ((used.user + used.system) / 1000)) * 100) / 100;
+}
+
 function loadAverage(): number {
   try {
     return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -217,11 +232,13 @@ async function main(): Promise<void> {
       return Promise.all(pending);
     };
     await paced(warmupSeconds);
+    const contentionBefore = contention();
     const cpuBefore = cpuSeconds(child.pid ?? 0);
     const loadBefore = loadAverage();
     const results = await paced(seconds);
     const cpuMsPerRequest = ((cpuSeconds(child.pid ?? 0) - cpuBefore) * 1000) / results.length;
     const loadAfter = loadAverage();
+    const contentionAfter = contention();
     const latencies = results.filter((r) => r.ok).map((r) => r.ms).sort((a, b) => a - b);
     const errors = results.length - latencies.length;
 
@@ -250,6 +267,7 @@ async function main(): Promise<void> {
       // The machine is shared: CPU per request does not depend on contention, latency percentiles do.
       injectorCpuMsPerRequest: round(cpuMsPerRequest),
       loadAverage1m: { before: loadBefore, after: loadAfter },
+      contentionFactor: { before: contentionBefore, after: contentionAfter },
       apiCalls: api.calls,
       goal: { p99Ms: 5, met: percentile(latencies, 99) <= 5 && errors === 0 },
     };
@@ -257,7 +275,7 @@ async function main(): Promise<void> {
     writeFileSync(join(resultsDir, 'injector.json'), JSON.stringify(result, null, 2) + '\n');
     process.stdout.write(
       `injector: ${rate}/s for ${seconds}s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, p99.9 ${result.latencyMs.p999} ms, max ${result.latencyMs.max} ms, ` +
-        `errors ${errors}; max ${result.maxThroughput.requestsPerSecond}/s at concurrency ${concurrency}; peak RSS ${result.injectorPeakRssMb} MB; injector CPU ${result.injectorCpuMsPerRequest} ms/request; load ${loadBefore}; goal p99 <= 5 ms ${result.goal.met ? 'met' : 'NOT met'}\n`,
+        `errors ${errors}; max ${result.maxThroughput.requestsPerSecond}/s at concurrency ${concurrency}; peak RSS ${result.injectorPeakRssMb} MB; injector CPU ${result.injectorCpuMsPerRequest} ms/request; load ${loadBefore}, contention x${contentionBefore}/x${contentionAfter}; goal p99 <= 5 ms ${result.goal.met ? 'met' : 'NOT met'}\n`,
     );
     agent.destroy();
   } finally {
