@@ -136,7 +136,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /** Keeps the calibration loop's result alive so the compiler cannot drop the loop. */
-let calibrationSink = 0;
+let _calibrationSink = 0;
 
 /** Wall time over CPU time of a fixed busy loop: 1 on an idle machine, N when N runnable threads share our core. */
 function contention(): number {
@@ -146,7 +146,7 @@ function contention(): number {
   for (let i = 0; i < 20_000_000; i++) x = (x + i * 7) % 1_000_003;
   const used = process.cpuUsage(cpu);
   const wallMs = performance.now() - wall;
-  calibrationSink ^= x;
+  _calibrationSink ^= x;
   return Math.round((wallMs / ((used.user + used.system) / 1000)) * 100) / 100;
 }
 
