@@ -153,6 +153,11 @@ describe('HTTP/1', () => {
     const labels = `target_addr="127.0.0.1:${httpPort}"`;
     expect(sample(m, 'request_total', labels)).toBeGreaterThanOrEqual(5);
     expect(m).toContain(`response_total{direction="outbound",${labels},target_ip="127.0.0.1",target_port="${httpPort}",tls="no_identity",no_tls_reason="not_provided_by_service_discovery",status_code="200",classification="success",grpc_status="",error=""}`);
+    const buckets = m
+      .split('\n')
+      .filter((l) => l.startsWith('response_latency_ms_bucket{') && l.includes(labels) && l.includes('status_code="200"'))
+      .map((l) => /le="([^"]+)"/.exec(l)?.[1]);
+    expect(buckets).toEqual(['1', '2', '3', '4', '5', '10', '20', '30', '40', '50', '100', '200', '300', '400', '500', '1000', '2000', '3000', '4000', '5000', '10000', '20000', '30000', '40000', '50000', '+Inf']);
   });
 
   it('streams a chunked upload', async () => {
