@@ -10,7 +10,6 @@ import { constants } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, connect as tlsConnect, type SecureContext } from 'node:tls';
 import { sanNames, type Credentials } from '../identity/credentials.ts';
-import { SocketDuplex } from './socket-duplex.ts';
 import { NoIdentityError, TlsHandshakeError, TlsIdentityMismatchError } from './errors.ts';
 
 export const TLS13_CIPHERSUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
@@ -150,7 +149,8 @@ export class MeshTls {
 
   /**
    * Terminates TLS on an accepted socket whose ClientHello named us. Bytes already read must have been
-   * unshifted back onto `socket`. Resolves after the handshake; a client certificate that does not verify
+   * unshifted back onto `socket`: TLSSocket feeds a wrapped socket's buffered bytes to OpenSSL before reading
+   * the kernel (node's initRead), so detection costs no extra copy on the hot path. Resolves after the handshake; a client certificate that does not verify
    * (foreign anchor, expired) is refused.
    */
   terminate(socket: Socket, opts: { alpn?: readonly string[]; handshakeTimeoutMs?: number } = {}): Promise<TerminatedTls> {
@@ -162,7 +162,7 @@ export class MeshTls {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      const tls = new TLSSocket(new SocketDuplex(socket) as unknown as Socket, {
+      const tls = new TLSSocket(socket, {
         isServer: true,
         secureContext: ctx.server,
         requestCert: true,
