@@ -32,6 +32,8 @@ describe('parseProxyConfig', () => {
       LINKERD2_PROXY_INBOUND_CONNECT_TIMEOUT: '100ms',
       LINKERD2_PROXY_OUTBOUND_DETECT_TIMEOUT: '365d',
       LINKERD2_PROXY_SHUTDOWN_ENDPOINT_ENABLED: 'true',
+      LINKERD2_PROXY_INBOUND_SERVER_HTTP2_KEEP_ALIVE_INTERVAL: '10s',
+      LINKERD2_PROXY_INBOUND_SERVER_HTTP2_KEEP_ALIVE_TIMEOUT: '3s',
       LINKERD2_PROXY_DESTINATION_CONTEXT: '{"ns":"emojivoto", "nodeName":"n1", "pod":"web-0"}\n',
     });
     expect(c.outboundListenAddrs).toEqual([
@@ -46,6 +48,7 @@ describe('parseProxyConfig', () => {
     expect(c.outbound.detectTimeoutMs).toBe(365 * 86_400_000);
     expect(c.shutdownEndpointEnabled).toBe(true);
     expect(c.proxyName).toBe('web-0.emojivoto');
+    expect([c.inbound.h2KeepAliveIntervalMs, c.inbound.h2KeepAliveTimeoutMs, c.outbound.h2KeepAliveIntervalMs]).toEqual([10_000, 3000, 0]);
   });
 
   it.each([

@@ -27,6 +27,9 @@ export interface DirectionConfig {
   readonly maxIdleConnsPerEndpoint: number;
   /** Ports whose connections are forwarded as TCP without protocol detection. */
   readonly opaquePorts: readonly PortRange[];
+  /** HTTP/2 server keepalive: PING every interval, close the connection when no ack within the timeout (0: off). */
+  readonly h2KeepAliveIntervalMs: number;
+  readonly h2KeepAliveTimeoutMs: number;
 }
 
 export interface ProxyConfig {
@@ -103,6 +106,8 @@ function directionConfig(get: Getter, dir: 'INBOUND' | 'OUTBOUND', opaqueVar: st
     http1PoolIdleTimeoutMs: get.duration(`${p}_HTTP1_CONNECTION_POOL_IDLE_TIMEOUT`, '3s'),
     maxIdleConnsPerEndpoint: get.integer(idleConnsVar, 10_000, 0),
     opaquePorts: Object.freeze(get.parse(opaqueVar, opaqueDefault, parsePortRanges).map((r) => Object.freeze(r))),
+    h2KeepAliveIntervalMs: get.duration(`${p}_SERVER_HTTP2_KEEP_ALIVE_INTERVAL`, '0'),
+    h2KeepAliveTimeoutMs: get.duration(`${p}_SERVER_HTTP2_KEEP_ALIVE_TIMEOUT`, '0'),
   });
 }
 

@@ -47,6 +47,8 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
     handler,
     initialStreamWindowSize: cfg.http2InitialStreamWindowSize,
     initialConnectionWindowSize: cfg.http2InitialConnectionWindowSize,
+    keepAliveIntervalMs: dc.h2KeepAliveIntervalMs,
+    keepAliveTimeoutMs: dc.h2KeepAliveTimeoutMs,
   });
   shared.drain.add(drainHttp1(h1));
   shared.drain.add(h2);

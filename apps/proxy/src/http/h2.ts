@@ -32,6 +32,26 @@ export interface H2Options {
   readonly handler: HttpHandler;
   readonly initialStreamWindowSize: number;
   readonly initialConnectionWindowSize: number;
+  /** Server-side keepalive PINGs (0: off). */
+  readonly keepAliveIntervalMs?: number;
+  readonly keepAliveTimeoutMs?: number;
+}
+
+/** PINGs an idle-or-not session every interval; a PING unanswered within the timeout closes it. */
+export function keepAlive(session: Http2Session, intervalMs: number, timeoutMs: number): void {
+  if (intervalMs <= 0) return;
+  const timer = setInterval(() => {
+    if (session.closed || session.destroyed) return;
+    const deadline = timeoutMs > 0 ? setTimeout(() => session.destroy(new Error('HTTP/2 keepalive timed out')), timeoutMs) : undefined;
+    deadline?.unref();
+    const sent = session.ping((err) => {
+      clearTimeout(deadline);
+      if (err && !session.destroyed) session.destroy(err);
+    });
+    if (!sent) clearTimeout(deadline);
+  }, intervalMs);
+  timer.unref();
+  session.once('close', () => clearInterval(timer));
 }
 
 /** One client session per endpoint, replaced when it closes or receives GOAWAY. */
@@ -186,6 +206,7 @@ export function createH2Server(o: H2Options): H2Server {
     session.once('close', () => live.delete(session));
     session.on('error', noop);
     session.once('localSettings', () => session.setLocalWindowSize(o.initialConnectionWindowSize));
+    keepAlive(session, o.keepAliveIntervalMs ?? 0, o.keepAliveTimeoutMs ?? 0);
   });
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
     const entry = (stream.session?.socket as unknown as WithTarget | undefined)?.[kTarget];
