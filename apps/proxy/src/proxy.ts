@@ -90,6 +90,10 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const inboundAddr = await listen(inboundServer, cfg.inboundListenAddr);
   const adminAddr = await listen(admin as unknown as Server, cfg.adminListenAddr);
   for (const a of [...outboundAddrs, inboundAddr, adminAddr]) ownPorts.add(a.port);
+  // A failed accept (EMFILE, ...) is logged and the listener keeps going, as Linkerd's accept loop does.
+  for (const s of [...outboundServers, inboundServer, admin]) {
+    s.on('error', (err: NodeJS.ErrnoException) => logger.warn({ code: err.code, err: err.message }, 'Server failed to accept connection'));
+  }
   logger.info({ outbound: outboundAddrs, inbound: inboundAddr, admin: adminAddr }, 'proxy listening');
 
   return {

@@ -146,8 +146,9 @@ export class TcpMetrics {
     this.m.tcpSeries.add(this);
     (socket as Counted)[kCounted] = { read: 0, written: 0 };
     let errno = '';
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      errno = err.code ?? 'unknown';
+    // `on`, not `once`: this listener also keeps a second error on the socket from being unhandled.
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (errno === '') errno = err.code ?? 'unknown';
     });
     socket.once('close', () => {
       this.flushOne(socket);
