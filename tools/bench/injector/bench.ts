@@ -279,7 +279,12 @@ async function main(): Promise<void> {
     );
     agent.destroy();
   } finally {
-    child.kill('SIGTERM');
+    // Stop the injector before its API goes away, so its watch does not report the API's disappearance.
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    }
     api.server.closeAllConnections();
     api.server.close();
   }
