@@ -2,6 +2,19 @@
 // agent (Certify over TLS), the TLS layer on its certificates, discovery (Destination over mTLS) and the
 // outbound resolver. Readiness follows Linkerd (linkerd-proxy.md §3 "Readiness gating", §9): listeners are
 // bound at start, but connections are parked (clients wait, not refused) until the first certificate.
+//
+// Where each part plugs into the data path (proxy.ts, tcp/accept.ts, http/*):
+// - startProxy: `mesh = await startMesh(env, { logger, registry, localIps: cfg.inboundIps })`; wrap both accept
+//   handlers in `mesh.gate(...)`; admin `isReady: mesh.isReady`; `close()` calls `mesh.close()`.
+// - inbound accept, after originalDst and before HTTP detection: `acceptInboundTls(socket, mesh.tls, detectTimeout,
+//   ...)` (tls/inbound.ts); meshed sockets continue into detection with their clientId (l5d-client-id via
+//   tls/client-id.ts, `tls="true",client_id` via tls/labels.ts); l5d-orig-proto requests are downgraded with
+//   tls/orig-proto.ts; the direct port reads tls/transport.ts readDirectHeader.
+// - outbound, per original destination: `mesh.outbound.resolve(ip, port)`; 'forward' keeps Proxy I's path,
+//   'logical' gives `target.profile` (routeFor, sendWithRetries, withRouteTimeout, RouteMetricFamilies) and
+//   `pickBackend(target.split).balancer.acquire()` → an endpoint whose `h2` session carries upgraded requests;
+//   endpoints without the h2 hint use an http.Agent whose createConnection is `mesh.tls.socket(peer)`, opaque
+//   ones `openOpaque`.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
