@@ -47,59 +47,68 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
     sizes: () => index.sizes(),
     watchRestarts: () => Object.fromEntries(watches.caches.map((c) => [c.resource, c.restarts])),
   });
-  const admin = new AdminServer({ registry: metrics.registry, ready: () => watches.synced() });
-  const adminPort = (
-    await admin.listen(cfg.adminAddr.port, cfg.adminAddr.host).catch((err: Error) => {
-      throw new ConfigError(`cannot listen on ${hostPort(cfg.adminAddr)} (--metrics-addr): ${err.message}`);
-    })
-  ).port;
-  await watches.start();
-  logger.info({ sizes: index.sizes() }, 'watch caches synced');
+  // Whatever started before a failure is stopped again, so a failed start exits instead of hanging.
+  const undo: (() => unknown)[] = [];
+  try {
+    const admin = new AdminServer({ registry: metrics.registry, ready: () => watches.synced() });
+    const adminPort = (
+      await admin.listen(cfg.adminAddr.port, cfg.adminAddr.host).catch((err: Error) => {
+        throw new ConfigError(`cannot listen on ${hostPort(cfg.adminAddr)} (--metrics-addr): ${err.message}`);
+      })
+    ).port;
+    undo.push(() => admin.close(), () => watches.stop());
+    await watches.start();
+    logger.info({ sizes: index.sizes() }, 'watch caches synced');
 
-  const streams = new OpenStreams();
-  const deps: StreamDeps = { index, metrics, logger, streams, capacity: cfg.streamQueueCapacity };
-  // Proxies keep hundreds of streams on one connection; Linkerd leaves the stream limit unset as well.
-  const serverOptions = { 'grpc.max_concurrent_streams': 0xffff_ffff };
-  const dst = new Server(serverOptions);
-  dst.addService(DestinationService, destinationApi(cfg, deps));
-  const policy = new Server(serverOptions);
-  policy.addService(InboundServerPoliciesService, inboundApi(cfg, deps));
-  policy.addService(OutboundPoliciesService, outboundApi(cfg, deps));
-  const [dstPort, policyPort] = await Promise.all([bind(dst, cfg.addr, 'addr'), bind(policy, cfg.policyAddr, 'policy-addr')]);
-  let webhook: SpValidator | undefined;
-  if (cfg.webhookAddr.port >= 0) {
-    webhook = await startSpValidator({
-      host: cfg.webhookAddr.host,
-      port: cfg.webhookAddr.port,
-      certFile: cfg.webhookTlsCert,
-      keyFile: cfg.webhookTlsKey,
-      clusterDomain: cfg.clusterDomain,
-      logger,
-    }).catch((err: Error) => {
-      throw new ConfigError(`cannot start the sp-validator on ${hostPort(cfg.webhookAddr)} (--sp-validator-addr, --sp-validator-tls-cert, --sp-validator-tls-key): ${err.message}`);
-    });
-  }
-  logger.info({ destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1 }, 'destination serving');
+    const streams = new OpenStreams();
+    const deps: StreamDeps = { index, metrics, logger, streams, capacity: cfg.streamQueueCapacity };
+    // Proxies keep hundreds of streams on one connection; Linkerd leaves the stream limit unset as well.
+    const serverOptions = { 'grpc.max_concurrent_streams': 0xffff_ffff };
+    const dst = new Server(serverOptions);
+    dst.addService(DestinationService, destinationApi(cfg, deps));
+    const policy = new Server(serverOptions);
+    policy.addService(InboundServerPoliciesService, inboundApi(cfg, deps));
+    policy.addService(OutboundPoliciesService, outboundApi(cfg, deps));
+    undo.push(() => dst.forceShutdown(), () => policy.forceShutdown());
+    const [dstPort, policyPort] = await Promise.all([bind(dst, cfg.addr, 'addr'), bind(policy, cfg.policyAddr, 'policy-addr')]);
+    let webhook: SpValidator | undefined;
+    if (cfg.webhookAddr.port >= 0) {
+      webhook = await startSpValidator({
+        host: cfg.webhookAddr.host,
+        port: cfg.webhookAddr.port,
+        certFile: cfg.webhookTlsCert,
+        keyFile: cfg.webhookTlsKey,
+        clusterDomain: cfg.clusterDomain,
+        logger,
+      }).catch((err: Error) => {
+        throw new ConfigError(`cannot start the sp-validator on ${hostPort(cfg.webhookAddr)} (--sp-validator-addr, --sp-validator-tls-cert, --sp-validator-tls-key): ${err.message}`);
+      });
+    }
+    logger.info({ destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1 }, 'destination serving');
 
-  return {
-    index,
-    metrics,
-    watches,
-    ports: { destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1 },
-    openStreams: () => streams.size,
-    async close() {
-      streams.closeAll();
-      const shutdown = (s: Server) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(() => s.forceShutdown(), 5000);
-          s.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
+    return {
+      index,
+      metrics,
+      watches,
+      ports: { destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1 },
+      openStreams: () => streams.size,
+      async close() {
+        streams.closeAll();
+        const shutdown = (s: Server) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => s.forceShutdown(), 5000);
+            s.tryShutdown(() => {
+              clearTimeout(timer);
+              resolve();
+            });
           });
-        });
-      await Promise.all([shutdown(dst), shutdown(policy), webhook?.close()]);
-      await watches.stop();
-      await admin.close();
-    },
-  };
+        await Promise.all([shutdown(dst), shutdown(policy), webhook?.close()]);
+        await watches.stop();
+        await admin.close();
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(undo.reverse().map((f) => f()));
+    throw err;
+  }
 }

@@ -28,3 +28,5 @@ await runCommand(COMMAND, process.argv.slice(2), async ({ values }) => {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 });
+// A start that failed has printed its error: exit even if a library still holds a handle open.
+if (process.exitCode !== undefined && process.exitCode !== 0) process.exit();

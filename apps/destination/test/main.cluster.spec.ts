@@ -1,5 +1,7 @@
 // The destination as a process: flags, a clean stop on SIGTERM (streams end with OK), clear errors.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { loadKubeConfig } from '@trellis/k8s';
@@ -59,6 +61,20 @@ describe('destination main', () => {
       await until(`exit for ${args.join(' ')}`, () => out.code !== undefined, 20_000);
       expect(out.code).toBe(1);
       expect(out.stderr).toContain(message);
+    }
+  }, 60_000);
+
+  it('exits 1 instead of hanging when a port is taken after the watches started', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const { out } = start(['--kubeconfig', kubeconfig, '--addr', `127.0.0.1:${port}`, '--policy-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0']);
+      await until('exit', () => out.code !== undefined, 30_000);
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain(`cannot listen on 127.0.0.1:${port} (--addr)`);
+    } finally {
+      taken.close();
     }
   }, 60_000);
 });
