@@ -69,6 +69,18 @@ describe('parseProxyConfig', () => {
     expect(() => parseProxyConfig({})).toThrow(/LINKERD2_PROXY_IDENTITY_DIR.*TRELLIS_PROXY_PLAINTEXT/);
   });
 
+  it('accepts the identity and destination variables the injector renders (meshed mode)', () => {
+    const cfg = parseProxyConfig({
+      LINKERD2_PROXY_IDENTITY_DIR: '/var/run/linkerd/identity/end-entity',
+      LINKERD2_PROXY_IDENTITY_TOKEN_FILE: '/var/run/secrets/tokens/linkerd-identity-token',
+      LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS: '-----BEGIN CERTIFICATE-----',
+      LINKERD2_PROXY_IDENTITY_LOCAL_NAME: 'web.default.serviceaccount.identity.linkerd.cluster.local',
+      LINKERD2_PROXY_IDENTITY_SVC_ADDR: 'linkerd-identity-headless.linkerd.svc.cluster.local.:8080',
+      LINKERD2_PROXY_DESTINATION_SVC_ADDR: 'linkerd-dst-headless.linkerd.svc.cluster.local.:8086',
+    });
+    expect(cfg.plaintext).toBe(false);
+  });
+
   it('accepts the --plaintext flag in place of the variable', () => {
     expect(parseProxyConfig({}, { plaintext: true }).plaintext).toBe(true);
   });

@@ -33,7 +33,8 @@ export interface DirectionConfig {
 }
 
 export interface ProxyConfig {
-  /** No identity or discovery: plaintext, outbound forwards to the original destination (Proxy I). */
+  /** No identity or discovery: plaintext, outbound forwards to the original destination (Proxy I). Otherwise
+   *  startProxy starts the mesh (identity, mTLS, discovery) from the same environment. */
   readonly plaintext: boolean;
   /** Names this proxy in synthesized errors (the pod name when the injector provides it). */
   readonly proxyName: string;
@@ -171,7 +172,7 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
   if (!plaintext) {
     const missing = REQUIRED_WITH_IDENTITY.filter((n) => get.raw(n) === undefined);
     if (missing.length > 0) throw new ConfigError(`${missing.join(', ')} must be set (or run with TRELLIS_PROXY_PLAINTEXT=true)`);
-    throw new ConfigError('mTLS and discovery are not implemented yet (Proxy II); set TRELLIS_PROXY_PLAINTEXT=true to run plaintext');
+    // The identity and discovery variables themselves are parsed by startMesh (identity/config.ts, discovery/config.ts).
   }
 
   const outboundAddrsRaw = get.raw('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS');

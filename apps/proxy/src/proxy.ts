@@ -7,6 +7,7 @@ import { originalDestination } from '@trellis/net';
 import { createAdminServer } from './admin/server.ts';
 import type { ListenAddr, ProxyConfig } from './config.ts';
 import { Drain } from './drain.ts';
+import { startMesh, type Mesh } from './identity/mesh.ts';
 import { createInbound } from './inbound/inbound.ts';
 import type { ProxyLog } from './log.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
@@ -28,6 +29,8 @@ export interface RunningProxy {
   readonly inbound: AddressInfo;
   readonly admin: AddressInfo;
   readonly metrics: ProxyMetrics;
+  /** Identity, mTLS and discovery; undefined in plaintext mode. */
+  readonly mesh: Mesh | undefined;
   /** Starts the drain; resolves true when every connection closed within the grace period. */
   drain(): Promise<boolean>;
   close(): void;
@@ -46,6 +49,15 @@ const defaultResolve = (s: Socket): Destination => {
 
 export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<RunningProxy> {
   const logger: Logger = deps.log.logger;
+  const registry = new Registry();
+  // Meshed mode: the key, CSR and first Certify start now; connections wait for the certificate (mesh.gate).
+  const mesh = cfg.plaintext ? undefined : await startMesh(deps.env, { logger, registry, ...(cfg.inboundIps ? { localIps: cfg.inboundIps } : {}) });
+  let meshClosed = false;
+  const closeMesh = () => {
+    if (meshClosed) return;
+    meshClosed = true;
+    mesh?.close();
+  };
   const metrics = new ProxyMetrics();
   const targets = new TargetCache(metrics, cfg.inboundDefaultPolicy);
   const drain = new Drain();
@@ -57,7 +69,6 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   ownPorts.delete(0);
   const inbound = createInbound(cfg, shared, resolve, ownPorts);
 
-  const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -71,13 +82,15 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
       socket.on('error', noop);
       accept({ socket });
     });
-  const outboundServers = cfg.outboundListenAddrs.map(() => accepting(outbound));
-  const inboundServer = accepting(inbound);
+  const gate = mesh ? mesh.gate.bind(mesh) : <C>(accept: (conn: C) => void) => accept;
+  const outboundServers = cfg.outboundListenAddrs.map(() => accepting(gate(outbound)));
+  const inboundServer = accepting(gate(inbound));
   for (const s of [...outboundServers, inboundServer]) drain.addListener(s);
 
   const admin = createAdminServer({
     metrics: async () => metrics.render() + (await registry.metrics()),
-    isReady: () => true, // plaintext mode has no identity to wait for
+    // Meshed: 503 until the first certificate; plaintext mode has no identity to wait for.
+    isReady: mesh ? () => mesh.isReady() : () => true,
     env: deps.env,
     getLogFilter: deps.log.filter,
     setLogFilter: deps.log.setFilter,
@@ -101,14 +114,17 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     inbound: inboundAddr,
     admin: adminAddr,
     metrics,
+    mesh,
     drain: async () => {
       const done = await drain.start(cfg.shutdownGracePeriodMs);
       admin.close();
       admin.closeAllConnections();
+      closeMesh();
       return done;
     },
     close: () => {
       clearInterval(sweep);
+      closeMesh();
       for (const s of [...outboundServers, inboundServer]) s.close();
       admin.close();
       admin.closeAllConnections();
