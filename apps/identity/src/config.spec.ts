@@ -1,6 +1,7 @@
 import { parseCommandLine } from '@trellis/config';
 import { describe, expect, it } from 'vitest';
-import { envName, identityCommand, parseIdentityConfig, parseListenAddress } from './config.ts';
+import { envName, identityCommand, parseIdentityConfig } from './config.ts';
+import { parseListenAddress } from '@trellis/config';
 
 function config(argv: string[], env: Record<string, string> = {}) {
   const cli = parseCommandLine(identityCommand, argv, { write: () => true });

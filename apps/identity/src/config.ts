@@ -1,7 +1,6 @@
 // identity's configuration: flags (Linkerd's names, cobra style) with TRELLIS_IDENTITY_* environment
 // fallbacks, parsed once into a frozen object. Errors name the flag or variable and the value.
-import { isIP } from 'node:net';
-import { ConfigError, parseDuration, parseEnum, parsePort, type CommandSpec, type FlagValue } from '@trellis/config';
+import { ConfigError, parseDuration, parseEnum, parseListenAddress, type CommandSpec, type FlagValue, type ListenAddress } from '@trellis/config';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
 
 export const IDENTITY_SCHEMES = ['linkerd.io/tls', 'kubernetes.io/tls'] as const;
@@ -28,10 +27,6 @@ export const identityCommand: CommandSpec = {
   epilog: 'Every flag can also be set with an environment variable: TRELLIS_IDENTITY_<FLAG>, upper case with underscores and\nwithout an "identity-" prefix (TRELLIS_IDENTITY_TRUST_DOMAIN, TRELLIS_IDENTITY_ISSUANCE_LIFETIME, ...). Flags win.',
 };
 
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 export interface IdentityConfig {
   /** False when the scheme or trust domain is empty: identity then exits 0, as Linkerd's does. */
@@ -56,14 +51,6 @@ export function envName(flag: string): string {
   return `TRELLIS_IDENTITY_${flag.replace(/^identity-/, '').replace(/-/g, '_').toUpperCase()}`;
 }
 
-/** ":8080", "0.0.0.0:8080", "[::]:8080", "localhost:8080". An empty host means every interface, IPv6 and IPv4. */
-export function parseListenAddress(name: string, value: string): ListenAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(value.trim());
-  if (!m) throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: expected HOST:PORT such as :8080 or 127.0.0.1:8080`);
-  const host = m[1] ?? m[2] ?? '';
-  if (m[1] !== undefined && isIP(m[1]) !== 6) throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: ${m[1]} is not an IPv6 address`);
-  return { host, port: m[3] === '0' ? 0 : parsePort(name, m[3] as string) };
-}
 
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 

@@ -1,12 +1,7 @@
 // The injector's configuration: flags parsed once into a frozen object. Invalid values name the flag.
-import { parseEnum, parseInteger, type CommandSpec, type ParsedCommandLine, ConfigError } from '@trellis/config';
+import { parseEnum, parseListenAddress, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '@trellis/inject';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
-
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 export interface InjectorConfig {
   readonly addr: ListenAddress;
@@ -38,12 +33,6 @@ export const INJECTOR_SPEC: CommandSpec = {
   },
 };
 
-/** ":8443", "0.0.0.0:8443", "[::1]:8443" → host and port; an empty host listens on every address. */
-export function parseListenAddress(flag: string, value: string): ListenAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value.trim());
-  if (!m) throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${flag}: expected HOST:PORT such as :8443 or 127.0.0.1:8443`);
-  return { host: m[1] ?? m[2] ?? '', port: parseInteger(flag, m[3] as string, 0, 65535) };
-}
 
 export function injectorConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }>): InjectorConfig {
   const v = cli.values;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.ts';
-import { parseBoolean, parseCidr, parseCidrList, parseDuration, parseEnum, parseInteger, parsePort, parsePortRanges } from './values.ts';
+import { parseBoolean, parseCidr, parseCidrList, parseDuration, parseEnum, parseInteger, parseListenAddress, parsePort, parsePortRanges } from './values.ts';
 
 describe('parseDuration', () => {
   it('reads Go-style durations into milliseconds', () => {
@@ -60,5 +60,20 @@ describe('CIDRs, booleans and enums', () => {
   it('accepts only listed enum values', () => {
     expect(parseEnum('--log-format', 'json', ['plain', 'json'])).toBe('json');
     expect(() => parseEnum('--log-format', 'xml', ['plain', 'json'])).toThrow(/one of plain, json/);
+  });
+});
+
+describe('parseListenAddress', () => {
+  it('reads host and port; an empty host means every interface', () => {
+    expect(parseListenAddress('--addr', ':8080')).toEqual({ host: '', port: 8080 });
+    expect(parseListenAddress('--addr', '0.0.0.0:4143')).toEqual({ host: '0.0.0.0', port: 4143 });
+    expect(parseListenAddress('--addr', '[::1]:4191')).toEqual({ host: '::1', port: 4191 });
+    expect(parseListenAddress('--addr', 'localhost:0')).toEqual({ host: 'localhost', port: 0 });
+  });
+  it('rejects what cannot be bound, naming the setting', () => {
+    expect(() => parseListenAddress('--addr', '8080')).toThrow(/--addr.*HOST:PORT/);
+    expect(() => parseListenAddress('--addr', ':70000')).toThrow(/--addr/);
+    expect(() => parseListenAddress('--addr', '[nope]:80')).toThrow(/not an IPv6 address/);
+    expect(() => parseListenAddress('LINKERD2_PROXY_INBOUND_LISTEN_ADDR', 'localhost:4143', { requireIp: true })).toThrow(/LINKERD2_PROXY_INBOUND_LISTEN_ADDR.*not an IP address/);
   });
 });

@@ -88,3 +88,23 @@ export function parseEnum<T extends string>(name: string, value: string, allowed
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw bad(name, value, `expected one of ${allowed.join(', ')}`);
 }
+
+export interface ListenAddress {
+  /** "" means every interface (IPv6 and IPv4). */
+  readonly host: string;
+  /** 0 asks the OS for a free port. */
+  readonly port: number;
+}
+
+/**
+ * A listen address: ":8080", "0.0.0.0:8080", "[::]:8080", "localhost:8080". With `requireIp`, the host must be
+ * an IP literal (the proxy binds exact addresses); otherwise a name or an empty host is allowed.
+ */
+export function parseListenAddress(name: string, value: string, opts: { requireIp?: boolean } = {}): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(value.trim());
+  if (!m) throw bad(name, value, 'expected HOST:PORT such as :8080, 127.0.0.1:8080 or [::1]:8080');
+  if (m[1] !== undefined && isIP(m[1]) !== 6) throw bad(name, value, `${m[1]} is not an IPv6 address`);
+  const host = m[1] ?? m[2] ?? '';
+  if (opts.requireIp && isIP(host) === 0) throw bad(name, value, `${JSON.stringify(host)} is not an IP address`);
+  return Object.freeze({ host, port: parseInteger(name, m[3] as string, 0, 65535) });
+}
