@@ -67,7 +67,9 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const outbound = createOutbound(cfg, shared, resolve);
   const ownPorts = new Set([cfg.inboundListenAddr.port, cfg.adminListenAddr.port, cfg.controlListenAddr.port, ...cfg.outboundListenAddrs.map((a) => a.port)]);
   ownPorts.delete(0);
-  const inbound = createInbound(cfg, shared, resolve, ownPorts);
+  // Meshed: connections made straight to the inbound port carry the transport header (bound port filled in below).
+  const direct = { port: -1 };
+  const inbound = createInbound(cfg, shared, resolve, ownPorts, mesh, direct);
 
   collectDefaultMetrics({ register: registry });
   const sweep = setInterval(() => {
@@ -101,6 +103,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const outboundAddrs: AddressInfo[] = [];
   for (const [i, s] of outboundServers.entries()) outboundAddrs.push(await listen(s, cfg.outboundListenAddrs[i] as ListenAddr));
   const inboundAddr = await listen(inboundServer, cfg.inboundListenAddr);
+  direct.port = inboundAddr.port;
   const adminAddr = await listen(admin as unknown as Server, cfg.adminListenAddr);
   for (const a of [...outboundAddrs, inboundAddr, adminAddr]) ownPorts.add(a.port);
   // A failed accept (EMFILE, ...) is logged and the listener keeps going, as Linkerd's accept loop does.

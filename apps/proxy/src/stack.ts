@@ -31,6 +31,7 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
   const ctx = {
     metrics: shared.metrics,
     connectTimeoutMs: dc.connectTimeoutMs,
+    clientIdHeader: direction === 'inbound' && !cfg.plaintext,
     respond: {
       direction,
       proxyName: cfg.proxyName,
@@ -44,6 +45,7 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
   const h1 = createH1Server({ ctx, pools, handler, headerReadTimeoutMs: cfg.http1HeaderReadTimeoutMs, isDraining: () => shared.drain.isDraining });
   const h2 = createH2Server({
     ctx,
+    pools,
     handler,
     initialStreamWindowSize: cfg.http2InitialStreamWindowSize,
     initialConnectionWindowSize: cfg.http2InitialConnectionWindowSize,

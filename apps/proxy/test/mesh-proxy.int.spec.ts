@@ -1,14 +1,21 @@
 // The proxy started as the injector starts it (identity and destination variables, no plaintext switch):
 // it binds at once, obtains its certificate, turns ready, and serves the connections that waited for it.
 import { createServer, request, type Server } from 'node:http';
+import { connect as h2Connect, type IncomingHttpHeaders } from 'node:http2';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listenOn } from './harness.ts';
+import type { Credentials } from '../src/identity/credentials.ts';
+import { asPriorKnowledgeH2 } from '../src/tls/h2-prior-knowledge.ts';
+import { MeshTls } from '../src/tls/mesh-tls.ts';
+import { connectOpaqueTransport, headerFor } from '../src/tls/transport.ts';
+import { listenOn, sample } from './harness.ts';
 import { startFakeIdentity } from './mesh-fake-identity.ts';
 import { startMeshedProxy } from './mesh-harness.ts';
 import { createMeshPki } from './mesh-pki.ts';
 import { startStubDestination } from './mesh-stub-destination.ts';
 
 const WEB = 'web.default.serviceaccount.identity.trellis.cluster.local';
+const CLIENT = 'vote-bot.default.serviceaccount.identity.trellis.cluster.local';
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -26,8 +33,22 @@ function get(port: number, path: string): Promise<{ status: number; body: string
   });
 }
 
+/** The HTTP/1 text exchanged over an already-open stream (one request, Connection: close). */
+function rawExchange(s: Socket, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    s.on('data', (d: Buffer) => (out += d.toString()));
+    s.on('end', () => resolve(out));
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+    s.write(text);
+  });
+}
+
 async function app(): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => res.end(`app saw ${req.url} client-id=${String(req.headers['l5d-client-id'] ?? '-')}`));
+  const server = createServer((req, res) =>
+    res.end(`app saw ${req.method} ${req.url} HTTP/${req.httpVersion} host=${String(req.headers.host)} client-id=${String(req.headers['l5d-client-id'] ?? '-')}`),
+  );
   const port = await listenOn(server);
   cleanups.push(() => server.close());
   return { server, port };
@@ -53,8 +74,94 @@ describe('meshed proxy start', () => {
     const res = await early;
     expect(res.status).toBe(200);
     // A plaintext client has no identity: any l5d-client-id it might send is not set by the proxy.
-    expect(res.body).toBe('app saw /early client-id=-');
+    expect(res.body).toBe(`app saw GET /early HTTP/1.1 host=127.0.0.1:${p.inboundPort} client-id=-`);
     expect((await fetch(`${p.adminUrl}/ready`)).status).toBe(200);
-    expect(await p.metrics()).toContain('identity_cert_expiration_timestamp_seconds');
+    const text = await p.metrics();
+    expect(text).toContain('identity_cert_expiration_timestamp_seconds');
+    // Served by the HTTP stack (not forwarded as opaque bytes after a detection timeout).
+    expect(sample(text, 'request_total', 'no_tls_reason="no_tls_from_remote"')).toBe(1);
+  });
+});
+
+describe('meshed proxy inbound', () => {
+  it('terminates mTLS for its identity: l5d-client-id is the verified client, orig-proto is downgraded, metrics say tls="true"', async () => {
+    const pki = await createMeshPki();
+    const identity = await startFakeIdentity(pki, { tls: false });
+    const dst = await startStubDestination(pki, { tls: false });
+    cleanups.push(() => identity.close(), () => dst.close());
+    const p = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: WEB });
+    cleanups.push(() => p.proxy.close());
+    const { port } = await app();
+    p.inboundTarget = { ip: '127.0.0.1', port };
+    await expect.poll(async () => (await fetch(`${p.adminUrl}/ready`)).status, { timeout: 10_000 }).toBe(200);
+
+    const creds: Credentials = await pki.issue(CLIENT);
+    const client = new MeshTls({ current: () => creds });
+    const peer = { addr: `127.0.0.1:${p.inboundPort}`, host: '127.0.0.1', port: p.inboundPort, serverId: WEB };
+
+    // HTTP/1 over mTLS: a forged l5d-client-id is replaced by the verified one.
+    const tls = await client.connect(peer);
+    expect(tls.getProtocol()).toBe('TLSv1.3');
+    const h1 = await rawExchange(tls, 'GET /one HTTP/1.1\r\nHost: web\r\nl5d-client-id: forged\r\nConnection: close\r\n\r\n');
+    expect(h1).toMatch(/^HTTP\/1\.1 200/);
+    expect(h1).toContain(`app saw GET /one HTTP/1.1 host=web client-id=${CLIENT}`);
+
+    // An upgraded HTTP/1 request over HTTP/2 (prior knowledge inside mTLS) reaches the app as HTTP/1.1.
+    const session = h2Connect('http://web', { createConnection: () => asPriorKnowledgeH2(client.socket(peer)) });
+    cleanups.push(() => session.destroy());
+    const { headers, body } = await new Promise<{ headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = session.request({ ':method': 'GET', ':path': '/two', ':authority': 'web:80', 'l5d-orig-proto': 'HTTP/1.1', 'l5d-client-id': 'forged' });
+      let b = '';
+      let hs: IncomingHttpHeaders = {};
+      req.on('response', (x) => (hs = x));
+      req.on('data', (d: Buffer) => (b += d.toString()));
+      req.on('end', () => resolve({ headers: hs, body: b }));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(headers[':status']).toBe(200);
+    expect(headers['l5d-orig-proto']).toBe('HTTP/1.1');
+    expect(body).toBe(`app saw GET /two HTTP/1.1 host=web:80 client-id=${CLIENT}`);
+
+    // A plaintext client on the same proxy: whatever l5d-client-id it sends is stripped.
+    const plain = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: p.inboundPort, path: '/three', headers: { 'l5d-client-id': 'forged' }, agent: false }, (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => (b += d.toString()));
+        res.on('end', () => resolve(b));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(plain).toContain('client-id=-');
+
+    const text = await p.metrics();
+    expect(sample(text, 'request_total', `tls="true",client_id="${CLIENT}"`)).toBe(2);
+    expect(sample(text, 'request_total', 'tls="no_identity",no_tls_reason="no_tls_from_remote"')).toBe(1);
+  });
+
+  it('serves the direct port: mTLS with the transport header naming the real port; plaintext to it is refused', async () => {
+    const pki = await createMeshPki();
+    const identity = await startFakeIdentity(pki, { tls: false });
+    const dst = await startStubDestination(pki, { tls: false });
+    cleanups.push(() => identity.close(), () => dst.close());
+    const p = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: WEB });
+    cleanups.push(() => p.proxy.close());
+    const { port } = await app();
+    p.inboundTarget = { ip: '127.0.0.1', port: p.inboundPort };
+    await expect.poll(async () => (await fetch(`${p.adminUrl}/ready`)).status, { timeout: 10_000 }).toBe(200);
+
+    const creds: Credentials = await pki.issue(CLIENT);
+    const client = new MeshTls({ current: () => creds });
+    const s = await connectOpaqueTransport(client, { addr: `127.0.0.1:${p.inboundPort}`, host: '127.0.0.1', port: p.inboundPort, serverId: WEB }, headerFor(port));
+    const out = await rawExchange(s, 'GET /direct HTTP/1.1\r\nHost: db\r\nConnection: close\r\n\r\n');
+    expect(out).toContain(`app saw GET /direct HTTP/1.1 host=db client-id=-`);
+
+    const refused = await new Promise<string>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: p.inboundPort, path: '/nope', agent: false }, () => resolve('answered'));
+      req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      req.end();
+    });
+    expect(refused).not.toBe('answered');
   });
 });

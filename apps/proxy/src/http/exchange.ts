@@ -10,6 +10,8 @@ export interface HttpContext {
   readonly metrics: ProxyMetrics;
   readonly respond: RespondContext;
   readonly connectTimeoutMs: number;
+  /** Meshed inbound: set l5d-client-id from the verified client identity and strip any value a client sent. */
+  readonly clientIdHeader?: boolean;
 }
 
 type Finisher = (ex: Exchange) => void;

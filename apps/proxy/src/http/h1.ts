@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
+import { applyClientIdRaw } from '../tls/client-id.ts';
 import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import type { Pools, PoolRequestArgs } from './pool.ts';
@@ -53,8 +54,9 @@ class H1Exchange extends Exchange {
     else this.forwardTunnel();
   }
 
-  private requestArgs(headers: string[], pooled: boolean): PoolRequestArgs {
+  private requestArgs(filtered: string[], pooled: boolean): PoolRequestArgs {
     const t = this.entry.target;
+    const headers = this.o.ctx.clientIdHeader ? applyClientIdRaw(filtered, this.entry.clientId) : filtered;
     return {
       host: t.ip,
       port: t.port,

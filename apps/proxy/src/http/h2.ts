@@ -13,11 +13,15 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
+import { request as h1Request, type IncomingMessage, type OutgoingHttpHeaders as H1Headers } from 'node:http';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
+import { applyClientId } from '../tls/client-id.ts';
+import { downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
 import { kTarget, type WithTarget } from './h1.ts';
+import type { PoolRequestArgs, Pools } from './pool.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, HTTP2_FLAG_END_STREAM } = constants as unknown as Record<string, number> & {
@@ -30,6 +34,8 @@ const END_STREAM = HTTP2_FLAG_END_STREAM ?? 0x1;
 export interface H2Options {
   readonly ctx: HttpContext;
   readonly handler: HttpHandler;
+  /** HTTP/1 pools for requests a meshed client proxy upgraded (l5d-orig-proto), sent on as HTTP/1. */
+  readonly pools?: Pools;
   readonly initialStreamWindowSize: number;
   readonly initialConnectionWindowSize: number;
   /** Server-side keepalive PINGs (0: off). */
@@ -89,15 +95,20 @@ export class H2Sessions {
 
 const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings'];
 
+/** HTTP/1 response headers that have no place in an HTTP/2 response. */
+const H1_RESPONSE_DROP = new Set([...CONNECTION_SPECIFIC, 'l5d-proxy-connection']);
+
 class H2Exchange extends Exchange {
   private trailers: OutgoingHttpHeaders | undefined;
+  private readonly pools: Pools | undefined;
   private readonly sessions: H2Sessions;
   private readonly stream: ServerHttp2Stream;
   private readonly headers: IncomingHttpHeaders;
   private readonly flags: number;
 
-  constructor(entry: TargetEntry, ctx: HttpContext, sessions: H2Sessions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) {
+  constructor(entry: TargetEntry, ctx: HttpContext, sessions: H2Sessions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, pools?: Pools) {
     super(entry, isGrpcContentType(headers['content-type']), ctx);
+    this.pools = pools;
     this.sessions = sessions;
     this.stream = stream;
     this.headers = headers;
@@ -105,9 +116,14 @@ class H2Exchange extends Exchange {
   }
 
   forward(): void {
+    if (this.ctx.clientIdHeader) {
+      const d = this.pools ? parseOrigProto(this.headers[L5D_ORIG_PROTO]) : undefined;
+      if (d) return this.forwardDowngraded(d, this.pools as Pools);
+    }
     const stream = this.stream;
     const out: OutgoingHttpHeaders = { ...this.headers };
     for (const h of CONNECTION_SPECIFIC) delete out[h];
+    if (this.ctx.clientIdHeader) applyClientId(out as Record<string, string | string[] | undefined>, this.entry.clientId);
     const endStream = (this.flags & END_STREAM) !== 0;
     let up: ClientHttp2Stream;
     try {
@@ -157,6 +173,76 @@ class H2Exchange extends Exchange {
       this.finish();
     });
     stream.on('error', noop);
+  }
+
+  /**
+   * A request a meshed client proxy upgraded from HTTP/1 (linkerd-proxy.md §4 "orig-proto"): sent to the app as
+   * HTTP/1.1 through the pool, its response returned over HTTP/2 with l5d-orig-proto echoed so the client
+   * proxy restores the version.
+   */
+  private forwardDowngraded(d: Downgrade, pools: Pools): void {
+    const stream = this.stream;
+    const h = this.headers;
+    const headers: H1Headers = {};
+    for (const [name, value] of Object.entries(h)) {
+      if (value === undefined || name.startsWith(':') || name === L5D_ORIG_PROTO) continue;
+      headers[name] = value;
+    }
+    if (h[':authority'] !== undefined) headers['host'] = h[':authority'];
+    applyClientId(headers as Record<string, string | string[] | undefined>, this.entry.clientId);
+    const t = this.entry.target;
+    const args: PoolRequestArgs = {
+      host: t.ip,
+      port: t.port,
+      method: h[':method'] ?? 'GET',
+      path: downgradeTarget(d, h),
+      headers,
+      setHost: false,
+      agent: h[':authority'] !== undefined ? pools.keepAlive : pools.oneShot,
+      trellisTarget: this.entry,
+    };
+    const up = h1Request(args);
+    up.on('error', (err) => {
+      if (this.finished) return;
+      if (!stream.headersSent) this.fail(asProxyError(err, t.addr));
+      else {
+        this.errorLabel = 'i/o';
+        if (!stream.closed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        this.finish();
+      }
+    });
+    up.on('response', (ur: IncomingMessage) => {
+      this.status = ur.statusCode ?? 0;
+      const g = ur.headers['grpc-status'];
+      if (typeof g === 'string') this.grpcStatus = Number(g);
+      const out: OutgoingHttpHeaders = { ':status': this.status };
+      for (const [name, value] of Object.entries(ur.headers)) if (value !== undefined && !H1_RESPONSE_DROP.has(name)) out[name] = value;
+      out[L5D_ORIG_PROTO] = h[L5D_ORIG_PROTO];
+      if (stream.closed) {
+        ur.destroy();
+        return;
+      }
+      stream.respond(out);
+      ur.on('error', noop);
+      ur.once('data', () => this.firstByte());
+      ur.pipe(stream);
+      ur.on('end', () => this.finish());
+      ur.on('close', () => {
+        if (ur.complete || this.finished) return;
+        this.errorLabel = 'i/o';
+        if (!stream.closed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        this.finish();
+      });
+    });
+    stream.on('close', () => {
+      if (this.finished) return;
+      up.destroy();
+      this.errorLabel = 'i/o';
+      this.finish();
+    });
+    stream.on('error', noop);
+    if ((this.flags & END_STREAM) !== 0) up.end();
+    else stream.pipe(up);
   }
 
   protected respondError(err: ProxyError): void {
@@ -214,7 +300,7 @@ export function createH2Server(o: H2Options): H2Server {
       stream.close(constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
-    o.handler(new H2Exchange(entry, o.ctx, sessions, stream, headers, flags));
+    o.handler(new H2Exchange(entry, o.ctx, sessions, stream, headers, flags, o.pools));
   });
   return {
     server,

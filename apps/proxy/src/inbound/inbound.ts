@@ -1,23 +1,104 @@
 // The inbound side (0.0.0.0:4143): connections redirected to this pod. The target is podIP:origPort; the proxy
-// refuses targets that are its own ports (loops) and IPs that are not the pod's (open relay).
+// refuses targets that are its own ports (loops) and IPs that are not the pod's (open relay). Meshed mode reads
+// the ClientHello first (tls/inbound.ts): our identity's SNI is terminated (the verified client id rides with
+// the connection), other TLS passes through as opaque TCP, anything else goes on in plaintext. Connections made
+// straight to the inbound port must be mTLS with the transport header, which names the real port.
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ProxyConfig } from '../config.ts';
+import type { Mesh } from '../identity/mesh.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
-import { composeConn, originalDst, refuse, RefusedConnection, route, type ConnHandler, type Destination } from '../tcp/accept.ts';
+import { composeConn, originalDst, refuse, RefusedConnection, route, type AcceptDeps, type Accepted, type ConnHandler, type ConnLayer, type Destination } from '../tcp/accept.ts';
+import { acceptInboundTls } from '../tls/inbound.ts';
+import { readDirectHeader, TRANSPORT_HEADER_ALPN } from '../tls/transport.ts';
 
-/** `own` holds the proxy's listening ports (filled in once they are bound). */
-export function inboundCheck(cfg: ProxyConfig, own: ReadonlySet<number>): (dst: Destination) => RefusedConnection | undefined {
+/** `own` holds the proxy's listening ports (filled in once they are bound); `direct` is allowed (meshed mode). */
+export function inboundCheck(cfg: ProxyConfig, own: ReadonlySet<number>, direct?: { readonly port: number }): (dst: Destination) => RefusedConnection | undefined {
   const ips = cfg.inboundIps ? new Set(cfg.inboundIps.map((ip) => ip.toLowerCase())) : undefined;
   return (dst) => {
-    if (own.has(dst.port)) return new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `inbound connection must not target port ${dst.port}`);
+    if (own.has(dst.port) && dst.port !== direct?.port) return new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `inbound connection must not target port ${dst.port}`);
     if (ips && !ips.has(dst.ip.toLowerCase())) return new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `inbound connections are not allowed on this IP address (${dst.ip})`);
     return undefined;
   };
 }
 
-/** The handler for connections accepted on the inbound listener. */
-export function createInbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, own: ReadonlySet<number>): ConnHandler {
+function noop(): void {
+  // errors are handled where the stream is used; this listener only keeps them from being unhandled
+}
+
+/** The inbound TLS step, before protocol detection; `direct.port` is the bound inbound port. */
+export function inboundTls(mesh: Mesh, detectTimeoutMs: number, deps: AcceptDeps, direct: { readonly port: number }, check: (dst: Destination) => RefusedConnection | undefined): ConnLayer {
+  const failed = (err: Error) => {
+    deps.metrics.error(deps.direction, 'tcp', 'unexpected', (err as { code?: string }).code ?? 'TRELLIS_ERR_TLS');
+    deps.onRefused(deps.direction, err);
+  };
+  return (next) => (conn: Accepted) => {
+    const dst = conn.dst as Destination;
+    const isDirect = dst.port === direct.port;
+    acceptInboundTls(
+      conn.socket,
+      mesh.tls,
+      detectTimeoutMs,
+      {
+        meshed: (socket: TLSSocket, clientId: string) => {
+          socket.on('error', noop);
+          conn.socket = socket;
+          conn.tls = { kind: 'meshed', clientId };
+          if (!isDirect) return next(conn);
+          readDirectHeader({ socket, clientId, alpn: socket.alpnProtocol ?? false }, detectTimeoutMs).then(
+            (header) => {
+              const real = { ip: dst.ip, port: header.port };
+              const err = check(real);
+              if (err || real.port === direct.port) {
+                failed(err ?? new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `inbound connection must not target port ${real.port}`));
+                socket.destroy();
+                return;
+              }
+              conn.dst = real;
+              // Without a session protocol the peer sends opaque bytes: no detection.
+              if (!header.sessionProtocol) conn.opaque = true;
+              next(conn);
+            },
+            (err: Error) => {
+              failed(err);
+              socket.destroy();
+            },
+          );
+        },
+        passthrough: (_socket, sni) => {
+          if (isDirect) {
+            failed(new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `direct connections must be mTLS to ${mesh.tls.localName ?? 'this proxy'}`));
+            conn.socket.destroy();
+            return;
+          }
+          conn.tls = { kind: 'passthrough', sni };
+          conn.opaque = true;
+          next(conn);
+        },
+        plaintext: () => {
+          if (isDirect) {
+            failed(new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', 'direct connections to the inbound port must be mTLS with the transport header'));
+            conn.socket.destroy();
+            return;
+          }
+          conn.tls = { kind: 'plaintext', reason: 'no_tls_from_remote' };
+          next(conn);
+        },
+        failed,
+      },
+      isDirect ? [TRANSPORT_HEADER_ALPN] : undefined,
+    );
+  };
+}
+
+/**
+ * The handler for connections accepted on the inbound listener. `mesh`: meshed mode (TLS step, direct port);
+ * `direct.port` is filled in once the inbound listener is bound.
+ */
+export function createInbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, own: ReadonlySet<number>, mesh?: Mesh, direct: { readonly port: number } = { port: -1 }): ConnHandler {
   const stack = buildDirection('inbound', cfg.inbound, cfg, shared);
   const deps = { direction: 'inbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
-  return composeConn(originalDst(resolve, deps), refuse(inboundCheck(cfg, own), deps))(route(stack.routeDeps));
+  if (!mesh) return composeConn(originalDst(resolve, deps), refuse(inboundCheck(cfg, own), deps))(route(stack.routeDeps));
+  const check = inboundCheck(cfg, own, direct);
+  return composeConn(originalDst(resolve, deps), refuse(check, deps), inboundTls(mesh, cfg.inbound.detectTimeoutMs, deps, direct, check))(route(stack.routeDeps));
 }

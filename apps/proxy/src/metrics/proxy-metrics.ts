@@ -32,6 +32,8 @@ export interface TargetOptions {
   readonly opaque?: boolean;
   /** Inbound default policy name, for the srv_/authz_ labels. */
   readonly policy?: string;
+  /** Inbound TLS labels of the accepted connection (tls/labels.ts tlsAcceptLabels); default: plaintext. */
+  readonly tls?: Readonly<Record<string, string>>;
 }
 
 export function formatAddr(ip: string, port: number): string {
@@ -50,7 +52,7 @@ export function makeTarget(o: TargetOptions): Target {
     return { direction: o.direction, ip: o.ip, port: o.port, addr, httpLabels: http, serverLabels: http, clientLabels: http };
   }
   const policy = o.policy ?? 'all-unauthenticated';
-  const tls = labelText({ tls: 'no_identity', no_tls_reason: o.opaque ? 'port_skipped' : 'no_tls_from_remote' });
+  const tls = labelText(o.tls ?? { tls: 'no_identity', no_tls_reason: o.opaque ? 'port_skipped' : 'no_tls_from_remote' });
   const srv = labelText({ srv_group: '', srv_kind: 'default', srv_name: policy, srv_port: String(o.port) });
   const route = labelText({ route_group: '', route_kind: 'default', route_name: 'default' });
   const authz = labelText({ authz_group: '', authz_kind: 'default', authz_name: policy });

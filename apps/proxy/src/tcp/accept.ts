@@ -8,6 +8,7 @@ import { portIn } from '../config.ts';
 import type { PortRange } from '@trellis/config';
 import { kTarget, type WithTarget } from '../http/h1.ts';
 import type { Direction, ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import type { TlsAccept } from '../tls/labels.ts';
 import { connectTo } from './connect.ts';
 import { detect } from './detect.ts';
 import { forwardOpaque } from './forward.ts';
@@ -20,9 +21,14 @@ export interface Destination {
 }
 
 export interface Accepted {
-  readonly socket: Socket;
+  /** The accepted socket, or the terminated TLS stream over it once inbound mTLS has been accepted. */
+  socket: Socket;
   dst?: Destination;
   entry?: TargetEntry;
+  /** Inbound TLS as accepted (meshed / passed through / plaintext); undefined in plaintext mode. */
+  tls?: TlsAccept;
+  /** Forward as TCP without detection (passed-through TLS, a transport header without a session protocol). */
+  opaque?: boolean;
 }
 
 export type ConnHandler = (conn: Accepted) => void;
@@ -95,13 +101,13 @@ export function route(d: RouteDeps): ConnHandler {
     const { socket } = conn;
     const dst = conn.dst as Destination;
     d.track(socket);
-    if (portIn(d.opaquePorts, dst.port) || d.memory.has(dst.port)) {
-      const entry = d.targets.get(d.direction, dst.ip, dst.port, true);
+    if (conn.opaque === true || portIn(d.opaquePorts, dst.port) || d.memory.has(dst.port)) {
+      const entry = d.targets.get(d.direction, dst.ip, dst.port, true, conn.tls);
       entry.srcTcp.track(socket);
       opaque(entry, socket);
       return;
     }
-    const entry = d.targets.get(d.direction, dst.ip, dst.port, false);
+    const entry = d.targets.get(d.direction, dst.ip, dst.port, false, conn.tls);
     entry.srcTcp.track(socket);
     (socket as WithTarget)[kTarget] = entry;
     void detect(socket, d.detectTimeoutMs).then((protocol) => {

@@ -75,5 +75,7 @@ export function detect(socket: Socket, timeoutMs: number): Promise<Detection> {
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('close', onEnd);
+    // A socket paused before us (parked until the first certificate, or read by TLS detection) must flow again.
+    socket.resume();
   });
 }

@@ -1,4 +1,5 @@
 // Per-target state found once per connection: rendered labels and the pre-bound metric series.
+import { tlsAcceptLabels, type TlsAccept } from '../tls/labels.ts';
 import { makeTarget, type Direction, type EndpointMetrics, type ProxyMetrics, type Target, type TcpMetrics } from '../metrics/proxy-metrics.ts';
 
 export interface TargetEntry {
@@ -8,6 +9,8 @@ export interface TargetEntry {
   readonly srcTcp: TcpMetrics;
   /** Connections the proxy opened to it (peer="dst"). */
   readonly dstTcp: TcpMetrics;
+  /** The verified client identity of a meshed inbound connection (l5d-client-id); undefined otherwise. */
+  readonly clientId?: string;
   lastUsed: number;
 }
 
@@ -22,12 +25,15 @@ export class TargetCache {
     this.now = now;
   }
 
-  get(direction: Direction, ip: string, port: number, opaque: boolean): TargetEntry {
-    const key = `${direction}|${opaque ? 'o' : 'd'}|${ip}|${port}`;
+  /** `tls`: how an inbound connection arrived (meshed, passed-through TLS); plaintext when absent. */
+  get(direction: Direction, ip: string, port: number, opaque: boolean, tls?: TlsAccept): TargetEntry {
+    const tlsKey = tls === undefined ? '' : tls.kind === 'meshed' ? `m:${tls.clientId}` : tls.kind === 'passthrough' ? `p:${tls.sni ?? ''}` : `n:${tls.reason}`;
+    const key = `${direction}|${opaque ? 'o' : 'd'}|${ip}|${port}|${tlsKey}`;
     let e = this.entries.get(key);
     if (!e) {
-      const target = makeTarget({ direction, ip, port, opaque, policy: this.policy });
+      const target = makeTarget({ direction, ip, port, opaque, policy: this.policy, ...(tls ? { tls: tlsAcceptLabels(tls) } : {}) });
       e = {
+        ...(tls?.kind === 'meshed' && tls.clientId ? { clientId: tls.clientId } : {}),
         target,
         endpoint: this.metrics.endpoint(target.httpLabels),
         srcTcp: this.metrics.tcpFor(target.serverLabels, 'src'),
