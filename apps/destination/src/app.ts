@@ -27,8 +27,10 @@ export interface Destination {
   close(): Promise<void>;
 }
 
+// An empty host means every interface; grpc-js wants an explicit one.
 function hostPort(a: ListenAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  const host = a.host === '' ? '0.0.0.0' : a.host;
+  return host.includes(':') ? `[${host}]:${a.port}` : `${host}:${a.port}`;
 }
 
 async function bind(server: Server, addr: ListenAddress, flag: string): Promise<number> {
@@ -52,7 +54,7 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
   try {
     const admin = new AdminServer({ registry: metrics.registry, ready: () => watches.synced() });
     const adminPort = (
-      await admin.listen(cfg.adminAddr.port, cfg.adminAddr.host).catch((err: Error) => {
+      await admin.listen(cfg.adminAddr.port, cfg.adminAddr.host || undefined).catch((err: Error) => {
         throw new ConfigError(`cannot listen on ${hostPort(cfg.adminAddr)} (--metrics-addr): ${err.message}`);
       })
     ).port;
@@ -63,7 +65,8 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
     const streams = new OpenStreams();
     const deps: StreamDeps = { index, metrics, logger, streams, capacity: cfg.streamQueueCapacity };
     // Proxies keep hundreds of streams on one connection; Linkerd leaves the stream limit unset as well.
-    const serverOptions = { 'grpc.max_concurrent_streams': 0xffff_ffff };
+    // Channelz bookkeeping costs on every call and nothing here reads it.
+    const serverOptions = { 'grpc.max_concurrent_streams': 0xffff_ffff, 'grpc.enable_channelz': 0 };
     const dst = new Server(serverOptions);
     dst.addService(DestinationService, destinationApi(cfg, deps));
     const policy = new Server(serverOptions);
@@ -74,7 +77,7 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
     let webhook: SpValidator | undefined;
     if (cfg.webhookAddr.port >= 0) {
       webhook = await startSpValidator({
-        host: cfg.webhookAddr.host,
+        host: cfg.webhookAddr.host || '0.0.0.0',
         port: cfg.webhookAddr.port,
         certFile: cfg.webhookTlsCert,
         keyFile: cfg.webhookTlsKey,

@@ -1,6 +1,6 @@
 import { ConfigError, parseCommandLine } from '@trellis/config';
 import { describe, expect, it } from 'vitest';
-import { buildConfig, COMMAND, parseHttp2ClientParams, parseListenAddress } from './config.ts';
+import { buildConfig, COMMAND, parseHttp2ClientParams } from './config.ts';
 
 const parse = (argv: string[]) => {
   const r = parseCommandLine(COMMAND, argv);
@@ -11,7 +11,7 @@ const parse = (argv: string[]) => {
 describe('destination config', () => {
   it("has Linkerd's defaults", () => {
     const cfg = parse([]);
-    expect(cfg.addr).toEqual({ host: '0.0.0.0', port: 8086 });
+    expect(cfg.addr).toEqual({ host: '', port: 8086 });
     expect(cfg.policyAddr.port).toBe(8090);
     expect(cfg.adminAddr.port).toBe(9996);
     expect(cfg.webhookAddr.port).toBe(-1);
@@ -31,7 +31,7 @@ describe('destination config', () => {
     expect(cfg.enableH2Upgrade).toBe(false);
     expect(cfg.clusterDomain).toBe('example.org');
     expect(cfg.streamQueueCapacity).toBe(5);
-    expect(cfg.webhookAddr).toEqual({ host: '0.0.0.0', port: 8443 });
+    expect(cfg.webhookAddr).toEqual({ host: '', port: 8443 });
   });
 
   it.each([
@@ -46,8 +46,8 @@ describe('destination config', () => {
     expect(() => parse(argv)).toThrow(flag);
   });
 
-  it('parses bracketed IPv6 listen addresses and empty http2 params', () => {
-    expect(parseListenAddress('addr', '[::1]:8086')).toEqual({ host: '::1', port: 8086 });
+  it('reads bracketed IPv6 listen addresses and empty http2 params', () => {
+    expect(parse(['--addr', '[::1]:8086']).addr).toEqual({ host: '::1', port: 8086 });
     expect(parseHttp2ClientParams('p', '')).toBeUndefined();
   });
 });

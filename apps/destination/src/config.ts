@@ -1,15 +1,12 @@
 // The destination's configuration: flags (Linkerd's names) parsed once into a frozen object.
-import { ConfigError, parseCidrList, parseEnum, parseInteger, parsePortRanges, type CommandSpec, type FlagValue, type PortRange } from '@trellis/config';
+import { ConfigError, parseCidrList, parseEnum, parseInteger, parseListenAddress, parsePortRanges, type CommandSpec, type FlagValue, type ListenAddress, type PortRange } from '@trellis/config';
 import { durationFromMillis, type destination } from '@trellis/proto';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
 
 export const DEFAULT_POLICIES = ['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny', 'audit'] as const;
 export type DefaultPolicy = (typeof DEFAULT_POLICIES)[number];
 
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export type { ListenAddress };
 
 export interface DestinationConfig {
   readonly addr: ListenAddress;
@@ -70,14 +67,6 @@ export const COMMAND: CommandSpec = {
   },
 };
 
-export function parseListenAddress(name: string, value: string): ListenAddress {
-  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
-  if (!m) throw new ConfigError(`invalid value ${JSON.stringify(value)} for --${name}: expected [host]:port`);
-  const port = parseInteger(`--${name}`, m[3] as string, 0, 65535);
-  const host = m[1] ?? m[2] ?? '';
-  return { host: host === '' ? '0.0.0.0' : host, port };
-}
-
 function durationJson(name: string, v: unknown) {
   if (v === undefined) return undefined;
   const o = v as { seconds?: unknown; nanos?: unknown };
@@ -118,10 +107,10 @@ export function buildConfig(values: Readonly<Record<string, FlagValue | undefine
   const s = (k: string) => String(values[k] ?? '');
   const cidrs = (k: string) => parseCidrList(`--${k}`, s(k)).map((c) => `${c.address}/${c.prefix}`);
   const cfg: DestinationConfig = {
-    addr: parseListenAddress('addr', s('addr')),
-    policyAddr: parseListenAddress('policy-addr', s('policy-addr')),
-    adminAddr: parseListenAddress('metrics-addr', s('metrics-addr')),
-    webhookAddr: s('sp-validator-addr') === '' ? { host: '', port: -1 } : parseListenAddress('sp-validator-addr', s('sp-validator-addr')),
+    addr: parseListenAddress('--addr', s('addr')),
+    policyAddr: parseListenAddress('--policy-addr', s('policy-addr')),
+    adminAddr: parseListenAddress('--metrics-addr', s('metrics-addr')),
+    webhookAddr: s('sp-validator-addr') === '' ? { host: '', port: -1 } : parseListenAddress('--sp-validator-addr', s('sp-validator-addr')),
     webhookTlsCert: s('sp-validator-tls-cert'),
     webhookTlsKey: s('sp-validator-tls-key'),
     kubeconfig: s('kubeconfig') || undefined,

@@ -54,7 +54,7 @@ describe('destination main', () => {
   it('exits 1 with a message naming the flag for bad configuration', async () => {
     for (const [args, message] of [
       [['--default-policy', 'allow-all'], 'invalid value "allow-all" for --default-policy'],
-      [['--addr', 'nowhere'], '--addr: expected [host]:port'],
+      [['--addr', 'nowhere'], 'invalid value "nowhere" for --addr'],
       [['--kubeconfig', '/nonexistent/kubeconfig'], '--kubeconfig: kubeconfig /nonexistent/kubeconfig does not exist'],
     ] as const) {
       const { out } = start([...args]);
