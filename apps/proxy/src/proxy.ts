@@ -64,7 +64,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const onRefused = (direction: string, err: Error) => logger.debug({ direction, code: (err as { code?: string }).code, err: err.message }, 'connection refused');
   const shared = { metrics, targets, drain, onRefused };
   const resolve = deps.resolve ?? defaultResolve;
-  const outbound = createOutbound(cfg, shared, resolve);
+  const outbound = createOutbound(cfg, shared, resolve, mesh);
   const ownPorts = new Set([cfg.inboundListenAddr.port, cfg.adminListenAddr.port, cfg.controlListenAddr.port, ...cfg.outboundListenAddrs.map((a) => a.port)]);
   ownPorts.delete(0);
   // Meshed: connections made straight to the inbound port carry the transport header (bound port filled in below).

@@ -1,13 +1,16 @@
 // HTTP/1.1: a node:http server fed with detected connections, and a forwarder that streams requests to the
 // original destination through the keep-alive pool. Upgrade (WebSocket) and CONNECT are tunnelled after the
 // upstream agrees; malformed requests get 400/408/431 from the server and never reach the upstream.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { constants as h2constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
+import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
+import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import type { Pools, PoolRequestArgs } from './pool.ts';
@@ -50,8 +53,94 @@ class H1Exchange extends Exchange {
   }
 
   forward(): void {
-    if (this.mode === 'request') this.forwardRequest();
+    const mesh = this.entry.mesh;
+    if (mesh) this.forwardMeshed(mesh);
+    else if (this.mode === 'request') this.forwardRequest();
     else this.forwardTunnel();
+  }
+
+  /**
+   * Meshed outbound: an endpoint from the balancer; upgradable requests ride its pooled HTTP/2 connection with
+   * l5d-orig-proto, the rest (and endpoints without the h2 hint) its pooled HTTP/1 agent (mTLS to its identity).
+   */
+  private forwardMeshed(mesh: MeshUpstream): void {
+    const req = this.req;
+    const facts: H1RequestFacts = { method: req.method ?? 'GET', url: req.url ?? '/', httpVersion: req.httpVersionMinor === 0 ? '1.0' : '1.1', rawHeaders: req.rawHeaders };
+    mesh.pick().then(
+      (p) => {
+        this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
+        const me = p.me;
+        const to = { host: me.endpoint.ip, port: me.endpoint.port, agent: mesh.agent(me) };
+        if (this.mode !== 'request') return this.forwardTunnel(to, p);
+        if (!me.h2 || !canUpgrade(facts)) return this.forwardRequest(to, p);
+        me.h2.session().then(
+          (session) => this.forwardUpgraded(session, facts, p),
+          (err: unknown) => this.fail(asProxyError(err, me.endpoint.addr)),
+        );
+      },
+      (err: unknown) => this.fail(asProxyError(err, this.entry.target.addr)),
+    );
+  }
+
+  /** An HTTP/1 request sent as HTTP/2 with l5d-orig-proto; the response goes back as HTTP/1 without it. */
+  private forwardUpgraded(session: ClientHttp2Session, facts: H1RequestFacts, p: MeshPick): void {
+    const req = this.req;
+    const res = this.res as ServerResponse;
+    let up: ClientHttp2Stream;
+    try {
+      up = session.request(upgradeRequest(facts));
+    } catch (err) {
+      this.fail(asProxyError(err, p.me.endpoint.addr));
+      return;
+    }
+    up.on('response', (h) => {
+      this.status = Number(h[':status']);
+      const g = h['grpc-status'];
+      if (typeof g === 'string') this.grpcStatus = Number(g);
+      const out: OutgoingHttpHeaders = {};
+      for (const [name, value] of Object.entries(h)) {
+        if (value === undefined || name.startsWith(':') || name === L5D_ORIG_PROTO || OUTBOUND_RESPONSE_DROP.has(name)) continue;
+        out[name] = value;
+      }
+      if (this.o.isDraining()) res.shouldKeepAlive = false;
+      res.writeHead(this.status, out);
+      up.once('data', () => {
+        this.firstByte();
+        p.firstByte();
+      });
+      up.pipe(res, { end: false });
+      up.on('end', () => {
+        res.end();
+        this.finish();
+      });
+    });
+    up.on('error', (err) => {
+      if (this.finished) return;
+      if (!res.headersSent) this.fail(asProxyError(err, p.me.endpoint.addr));
+      else {
+        this.errorLabel = 'i/o';
+        res.destroy();
+        this.finish();
+      }
+    });
+    up.on('close', () => {
+      if (this.finished) return;
+      if (!res.headersSent) {
+        this.fail(asProxyError(Object.assign(new Error(`stream reset by ${p.me.endpoint.addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }), p.me.endpoint.addr));
+        return;
+      }
+      this.errorLabel = 'i/o';
+      res.destroy();
+      this.finish();
+    });
+    res.on('close', () => {
+      if (this.finished) return;
+      if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
+      this.errorLabel = 'i/o';
+      this.finish();
+    });
+    req.on('error', noop);
+    req.pipe(up);
   }
 
   private requestArgs(filtered: string[], pooled: boolean): PoolRequestArgs {
@@ -69,12 +158,13 @@ class H1Exchange extends Exchange {
     };
   }
 
-  private forwardRequest(): void {
+  /** `to`: a meshed endpoint and its agent instead of the original destination. */
+  private forwardRequest(to?: Partial<PoolRequestArgs>, p?: MeshPick): void {
     const req = this.req;
     const res = this.res as ServerResponse;
     // HTTP/1.0 and requests without a Host use a throwaway connection, as Linkerd does.
     const pooled = req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && !!req.headers.host;
-    const up = request(this.requestArgs(filterHopByHop(req.rawHeaders, { keepTransferEncoding: true }), pooled));
+    const up = request({ ...this.requestArgs(filterHopByHop(req.rawHeaders, { keepTransferEncoding: true }), pooled), ...to });
     up.on('continue', () => res.writeContinue());
     up.on('error', (err) => {
       if (this.finished) return;
@@ -86,6 +176,7 @@ class H1Exchange extends Exchange {
       }
     });
     up.on('response', (ur) => {
+      p?.firstByte();
       this.status = ur.statusCode ?? 0;
       const g = ur.headers['grpc-status'];
       if (typeof g === 'string') this.grpcStatus = Number(g);
@@ -124,10 +215,12 @@ class H1Exchange extends Exchange {
   }
 
   /** Upgrade and CONNECT: ask the upstream, and splice the two sockets once it agrees. */
-  private forwardTunnel(): void {
+  private forwardTunnel(to?: Partial<PoolRequestArgs>, p?: MeshPick): void {
     const socket = this.socket as Socket;
     const upgrade = this.mode === 'upgrade';
-    const up = request(this.requestArgs(filterHopByHop(this.req.rawHeaders, { upgrade }), false));
+    // Meshed: a tunnel takes its connection out of the pool for good, so it gets a fresh one from the agent.
+    const up = request({ ...this.requestArgs(filterHopByHop(this.req.rawHeaders, { upgrade }), false), ...to });
+    p?.firstByte();
     const tunnel = (ur: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
       this.status = ur.statusCode ?? 0;
       const ok = upgrade ? this.status === 101 : this.status >= 200 && this.status < 300;

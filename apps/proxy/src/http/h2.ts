@@ -120,16 +120,38 @@ class H2Exchange extends Exchange {
       const d = this.pools ? parseOrigProto(this.headers[L5D_ORIG_PROTO]) : undefined;
       if (d) return this.forwardDowngraded(d, this.pools as Pools);
     }
+    const mesh = this.entry.mesh;
+    if (!mesh) return this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
+    // Meshed outbound: the balancer's endpoint, over its pooled HTTP/2 connection (mTLS to its identity).
+    mesh.pick().then(
+      (p) => {
+        this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
+        mesh.h2Session(p.me).then(
+          (session) => this.forwardOn(() => session, p.me.endpoint.addr, p.firstByte),
+          (err: unknown) => this.fail(asProxyError(err, p.me.endpoint.addr)),
+        );
+      },
+      (err: unknown) => this.fail(asProxyError(err, this.entry.target.addr)),
+    );
+  }
+
+  private forwardOn(session: () => ClientHttp2Session, addr: string, onFirstByte?: () => void): void {
     const stream = this.stream;
+    if (stream.closed || stream.destroyed) {
+      // The client gave up while the endpoint was being picked.
+      this.errorLabel = 'i/o';
+      this.finish();
+      return;
+    }
     const out: OutgoingHttpHeaders = { ...this.headers };
     for (const h of CONNECTION_SPECIFIC) delete out[h];
     if (this.ctx.clientIdHeader) applyClientId(out as Record<string, string | string[] | undefined>, this.entry.clientId);
     const endStream = (this.flags & END_STREAM) !== 0;
     let up: ClientHttp2Stream;
     try {
-      up = this.sessions.get(this.entry).request(out, { endStream });
+      up = session().request(out, { endStream });
     } catch (err) {
-      this.fail(asProxyError(err, this.entry.target.addr));
+      this.fail(asProxyError(err, addr));
       return;
     }
     if (!endStream) stream.pipe(up);
@@ -142,7 +164,10 @@ class H2Exchange extends Exchange {
         return;
       }
       stream.respond(h, { waitForTrailers: true });
-      up.once('data', () => this.firstByte());
+      up.once('data', () => {
+        this.firstByte();
+        onFirstByte?.();
+      });
       up.pipe(stream);
     });
     up.on('trailers', (t) => {

@@ -1,0 +1,106 @@
+// Where a meshed outbound request goes once discovery resolved its original destination to a service (or a
+// known pod): an endpoint picked by the balancer (P2C over peak-EWMA) of the profile's backend, reached over its
+// pooled HTTP/2 connection (HTTP/1 upgraded with l5d-orig-proto), else over a pooled HTTP/1 agent or HTTP/2
+// session whose connections are mTLS to the endpoint's identity (plain TCP when it has none). Connections are
+// kept per endpoint, so a TLS handshake happens per connection, never per request.
+import { Agent, type ClientRequestArgs } from 'node:http';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { openOpaque, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../discovery/outbound.ts';
+import type { Endpoint } from '../discovery/endpoints.ts';
+import { FailFastError } from '../balance/errors.ts';
+import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
+import type { MeshTls, PeerTarget } from '../tls/mesh-tls.ts';
+
+/** One request's endpoint: report the first response byte and the end exactly once. */
+export interface MeshPick {
+  readonly me: MeshEndpoint;
+  firstByte(): void;
+  done(success: boolean): void;
+}
+
+const noop = (): void => undefined;
+
+function peerOf(e: Endpoint, identity: string): PeerTarget {
+  return { addr: e.addr, host: e.ip, port: e.port, serverId: identity, ...(e.serverName ? { serverName: e.serverName } : {}) };
+}
+
+export class MeshUpstream {
+  readonly logical: LogicalTarget | undefined;
+  readonly #endpoint: MeshEndpoint | undefined;
+  readonly #tls: MeshTls;
+  readonly #isLocal: (ip: string) => boolean;
+  readonly #agents = new Map<string, Agent>();
+  readonly #sessions = new Map<string, ClientHttp2Session>();
+
+  constructor(r: Exclude<Resolution, { kind: 'forward' }>, tls: MeshTls, isLocal: (ip: string) => boolean) {
+    this.logical = r.kind === 'logical' ? r.target : undefined;
+    this.#endpoint = r.kind === 'endpoint' ? r.endpoint : undefined;
+    this.#tls = tls;
+    this.#isLocal = isLocal;
+  }
+
+  /** Whether the profile marks the target opaque (no HTTP detection). */
+  get opaque(): boolean {
+    return this.logical?.profile.opaque ?? false;
+  }
+
+  /** A ready endpoint (waits while the backend has none; fails fast with 504 after the failfast timeout). */
+  async pick(): Promise<MeshPick> {
+    if (this.#endpoint) return { me: this.#endpoint, firstByte: noop, done: noop };
+    const target = this.logical as LogicalTarget;
+    const backend = pickBackend(target.split);
+    if (!backend) throw new FailFastError(target.logical, 0);
+    const p = await backend.balancer.acquire();
+    return { me: p.endpoint, firstByte: () => p.firstByte(), done: (ok) => p.done(ok) };
+  }
+
+  /** The identity to verify on connections to `e` (none for our own pod's IPs, as Linkerd's is_local). */
+  #identity(e: Endpoint): string | undefined {
+    return e.identity && !this.#isLocal(e.ip) ? e.identity : undefined;
+  }
+
+  /** A keep-alive HTTP/1 agent for an endpoint without the h2 hint (or for requests that cannot be upgraded). */
+  agent(me: MeshEndpoint): Agent {
+    const e = me.endpoint;
+    let a = this.#agents.get(e.addr);
+    if (!a) {
+      a = new Agent({ keepAlive: true, scheduling: 'lifo', timeout: 60_000 });
+      const id = this.#identity(e);
+      const tls = this.#tls;
+      // Node's typings declare createConnection as a property; assigning it is what Node calls.
+      a.createConnection = ((_o: ClientRequestArgs) => (id ? tls.socket(peerOf(e, id)) : netConnect({ host: e.ip, port: e.port, noDelay: true }))) as Agent['createConnection'];
+      this.#agents.set(e.addr, a);
+    }
+    return a;
+  }
+
+  /** An HTTP/2 session for native HTTP/2 (gRPC) requests: the endpoint's pooled one, else one kept here. */
+  async h2Session(me: MeshEndpoint): Promise<ClientHttp2Session> {
+    if (me.h2) return me.h2.session();
+    const e = me.endpoint;
+    const existing = this.#sessions.get(e.addr);
+    if (existing && !existing.closed && !existing.destroyed) return existing;
+    const id = this.#identity(e);
+    const tls = this.#tls;
+    const session = h2connect(`http://${e.addr}`, {
+      createConnection: () => (id ? asPriorKnowledgeH2(tls.socket(peerOf(e, id))) : (netConnect({ host: e.ip, port: e.port, noDelay: true }) as Socket)) as Duplex,
+    });
+    const forget = () => {
+      if (this.#sessions.get(e.addr) === session) this.#sessions.delete(e.addr);
+    };
+    session.on('error', forget);
+    session.once('close', forget);
+    session.once('goaway', forget);
+    this.#sessions.set(e.addr, session);
+    return session;
+  }
+
+  /** A TCP stream for opaque traffic to a picked endpoint (opaque transport / mTLS / plain, outbound.ts). */
+  opaqueStream(me: MeshEndpoint): Promise<Duplex> {
+    const e = me.endpoint;
+    if (this.#isLocal(e.ip)) return openOpaque({ ...e, identity: undefined }, this.#tls);
+    return openOpaque(e, this.#tls);
+  }
+}
