@@ -58,7 +58,7 @@ describe('the injector-rendered proxy environment', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mesh-inject-'));
     await writeFile(join(dir, 'token'), 'tok');
     // Only what points at the real pod's filesystem and the real cluster's anchors is replaced.
-    const env = {
+    const env: Record<string, string> = {
       ...render(vars ?? []),
       LINKERD2_PROXY_IDENTITY_DIR: join(dir, 'end-entity'),
       LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(dir, 'token'),
