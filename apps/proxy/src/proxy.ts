@@ -12,6 +12,7 @@ import { createInbound } from './inbound/inbound.ts';
 import type { ProxyLog } from './log.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { createOutbound } from './outbound/outbound.ts';
+import { RouteMetricFamilies } from './profiles/metrics.ts';
 import type { Destination } from './tcp/accept.ts';
 import { TargetCache } from './tcp/targets.ts';
 
@@ -64,7 +65,9 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const onRefused = (direction: string, err: Error) => logger.debug({ direction, code: (err as { code?: string }).code, err: err.message }, 'connection refused');
   const shared = { metrics, targets, drain, onRefused };
   const resolve = deps.resolve ?? defaultResolve;
-  const outbound = createOutbound(cfg, shared, resolve, mesh);
+  // ServiceProfile route metrics (meshed outbound only).
+  const routeMetrics = mesh ? new RouteMetricFamilies() : undefined;
+  const outbound = createOutbound(cfg, shared, resolve, mesh, routeMetrics);
   const ownPorts = new Set([cfg.inboundListenAddr.port, cfg.adminListenAddr.port, cfg.controlListenAddr.port, ...cfg.outboundListenAddrs.map((a) => a.port)]);
   ownPorts.delete(0);
   // Meshed: connections made straight to the inbound port carry the transport header (bound port filled in below).
@@ -76,6 +79,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     const now = Date.now();
     metrics.sweep(now, cfg.metricsRetainIdleMs);
     targets.sweep(now, cfg.metricsRetainIdleMs);
+    routeMetrics?.sweep(now, cfg.metricsRetainIdleMs);
   }, Math.min(60_000, Math.max(1000, cfg.metricsRetainIdleMs / 10)));
   sweep.unref();
 
@@ -90,7 +94,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   for (const s of [...outboundServers, inboundServer]) drain.addListener(s);
 
   const admin = createAdminServer({
-    metrics: async () => metrics.render() + (await registry.metrics()),
+    metrics: async () => metrics.render() + (routeMetrics ? routeMetrics.all().map((f) => f.render()).join('') : '') + (await registry.metrics()),
     // Meshed: 503 until the first certificate; plaintext mode has no identity to wait for.
     isReady: mesh ? () => mesh.isReady() : () => true,
     env: deps.env,

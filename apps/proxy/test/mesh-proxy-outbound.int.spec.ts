@@ -29,8 +29,7 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
   });
 }
 
-describe('meshed proxy outbound', () => {
-  it('sends a service request through the balancer over pooled mTLS HTTP/2 to the peer proxy, which downgrades it', async () => {
+async function twoProxies(profile: Parameters<typeof destination.DestinationProfile.fromPartial>[0] = {}) {
     const pki = await createMeshPki();
     const identity = await startFakeIdentity(pki, { tls: false });
     const dst = await startStubDestination(pki, { tls: false });
@@ -39,15 +38,22 @@ describe('meshed proxy outbound', () => {
     cleanups.push(() => server.proxy.close());
     const client = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: WEB });
     cleanups.push(() => client.proxy.close());
+    let flaky = 0;
     const app = createServer((req, res) => {
       res.setHeader('x-app', 'books');
+      // Every other /flaky request fails; /slow answers after a second.
+      if (req.url === '/flaky' && flaky++ % 2 === 0) {
+        res.statusCode = 500;
+        return res.end('boom');
+      }
+      if (req.url === '/slow') return void setTimeout(() => res.end('late'), 1_000).unref();
       res.end(`books saw ${req.method} ${req.url} HTTP/${req.httpVersion} host=${String(req.headers.host)} client-id=${String(req.headers['l5d-client-id'] ?? '-')}`);
     });
     const appPort = await listenOn(app);
     cleanups.push(() => app.close());
     server.inboundTarget = { ip: '127.0.0.1', port: appPort };
 
-    dst.profiles.set('10.96.0.10:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local' }));
+    dst.profiles.set('10.96.0.10:80', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local', ...profile }));
     dst.services.set('books.default.svc.cluster.local:80', [
       destination.Update.fromPartial({
         update: {
@@ -68,7 +74,12 @@ describe('meshed proxy outbound', () => {
     ]);
     client.outboundTarget = { ip: '10.96.0.10', port: 80 };
     for (const p of [server, client]) await expect.poll(async () => (await fetch(`${p.adminUrl}/ready`)).status, { timeout: 10_000 }).toBe(200);
+    return { server, client };
+}
 
+describe('meshed proxy outbound', () => {
+  it('sends a service request through the balancer over pooled mTLS HTTP/2 to the peer proxy, which downgrades it', async () => {
+    const { server, client } = await twoProxies();
     for (let i = 0; i < 3; i++) {
       const res = await get(client.outboundPort, `/books/${i}`, { host: 'books.default.svc.cluster.local', 'l5d-client-id': 'spoofed' });
       expect(res.status).toBe(200);
@@ -80,6 +91,25 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'request_total', `tls="true",client_id="${WEB}"`)).toBe(3);
     // One mTLS connection carried all three requests.
     expect(sample(text, 'tcp_open_total', `tls="true",client_id="${WEB}"`)).toBe(1);
+  });
+
+  it('applies the profile: a retryable route recovers failed responses, a route timeout answers 504, route metrics count both', async () => {
+    const { client } = await twoProxies({
+      routes: [
+        { metricsLabels: { route: 'flaky' }, condition: { match: { $case: 'path', value: { regex: '/flaky' } } }, isRetryable: true },
+        { metricsLabels: { route: 'slow' }, condition: { match: { $case: 'path', value: { regex: '/slow' } } }, timeout: { seconds: 0n, nanos: 200_000_000 } },
+      ],
+    });
+    for (let i = 0; i < 4; i++) expect((await get(client.outboundPort, '/flaky', { host: 'books.default.svc.cluster.local' })).status).toBe(200);
+    const started = performance.now();
+    const slow = await get(client.outboundPort, '/slow', { host: 'books.default.svc.cluster.local' });
+    expect(slow.status).toBe(504);
+    expect(performance.now() - started).toBeLessThan(900);
+    const text = await client.metrics();
+    expect(sample(text, 'route_request_total', 'rt_route="flaky"')).toBe(4);
+    expect(sample(text, 'route_actual_request_total', 'rt_route="flaky"')).toBe(8);
+    expect(sample(text, 'route_response_total', 'rt_route="flaky",status_code="200",classification="success"')).toBe(4);
+    expect(sample(text, 'route_response_total', 'rt_route="slow",status_code="504"')).toBe(1);
   });
 
   it('forwards a destination discovery does not know to the original destination, as in plaintext mode', async () => {

@@ -2,13 +2,15 @@
 // original destination through the keep-alive pool. Upgrade (WebSocket) and CONNECT are tunnelled after the
 // upstream agrees; malformed requests get 400/408/431 from the server and never reach the upstream.
 import { createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { constants as h2constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { constants as h2constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
+import { sendWithRetries, withRouteTimeout, type AttemptResult } from '../profiles/retry.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
@@ -33,6 +35,13 @@ export interface H1Options {
 }
 
 type Mode = 'request' | 'upgrade' | 'connect';
+
+/** One attempt of a routed meshed request: its HTTP/2 stream, response head and endpoint. */
+interface Attempt {
+  readonly up: ClientHttp2Stream;
+  readonly h: IncomingHttpHeaders;
+  readonly p: MeshPick;
+}
 
 class H1Exchange extends Exchange {
   private readonly o: H1Options;
@@ -68,79 +77,121 @@ class H1Exchange extends Exchange {
     const facts: H1RequestFacts = { method: req.method ?? 'GET', url: req.url ?? '/', httpVersion: req.httpVersionMinor === 0 ? '1.0' : '1.1', rawHeaders: req.rawHeaders };
     mesh.pick().then(
       (p) => {
-        this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
         const me = p.me;
+        if (this.mode === 'request' && me.h2 && canUpgrade(facts)) return this.forwardRouted(mesh, facts, p);
+        this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
         const to = { host: me.endpoint.ip, port: me.endpoint.port, agent: mesh.agent(me) };
         if (this.mode !== 'request') return this.forwardTunnel(to, p);
-        if (!me.h2 || !canUpgrade(facts)) return this.forwardRequest(to, p);
-        me.h2.session().then(
-          (session) => this.forwardUpgraded(session, facts, p),
-          (err: unknown) => this.fail(asProxyError(err, me.endpoint.addr)),
-        );
+        this.forwardRequest(to, p);
       },
       (err: unknown) => this.fail(asProxyError(err, this.entry.target.addr)),
     );
   }
 
-  /** An HTTP/1 request sent as HTTP/2 with l5d-orig-proto; the response goes back as HTTP/1 without it. */
-  private forwardUpgraded(session: ClientHttp2Session, facts: H1RequestFacts, p: MeshPick): void {
+  /**
+   * An HTTP/1 request sent as HTTP/2 with l5d-orig-proto, under its profile route: route metrics, the route
+   * timeout (504), and retries of failed responses within the budget when the route is retryable and the
+   * request has no body. The response goes back as HTTP/1 without l5d-orig-proto.
+   */
+  private forwardRouted(mesh: MeshUpstream, facts: H1RequestFacts, first: MeshPick): void {
     const req = this.req;
     const res = this.res as ServerResponse;
-    let up: ClientHttp2Stream;
-    try {
-      up = session.request(upgradeRequest(facts));
-    } catch (err) {
-      this.fail(asProxyError(err, p.me.endpoint.addr));
+    const route = mesh.route(facts.method, facts.url);
+    const series = mesh.series(route);
+    series?.requests.inc();
+    if (series) {
+      this.onFinish((ex) => {
+        const failure = route ? route.isFailure(ex.status, ex.grpcStatus >= 0 ? ex.grpcStatus : undefined) : ex.status >= 500;
+        const rs = series.response(ex.status, failure);
+        rs.total.inc();
+        rs.latency.observe(performance.now() - ex.startedAt);
+      });
+    }
+    // Bodies are not buffered for replay yet: only requests without one are retried.
+    const cl = req.headers['content-length'];
+    const replayable = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
+    const streams = new Set<ClientHttp2Stream>();
+    const send = async (attempt: number): Promise<AttemptResult<Attempt>> => {
+      const p = attempt === 0 ? first : await mesh.pick();
+      try {
+        if (!p.me.h2) throw new Error(`endpoint ${p.me.endpoint.addr} has no HTTP/2 connection`);
+        const session = await p.me.h2.session();
+        series?.actualRequests.inc();
+        const up = session.request(upgradeRequest(facts), { endStream: replayable });
+        streams.add(up);
+        up.on('error', noop);
+        if (!replayable) {
+          req.on('error', noop);
+          req.pipe(up);
+        }
+        const h = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+          up.once('response', resolve);
+          up.once('error', reject);
+          up.once('close', () => reject(Object.assign(new Error(`stream reset by ${p.me.endpoint.addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' })));
+        });
+        const status = Number(h[':status']);
+        const g = h['grpc-status'];
+        const grpcStatus = typeof g === 'string' ? Number(g) : undefined;
+        series?.response(status, route ? route.isFailure(status, grpcStatus) : status >= 500).actual.inc();
+        return { status, ...(grpcStatus !== undefined ? { grpcStatus } : {}), response: { up, h, p } };
+      } catch (err) {
+        p.done(false);
+        throw err;
+      }
+    };
+    const discard = (a: Attempt) => {
+      streams.delete(a.up);
+      a.up.close(h2constants.NGHTTP2_CANCEL);
+      a.p.done(false);
+    };
+    const work = sendWithRetries<Attempt>({ route, budget: mesh.budget(), replayable, send, discard, onRetryable: (allowed) => series?.retryable(allowed).inc() });
+    res.on('close', () => {
+      if (this.finished) return;
+      for (const up of streams) if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
+      this.errorLabel = 'i/o';
+      this.finish();
+    });
+    withRouteTimeout(route, work, () => {
+      for (const up of streams) if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
+    }).then(
+      (r) => this.deliverUpgraded(r.response),
+      (err: unknown) => this.fail(asProxyError(err, first.me.endpoint.addr)),
+    );
+  }
+
+  private deliverUpgraded(a: Attempt): void {
+    const { up, h, p } = a;
+    const res = this.res as ServerResponse;
+    this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
+    if (this.finished) {
+      if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
       return;
     }
-    up.on('response', (h) => {
-      this.status = Number(h[':status']);
-      const g = h['grpc-status'];
-      if (typeof g === 'string') this.grpcStatus = Number(g);
-      const out: OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(h)) {
-        if (value === undefined || name.startsWith(':') || name === L5D_ORIG_PROTO || OUTBOUND_RESPONSE_DROP.has(name)) continue;
-        out[name] = value;
-      }
-      if (this.o.isDraining()) res.shouldKeepAlive = false;
-      res.writeHead(this.status, out);
-      up.once('data', () => {
-        this.firstByte();
-        p.firstByte();
-      });
-      up.pipe(res, { end: false });
-      up.on('end', () => {
-        res.end();
-        this.finish();
-      });
+    this.status = Number(h[':status']);
+    const g = h['grpc-status'];
+    if (typeof g === 'string') this.grpcStatus = Number(g);
+    const out: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(h)) {
+      if (value === undefined || name.startsWith(':') || name === L5D_ORIG_PROTO || OUTBOUND_RESPONSE_DROP.has(name)) continue;
+      out[name] = value;
+    }
+    if (this.o.isDraining()) res.shouldKeepAlive = false;
+    res.writeHead(this.status, out);
+    up.once('data', () => {
+      this.firstByte();
+      p.firstByte();
     });
-    up.on('error', (err) => {
-      if (this.finished) return;
-      if (!res.headersSent) this.fail(asProxyError(err, p.me.endpoint.addr));
-      else {
-        this.errorLabel = 'i/o';
-        res.destroy();
-        this.finish();
-      }
+    up.pipe(res, { end: false });
+    up.on('end', () => {
+      res.end();
+      this.finish();
     });
     up.on('close', () => {
       if (this.finished) return;
-      if (!res.headersSent) {
-        this.fail(asProxyError(Object.assign(new Error(`stream reset by ${p.me.endpoint.addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }), p.me.endpoint.addr));
-        return;
-      }
       this.errorLabel = 'i/o';
       res.destroy();
       this.finish();
     });
-    res.on('close', () => {
-      if (this.finished) return;
-      if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
-      this.errorLabel = 'i/o';
-      this.finish();
-    });
-    req.on('error', noop);
-    req.pipe(up);
   }
 
   private requestArgs(filtered: string[], pooled: boolean): PoolRequestArgs {

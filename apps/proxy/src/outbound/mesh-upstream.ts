@@ -10,6 +10,9 @@ import type { Duplex } from 'node:stream';
 import { openOpaque, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../discovery/outbound.ts';
 import type { Endpoint } from '../discovery/endpoints.ts';
 import { FailFastError } from '../balance/errors.ts';
+import { RetryBudget } from '../profiles/budget.ts';
+import type { RouteMetricFamilies, RouteSeries } from '../profiles/metrics.ts';
+import { DEFAULT_BUDGET, routeFor, type CompiledRoute } from '../profiles/routes.ts';
 import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
 import type { MeshTls, PeerTarget } from '../tls/mesh-tls.ts';
 
@@ -33,12 +36,39 @@ export class MeshUpstream {
   readonly #isLocal: (ip: string) => boolean;
   readonly #agents = new Map<string, Agent>();
   readonly #sessions = new Map<string, ClientHttp2Session>();
+  readonly #routeMetrics: RouteMetricFamilies | undefined;
+  readonly #series = new Map<CompiledRoute | undefined, RouteSeries>();
+  #budget: RetryBudget | undefined;
 
-  constructor(r: Exclude<Resolution, { kind: 'forward' }>, tls: MeshTls, isLocal: (ip: string) => boolean) {
+  constructor(r: Exclude<Resolution, { kind: 'forward' }>, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies) {
     this.logical = r.kind === 'logical' ? r.target : undefined;
     this.#endpoint = r.kind === 'endpoint' ? r.endpoint : undefined;
     this.#tls = tls;
     this.#isLocal = isLocal;
+    this.#routeMetrics = routeMetrics;
+  }
+
+  /** The profile route a request takes (undefined: no route matched, or no profile). */
+  route(method: string, url: string): CompiledRoute | undefined {
+    if (!this.logical) return undefined;
+    let path = url;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) path = new URL(url).pathname;
+    const q = path.indexOf('?');
+    return routeFor(this.logical.profile, { method, path: q >= 0 ? path.slice(0, q) : path });
+  }
+
+  /** Route metric series (route_request_total and friends), found once per route. */
+  series(route: CompiledRoute | undefined): RouteSeries | undefined {
+    if (!this.#routeMetrics || !this.logical) return undefined;
+    let s = this.#series.get(route);
+    if (!s) this.#series.set(route, (s = this.#routeMetrics.route('outbound', this.logical.logical, route?.labels ?? {})));
+    return s;
+  }
+
+  /** The profile's retry budget, shared by every request to this target. */
+  budget(): RetryBudget {
+    this.#budget ??= new RetryBudget(this.logical?.profile.budget ?? DEFAULT_BUDGET);
+    return this.#budget;
   }
 
   /** Whether the profile marks the target opaque (no HTTP detection). */

@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import { portIn, type ProxyConfig } from '../config.ts';
 import type { Mesh } from '../identity/mesh.ts';
+import type { RouteMetricFamilies } from '../profiles/metrics.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
 import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, type ConnLayer, type Destination } from '../tcp/accept.ts';
 import { splice } from '../tcp/forward.ts';
@@ -15,7 +16,7 @@ import { MeshUpstream } from './mesh-upstream.ts';
  * Resolves each original destination once (the resolution, its balancers and pooled connections are shared by
  * every connection to it); 'forward' answers are not kept, so a service that appears later is found.
  */
-export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, targets: TargetCache): ConnLayer {
+export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, targets: TargetCache, routeMetrics?: RouteMetricFamilies): ConnLayer {
   const cache = new Map<string, Promise<MeshUpstream | undefined>>();
   const local = new Set(cfg.inboundIps ?? []);
   const isLocal = (ip: string) => local.has(ip);
@@ -23,7 +24,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
     const key = `${dst.ip}|${dst.port}`;
     let p = cache.get(key);
     if (!p) {
-      p = mesh.outbound.resolve(dst.ip, dst.port).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal)));
+      p = mesh.outbound.resolve(dst.ip, dst.port).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics)));
       cache.set(key, p);
       const forget = () => cache.delete(key);
       p.then((u) => {
@@ -79,9 +80,9 @@ function opaqueThrough(u: MeshUpstream, socket: Socket, deps: AcceptDeps): void 
 }
 
 /** The handler for connections accepted on the outbound listeners; `mesh`: meshed mode. */
-export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, mesh?: Mesh): ConnHandler {
+export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, mesh?: Mesh, routeMetrics?: RouteMetricFamilies): ConnHandler {
   const stack = buildDirection('outbound', cfg.outbound, cfg, shared);
   const deps = { direction: 'outbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
   if (!mesh) return composeConn(originalDst(resolve, deps))(route(stack.routeDeps));
-  return composeConn(originalDst(resolve, deps), meshOutbound(mesh, cfg, deps, shared.targets))(route(stack.routeDeps));
+  return composeConn(originalDst(resolve, deps), meshOutbound(mesh, cfg, deps, shared.targets, routeMetrics))(route(stack.routeDeps));
 }
