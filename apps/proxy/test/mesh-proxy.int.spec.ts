@@ -9,7 +9,10 @@ import { asPriorKnowledgeH2 } from '../src/tls/h2-prior-knowledge.ts';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
 import { connectOpaqueTransport, headerFor } from '../src/tls/transport.ts';
 import { listenOn, sample } from './harness.ts';
-import { startFakeIdentity } from './mesh-fake-identity.ts';
+import { createCsr, generateKeyPair } from '@trellis/pki';
+import { controlAddr } from '../src/identity/env.ts';
+import { grpcCertify } from '../src/identity/grpc-certify.ts';
+import { IDENTITY_SVC_NAME, startFakeIdentity } from './mesh-fake-identity.ts';
 import { startMeshedProxy } from './mesh-harness.ts';
 import { createMeshPki } from './mesh-pki.ts';
 import { startStubDestination } from './mesh-stub-destination.ts';
@@ -163,5 +166,29 @@ describe('meshed proxy inbound', () => {
       req.end();
     });
     expect(refused).not.toBe('answered');
+  });
+});
+
+describe('meshed control-plane pod', () => {
+  it("serves gRPC Certify from another proxy through the identity pod's own proxy (TLS verified as the identity name, no client certificate)", async () => {
+    const pki = await createMeshPki();
+    const identity = await startFakeIdentity(pki, { tls: false });
+    const dst = await startStubDestination(pki, { tls: false });
+    cleanups.push(() => identity.close(), () => dst.close());
+    // The identity pod's proxy carries the identity service's own name; its app answers in plaintext.
+    const idProxy = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: IDENTITY_SVC_NAME });
+    cleanups.push(() => idProxy.proxy.close());
+    idProxy.inboundTarget = { ip: '127.0.0.1', port: Number(identity.addr.split(':')[1]) };
+    await expect.poll(async () => (await fetch(`${idProxy.adminUrl}/ready`)).status, { timeout: 10_000 }).toBe(200);
+
+    // Another proxy's Certify client, as for a non-loopback identity address: TLS verified as the identity name.
+    const rpc = grpcCertify({ svcAddr: { ...controlAddr('X', `127.0.0.1:${idProxy.inboundPort}`), loopback: false }, svcName: IDENTITY_SVC_NAME, trustAnchorsPem: pki.trustAnchorsPem });
+    cleanups.push(() => rpc.close());
+    identity.accounts.set('web-token', WEB);
+    const { privateKey, publicKey } = await generateKeyPair();
+    const csr = await createCsr({ keys: { privateKey, publicKey }, dnsNames: [WEB] });
+    const rsp = await rpc.certify({ identity: WEB, token: Buffer.from('web-token'), certificateSigningRequest: Buffer.from(csr) });
+    expect(rsp.leafCertificate.length).toBeGreaterThan(0);
+    expect(sample(await idProxy.metrics(), 'request_total', 'tls="true",client_id=""')).toBe(1);
   });
 });
