@@ -2,6 +2,7 @@
 // HTTP/1 request to a service's cluster IP leaves the client proxy balanced over the service's endpoints,
 // upgraded to HTTP/2 inside mTLS, and reaches the server app downgraded, with the client's verified identity.
 import { createServer, request } from 'node:http';
+import { connect as h2Connect, createServer as h2CreateServer } from 'node:http2';
 import { destination, tcpAddress } from '@trellis/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenOn, sample } from './harness.ts';
@@ -110,6 +111,35 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'route_actual_request_total', 'rt_route="flaky"')).toBe(8);
     expect(sample(text, 'route_response_total', 'rt_route="flaky",status_code="200",classification="success"')).toBe(4);
     expect(sample(text, 'route_response_total', 'rt_route="slow",status_code="504"')).toBe(1);
+  });
+
+  it('carries native HTTP/2 (gRPC-style, with trailers) through both proxies over the pooled mTLS connection', async () => {
+    const { server, client } = await twoProxies();
+    const app = h2CreateServer();
+    app.on('stream', (stream, headers) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(`h2 app saw ${String(headers[':path'])} client-id=${String(headers['l5d-client-id'] ?? '-')}`);
+    });
+    const appPort = await listenOn(app);
+    cleanups.push(() => app.close());
+    server.inboundTarget = { ip: '127.0.0.1', port: appPort };
+    const session = h2Connect(`http://127.0.0.1:${client.outboundPort}`);
+    cleanups.push(() => session.destroy());
+    const res = await new Promise<{ status: number; body: string; grpc: unknown }>((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/books.Books/Get', ':authority': 'books.default.svc.cluster.local:80', 'content-type': 'application/grpc', 'l5d-client-id': 'spoofed' });
+      let status = 0;
+      let grpc: unknown;
+      let body = '';
+      req.on('response', (h) => (status = Number(h[':status'])));
+      req.on('trailers', (t) => (grpc = t['grpc-status']));
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => resolve({ status, body, grpc }));
+      req.on('error', reject);
+      req.end('payload');
+    });
+    expect(res).toEqual({ status: 200, body: `h2 app saw /books.Books/Get client-id=${WEB}`, grpc: '0' });
+    expect(sample(await server.metrics(), 'request_total', `tls="true",client_id="${WEB}"`)).toBe(1);
   });
 
   it('forwards a destination discovery does not know to the original destination, as in plaintext mode', async () => {
