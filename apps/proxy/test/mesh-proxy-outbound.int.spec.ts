@@ -30,14 +30,14 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
   });
 }
 
-async function twoProxies(profile: Parameters<typeof destination.DestinationProfile.fromPartial>[0] = {}) {
+async function twoProxies(profile: Parameters<typeof destination.DestinationProfile.fromPartial>[0] = {}, clientEnv: Record<string, string> = {}) {
     const pki = await createMeshPki();
     const identity = await startFakeIdentity(pki, { tls: false });
     const dst = await startStubDestination(pki, { tls: false });
     cleanups.push(() => identity.close(), () => dst.close());
     const server = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: BOOKS });
     cleanups.push(() => server.proxy.close());
-    const client = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: WEB });
+    const client = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: WEB, env: clientEnv });
     cleanups.push(() => client.proxy.close());
     let flaky = 0;
     const app = createServer((req, res) => {
@@ -75,7 +75,7 @@ async function twoProxies(profile: Parameters<typeof destination.DestinationProf
     ]);
     client.outboundTarget = { ip: '10.96.0.10', port: 80 };
     for (const p of [server, client]) await expect.poll(async () => (await fetch(`${p.adminUrl}/ready`)).status, { timeout: 10_000 }).toBe(200);
-    return { server, client };
+    return { server, client, dst };
 }
 
 describe('meshed proxy outbound', () => {
@@ -140,6 +140,18 @@ describe('meshed proxy outbound', () => {
     });
     expect(res).toEqual({ status: 200, body: `h2 app saw /books.Books/Get client-id=${WEB}`, grpc: '0' });
     expect(sample(await server.metrics(), 'request_total', `tls="true",client_id="${WEB}"`)).toBe(1);
+  });
+
+  it('releases a target no connection used for the outbound discovery idle timeout, and resolves it again on use', async () => {
+    const { client, dst } = await twoProxies({}, { LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT: '200ms' });
+    const host = { host: 'books.default.svc.cluster.local', connection: 'close' };
+    expect((await get(client.outboundPort, '/a', host)).status).toBe(200);
+    const profiles = () => dst.requests.filter((r) => r.method === 'getProfile' && r.path === '10.96.0.10:80').length;
+    expect(profiles()).toBe(1);
+    // The watches are cancelled once the target is released (no connection left) and discovery lets them go.
+    await expect.poll(() => dst.cancelled, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+    expect((await get(client.outboundPort, '/b', host)).status).toBe(200);
+    expect(profiles()).toBe(2);
   });
 
   it('forwards a destination discovery does not know to the original destination, as in plaintext mode', async () => {

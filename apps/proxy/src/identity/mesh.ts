@@ -34,6 +34,8 @@ export interface Mesh {
   readonly tls: MeshTls;
   readonly discovery: Discovery;
   readonly outbound: OutboundResolver;
+  /** How long an outbound target nothing uses is kept (LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT). */
+  readonly outboundIdleMs: number;
   /** For /ready: true from the first certificate on, never false again. */
   isReady(): boolean;
   /** Wraps an accept handler so connections wait (paused) until the first certificate. */
@@ -73,6 +75,7 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
     tls,
     discovery,
     outbound,
+    outboundIdleMs: dc.idleTimeoutMs,
     isReady: () => ready,
     gate: (accept) => (conn) => {
       if (ready) return accept(conn);

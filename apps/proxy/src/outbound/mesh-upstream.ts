@@ -32,6 +32,7 @@ function peerOf(e: Endpoint, identity: string): PeerTarget {
 export class MeshUpstream {
   readonly logical: LogicalTarget | undefined;
   readonly #endpoint: MeshEndpoint | undefined;
+  readonly #resolution: Exclude<Resolution, { kind: 'forward' }>;
   readonly #tls: MeshTls;
   readonly #isLocal: (ip: string) => boolean;
   readonly #agents = new Map<string, Agent>();
@@ -41,6 +42,7 @@ export class MeshUpstream {
   #budget: RetryBudget | undefined;
 
   constructor(r: Exclude<Resolution, { kind: 'forward' }>, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies) {
+    this.#resolution = r;
     this.logical = r.kind === 'logical' ? r.target : undefined;
     this.#endpoint = r.kind === 'endpoint' ? r.endpoint : undefined;
     this.#tls = tls;
@@ -125,6 +127,16 @@ export class MeshUpstream {
     session.once('goaway', forget);
     this.#sessions.set(e.addr, session);
     return session;
+  }
+
+  /** Closes the pooled connections and releases the discovery watches (nothing uses this target any more). */
+  release(): void {
+    for (const a of this.#agents.values()) a.destroy();
+    this.#agents.clear();
+    for (const s of this.#sessions.values()) s.close();
+    this.#sessions.clear();
+    if (this.#resolution.kind === 'logical') this.#resolution.target.release();
+    else this.#resolution.release();
   }
 
   /** A TCP stream for opaque traffic to a picked endpoint (opaque transport / mTLS / plain, outbound.ts). */

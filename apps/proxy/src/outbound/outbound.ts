@@ -14,28 +14,59 @@ import { MeshUpstream } from './mesh-upstream.ts';
 
 /**
  * Resolves each original destination once (the resolution, its balancers and pooled connections are shared by
- * every connection to it); 'forward' answers are not kept, so a service that appears later is found.
+ * every connection to it); 'forward' answers are not kept, so a service that appears later is found. A target
+ * without connections for LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT is released.
  */
 export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, targets: TargetCache, routeMetrics?: RouteMetricFamilies): ConnLayer {
-  const cache = new Map<string, Promise<MeshUpstream | undefined>>();
+  interface Slot {
+    readonly upstream: Promise<MeshUpstream | undefined>;
+    /** Open client connections using this target, and since when it has had none. */
+    conns: number;
+    idleSince: number;
+  }
+  const cache = new Map<string, Slot>();
   const local = new Set(cfg.inboundIps ?? []);
   const isLocal = (ip: string) => local.has(ip);
-  const resolve = (dst: Destination): Promise<MeshUpstream | undefined> => {
+  // Targets no connection has used for the idle timeout are released (their pooled connections and watches).
+  const idleMs = Math.max(mesh.outboundIdleMs, 1);
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [key, slot] of cache) {
+        if (slot.conns > 0 || now - slot.idleSince < idleMs) continue;
+        cache.delete(key);
+        void slot.upstream.then((u) => u?.release());
+      }
+    },
+    Math.min(Math.max(idleMs / 2, 50), 5_000),
+  );
+  sweep.unref();
+  const slotFor = (dst: Destination): Slot => {
     const key = `${dst.ip}|${dst.port}`;
-    let p = cache.get(key);
-    if (!p) {
-      p = mesh.outbound.resolve(dst.ip, dst.port).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics)));
-      cache.set(key, p);
-      const forget = () => cache.delete(key);
-      p.then((u) => {
+    let slot = cache.get(key);
+    if (!slot) {
+      const upstream = mesh.outbound.resolve(dst.ip, dst.port).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics)));
+      const s: Slot = { upstream, conns: 0, idleSince: Date.now() };
+      cache.set(key, s);
+      const forget = () => {
+        if (cache.get(key) === s) cache.delete(key);
+      };
+      upstream.then((u) => {
         if (!u) forget();
       }, forget);
+      slot = s;
     }
-    return p;
+    return slot;
   };
   return (next) => (conn) => {
     const dst = conn.dst as Destination;
-    resolve(dst).then(
+    const slot = slotFor(dst);
+    slot.conns++;
+    conn.socket.once('close', () => {
+      slot.conns--;
+      slot.idleSince = Date.now();
+    });
+    slot.upstream.then(
       (u) => {
         if (conn.socket.destroyed) return;
         if (!u) {
