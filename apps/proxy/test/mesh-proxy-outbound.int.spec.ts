@@ -48,6 +48,12 @@ async function twoProxies(profile: Parameters<typeof destination.DestinationProf
         return res.end('boom');
       }
       if (req.url === '/slow') return void setTimeout(() => res.end('late'), 1_000).unref();
+      if (req.method === 'POST') {
+        let body = '';
+        req.on('data', (d: Buffer) => (body += d.toString()));
+        req.on('end', () => res.end(`books got ${body.length} bytes ending ${body.slice(-5)}`));
+        return;
+      }
       res.end(`books saw ${req.method} ${req.url} HTTP/${req.httpVersion} host=${String(req.headers.host)} client-id=${String(req.headers['l5d-client-id'] ?? '-')}`);
     });
     const appPort = await listenOn(app);
@@ -88,8 +94,20 @@ describe('meshed proxy outbound', () => {
       expect(res.headers['x-app']).toBe('books');
       expect(res.headers['l5d-orig-proto']).toBeUndefined();
     }
+    // A request body (chunked, larger than one frame) streams through the upgrade.
+    const posted = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: client.outboundPort, path: '/upload', method: 'POST', headers: { host: 'books.default.svc.cluster.local' } }, (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => (b += d.toString()));
+        res.on('end', () => resolve(b));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 10; i++) req.write('x'.repeat(10_000));
+      req.end('THEND');
+    });
+    expect(posted).toBe('books got 100005 bytes ending THEND');
     const text = await server.metrics();
-    expect(sample(text, 'request_total', `tls="true",client_id="${WEB}"`)).toBe(3);
+    expect(sample(text, 'request_total', `tls="true",client_id="${WEB}"`)).toBe(4);
     // One mTLS connection carried all three requests.
     expect(sample(text, 'tcp_open_total', `tls="true",client_id="${WEB}"`)).toBe(1);
   });
@@ -113,10 +131,21 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'route_response_total', 'rt_route="slow",status_code="504"')).toBe(1);
   });
 
-  it('carries native HTTP/2 (gRPC-style, with trailers) through both proxies over the pooled mTLS connection', async () => {
-    const { server, client } = await twoProxies();
+  it('carries native HTTP/2 (gRPC-style, with trailers) through both proxies over the pooled mTLS connection, under the profile routes', async () => {
+    const { server, client } = await twoProxies({
+      routes: [
+        { metricsLabels: { route: 'Get' }, condition: { match: { $case: 'path', value: { regex: '/books.Books/Get' } } } },
+        { metricsLabels: { route: 'Slow' }, condition: { match: { $case: 'path', value: { regex: '/books.Books/Slow' } } }, timeout: { seconds: 0n, nanos: 200_000_000 } },
+      ],
+    });
     const app = h2CreateServer();
     app.on('stream', (stream, headers) => {
+      if (headers[':path'] === '/books.Books/Slow') {
+        setTimeout(() => {
+          if (!stream.destroyed) stream.respond({ ':status': 200 }, { endStream: true });
+        }, 1_000).unref();
+        return;
+      }
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
       stream.end(`h2 app saw ${String(headers[':path'])} client-id=${String(headers['l5d-client-id'] ?? '-')}`);
@@ -140,6 +169,29 @@ describe('meshed proxy outbound', () => {
     });
     expect(res).toEqual({ status: 200, body: `h2 app saw /books.Books/Get client-id=${WEB}`, grpc: '0' });
     expect(sample(await server.metrics(), 'request_total', `tls="true",client_id="${WEB}"`)).toBe(1);
+
+    const started = performance.now();
+    const slow = await new Promise<{ status: number; grpc: unknown }>((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/books.Books/Slow', ':authority': 'books.default.svc.cluster.local:80', 'content-type': 'application/grpc' });
+      let status = 0;
+      let grpc: unknown;
+      req.on('response', (h) => {
+        status = Number(h[':status']);
+        grpc ??= h['grpc-status'];
+      });
+      req.on('trailers', (t) => (grpc = t['grpc-status']));
+      req.on('end', () => resolve({ status, grpc }));
+      req.on('error', reject);
+      req.resume();
+      req.end('payload');
+    });
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(slow.grpc ?? slow.status).not.toBe('0');
+    const text = await client.metrics();
+    expect(sample(text, 'route_request_total', 'rt_route="Get"')).toBe(1);
+    expect(sample(text, 'route_response_total', 'rt_route="Get",status_code="200",classification="success"')).toBe(1);
+    expect(sample(text, 'route_request_total', 'rt_route="Slow"')).toBe(1);
+    expect(text).toMatch(/route_response_total\{[^}]*rt_route="Slow"[^}]*classification="failure"\} 1/);
   });
 
   it('releases a target no connection used for the outbound discovery idle timeout, and resolves it again on use', async () => {

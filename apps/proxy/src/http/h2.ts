@@ -14,7 +14,9 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { request as h1Request, type IncomingMessage, type OutgoingHttpHeaders as H1Headers } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { asProxyError, type ProxyError } from '../errors.ts';
+import { RouteTimeoutError } from '../profiles/retry.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientId } from '../tls/client-id.ts';
@@ -122,7 +124,29 @@ class H2Exchange extends Exchange {
     }
     const mesh = this.entry.mesh;
     if (!mesh) return this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
-    // Meshed outbound: the balancer's endpoint, over its pooled HTTP/2 connection (mTLS to its identity).
+    // Meshed outbound: the profile route (metrics, timeout), then the balancer's endpoint over its pooled HTTP/2
+    // connection (mTLS to its identity). Retries need a replayable body, which HTTP/2 requests rarely have: none.
+    const route = mesh.route(String(this.headers[':method'] ?? 'GET'), String(this.headers[':path'] ?? '/'));
+    const series = mesh.series(route);
+    if (series) {
+      series.requests.inc();
+      series.actualRequests.inc();
+      this.onFinish((ex) => {
+        const grpc = ex.grpcStatus >= 0 ? ex.grpcStatus : undefined;
+        const failure = route ? route.isFailure(ex.status, grpc) : ex.status >= 500;
+        const rs = series.response(ex.status, failure);
+        rs.total.inc();
+        rs.actual.inc();
+        rs.latency.observe(performance.now() - ex.startedAt);
+      });
+    }
+    if (route && route.timeoutMs > 0) {
+      const timer = setTimeout(() => {
+        // The synthesized 504 ends the client's stream, whose close cancels the upstream one.
+        if (!this.finished && !this.stream.headersSent) this.fail(new RouteTimeoutError(route.name, route.timeoutMs));
+      }, route.timeoutMs);
+      this.onFinish(() => clearTimeout(timer));
+    }
     mesh.pick().then(
       (p) => {
         this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
