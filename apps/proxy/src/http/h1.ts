@@ -10,7 +10,7 @@ import { asProxyError, type ProxyError } from '../errors.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
-import { sendWithRetries, withRouteTimeout, type AttemptResult } from '../profiles/retry.ts';
+import { bufferForRetry, sendWithRetries, withRouteTimeout, type AttemptResult, type BufferedBody } from '../profiles/retry.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
@@ -107,9 +107,12 @@ class H1Exchange extends Exchange {
         rs.latency.observe(performance.now() - ex.startedAt);
       });
     }
-    // Bodies are not buffered for replay yet: only requests without one are retried.
+    // On a retryable route, a body up to 64 KiB is buffered so it can be sent again; larger ones go once.
     const cl = req.headers['content-length'];
-    const replayable = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
+    const bodyless = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
+    req.on('error', noop);
+    const buffering: Promise<BufferedBody | undefined> = !bodyless && route?.retryable ? bufferForRetry(req, cl === undefined ? undefined : Number(cl)) : Promise.resolve(undefined);
+    let replayable = bodyless;
     const streams = new Set<ClientHttp2Stream>();
     const send = async (attempt: number): Promise<AttemptResult<Attempt>> => {
       const p = attempt === 0 ? first : await mesh.pick();
@@ -117,13 +120,18 @@ class H1Exchange extends Exchange {
         if (!p.me.h2) throw new Error(`endpoint ${p.me.endpoint.addr} has no HTTP/2 connection`);
         const session = await p.me.h2.session();
         series?.actualRequests.inc();
-        const up = session.request(upgradeRequest(facts), { endStream: replayable });
+        const up = session.request(upgradeRequest(facts), { endStream: bodyless });
         streams.add(up);
         up.on('error', noop);
-        if (!replayable) {
-          req.on('error', noop);
-          req.pipe(up);
-        }
+        const body = await buffering;
+        if (bodyless) {
+          // nothing to send
+        } else if (body?.replayable) up.end(body.body);
+        else if (body) {
+          up.write(body.prefix);
+          if (body.rest) body.rest.pipe(up);
+          else up.end();
+        } else req.pipe(up);
         const h = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
           up.once('response', resolve);
           up.once('error', reject);
@@ -144,7 +152,10 @@ class H1Exchange extends Exchange {
       a.up.close(h2constants.NGHTTP2_CANCEL);
       a.p.done(false);
     };
-    const work = sendWithRetries<Attempt>({ route, budget: mesh.budget(), replayable, send, discard, onRetryable: (allowed) => series?.retryable(allowed).inc() });
+    const work = buffering.then((body) => {
+      if (body?.replayable) replayable = true;
+      return sendWithRetries<Attempt>({ route, budget: mesh.budget(), replayable, send, discard, onRetryable: (allowed) => series?.retryable(allowed).inc() });
+    });
     res.on('close', () => {
       if (this.finished) return;
       for (const up of streams) if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
