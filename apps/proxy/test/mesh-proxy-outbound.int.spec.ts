@@ -3,6 +3,7 @@
 // upgraded to HTTP/2 inside mTLS, and reaches the server app downgraded, with the client's verified identity.
 import { createServer, request } from 'node:http';
 import { connect as h2Connect, createServer as h2CreateServer } from 'node:http2';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import { destination, tcpAddress } from '@trellis/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenOn, sample } from './harness.ts';
@@ -218,6 +219,45 @@ describe('meshed proxy outbound', () => {
     await expect.poll(() => dst.cancelled, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
     expect((await get(client.outboundPort, '/b', host)).status).toBe(200);
     expect(profiles()).toBe(2);
+  });
+
+  it('sends an opaque port through opaque transport: mTLS to the peer proxy inbound port with the transport header', async () => {
+    const { server, client, dst } = await twoProxies();
+    // A server-speaks-first app (port 5432 is opaque by default): it greets, then echoes.
+    const db = createNetServer((s) => {
+      s.write('hello from db\n');
+      s.on('data', (d: Buffer) => s.write(`echo ${d.toString()}`));
+    });
+    const dbPort = await listenOn(db);
+    cleanups.push(() => db.close());
+    server.inboundTarget = { ip: '127.0.0.1', port: server.inboundPort };
+    dst.profiles.set('10.96.0.11:5432', destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'db.default.svc.cluster.local', opaqueProtocol: true }));
+    dst.services.set('db.default.svc.cluster.local:5432', [
+      destination.Update.fromPartial({
+        update: {
+          $case: 'add',
+          value: {
+            addrs: [
+              {
+                addr: tcpAddress('127.0.0.1', dbPort),
+                weight: 10000,
+                tlsIdentity: { strategy: { $case: 'dnsLikeIdentity', value: { name: BOOKS } } },
+                protocolHint: { protocol: { $case: 'opaque', value: {} }, opaqueTransport: { inboundPort: server.inboundPort } },
+              },
+            ],
+          },
+        },
+      }),
+    ]);
+    client.outboundTarget = { ip: '10.96.0.11', port: 5432 };
+    const sock = netConnect(client.outboundPort, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d: Buffer) => (got += d.toString()));
+    await expect.poll(() => got, { timeout: 5_000 }).toBe('hello from db\n');
+    sock.write('ping');
+    await expect.poll(() => got, { timeout: 5_000 }).toBe('hello from db\necho ping');
+    sock.destroy();
+    expect(sample(await server.metrics(), 'tcp_open_total', `tls="true",client_id="${WEB}"`)).toBe(1);
   });
 
   it('forwards a destination discovery does not know to the original destination, as in plaintext mode', async () => {
