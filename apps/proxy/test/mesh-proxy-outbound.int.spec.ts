@@ -260,6 +260,33 @@ describe('meshed proxy outbound', () => {
     expect(sample(await server.metrics(), 'tcp_open_total', `tls="true",client_id="${WEB}"`)).toBe(1);
   });
 
+  it('tunnels an HTTP/1 Upgrade over mTLS HTTP/1 to the endpoint (upgrades are never carried over HTTP/2)', async () => {
+    const { server, client } = await twoProxies();
+    const app = createServer((_req, res) => res.end('no upgrade'));
+    app.on('upgrade', (req, socket) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nx-client-id: ${String(req.headers['l5d-client-id'])}\r\n\r\n`);
+      socket.on('data', (d: Buffer) => socket.write(`echo:${d.toString()}`));
+    });
+    const appPort = await listenOn(app);
+    cleanups.push(() => app.close());
+    server.inboundTarget = { ip: '127.0.0.1', port: appPort };
+    const { clientId, echoed } = await new Promise<{ clientId: string; echoed: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: client.outboundPort, path: '/ws', headers: { host: 'books.default.svc.cluster.local', connection: 'Upgrade', upgrade: 'echo' } });
+      req.on('upgrade', (res, socket) => {
+        socket.once('data', (d: Buffer) => {
+          resolve({ clientId: String(res.headers['x-client-id']), echoed: d.toString() });
+          socket.destroy();
+        });
+        socket.write('ping');
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode ?? 0}`)));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(clientId).toBe(WEB);
+    expect(echoed).toBe('echo:ping');
+  });
+
   it('forwards a destination discovery does not know to the original destination, as in plaintext mode', async () => {
     const pki = await createMeshPki();
     const identity = await startFakeIdentity(pki, { tls: false });
