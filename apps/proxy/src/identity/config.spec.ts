@@ -40,6 +40,11 @@ describe('parseIdentityConfig', () => {
   it('needs no service name for a loopback address, which goes in plaintext', () => {
     const { LINKERD2_PROXY_IDENTITY_SVC_NAME: _, ...rest } = base;
     expect(parseIdentityConfig({ ...rest, LINKERD2_PROXY_IDENTITY_SVC_ADDR: 'localhost.:8080' }).svcAddr.loopback).toBe(true);
+    // dialled without the trailing dot, which /etc/hosts lookups would not match
+    expect(parseIdentityConfig({ ...rest, LINKERD2_PROXY_IDENTITY_SVC_ADDR: 'localhost.:8080' }).svcAddr.text).toBe('localhost:8080');
+    expect(parseIdentityConfig({ ...base, LINKERD2_PROXY_IDENTITY_SVC_ADDR: 'trellis-identity-headless.trellis.svc.cluster.local.:8080' }).svcAddr.text).toBe(
+      'trellis-identity-headless.trellis.svc.cluster.local.:8080',
+    );
   });
   it('refuses a max refresh shorter than the min refresh', () => {
     expect(() => parseIdentityConfig({ ...base, LINKERD2_PROXY_IDENTITY_MIN_REFRESH: '1h', LINKERD2_PROXY_IDENTITY_MAX_REFRESH: '1m' })).toThrow(/LINKERD2_PROXY_IDENTITY_MAX_REFRESH/);

@@ -45,7 +45,10 @@ export function controlAddr(name: string, value: string): ControlAddr {
   const bare = host.replace(/\.$/, '').toLowerCase();
   const loopback =
     bare === 'localhost' || (family === 4 && host.startsWith('127.')) || (family === 6 && (host === '::1' || host.toLowerCase() === '::ffff:127.0.0.1'));
-  return Object.freeze({ text: family === 6 ? `[${host}]:${port}` : `${host}:${port}`, host, port, loopback });
+  // "localhost." (the injector's form for the identity pod's own proxy) is dialled as "localhost": the resolver
+  // matches /etc/hosts only without the trailing dot, and a cluster DNS need not answer for it.
+  const dial = bare === 'localhost' ? 'localhost' : host;
+  return Object.freeze({ text: family === 6 ? `[${host}]:${port}` : `${dial}:${port}`, host, port, loopback });
 }
 
 /** A reader over one environment that remembers nothing and throws ConfigError naming the variable. */
