@@ -114,7 +114,14 @@ class H1Exchange extends Exchange {
     const buffering: Promise<BufferedBody | undefined> = !bodyless && route?.retryable ? bufferForRetry(req, cl === undefined ? undefined : Number(cl)) : Promise.resolve(undefined);
     let replayable = bodyless;
     const streams = new Set<ClientHttp2Stream>();
+    // The first pick is settled by its attempt; if the exchange ends before that (client gone while the body
+    // was buffered), it is released here so the balancer does not count it in flight for ever.
+    let firstSent = false;
+    this.onFinish(() => {
+      if (!firstSent) first.done(false);
+    });
     const send = async (attempt: number): Promise<AttemptResult<Attempt>> => {
+      if (attempt === 0) firstSent = true;
       const p = attempt === 0 ? first : await mesh.pick();
       try {
         if (!p.me.h2) throw new Error(`endpoint ${p.me.endpoint.addr} has no HTTP/2 connection`);
