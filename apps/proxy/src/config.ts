@@ -2,14 +2,11 @@
 // few TRELLIS_PROXY_* extensions, parsed once into a frozen object. Every error names the variable and the value.
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
-import { ConfigError, parseBoolean, parseEnum, parseInteger, parsePortRanges, type PortRange } from '@trellis/config';
+import { ConfigError, parseBoolean, parseEnum, parseInteger, parseListenAddress, parsePortRanges, type ListenAddress, type PortRange } from '@trellis/config';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export interface ListenAddr {
-  readonly host: string;
-  readonly port: number;
-}
+export type ListenAddr = ListenAddress;
 
 export type DefaultPolicy =
   | 'all-unauthenticated'
@@ -83,13 +80,8 @@ export function parseProxyDuration(name: string, value: string): number {
 
 /** "127.0.0.1:4140", "[::1]:4140", "0.0.0.0:4143". */
 export function parseListenAddr(name: string, value: string): ListenAddr {
-  const v = value.trim();
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:]+):(\d+)$/.exec(v);
-  if (!m) throw bad(name, value, 'expected ip:port or [ipv6]:port');
-  const host = m[1] as string;
-  if (isIP(host) === 0) throw bad(name, value, `${JSON.stringify(host)} is not an IP address`);
-  const port = parseInteger(name, m[2] as string, 0, 65535);
-  return Object.freeze({ host, port });
+  // The proxy binds exact addresses, so the host must be an IP literal.
+  return parseListenAddress(name, value, { requireIp: true });
 }
 
 export function portIn(ranges: readonly PortRange[], port: number): boolean {
