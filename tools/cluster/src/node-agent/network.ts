@@ -3,7 +3,7 @@
 // Everything created here carries the trellis name so that teardown removes exactly it.
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -97,7 +97,7 @@ export async function netnsPids(ns: string): Promise<number[]> {
 
 /** Removes every pod namespace (killing what still runs there), the bridge and the firewall chain. */
 export async function tearDownHostNetwork(): Promise<void> {
-  for (const ns of await podNamespaces()) await deletePodNetwork(ns);
+  for (const ns of await podNamespaces()) await deletePodNetwork(ns).catch(() => undefined);
   const stray = (await readdir(NETNS_ETC).catch(() => [] as string[])).filter((n) => n.startsWith(NETNS_PREFIX));
   for (const dir of stray) await rm(`${NETNS_ETC}/${dir}`, { recursive: true, force: true });
   await quiet('ip', ['link', 'del', BRIDGE]);
@@ -179,21 +179,31 @@ export async function createPodNetwork(uid: string, ip: string, etc: Record<stri
     await mkdir(`${NETNS_ETC}/${netns}`, { recursive: true });
     for (const [file, text] of Object.entries(etc)) await writeFile(`${NETNS_ETC}/${netns}/${file}`, text);
   } catch (err) {
-    await deletePodNetwork(netns);
+    await deletePodNetwork(netns).catch(() => undefined);
     throw err;
   }
   return { netns, hostVeth, ip };
 }
 
-/** Kills anything left in the namespace, then removes it (the veth pair goes with it) and its /etc files. */
-export async function deletePodNetwork(netns: string): Promise<void> {
-  for (const pid of await netnsPids(netns)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
+/**
+ * Kills anything left in the namespace, then removes it (the veth pair goes with it) and its /etc files. A process
+ * that was just killed may still hold the namespace's mount (each `ip netns exec` has its own mount namespace), and
+ * then `ip netns del` cannot unlink the file: retry until it is gone rather than leave it behind.
+ */
+export async function deletePodNetwork(netns: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const pid of await netnsPids(netns)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
+    await quiet('ip', ['netns', 'del', netns]);
+    if (!existsSync(`/run/netns/${netns}`)) break;
+    if (Date.now() > deadline) throw new Error(`network namespace ${netns} is still in use after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
-  await quiet('ip', ['netns', 'del', netns]);
   await rm(`${NETNS_ETC}/${netns}`, { recursive: true, force: true });
 }

@@ -596,8 +596,13 @@ export class PodWorker {
     this.#log.info({ graceMs }, 'stopping pod');
     await this.#stopAll(graceMs);
     if (this.#net) {
-      await deletePodNetwork(this.#net.netns);
-      this.#ctx.addresses.release(this.#net.ip);
+      try {
+        await deletePodNetwork(this.#net.netns);
+        this.#ctx.addresses.release(this.#net.ip);
+      } catch (err) {
+        // The address stays taken: handing it to a new pod while the old namespace lives would clash.
+        this.#log.error({ err: (err as Error).message }, 'pod network not removed');
+      }
     }
     await this.#volumes?.remove();
     this.#changed();
