@@ -1,7 +1,9 @@
-// Proxy overhead benchmark: fortio at a constant rate through three paths in one run (direct, one outbound
-// proxy, outbound + inbound proxies), runs interleaved; then closed-loop max throughput per path. See README.md.
+// Proxy overhead benchmark: fortio at a constant rate through four paths in one run (direct, one outbound
+// proxy, outbound + inbound proxies, and the meshed path: outbound + inbound with identity, mTLS and HTTP/2
+// between the proxies), runs interleaved; then closed-loop max throughput per path. See README.md.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createIssuer, createTrustAnchor, encodeCertificates, privateKeyToPem } from '@trellis/pki';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +15,7 @@ const proxySource = join(root, 'apps', 'proxy', 'src', 'main.ts');
 // .ts source would load Node's type stripper, ~40 MiB of RSS that a deployed proxy does not carry.
 const proxyMain = join(root, 'dist', 'bench', 'proxy', 'main.js');
 const proxyInitMain = join(root, 'apps', 'proxy-init', 'src', 'main.ts');
+const controlPlaneMain = join(import.meta.dirname, 'control-plane.ts');
 const NODE = process.execPath;
 
 const { values: args } = parseArgs({
@@ -24,6 +27,8 @@ const { values: args } = parseArgs({
     'payload-size': { type: 'string', default: '1024' },
     'max-seconds': { type: 'string', default: '10' },
     profile: { type: 'boolean', default: false },
+    // Results file name under tools/bench/results (a trial run can keep the committed figures).
+    out: { type: 'string', default: 'proxy-overhead.json' },
     // Extra V8/Node flags for the proxies, e.g. --node-options=--max-semi-space-size=2
     'node-options': { type: 'string', default: '' },
   },
@@ -37,42 +42,57 @@ const payload = String(Number(args['payload-size']));
 const fortio = execFileSync(join(root, 'tools', 'bin', 'ensure'), ['fortio']).toString().trim();
 const sh = (cmd: string, ...a: string[]) => execFileSync(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
-// Paths are told apart by port: the client pod ignores 8080 outbound; the server pod ignores 8080 and 8081 inbound.
+// Two pod pairs (client and server namespace joined by a veth pair, both programmed by proxy-init): "plain"
+// with plaintext proxies (Proxy I), "mesh" with meshed ones (identity from Certify, mTLS, orig-proto HTTP/2
+// between them). Paths of a pair are told apart by port: the plain client pod ignores 8080 outbound, the plain
+// server pod ignores 8080 and 8081 inbound.
+const tag = `trellis-bench-${process.pid}`;
+const PAIRS = {
+  plain: { clientNs: `${tag}-client`, serverNs: `${tag}-server`, clientIp: '10.244.93.1', serverIp: '10.244.93.2', outboundIgnore: '8080', inboundIgnore: '4190,4191,8080,8081' },
+  mesh: { clientNs: `${tag}-mclient`, serverNs: `${tag}-mserver`, clientIp: '10.244.94.1', serverIp: '10.244.94.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
+} as const;
+type PairName = keyof typeof PAIRS;
 const PATHS = [
-  { name: 'direct', port: 8080 },
-  { name: 'outbound', port: 8081 },
-  { name: 'outbound+inbound', port: 8082 },
+  { name: 'direct', pair: 'plain', port: 8080 },
+  { name: 'outbound', pair: 'plain', port: 8081 },
+  { name: 'outbound+inbound', pair: 'plain', port: 8082 },
+  { name: 'meshed', pair: 'mesh', port: 8083 },
 ] as const;
 type PathName = (typeof PATHS)[number]['name'];
+/** The paths through two proxies, and the proxies whose CPU each one measures. */
+const TWO_PROXY_PATHS = { 'outbound+inbound': 'plain', meshed: 'mesh' } as const;
 
-const tag = `trellis-bench-${process.pid}`;
-const clientNs = `${tag}-client`;
-const serverNs = `${tag}-server`;
-const CLIENT_IP = '10.244.93.1';
-const SERVER_IP = '10.244.93.2';
+// Meshed path: the identities the two proxies get from Certify, and the service the client calls.
+const CLIENT_ID = 'fortio-client.bench.serviceaccount.identity.trellis.cluster.local';
+const SERVER_ID = 'fortio.bench.serviceaccount.identity.trellis.cluster.local';
+const MESH_FQN = 'fortio.bench.svc.cluster.local';
+const CONTROL_ADDR = '127.0.0.1:8086';
 const children: ChildProcess[] = [];
 
 function setup(): void {
-  for (const ns of [clientNs, serverNs]) {
-    sh('ip', 'netns', 'add', ns);
-    sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+  for (const pair of Object.values(PAIRS)) {
+    for (const ns of [pair.clientNs, pair.serverNs]) {
+      sh('ip', 'netns', 'add', ns);
+      sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+    }
+    sh('ip', '-n', pair.clientNs, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pair.serverNs);
+    for (const [ns, ip] of [
+      [pair.clientNs, pair.clientIp],
+      [pair.serverNs, pair.serverIp],
+    ] as const) {
+      sh('ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+      sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
+    }
+    const common = ['--incoming-proxy-port', '4143', '--outgoing-proxy-port', '4140', '--proxy-uid', '2102'];
+    const outIgnore = pair.outboundIgnore ? ['--outbound-ports-to-ignore', pair.outboundIgnore] : [];
+    sh(NODE, proxyInitMain, '--netns', `/run/netns/${pair.clientNs}`, ...common, '--inbound-ports-to-ignore', '4190,4191', ...outIgnore);
+    sh(NODE, proxyInitMain, '--netns', `/run/netns/${pair.serverNs}`, ...common, '--inbound-ports-to-ignore', pair.inboundIgnore);
   }
-  sh('ip', '-n', clientNs, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', serverNs);
-  for (const [ns, ip] of [
-    [clientNs, CLIENT_IP],
-    [serverNs, SERVER_IP],
-  ] as const) {
-    sh('ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
-    sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
-  }
-  const common = ['--incoming-proxy-port', '4143', '--outgoing-proxy-port', '4140', '--proxy-uid', '2102'];
-  sh(NODE, proxyInitMain, '--netns', `/run/netns/${clientNs}`, ...common, '--inbound-ports-to-ignore', '4190,4191', '--outbound-ports-to-ignore', '8080');
-  sh(NODE, proxyInitMain, '--netns', `/run/netns/${serverNs}`, ...common, '--inbound-ports-to-ignore', '4190,4191,8080,8081');
 }
 
 function teardown(): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const ns of [clientNs, serverNs]) {
+  for (const ns of Object.values(PAIRS).flatMap((p) => [p.clientNs, p.serverNs])) {
     try {
       sh('ip', 'netns', 'del', ns);
     } catch {
@@ -98,13 +118,64 @@ function startIn(ns: string, argv: string[], env: Record<string, string>, marker
   });
 }
 
-function startProxy(ns: string, ip: string, profileDir: string | undefined): Promise<ChildProcess> {
+/** The meshed proxies' identity material: a trust anchor and issuer (for Certify), a token per identity. */
+interface MeshSetup {
+  readonly dir: string;
+  readonly trustAnchorsPem: string;
+}
+
+async function meshSetup(): Promise<MeshSetup> {
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-bench-mesh-'));
+  chmodSync(dir, 0o755);
+  const anchor = await createTrustAnchor({ commonName: 'root.bench.trellis' });
+  const issuer = await createIssuer({ commonName: 'issuer.bench.trellis', parent: anchor });
+  const trustAnchorsPem = encodeCertificates([anchor.certificate]);
+  mkdirSync(join(dir, 'pki'));
+  writeFileSync(join(dir, 'pki', 'crt.pem'), encodeCertificates([issuer.certificate]));
+  writeFileSync(join(dir, 'pki', 'key.pem'), privateKeyToPem(issuer.keys.privateKey));
+  writeFileSync(join(dir, 'pki', 'ca-bundle.crt'), trustAnchorsPem);
+  const tokens: Record<string, string> = {};
+  for (const id of [CLIENT_ID, SERVER_ID]) {
+    tokens[`token-${id}`] = id;
+    mkdirSync(join(dir, id), { mode: 0o777 });
+    chmodSync(join(dir, id), 0o777);
+    writeFileSync(join(dir, id, 'token'), `token-${id}`, { mode: 0o644 });
+  }
+  writeFileSync(join(dir, 'tokens.json'), JSON.stringify(tokens));
+  const m = PAIRS.mesh;
+  writeFileSync(
+    join(dir, 'destination.json'),
+    JSON.stringify({ profiles: { [`${m.serverIp}:8083`]: MESH_FQN }, services: { [`${MESH_FQN}:8083`]: [{ ip: m.serverIp, port: 8083, identity: SERVER_ID }] } }),
+  );
+  return { dir, trustAnchorsPem };
+}
+
+function startControlPlane(ns: string, mesh: MeshSetup): Promise<ChildProcess> {
+  const d = mesh.dir;
+  return startIn(ns, [NODE, controlPlaneMain, '--listen', CONTROL_ADDR, '--pki', join(d, 'pki'), '--tokens', join(d, 'tokens.json'), '--destination', join(d, 'destination.json')], {}, /control plane listening/);
+}
+
+/** The variables the injector renders for a meshed proxy (identity and destination on loopback). */
+function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh']): Record<string, string> {
+  return {
+    LINKERD2_PROXY_IDENTITY_DIR: join(mesh.dir, identity, 'end-entity'),
+    LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(mesh.dir, identity, 'token'),
+    LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS: mesh.trustAnchorsPem,
+    LINKERD2_PROXY_IDENTITY_LOCAL_NAME: identity,
+    LINKERD2_PROXY_IDENTITY_SVC_ADDR: CONTROL_ADDR,
+    LINKERD2_PROXY_DESTINATION_SVC_ADDR: CONTROL_ADDR,
+    LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS: `${pair.clientIp.replace(/\.\d+$/, '.0')}/24`,
+    LINKERD2_PROXY_DESTINATION_CONTEXT: JSON.stringify({ ns: 'bench', nodeName: 'node-1', pod: identity.split('.')[0] }),
+  };
+}
+
+function startProxy(ns: string, ip: string, profileDir: string | undefined, mesh?: Record<string, string>): Promise<ChildProcess> {
   const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(args['node-options'] ? args['node-options'].split(' ') : [])];
   return startIn(
     ns,
     [NODE, ...nodeArgs, proxyMain],
     {
-      TRELLIS_PROXY_PLAINTEXT: 'true',
+      ...(mesh ?? { TRELLIS_PROXY_PLAINTEXT: 'true' }),
       LINKERD2_PROXY_LOG: 'warn,linkerd=info',
       LINKERD2_PROXY_INBOUND_IPS: ip,
       LINKERD2_PROXY_ADMIN_LISTEN_ADDR: '0.0.0.0:4191',
@@ -113,6 +184,20 @@ function startProxy(ns: string, ip: string, profileDir: string | undefined): Pro
     /proxy listening/,
     2102,
   );
+}
+
+/** Waits until a meshed proxy holds its certificate (its admin /ready answers 200). */
+async function waitReady(ns: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      if (sh('ip', 'netns', 'exec', ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:4191/ready').trim() === '200') return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`proxy in ${ns} not ready after 20 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** utime + stime of a process, in microseconds (USER_HZ is 100 on Linux). */
@@ -139,13 +224,14 @@ interface FortioResult {
   readonly percentilesMs: Record<string, number>;
 }
 
-function runFortio(port: number, qps: number, secs: number): Promise<FortioResult> {
+function runFortio(path: (typeof PATHS)[number], qps: number, secs: number): Promise<FortioResult> {
+  const pair = PAIRS[path.pair];
   const out = mkdtempSync(join(tmpdir(), 'fortio-'));
   const json = join(out, 'r.json');
   const argv = ['load', '-quiet', '-qps', String(qps), '-c', connections, '-t', `${secs}s`, '-payload-size', payload, '-p', '50,90,99,99.9', '-json', json];
   if (qps > 0) argv.push('-uniform');
-  argv.push(`http://${SERVER_IP}:${port}/echo`);
-  const child = spawn('ip', ['netns', 'exec', clientNs, fortio, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  argv.push(`http://${pair.serverIp}:${path.port}/echo`);
+  const child = spawn('ip', ['netns', 'exec', pair.clientNs, fortio, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   return new Promise((resolve, reject) => {
@@ -201,40 +287,65 @@ function bundleProxy(): void {
   );
 }
 
+type Proxies = Record<PairName, { outbound: ChildProcess; inbound: ChildProcess }>;
+type PerProxy = Record<PairName, { outbound: number; inbound: number }>;
+const zeroPerProxy = (): PerProxy => ({ plain: { outbound: 0, inbound: 0 }, mesh: { outbound: 0, inbound: 0 } });
+
 async function main(): Promise<void> {
   bundleProxy();
   setup();
-  const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'proxy-prof-')) : undefined;
-  if (profileDir) chmodSync(profileDir, 0o777);
+  // --profile: the plain and the meshed outbound proxy run under node --cpu-prof (one directory each).
+  const profileDirs = args.profile ? { plain: mkdtempSync(join(tmpdir(), 'proxy-prof-')), mesh: mkdtempSync(join(tmpdir(), 'proxy-prof-mesh-')) } : undefined;
+  for (const d of Object.values(profileDirs ?? {})) chmodSync(d, 0o777);
   try {
-    for (const p of PATHS) await startIn(serverNs, [fortio, 'server', '-http-port', `${SERVER_IP}:${p.port}`, '-grpc-port', 'disabled', '-redirect-port', 'disabled'], {}, /(Fortio|fortio).*(server|listening)|All fortio/i);
-    const outbound = await startProxy(clientNs, CLIENT_IP, profileDir);
-    const inbound = await startProxy(serverNs, SERVER_IP, undefined);
-    const pids = { outbound: outbound.pid as number, inbound: inbound.pid as number };
+    for (const p of PATHS) {
+      const pair = PAIRS[p.pair];
+      await startIn(pair.serverNs, [fortio, 'server', '-http-port', `${pair.serverIp}:${p.port}`, '-grpc-port', 'disabled', '-redirect-port', 'disabled'], {}, /(Fortio|fortio).*(server|listening)|All fortio/i);
+    }
+    const mesh = await meshSetup();
+    const m = PAIRS.mesh;
+    for (const ns of [m.clientNs, m.serverNs]) await startControlPlane(ns, mesh);
+    const pl = PAIRS.plain;
+    const proxies: Proxies = {
+      plain: { outbound: await startProxy(pl.clientNs, pl.clientIp, profileDirs?.plain), inbound: await startProxy(pl.serverNs, pl.serverIp, undefined) },
+      mesh: {
+        outbound: await startProxy(m.clientNs, m.clientIp, profileDirs?.mesh, meshEnv(mesh, CLIENT_ID, m)),
+        inbound: await startProxy(m.serverNs, m.serverIp, undefined, meshEnv(mesh, SERVER_ID, m)),
+      },
+    };
+    for (const ns of [m.clientNs, m.serverNs]) await waitReady(ns);
+    const pid = (pair: PairName, side: 'outbound' | 'inbound') => proxies[pair][side].pid as number;
+    const each = (f: (pid: number) => number): PerProxy => ({
+      plain: { outbound: f(pid('plain', 'outbound')), inbound: f(pid('plain', 'inbound')) },
+      mesh: { outbound: f(pid('mesh', 'outbound')), inbound: f(pid('mesh', 'inbound')) },
+    });
+    const idleRss = each((x) => round(rssMiB(x), 1));
+    // Warm-up: JIT, pools and (meshed) discovery and TLS sessions, not measured.
+    for (const p of PATHS) await runFortio(p, rate, 3);
+    const idleRssAfterWarmup = each((x) => round(rssMiB(x), 1));
 
-    const idleRss = { outbound: round(rssMiB(pids.outbound), 1), inbound: round(rssMiB(pids.inbound), 1) };
-    // Warm-up: JIT and pools, not measured.
-    for (const p of PATHS) await runFortio(p.port, rate, 3);
-
-    const samples: Record<PathName, FortioResult[]> = { direct: [], outbound: [], 'outbound+inbound': [] };
-    const cpu: { outbound: number[]; inbound: number[] } = { outbound: [], inbound: [] };
-    const userShare: number[] = [];
-    let peakRss = { outbound: 0, inbound: 0 };
+    const samples: Record<PathName, FortioResult[]> = { direct: [], outbound: [], 'outbound+inbound': [], meshed: [] };
+    const cpu: Record<PairName, { outbound: number[]; inbound: number[] }> = { plain: { outbound: [], inbound: [] }, mesh: { outbound: [], inbound: [] } };
+    const userShare: Record<PairName, number[]> = { plain: [], mesh: [] };
+    const peakRss = zeroPerProxy();
     const sampler = setInterval(() => {
-      peakRss = { outbound: Math.max(peakRss.outbound, rssMiB(pids.outbound)), inbound: Math.max(peakRss.inbound, rssMiB(pids.inbound)) };
+      const now = each(rssMiB);
+      for (const pair of ['plain', 'mesh'] as const)
+        peakRss[pair] = { outbound: Math.max(peakRss[pair].outbound, now[pair].outbound), inbound: Math.max(peakRss[pair].inbound, now[pair].inbound) };
     }, 200);
     for (let run = 0; run < runs; run++) {
       for (const p of PATHS) {
-        const before = { outbound: cpuMicros(pids.outbound), inbound: cpuMicros(pids.inbound) };
-        const split0 = cpuSplit(pids.outbound);
-        const r = await runFortio(p.port, rate, seconds);
+        const before = each(cpuMicros);
+        const split0 = each((x) => cpuSplit(x).user);
+        const r = await runFortio(p, rate, seconds);
         samples[p.name].push(r);
-        if (p.name === 'outbound+inbound') {
-          cpu.outbound.push((cpuMicros(pids.outbound) - before.outbound) / r.requests);
-          cpu.inbound.push((cpuMicros(pids.inbound) - before.inbound) / r.requests);
-          const split1 = cpuSplit(pids.outbound);
-          const user = split1.user - split0.user;
-          userShare.push(user / Math.max(1, user + split1.system - split0.system));
+        if (p.name === 'outbound+inbound' || p.name === 'meshed') {
+          const pair = TWO_PROXY_PATHS[p.name];
+          const after = each(cpuMicros);
+          cpu[pair].outbound.push((after[pair].outbound - before[pair].outbound) / r.requests);
+          cpu[pair].inbound.push((after[pair].inbound - before[pair].inbound) / r.requests);
+          const user = cpuSplit(pid(pair, 'outbound')).user - split0[pair].outbound;
+          userShare[pair].push(user / Math.max(1, after[pair].outbound - before[pair].outbound));
         }
         process.stderr.write(`run ${run + 1}/${runs} ${p.name}: p50 ${round(r.percentilesMs['p50'] ?? 0)} ms, p99 ${round(r.percentilesMs['p99'] ?? 0)} ms, ${r.ok}/${r.requests} ok\n`);
       }
@@ -242,7 +353,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
 
     const max: Record<string, number> = {};
-    for (const p of PATHS) max[p.name] = (await runFortio(p.port, 0, Number(args['max-seconds']))).qps;
+    for (const p of PATHS) max[p.name] = (await runFortio(p, 0, Number(args['max-seconds']))).qps;
 
     const pct = ['p50', 'p90', 'p99', 'p99.9'];
     const medians = Object.fromEntries(PATHS.map((p) => [p.name, Object.fromEntries(pct.map((k) => [k, round(median(samples[p.name].map((s) => s.percentilesMs[k] ?? 0)))]))])) as Record<
@@ -251,49 +362,69 @@ async function main(): Promise<void> {
     >;
     const added = (path: PathName) => Object.fromEntries(pct.map((k) => [k, round((medians[path][k] ?? 0) - (medians.direct[k] ?? 0))]));
 
-    let profile: { fn: string; selfPercent: number }[] = [];
-    if (profileDir) {
-      outbound.kill('SIGTERM');
-      await new Promise((r) => outbound.once('exit', r));
-      profile = topFunctions(profileDir);
+    const profile: Record<PairName, { fn: string; selfPercent: number }[]> = { plain: [], mesh: [] };
+    if (profileDirs) {
+      for (const pair of ['plain', 'mesh'] as const) {
+        const ob = proxies[pair].outbound;
+        ob.kill('SIGTERM');
+        await new Promise((r) => ob.once('exit', r));
+        profile[pair] = topFunctions(profileDirs[pair], 15);
+      }
     }
 
+    const cpuOf = (pair: PairName) => ({ outbound: round(median(cpu[pair].outbound), 1), inbound: round(median(cpu[pair].inbound), 1) });
+    const ratio = (path: PathName) => round((max[path] ?? 0) / (max['direct'] ?? 1));
     const result = {
       benchmark: 'proxy-overhead',
       when: new Date().toISOString(),
       settings: { rate, seconds, runs, connections: Number(connections), payloadBytes: Number(payload), nodeOptions: args['node-options'] },
       latencyMsMedianOfRuns: medians,
-      addedMs: { outbound: added('outbound'), 'outbound+inbound': added('outbound+inbound') },
-      cpuMicrosPerRequest: { outbound: round(median(cpu.outbound), 1), inbound: round(median(cpu.inbound), 1) },
-      outboundUserCpuShare: round(median(userShare), 2),
-      peakRssMiB: { outbound: round(peakRss.outbound, 1), inbound: round(peakRss.inbound, 1) },
-      idleRssMiB: idleRss,
+      addedMs: { outbound: added('outbound'), 'outbound+inbound': added('outbound+inbound'), meshed: added('meshed') },
+      cpuMicrosPerRequest: cpuOf('plain'),
+      meshedCpuMicrosPerRequest: cpuOf('mesh'),
+      outboundUserCpuShare: round(median(userShare.plain), 2),
+      meshedOutboundUserCpuShare: round(median(userShare.mesh), 2),
+      peakRssMiB: { outbound: round(peakRss.plain.outbound, 1), inbound: round(peakRss.plain.inbound, 1) },
+      meshedPeakRssMiB: { outbound: round(peakRss.mesh.outbound, 1), inbound: round(peakRss.mesh.inbound, 1) },
+      idleRssMiB: idleRss.plain,
+      meshedIdleRssMiB: idleRss.mesh,
+      idleRssAfterWarmupMiB: idleRssAfterWarmup,
       maxThroughputQps: max,
-      maxThroughputRatioToDirect: { outbound: round((max['outbound'] ?? 0) / (max['direct'] ?? 1)), 'outbound+inbound': round((max['outbound+inbound'] ?? 0) / (max['direct'] ?? 1)) },
+      maxThroughputRatioToDirect: { outbound: ratio('outbound'), 'outbound+inbound': ratio('outbound+inbound'), meshed: ratio('meshed') },
       errors: Object.fromEntries(PATHS.map((p) => [p.name, samples[p.name].reduce((n, s) => n + s.requests - s.ok, 0)])),
       goals: { cpuMicrosPerRequestPerProxy: 80, addedP50MsTwoProxies: 0.3, addedP99MsTwoProxies: 1, rssMiB: 60 },
-      profileTopSelf: profile,
+      profileTopSelf: profile.plain,
+      meshedProfileTopSelf: profile.mesh,
       runs: samples,
     };
     const misses: string[] = [];
     const miss = (what: string, value: number, goal: number, unit: string) => {
       if (value > goal) misses.push(`${what} ${value} ${unit} vs goal ${goal} (x${round(value / goal, 1)})`);
     };
-    miss('CPU outbound', result.cpuMicrosPerRequest.outbound, 80, 'us/req');
-    miss('CPU inbound', result.cpuMicrosPerRequest.inbound, 80, 'us/req');
-    miss('added p50 (two proxies)', result.addedMs['outbound+inbound']['p50'] ?? 0, 0.3, 'ms');
-    miss('added p99 (two proxies)', result.addedMs['outbound+inbound']['p99'] ?? 0, 1, 'ms');
-    miss('RSS outbound', result.peakRssMiB.outbound, 60, 'MiB');
-    miss('RSS inbound', result.peakRssMiB.inbound, 60, 'MiB');
-    Object.assign(result, { goalsMissed: misses, loadAverage: readFileSync('/proc/loadavg', 'utf8').trim() });
+    for (const [label, c, rss, two] of [
+      ['', result.cpuMicrosPerRequest, result.peakRssMiB, result.addedMs['outbound+inbound']],
+      ['meshed ', result.meshedCpuMicrosPerRequest, result.meshedPeakRssMiB, result.addedMs.meshed],
+    ] as const) {
+      miss(`${label}CPU outbound`, c.outbound, 80, 'us/req');
+      miss(`${label}CPU inbound`, c.inbound, 80, 'us/req');
+      miss(`${label}added p50 (two proxies)`, two['p50'] ?? 0, 0.3, 'ms');
+      miss(`${label}added p99 (two proxies)`, two['p99'] ?? 0, 1, 'ms');
+      miss(`${label}RSS outbound`, rss.outbound, 60, 'MiB');
+      miss(`${label}RSS inbound`, rss.inbound, 60, 'MiB');
+    }
+    const load = readFileSync('/proc/loadavg', 'utf8').trim();
+    Object.assign(result, { goalsMissed: misses, loadAverage: load });
     mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, 'proxy-overhead.json'), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(resultsDir, args.out), JSON.stringify(result, null, 2) + '\n');
     const two = result.addedMs['outbound+inbound'];
+    const meshed = result.addedMs.meshed;
     process.stdout.write(
       `proxy-overhead: ${rate} rps x ${seconds}s x ${runs}; two proxies add p50 ${two['p50']} ms, p99 ${two['p99']} ms, p99.9 ${two['p99.9']} ms; ` +
         `CPU ${result.cpuMicrosPerRequest.outbound}/${result.cpuMicrosPerRequest.inbound} us/req (out/in); RSS ${result.peakRssMiB.outbound}/${result.peakRssMiB.inbound} MiB; ` +
         `max throughput ${result.maxThroughputRatioToDirect['outbound']}x (one) ${result.maxThroughputRatioToDirect['outbound+inbound']}x (two) of direct; ` +
-        `${misses.length} goal(s) missed\n`,
+        `meshed adds p50 ${meshed['p50']} ms, p99 ${meshed['p99']} ms, p99.9 ${meshed['p99.9']} ms; CPU ${result.meshedCpuMicrosPerRequest.outbound}/${result.meshedCpuMicrosPerRequest.inbound} us/req; ` +
+        `RSS ${result.meshedPeakRssMiB.outbound}/${result.meshedPeakRssMiB.inbound} MiB; max ${result.maxThroughputRatioToDirect.meshed}x of direct; ` +
+        `${misses.length} goal(s) missed; load ${load}\n`,
     );
   } finally {
     teardown();
