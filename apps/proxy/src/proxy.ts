@@ -52,14 +52,14 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const logger: Logger = deps.log.logger;
   const registry = new Registry();
   // Meshed mode: the key, CSR and first Certify start now; connections wait for the certificate (mesh.gate).
-  const mesh = cfg.plaintext ? undefined : await startMesh(deps.env, { logger, registry, ...(cfg.inboundIps ? { localIps: cfg.inboundIps } : {}) });
+  const metrics = new ProxyMetrics();
+  const mesh = cfg.plaintext ? undefined : await startMesh(deps.env, { logger, registry, metrics, ...(cfg.inboundIps ? { localIps: cfg.inboundIps } : {}) });
   let meshClosed = false;
   const closeMesh = () => {
     if (meshClosed) return;
     meshClosed = true;
     mesh?.close();
   };
-  const metrics = new ProxyMetrics();
   const targets = new TargetCache(metrics, cfg.inboundDefaultPolicy);
   const drain = new Drain();
   const onRefused = (direction: string, err: Error) => logger.debug({ direction, code: (err as { code?: string }).code, err: err.message }, 'connection refused');

@@ -113,6 +113,19 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'tcp_open_total', `tls="true",client_id="${WEB}"`)).toBe(1);
   });
 
+  it('counts outbound requests and connections under the endpoint reached: its address, tls="true" with server_id, dst_ labels', async () => {
+    const { server, client } = await twoProxies();
+    for (let i = 0; i < 2; i++) expect((await get(client.outboundPort, `/books/${i}`, { host: 'books.default.svc.cluster.local' })).status).toBe(200);
+    const text = await client.metrics();
+    const port = server.inboundPort;
+    const labels = `direction="outbound",target_addr="127.0.0.1:${port}",target_ip="127.0.0.1",target_port="${port}",tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books"`;
+    expect(text).toContain(`request_total{${labels}} 2`);
+    expect(text).toContain(`response_total{${labels},status_code="200",classification="success",grpc_status="",error=""} 2`);
+    expect(text).toContain(`tcp_open_total{direction="outbound",peer="dst",target_addr="127.0.0.1:${port}",target_ip="127.0.0.1",target_port="${port}",tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books"} 1`);
+    // Nothing meshed is reported as plaintext.
+    expect(text.split('\n').filter((l) => /^(request|response)_total\{direction="outbound"/.test(l) && l.includes('no_tls_reason'))).toEqual([]);
+  });
+
   it('applies the profile: a retryable route recovers failed responses, a route timeout answers 504, route metrics count both', async () => {
     const { client } = await twoProxies({
       routes: [
@@ -207,6 +220,9 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'route_response_total', 'rt_route="Get",status_code="200",classification="success"')).toBe(1);
     expect(sample(text, 'route_request_total', 'rt_route="Slow"')).toBe(1);
     expect(text).toMatch(/route_response_total\{[^}]*rt_route="Slow"[^}]*classification="failure"\} 1/);
+    // Both native HTTP/2 requests are counted under the endpoint, over mTLS to its identity.
+    expect(sample(text, 'request_total', `direction="outbound",target_addr="127.0.0.1:${server.inboundPort}"`)).toBe(2);
+    expect(sample(text, 'response_total', `tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books",status_code="200",classification="success",grpc_status="0"`)).toBe(1);
   });
 
   it('releases a target no connection used for the outbound discovery idle timeout, and resolves it again on use', async () => {
@@ -258,6 +274,8 @@ describe('meshed proxy outbound', () => {
     await expect.poll(() => got, { timeout: 5_000 }).toBe('hello from db\necho ping');
     sock.destroy();
     expect(sample(await server.metrics(), 'tcp_open_total', `tls="true",client_id="${WEB}"`)).toBe(1);
+    // The client proxy's connection (to the peer's inbound port) is mTLS, labelled with the endpoint it reaches.
+    expect(sample(await client.metrics(), 'tcp_open_total', `direction="outbound",peer="dst",target_addr="127.0.0.1:${dbPort}",target_ip="127.0.0.1",target_port="${dbPort}",tls="true",server_id="${BOOKS}"`)).toBe(1);
   });
 
   it('tunnels an HTTP/1 Upgrade over mTLS HTTP/1 to the endpoint (upgrades are never carried over HTTP/2)', async () => {

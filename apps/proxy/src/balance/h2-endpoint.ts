@@ -22,6 +22,8 @@ export interface H2EndpointOptions {
   /** Told when the connection is up (true) or lost (false), to keep the balancer's view current. */
   readonly onReady?: (ready: boolean) => void;
   readonly connectTimeoutMs?: number;
+  /** Told of each TCP connection opened (the endpoint's tcp_* metrics). */
+  readonly onSocket?: (socket: Socket) => void;
   readonly backoff?: Backoff;
   readonly initialWindowSize?: number;
   readonly connectionWindowSize?: number;
@@ -50,9 +52,14 @@ export class H2Endpoint {
 
   async #transport(): Promise<Duplex> {
     const t = this.#o.target;
-    if (t.identity) return this.#o.tls.connect({ addr: t.addr, host: t.ip, port: t.port, serverId: t.identity, ...(t.serverName ? { serverName: t.serverName } : {}) });
-    return new Promise<Socket>((resolve, reject) => {
+    const dial = (): Socket => {
       const s = netConnect({ host: t.ip, port: t.port, noDelay: true });
+      this.#o.onSocket?.(s);
+      return s;
+    };
+    if (t.identity) return this.#o.tls.connect({ addr: t.addr, host: t.ip, port: t.port, serverId: t.identity, ...(t.serverName ? { serverName: t.serverName } : {}) }, dial());
+    return new Promise<Socket>((resolve, reject) => {
+      const s = dial();
       s.once('connect', () => {
         s.off('error', reject);
         resolve(s);

@@ -3,7 +3,7 @@
 // unknown (forward to the original destination, plaintext). A logical service is split over its backends
 // (dst_overrides, else the service itself), each a P2C balancer fed by its own Destination/Get stream, whose
 // endpoints hold one pooled HTTP/2 connection each (mTLS when they have an identity).
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { H2Endpoint } from '../balance/h2-endpoint.ts';
 import type { BreakerOptions } from '../balance/breaker.ts';
@@ -66,10 +66,12 @@ export class Backend {
 }
 
 function endpointClient(e: Endpoint, o: OutboundOptions, onReady: (ready: boolean) => void): H2Endpoint {
+  const track = o.track;
   return new H2Endpoint({
     target: { addr: e.addr, ip: e.ip, port: e.port, identity: e.identity, serverName: e.serverName },
     tls: o.tls,
     onReady,
+    ...(track ? { onSocket: (s: Socket) => track(e, s) } : {}),
     ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
   });
 }
@@ -91,6 +93,8 @@ export interface OutboundOptions {
   readonly breaker?: BreakerOptions;
   /** The pod's own IPs: no TLS and no upgrade to ourselves (linkerd-proxy.md §1 `is_local`). */
   readonly isLocal?: (ip: string) => boolean;
+  /** Told of each TCP connection opened to an endpoint (its tcp_* metrics, peer="dst"). */
+  readonly track?: (e: Endpoint, socket: Socket) => void;
 }
 
 export class OutboundResolver {
@@ -207,16 +211,21 @@ export function pickBackend(split: WeightedSplit<Backend>): Backend | undefined 
  * identity and an opaque-transport port, mTLS to the peer's inbound port carrying the transport header that
  * names the real port; with an identity only, mTLS to the endpoint itself; otherwise plain TCP.
  */
-export async function openOpaque(e: Endpoint, tls: MeshTls, session?: SessionProtocol): Promise<Duplex> {
+export async function openOpaque(e: Endpoint, tls: MeshTls, session?: SessionProtocol, track?: (s: Socket) => void): Promise<Duplex> {
   const serverName = e.serverName ? { serverName: e.serverName } : {};
+  const dial = (port: number): Socket => {
+    const s = netConnect({ host: e.ip, port, noDelay: true });
+    track?.(s);
+    return s;
+  };
   if (e.identity && e.opaqueTransportPort) {
     const inbound = e.opaqueTransportPort;
     const addr = e.ip.includes(':') ? `[${e.ip}]:${inbound}` : `${e.ip}:${inbound}`;
-    return connectOpaqueTransport(tls, { addr, host: e.ip, port: inbound, serverId: e.identity, ...serverName }, headerFor(e.port, { session }));
+    return connectOpaqueTransport(tls, { addr, host: e.ip, port: inbound, serverId: e.identity, ...serverName }, headerFor(e.port, { session }), dial(inbound));
   }
-  if (e.identity) return tls.connect({ addr: e.addr, host: e.ip, port: e.port, serverId: e.identity, ...serverName });
+  if (e.identity) return tls.connect({ addr: e.addr, host: e.ip, port: e.port, serverId: e.identity, ...serverName }, dial(e.port));
   return new Promise((resolve, reject) => {
-    const s = netConnect({ host: e.ip, port: e.port, noDelay: true });
+    const s = dial(e.port);
     s.once('connect', () => {
       s.off('error', reject);
       resolve(s);

@@ -2,7 +2,7 @@
 // functions; the terminal handler forwards (Exchange.forward, implemented per protocol).
 import { performance } from 'node:perf_hooks';
 import type { ProxyError } from '../errors.ts';
-import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import type { EndpointMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import type { RespondContext } from './respond.ts';
 
@@ -29,11 +29,33 @@ export abstract class Exchange {
   readonly entry: TargetEntry;
   readonly grpc: boolean;
   readonly ctx: HttpContext;
+  /**
+   * The endpoint series the exchange is counted in: its target's, or, on the meshed outbound path, those of the
+   * endpoint the balancer picked (atEndpoint), so they carry that endpoint's address and TLS labels.
+   */
+  endpointMetrics: EndpointMetrics;
+  /** Whether request_total has been counted (the meshed outbound path counts it once an endpoint is picked). */
+  requestCounted = false;
 
   constructor(entry: TargetEntry, grpc: boolean, ctx: HttpContext) {
     this.entry = entry;
     this.grpc = grpc;
     this.ctx = ctx;
+    this.endpointMetrics = entry.endpoint;
+  }
+
+  /** Counts request_total in the current endpoint series, once. */
+  countRequest(): void {
+    if (this.requestCounted) return;
+    this.requestCounted = true;
+    this.endpointMetrics.requests.inc();
+  }
+
+  /** The balancer picked an endpoint: the exchange is counted in its series (the first pick's, across retries). */
+  atEndpoint(m: EndpointMetrics): void {
+    if (this.requestCounted) return;
+    this.endpointMetrics = m;
+    this.countRequest();
   }
 
   /** Runs `f` once when the exchange ends (response complete, reset or failed). */

@@ -75,7 +75,7 @@ class H1Exchange extends Exchange {
   private forwardMeshed(mesh: MeshUpstream): void {
     const req = this.req;
     const facts: H1RequestFacts = { method: req.method ?? 'GET', url: req.url ?? '/', httpVersion: req.httpVersionMinor === 0 ? '1.0' : '1.1', rawHeaders: req.rawHeaders };
-    mesh.pick().then(
+    mesh.pick(this).then(
       (p) => {
         const me = p.me;
         if (this.mode === 'request' && me.h2 && canUpgrade(facts)) return this.forwardRouted(mesh, facts, p);

@@ -147,7 +147,7 @@ class H2Exchange extends Exchange {
       }, route.timeoutMs);
       this.onFinish(() => clearTimeout(timer));
     }
-    mesh.pick().then(
+    mesh.pick(this).then(
       (p) => {
         this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
         mesh.h2Session(p.me).then(

@@ -4,14 +4,19 @@ import { asProxyError, LoadShedError } from '../errors.ts';
 import type { Exchange, HttpLayer } from './exchange.ts';
 
 function recordResponse(ex: Exchange): void {
-  const series = ex.entry.endpoint.response(ex.status, ex.grpcStatus, ex.errorLabel);
+  // A meshed request that never reached an endpoint (fail fast, for one) is counted in its target's series.
+  ex.countRequest();
+  const series = ex.endpointMetrics.response(ex.status, ex.grpcStatus, ex.errorLabel);
   series.total.inc();
   series.latency.observe((ex.firstByteAt || performance.now()) - ex.startedAt);
 }
 
-/** request_total when the request starts; response_total and response_latency_ms when it ends. */
+/**
+ * request_total when the request starts (meshed outbound: when the balancer picks its endpoint, whose labels it
+ * takes); response_total and response_latency_ms when it ends.
+ */
 export const countRequests: HttpLayer = (next) => (ex) => {
-  ex.entry.endpoint.requests.inc();
+  if (!ex.entry.mesh) ex.countRequest();
   ex.onFinish(recordResponse);
   next(ex);
 };

@@ -22,6 +22,8 @@ import { parseDiscoveryConfig } from '../discovery/config.ts';
 import { Discovery } from '../discovery/discovery.ts';
 import { destinationClients } from '../discovery/grpc-destination.ts';
 import { OutboundResolver } from '../discovery/outbound.ts';
+import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import { OutboundEndpointMetrics } from '../outbound/endpoint-metrics.ts';
 import { MeshTls } from '../tls/mesh-tls.ts';
 import { IdentityAgent } from './agent.ts';
 import { parseIdentityConfig } from './config.ts';
@@ -34,6 +36,8 @@ export interface Mesh {
   readonly tls: MeshTls;
   readonly discovery: Discovery;
   readonly outbound: OutboundResolver;
+  /** The outbound endpoint series (tls="true",server_id, dst_*), when the proxy's metrics were given. */
+  readonly endpointMetrics: OutboundEndpointMetrics | undefined;
   /** How long an outbound target nothing uses is kept (LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT). */
   readonly outboundIdleMs: number;
   /** For /ready: true from the first certificate on, never false again. */
@@ -49,6 +53,8 @@ export interface MeshDeps {
   readonly registry: Registry;
   /** The pod's IPs: endpoints on them get no TLS and no upgrade. */
   readonly localIps?: readonly string[];
+  /** The proxy's metrics: outbound requests and connections are counted per endpoint reached. */
+  readonly metrics?: ProxyMetrics;
 }
 
 /** Parses the identity and discovery variables (ConfigError naming the variable) and starts identity. */
@@ -62,7 +68,9 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
   const log = deps.logger;
   const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) });
   const local = new Set(deps.localIps ?? []);
-  const outbound = new OutboundResolver(discovery, { tls, isLocal: (ip) => local.has(ip) });
+  const isLocal = (ip: string) => local.has(ip);
+  const endpointMetrics = deps.metrics ? new OutboundEndpointMetrics(deps.metrics, isLocal) : undefined;
+  const outbound = new OutboundResolver(discovery, { tls, isLocal, ...(endpointMetrics ? { track: (e, s) => endpointMetrics.track(e, s) } : {}) });
   let ready = false;
   const parked: (() => void)[] = [];
   void agent.ready.then(() => {
@@ -75,6 +83,7 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
     tls,
     discovery,
     outbound,
+    endpointMetrics,
     outboundIdleMs: dc.idleTimeoutMs,
     isReady: () => ready,
     gate: (accept) => (conn) => {

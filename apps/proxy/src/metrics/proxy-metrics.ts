@@ -46,7 +46,8 @@ export function makeTarget(o: TargetOptions): Target {
   const base = labelText({ direction: o.direction });
   const target = labelText({ target_addr: addr, target_ip: o.ip, target_port: String(o.port) });
   if (o.direction === 'outbound') {
-    // No discovery yet: every endpoint is "not provided by service discovery", hence plaintext.
+    // The original destination itself (plaintext mode, or a destination discovery does not know): plaintext,
+    // "not provided by service discovery". Meshed endpoints have their own series (outbound/endpoint-metrics.ts).
     const tls = labelText({ tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' });
     const http = [base, target, tls].join(',');
     return { direction: o.direction, ip: o.ip, port: o.port, addr, httpLabels: http, serverLabels: http, clientLabels: http };
@@ -74,18 +75,21 @@ export interface ResponseSeries {
 
 /** The HTTP series of one endpoint, with response series cached by status. */
 export class EndpointMetrics {
-  readonly requests: CounterChild;
+  private requestsChild: CounterChild | undefined;
   private readonly byStatus = new Map<string, ResponseSeries>();
   private readonly m: ProxyMetrics;
   private readonly labels: string;
   constructor(m: ProxyMetrics, labels: string) {
     this.m = m;
     this.labels = labels;
-    this.requests = m.requestTotal.child(labels);
+  }
+  /** Made on first use: a meshed target whose requests are all counted under their endpoints shows no 0 series. */
+  get requests(): CounterChild {
+    return (this.requestsChild ??= this.m.requestTotal.child(this.labels));
   }
   /** True once every series of this endpoint has been evicted. */
   evicted(): boolean {
-    if (this.requests.attached) return false;
+    if (this.requestsChild?.attached) return false;
     for (const [k, s] of this.byStatus) {
       if (s.total.attached || s.latency.attached) return false;
       this.byStatus.delete(k);

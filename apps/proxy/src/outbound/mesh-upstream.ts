@@ -6,21 +6,29 @@
 import { Agent, type ClientRequestArgs } from 'node:http';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { openOpaque, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../discovery/outbound.ts';
 import type { Endpoint } from '../discovery/endpoints.ts';
 import { FailFastError } from '../balance/errors.ts';
+import type { EndpointMetrics } from '../metrics/proxy-metrics.ts';
 import { RetryBudget } from '../profiles/budget.ts';
 import type { RouteMetricFamilies, RouteSeries } from '../profiles/metrics.ts';
 import { DEFAULT_BUDGET, routeFor, type CompiledRoute } from '../profiles/routes.ts';
 import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
 import type { MeshTls, PeerTarget } from '../tls/mesh-tls.ts';
+import type { OutboundEndpointMetrics } from './endpoint-metrics.ts';
 
 /** One request's endpoint: report the first response byte and the end exactly once. */
 export interface MeshPick {
   readonly me: MeshEndpoint;
   firstByte(): void;
   done(success: boolean): void;
+}
+
+/** The request an endpoint is picked for (http/exchange.ts Exchange): counted in the endpoint's series. */
+export interface PickObserver {
+  atEndpoint(m: EndpointMetrics): void;
 }
 
 const noop = (): void => undefined;
@@ -39,15 +47,23 @@ export class MeshUpstream {
   readonly #sessions = new Map<string, ClientHttp2Session>();
   readonly #routeMetrics: RouteMetricFamilies | undefined;
   readonly #series = new Map<CompiledRoute | undefined, RouteSeries>();
+  readonly #endpointMetrics: OutboundEndpointMetrics | undefined;
   #budget: RetryBudget | undefined;
 
-  constructor(r: Exclude<Resolution, { kind: 'forward' }>, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies) {
+  constructor(
+    r: Exclude<Resolution, { kind: 'forward' }>,
+    tls: MeshTls,
+    isLocal: (ip: string) => boolean,
+    routeMetrics?: RouteMetricFamilies,
+    endpointMetrics?: OutboundEndpointMetrics,
+  ) {
     this.#resolution = r;
     this.logical = r.kind === 'logical' ? r.target : undefined;
     this.#endpoint = r.kind === 'endpoint' ? r.endpoint : undefined;
     this.#tls = tls;
     this.#isLocal = isLocal;
     this.#routeMetrics = routeMetrics;
+    this.#endpointMetrics = endpointMetrics;
   }
 
   /** The profile route a request takes (undefined: no route matched, or no profile). */
@@ -78,14 +94,43 @@ export class MeshUpstream {
     return this.logical?.profile.opaque ?? false;
   }
 
-  /** A ready endpoint (waits while the backend has none; fails fast with 504 after the failfast timeout). */
-  async pick(): Promise<MeshPick> {
-    if (this.#endpoint) return { me: this.#endpoint, firstByte: noop, done: noop };
+  /**
+   * A ready endpoint (waits while the backend has none; fails fast with 504 after the failfast timeout).
+   * `request`, when given, is counted in the picked endpoint's metric series.
+   */
+  async pick(request?: PickObserver): Promise<MeshPick> {
+    if (this.#endpoint) {
+      this.#observe(request, this.#endpoint);
+      return { me: this.#endpoint, firstByte: noop, done: noop };
+    }
     const target = this.logical as LogicalTarget;
     const backend = pickBackend(target.split);
     if (!backend) throw new FailFastError(target.logical, 0);
     const p = await backend.balancer.acquire();
+    this.#observe(request, p.endpoint);
     return { me: p.endpoint, firstByte: () => p.firstByte(), done: (ok) => p.done(ok) };
+  }
+
+  #observe(request: PickObserver | undefined, me: MeshEndpoint): void {
+    if (request && this.#endpointMetrics) request.atEndpoint(this.#endpointMetrics.for(me.endpoint).http);
+  }
+
+  /** A TCP connection to `e`, counted in its tcp_* series (peer="dst"). */
+  #dial(e: Endpoint): Socket {
+    const s = netConnect({ host: e.ip, port: e.port, noDelay: true });
+    this.#endpointMetrics?.track(e, s);
+    return s;
+  }
+
+  /** mTLS to `e` as `id` over a counted TCP connection. */
+  #tlsSocket(e: Endpoint, id: string): TLSSocket {
+    const raw = this.#dial(e);
+    try {
+      return this.#tls.socket(peerOf(e, id), raw);
+    } catch (err) {
+      raw.destroy();
+      throw err;
+    }
   }
 
   /** The identity to verify on connections to `e` (none for our own pod's IPs, as Linkerd's is_local). */
@@ -100,9 +145,8 @@ export class MeshUpstream {
     if (!a) {
       a = new Agent({ keepAlive: true, scheduling: 'lifo', timeout: 60_000 });
       const id = this.#identity(e);
-      const tls = this.#tls;
       // Node's typings declare createConnection as a property; assigning it is what Node calls.
-      a.createConnection = ((_o: ClientRequestArgs) => (id ? tls.socket(peerOf(e, id)) : netConnect({ host: e.ip, port: e.port, noDelay: true }))) as Agent['createConnection'];
+      a.createConnection = ((_o: ClientRequestArgs) => (id ? this.#tlsSocket(e, id) : this.#dial(e))) as Agent['createConnection'];
       this.#agents.set(e.addr, a);
     }
     return a;
@@ -115,9 +159,8 @@ export class MeshUpstream {
     const existing = this.#sessions.get(e.addr);
     if (existing && !existing.closed && !existing.destroyed) return existing;
     const id = this.#identity(e);
-    const tls = this.#tls;
     const session = h2connect(`http://${e.addr}`, {
-      createConnection: () => (id ? asPriorKnowledgeH2(tls.socket(peerOf(e, id))) : (netConnect({ host: e.ip, port: e.port, noDelay: true }) as Socket)) as Duplex,
+      createConnection: () => (id ? asPriorKnowledgeH2(this.#tlsSocket(e, id)) : this.#dial(e)) as Duplex,
     });
     const forget = () => {
       if (this.#sessions.get(e.addr) === session) this.#sessions.delete(e.addr);
@@ -142,7 +185,9 @@ export class MeshUpstream {
   /** A TCP stream for opaque traffic to a picked endpoint (opaque transport / mTLS / plain, outbound.ts). */
   opaqueStream(me: MeshEndpoint): Promise<Duplex> {
     const e = me.endpoint;
-    if (this.#isLocal(e.ip)) return openOpaque({ ...e, identity: undefined }, this.#tls);
-    return openOpaque(e, this.#tls);
+    const em = this.#endpointMetrics;
+    const track = em ? (s: Socket) => em.track(e, s) : undefined;
+    if (this.#isLocal(e.ip)) return openOpaque({ ...e, identity: undefined }, this.#tls, undefined, track);
+    return openOpaque(e, this.#tls, undefined, track);
   }
 }

@@ -45,7 +45,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
     const key = `${dst.ip}|${dst.port}`;
     let slot = cache.get(key);
     if (!slot) {
-      const upstream = mesh.outbound.resolve(dst.ip, dst.port).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics)));
+      const upstream = mesh.outbound.resolve(dst.ip, dst.port).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics, mesh.endpointMetrics)));
       const s: Slot = { upstream, conns: 0, idleSince: Date.now() };
       cache.set(key, s);
       const forget = () => {

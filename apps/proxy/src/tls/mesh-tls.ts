@@ -129,6 +129,7 @@ export class MeshTls {
     try {
       tls = this.socket(peer, socket);
     } catch (err) {
+      socket?.destroy();
       return Promise.reject(err as Error);
     }
     return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 // Opaque transport (contracts §1.12): mTLS to the peer's inbound port with ALPN transport.l5d.io/v1, then the
 // transport header naming the real target port (and the session protocol when known), then the app's bytes.
 // The direct (4143) side requires both a client identity and the header.
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { encodeTransportHeader, readTransportHeader, TRANSPORT_HEADER_ALPN, type transport } from '@trellis/proto';
 import { TransportHeaderError } from './errors.ts';
@@ -17,8 +18,8 @@ export function headerFor(port: number, opts: { name?: string; session?: Session
 }
 
 /** Connects to the peer's inbound port and writes the header if the peer negotiated the ALPN. */
-export async function connectOpaqueTransport(tls: MeshTls, peer: Omit<PeerTarget, 'alpn'>, header: transport.Header): Promise<TLSSocket> {
-  const socket = await tls.connect({ ...peer, alpn: [TRANSPORT_HEADER_ALPN] });
+export async function connectOpaqueTransport(tls: MeshTls, peer: Omit<PeerTarget, 'alpn'>, header: transport.Header, tcp?: Socket): Promise<TLSSocket> {
+  const socket = await tls.connect({ ...peer, alpn: [TRANSPORT_HEADER_ALPN] }, tcp);
   if (socket.alpnProtocol === TRANSPORT_HEADER_ALPN) socket.write(encodeTransportHeader(header));
   return socket;
 }

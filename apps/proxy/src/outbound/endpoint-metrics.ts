@@ -1,0 +1,62 @@
+// Metrics of the endpoints a meshed outbound request or connection actually reaches (contracts §9.2, "outbound
+// endpoint"): `direction="outbound",target_addr/ip/port` of the endpoint, the TLS connect labels (`tls="true",
+// server_id` when discovery gave it an identity), then its Destination metric labels prefixed with dst_.
+// The forward path keeps the original destination's labels (metrics/proxy-metrics.ts makeTarget).
+import type { Socket } from 'node:net';
+import type { Endpoint } from '../discovery/endpoints.ts';
+import { labelText } from '../metrics/families.ts';
+import { formatAddr, type EndpointMetrics, type ProxyMetrics, type TcpMetrics } from '../metrics/proxy-metrics.ts';
+import { connectFor, tlsConnectLabels } from '../tls/labels.ts';
+
+export interface EndpointSeries {
+  /** request_total, response_total, response_latency_ms. */
+  readonly http: EndpointMetrics;
+  /** The connections the proxy opens to the endpoint (peer="dst"). */
+  readonly tcp: TcpMetrics;
+}
+
+/** Label names must match [a-zA-Z_][a-zA-Z0-9_]*; Destination's keys normally do already. */
+function labelName(k: string): string {
+  return `dst_${k.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+/** The label string of an outbound endpoint; `local`: one of this pod's own IPs (no TLS, loopback). */
+export function outboundEndpointLabels(e: Pick<Endpoint, 'ip' | 'port' | 'identity' | 'labels'>, local: boolean): string {
+  const dst: Record<string, string> = {};
+  for (const k of Object.keys(e.labels).sort()) dst[labelName(k)] = e.labels[k] as string;
+  return labelText({
+    direction: 'outbound',
+    target_addr: formatAddr(e.ip, e.port),
+    target_ip: e.ip,
+    target_port: String(e.port),
+    ...tlsConnectLabels(connectFor(e, local)),
+    ...dst,
+  });
+}
+
+/** The series of each endpoint, rendered once per endpoint (Endpoint objects are replaced when they change). */
+export class OutboundEndpointMetrics {
+  readonly #metrics: ProxyMetrics;
+  readonly #isLocal: (ip: string) => boolean;
+  readonly #series = new WeakMap<Endpoint, EndpointSeries>();
+
+  constructor(metrics: ProxyMetrics, isLocal: (ip: string) => boolean) {
+    this.#metrics = metrics;
+    this.#isLocal = isLocal;
+  }
+
+  for(e: Endpoint): EndpointSeries {
+    let s = this.#series.get(e);
+    if (!s) {
+      const labels = outboundEndpointLabels(e, this.#isLocal(e.ip));
+      s = { http: this.#metrics.endpoint(labels), tcp: this.#metrics.tcpFor(labels, 'dst') };
+      this.#series.set(e, s);
+    }
+    return s;
+  }
+
+  /** Counts a connection opened to `e` (tcp_open_total and friends, peer="dst"). */
+  track(e: Endpoint, socket: Socket): void {
+    this.for(e).tcp.track(socket);
+  }
+}
