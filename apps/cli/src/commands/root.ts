@@ -1,19 +1,16 @@
 // The `trellis` command: dispatches to subcommands and maps errors to one clear line and exit code 1.
-import { TrellisError, VERSION } from '@trellis/config';
+import { TrellisError } from '@trellis/config';
+import { runCheck } from './check.ts';
 import { runInject } from './inject.ts';
 import type { CommandIo } from './io.ts';
 import { runUninject } from './uninject.ts';
+import { runVersion } from './version.ts';
 
 const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: readonly string[], io: CommandIo) => Promise<number> }>> = {
+  check: { summary: 'Check the Trellis installation for potential problems', run: runCheck },
   inject: { summary: 'Add the Trellis proxy to Kubernetes manifests', run: runInject },
   uninject: { summary: 'Remove the Trellis proxy from Kubernetes manifests', run: runUninject },
-  version: {
-    summary: 'Print the CLI version',
-    run: async (_argv, io) => {
-      io.stdout.write(`Client version: ${VERSION}\n`);
-      return 0;
-    },
-  },
+  version: { summary: 'Print the client and the control plane versions', run: runVersion },
 };
 
 function usage(): string {
@@ -28,7 +25,8 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
     io.stdout.write(usage());
     return name === undefined ? 1 : 0;
   }
-  const command = COMMANDS[name === '--version' ? 'version' : name];
+  if (name === '--version') return runVersion(['--client'], io);
+  const command = COMMANDS[name];
   if (!command) {
     io.stderr.write(`trellis: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 1;

@@ -1,0 +1,35 @@
+// Which categories a `trellis check` run goes through, in Linkerd's order.
+import type { CheckContext } from './context.ts';
+import { controlPlaneVersion, trellisConfig, trellisCrd, trellisExistence, trellisHa } from './control-plane.ts';
+import { trellisIdentity, trellisIdentityDataPlane, trellisWebhooks } from './identity.ts';
+import { kubernetesApi, kubernetesVersion, preKubernetesSetup } from './kubernetes.ts';
+import type { Category } from './model.ts';
+import { controlPlaneProxy, trellisDataPlane } from './proxies.ts';
+
+export interface Selection {
+  /** --pre: only what an install needs. */
+  readonly pre: boolean;
+  /** --crds: only the CRDs. */
+  readonly crds: boolean;
+  /** --proxy: the data plane too. */
+  readonly proxy: boolean;
+}
+
+export function categoriesFor(s: Selection): Category<CheckContext>[] {
+  const base = [kubernetesApi, kubernetesVersion];
+  if (s.pre) return [...base, preKubernetesSetup];
+  if (s.crds) return [...base, trellisCrd];
+  return [
+    ...base,
+    trellisCrd,
+    trellisExistence,
+    trellisConfig,
+    trellisIdentity,
+    trellisWebhooks,
+    trellisIdentityDataPlane,
+    controlPlaneVersion,
+    controlPlaneProxy,
+    ...(s.proxy ? [trellisDataPlane] : []),
+    trellisHa,
+  ];
+}

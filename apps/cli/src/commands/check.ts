@@ -1,0 +1,48 @@
+// `trellis check`: Linkerd's health checks for a Trellis install, with a concrete next step for every failure.
+import { parseCommandLine, parseDuration, parseEnum, VERSION, type CommandSpec } from '@trellis/config';
+import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '@trellis/inject';
+import { categoriesFor } from '../check/categories.ts';
+import { CheckContext } from '../check/context.ts';
+import { renderJson, tableWriter, type CheckOutput } from '../check/render.ts';
+import { runChecks, succeeded } from '../check/runner.ts';
+import type { CommandIo } from './io.ts';
+
+export const CHECK_SPEC: CommandSpec = {
+  name: 'trellis check',
+  summary: 'Check that Trellis is installed and healthy (or, with --pre, that the cluster is ready for it).',
+  flags: {
+    pre: { type: 'boolean', description: 'only check that Trellis can be installed' },
+    crds: { type: 'boolean', description: 'only check that the CRDs are installed' },
+    proxy: { type: 'boolean', description: 'also check the meshed pods\' proxies' },
+    namespace: { type: 'string', short: 'n', description: 'with --proxy: only this namespace (default: all)' },
+    output: { type: 'string', short: 'o', description: 'output format (table, short, json)', default: 'table' },
+    wait: { type: 'string', description: 'how long to retry checks that may still converge (pods starting)', default: '5m' },
+    'expected-version': { type: 'string', description: 'the version the control plane and proxies should run (default: this CLI\'s)' },
+    'trellis-namespace': { type: 'string', short: 'L', description: 'namespace of the Trellis control plane', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
+    kubeconfig: { type: 'string', description: 'path to the kubeconfig file' },
+    context: { type: 'string', description: 'kubeconfig context to use' },
+  },
+  epilog: 'Exit code 0 when every check passes (warnings allowed), 1 otherwise.',
+};
+
+export async function runCheck(argv: readonly string[], io: CommandIo): Promise<number> {
+  const cl = parseCommandLine(CHECK_SPEC, argv, io.stdout);
+  if (cl.kind === 'exit') return cl.code;
+  const v = cl.values;
+  const output = parseEnum<CheckOutput>('--output', String(v['output']), ['table', 'short', 'json']);
+  const waitMs = parseDuration('--wait', String(v['wait']));
+  const ctx = new CheckContext({
+    controlPlaneNamespace: String(v['trellis-namespace']),
+    ...(typeof v['namespace'] === 'string' ? { dataPlaneNamespace: v['namespace'] } : {}),
+    cliVersion: typeof v['expected-version'] === 'string' ? v['expected-version'] : VERSION,
+    ...(typeof v['kubeconfig'] === 'string' ? { kubeconfig: v['kubeconfig'] } : {}),
+    ...(typeof v['context'] === 'string' ? { context: v['context'] } : {}),
+  });
+  const table = output === 'json' ? undefined : tableWriter(io.stdout, output === 'short');
+  const categories = categoriesFor({ pre: v['pre'] === true, crds: v['crds'] === true, proxy: v['proxy'] === true });
+  const reports = await runChecks(categories, ctx, { deadline: Date.now() + waitMs, ...(table ? { onResult: (r) => table.result(r) } : {}) });
+  const passed = succeeded(reports);
+  if (table) table.end(passed);
+  else io.stdout.write(renderJson(reports, passed));
+  return passed ? 0 : 1;
+}
