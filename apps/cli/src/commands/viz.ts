@@ -1,0 +1,79 @@
+// `trellis viz stat`: Linkerd's golden-metrics table (success rate, RPS, latency percentiles, TCP connections) for
+// workloads or pods, read straight from their proxies over the API server: no Prometheus to install first.
+import { ConfigError, parseCommandLine, parseDuration, parseEnum, type CommandSpec } from '@trellis/config';
+import { loadKubeConfig } from '@trellis/k8s';
+import { parsePrometheusText, type Sample } from '../viz/prom-text.ts';
+import { isMeshed, parseResource, proxyAdminGet, resourcePods } from '../viz/pods.ts';
+import { renderStatTable, statRow, type PodScrape } from '../viz/stat.ts';
+import type { CommandIo } from './io.ts';
+
+export const STAT_SPEC: CommandSpec = {
+  name: 'trellis viz stat',
+  summary: 'Golden metrics of meshed workloads: TYPE (deploy, sts, ds, po) or TYPE/NAME.',
+  allowPositionals: true,
+  flags: {
+    namespace: { type: 'string', short: 'n', description: 'namespace of the resources', default: 'default' },
+    'time-window': { type: 'string', short: 't', description: 'how long to measure (each proxy is read at the start and the end)', default: '10s' },
+    output: { type: 'string', short: 'o', description: 'output format (table, json)', default: 'table' },
+    kubeconfig: { type: 'string', description: 'path to the kubeconfig file' },
+    context: { type: 'string', description: 'kubeconfig context to use' },
+  },
+  epilog: 'Example:\n  trellis viz stat deploy -n emojivoto',
+};
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function runStat(argv: readonly string[], io: CommandIo): Promise<number> {
+  const cl = parseCommandLine(STAT_SPEC, argv, io.stdout);
+  if (cl.kind === 'exit') return cl.code;
+  const v = cl.values;
+  if (cl.positionals.length !== 1) throw new ConfigError(`expected one resource (e.g. deploy or deploy/web), got ${cl.positionals.length}`);
+  const ref = parseResource(cl.positionals[0] as string);
+  const windowMs = parseDuration('--time-window', String(v['time-window']));
+  if (windowMs < 1000) throw new ConfigError(`invalid value "${String(v['time-window'])}" for --time-window: at least 1s`);
+  const output = parseEnum<'table' | 'json'>('--output', String(v['output']), ['table', 'json']);
+  const namespace = String(v['namespace']);
+  const kc = loadKubeConfig({ kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined });
+  if (typeof v['context'] === 'string') kc.setCurrentContext(v['context']);
+
+  const resources = await resourcePods(kc, namespace, ref);
+  const meshed = resources.flatMap((r) => r.pods.filter(isMeshed).map((p) => ({ resource: r.name, pod: p.metadata?.name ?? '' })));
+  const scrape = async (pod: string): Promise<Sample[] | undefined> => {
+    try {
+      return parsePrometheusText(await proxyAdminGet(kc, namespace, pod, 'metrics'));
+    } catch (err) {
+      io.stderr.write(`trellis viz stat: cannot read the proxy of ${namespace}/${pod}: ${(err as Error).message}\n`);
+      return undefined;
+    }
+  };
+  const before = await Promise.all(meshed.map((m) => scrape(m.pod)));
+  await sleep(windowMs);
+  const after = await Promise.all(meshed.map((m) => scrape(m.pod)));
+  const rows = resources.map((r) => {
+    const scrapes: PodScrape[] = [];
+    meshed.forEach((m, i) => {
+      const b = before[i];
+      const a = after[i];
+      if (m.resource === r.name && a && b) scrapes.push({ before: b, after: a });
+    });
+    return statRow(r.name, r.pods.length, scrapes, windowMs / 1000);
+  });
+  if (rows.length === 0) {
+    io.stderr.write(`No resources of type ${ref.kind} found in namespace ${namespace}.\n`);
+    return 0;
+  }
+  io.stdout.write(output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : renderStatTable(rows));
+  return 0;
+}
+
+const VIZ: Readonly<Record<string, (argv: readonly string[], io: CommandIo) => Promise<number>>> = { stat: runStat };
+
+export async function runViz(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  const run = sub === undefined ? undefined : VIZ[sub];
+  if (!run) {
+    io.stderr.write(`trellis viz: ${sub === undefined ? 'expected a subcommand' : `unknown subcommand ${JSON.stringify(sub)}`}\n\nUsage: trellis viz stat TYPE[/NAME] [-n NAMESPACE] [-t WINDOW]\n`);
+    return 1;
+  }
+  return run(rest, io);
+}
