@@ -19,7 +19,7 @@ export interface FakeIdentity {
 
 export const IDENTITY_SVC_NAME = 'trellis-identity.trellis.serviceaccount.identity.trellis.cluster.local';
 
-export async function startFakeIdentity(pki: MeshPki, opts: { svcName?: string; tls?: boolean; servingPki?: MeshPki } = {}): Promise<FakeIdentity> {
+export async function startFakeIdentity(pki: MeshPki, opts: { svcName?: string; tls?: boolean; servingPki?: MeshPki; host?: string } = {}): Promise<FakeIdentity> {
   const fake: FakeIdentity = {
     addr: '',
     tokens: [],
@@ -48,9 +48,9 @@ export async function startFakeIdentity(pki: MeshPki, opts: { svcName?: string; 
     const own = await (opts.servingPki ?? pki).issue(opts.svcName ?? IDENTITY_SVC_NAME);
     creds = ServerCredentials.createSsl(null, [{ private_key: Buffer.from(own.tls.key), cert_chain: Buffer.from(own.tls.cert) }], false);
   }
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${opts.host ?? '127.0.0.1'}:0`, creds, (e, p) => (e ? reject(e) : resolve(p))));
   return Object.assign(fake, {
-    addr: `127.0.0.1:${port}`,
+    addr: `${opts.host ?? '127.0.0.1'}:${port}`,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   });
 }

@@ -29,7 +29,7 @@ export interface StubDestination {
   close(): Promise<void>;
 }
 
-export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean } = {}): Promise<StubDestination> {
+export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean; host?: string } = {}): Promise<StubDestination> {
   const calls = new Map<string, Set<Call<destination.Update>>>();
   const profileCalls = new Map<string, Set<Call<destination.DestinationProfile>>>();
   const stub: StubDestination = {
@@ -95,6 +95,6 @@ export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean }
     // Client certificates are required and checked against the anchors, as destination's own proxy would.
     creds = ServerCredentials.createSsl(Buffer.from(pki.trustAnchorsPem), [{ private_key: Buffer.from(own.tls.key), cert_chain: Buffer.from(own.tls.cert) }], true);
   }
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))));
-  return Object.assign(stub, { addr: `127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${opts.host ?? '127.0.0.1'}:0`, creds, (e, p) => (e ? reject(e) : resolve(p))));
+  return Object.assign(stub, { addr: `${opts.host ?? '127.0.0.1'}:${port}`, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) });
 }

@@ -115,3 +115,33 @@ export async function metricsOf(pod: Pod): Promise<string> {
   const r = await client<{ body: string }>(pod, 'get', '127.0.0.1', '4191', '/metrics');
   return r.body;
 }
+
+/**
+ * A second veth from the host's namespace into a pod (`hostIp`/30 outside, `podIp`/30 inside): the way its
+ * proxy reaches a control plane the test runs on the host, and the way a client outside the mesh reaches it.
+ */
+export async function hostLink(pod: Pod, name: string, hostIp: string, podIp: string): Promise<void> {
+  await sh('ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', 'ctl0', 'netns', pod.ns);
+  await sh('ip', 'addr', 'add', `${hostIp}/30`, 'dev', name);
+  await sh('ip', 'link', 'set', name, 'up');
+  await sh('ip', '-n', pod.ns, 'addr', 'add', `${podIp}/30`, 'dev', 'ctl0');
+  await sh('ip', '-n', pod.ns, 'link', 'set', 'ctl0', 'up');
+}
+
+/** tcpdump on a pod's eth0 writing `file` until stopped; resolves once it is capturing. */
+export async function capture(pod: Pod, file: string, filter: string): Promise<{ stop(): Promise<string> }> {
+  const child = await spawnIn(pod.ns, ['tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-n', '-Z', 'root', '-w', file, filter], {}, /listening on/);
+  let report = '';
+  child.stderr?.on('data', (b: Buffer) => (report += b.toString()));
+  return {
+    /** Stops the capture; resolves with tcpdump's closing report ("N packets captured"). */
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGINT');
+        await exited;
+      }
+      return report;
+    },
+  };
+}

@@ -1,0 +1,177 @@
+// Meshed mode in real network namespaces: two pods with proxy-init's rules and Trellis proxies that get their
+// certificates from an Identity/Certify server (libs/proto + libs/pki) and their endpoints from a Destination
+// stub, both run by the test on the host and reached over a second veth per pod. An unmodified client calls a
+// service address; its proxy resolves it to the server pod (identity, h2 hint) and speaks mTLS to the server's
+// proxy, which hands the request to the app with the verified l5d-client-id. Needs root (namespaces, iptables,
+// tcpdump), as CI has.
+import type { ChildProcess } from 'node:child_process';
+import { chown, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { destination, tcpAddress } from '@trellis/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from './harness.ts';
+import { IDENTITY_SVC_NAME, startFakeIdentity, type FakeIdentity } from './mesh-fake-identity.ts';
+import { createMeshPki } from './mesh-pki.ts';
+import { DESTINATION_SVC_NAME, startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
+import { capture, client, hostLink, metricsOf, PROXY_UID, removePods, sh, startApp, startProxy, stop, twoPods, type Pod } from './netns.ts';
+import { tlsFlows } from './pcap.ts';
+
+const WEB = 'web.test.serviceaccount.identity.trellis.cluster.local';
+const BOOKS = 'books.test.serviceaccount.identity.trellis.cluster.local';
+const SERVICE_IP = '10.96.0.10';
+const FQN = 'books.test.svc.cluster.local';
+// Host side / pod side of each pod's control link (10.245/16: outside the pod network, which hosts may filter).
+const LINKS = { client: ['10.245.92.1', '10.245.92.2'], server: ['10.245.92.5', '10.245.92.6'] } as const;
+
+let pods: { client: Pod; server: Pod };
+/** The namespaces made so far, for cleanup. */
+const made: Pod[] = [];
+let dir: string;
+let identity: FakeIdentity | undefined;
+let dst: StubDestination | undefined;
+const children: (ChildProcess | undefined)[] = [];
+
+function endpoint(pod: Pod, port: number): destination.Update {
+  return destination.Update.fromPartial({
+    update: {
+      $case: 'add',
+      value: {
+        metricLabels: { namespace: 'test', service: 'books' },
+        addrs: [
+          {
+            addr: tcpAddress(pod.ip, port),
+            weight: 10000,
+            metricLabels: { pod: 'books-0' },
+            tlsIdentity: { strategy: { $case: 'dnsLikeIdentity', value: { name: BOOKS } } },
+            protocolHint: { protocol: { $case: 'h2', value: {} } },
+          },
+        ],
+      },
+    },
+  });
+}
+
+/** The meshed proxy of `pod` as `name`, with its token and identity directory readable by uid 2102. */
+async function meshedProxy(pod: Pod, name: string, [hostIp, podIp]: readonly [string, string]): Promise<ChildProcess> {
+  const home = join(dir, pod.ns);
+  await mkdir(join(home, 'end-entity'), { recursive: true });
+  const token = `token-${name}`;
+  await writeFile(join(home, 'token'), token);
+  for (const p of [home, join(home, 'end-entity'), join(home, 'token')]) await chown(p, PROXY_UID, PROXY_UID);
+  (identity as FakeIdentity).accounts.set(token, name);
+  const port = (a: string) => a.slice(a.lastIndexOf(':') + 1);
+  return startProxy(pod, {
+    TRELLIS_PROXY_PLAINTEXT: 'false',
+    LINKERD2_PROXY_IDENTITY_DIR: join(home, 'end-entity'),
+    LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(home, 'token'),
+    LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS: pki.trustAnchorsPem,
+    LINKERD2_PROXY_IDENTITY_LOCAL_NAME: name,
+    LINKERD2_PROXY_IDENTITY_SVC_ADDR: `${hostIp}:${port((identity as FakeIdentity).addr)}`,
+    LINKERD2_PROXY_IDENTITY_SVC_NAME: IDENTITY_SVC_NAME,
+    LINKERD2_PROXY_DESTINATION_SVC_ADDR: `${hostIp}:${port((dst as StubDestination).addr)}`,
+    LINKERD2_PROXY_DESTINATION_SVC_NAME: DESTINATION_SVC_NAME,
+    LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS: '10.0.0.0/8',
+    // The control link's address is the pod's too: a client outside the mesh (the host) calls it there.
+    LINKERD2_PROXY_INBOUND_IPS: `${pod.ip},${podIp}`,
+  });
+}
+
+let pki: Awaited<ReturnType<typeof createMeshPki>>;
+
+/** Polls the proxy's /ready (503 until its first certificate) until 200 or the deadline. */
+async function ready(pod: Pod, deadline: number): Promise<void> {
+  for (;;) {
+    const r = await client<{ status?: number }>(pod, 'get', '127.0.0.1', '4191', '/ready');
+    if (r.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`proxy in ${pod.ns} not ready: ${JSON.stringify(r)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+beforeAll(async () => {
+  pki = await createMeshPki();
+  dir = await mkdtemp(join(tmpdir(), 'trellis-mesh-netns-'));
+  await chown(dir, 0, PROXY_UID);
+  await sh('chmod', '0750', dir);
+  pods = await twoPods(92, { client: true, server: true });
+  made.push(pods.client, pods.server);
+  try {
+    await hostLink(pods.client, `trx${process.pid % 100000}c`, LINKS.client[0], LINKS.client[1]);
+    await hostLink(pods.server, `trx${process.pid % 100000}s`, LINKS.server[0], LINKS.server[1]);
+    // The client reaches the service address through its proxy: it needs a route for connect() to start.
+    await sh('ip', '-n', pods.client.ns, 'route', 'add', '10.96.0.0/12', 'dev', 'eth0');
+    // Certify over TLS (verified as the identity service's name), Destination over mTLS, as in a cluster.
+    identity = await startFakeIdentity(pki, { host: '0.0.0.0' });
+    dst = await startStubDestination(pki, { host: '0.0.0.0' });
+    for (const port of [8080, 8082]) {
+      dst.profiles.set(`${SERVICE_IP}:${port}`, destination.DestinationProfile.fromPartial({ fullyQualifiedName: FQN }));
+      dst.services.set(`${FQN}:${port}`, [endpoint(pods.server, port)]);
+    }
+    children.push(await startApp(pods.server));
+    children.push(await meshedProxy(pods.server, BOOKS, LINKS.server));
+    children.push(await meshedProxy(pods.client, WEB, LINKS.client));
+    for (const p of [pods.client, pods.server]) await ready(p, Date.now() + 20_000);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}, 90_000);
+
+async function cleanup(): Promise<void> {
+  await Promise.all(children.map((c) => stop(c)));
+  await identity?.close();
+  await dst?.close();
+  // Removing a namespace removes the veth ends in it, and with them their host-side peers.
+  await removePods(...made.splice(0));
+  await rm(dir, { recursive: true, force: true });
+}
+
+afterAll(cleanup, 30_000);
+
+describe('two meshed pods', () => {
+  it('carries an unmodified HTTP/1 client through both proxies over TLS 1.3 mTLS, with the verified l5d-client-id', async () => {
+    const file = join(dir, 'peer.pcap');
+    const tap = await capture(pods.server, file, 'tcp port 8080');
+    let r: { status: number; body: string };
+    try {
+      r = await client<{ status: number; body: string }>(pods.client, 'get-spoofed-id', SERVICE_IP, '8080', '/client-id');
+    } finally {
+      expect(await tap.stop()).toMatch(/[1-9]\d* packets captured/);
+    }
+    expect(r).toMatchObject({ status: 200, body: `client-id=${WEB}` });
+    // On the wire between the pods: one TLS connection, TLS 1.3, SNI the server's identity, nothing in clear.
+    const flows = tlsFlows(await readFile(file), 8080);
+    expect(flows.map((f) => ({ sni: f.sni, version: f.version }))).toEqual([{ sni: BOOKS, version: 'TLSv1.3' }]);
+    const flow = flows[0];
+    expect(flow?.serverRecordTypes.slice(2).every((t) => t === 23)).toBe(true);
+    expect(flow?.fromServer.includes('client-id=')).toBe(false);
+    expect(flow?.fromClient.includes('/client-id')).toBe(false);
+  });
+
+  it('reports tls="true" on both sides: client_id inbound, server_id outbound', async () => {
+    const srv = pods.server.ip;
+    const inbound = await metricsOf(pods.server);
+    expect(sample(inbound, 'request_total', `direction="inbound",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",client_id="${WEB}"`)).toBeGreaterThanOrEqual(1);
+    expect(sample(inbound, 'tcp_open_total', `direction="inbound",peer="src",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",client_id="${WEB}"`)).toBeGreaterThanOrEqual(1);
+    const outbound = await metricsOf(pods.client);
+    const labels = `direction="outbound",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",server_id="${BOOKS}",dst_namespace="test",dst_pod="books-0",dst_service="books"`;
+    expect(sample(outbound, 'request_total', labels)).toBeGreaterThanOrEqual(1);
+    expect(sample(outbound, 'tcp_open_total', `direction="outbound",peer="dst",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",server_id="${BOOKS}"`)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('carries gRPC unary and server-streaming calls over mTLS', async () => {
+    expect(await client(pods.client, 'grpc', SERVICE_IP, '8082')).toEqual({ echoed: 'hello', stream: ['1', '2', '3', '4', '5'] });
+    const srv = pods.server.ip;
+    expect(sample(await metricsOf(pods.client), 'response_total', `target_addr="${srv}:8082",target_ip="${srv}",target_port="8082",tls="true",server_id="${BOOKS}"`)).toBeGreaterThanOrEqual(1);
+    expect(sample(await metricsOf(pods.server), 'response_total', `target_port="8082",tls="true",client_id="${WEB}"`)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('lets a client outside the mesh reach the meshed server in plaintext, without a client identity', async () => {
+    // A client-sent l5d-client-id is dropped here too: a plaintext peer has no identity to claim.
+    const res = await fetch(`http://${LINKS.server[1]}:8080/client-id`, { headers: { 'l5d-client-id': WEB } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('client-id=-');
+    expect(sample(await metricsOf(pods.server), 'request_total', `target_addr="${LINKS.server[1]}:8080",target_ip="${LINKS.server[1]}",target_port="8080",tls="no_identity",no_tls_reason="no_tls_from_remote"`)).toBe(1);
+  });
+});
