@@ -225,6 +225,53 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'response_total', `tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books",status_code="200",classification="success",grpc_status="0"`)).toBe(1);
   });
 
+  it('retries native HTTP/2 (gRPC) requests on a retryable route: the buffered body is sent again in full, bodies over 64 KiB go once', async () => {
+    const { server, client } = await twoProxies({
+      routes: [{ metricsLabels: { route: 'Flaky' }, condition: { match: { $case: 'path', value: { regex: '/books.Books/Flaky' } } }, isRetryable: true }],
+    });
+    // Every other call fails with UNAVAILABLE in a trailers-only response, after reading the whole request.
+    let calls = 0;
+    const app = h2CreateServer();
+    app.on('stream', (stream) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (d: Buffer) => chunks.push(d));
+      stream.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        if (calls++ % 2 === 0) return stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14' }, { endStream: true });
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(`got ${body.length} bytes ending ${body.slice(-5)}`);
+      });
+    });
+    const appPort = await listenOn(app);
+    cleanups.push(() => app.close());
+    server.inboundTarget = { ip: '127.0.0.1', port: appPort };
+    const session = h2Connect(`http://127.0.0.1:${client.outboundPort}`);
+    cleanups.push(() => session.destroy());
+    const call = (body: string) =>
+      new Promise<{ body: string; grpc: unknown }>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/books.Books/Flaky', ':authority': 'books.default.svc.cluster.local:80', 'content-type': 'application/grpc' });
+        let grpc: unknown;
+        let got = '';
+        req.on('response', (h) => (grpc = h['grpc-status']));
+        req.on('trailers', (t) => (grpc = t['grpc-status']));
+        req.on('data', (d: Buffer) => (got += d.toString()));
+        req.on('end', () => resolve({ body: got, grpc }));
+        req.on('error', reject);
+        req.end(body);
+      });
+    for (let i = 0; i < 3; i++) expect(await call(`${'x'.repeat(20_000)}END${i}!`)).toEqual({ body: `got 20005 bytes ending END${i}!`, grpc: '0' });
+    expect(calls).toBe(6);
+    // Over 64 KiB the body is not kept, so the failed answer is final.
+    expect(await call(`${'y'.repeat(70_000)}`)).toEqual({ body: '', grpc: '14' });
+    expect(calls).toBe(7);
+    const text = await client.metrics();
+    expect(sample(text, 'route_request_total', 'rt_route="Flaky"')).toBe(4);
+    expect(sample(text, 'route_actual_request_total', 'rt_route="Flaky"')).toBe(7);
+    expect(sample(text, 'route_retryable_total', 'rt_route="Flaky",retry="true"')).toBe(3);
+    expect(sample(text, 'route_response_total', 'rt_route="Flaky",status_code="200",classification="success"')).toBe(3);
+  });
+
   it('releases a target no connection used for the outbound discovery idle timeout, and resolves it again on use', async () => {
     const { client, dst } = await twoProxies({}, { LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT: '200ms' });
     const host = { host: 'books.default.svc.cluster.local', connection: 'close' };

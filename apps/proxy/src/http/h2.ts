@@ -16,6 +16,7 @@ import {
 import { request as h1Request, type IncomingMessage, type OutgoingHttpHeaders as H1Headers } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { asProxyError, type ProxyError } from '../errors.ts';
+import { forwardRetryable } from '../outbound/h2-retry.ts';
 import { RouteTimeoutError } from '../profiles/retry.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
@@ -125,7 +126,7 @@ class H2Exchange extends Exchange {
     const mesh = this.entry.mesh;
     if (!mesh) return this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
     // Meshed outbound: the profile route (metrics, timeout), then the balancer's endpoint over its pooled HTTP/2
-    // connection (mTLS to its identity). Retries need a replayable body, which HTTP/2 requests rarely have: none.
+    // connection (mTLS to its identity); retryable routes go through outbound/h2-retry.ts.
     const route = mesh.route(String(this.headers[':method'] ?? 'GET'), String(this.headers[':path'] ?? '/'));
     const series = mesh.series(route);
     if (series) {
@@ -146,6 +147,10 @@ class H2Exchange extends Exchange {
         if (!this.finished && !this.stream.headersSent) this.fail(new RouteTimeoutError(route.name, route.timeoutMs));
       }, route.timeoutMs);
       this.onFinish(() => clearTimeout(timer));
+    }
+    if (route?.retryable) {
+      const endStream = (this.flags & END_STREAM) !== 0;
+      return forwardRetryable({ ex: this, stream: this.stream, headers: this.headers, endStream, mesh, route, series, resetName });
     }
     mesh.pick(this).then(
       (p) => {
