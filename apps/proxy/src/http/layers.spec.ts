@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProxyError } from '../errors.ts';
 import { ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { TargetCache } from '../tcp/targets.ts';
 import { compose, Exchange, type HttpContext } from './exchange.ts';
 import { countRequests, rescue, shedLoad } from './layers.ts';
@@ -11,8 +12,11 @@ const targets = new TargetCache(metrics, 'all-unauthenticated');
 
 class FakeExchange extends Exchange {
   failures: ProxyError[] = [];
-  constructor(port: number) {
-    super(targets.get('outbound', '10.0.0.1', port, false), false, ctx);
+  constructor(port: number, meshed = false) {
+    const entry = targets.get('outbound', '10.0.0.1', port, false);
+    // Meshed outbound: discovery resolved the target (the upstream itself is not used here).
+    if (meshed) entry.mesh = {} as MeshUpstream;
+    super(entry, false, ctx);
   }
   forward(): void {
     // the tests drive the exchange by hand
@@ -38,6 +42,34 @@ describe('countRequests', () => {
     expect(text).toContain('request_total{direction="outbound",target_addr="10.0.0.1:81",target_ip="10.0.0.1",target_port="81",tls="no_identity",no_tls_reason="not_provided_by_service_discovery"} 1');
     expect(text).toContain('response_total{direction="outbound",target_addr="10.0.0.1:81",target_ip="10.0.0.1",target_port="81",tls="no_identity",no_tls_reason="not_provided_by_service_discovery",status_code="204",classification="success",grpc_status="",error=""} 1');
     expect(text).toMatch(/response_latency_ms_count\{[^}]*target_port="81"[^}]*status_code="204"\} 1/);
+  });
+});
+
+/** The request/response series lines that mention `part`. */
+const httpLines = (text: string, part: string) => text.split('\n').filter((l) => /^(request_total|response_total|response_latency_ms)/.test(l) && l.includes(part));
+
+describe('countRequests on the meshed outbound path', () => {
+  it('counts the request and its response under the endpoint the balancer picked, not the original destination', () => {
+    const ex = new FakeExchange(83, true);
+    compose(countRequests)(() => undefined)(ex);
+    const endpoint = metrics.endpoint('direction="outbound",target_addr="10.1.0.7:8080",tls="true",server_id="books"');
+    ex.atEndpoint(endpoint);
+    ex.atEndpoint(metrics.endpoint('direction="outbound",target_addr="10.1.0.8:8080",tls="true",server_id="books"'));
+    ex.status = 200;
+    ex.finish();
+    const text = metrics.render();
+    expect(text).toContain('request_total{direction="outbound",target_addr="10.1.0.7:8080",tls="true",server_id="books"} 1');
+    expect(text).toContain('response_total{direction="outbound",target_addr="10.1.0.7:8080",tls="true",server_id="books",status_code="200",classification="success",grpc_status="",error=""} 1');
+    expect(text).not.toContain('10.1.0.8');
+    expect(httpLines(text, 'target_port="83"')).toEqual([]);
+  });
+
+  it('leaves a request that reached no endpoint (fail fast) out of the endpoint series', () => {
+    const ex = new FakeExchange(84, true);
+    compose(countRequests)(() => undefined)(ex);
+    ex.status = 504;
+    ex.finish();
+    expect(httpLines(metrics.render(), 'target_port="84"')).toEqual([]);
   });
 });
 

@@ -4,8 +4,9 @@ import { asProxyError, LoadShedError } from '../errors.ts';
 import type { Exchange, HttpLayer } from './exchange.ts';
 
 function recordResponse(ex: Exchange): void {
-  // A meshed request that never reached an endpoint (fail fast, for one) is counted in its target's series.
-  ex.countRequest();
+  // A meshed request that never reached an endpoint (fail fast, for one) is in no endpoint's series, as in
+  // Linkerd, where these are endpoint metrics; outbound_http_errors_total counts it.
+  if (!ex.requestCounted) return;
   const series = ex.endpointMetrics.response(ex.status, ex.grpcStatus, ex.errorLabel);
   series.total.inc();
   series.latency.observe((ex.firstByteAt || performance.now()) - ex.startedAt);
