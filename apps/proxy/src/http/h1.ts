@@ -139,11 +139,7 @@ class H1Exchange extends Exchange {
           if (body.rest) body.rest.pipe(up);
           else up.end();
         } else req.pipe(up);
-        const h = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
-          up.once('response', resolve);
-          up.once('error', reject);
-          up.once('close', () => reject(Object.assign(new Error(`stream reset by ${p.me.endpoint.addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' })));
-        });
+        const h = await responseOf(up, p.me.endpoint.addr);
         const status = Number(h[':status']);
         const g = h['grpc-status'];
         const grpcStatus = typeof g === 'string' ? Number(g) : undefined;
@@ -337,6 +333,24 @@ class H1Exchange extends Exchange {
     const raw = Object.entries(s.headers).flat();
     this.socket?.end(responseHead(s.status, statusText(s.status), [...raw, 'Connection', 'close']));
   }
+}
+
+/**
+ * The response head of an upstream HTTP/2 stream, or a rejection when it fails or closes first. The listeners
+ * go once the head is in: every stream closes when it is done, and an Error (with its stack) built on each of
+ * those closes cost ~5 % of a meshed proxy's CPU.
+ */
+function responseOf(up: ClientHttp2Stream, addr: string): Promise<IncomingHttpHeaders> {
+  return new Promise((resolve, reject) => {
+    const onClose = () => reject(Object.assign(new Error(`stream reset by ${addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
+    up.once('error', reject);
+    up.once('close', onClose);
+    up.once('response', (h: IncomingHttpHeaders) => {
+      up.removeListener('error', reject);
+      up.removeListener('close', onClose);
+      resolve(h);
+    });
+  });
 }
 
 function noop(): void {
