@@ -5,15 +5,8 @@
 import type { Socket } from 'node:net';
 import type { Endpoint } from '../discovery/endpoints.ts';
 import { labelText } from '../metrics/families.ts';
-import { formatAddr, type EndpointMetrics, type ProxyMetrics, type TcpMetrics } from '../metrics/proxy-metrics.ts';
+import { formatAddr, type EndpointMetrics, type ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { connectFor, tlsConnectLabels } from '../tls/labels.ts';
-
-export interface EndpointSeries {
-  /** request_total, response_total, response_latency_ms. */
-  readonly http: EndpointMetrics;
-  /** The connections the proxy opens to the endpoint (peer="dst"). */
-  readonly tcp: TcpMetrics;
-}
 
 /** Label names must match [a-zA-Z_][a-zA-Z0-9_]*; Destination's keys normally do already. */
 function labelName(k: string): string {
@@ -34,29 +27,33 @@ export function outboundEndpointLabels(e: Pick<Endpoint, 'ip' | 'port' | 'identi
   });
 }
 
-/** The series of each endpoint, rendered once per endpoint (Endpoint objects are replaced when they change). */
+/**
+ * The series of each endpoint. Labels are rendered once per endpoint (Endpoint objects are replaced when they
+ * change); the series are looked up by them on each use, so a bundle the metric sweep evicted is made afresh.
+ */
 export class OutboundEndpointMetrics {
   readonly #metrics: ProxyMetrics;
   readonly #isLocal: (ip: string) => boolean;
-  readonly #series = new WeakMap<Endpoint, EndpointSeries>();
+  readonly #labels = new WeakMap<Endpoint, string>();
 
   constructor(metrics: ProxyMetrics, isLocal: (ip: string) => boolean) {
     this.#metrics = metrics;
     this.#isLocal = isLocal;
   }
 
-  for(e: Endpoint): EndpointSeries {
-    let s = this.#series.get(e);
-    if (!s) {
-      const labels = outboundEndpointLabels(e, this.#isLocal(e.ip));
-      s = { http: this.#metrics.endpoint(labels), tcp: this.#metrics.tcpFor(labels, 'dst') };
-      this.#series.set(e, s);
-    }
-    return s;
+  #labelsOf(e: Endpoint): string {
+    let l = this.#labels.get(e);
+    if (l === undefined) this.#labels.set(e, (l = outboundEndpointLabels(e, this.#isLocal(e.ip))));
+    return l;
+  }
+
+  /** request_total, response_total, response_latency_ms of requests sent to `e`. */
+  http(e: Endpoint): EndpointMetrics {
+    return this.#metrics.endpoint(this.#labelsOf(e));
   }
 
   /** Counts a connection opened to `e` (tcp_open_total and friends, peer="dst"). */
   track(e: Endpoint, socket: Socket): void {
-    this.for(e).tcp.track(socket);
+    this.#metrics.tcpFor(this.#labelsOf(e), 'dst').track(socket);
   }
 }

@@ -112,7 +112,7 @@ export class MeshUpstream {
   }
 
   #observe(request: PickObserver | undefined, me: MeshEndpoint): void {
-    if (request && this.#endpointMetrics) request.atEndpoint(this.#endpointMetrics.for(me.endpoint).http);
+    if (request && this.#endpointMetrics) request.atEndpoint(this.#endpointMetrics.http(me.endpoint));
   }
 
   /** A TCP connection to `e`, counted in its tcp_* series (peer="dst"). */
