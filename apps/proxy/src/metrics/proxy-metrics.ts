@@ -123,12 +123,20 @@ interface Counted {
   [kCounted]?: { read: number; written: number };
 }
 
-/** TCP series of one (direction, peer, target) label set. Bytes are taken from the socket's own counters. */
-export class TcpMetrics {
+interface TcpSeries {
   readonly open: CounterChild;
   readonly openConnections: GaugeChild;
   readonly read: CounterChild;
   readonly write: CounterChild;
+}
+
+/**
+ * TCP series of one (direction, peer, target) label set. Bytes are taken from the socket's own counters. The
+ * series are made at the first connection: a target whose connections all go elsewhere (meshed outbound
+ * reaches endpoints, outbound/endpoint-metrics.ts) shows no 0 series.
+ */
+export class TcpMetrics {
+  private series: TcpSeries | undefined;
   private readonly closes = new Map<string, CounterChild>();
   private readonly live = new Set<Socket>();
   private readonly m: ProxyMetrics;
@@ -136,11 +144,25 @@ export class TcpMetrics {
   constructor(m: ProxyMetrics, labels: string) {
     this.m = m;
     this.labels = labels;
-    this.open = m.tcpOpenTotal.child(labels);
-    this.openConnections = m.tcpOpenConnections.child(labels);
-    this.read = m.tcpReadBytes.child(labels);
-    this.write = m.tcpWriteBytes.child(labels);
     m.tcpSeries.add(this);
+  }
+
+  private bound(): TcpSeries {
+    const m = this.m;
+    const l = this.labels;
+    return (this.series ??= { open: m.tcpOpenTotal.child(l), openConnections: m.tcpOpenConnections.child(l), read: m.tcpReadBytes.child(l), write: m.tcpWriteBytes.child(l) });
+  }
+  get open(): CounterChild {
+    return this.bound().open;
+  }
+  get openConnections(): GaugeChild {
+    return this.bound().openConnections;
+  }
+  get read(): CounterChild {
+    return this.bound().read;
+  }
+  get write(): CounterChild {
+    return this.bound().write;
   }
 
   /** Counts an open connection and, when it closes, its bytes and errno. */
@@ -186,7 +208,7 @@ export class TcpMetrics {
 
   /** True once no connection is open and the series have been evicted. */
   evicted(): boolean {
-    return this.live.size === 0 && !this.open.attached && !this.openConnections.attached;
+    return this.live.size === 0 && (this.series === undefined || (!this.series.open.attached && !this.series.openConnections.attached));
   }
 
   /** Adds the bytes of open connections, so long-lived ones show progress on every scrape. */
