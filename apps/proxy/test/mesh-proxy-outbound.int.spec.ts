@@ -270,6 +270,10 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'route_actual_request_total', 'rt_route="Flaky"')).toBe(7);
     expect(sample(text, 'route_retryable_total', 'rt_route="Flaky",retry="true"')).toBe(3);
     expect(sample(text, 'route_response_total', 'rt_route="Flaky",status_code="200",classification="success"')).toBe(3);
+    // Under the endpoint: the three recovered calls ended cleanly, the last one with its gRPC failure.
+    const ep = `target_addr="127.0.0.1:${server.inboundPort}",target_ip="127.0.0.1",target_port="${server.inboundPort}",tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books"`;
+    expect(sample(text, 'response_total', `${ep},status_code="200",classification="success",grpc_status="0",error=""`)).toBe(3);
+    expect(sample(text, 'response_total', `${ep},status_code="200",classification="failure",grpc_status="14",error=""`)).toBe(1);
   });
 
   it('releases a target no connection used for the outbound discovery idle timeout, and resolves it again on use', async () => {

@@ -104,7 +104,8 @@ export function forwardRetryable(o: RetryableH2): void {
   stream.on('close', () => {
     if (ex.finished) return;
     cancelAll();
-    ex.errorLabel = 'i/o';
+    // Closed without a reset: the relayed response completed (its upstream close may come later).
+    if (stream.rstCode !== NGHTTP2_NO_ERROR) ex.errorLabel = `h2(${o.resetName(stream.rstCode)})`;
     ex.finish();
   });
 
@@ -135,13 +136,15 @@ function deliver(o: RetryableH2, a: Attempt): void {
     ex.finish();
     return;
   }
-  stream.respond(h, { waitForTrailers: true });
-  stream.on('wantTrailers', () => {
-    const t = a.tail.trailers ?? {};
+  // The gRPC status in the trailers is known before the exchange ends (the upstream may close first).
+  const status = (t: IncomingHttpHeaders) => {
     const tg = t['grpc-status'];
     if (typeof tg === 'string') ex.grpcStatus = Number(tg);
-    stream.sendTrailers(t);
-  });
+  };
+  if (a.tail.trailers) status(a.tail.trailers);
+  up.on('trailers', status);
+  stream.respond(h, { waitForTrailers: true });
+  stream.on('wantTrailers', () => stream.sendTrailers(a.tail.trailers ?? {}));
   up.once('data', () => {
     ex.firstByte();
     p.firstByte();
