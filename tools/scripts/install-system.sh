@@ -16,6 +16,7 @@ declare -A want=(
   [buildah]=buildah
   [setpriv]=util-linux
   [iptables-nft]=iptables
+  [tcpdump]=tcpdump
 )
 missing=()
 for cmd in "${!want[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}"); done
