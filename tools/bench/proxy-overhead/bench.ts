@@ -13,7 +13,7 @@ const resultsDir = join(root, 'tools', 'bench', 'results');
 const proxySource = join(root, 'apps', 'proxy', 'src', 'main.ts');
 // A bundle like the image's (built here with esbuild, without the type check the nx target adds): running the
 // .ts source would load Node's type stripper, ~40 MiB of RSS that a deployed proxy does not carry.
-const proxyMain = join(root, 'dist', 'bench', 'proxy', 'main.js');
+const defaultProxyMain = join(root, 'dist', 'bench', 'proxy', 'main.js');
 const proxyInitMain = join(root, 'apps', 'proxy-init', 'src', 'main.ts');
 const controlPlaneMain = join(import.meta.dirname, 'control-plane.ts');
 const NODE = process.execPath;
@@ -29,10 +29,29 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     // Results file name under tools/bench/results (a trial run can keep the committed figures).
     out: { type: 'string', default: 'proxy-overhead.json' },
-    // Extra V8/Node flags for the proxies, e.g. --node-options=--max-semi-space-size=2
+    // Paths to measure (comma-separated), for quick trials; all by default.
+    paths: { type: 'string', default: '' },
+    // A script to run as the plain pair's proxies instead of the proxy bundle (floor comparisons); it gets the
+    // targets in FLOOR_OUT/FLOOR_IN and must print "proxy listening".
+    'proxy-main': { type: 'string', default: '' },
+    // A proxy bundle built before (A/B runs while the source changes); built from apps/proxy by default.
+    bundle: { type: 'string', default: '' },
+    // Extra V8/Node flags for the proxies, after the image's (e.g. --node-options=--max-semi-space-size=1)
     'node-options': { type: 'string', default: '' },
+    // Leave out the flags of the image's ENTRYPOINT (for before/after comparisons of them).
+    'no-image-flags': { type: 'boolean', default: false },
   },
 });
+const proxyMain = args.bundle || defaultProxyMain;
+/** The Node/V8 flags the proxy image starts node with: its ENTRYPOINT's words between "node" and the script. */
+function imageNodeFlags(): string[] {
+  const line = readFileSync(join(root, 'apps', 'proxy', 'Dockerfile'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('ENTRYPOINT '));
+  const argv = line ? (JSON.parse(line.slice('ENTRYPOINT '.length)) as string[]) : [];
+  return argv.slice(1, -1);
+}
+const proxyNodeFlags = [...(args['no-image-flags'] ? [] : imageNodeFlags()), ...(args['node-options'] ? args['node-options'].split(' ') : [])];
 const rate = Number(args.rate);
 const seconds = Number(args.seconds);
 const runs = Number(args.runs);
@@ -59,6 +78,7 @@ const PATHS = [
   { name: 'meshed', pair: 'mesh', port: 8083 },
 ] as const;
 type PathName = (typeof PATHS)[number]['name'];
+const measured = args.paths ? PATHS.filter((p) => args.paths.split(',').includes(p.name)) : PATHS;
 /** The paths through two proxies, and the proxies whose CPU each one measures. */
 const TWO_PROXY_PATHS = { 'outbound+inbound': 'plain', meshed: 'mesh' } as const;
 
@@ -170,11 +190,15 @@ function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh']
 }
 
 function startProxy(ns: string, ip: string, profileDir: string | undefined, mesh?: Record<string, string>): Promise<ChildProcess> {
-  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(args['node-options'] ? args['node-options'].split(' ') : [])];
+  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...proxyNodeFlags];
   return startIn(
     ns,
-    [NODE, ...nodeArgs, proxyMain],
+    [NODE, ...nodeArgs, mesh || !args['proxy-main'] ? proxyMain : args['proxy-main']],
     {
+      // As the image sets it: the addon is found wherever the bundle is (--bundle may name a copy elsewhere).
+      TRELLIS_NET_ADDON: join(root, 'libs', 'net', 'build', 'Release', 'trellis_net.node'),
+      FLOOR_OUT: `${PAIRS.plain.serverIp}:8082`,
+      FLOOR_IN: `${PAIRS.plain.serverIp}:8082`,
       ...(mesh ?? { TRELLIS_PROXY_PLAINTEXT: 'true' }),
       LINKERD2_PROXY_LOG: 'warn,linkerd=info',
       LINKERD2_PROXY_INBOUND_IPS: ip,
@@ -214,6 +238,12 @@ function cpuSplit(pid: number): { user: number; system: number } {
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** The private part of RSS: RssFile (the node binary's pages, shared by every proxy on a node) left out. */
+function anonMiB(pid: number): number {
+  const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
 }
 
@@ -282,7 +312,7 @@ function bundleProxy(): void {
   const banner = "import { createRequire as __trellisRequire } from 'node:module'; const require = __trellisRequire(import.meta.url);";
   execFileSync(
     join(root, 'node_modules', '.bin', 'esbuild'),
-    [proxySource, '--bundle', '--platform=node', '--format=esm', '--target=node24', '--external:*.node', `--outfile=${proxyMain}`, `--banner:js=${banner}`, '--log-level=warning'],
+    [proxySource, '--bundle', '--platform=node', '--format=esm', '--target=node24', '--external:*.node', `--outfile=${defaultProxyMain}`, `--banner:js=${banner}`, '--log-level=warning'],
     { stdio: 'inherit' },
   );
 }
@@ -292,7 +322,7 @@ type PerProxy = Record<PairName, { outbound: number; inbound: number }>;
 const zeroPerProxy = (): PerProxy => ({ plain: { outbound: 0, inbound: 0 }, mesh: { outbound: 0, inbound: 0 } });
 
 async function main(): Promise<void> {
-  bundleProxy();
+  if (!args.bundle) bundleProxy();
   setup();
   // --profile: the plain and the meshed outbound proxy run under node --cpu-prof (one directory each).
   const profileDirs = args.profile ? { plain: mkdtempSync(join(tmpdir(), 'proxy-prof-')), mesh: mkdtempSync(join(tmpdir(), 'proxy-prof-mesh-')) } : undefined;
@@ -320,21 +350,26 @@ async function main(): Promise<void> {
       mesh: { outbound: f(pid('mesh', 'outbound')), inbound: f(pid('mesh', 'inbound')) },
     });
     const idleRss = each((x) => round(rssMiB(x), 1));
+    const idleAnon = each((x) => round(anonMiB(x), 1));
     // Warm-up: JIT, pools and (meshed) discovery and TLS sessions, not measured.
-    for (const p of PATHS) await runFortio(p, rate, 3);
+    for (const p of measured) await runFortio(p, rate, 3);
     const idleRssAfterWarmup = each((x) => round(rssMiB(x), 1));
 
     const samples: Record<PathName, FortioResult[]> = { direct: [], outbound: [], 'outbound+inbound': [], meshed: [] };
     const cpu: Record<PairName, { outbound: number[]; inbound: number[] }> = { plain: { outbound: [], inbound: [] }, mesh: { outbound: [], inbound: [] } };
     const userShare: Record<PairName, number[]> = { plain: [], mesh: [] };
     const peakRss = zeroPerProxy();
+    const peakAnon = zeroPerProxy();
     const sampler = setInterval(() => {
-      const now = each(rssMiB);
-      for (const pair of ['plain', 'mesh'] as const)
-        peakRss[pair] = { outbound: Math.max(peakRss[pair].outbound, now[pair].outbound), inbound: Math.max(peakRss[pair].inbound, now[pair].inbound) };
+      for (const [peak, now] of [
+        [peakRss, each(rssMiB)],
+        [peakAnon, each(anonMiB)],
+      ] as const)
+        for (const pair of ['plain', 'mesh'] as const)
+          peak[pair] = { outbound: Math.max(peak[pair].outbound, now[pair].outbound), inbound: Math.max(peak[pair].inbound, now[pair].inbound) };
     }, 200);
     for (let run = 0; run < runs; run++) {
-      for (const p of PATHS) {
+      for (const p of measured) {
         const before = each(cpuMicros);
         const split0 = each((x) => cpuSplit(x).user);
         const r = await runFortio(p, rate, seconds);
@@ -353,7 +388,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
 
     const max: Record<string, number> = {};
-    for (const p of PATHS) max[p.name] = (await runFortio(p, 0, Number(args['max-seconds']))).qps;
+    for (const p of measured) max[p.name] = (await runFortio(p, 0, Number(args['max-seconds']))).qps;
 
     const pct = ['p50', 'p90', 'p99', 'p99.9'];
     const medians = Object.fromEntries(PATHS.map((p) => [p.name, Object.fromEntries(pct.map((k) => [k, round(median(samples[p.name].map((s) => s.percentilesMs[k] ?? 0)))]))])) as Record<
@@ -377,7 +412,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'proxy-overhead',
       when: new Date().toISOString(),
-      settings: { rate, seconds, runs, connections: Number(connections), payloadBytes: Number(payload), nodeOptions: args['node-options'] },
+      settings: { rate, seconds, runs, connections: Number(connections), payloadBytes: Number(payload), proxyNodeFlags },
       latencyMsMedianOfRuns: medians,
       addedMs: { outbound: added('outbound'), 'outbound+inbound': added('outbound+inbound'), meshed: added('meshed') },
       cpuMicrosPerRequest: cpuOf('plain'),
@@ -386,9 +421,11 @@ async function main(): Promise<void> {
       meshedOutboundUserCpuShare: round(median(userShare.mesh), 2),
       peakRssMiB: { outbound: round(peakRss.plain.outbound, 1), inbound: round(peakRss.plain.inbound, 1) },
       meshedPeakRssMiB: { outbound: round(peakRss.mesh.outbound, 1), inbound: round(peakRss.mesh.inbound, 1) },
+      peakRssAnonMiB: { plain: { outbound: round(peakAnon.plain.outbound, 1), inbound: round(peakAnon.plain.inbound, 1) }, mesh: { outbound: round(peakAnon.mesh.outbound, 1), inbound: round(peakAnon.mesh.inbound, 1) } },
       idleRssMiB: idleRss.plain,
       meshedIdleRssMiB: idleRss.mesh,
       idleRssAfterWarmupMiB: idleRssAfterWarmup,
+      idleRssAnonMiB: idleAnon,
       maxThroughputQps: max,
       maxThroughputRatioToDirect: { outbound: ratio('outbound'), 'outbound+inbound': ratio('outbound+inbound'), meshed: ratio('meshed') },
       errors: Object.fromEntries(PATHS.map((p) => [p.name, samples[p.name].reduce((n, s) => n + s.requests - s.ok, 0)])),
