@@ -216,7 +216,8 @@ export class PodVolumes {
 
   /** Removes the pod's volume directories (memory-backed ones too). */
   async remove(): Promise<void> {
-    await rm(this.#opts.root, { recursive: true, force: true });
+    // A refresh still writing (a pod deleted while it starts) makes rmdir fail with ENOTEMPTY: rm retries then.
+    await rm(this.#opts.root, { recursive: true, force: true, maxRetries: 5 });
     await rm(dirname(this.#memDir('x')), { recursive: true, force: true });
   }
 }
