@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Server } from '@grpc/grpc-js';
+import { Metadata, type Server } from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import { closeGrpc, insecure, listenGrpc, unary } from '../src/grpc.ts';
 import { EmojiServiceClient, VotingServiceClient } from '../src/proto.ts';
@@ -16,11 +16,12 @@ let voting: Server;
 let web: HttpServer;
 let webAddr: string;
 let votingPort: number;
+const votingRegistry = new Registry();
 const clients: { close(): void }[] = [];
 
 beforeAll(async () => {
   emoji = emojiServer(new Registry());
-  voting = votingServer(new Registry());
+  voting = votingServer(votingRegistry);
   const [ep, vp] = [await listenGrpc(emoji, 0, '127.0.0.1'), await listenGrpc(voting, 0, '127.0.0.1')];
   votingPort = vp;
   const e = new EmojiServiceClient(`127.0.0.1:${ep}`, insecure());
@@ -80,6 +81,17 @@ describe('the demo app', () => {
     clients.push(v);
     await expect(unary(v, 'Vote', { shortcode: ':fire:' })).resolves.toEqual({});
     await expect(unary(v, 'Vote', { shortcode: ':doughnut:' })).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('counts calls by the l5d-client-id the mesh sets, and unmeshed calls under an empty client_id', async () => {
+    const v = new VotingServiceClient(`127.0.0.1:${votingPort}`, insecure());
+    clients.push(v);
+    const meshed = new Metadata();
+    meshed.set('l5d-client-id', 'web.emojivoto.serviceaccount.identity.trellis.cluster.local');
+    await new Promise((resolve, reject) => v['Results']!({}, meshed, (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))));
+    const text = await votingRegistry.metrics();
+    expect(text).toContain('calls_by_client_total{method="Results",client_id="web.emojivoto.serviceaccount.identity.trellis.cluster.local"} 1');
+    expect(text).toMatch(/calls_by_client_total\{method="Vote",client_id=""\} [1-9]/);
   });
 
   it('vote-bot votes steadily and sees the doughnut fail', async () => {

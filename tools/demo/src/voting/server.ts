@@ -3,14 +3,17 @@
 import { Server, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Counter, type Registry } from 'prom-client';
 import { BROKEN_SHORTCODE } from '../emojis.ts';
+import { callsByClient } from '../metrics.ts';
 import { votingService, type VotingResult } from '../proto.ts';
 
 export function votingServer(registry: Registry): Server {
   const votes = new Map<string, number>();
   const counter = new Counter({ name: 'votes_total', help: 'votes received', labelNames: ['result'], registers: [registry] });
+  const byClient = callsByClient(registry);
   const server = new Server();
   server.addService(votingService, {
     Vote: (call: ServerUnaryCall<{ shortcode: string }, unknown>, cb: sendUnaryData<object>) => {
+      byClient('Vote', call.metadata);
       const shortcode = call.request.shortcode;
       if (shortcode === BROKEN_SHORTCODE) {
         counter.inc({ result: 'failure' });
@@ -24,7 +27,8 @@ export function votingServer(registry: Registry): Server {
       counter.inc({ result: 'success' });
       cb(null, {});
     },
-    Results: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<{ results: VotingResult[] }>) => {
+    Results: (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<{ results: VotingResult[] }>) => {
+      byClient('Results', call.metadata);
       const results = [...votes].map(([s, v]) => ({ shortcode: s, votes: v })).sort((a, b) => b.votes - a.votes || a.shortcode.localeCompare(b.shortcode));
       cb(null, { results });
     },

@@ -1,0 +1,167 @@
+// The seeds' journey on a single-node trellis-cluster, written once for `npm run demo` (tools/e2e/src/demo.ts) and
+// the end-to-end test: cluster up, certificates, helm install of the CRDs and the control plane, the demo app,
+// `kubectl get deploy -o yaml | trellis inject - | kubectl apply -f -`, rollout.
+import { join } from 'node:path';
+import { status, up } from '@trellis/cluster/src/control-plane.ts';
+import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
+import { exec, helm, isReady, kubectl, kubectlInput, longRunning, pods, until, type Cluster, type Pod } from './kube.ts';
+
+export const TRELLIS_NS = 'trellis';
+export const DEMO_NS = 'emojivoto';
+export const PROXY_CONTAINER = 'linkerd-proxy';
+/** The control plane's Deployments, by their linkerd.io/control-plane-component label. */
+export const CONTROL_PLANE = ['identity', 'destination', 'proxy-injector'] as const;
+export const DEMO_DEPLOYMENTS = ['emoji', 'voting', 'web', 'vote-bot'] as const;
+export const DEMO_MANIFESTS = join(REPO_ROOT, 'tools/demo/manifests/emojivoto.yml');
+const TRELLIS_CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
+const CERTS_CLI = join(REPO_ROOT, 'libs/pki/src/certs-cli.ts');
+
+/** Named steps with their durations, printed as they finish and summed up at the end. */
+export class Phases {
+  readonly #log: (line: string) => void;
+  readonly #done: { name: string; ms: number }[] = [];
+
+  constructor(log: (line: string) => void) {
+    this.#log = log;
+  }
+
+  async run<T>(name: string, step: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    this.#log(`${name} ...`);
+    const result = await step();
+    const ms = Date.now() - t0;
+    this.#done.push({ name, ms });
+    this.#log(`${name}: ${(ms / 1000).toFixed(1)} s`);
+    return result;
+  }
+
+  summary(): string {
+    const width = Math.max(...this.#done.map((p) => p.name.length));
+    const total = this.#done.reduce((s, p) => s + p.ms, 0);
+    return [...this.#done.map((p) => `  ${p.name.padEnd(width)}  ${(p.ms / 1000).toFixed(1).padStart(6)} s`), `  ${'total'.padEnd(width)}  ${(total / 1000).toFixed(1).padStart(6)} s`].join('\n');
+  }
+}
+
+/**
+ * A single-node cluster in dir: the one already running there (when it has a node), else a new one. Another node
+ * cluster on this machine (one per machine) is waited for up to waitMs, with a line saying so.
+ */
+export async function startCluster(dir: string, waitMs: number, log: (line: string) => void): Promise<Cluster> {
+  const running = await status(dir).catch(() => undefined);
+  if (running?.ready && running.components.every((c) => c.running)) {
+    if (!running.state.node) throw new Error(`the cluster in ${dir} has no node (started without --node): trellis-cluster down --dir ${dir}, then try again`);
+    log(`reusing the cluster already running in ${dir}`);
+    return { dir, kubeconfig: running.state.kubeconfig };
+  }
+  const state = await up(dir, { node: true, nodeWaitMs: waitMs, log });
+  return { dir, kubeconfig: state.kubeconfig };
+}
+
+/** A trust anchor and an issuer from libs/pki's certificate generator, in <dir>/certs. */
+export async function makeCertificates(dir: string): Promise<string> {
+  const out = join(dir, 'certs');
+  await exec(process.execPath, [CERTS_CLI, '--out', out]);
+  return out;
+}
+
+/** helm arguments that hand the certificates to the control-plane chart (helm/README.md). */
+export const certificateValues = (certs: string): string[] => [
+  '--set-file', `identityTrustAnchorsPEM=${join(certs, 'ca.crt')}`,
+  '--set-file', `identity.issuer.tls.crtPEM=${join(certs, 'issuer.crt')}`,
+  '--set-file', `identity.issuer.tls.keyPEM=${join(certs, 'issuer.key')}`,
+];
+
+export async function controlPlaneInstalled(cluster: Cluster): Promise<boolean> {
+  return helm(cluster, '-n', TRELLIS_NS, 'status', 'trellis-control-plane').then(() => true, () => false);
+}
+
+/** helm install trellis-crds, then trellis-control-plane with the certificates and any extra helm arguments. */
+export async function installTrellis(cluster: Cluster, certs: string, extra: readonly string[] = []): Promise<void> {
+  await helm(cluster, 'install', 'trellis-crds', join(REPO_ROOT, 'helm/trellis-crds'), '-n', TRELLIS_NS, '--create-namespace');
+  await helm(cluster, 'install', 'trellis-control-plane', join(REPO_ROOT, 'helm/trellis-control-plane'), '-n', TRELLIS_NS, ...certificateValues(certs), ...extra);
+}
+
+/** Pods meshed and Ready: each Ready, with its proxy among its running containers and all of them ready. */
+function meshedReady(p: Pod, containers?: number): boolean {
+  const running = longRunning(p);
+  return (
+    !p.metadata.deletionTimestamp &&
+    isReady(p) &&
+    running.some((c) => c.name === PROXY_CONTAINER) &&
+    running.every((c) => c.ready) &&
+    (containers === undefined || running.length === containers)
+  );
+}
+
+/** Waits until each control-plane component has `replicas` pods, all Ready with a Ready proxy, and no others. */
+export async function controlPlaneReady(cluster: Cluster, replicas: number, timeoutMs: number): Promise<Pod[]> {
+  return until(cluster, `${replicas} Ready pod(s) of each control-plane component, each with its ${PROXY_CONTAINER}`, async () => {
+    const all = await pods(cluster, TRELLIS_NS);
+    const ok = CONTROL_PLANE.every((c) => {
+      const mine = all.filter((p) => p.metadata.labels?.['linkerd.io/control-plane-component'] === c);
+      return mine.length === replicas && mine.every((p) => meshedReady(p));
+    });
+    return ok && all;
+  }, timeoutMs);
+}
+
+/** Applies the demo's manifests and waits until every Deployment is Available (running unmeshed, as in the seeds). */
+export async function deployDemo(cluster: Cluster, timeoutMs: number): Promise<void> {
+  await kubectl(cluster, 'apply', '-f', DEMO_MANIFESTS);
+  await kubectl(cluster, '-n', DEMO_NS, 'wait', '--for=condition=Available', 'deploy', '--all', `--timeout=${Math.round(timeoutMs / 1000)}s`);
+}
+
+/**
+ * `kubectl get -n emojivoto deploy -o yaml | trellis inject - | kubectl apply -f -`; resolves with kubectl's report.
+ * The listing carries each object's resourceVersion, so a Deployment whose status the controller updated in between
+ * is refused with a Conflict: the pipeline runs again on fresh objects then, as someone at a terminal would.
+ */
+export async function meshDemo(cluster: Cluster): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const deployments = await kubectl(cluster, 'get', '-n', DEMO_NS, 'deploy', '-o', 'yaml');
+    const injected = await exec(process.execPath, [TRELLIS_CLI, 'inject', '-'], { input: deployments });
+    try {
+      return await kubectlInput(cluster, injected, 'apply', '-f', '-');
+    } catch (err) {
+      if (attempt >= 3 || !/\(Conflict\)/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+/** Waits for every demo Deployment's rollout, then for one Ready pod each with exactly its app and its proxy. */
+export async function demoMeshed(cluster: Cluster, timeoutMs: number): Promise<Pod[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (const d of DEMO_DEPLOYMENTS) {
+    await kubectl(cluster, '-n', DEMO_NS, 'rollout', 'status', `deploy/${d}`, `--timeout=${Math.max(1, Math.round((deadline - Date.now()) / 1000))}s`);
+  }
+  return until(cluster, `${DEMO_DEPLOYMENTS.length} Ready demo pods, each with 2 containers (the app and ${PROXY_CONTAINER})`, async () => {
+    const all = await pods(cluster, DEMO_NS);
+    return all.length === DEMO_DEPLOYMENTS.length && all.every((p) => meshedReady(p, 2)) && all;
+  }, Math.max(1000, deadline - Date.now()));
+}
+
+/** The one pod of a demo Deployment (selected by its app label, e.g. voting-svc). */
+export async function demoPod(cluster: Cluster, app: string): Promise<Pod> {
+  const [p] = (await pods(cluster, DEMO_NS, `app=${app}`)).filter((x) => !x.metadata.deletionTimestamp);
+  if (!p) throw new Error(`no ${app} pod in ${DEMO_NS}`);
+  return p;
+}
+
+/** Where to look once the demo runs: the kubeconfig, pods, the web API, a proxy's metrics, logs, teardown. */
+export async function lookAround(cluster: Cluster): Promise<string> {
+  const bin = join(REPO_ROOT, 'node_modules/.bin');
+  const web = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+  const voting = (await demoPod(cluster, 'voting-svc')).status.podIP ?? '<voting pod IP>';
+  const bot = (await demoPod(cluster, 'vote-bot-svc')).metadata.name;
+  return `
+Look around:
+  export KUBECONFIG=${cluster.kubeconfig} PATH=${join(REPO_ROOT, 'tools/bin')}:$PATH
+  kubectl -n ${DEMO_NS} get pods
+  curl -s http://${web}/api/leaderboard        # web-svc's ClusterIP, reachable from this host
+  curl -s "http://${web}/api/vote?choice=:doughnut:"   # the demo's deliberate failure
+  curl -s http://${voting}:4191/metrics | grep 'tls="true"'   # voting's proxy: mTLS, with the caller's identity
+  ${join(bin, 'trellis-cluster')} logs --dir ${cluster.dir} -n ${DEMO_NS} ${bot}
+Tear it down:
+  ${join(bin, 'trellis-cluster')} down --dir ${cluster.dir}
+`;
+}

@@ -1,0 +1,104 @@
+// kubectl, helm and pod helpers against a trellis-cluster node cluster, shared by the demo command and the
+// end-to-end test.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { tail } from '@trellis/cluster/src/processes.ts';
+import { toolPath, type Tool } from '@trellis/cluster/src/tools.ts';
+
+export interface Cluster {
+  /** The trellis-cluster state directory. */
+  readonly dir: string;
+  readonly kubeconfig: string;
+}
+
+/** A pod as kubectl prints it in JSON (only the fields these helpers read are typed). */
+export interface Pod {
+  readonly metadata: { readonly name: string; readonly namespace: string; readonly uid: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string>; readonly deletionTimestamp?: string };
+  readonly spec: {
+    readonly containers: readonly PodContainer[];
+    readonly initContainers?: readonly PodContainer[];
+  };
+  readonly status: {
+    readonly phase?: string;
+    readonly podIP?: string;
+    readonly conditions?: readonly { readonly type: string; readonly status: string }[];
+    readonly containerStatuses?: readonly ContainerStatus[];
+    readonly initContainerStatuses?: readonly ContainerStatus[];
+  };
+}
+
+export interface PodContainer {
+  readonly name: string;
+  readonly args?: readonly string[];
+  readonly restartPolicy?: string;
+}
+
+export interface ContainerStatus {
+  readonly name: string;
+  readonly ready: boolean;
+}
+
+/** Runs a command; rejects with its stderr when it exits non-zero. */
+export function exec(bin: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(bin, args, { env: opts.env ?? process.env, cwd: opts.cwd, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${[bin, ...args].join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+async function tool(cluster: Cluster, name: Tool, args: readonly string[], input?: string): Promise<string> {
+  return exec(await toolPath(name), args, { input, env: { ...process.env, KUBECONFIG: cluster.kubeconfig } });
+}
+
+export const kubectl = (cluster: Cluster, ...args: string[]) => tool(cluster, 'kubectl', args);
+export const kubectlInput = (cluster: Cluster, input: string, ...args: string[]) => tool(cluster, 'kubectl', args, input);
+export const helm = (cluster: Cluster, ...args: string[]) => tool(cluster, 'helm', args);
+
+export async function pods(cluster: Cluster, ns: string, selector?: string): Promise<Pod[]> {
+  return (JSON.parse(await kubectl(cluster, '-n', ns, 'get', 'pods', '-o', 'json', ...(selector ? ['-l', selector] : []))) as { items: Pod[] }).items;
+}
+
+export const isReady = (p: Pod): boolean => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+/** Containers that run for the pod's life: the regular ones and native sidecars (init containers with restartPolicy Always). */
+export function longRunning(p: Pod): ContainerStatus[] {
+  const sidecars = new Set((p.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  return [...(p.status.initContainerStatuses ?? []).filter((s) => sidecars.has(s.name)), ...(p.status.containerStatuses ?? [])];
+}
+
+/** The node agent's network namespace of a pod (tools/cluster/src/node-agent). */
+export const podNetns = (p: Pod): string => `trellis-pod-${p.metadata.uid.replace(/-/g, '').slice(0, 12)}`;
+
+/** What the cluster looks like, for timeout messages: pods, the last events, the node agent's log tail. */
+export async function explain(cluster: Cluster): Promise<string> {
+  const all = await kubectl(cluster, 'get', 'pods', '-A', '-o', 'wide').catch((e: Error) => e.message);
+  const events = await kubectl(cluster, 'get', 'events', '-A', '--sort-by=.lastTimestamp').catch((e: Error) => e.message);
+  return `\n${all}\n${events.split('\n').slice(-15).join('\n')}\nnode agent:\n${tail(join(cluster.dir, 'node-agent.log'), 15)}`;
+}
+
+/**
+ * Polls probe every 500 ms until it returns a truthy value, which it resolves with; past the deadline it rejects
+ * with what it waited for, the probe's last error and the cluster's state.
+ */
+export async function until<T>(cluster: Cluster, what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}${await explain(cluster)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** GET with a 5 s timeout; resolves with the status and body. */
+export async function httpGet(url: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, text: await res.text() };
+}

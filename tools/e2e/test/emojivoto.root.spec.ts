@@ -1,0 +1,209 @@
+// The seeds' journey end to end on a single-node cluster (needs root: network namespaces, a bridge, iptables), the
+// same steps `npm run demo` takes (src/journey.ts): cluster up, certificates, helm install, the demo meshed with
+// `trellis inject`, then what the mesh must show: mTLS between web and emoji/voting in the proxies' metrics, the
+// caller's identity at the app, the doughnut's failures classified, proxy-init's golden nat table in every pod, traffic
+// surviving a control-plane outage, the HA values, and a teardown that leaves nothing behind.
+// One node cluster runs per machine: up waits (bounded) for another test's or demo's cluster to go down.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { down, readState } from '@trellis/cluster/src/control-plane.ts';
+import { isOurs } from '@trellis/cluster/src/processes.ts';
+import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
+import { NETNS_PREFIX, leftovers } from '@trellis/cluster/src/node-agent/network.ts';
+import { podLogs } from '@trellis/cluster/src/logs.ts';
+import { exec, helm, httpGet, kubectl, longRunning, podNetns, pods, until, type Cluster, type Pod } from '../src/kube.ts';
+import {
+  CONTROL_PLANE,
+  DEMO_NS,
+  PROXY_CONTAINER,
+  Phases,
+  TRELLIS_NS,
+  controlPlaneReady,
+  demoMeshed,
+  demoPod,
+  deployDemo,
+  installTrellis,
+  makeCertificates,
+  meshDemo,
+  startCluster,
+} from '../src/journey.ts';
+import { parseMetrics, select, total } from '../src/prom.ts';
+import { expectedNatTable, normalizeSave } from '../src/nat.ts';
+
+/** How long to wait for another node cluster on this machine (tools/cluster's node test, a demo) to go down. */
+const NODE_WAIT_MS = 8 * 60_000;
+const MINUTE = 60_000;
+/** Mesh identities: <service account>.<namespace>.serviceaccount.identity.<control-plane namespace>.<trust domain>. */
+const identity = (sa: string) => `${sa}.${DEMO_NS}.serviceaccount.identity.${TRELLIS_NS}.cluster.local`;
+const WEB_ID = identity('web');
+
+const phases = new Phases((line) => console.log(`[e2e] ${line}`));
+let dir: string;
+let cluster: Cluster;
+let tornDown = false;
+
+const proxyMetrics = async (p: Pod) => parseMetrics((await httpGet(`http://${p.status.podIP}:4191/metrics`)).text);
+const appMetrics = async (p: Pod) => parseMetrics((await httpGet(`http://${p.status.podIP}:8801/metrics`)).text);
+
+/** vote-bot's latest summary line: "vote-bot: N votes: A ok, B failed, C errors". */
+async function botCounts(): Promise<{ ok: number; failed: number; errors: number }> {
+  const bot = await demoPod(cluster, 'vote-bot-svc');
+  const lines = (await podLogs(dir, DEMO_NS, bot.metadata.name, 'vote-bot')).split('\n').reverse();
+  const m = /votes: (\d+) ok, (\d+) failed, (\d+) errors/.exec(lines.find((l) => l.includes(' votes: ')) ?? '');
+  if (!m) throw new Error('vote-bot has printed no summary yet');
+  return { ok: Number(m[1]), failed: Number(m[2]), errors: Number(m[3]) };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp('/tmp/trellis-e2e-');
+});
+
+afterAll(async () => {
+  if (!tornDown && dir) await down(dir);
+  console.log(`[e2e] phase durations:\n${phases.summary()}`);
+}, 120_000);
+
+describe('the seeds journey on a single-node cluster', () => {
+  it('installs the CRDs and the control plane with helm: each controller pod Ready with its proxy', async () => {
+    cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[e2e] cluster: ${l}`)));
+    const certs = await phases.run('certificates', () => makeCertificates(dir));
+    await phases.run('helm install', () => installTrellis(cluster, certs));
+    const cp = await phases.run('control plane Ready', () => controlPlaneReady(cluster, 1, 4 * MINUTE));
+    expect(cp.map((p) => p.metadata.labels?.['linkerd.io/control-plane-component']).sort()).toEqual([...CONTROL_PLANE].sort());
+    for (const p of cp) expect(longRunning(p).find((c) => c.name === PROXY_CONTAINER)?.ready, p.metadata.name).toBe(true);
+  }, NODE_WAIT_MS + 6 * MINUTE);
+
+  it('meshes the demo with kubectl get | trellis inject | kubectl apply: every demo pod Ready with its app and its proxy', async () => {
+    await phases.run('demo applied and Available', () => deployDemo(cluster, 2 * MINUTE));
+    const applied = await phases.run('trellis inject', () => meshDemo(cluster));
+    for (const d of ['emoji', 'vote-bot', 'voting', 'web']) expect(applied).toMatch(new RegExp(`^deployment\\.apps/${d} (configured|unchanged)$`, 'm'));
+    const demo = await phases.run('demo rollout', () => demoMeshed(cluster, 4 * MINUTE));
+    console.log(`[e2e] kubectl get pods -A:\n${await kubectl(cluster, 'get', 'pods', '-A', '-o', 'wide')}`);
+    for (const p of demo) {
+      const app = p.metadata.labels?.['app']?.replace(/-svc$/, '');
+      expect(longRunning(p).map((c) => c.name).sort(), p.metadata.name).toEqual([app, PROXY_CONTAINER].sort());
+      expect(p.spec.initContainers?.[0]?.name, p.metadata.name).toBe('linkerd-init');
+    }
+  }, 5 * MINUTE);
+
+  it('shows mTLS from web to voting and emoji in the proxies\' metrics within a minute', async () => {
+    const [web, voting, emoji] = await Promise.all(['web-svc', 'voting-svc', 'emoji-svc'].map((a) => demoPod(cluster, a)));
+    const seen = await phases.run('mTLS in metrics', () =>
+      until(cluster, `inbound request_total with tls="true" and client_id="${WEB_ID}" on voting and emoji, and web's outbound with tls="true" and their server_id`, async () => {
+        const [w, v, e] = await Promise.all([proxyMetrics(web!), proxyMetrics(voting!), proxyMetrics(emoji!)]);
+        const inbound = (s: typeof v) => select(s, 'request_total', { direction: 'inbound', tls: 'true', client_id: WEB_ID });
+        const outbound = (sa: string) => select(w, 'request_total', { direction: 'outbound', tls: 'true', server_id: identity(sa) });
+        const found = { voting: inbound(v), emoji: inbound(e), toVoting: outbound('voting'), toEmoji: outbound('emoji') };
+        return Object.values(found).every((s) => s.length > 0 && s.every((x) => x.value > 0)) && found;
+      }, MINUTE),
+    );
+    console.log(`[e2e] mTLS web -> voting, on voting's proxy:\n${seen.voting.map((s) => s.line).join('\n')}`);
+    console.log(`[e2e] mTLS web -> voting, on web's proxy:\n${seen.toVoting.map((s) => s.line).join('\n')}`);
+  }, 2 * MINUTE);
+
+  it('lets voting and emoji see the caller\'s identity in l5d-client-id', async () => {
+    const [voting, emoji] = await Promise.all(['voting-svc', 'emoji-svc'].map((a) => demoPod(cluster, a)));
+    // The apps count their gRPC calls by the l5d-client-id header their proxy added (tools/demo/src/metrics.ts).
+    await until(cluster, `voting and emoji to count calls from ${WEB_ID}`, async () => {
+      const [v, e] = await Promise.all([appMetrics(voting!), appMetrics(emoji!)]);
+      return total(v, 'calls_by_client_total', { method: 'Vote', client_id: WEB_ID }) > 0 && total(e, 'calls_by_client_total', { method: 'FindByShortcode', client_id: WEB_ID }) > 0;
+    }, MINUTE);
+    const callers = select(await appMetrics(voting!), 'calls_by_client_total', { method: 'Vote' }).filter((s) => s.value > 0);
+    expect(callers.map((s) => s.labels['client_id'])).toContain(WEB_ID);
+  }, 2 * MINUTE);
+
+  it('classifies the doughnut\'s failed votes as classification="failure" by their grpc-status', async () => {
+    const voting = await demoPod(cluster, 'voting-svc');
+    // Voting answers the doughnut with gRPC UNKNOWN (2) in a 200 response: only grpc-status makes it a failure.
+    const failures = await until(cluster, 'voting\'s inbound response_total with classification="failure" and grpc_status="2" from web', async () => {
+      const s = select(await proxyMetrics(voting), 'response_total', { direction: 'inbound', tls: 'true', client_id: WEB_ID, classification: 'failure', grpc_status: '2' });
+      return s.some((x) => x.value > 0) && s;
+    }, MINUTE);
+    expect(failures.every((s) => s.labels['status_code'] === '200')).toBe(true);
+    const successes = total(await proxyMetrics(voting), 'response_total', { direction: 'inbound', client_id: WEB_ID, classification: 'success', grpc_status: '0' });
+    expect(successes).toBeGreaterThan(0);
+  }, 2 * MINUTE);
+
+  it('gives every demo pod the nat table of proxy-init\'s golden file, with the pod\'s own proxy-init arguments', async () => {
+    const golden = await readFile(join(REPO_ROOT, 'apps/proxy-init/test/golden/nat-injector-defaults.iptables-save'), 'utf8');
+    const demo = await pods(cluster, DEMO_NS);
+    expect(demo).toHaveLength(4);
+    for (const p of demo) {
+      const init = p.spec.initContainers?.find((c) => c.name === 'linkerd-init');
+      expect(init, p.metadata.name).toBeDefined();
+      const args = init!.args ?? [];
+      const save = args[args.indexOf('--firewall-save-bin-path') + 1] ?? 'iptables-legacy-save';
+      const actual = normalizeSave(await exec('ip', ['netns', 'exec', podNetns(p), save, '-t', 'nat']));
+      expect(actual, p.metadata.name).toBe(expectedNatTable(golden, args));
+    }
+  }, MINUTE);
+
+  it('keeps existing traffic succeeding while destination and identity are stopped for 30 s', async () => {
+    const web = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+    const before = await until(cluster, 'a vote-bot summary', botCounts, MINUTE);
+    const controllers = ['deploy/trellis-destination', 'deploy/trellis-identity'];
+    const votes: number[] = [];
+    await phases.run('control-plane outage (30 s)', async () => {
+      await kubectl(cluster, '-n', TRELLIS_NS, 'scale', ...controllers, '--replicas=0');
+      await until(cluster, 'destination and identity pods gone', async () => {
+        const left = (await pods(cluster, TRELLIS_NS)).filter((p) => ['destination', 'identity'].includes(p.metadata.labels?.['linkerd.io/control-plane-component'] ?? ''));
+        return left.length === 0;
+      }, MINUTE);
+      // The outage lasts 30 s: a vote from this host through web every second meanwhile (web -> voting over mTLS).
+      for (const end = Date.now() + 30_000; Date.now() < end; ) {
+        const t = Date.now();
+        votes.push((await httpGet(`http://${web}/api/vote?choice=:rocket:`).catch(() => ({ status: 0 }))).status);
+        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - t))));
+      }
+    });
+    const after = await botCounts();
+    console.log(`[e2e] during the outage: ${votes.length} votes from this host (${votes.filter((s) => s === 200).length} answered 200); vote-bot ${after.ok - before.ok} more ok, ${after.failed - before.failed} more failed (the doughnut), ${after.errors - before.errors} more errors`);
+    expect(votes.filter((s) => s !== 200), `statuses during the outage: ${votes.join(' ')}`).toEqual([]);
+    expect(votes.length).toBeGreaterThanOrEqual(20);
+    // vote-bot kept voting through the outage: its non-doughnut votes still pass and none errored.
+    expect(after.ok - before.ok).toBeGreaterThanOrEqual(15);
+    expect(after.errors).toBe(before.errors);
+    await phases.run('control plane back', async () => {
+      await kubectl(cluster, '-n', TRELLIS_NS, 'scale', ...controllers, '--replicas=1');
+      await controlPlaneReady(cluster, 1, 3 * MINUTE);
+    });
+  }, 5 * MINUTE);
+
+  it('runs the HA values: three Ready replicas of each controller with their proxies, and a PodDisruptionBudget each', async () => {
+    // values-ha.yaml requires replicas of a controller on different nodes (required pod anti-affinity by hostname).
+    // This cluster has one node, so a platform engineer trying HA here turns that one value off
+    // (enablePodAntiAffinity=false) and expects everything else of HA: 3 replicas, PDBs, requests, Fail webhooks.
+    // HA's CPU requests (100m per controller and per proxy: 1.8 CPU for 9 pods) fill this 2-CPU node, so the demo
+    // (checked above) goes first.
+    await phases.run('demo removed', () => kubectl(cluster, 'delete', 'namespace', DEMO_NS, '--wait=true', '--timeout=120s'));
+    await phases.run('helm upgrade to HA', () =>
+      helm(cluster, 'upgrade', 'trellis-control-plane', join(REPO_ROOT, 'helm/trellis-control-plane'), '-n', TRELLIS_NS, '--reuse-values', '-f', join(REPO_ROOT, 'helm/trellis-control-plane/values-ha.yaml'), '--set', 'enablePodAntiAffinity=false'),
+    );
+    const cp = await phases.run('HA control plane Ready', () => controlPlaneReady(cluster, 3, 5 * MINUTE));
+    expect(cp).toHaveLength(9);
+    const pdbs = JSON.parse(await kubectl(cluster, '-n', TRELLIS_NS, 'get', 'pdb', '-o', 'json')) as { items: { metadata: { name: string }; spec: { maxUnavailable: number } }[] };
+    expect(pdbs.items.map((p) => [p.metadata.name, p.spec.maxUnavailable]).sort()).toEqual([
+      ['trellis-dst', 1],
+      ['trellis-identity', 1],
+      ['trellis-proxy-injector', 1],
+    ]);
+    const hooks = JSON.parse(await kubectl(cluster, 'get', 'mutatingwebhookconfigurations', '-o', 'json')) as { items: { webhooks: { failurePolicy: string }[] }[] };
+    expect(hooks.items.flatMap((h) => h.webhooks.map((w) => w.failurePolicy))).toContain('Fail');
+  }, 7 * MINUTE);
+
+  it('tears down with trellis-cluster down: no pod namespace, bridge, rule or process left', async () => {
+    const recorded = (await readState(dir))!.processes;
+    const podNs = (await readdir('/run/netns')).filter((n) => n.startsWith(NETNS_PREFIX));
+    expect(podNs.length).toBeGreaterThan(0);
+    const podPids = (await Promise.all(podNs.map((ns) => exec('ip', ['netns', 'pids', ns]).catch(() => '')))).join('\n').split('\n').filter(Boolean);
+    expect(podPids.length).toBeGreaterThan(0);
+    tornDown = true;
+    await phases.run('teardown', () => down(dir));
+    expect(recorded.filter(isOurs).map((p) => p.name)).toEqual([]);
+    expect(podPids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(await leftovers()).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  }, 2 * MINUTE);
+});

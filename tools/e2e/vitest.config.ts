@@ -1,0 +1,5 @@
+import { mergeConfig } from 'vitest/config';
+import { projectConfig } from '../../vitest.shared.ts';
+
+// The journey's progress and phase durations go straight to the output as they happen (CI shows them in order).
+export default mergeConfig(projectConfig(import.meta.dirname), { test: { disableConsoleIntercept: true } });
