@@ -1,6 +1,7 @@
 // Loading a Kubernetes client configuration: an explicit kubeconfig file, else in-cluster service account,
 // else the usual defaults ($KUBECONFIG, ~/.kube/config).
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { TrellisError } from '@trellis/config';
 
@@ -12,8 +13,57 @@ export class KubeConfigError extends TrellisError {
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
+type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * A KubeConfig whose requests share one connection pool. The client library builds a new undici Agent for
+ * every request, so each API call pays a fresh TLS handshake (client certificate included) and leaves an
+ * idle keep-alive connection behind; at tens of writes per second that handshake load dominates the API
+ * server's CPU. The pool is replaced when the TLS material (CA, client certificate, key) changes on disk.
+ */
+export class PooledKubeConfig extends KubeConfig {
+  private pool: { readonly key: string; readonly dispatcher: Dispatcher } | undefined;
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const fresh = context.getDispatcher();
+    if (!fresh) return;
+    const key = this.tlsKey();
+    if (this.pool?.key !== key) {
+      const old = this.pool;
+      this.pool = { key, dispatcher: fresh };
+      // Requests in flight (watches included) finish on the old pool; it closes once they have.
+      if (old) void old.dispatcher.close().catch(() => undefined);
+      return;
+    }
+    // The library's fresh Agent has opened no connection yet; dropping it costs nothing.
+    context.setDispatcher(this.pool.dispatcher);
+  }
+
+  private tlsKey(): string {
+    const cluster = this.getCurrentCluster();
+    const user = this.getCurrentUser();
+    const h = createHash('sha256');
+    const part = (v: string | boolean | undefined) => h.update(`${v ?? ''}\0`);
+    const material = (file: string | undefined, data: string | undefined) => {
+      if (data) part(data);
+      else if (file) h.update(existsSync(file) ? readFileSync(file) : Buffer.alloc(0)).update('\0');
+      else part('');
+    };
+    part(cluster?.server);
+    part(cluster?.skipTLSVerify);
+    part(cluster?.tlsServerName);
+    part(cluster?.proxyUrl);
+    material(cluster?.caFile, cluster?.caData);
+    material(user?.certFile, user?.certData);
+    material(user?.keyFile, user?.keyData);
+    return h.digest('hex');
+  }
+}
+
 export function loadKubeConfig(opts: { kubeconfig?: string | undefined } = {}): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   try {
     if (opts.kubeconfig) {
       if (!existsSync(opts.kubeconfig)) throw new KubeConfigError(`kubeconfig ${opts.kubeconfig} does not exist`);

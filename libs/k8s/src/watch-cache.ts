@@ -2,19 +2,21 @@
 // safe for long-running controllers: the library relists on 410 but stops for good on any other error and
 // silently drops exceptions thrown by handlers. This wrapper restarts with jittered backoff, restarts a
 // watch that went silent, reports every (re)sync, and reports handler exceptions instead of losing them.
+// An optional transform cuts each object down as it arrives, so the cache never holds whole objects.
 import { KubernetesObjectApi, ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { collectionPath, type ResourceRef } from './resource-path.ts';
 
 export type ObjectHandler<T> = (obj: T) => void;
 
-interface Listeners<T> {
-  add: ObjectHandler<T>[];
-  update: ObjectHandler<T>[];
-  delete: ObjectHandler<T>[];
+interface Listeners<T, S> {
+  add: ObjectHandler<S>[];
+  update: ObjectHandler<S>[];
+  delete: ObjectHandler<S>[];
   synced: (() => void)[];
   error: ((err: unknown) => void)[];
-  handlerError: ((err: unknown, obj: T) => void)[];
+  /** A handler threw (obj is what it was given), or the transform threw (obj is the object as received). */
+  handlerError: ((err: unknown, obj: S | T) => void)[];
 }
 
 export interface WatchLogger {
@@ -22,16 +24,33 @@ export interface WatchLogger {
   info(obj: object, msg: string): void;
 }
 
-export interface WatchCacheOptions {
+export interface WatchCacheOptions<T extends KubernetesObject = KubernetesObject, S extends KubernetesObject = T> {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly backoff?: BackoffOptions;
   /** Restart the watch when nothing (not even a reconnect) arrived for this long. Default 5 min. */
   readonly watchdogMs?: number;
   readonly logger?: WatchLogger;
+  /** Objects per list request when (re)listing. Default 500. */
+  readonly listPageSize?: number;
+  /**
+   * Applied to every object the API server sends (list items and watch events, deletions included) before
+   * the cache keeps it or a handler sees it: return only what the handlers need. The object's name,
+   * namespace and resourceVersion are carried over onto the result (relists are diffed by them). An object
+   * the transform throws on is skipped and reported as a handler error.
+   */
+  readonly transform?: (obj: T) => S;
 }
 
-export class WatchCache<T extends KubernetesObject> {
+/** Copies the identity the cache needs (name, namespace, resourceVersion) onto a transformed object. */
+function carryIdentity<S extends KubernetesObject>(from: KubernetesObject, to: S): S {
+  if ((to as KubernetesObject) === from) return to;
+  const m = from.metadata;
+  to.metadata = { ...to.metadata, name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion } as KubernetesObject['metadata'];
+  return to;
+}
+
+export class WatchCache<T extends KubernetesObject, S extends KubernetesObject = T> {
   readonly resource: string;
   /** Times the watch was restarted after an error or a silent period. */
   restarts = 0;
@@ -40,8 +59,9 @@ export class WatchCache<T extends KubernetesObject> {
   /** Date.now() of the last event or reconnect. */
   lastActivity = 0;
 
-  private readonly lw: ListWatch<T>;
-  private readonly listeners: Listeners<T> = { add: [], update: [], delete: [], synced: [], error: [], handlerError: [] };
+  private readonly lw: ListWatch<S>;
+  private readonly transform: ((obj: T) => S) | undefined;
+  private readonly listeners: Listeners<T, S> = { add: [], update: [], delete: [], synced: [], error: [], handlerError: [] };
   private readonly backoff: Backoff;
   private readonly logger: WatchLogger | undefined;
   private readonly watchdogMs: number;
@@ -52,17 +72,36 @@ export class WatchCache<T extends KubernetesObject> {
   private watchdog: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | undefined;
 
-  constructor(kc: KubeConfig, ref: ResourceRef, opts: WatchCacheOptions = {}) {
+  constructor(kc: KubeConfig, ref: ResourceRef, opts: WatchCacheOptions<T, S> = {}) {
     this.resource = collectionPath(ref);
     this.backoff = new Backoff(opts.backoff);
     this.logger = opts.logger;
     this.watchdogMs = opts.watchdogMs ?? 5 * 60_000;
+    this.transform = opts.transform;
     const api = KubernetesObjectApi.makeApiClient(kc);
-    const list = () =>
-      api.list<T>(ref.apiVersion, ref.kind, ref.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector) as Promise<KubernetesListObject<T>>;
-    this.lw = new ListWatch<T>(this.resource, new Watch(kc), list, false, opts.labelSelector, opts.fieldSelector);
+    // Listed in pages, each transformed before the next is fetched, so a big collection is never in memory
+    // whole (continue pages are served from the first page's snapshot; an expired token fails the list,
+    // and the restart lists again).
+    const pageSize = opts.listPageSize ?? 500;
+    const list = async (): Promise<KubernetesListObject<S>> => {
+      const items: S[] = [];
+      let token: string | undefined;
+      let last: KubernetesListObject<T>;
+      do {
+        last = (await api.list<T>(ref.apiVersion, ref.kind, ref.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector, pageSize, token)) as KubernetesListObject<T>;
+        for (const o of last.items) {
+          const out = this.apply(o);
+          if (out) items.push(out);
+        }
+        // Typed lists carry the token as `_continue`; lists of custom resources keep the wire name.
+        const meta = last.metadata as { _continue?: string; continue?: string } | undefined;
+        token = meta?._continue || meta?.continue || undefined;
+      } while (token);
+      return { ...last, items } as KubernetesListObject<S>;
+    };
+    this.lw = new ListWatch<S>(this.resource, this.transform ? new TransformingWatch(kc, (o) => this.apply(o as T)) : new Watch(kc), list, false, opts.labelSelector, opts.fieldSelector);
     for (const verb of ['add', 'update', 'delete'] as const) {
-      this.lw.on(verb, (obj: T) => {
+      this.lw.on(verb, (obj: S) => {
         this.lastActivity = Date.now();
         this.dispatch(verb, obj);
       });
@@ -73,11 +112,11 @@ export class WatchCache<T extends KubernetesObject> {
     this.lw.on('error', (err: unknown) => this.onWatchError(err));
   }
 
-  on(event: 'add' | 'update' | 'delete', fn: ObjectHandler<T>): this;
+  on(event: 'add' | 'update' | 'delete', fn: ObjectHandler<S>): this;
   on(event: 'synced', fn: () => void): this;
   on(event: 'error', fn: (err: unknown) => void): this;
-  on(event: 'handlerError', fn: (err: unknown, obj: T) => void): this;
-  on(event: keyof Listeners<T>, fn: (...args: never[]) => void): this {
+  on(event: 'handlerError', fn: (err: unknown, obj: S | T) => void): this;
+  on(event: keyof Listeners<T, S>, fn: (...args: never[]) => void): this {
     (this.listeners[event] as unknown[]).push(fn);
     return this;
   }
@@ -86,11 +125,11 @@ export class WatchCache<T extends KubernetesObject> {
     return this.isSynced;
   }
 
-  get(name: string, namespace?: string): T | undefined {
+  get(name: string, namespace?: string): S | undefined {
     return this.lw.get(name, namespace);
   }
 
-  list(namespace?: string): readonly T[] {
+  list(namespace?: string): readonly S[] {
     return this.lw.list(namespace);
   }
 
@@ -132,7 +171,20 @@ export class WatchCache<T extends KubernetesObject> {
     await this.lw.stop();
   }
 
-  private dispatch(verb: 'add' | 'update' | 'delete', obj: T): void {
+  /** The transformed object, or undefined (reported) when the transform threw on it. */
+  private apply(obj: T): S | undefined {
+    if (!this.transform) return obj as unknown as S;
+    try {
+      return carryIdentity(obj, this.transform(obj));
+    } catch (err) {
+      this.handlerErrors++;
+      this.logger?.warn({ err, resource: this.resource, name: obj.metadata?.name, namespace: obj.metadata?.namespace }, 'transform threw; object skipped');
+      for (const h of this.listeners.handlerError) h(err, obj);
+      return undefined;
+    }
+  }
+
+  private dispatch(verb: 'add' | 'update' | 'delete', obj: S): void {
     for (const fn of this.listeners[verb]) {
       try {
         fn(obj);
@@ -190,5 +242,33 @@ export class WatchCache<T extends KubernetesObject> {
     this.logger?.warn({ resource: this.resource, silentMs: Date.now() - this.lastActivity }, 'watch went silent; restarting');
     this.isSynced = false;
     void this.lw.stop().then(() => this.restart(true));
+  }
+}
+
+/** A Watch that hands ListWatch transformed objects (bookmarks and error statuses pass through untouched). */
+class TransformingWatch extends Watch {
+  private readonly fn: (obj: KubernetesObject) => KubernetesObject | undefined;
+
+  constructor(kc: KubeConfig, fn: (obj: KubernetesObject) => KubernetesObject | undefined) {
+    super(kc);
+    this.fn = fn;
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase, obj, watchObj) => {
+        if (phase !== 'ADDED' && phase !== 'MODIFIED' && phase !== 'DELETED') return callback(phase, obj, watchObj);
+        const out = this.fn(obj as KubernetesObject);
+        if (out) callback(phase, out, watchObj);
+      },
+      done,
+    );
   }
 }

@@ -83,6 +83,60 @@ describe('WatchCache on the shared test cluster', () => {
       await cache.stop();
     }
   });
+
+  it('keeps only what the transform returns, for listed objects and events alike, listing in pages', async () => {
+    const tns = await createNamespace(kc, 'transform');
+    for (const n of ['l1', 'l2', 'l3', 'l4', 'l5']) await core.createNamespacedConfigMap({ namespace: tns, body: cm(n, { v: n, big: 'x'.repeat(1000) }) });
+    type Slim = { metadata?: { name?: string; namespace?: string; resourceVersion?: string }; v: string | undefined };
+    const cache = new WatchCache<V1ConfigMap, Slim>(kc, { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: tns }, {
+      listPageSize: 2,
+      transform: (o) => ({ v: o.data?.['v'] }),
+    });
+    const updates: Slim[] = [];
+    const deleted: string[] = [];
+    cache.on('update', (o) => updates.push(o));
+    cache.on('delete', (o) => deleted.push(o.metadata?.name ?? ''));
+    await cache.start();
+    try {
+      const listed = cache.list(tns).filter((o) => o.metadata?.name?.startsWith('l'));
+      expect(listed.map((o) => o.v).sort()).toEqual(['l1', 'l2', 'l3', 'l4', 'l5']);
+      for (const o of listed) {
+        expect(Object.keys(o).sort()).toEqual(['metadata', 'v']);
+        expect(Object.keys(o.metadata ?? {}).sort()).toEqual(['name', 'namespace', 'resourceVersion']);
+      }
+      await core.replaceNamespacedConfigMap({ name: 'l1', namespace: tns, body: cm('l1', { v: 'changed', big: 'y' }) });
+      await until('update l1', () => updates.some((o) => o.v === 'changed'));
+      expect(JSON.stringify(cache.get('l1', tns))).not.toContain('big');
+      await core.deleteNamespacedConfigMap({ name: 'l2', namespace: tns });
+      await until('delete l2', () => deleted.includes('l2'));
+      expect(cache.get('l2', tns)).toBeUndefined();
+    } finally {
+      await cache.stop();
+    }
+  });
+
+  it('skips and reports an object the transform throws on, and keeps watching', async () => {
+    const tns = await createNamespace(kc, 'transform-err');
+    const cache = new WatchCache<V1ConfigMap, V1ConfigMap>(kc, { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: tns }, {
+      transform: (o) => {
+        if (o.metadata?.name === 'bad') throw new Error('cannot slim this one');
+        return o;
+      },
+    });
+    const reported: string[] = [];
+    cache.on('handlerError', (err, o) => reported.push(`${o.metadata?.name}: ${(err as Error).message}`));
+    await cache.start();
+    try {
+      await core.createNamespacedConfigMap({ namespace: tns, body: cm('bad') });
+      await core.createNamespacedConfigMap({ namespace: tns, body: cm('good') });
+      await until('good cached', () => cache.get('good', tns) !== undefined);
+      expect(cache.get('bad', tns)).toBeUndefined();
+      expect(reported).toEqual(['bad: cannot slim this one']);
+      expect(cache.handlerErrors).toBe(1);
+    } finally {
+      await cache.stop();
+    }
+  });
 });
 
 describe('WatchCache when the API server restarts', () => {
