@@ -62,9 +62,13 @@ describe('Destination.Get', () => {
     expect(plain.protocolHint).toBeUndefined();
     expect(plain.metricLabels).toMatchObject({ pod: 'web-2', serviceaccount: 'default', zone: 'z1' });
     expect(s.items).toHaveLength(1);
-    // The watch caches keep only what they need to diff a relist; the index holds the slim records.
+    // The watch caches keep no whole objects: the identity a relist is diffed by, and the slim record the
+    // index holds (the same object, not a copy).
     const pods = d.watches.caches.find((w) => w.resource === '/api/v1/pods');
-    expect(pods?.get('web-1', ns)).toEqual({ metadata: { name: 'web-1', namespace: ns, resourceVersion: expect.any(String) as string } });
+    const cached = pods?.get('web-1', ns) as { metadata?: unknown; record?: unknown } | undefined;
+    expect(Object.keys(cached ?? {}).sort()).toEqual(['metadata', 'record']);
+    expect(cached?.metadata).toEqual({ name: 'web-1', namespace: ns, resourceVersion: expect.any(String) as string });
+    expect(cached?.record).toBe(d.index.pod(ns, 'web-1'));
 
     await k.discovery.replaceNamespacedEndpointSlice({ name: 'web-a', namespace: ns, body: slice('web-a', 'web', [{ name: 'http', port: 8080 }], [{ ip: '10.1.0.1', pod: 'web-1', zone: 'z1' }]) });
     const removed = await s.next('remove of web-2', isRemove);

@@ -1,7 +1,7 @@
 // The destination's metrics on its own prom-client registry. Names follow Linkerd's destination where
 // it has one (endpoint_updates_queue_overflow, profile_updates_queue_overflow, <kind>_cache_size).
 import { createRegistry, type Registry } from '@trellis/telemetry';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 
 export type Api = 'destination.Get' | 'destination.GetProfile' | 'inbound.WatchPort' | 'outbound.Watch';
 
@@ -9,6 +9,8 @@ export interface Metrics {
   readonly registry: Registry;
   readonly openStreams: Gauge<'api'>;
   readonly updatesSent: Counter<'api'>;
+  /** From an index change (a watch event applied) to the stream's update written (Trellis's own; Linkerd has none). */
+  readonly updateLatency: Histogram<'api'>;
   readonly endpointQueueOverflow: Counter<'service'>;
   readonly profileQueueOverflow: Counter<'fqn' | 'port'>;
   readonly policyQueueOverflow: Counter<'api'>;
@@ -46,6 +48,13 @@ export function createMetrics(sources: MetricsSources, opts: { defaultMetrics?: 
     registry,
     openStreams: new Gauge({ name: 'destination_open_streams', help: 'Open API streams.', labelNames: ['api'], registers: [registry] }),
     updatesSent: new Counter({ name: 'destination_updates_sent_total', help: 'Messages sent on API streams.', labelNames: ['api'], registers: [registry] }),
+    updateLatency: new Histogram({
+      name: 'destination_update_latency_seconds',
+      help: 'Time from an index change (a Kubernetes watch event applied) to the resulting update written to a stream.',
+      labelNames: ['api'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     endpointQueueOverflow: new Counter({
       name: 'endpoint_updates_queue_overflow',
       help: 'Get streams ended because their update queue overflowed.',

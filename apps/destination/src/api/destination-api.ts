@@ -8,9 +8,9 @@ import { AmbiguousTargetError, InvalidRequestError, NotFoundError } from '../err
 import { topic } from '../index/cluster-index.ts';
 import type { PodRecord, ProfileRecord } from '../index/model.ts';
 import { parseContextToken, parseHostPort, parseTarget, serviceName } from '../discovery/authority.ts';
-import { selectEndpoints } from '../discovery/endpoints.ts';
+import { selectEndpointInputs } from '../discovery/endpoints.ts';
 import { DEFAULT_RETRY_BUDGET, emptyProfile, serviceFqn, serviceProfile } from '../discovery/profile.ts';
-import { isOpaquePort, weightedAddr } from '../discovery/weighted-addr.ts';
+import { isOpaquePort, weightedAddr, type EndpointInput } from '../discovery/weighted-addr.ts';
 import { grpcStatus } from './grpc-status.ts';
 import { serveUpdates, type StreamDeps } from './update-stream.ts';
 
@@ -21,6 +21,9 @@ function reject(call: Call<unknown>, err: unknown): void {
 }
 
 const fingerprint = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/** Same WeightedAddr inputs: records are replaced, never mutated, so the same pod object means the same pod. */
+const sameInput = (a: EndpointInput, b: EndpointInput) => a.pod === b.pod && a.zone === b.zone && a.clientZone === b.clientZone && a.ip === b.ip && a.port === b.port;
 
 export function destinationApi(cfg: DestinationConfig, deps: StreamDeps): destination.DestinationServer {
   const { index, logger } = deps;
@@ -37,20 +40,32 @@ export function destinationApi(cfg: DestinationConfig, deps: StreamDeps): destin
     }
     const { namespace, name, port, instance } = target;
     const token = parseContextToken(call.request.contextToken);
-    const sent = new Map<string, { fp: string; addr: net.TcpAddress | undefined }>();
+    // Per address: what was last sent (its encoding) and the inputs it was built from. An endpoint whose
+    // inputs are the same objects as last time is not rebuilt or re-encoded: one write usually changes one
+    // endpoint of many.
+    interface Sent {
+      fp: string;
+      addr: net.TcpAddress | undefined;
+      input: EndpointInput;
+      serversVersion: number;
+    }
+    const sent = new Map<string, Sent>();
     const setLabels = { namespace, service: name };
     serveUpdates(deps, call, {
       api: 'destination.Get',
       topics: [topic.service(namespace, name), topic.servers(namespace), ...(token.nodeName ? [topic.node(token.nodeName)] : [])],
       onOverflow: () => deps.metrics.endpointQueueOverflow.inc({ service: `${name}.${namespace}` }),
       compute: () => {
-        const now = selectEndpoints(cfg, index, { namespace, name, port, instance, clientNode: token.nodeName }) ?? new Map();
+        const now = selectEndpointInputs(cfg, index, { namespace, name, port, instance, clientNode: token.nodeName }) ?? new Map<string, EndpointInput>();
+        const serversVersion = index.serversVersion;
         const adds: destination.WeightedAddr[] = [];
-        for (const [k, w] of now) {
+        for (const [k, input] of now) {
+          const prev = sent.get(k);
+          if (prev && prev.serversVersion === serversVersion && sameInput(prev.input, input)) continue;
+          const w = weightedAddr(cfg, index, input);
           const fp = fingerprint(destination.WeightedAddr.encode(w).finish());
-          if (sent.get(k)?.fp === fp) continue;
-          sent.set(k, { fp, addr: w.addr });
-          adds.push(w);
+          sent.set(k, { fp, addr: w.addr, input, serversVersion });
+          if (prev?.fp !== fp) adds.push(w);
         }
         const removed: net.TcpAddress[] = [];
         for (const [k, v] of sent) {

@@ -69,6 +69,22 @@ describe('serveUpdates', () => {
     expect((await metrics.openStreams.get()).values[0]?.value).toBe(1);
   });
 
+  it('times each change-driven update from the change to its write, but not the first message or changes that send nothing', async () => {
+    const { index, deps, metrics } = setup(100);
+    const call = new FakeCall(1000);
+    let n = 0;
+    serveUpdates(deps, call as unknown as Sink<number>, { api: 'destination.Get', topics: ['t'], onOverflow: () => undefined, compute: () => (++n === 3 ? [] : [n]) });
+    const count = async () => (await metrics.updateLatency.get()).values.find((v) => v.metricName === 'destination_update_latency_seconds_count')?.value ?? 0;
+    expect(await count()).toBe(0);
+    index['notify']('t');
+    await tick();
+    expect(await count()).toBe(1);
+    index['notify']('t');
+    await tick();
+    expect(call.written).toEqual([1, 2]);
+    expect(await count()).toBe(1);
+  });
+
   it('ends every open stream cleanly on shutdown', () => {
     const { deps, streams } = setup(100);
     const call = new FakeCall(1000);

@@ -49,6 +49,8 @@ export function serveUpdates<T>(deps: StreamDeps, call: Sink<T>, opts: UpdateStr
   let blocked = false;
   let closed = false;
   let scheduled = false;
+  /** performance.now() of the first change since the last run (undefined for the first message). */
+  let changedAt: number | undefined;
 
   const cleanup = () => {
     if (closed) return false;
@@ -95,10 +97,14 @@ export function serveUpdates<T>(deps: StreamDeps, call: Sink<T>, opts: UpdateStr
       pending.push(m);
     }
     flush();
+    if (changedAt !== undefined && msgs.length > 0) metrics.updateLatency.observe({ api }, (performance.now() - changedAt) / 1000);
+    changedAt = undefined;
   };
   const schedule = () => {
     if (scheduled || closed) return;
     scheduled = true;
+    // The index notifies synchronously while it applies a watch event, so now is when the change arrived.
+    changedAt = performance.now();
     setImmediate(() => {
       scheduled = false;
       run();

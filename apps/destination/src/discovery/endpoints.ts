@@ -4,7 +4,7 @@ import type { destination } from '@trellis/proto';
 import type { DestinationConfig } from '../config.ts';
 import type { ClusterIndex } from '../index/cluster-index.ts';
 import type { EndpointRecord, ServiceRecord, SliceRecord } from '../index/model.ts';
-import { weightedAddr } from './weighted-addr.ts';
+import { weightedAddr, type EndpointInput } from './weighted-addr.ts';
 
 export interface EndpointQuery {
   readonly namespace: string;
@@ -30,6 +30,18 @@ function slicePort(svc: ServiceRecord, slice: SliceRecord, port: number): number
 
 /** The endpoints of a Service port as the proxy should see them, keyed by "ip:port"; undefined when the Service is gone. */
 export function selectEndpoints(cfg: DestinationConfig, index: ClusterIndex, q: EndpointQuery): Map<string, destination.WeightedAddr> | undefined {
+  const inputs = selectEndpointInputs(cfg, index, q);
+  if (!inputs) return undefined;
+  const out = new Map<string, destination.WeightedAddr>();
+  for (const [k, e] of inputs) out.set(k, weightedAddr(cfg, index, e));
+  return out;
+}
+
+/**
+ * What selectEndpoints builds each WeightedAddr from, keyed the same way: streams compare these inputs with
+ * the last ones they sent and rebuild only the endpoints whose inputs changed.
+ */
+export function selectEndpointInputs(cfg: DestinationConfig, index: ClusterIndex, q: EndpointQuery): Map<string, EndpointInput> | undefined {
   const svc = index.service(q.namespace, q.name);
   if (!svc) return undefined;
   let candidates: Candidate[] = [];
@@ -60,11 +72,11 @@ export function selectEndpoints(cfg: DestinationConfig, index: ClusterIndex, q: 
     const local = candidates.filter((c) => c.endpoint.zoneHints?.includes(clientZone));
     if (local.length > 0) candidates = local;
   }
-  const out = new Map<string, destination.WeightedAddr>();
+  const out = new Map<string, EndpointInput>();
   for (const c of candidates) {
     const pod = c.endpoint.podName ? index.pod(q.namespace, c.endpoint.podName) : undefined;
     const k = c.ip.includes(':') ? `[${c.ip}]:${c.port}` : `${c.ip}:${c.port}`;
-    out.set(k, weightedAddr(cfg, index, { ip: c.ip, port: c.port, pod, zone: c.endpoint.zone, clientZone }));
+    out.set(k, { ip: c.ip, port: c.port, pod, zone: c.endpoint.zone, clientZone });
   }
   return out;
 }

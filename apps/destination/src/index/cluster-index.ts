@@ -47,6 +47,7 @@ export class ClusterIndex {
   private readonly serversByNamespace = new Map<string, Set<string>>();
   private readonly profiles = new Map<string, ProfileRecord>();
   private readonly listeners = new Map<string, Set<Listener>>();
+  private serverChanges = 0;
 
   // ---- reads
 
@@ -78,6 +79,11 @@ export class ClusterIndex {
 
   namespace(name: string): NamespaceRecord | undefined {
     return this.namespaces.get(name);
+  }
+
+  /** Changes whenever any Server is added, changed or removed (so derived results can be reused until then). */
+  get serversVersion(): number {
+    return this.serverChanges;
   }
 
   serversIn(ns: string): ServerRecord[] {
@@ -234,6 +240,7 @@ export class ClusterIndex {
   upsertServer(rec: ServerRecord): void {
     const k = key(rec.namespace, rec.name);
     this.servers.set(k, rec);
+    this.serverChanges++;
     addTo(this.serversByNamespace, rec.namespace, k);
     this.notify(topic.servers(rec.namespace));
   }
@@ -241,6 +248,7 @@ export class ClusterIndex {
   deleteServer(ns: string, name: string): void {
     const k = key(ns, name);
     if (!this.servers.delete(k)) return;
+    this.serverChanges++;
     removeFrom(this.serversByNamespace, ns, k);
     this.notify(topic.servers(ns));
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { podRecord, selectorMatches, serviceRecord, sliceRecord } from './model.ts';
-import { shrinkInPlace } from './watches.ts';
+import { slim } from './watches.ts';
 
 describe('slim records', () => {
   it('keeps what discovery and policy read from a Pod', () => {
@@ -59,9 +59,11 @@ describe('slim records', () => {
     expect(selectorMatches({ matchLabels: {}, matchExpressions: [] }, {})).toBe(true);
   });
 
-  it('cuts a cached object down to its name, namespace and resourceVersion', () => {
-    const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n', resourceVersion: '7', labels: { a: 'b' } }, spec: { containers: [] } };
-    shrinkInPlace(obj);
-    expect(obj).toEqual({ metadata: { name: 'p', namespace: 'n', resourceVersion: '7' } });
+  it('keeps only the record of a watched object, not the object', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n', resourceVersion: '7', labels: { a: 'b' } }, spec: { containers: [] } };
+    const kept = slim(podRecord(pod));
+    expect(Object.keys(kept)).toEqual(['record']);
+    expect(kept.record).toMatchObject({ name: 'p', namespace: 'n', labels: { a: 'b' } });
+    expect(JSON.stringify(kept)).not.toContain('containers');
   });
 });

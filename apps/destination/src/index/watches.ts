@@ -1,7 +1,7 @@
-// One watch per resource kind through libs/k8s, feeding the ClusterIndex with slim records. After a
-// record is taken, the object held by the watch cache is cut down to its name, namespace and
-// resourceVersion (all the cache needs to diff relists), so full objects never stay in memory.
-import type { KubeConfig, KubernetesObject, V1EndpointSlice, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+// One watch per resource kind through libs/k8s, feeding the ClusterIndex with slim records. The watch
+// cache's transform turns each object into its record as it arrives (list items and events alike), so
+// the cache holds only the record plus name, namespace and resourceVersion, never whole objects.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { WatchCache, type ResourceRef, type WatchLogger } from '@trellis/k8s';
 import type { ClusterIndex } from './cluster-index.ts';
 import {
@@ -13,6 +13,8 @@ import {
   serviceRecord,
   sliceRecord,
   type CustomObject,
+  type ProfileRecord,
+  type ServerRecord,
 } from './model.ts';
 
 export const RESOURCES = {
@@ -26,7 +28,7 @@ export const RESOURCES = {
 } as const satisfies Record<string, ResourceRef>;
 
 export interface Watches {
-  readonly caches: readonly WatchCache<KubernetesObject>[];
+  readonly caches: readonly WatchCache<KubernetesObject, KubernetesObject>[];
   /** True once every cache has synced at least once (and is in sync now). */
   synced(): boolean;
   start(): Promise<void>;
@@ -38,43 +40,45 @@ export interface WatchOptions {
   readonly backoff?: { initialMs?: number; maxMs?: number };
 }
 
-/** Cuts a cached object down to what the watch cache needs to recognise it on the next relist. */
-export function shrinkInPlace(obj: KubernetesObject): void {
-  const meta = obj.metadata;
-  for (const k of Object.keys(obj)) delete (obj as Record<string, unknown>)[k];
-  obj.metadata = { name: meta?.name, namespace: meta?.namespace, resourceVersion: meta?.resourceVersion } as KubernetesObject['metadata'];
+/** What the watch caches keep of an object: its identity and the record the index needs. */
+export interface Slim<R> extends KubernetesObject {
+  readonly record: R;
 }
 
+/** The slim form of an object (the watch cache copies name, namespace and resourceVersion onto it). */
+export const slim = <R>(record: R): Slim<R> => ({ record });
+
 export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOptions = {}): Watches {
-  const caches: WatchCache<KubernetesObject>[] = [];
-  function watch<T extends KubernetesObject>(ref: ResourceRef, upsert: (obj: T) => void, remove: (ns: string, name: string) => void): void {
-    const cache = new WatchCache<T>(kc, ref, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.backoff ? { backoff: opts.backoff } : {}) });
-    const onUpsert = (obj: T) => {
-      upsert(obj);
-      shrinkInPlace(obj);
-    };
+  const caches: WatchCache<KubernetesObject, KubernetesObject>[] = [];
+  function watch<T extends KubernetesObject, R>(ref: ResourceRef, toRecord: (obj: T) => R, upsert: (rec: R, ns: string, name: string) => void, remove: (ns: string, name: string) => void): void {
+    const cache = new WatchCache<T, Slim<R>>(kc, ref, {
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      transform: (obj) => slim(toRecord(obj)),
+    });
+    const onUpsert = (obj: Slim<R>) => upsert(obj.record, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
     cache.on('add', onUpsert);
     cache.on('update', onUpsert);
     cache.on('delete', (obj) => remove(obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
-    caches.push(cache as unknown as WatchCache<KubernetesObject>);
+    caches.push(cache as unknown as WatchCache<KubernetesObject, KubernetesObject>);
   }
 
-  watch<V1Service>(RESOURCES.services, (o) => index.upsertService(serviceRecord(o)), (ns, n) => index.deleteService(ns, n));
-  watch<V1EndpointSlice>(
+  watch(RESOURCES.services, serviceRecord, (r) => index.upsertService(r), (ns, n) => index.deleteService(ns, n));
+  watch(
     RESOURCES.endpointSlices,
-    (o) => {
-      const rec = sliceRecord(o);
+    sliceRecord,
+    (r, ns, n) => {
       // A slice that lost its service-name label no longer belongs to any Service.
-      if (rec) index.upsertSlice(rec);
-      else index.deleteSlice(o.metadata?.namespace ?? '', o.metadata?.name ?? '');
+      if (r) index.upsertSlice(r);
+      else index.deleteSlice(ns, n);
     },
     (ns, n) => index.deleteSlice(ns, n),
   );
-  watch<V1Pod>(RESOURCES.pods, (o) => index.upsertPod(podRecord(o)), (ns, n) => index.deletePod(ns, n));
-  watch<V1Node>(RESOURCES.nodes, (o) => index.upsertNode(o.metadata?.name ?? '', nodeZone(o)), (_ns, n) => index.deleteNode(n));
-  watch<V1Namespace>(RESOURCES.namespaces, (o) => index.upsertNamespace(namespaceRecord(o)), (_ns, n) => index.deleteNamespace(n));
-  watch<CustomObject & KubernetesObject>(RESOURCES.serviceProfiles, (o) => index.upsertProfile(profileRecord(o)), (ns, n) => index.deleteProfile(ns, n));
-  watch<CustomObject & KubernetesObject>(RESOURCES.servers, (o) => index.upsertServer(serverRecord(o)), (ns, n) => index.deleteServer(ns, n));
+  watch(RESOURCES.pods, podRecord, (r) => index.upsertPod(r), (ns, n) => index.deletePod(ns, n));
+  watch(RESOURCES.nodes, nodeZone, (zone, _ns, n) => index.upsertNode(n, zone), (_ns, n) => index.deleteNode(n));
+  watch(RESOURCES.namespaces, namespaceRecord, (r) => index.upsertNamespace(r), (_ns, n) => index.deleteNamespace(n));
+  watch<CustomObject & KubernetesObject, ProfileRecord>(RESOURCES.serviceProfiles, profileRecord, (r) => index.upsertProfile(r), (ns, n) => index.deleteProfile(ns, n));
+  watch<CustomObject & KubernetesObject, ServerRecord>(RESOURCES.servers, serverRecord, (r) => index.upsertServer(r), (ns, n) => index.deleteServer(ns, n));
 
   return {
     caches,
