@@ -1,23 +1,27 @@
 // Discovery benchmark: the built destination (dist/apps/destination/main.js) as its own process against a
 // local kube-apiserver; S services × E endpoints (pods + EndpointSlices), N open Get streams spread over
-// them; EndpointSlices patched at R per second for T seconds; latency measured from the API write to the
-// update arriving on every subscribed stream. Then the index grows to 10,000 endpoints and RSS is read.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// them; EndpointSlices rewritten at R per second for T seconds; latency measured from the API write to the
+// update arriving on every subscribed stream, split into stages by timestamps taken in separate processes:
+// the writer (this process: write -> API acknowledgement), a watch probe (write -> the API server's watch
+// event, decoded through libs/k8s), and the stream clients (-> the Add on each stream). CPU of every
+// process is read from /proc over the churn. Then the index grows to 10,000 endpoints and RSS is read.
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { credentials } from '@grpc/grpc-js';
-import { ApiextensionsV1Api, CoreV1Api, DiscoveryV1Api, loadYaml, type KubeConfig, type V1CustomResourceDefinition, type V1EndpointSlice } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, loadYaml, type V1CustomResourceDefinition, type V1EndpointSlice } from '@kubernetes/client-node';
 import { loadKubeConfig } from '@trellis/k8s';
-import { DestinationClient, tcpAddressToString, type destination } from '@trellis/proto';
+import { openStreams } from './clients.ts';
+import { wallMs, type ChildMessage } from './clock.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const bundle = join(root, 'dist', 'apps', 'destination', 'main.js');
 const resultsDir = join(root, 'tools', 'bench', 'results');
 
 const { values: args } = parseArgs({
+  allowNegative: true,
   options: {
     services: { type: 'string', default: '500' },
     endpoints: { type: 'string', default: '10' },
@@ -28,6 +32,17 @@ const { values: args } = parseArgs({
     // A smaller young generation keeps RSS close to the live heap; the image should run with the same flag.
     'node-flags': { type: 'string', default: '--max-semi-space-size=2' },
     kubeconfig: { type: 'string', default: process.env['TRELLIS_KUBECONFIG'] ?? '' },
+    // A cluster to use and keep (started there when missing; objects already there are reused), so that
+    // repeated runs skip the setup.
+    'cluster-dir': { type: 'string', default: '' },
+    // 'process': the stream clients in their own process (default); 'inline': in this process, beside the writer.
+    clients: { type: 'string', default: 'process' },
+    // false: the writer gets a new connection (and TLS handshake) per request, the client library's default.
+    'writer-pool': { type: 'boolean', default: true },
+    'cpu-prof': { type: 'string', default: '' },
+    out: { type: 'string', default: 'discovery' },
+    // A file for the destination's stdout (e.g. with --node-flags '--trace-gc').
+    'destination-stdout': { type: 'string', default: '' },
   },
 });
 const SERVICES = Number(args.services);
@@ -37,6 +52,10 @@ const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const MEMORY_ENDPOINTS = Number(args['memory-endpoints']);
 const NS = 'bench-discovery';
+const CONNECTIONS = 10;
+if (args.clients !== 'process' && args.clients !== 'inline') throw new Error(`--clients must be process or inline, got ${JSON.stringify(args.clients)}`);
+const cpuProfDir = args['cpu-prof'] ? resolve(args['cpu-prof']) : '';
+const profFlags = (name: string) => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
 
 const node = process.execPath;
 const cluster = (cmd: string[], dir: string) => execFileSync(node, [join(root, 'tools', 'cluster', 'src', 'cli.ts'), ...cmd, '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
@@ -73,6 +92,57 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
+function stats(values: readonly number[]): { samples: number; p50: number; p90: number; p99: number; p999: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return { samples: sorted.length, p50: r(percentile(sorted, 50)), p90: r(percentile(sorted, 90)), p99: r(percentile(sorted, 99)), p999: r(percentile(sorted, 99.9)), max: r(sorted[sorted.length - 1] ?? NaN) };
+}
+
+/** Waits for a child's message of the given type (rejects if the child exits first). */
+function nextMessage<T extends ChildMessage['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolveMsg, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} from child ${child.pid} within ${timeoutMs} ms`)), timeoutMs);
+    const onExit = (code: number | null) => reject(new Error(`child ${child.pid} exited (${code}) before ${type}`));
+    const onMessage = (m: ChildMessage) => {
+      if (m.type !== type) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolveMsg(m as Extract<ChildMessage, { type: T }>);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** Cumulative bucket counts of the destination's Get update-latency histogram (le in seconds -> count). */
+async function updateLatencyBuckets(adminPort: number): Promise<Map<number, number>> {
+  const text = await fetch(`http://127.0.0.1:${adminPort}/metrics`).then((r) => r.text());
+  const out = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('destination_update_latency_seconds_bucket{') || !line.includes('api="destination.Get"')) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le !== undefined) out.set(le === '+Inf' ? Infinity : Number(le), Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** Upper bounds (ms) of the buckets holding p50/p90/p99 of the observations made between two scrapes. */
+function bucketQuantiles(before: Map<number, number>, after: Map<number, number>): { samples: number; p50AtMostMs: number; p90AtMostMs: number; p99AtMostMs: number } {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const cum = les.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const total = cum[cum.length - 1] ?? 0;
+  const q = (p: number) => (les[cum.findIndex((c) => c >= p * total)] ?? NaN) * 1000;
+  return { samples: total, p50AtMostMs: q(0.5), p90AtMostMs: q(0.9), p99AtMostMs: q(0.99) };
+}
+
+/** The etcd and kube-apiserver pids of a cluster started by tools/cluster (for CPU accounting). */
+function clusterPids(dir: string | undefined): Record<string, number> {
+  if (!dir || !existsSync(join(dir, 'state.json'))) return {};
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { processes?: { name: string; pid: number }[] };
+  return Object.fromEntries((state.processes ?? []).filter((p) => p.name === 'etcd' || p.name === 'kube-apiserver').map((p) => [p.name, p.pid]));
+}
+
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -86,6 +156,13 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
 // Endpoint addresses: service s, endpoint e -> 10.(100 + s / 250).(s % 250).(e + 1); rewrites use 10.200+.
 const ipOf = (s: number, e: number) => `10.${100 + Math.floor(s / 250)}.${s % 250}.${e + 1}`;
 let rewriteCounter = 0;
+/** Continues after the rewrites already in a reused cluster, so that every write brings a new address. */
+const skipUsedRewrites = (addresses: readonly string[]) => {
+  for (const ip of addresses) {
+    const [, a, b, c] = ip.split('.').map(Number) as [number, number, number, number];
+    if (a >= 200) rewriteCounter = Math.max(rewriteCounter, (a - 200) * 65025 + b * 255 + c);
+  }
+};
 const nextRewriteIp = () => {
   const n = rewriteCounter++;
   return `10.${200 + Math.floor(n / 65025)}.${Math.floor(n / 255) % 255}.${(n % 255) + 1}`;
@@ -100,10 +177,15 @@ function sliceBody(s: number, ips: string[]): V1EndpointSlice {
   };
 }
 
-async function createWorld(kc: KubeConfig, from: number, to: number): Promise<string[][]> {
+/** Creates services [from, to) with their pods and EndpointSlices; those that already exist are kept. */
+async function createWorld(kc: KubeConfig, from: number, to: number): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
-  const services = Array.from({ length: to - from }, (_, i) => from + i);
+  const existing = new Set((await discovery.listNamespacedEndpointSlice({ namespace: NS })).items.map((s) => s.metadata?.name));
+  const services = Array.from({ length: to - from }, (_, i) => from + i).filter((s) => !existing.has(`svc-${s}-a`));
+  const exists = (e: { code?: number }) => {
+    if (e.code !== 409) throw e;
+  };
   const pods = services.flatMap((s) => Array.from({ length: ENDPOINTS }, (_, e) => [s, e] as const));
   await pool(pods, 32, async ([s, e]) => {
     const name = `svc-${s}-${e}`;
@@ -120,35 +202,55 @@ async function createWorld(kc: KubeConfig, from: number, to: number): Promise<st
           ],
         },
       },
+    }).catch(async (err: { code?: number }) => {
+      exists(err);
+      return core.readNamespacedPod({ name, namespace: NS });
     });
     pod.status = { phase: 'Running', podIP: ipOf(s, e), podIPs: [{ ip: ipOf(s, e) }] };
     await core.replaceNamespacedPodStatus({ name, namespace: NS, body: pod });
   });
-  const ips: string[][] = [];
   await pool(services, 16, async (s) => {
-    await core.createNamespacedService({ namespace: NS, body: { metadata: { name: `svc-${s}` }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } } });
-    const list = Array.from({ length: ENDPOINTS }, (_, e) => ipOf(s, e));
-    ips[s - from] = list;
-    await discovery.createNamespacedEndpointSlice({ namespace: NS, body: sliceBody(s, list) });
+    await core.createNamespacedService({ namespace: NS, body: { metadata: { name: `svc-${s}` }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } } }).catch(exists);
+    await discovery.createNamespacedEndpointSlice({ namespace: NS, body: sliceBody(s, Array.from({ length: ENDPOINTS }, (_, e) => ipOf(s, e))) });
   });
-  return ips;
 }
+
+/** The current addresses of each service's slice (a reused cluster keeps those of earlier runs). */
+async function currentAddresses(kc: KubeConfig, services: number): Promise<string[][]> {
+  const slices = (await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: NS })).items;
+  const byName = new Map(slices.map((s) => [s.metadata?.name, s]));
+  return Array.from({ length: services }, (_, s) => (byName.get(`svc-${s}-a`)?.endpoints ?? []).map((e) => e.addresses[0] as string));
+}
+
+/** CPU seconds of each named process, to diff over the churn. */
+const cpuOf = (pids: Record<string, number | undefined>) => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuSeconds(pid) : 0]));
 
 async function main(): Promise<void> {
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run nx run @trellis/destination:build first`);
   let clusterDir: string | undefined;
+  let ownCluster = false;
   let kubeconfig = args.kubeconfig;
   let dst: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   try {
     if (!kubeconfig) {
-      clusterDir = mkdtempSync(join(tmpdir(), 'trellis-bench-discovery-'));
-      process.stderr.write(`discovery: starting a local API server in ${clusterDir}\n`);
-      cluster(['up', '--controllers=false'], clusterDir);
+      if (args['cluster-dir']) {
+        clusterDir = resolve(args['cluster-dir']);
+        if (!existsSync(join(clusterDir, 'kubeconfig'))) {
+          process.stderr.write(`discovery: starting a local API server in ${clusterDir} (kept)\n`);
+          cluster(['up', '--controllers=false'], clusterDir);
+        }
+      } else {
+        clusterDir = mkdtempSync(join(tmpdir(), 'trellis-bench-discovery-'));
+        ownCluster = true;
+        process.stderr.write(`discovery: starting a local API server in ${clusterDir}\n`);
+        cluster(['up', '--controllers=false'], clusterDir);
+      }
       kubeconfig = join(clusterDir, 'kubeconfig');
     }
     const kc = loadKubeConfig({ kubeconfig });
     const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
     const ext = kc.makeApiClient(ApiextensionsV1Api);
     for (const f of ['helm/trellis-crds/templates/serviceprofile.yaml', 'helm/trellis-crds/templates/policy/server.yaml']) {
       await ext.createCustomResourceDefinition({ body: loadYaml<V1CustomResourceDefinition>(readFileSync(join(root, f), 'utf8')) }).catch((e: { code?: number }) => {
@@ -163,14 +265,16 @@ async function main(): Promise<void> {
     });
 
     let t = Date.now();
-    const ips = await createWorld(kc, 0, SERVICES);
+    await createWorld(kc, 0, SERVICES);
+    const ips = await currentAddresses(kc, SERVICES);
+    skipUsedRewrites(ips.flat());
     const setupSeconds = (Date.now() - t) / 1000;
-    process.stderr.write(`discovery: created ${SERVICES} services, ${SERVICES * ENDPOINTS} pods and endpoints in ${setupSeconds.toFixed(1)} s\n`);
+    process.stderr.write(`discovery: ${SERVICES} services, ${SERVICES * ENDPOINTS} pods and endpoints ready in ${setupSeconds.toFixed(1)} s\n`);
 
     const [port, adminPort] = await Promise.all([freePort(), freePort()]);
     const nodeFlags = args['node-flags'].split(' ').filter(Boolean);
-    dst = spawn(node, [...nodeFlags, bundle, '--kubeconfig', kubeconfig, '--addr', `127.0.0.1:${port}`, '--policy-addr', '127.0.0.1:0', '--metrics-addr', `127.0.0.1:${adminPort}`, '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+    dst = spawn(node, [...nodeFlags, ...profFlags('destination'), bundle, '--kubeconfig', kubeconfig, '--addr', `127.0.0.1:${port}`, '--policy-addr', '127.0.0.1:0', '--metrics-addr', `127.0.0.1:${adminPort}`, '--log-level', 'warn'], {
+      stdio: ['ignore', args['destination-stdout'] ? openSync(args['destination-stdout'], 'w') : 'ignore', 'inherit'],
     });
     const pid = dst.pid as number;
     t = Date.now();
@@ -184,53 +288,49 @@ async function main(): Promise<void> {
     const rss: number[] = [];
     const sampler = setInterval(() => rss.push(rssMb(pid)), 1000);
 
-    // Streams: spread round-robin over the services, over 10 connections.
-    const channels = Array.from({ length: 10 }, (_, i) => new DestinationClient(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.bench_channel': i }));
-    const pending = new Map<string, { t0: number; ack: number | undefined; waiting: number }>();
-    const latencies: number[] = [];
-    const fromAck: number[] = [];
+    // The watch probe and the stream clients.
+    const here = import.meta.dirname;
+    const probe = fork(join(here, 'probe.ts'), ['--kubeconfig', kubeconfig, '--namespace', NS, '--port', '8080'], { execArgv: profFlags('probe'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(probe);
     const subscribers = new Array<number>(SERVICES).fill(0);
-    let initial = 0;
-    let streamErrors = 0;
-    for (let i = 0; i < STREAMS; i++) {
-      const s = i % SERVICES;
-      subscribers[s] = (subscribers[s] ?? 0) + 1;
-      const call = (channels[i % channels.length] as DestinationClient).get({ scheme: '', path: `svc-${s}.${NS}.svc.cluster.local:80`, contextToken: '' });
-      let first = true;
-      call.on('data', (u: destination.Update) => {
-        if (first) {
-          first = false;
-          initial++;
-          return;
-        }
-        if (u.update?.$case !== 'add') return;
-        const now = performance.now();
-        for (const a of u.update.value.addrs) {
-          const p = a.addr ? pending.get(tcpAddressToString(a.addr)) : undefined;
-          if (!p) continue;
-          latencies.push(now - p.t0);
-          // From the API server's acknowledgement of the write: the destination's own share (0 if the update won the race).
-          if (p.ack !== undefined) fromAck.push(Math.max(0, now - p.ack));
-          if (--p.waiting === 0) pending.delete(tcpAddressToString(a.addr as NonNullable<typeof a.addr>));
-        }
-      });
-      call.on('error', () => streamErrors++);
-    }
+    for (let i = 0; i < STREAMS; i++) subscribers[i % SERVICES] = (subscribers[i % SERVICES] ?? 0) + 1;
+    const streamOpts = { port, services: SERVICES, streams: STREAMS, namespace: NS, connections: CONNECTIONS };
     t = Date.now();
-    while (initial < STREAMS) {
-      if (Date.now() - t > 60_000) throw new Error(`only ${initial} of ${STREAMS} streams got their first update`);
-      await sleep(20);
+    let clients: ChildProcess | undefined;
+    let inline: ReturnType<typeof openStreams> | undefined;
+    if (args.clients === 'process') {
+      clients = fork(join(here, 'clients.ts'), Object.entries(streamOpts).flatMap(([k, v]) => [`--${k}`, String(v)]), { execArgv: profFlags('clients'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      children.push(clients);
+      await nextMessage(clients, 'ready', 60_000);
+    } else {
+      inline = openStreams(streamOpts);
+      await Promise.race([inline.ready, sleep(60_000).then(() => Promise.reject(new Error('streams did not all get their first update within 60 s')))]);
     }
     const subscribeSeconds = (Date.now() - t) / 1000;
-    process.stderr.write(`discovery: ${STREAMS} streams subscribed in ${subscribeSeconds.toFixed(1)} s; patching ${RATE}/s for ${SECONDS} s\n`);
+    await nextMessage(probe, 'ready', 60_000);
+    process.stderr.write(`discovery: ${STREAMS} streams subscribed in ${subscribeSeconds.toFixed(1)} s (clients ${args.clients}); patching ${RATE}/s for ${SECONDS} s\n`);
 
-    // Churn: each write replaces one endpoint of one service with a new address.
+    // Churn: each write replaces one endpoint of one service with a new address. The writer's client is the
+    // pooled one from libs/k8s unless --no-writer-pool asks for the library's connection per request.
+    let writerKc: KubeConfig = kc;
+    if (!args['writer-pool']) {
+      writerKc = new KubeConfig();
+      writerKc.loadFromFile(kubeconfig);
+    }
+    const discovery = writerKc.makeApiClient(DiscoveryV1Api);
     const total = RATE * SECONDS;
+    interface Write {
+      readonly t0: number;
+      ack: number | undefined;
+      readonly subscribers: number;
+    }
+    const written = new Map<string, Write>();
     let writes = 0;
     let writeErrors = 0;
-    const writeMs: number[] = [];
     const errorSamples = new Set<string>();
-    const cpu0 = cpuSeconds(pid);
+    const pids = { destination: pid, bench: process.pid, clients: clients?.pid, probe: probe.pid, ...clusterPids(clusterDir) };
+    const cpu0 = cpuOf(pids);
+    const buckets0 = await updateLatencyBuckets(adminPort);
     const start = performance.now();
     const inflight: Promise<unknown>[] = [];
     for (let n = 0; n < total; n++) {
@@ -242,37 +342,85 @@ async function main(): Promise<void> {
       const e = Math.floor(n / SERVICES) % ENDPOINTS;
       const ip = nextRewriteIp();
       list[e] = ip;
-      const expected = subscribers[s] ?? 0;
-      const entry = { t0: performance.now(), ack: undefined as number | undefined, waiting: expected };
-      if (expected > 0) pending.set(`${ip}:8080`, entry);
+      const w: Write = { t0: wallMs(), ack: undefined, subscribers: subscribers[s] ?? 0 };
+      written.set(`${ip}:8080`, w);
       writes++;
-      const w0 = performance.now();
       inflight.push(
         discovery.replaceNamespacedEndpointSlice({ name: `svc-${s}-a`, namespace: NS, body: sliceBody(s, [...list]) }).then(
           () => {
-            entry.ack = performance.now();
-            writeMs.push(entry.ack - w0);
+            w.ack = wallMs();
           },
           (err: Error) => {
             writeErrors++;
             if (errorSamples.size < 5) errorSamples.add(err.message.split('\n')[0] ?? '');
-            pending.delete(`${ip}:8080`);
+            written.delete(`${ip}:8080`);
           },
         ),
       );
     }
     await Promise.all(inflight);
     const churnSeconds = (performance.now() - start) / 1000;
-    const destinationCpu = (cpuSeconds(pid) - cpu0) / churnSeconds;
-    t = Date.now();
-    while (pending.size > 0 && Date.now() - t < 10_000) await sleep(50);
-    const undelivered = [...pending.values()].reduce((a, p) => a + p.waiting, 0);
-    const churnRss = Math.max(...rss);
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const writesSorted = [...writeMs].sort((a, b) => a - b);
-    const ackSorted = [...fromAck].sort((a, b) => a - b);
+    const cpu1 = cpuOf(pids);
+    const cpuCores = Object.fromEntries(Object.keys(cpu0).map((k) => [k, Math.round((((cpu1[k] ?? 0) - (cpu0[k] ?? 0)) / churnSeconds) * 1000) / 1000]));
 
-    // Memory: grow to MEMORY_ENDPOINTS endpoints and read RSS once the index has them.
+    // Collect: wait until every subscribed stream has the last addresses (or 10 s), then ask the children.
+    const expected = [...written.values()].reduce((a, w) => a + w.subscribers, 0);
+    const report = async () => {
+      if (inline) return { deliveries: inline.deliveries, streamErrors: inline.streamErrors() };
+      const c = clients as ChildProcess;
+      const m = nextMessage(c, 'deliveries', 30_000);
+      c.send({ type: 'report' });
+      return m;
+    };
+    t = Date.now();
+    let last = await report();
+    while (last.deliveries.length < expected && Date.now() - t < 10_000) {
+      await sleep(500);
+      last = await report();
+    }
+    const destinationInternal = bucketQuantiles(buckets0, await updateLatencyBuckets(adminPort));
+    const probeSeen = nextMessage(probe, 'seen', 30_000);
+    probe.send({ type: 'finish' });
+    const seen = new Map((await probeSeen).seen);
+    const delivered = last.deliveries;
+    const streamErrors = last.streamErrors;
+
+    // Stages. Per write: write -> ack (API server), write -> probe (API server incl. watch fan-out).
+    // Per delivery: write -> update (end to end), probe -> update (destination + client), ack -> update.
+    const writeToAck: number[] = [];
+    const writeToWatch: number[] = [];
+    for (const [addr, w] of written) {
+      if (w.ack !== undefined) writeToAck.push(w.ack - w.t0);
+      const at = seen.get(addr);
+      if (at !== undefined) writeToWatch.push(at - w.t0);
+    }
+    const writeToUpdate: number[] = [];
+    const watchToUpdate: number[] = [];
+    const ackToUpdate: number[] = [];
+    const got = new Map<string, number>();
+    // The first Add of each address on each stream counts: when the API server falls seconds behind, two
+    // writes to one slice can be applied out of order, and an address then goes and comes back.
+    const counted = new Set<string>();
+    let repeated = 0;
+    for (const [addr, at, stream] of delivered) {
+      const w = written.get(addr);
+      if (!w) continue;
+      if (counted.has(`${stream} ${addr}`)) {
+        repeated++;
+        continue;
+      }
+      counted.add(`${stream} ${addr}`);
+      got.set(addr, (got.get(addr) ?? 0) + 1);
+      writeToUpdate.push(at - w.t0);
+      const p = seen.get(addr);
+      if (p !== undefined) watchToUpdate.push(at - p);
+      if (w.ack !== undefined) ackToUpdate.push(Math.max(0, at - w.ack));
+    }
+    const undelivered = [...written].reduce((a, [addr, w]) => a + Math.max(0, w.subscribers - (got.get(addr) ?? 0)), 0);
+    const churnRss = Math.max(...rss);
+    const loadAfterChurn = loadavg();
+
+    // Memory: grow to MEMORY_ENDPOINTS endpoints and read RSS once the index has them (the streams stay open).
     const extraServices = MEMORY_ENDPOINTS > 0 ? Math.max(0, Math.ceil(MEMORY_ENDPOINTS / ENDPOINTS) - SERVICES) : 0;
     if (extraServices > 0) await createWorld(kc, SERVICES, SERVICES + extraServices);
     const wantEndpoints = (SERVICES + extraServices) * ENDPOINTS;
@@ -286,44 +434,61 @@ async function main(): Promise<void> {
     await sleep(3000);
     const memoryRss = rssMb(pid);
     clearInterval(sampler);
-    for (const c of channels) c.close();
+    clients?.send({ type: 'finish' });
+    inline?.close();
 
+    const e2e = stats(writeToUpdate);
     const result = {
       benchmark: 'discovery',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, loadavg: loadavg() },
-      setup: 'built destination (dist/apps/destination/main.js) as its own process; local kube-apiserver + etcd; pods meshed; selector-less Services with hand-written EndpointSlices; bench client on the same machine',
+      machine: { cpus: cpus().length, loadavgBeforeMemoryPhase: loadAfterChurn, loadavg: loadavg() },
+      setup: `built destination (dist/apps/destination/main.js) as its own process; local kube-apiserver + etcd; pods meshed; selector-less Services with hand-written EndpointSlices; stream clients ${args.clients === 'process' ? 'in their own process' : 'in the writer process'}; watch probe in its own process; all on one machine`,
       services: SERVICES,
       endpointsPerService: ENDPOINTS,
       streams: STREAMS,
       writesPerSecond: RATE,
       seconds: SECONDS,
+      clients: args.clients,
+      writerPool: args['writer-pool'],
+      nodeFlags,
       setupSeconds,
       readySeconds,
       subscribeSeconds,
       writes,
       writeErrors,
       writeErrorSamples: [...errorSamples],
-      apiWriteMs: { p50: percentile(writesSorted, 50), p99: percentile(writesSorted, 99) },
-      ackToUpdateMs: { samples: ackSorted.length, p50: percentile(ackSorted, 50), p99: percentile(ackSorted, 99), p999: percentile(ackSorted, 99.9) },
-      nodeFlags,
-      destinationCpuCores: destinationCpu,
       streamErrors,
-      samples: sorted.length,
-      undeliveredAfter10s: undelivered,
-      latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN },
+      undeliveredAfterChurn: undelivered,
+      repeatedAdds: repeated,
+      stagesMs: {
+        writeToAck: stats(writeToAck),
+        writeToWatchProbe: stats(writeToWatch),
+        watchProbeToUpdate: stats(watchToUpdate),
+        ackToUpdate: stats(ackToUpdate),
+        // The destination's own histogram (destination_update_latency_seconds): index change -> stream write.
+        destinationChangeToWrite: destinationInternal,
+      },
+      latencyMs: e2e,
+      cpuCoresDuringChurn: cpuCores,
       rssMb: { maxDuringChurn: churnRss, atMemoryEndpoints: memoryRss, memoryEndpoints: wantEndpoints },
       goals: { p99Ms: 100, rssMb: 200 },
     };
     mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, 'discovery.json'), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(resultsDir, `${args.out}.json`), JSON.stringify(result, null, 2) + '\n');
     const f = (n: number) => n.toFixed(1);
+    const st = result.stagesMs;
+    const cores = Object.entries(cpuCores).map(([k, v]) => `${k} ${f(v * 100)}%`).join(', ');
     process.stdout.write(
-      `discovery: ${STREAMS} streams over ${SERVICES}x${ENDPOINTS} endpoints, ${RATE} writes/s for ${SECONDS} s: write->update p50 ${f(result.latencyMs.p50)} ms, p99 ${f(result.latencyMs.p99)} ms, p99.9 ${f(result.latencyMs.p999)} ms (${sorted.length} deliveries, ${undelivered} undelivered, ${writeErrors} write errors; API write p50 ${f(result.apiWriteMs.p50)} ms; ack->update p50 ${f(result.ackToUpdateMs.p50)} ms p99 ${f(result.ackToUpdateMs.p99)} ms; destination ${f(destinationCpu * 100)}% CPU); destination RSS ${f(churnRss)} MB during churn, ${f(memoryRss)} MB at ${wantEndpoints} endpoints\n`,
+      `discovery: ${STREAMS} streams over ${SERVICES}x${ENDPOINTS} endpoints, ${RATE} writes/s for ${SECONDS} s: write->update p50 ${f(e2e.p50)} ms, p99 ${f(e2e.p99)} ms, p99.9 ${f(e2e.p999)} ms (${e2e.samples} deliveries, ${undelivered} undelivered, ${writeErrors} write errors); stages p50/p99: write->ack ${f(st.writeToAck.p50)}/${f(st.writeToAck.p99)}, write->watch ${f(st.writeToWatchProbe.p50)}/${f(st.writeToWatchProbe.p99)}, watch->update ${f(st.watchProbeToUpdate.p50)}/${f(st.watchProbeToUpdate.p99)} ms (inside the destination, change->write p50 <= ${st.destinationChangeToWrite.p50AtMostMs} ms, p99 <= ${st.destinationChangeToWrite.p99AtMostMs} ms); CPU during churn: ${cores}; destination RSS ${f(churnRss)} MB during churn, ${f(memoryRss)} MB at ${wantEndpoints} endpoints; load ${loadAfterChurn.map(f).join(' ')}\n`,
     );
   } finally {
-    dst?.kill('SIGTERM');
-    if (clusterDir) cluster(['down'], clusterDir);
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    if (dst && dst.exitCode === null) {
+      const exited = new Promise((r) => dst?.once('exit', r));
+      dst.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    if (clusterDir && ownCluster) cluster(['down'], clusterDir);
   }
 }
 
