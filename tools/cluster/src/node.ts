@@ -10,6 +10,7 @@ import { apiGet, readState, type ClusterState } from './control-plane.ts';
 import { delay, freePort, isOurs, startProcess, waitFor, type ProcessRecord } from './processes.ts';
 import { REPO_ROOT, toolPath } from './tools.ts';
 import { makeNodeCert } from './certs.ts';
+import { withMachineLock } from './machine-lock.ts';
 import { Kube, KubeApiError } from './node-agent/kube.ts';
 import { DNS_SERVICE_IP, GATEWAY_IP, POD_CIDR, tearDownHostNetwork } from './node-agent/network.ts';
 import { NODE_NAME } from './node-agent/agent.ts';
@@ -142,33 +143,35 @@ async function ownerAlive(owner: string): Promise<boolean> {
   return state?.processes.some(isOurs) ?? false;
 }
 
+/** flock(1) file that makes checking, clearing and taking the claim one step across processes. */
+export const NODE_CLAIM_LOCK = '/run/trellis-node/claim.lock';
+
 /**
  * Claims the node network for `dir`. Another live node cluster makes this wait up to waitMs, then fail naming it;
- * a network left behind by a cluster whose processes are gone (a crashed run) is removed first.
+ * a network left behind by a cluster whose processes are gone (a crashed run) is removed first. Each attempt runs
+ * under the machine-wide lock, so two runs that find the same dead owner cannot both clear the network (the second
+ * would tear down what the first just built).
  */
 export async function claimNode(dir: string, waitMs: number, log: (line: string) => void): Promise<void> {
   await mkdir('/run/trellis-node', { recursive: true });
   const deadline = Date.now() + waitMs;
   let said = false;
   for (;;) {
-    try {
-      await writeFile(NODE_OWNER_FILE, `${dir} ${process.pid}`, { flag: 'wx' });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = (await readFile(NODE_OWNER_FILE, 'utf8').catch(() => '')).trim();
-    if (owner && (await ownerAlive(owner))) {
-      const other = owner.split(' ')[0];
-      if (Date.now() > deadline) throw new Error(`another node cluster runs in ${other} (one per machine): trellis-cluster down --dir ${other}`);
-      if (!said) log(`waiting for the node cluster in ${other} to go down`);
-      said = true;
-      await delay(1000);
-      continue;
-    }
-    log(`removing the node network left behind by ${owner || 'an unknown cluster'}`);
-    await tearDownNode();
-    await rm(NODE_OWNER_FILE, { force: true });
+    const other = await withMachineLock(NODE_CLAIM_LOCK, async () => {
+      const owner = (await readFile(NODE_OWNER_FILE, 'utf8').catch(() => '')).trim();
+      if (owner && (await ownerAlive(owner))) return owner.split(' ')[0];
+      if (owner || existsSync(NODE_OWNER_FILE)) {
+        log(`removing the node network left behind by ${owner || 'an unknown cluster'}`);
+        await tearDownNode();
+      }
+      await writeFile(NODE_OWNER_FILE, `${dir} ${process.pid}`);
+      return undefined;
+    });
+    if (other === undefined) return;
+    if (Date.now() > deadline) throw new Error(`another node cluster runs in ${other} (one per machine): trellis-cluster down --dir ${other}`);
+    if (!said) log(`waiting for the node cluster in ${other} to go down`);
+    said = true;
+    await delay(1000);
   }
 }
 
