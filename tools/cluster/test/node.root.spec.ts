@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { down, readState, up, type ClusterState } from '../src/control-plane.ts';
-import { isOurs, tail } from '../src/processes.ts';
+import { isOurs } from '../src/processes.ts';
+import { nodeClusterSnapshot, pollUntil } from '../src/poll.ts';
 import { toolPath, REPO_ROOT } from '../src/tools.ts';
 import { FIREWALL_CHAIN, leftovers } from '../src/node-agent/network.ts';
 import { podLogs } from '../src/logs.ts';
@@ -41,27 +42,8 @@ async function pods(ns: string, selector?: string): Promise<Pod[]> {
 
 const isReady = (p: Pod) => p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
 
-/** What the cluster looked like, for timeout messages. */
-async function explain(): Promise<string> {
-  const pods = await kubectl('get', 'pods', '-A', '-o', 'wide').catch((e: Error) => e.message);
-  const events = await kubectl('get', 'events', '-A', '--sort-by=.lastTimestamp').catch((e: Error) => e.message);
-  return `\n${pods}\n${events.split('\n').slice(-15).join('\n')}\nnode agent:\n${tail(join(dir, 'node-agent.log'), 15)}`;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}${await explain()}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> =>
+  pollUntil(what, probe, timeoutMs, () => nodeClusterSnapshot(dir, kubectl));
 
 async function httpGet(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) });

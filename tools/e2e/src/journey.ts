@@ -13,7 +13,7 @@ export const PROXY_CONTAINER = 'linkerd-proxy';
 export const CONTROL_PLANE = ['identity', 'destination', 'proxy-injector'] as const;
 export const DEMO_DEPLOYMENTS = ['emoji', 'voting', 'web', 'vote-bot'] as const;
 export const DEMO_MANIFESTS = join(REPO_ROOT, 'tools/demo/manifests/emojivoto.yml');
-const TRELLIS_CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
+export const TRELLIS_CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
 const CERTS_CLI = join(REPO_ROOT, 'libs/pki/src/certs-cli.ts');
 
 /** Named steps with their durations, printed as they finish and summed up at the end. */

@@ -1,8 +1,7 @@
 // kubectl, helm and pod helpers against a trellis-cluster node cluster, shared by the demo command and the
 // end-to-end test.
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { tail } from '@trellis/cluster/src/processes.ts';
+import { nodeClusterSnapshot, pollUntil } from '@trellis/cluster/src/poll.ts';
 import { toolPath, type Tool } from '@trellis/cluster/src/tools.ts';
 
 export interface Cluster {
@@ -42,7 +41,8 @@ export interface ContainerStatus {
 export function exec(bin: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(bin, args, { env: opts.env ?? process.env, cwd: opts.cwd, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${[bin, ...args].join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout),
+      // The tail of stdout too: `trellis check` says what failed there.
+      err ? reject(new Error(`${[bin, ...args].join(' ')}: ${err.message}\n${stdout.slice(-4000)}${stderr}`)) : resolve(stdout),
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
@@ -72,30 +72,11 @@ export function longRunning(p: Pod): ContainerStatus[] {
 export const podNetns = (p: Pod): string => `trellis-pod-${p.metadata.uid.replace(/-/g, '').slice(0, 12)}`;
 
 /** What the cluster looks like, for timeout messages: pods, the last events, the node agent's log tail. */
-export async function explain(cluster: Cluster): Promise<string> {
-  const all = await kubectl(cluster, 'get', 'pods', '-A', '-o', 'wide').catch((e: Error) => e.message);
-  const events = await kubectl(cluster, 'get', 'events', '-A', '--sort-by=.lastTimestamp').catch((e: Error) => e.message);
-  return `\n${all}\n${events.split('\n').slice(-15).join('\n')}\nnode agent:\n${tail(join(cluster.dir, 'node-agent.log'), 15)}`;
-}
+export const explain = (cluster: Cluster): Promise<string> => nodeClusterSnapshot(cluster.dir, (...args) => kubectl(cluster, ...args));
 
-/**
- * Polls probe every 500 ms until it returns a truthy value, which it resolves with; past the deadline it rejects
- * with what it waited for, the probe's last error and the cluster's state.
- */
-export async function until<T>(cluster: Cluster, what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}${await explain(cluster)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** Polls probe until it returns a truthy value; past the deadline it fails with the cluster's state. */
+export const until = <T>(cluster: Cluster, what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> =>
+  pollUntil(what, probe, timeoutMs, () => explain(cluster));
 
 /** GET with a 5 s timeout; resolves with the status and body. */
 export async function httpGet(url: string): Promise<{ status: number; text: string }> {

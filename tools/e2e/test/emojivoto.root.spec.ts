@@ -19,6 +19,7 @@ import {
   DEMO_NS,
   PROXY_CONTAINER,
   Phases,
+  TRELLIS_CLI,
   TRELLIS_NS,
   controlPlaneReady,
   demoMeshed,
@@ -139,6 +140,26 @@ describe('the seeds journey on a single-node cluster', () => {
       expect(actual, p.metadata.name).toBe(expectedNatTable(golden, args));
     }
   }, MINUTE);
+
+  it('answers the seeds\' check and stat: trellis check --proxy passes, viz stat shows the doughnut in voting\'s success rate', async () => {
+    const cli = (...args: string[]) => exec(process.execPath, [TRELLIS_CLI, ...args, '--kubeconfig', cluster.kubeconfig]);
+    const check = await phases.run('trellis check --proxy', () => cli('check', '--proxy', '-n', DEMO_NS, '--wait', '1m'));
+    console.log(`[e2e] trellis check --proxy:\n${check}`);
+    expect(check).toContain('√ control plane pods are ready');
+    expect(check).toContain('√ data plane proxies are ready');
+    expect(check.trimEnd().endsWith('Status check results are √')).toBe(true);
+    // Each proxy is read twice through the API server's pod proxy, 5 s apart; vote-bot only calls out, so it has no
+    // inbound traffic of its own.
+    const table = await phases.run('trellis viz stat', () => cli('viz', 'stat', 'deploy', '-n', DEMO_NS, '-t', '5s'));
+    console.log(`[e2e] trellis viz stat deploy -n ${DEMO_NS}:\n${table}`);
+    const rows = JSON.parse(await cli('viz', 'stat', 'deploy', '-n', DEMO_NS, '-t', '5s', '-o', 'json')) as { name: string; meshed: number; pods: number; successRate?: number; rps?: number }[];
+    expect(rows.map((r) => `${r.name} ${r.meshed}/${r.pods}`)).toEqual(['emoji 1/1', 'vote-bot 1/1', 'voting 1/1', 'web 1/1']);
+    const by = new Map(rows.map((r) => [r.name, r]));
+    expect(by.get('voting')?.successRate).toBeGreaterThan(0);
+    expect(by.get('voting')?.successRate).toBeLessThan(1);
+    expect(by.get('emoji')?.successRate).toBe(1);
+    expect(by.get('web')?.rps).toBeGreaterThan(0);
+  }, 3 * MINUTE);
 
   it('keeps existing traffic succeeding while destination and identity are stopped for 30 s', async () => {
     const web = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();

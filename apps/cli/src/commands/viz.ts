@@ -2,7 +2,7 @@
 // workloads or pods, read straight from their proxies over the API server: no Prometheus to install first.
 import { ConfigError, parseCommandLine, parseDuration, parseEnum, type CommandSpec } from '@trellis/config';
 import { loadKubeConfig } from '@trellis/k8s';
-import { parsePrometheusText, type Sample } from '../viz/prom-text.ts';
+import { parsePrometheusText, type Sample } from '@trellis/telemetry';
 import { isMeshed, parseResource, proxyAdminGet, resourcePods } from '../viz/pods.ts';
 import { renderStatTable, statRow, type PodScrape } from '../viz/stat.ts';
 import type { CommandIo } from './io.ts';

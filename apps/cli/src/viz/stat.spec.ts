@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePrometheusText } from './prom-text.ts';
+import { parsePrometheusText } from '@trellis/telemetry';
 import { histogramQuantile, renderStatTable, statRow } from './stat.ts';
 
 const LE = [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000];

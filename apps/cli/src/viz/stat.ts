@@ -1,6 +1,6 @@
 // Golden metrics of a resource from its pods' proxies, without Prometheus: two scrapes of each proxy, a window
 // apart, give the requests, successes and latency histogram of that window (inbound, as `linkerd viz stat` shows).
-import type { Sample } from './prom-text.ts';
+import type { Sample } from '@trellis/telemetry';
 
 export interface StatRow {
   readonly name: string;

@@ -1,9 +1,12 @@
-// A reader for the Prometheus text exposition the proxies serve: enough of the format for counters, gauges and
-// histograms (name, labels with escapes, value); comments and timestamps are skipped.
+// A reader for the Prometheus text exposition our processes serve (the CLI's viz stat, the end-to-end test):
+// enough of the format for counters, gauges and histograms (name, labels with escapes, value); comments and
+// timestamps are skipped.
 export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  /** The line as exposed, for messages and reports. */
+  readonly line: string;
 }
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$/;
@@ -26,10 +29,12 @@ function parseLabels(text: string, line: string): Record<string, string> {
 }
 
 function parseValue(s: string, line: string): number {
-  if (s === '+Inf') return Infinity;
-  if (s === '-Inf') return -Infinity;
+  // Prometheus reads special values case-insensitively (Go's ParseFloat); prom-client writes NaN as "Nan".
+  if (/^\+?inf(inity)?$/i.test(s)) return Infinity;
+  if (/^-inf(inity)?$/i.test(s)) return -Infinity;
+  if (/^nan$/i.test(s)) return NaN;
   const n = Number(s);
-  if (Number.isNaN(n) && s !== 'NaN') throw new Error(`malformed value in metrics line: ${line.slice(0, 120)}`);
+  if (Number.isNaN(n)) throw new Error(`malformed value in metrics line: ${line.slice(0, 120)}`);
   return n;
 }
 
@@ -40,7 +45,12 @@ export function parsePrometheusText(text: string): Sample[] {
     if (line === '' || line.startsWith('#')) continue;
     const m = LINE.exec(line);
     if (!m) throw new Error(`malformed metrics line: ${line.slice(0, 120)}`);
-    out.push({ name: m[1] as string, labels: m[2] ? parseLabels(m[2], line) : {}, value: parseValue(m[3] as string, line) });
+    out.push({ name: m[1] as string, labels: m[2] ? parseLabels(m[2], line) : {}, value: parseValue(m[3] as string, line), line });
   }
   return out;
+}
+
+/** The samples of metric `name` whose labels include every pair of `match`. */
+export function selectSamples(samples: readonly Sample[], name: string, match: Readonly<Record<string, string>> = {}): Sample[] {
+  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v));
 }
