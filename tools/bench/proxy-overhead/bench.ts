@@ -215,7 +215,8 @@ async function waitReady(ns: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
-      if (sh('ip', 'netns', 'exec', ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:4191/ready').trim() === '200') return;
+      const probe = "fetch('http://127.0.0.1:4191/ready').then((r) => process.stdout.write(String(r.status)), () => process.stdout.write('0'))";
+      if (sh('ip', 'netns', 'exec', ns, NODE, '-e', probe).trim() === '200') return;
     } catch {
       // not listening yet
     }
