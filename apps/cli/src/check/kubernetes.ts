@@ -1,6 +1,6 @@
 // kubernetes-api, kubernetes-version and (with --pre) pre-kubernetes-setup: can we talk to the cluster, is it new
 // enough for the charts, and may this user install Trellis into it.
-import { loadKubeConfig } from '@trellis/k8s';
+import { loadCluster } from '../cluster/kubeconfig.ts';
 import { Cluster } from './cluster.ts';
 import type { CheckContext } from './context.ts';
 import { fail, ok, warn, type Category } from './model.ts';
@@ -16,9 +16,7 @@ export const kubernetesApi: Category<CheckContext> = {
       description: 'can initialize the client',
       fatal: true,
       run: async (ctx) => {
-        const kc = loadKubeConfig({ kubeconfig: ctx.options.kubeconfig });
-        if (ctx.options.context) kc.setCurrentContext(ctx.options.context);
-        ctx.cluster = new Cluster(kc);
+        ctx.cluster = new Cluster(loadCluster(ctx.options));
         return ok;
       },
     },

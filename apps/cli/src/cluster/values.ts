@@ -2,7 +2,7 @@
 // the same sidecar the webhook would.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { TrellisError } from '@trellis/config';
-import { loadKubeConfig } from '@trellis/k8s';
+import { loadCluster, type ClusterSelection } from './kubeconfig.ts';
 import { parse } from 'yaml';
 
 export const CONFIG_MAP = 'trellis-config';
@@ -13,17 +13,14 @@ export class ClusterConfigError extends TrellisError {
   }
 }
 
-export interface ClusterOptions {
-  readonly kubeconfig?: string;
-  readonly context?: string;
+export interface ClusterOptions extends ClusterSelection {
   readonly namespace: string;
 }
 
 export async function fetchClusterValues(opts: ClusterOptions): Promise<unknown> {
   let kc: KubeConfig;
   try {
-    kc = loadKubeConfig({ kubeconfig: opts.kubeconfig });
-    if (opts.context) kc.setCurrentContext(opts.context);
+    kc = loadCluster(opts);
   } catch (err) {
     throw new ClusterConfigError(`${(err as Error).message}; pass --ignore-cluster to use default values`);
   }

@@ -6,6 +6,7 @@ import { CheckContext } from '../check/context.ts';
 import { renderJson, tableWriter, type CheckOutput } from '../check/render.ts';
 import { runChecks, succeeded } from '../check/runner.ts';
 import type { CommandIo } from './io.ts';
+import { CLUSTER_FLAGS, clusterSelection } from '../cluster/kubeconfig.ts';
 
 export const CHECK_SPEC: CommandSpec = {
   name: 'trellis check',
@@ -19,8 +20,7 @@ export const CHECK_SPEC: CommandSpec = {
     wait: { type: 'string', description: 'how long to retry checks that may still converge (pods starting)', default: '5m' },
     'expected-version': { type: 'string', description: 'the version the control plane and proxies should run (default: this CLI\'s)' },
     'trellis-namespace': { type: 'string', short: 'L', description: 'namespace of the Trellis control plane', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
-    kubeconfig: { type: 'string', description: 'path to the kubeconfig file' },
-    context: { type: 'string', description: 'kubeconfig context to use' },
+    ...CLUSTER_FLAGS,
   },
   epilog: 'Exit code 0 when every check passes (warnings allowed), 1 otherwise.',
 };
@@ -35,8 +35,7 @@ export async function runCheck(argv: readonly string[], io: CommandIo): Promise<
     controlPlaneNamespace: String(v['trellis-namespace']),
     ...(typeof v['namespace'] === 'string' ? { dataPlaneNamespace: v['namespace'] } : {}),
     cliVersion: typeof v['expected-version'] === 'string' ? v['expected-version'] : VERSION,
-    ...(typeof v['kubeconfig'] === 'string' ? { kubeconfig: v['kubeconfig'] } : {}),
-    ...(typeof v['context'] === 'string' ? { context: v['context'] } : {}),
+    ...clusterSelection(v),
   });
   const table = output === 'json' ? undefined : tableWriter(io.stdout, output === 'short');
   const categories = categoriesFor({ pre: v['pre'] === true, crds: v['crds'] === true, proxy: v['proxy'] === true });

@@ -1,9 +1,9 @@
 // `trellis diagnostics proxy-metrics`: the raw /metrics of each proxy of a resource, read through the API server
 // (Linkerd port-forwards; this works wherever kubectl does).
 import { ConfigError, parseCommandLine, type CommandSpec } from '@trellis/config';
-import { loadKubeConfig } from '@trellis/k8s';
 import { isMeshed, parseResource, proxyAdminGet, resourcePods } from '../viz/pods.ts';
 import type { CommandIo } from './io.ts';
+import { CLUSTER_FLAGS, clusterSelection, loadCluster } from '../cluster/kubeconfig.ts';
 
 export const PROXY_METRICS_SPEC: CommandSpec = {
   name: 'trellis diagnostics proxy-metrics',
@@ -11,8 +11,7 @@ export const PROXY_METRICS_SPEC: CommandSpec = {
   allowPositionals: true,
   flags: {
     namespace: { type: 'string', short: 'n', description: 'namespace of the resource', default: 'default' },
-    kubeconfig: { type: 'string', description: 'path to the kubeconfig file' },
-    context: { type: 'string', description: 'kubeconfig context to use' },
+    ...CLUSTER_FLAGS,
   },
 };
 
@@ -24,8 +23,7 @@ export async function runProxyMetrics(argv: readonly string[], io: CommandIo): P
   const ref = parseResource(cl.positionals[0] as string);
   if (!ref.name) throw new ConfigError(`name the resource: ${ref.kind === 'pod' ? 'po' : ref.kind}/NAME`);
   const namespace = String(v['namespace']);
-  const kc = loadKubeConfig({ kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined });
-  if (typeof v['context'] === 'string') kc.setCurrentContext(v['context']);
+  const kc = loadCluster(clusterSelection(v));
   const pods = (await resourcePods(kc, namespace, ref)).flatMap((r) => r.pods).filter(isMeshed);
   if (pods.length === 0) {
     io.stderr.write(`trellis diagnostics proxy-metrics: no meshed pods with a ready proxy for ${cl.positionals[0]} in ${namespace}\n`);

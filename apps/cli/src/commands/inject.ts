@@ -23,6 +23,7 @@ import { readSources } from '../manifests/read.ts';
 import { describeObject, mapObjects } from '../manifests/visit.ts';
 import { formatManifests, type OutputFormat } from '../manifests/write.ts';
 import type { CommandIo } from './io.ts';
+import { CLUSTER_FLAGS, clusterSelection } from '../cluster/kubeconfig.ts';
 
 /** Flags that become config annotations on the pod template: [flag, annotation, spec]. */
 const ANNOTATION_FLAGS: readonly (readonly [string, string, FlagSpec])[] = [
@@ -69,8 +70,7 @@ export const INJECT_SPEC: CommandSpec = {
     'identity-trust-anchors-file': { type: 'string', description: '--manual: PEM trust anchors the proxy should use', value: 'FILE' },
     'ignore-cluster': { type: 'boolean', description: '--manual: do not read the trellis-config ConfigMap; use default values' },
     'trellis-namespace': { type: 'string', short: 'L', description: 'namespace of the Trellis control plane', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
-    kubeconfig: { type: 'string', description: 'path to the kubeconfig file' },
-    context: { type: 'string', description: 'kubeconfig context to use' },
+    ...CLUSTER_FLAGS,
   },
   epilog: 'Example:\n  kubectl get -n emojivoto deploy -o yaml | trellis inject - | kubectl apply -f -',
 };
@@ -94,8 +94,7 @@ async function manualValues(opts: Readonly<Record<string, unknown>>): Promise<Va
   if (opts['ignore-cluster'] !== true) {
     const fetched = await fetchClusterValues({
       namespace: String(opts['trellis-namespace']),
-      ...(typeof opts['kubeconfig'] === 'string' ? { kubeconfig: opts['kubeconfig'] } : {}),
-      ...(typeof opts['context'] === 'string' ? { context: opts['context'] } : {}),
+      ...clusterSelection(opts),
     });
     if (isPlainObject(fetched)) doc = fetched;
   }

@@ -4,6 +4,7 @@ import { parseCommandLine, VERSION, type CommandSpec } from '@trellis/config';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '@trellis/inject';
 import { fetchClusterValues } from '../cluster/values.ts';
 import type { CommandIo } from './io.ts';
+import { CLUSTER_FLAGS, clusterSelection } from '../cluster/kubeconfig.ts';
 
 export const VERSION_SPEC: CommandSpec = {
   name: 'trellis version',
@@ -12,8 +13,7 @@ export const VERSION_SPEC: CommandSpec = {
     client: { type: 'boolean', description: 'print the client version only' },
     'short': { type: 'boolean', description: 'print the version numbers only' },
     'trellis-namespace': { type: 'string', short: 'L', description: 'namespace of the Trellis control plane', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
-    kubeconfig: { type: 'string', description: 'path to the kubeconfig file' },
-    context: { type: 'string', description: 'kubeconfig context to use' },
+    ...CLUSTER_FLAGS,
   },
 };
 
@@ -28,8 +28,7 @@ export async function runVersion(argv: readonly string[], io: CommandIo): Promis
   try {
     const values = (await fetchClusterValues({
       namespace: String(v['trellis-namespace']),
-      ...(typeof v['kubeconfig'] === 'string' ? { kubeconfig: v['kubeconfig'] } : {}),
-      ...(typeof v['context'] === 'string' ? { context: v['context'] } : {}),
+      ...clusterSelection(v),
     })) as { linkerdVersion?: unknown } | null;
     server = typeof values?.linkerdVersion === 'string' ? values.linkerdVersion : 'unavailable (trellis-config has no linkerdVersion)';
   } catch (err) {

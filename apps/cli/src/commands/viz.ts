@@ -1,11 +1,11 @@
 // `trellis viz stat`: Linkerd's golden-metrics table (success rate, RPS, latency percentiles, TCP connections) for
 // workloads or pods, read straight from their proxies over the API server: no Prometheus to install first.
 import { ConfigError, parseCommandLine, parseDuration, parseEnum, type CommandSpec } from '@trellis/config';
-import { loadKubeConfig } from '@trellis/k8s';
 import { parsePrometheusText, type Sample } from '@trellis/telemetry';
 import { isMeshed, parseResource, proxyAdminGet, resourcePods } from '../viz/pods.ts';
 import { renderStatTable, statRow, type PodScrape } from '../viz/stat.ts';
 import type { CommandIo } from './io.ts';
+import { CLUSTER_FLAGS, clusterSelection, loadCluster } from '../cluster/kubeconfig.ts';
 
 export const STAT_SPEC: CommandSpec = {
   name: 'trellis viz stat',
@@ -15,8 +15,7 @@ export const STAT_SPEC: CommandSpec = {
     namespace: { type: 'string', short: 'n', description: 'namespace of the resources', default: 'default' },
     'time-window': { type: 'string', short: 't', description: 'how long to measure (each proxy is read at the start and the end)', default: '10s' },
     output: { type: 'string', short: 'o', description: 'output format (table, json)', default: 'table' },
-    kubeconfig: { type: 'string', description: 'path to the kubeconfig file' },
-    context: { type: 'string', description: 'kubeconfig context to use' },
+    ...CLUSTER_FLAGS,
   },
   epilog: 'Example:\n  trellis viz stat deploy -n emojivoto',
 };
@@ -33,8 +32,7 @@ export async function runStat(argv: readonly string[], io: CommandIo): Promise<n
   if (windowMs < 1000) throw new ConfigError(`invalid value "${String(v['time-window'])}" for --time-window: at least 1s`);
   const output = parseEnum<'table' | 'json'>('--output', String(v['output']), ['table', 'json']);
   const namespace = String(v['namespace']);
-  const kc = loadKubeConfig({ kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined });
-  if (typeof v['context'] === 'string') kc.setCurrentContext(v['context']);
+  const kc = loadCluster(clusterSelection(v));
 
   const resources = await resourcePods(kc, namespace, ref);
   const meshed = resources.flatMap((r) => r.pods.filter(isMeshed).map((p) => ({ resource: r.name, pod: p.metadata?.name ?? '' })));
