@@ -4,6 +4,9 @@ import { KubeConfigError, loadKubeConfig } from '@trellis/k8s';
 import { createLogger } from '@trellis/telemetry';
 import { startDestination } from './app.ts';
 import { buildConfig, COMMAND } from './config.ts';
+import { tuneHeap } from './heap.ts';
+
+tuneHeap();
 
 await runCommand(COMMAND, process.argv.slice(2), async ({ values }) => {
   const cfg = buildConfig(values);
