@@ -160,6 +160,8 @@ Look around:
   curl -s http://${web}/api/leaderboard        # web-svc's ClusterIP, reachable from this host
   curl -s "http://${web}/api/vote?choice=:doughnut:"   # the demo's deliberate failure
   curl -s http://${voting}:4191/metrics | grep 'tls="true"'   # voting's proxy: mTLS, with the caller's identity
+  node ${TRELLIS_CLI} check --proxy -n ${DEMO_NS}          # health checks, control plane and demo proxies
+  node ${TRELLIS_CLI} viz stat deploy -n ${DEMO_NS}        # golden metrics: voting's success rate shows the doughnut
   ${join(bin, 'trellis-cluster')} logs --dir ${cluster.dir} -n ${DEMO_NS} ${bot}
 Tear it down:
   ${join(bin, 'trellis-cluster')} down --dir ${cluster.dir}
