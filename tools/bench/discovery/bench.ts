@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '60' },
     'memory-endpoints': { type: 'string', default: '10000' },
-    // A smaller young generation keeps RSS close to the live heap; the image should run with the same flag.
+    // The destination image's NODE_OPTIONS (apps/destination/Dockerfile); the process sizes its old generation itself (src/heap.ts).
     'node-flags': { type: 'string', default: '--max-semi-space-size=2' },
     kubeconfig: { type: 'string', default: process.env['TRELLIS_KUBECONFIG'] ?? '' },
     // A cluster to use and keep (started there when missing; objects already there are reused), so that
