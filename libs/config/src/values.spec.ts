@@ -7,6 +7,8 @@ describe('parseDuration', () => {
     expect(parseDuration('d', '10s')).toBe(10_000);
     expect(parseDuration('d', '1m30s')).toBe(90_000);
     expect(parseDuration('d', '250ms')).toBe(250);
+    expect(parseDuration('d', '500µs')).toBe(0.5);
+    expect(parseDuration('d', '500us')).toBe(0.5);
     expect(parseDuration('d', '24h')).toBe(86_400_000);
     expect(parseDuration('d', '1.5s')).toBe(1500);
     expect(parseDuration('d', '0')).toBe(0);

@@ -5,13 +5,15 @@ import { ConfigError } from './errors.ts';
 const bad = (name: string, value: string, why: string) =>
   new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: ${why}`);
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+// µ is written as an escape: one non-ASCII character in a bundle makes V8 keep the whole source string at two bytes
+// per character (~4 MB more heap in each component).
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Go-style durations ("10s", "1m30s", "250ms", "24h"); a bare number is rejected, as Go does. Returns milliseconds. */
 export function parseDuration(name: string, value: string): number {
   const s = value.trim();
   if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  const re = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/gy;
   let total = 0;
   let matched = 0;
   for (let m = re.exec(s); m; m = re.exec(s)) {
