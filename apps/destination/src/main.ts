@@ -1,10 +1,9 @@
 // Wiring only: parse the command line, build the parts, start them, drain on SIGTERM.
 import { ConfigError, runCommand } from '@trellis/config';
 import { KubeConfigError, loadKubeConfig } from '@trellis/k8s';
-import { createLogger } from '@trellis/telemetry';
+import { createLogger, tuneHeap } from '@trellis/telemetry';
 import { startDestination } from './app.ts';
 import { buildConfig, COMMAND } from './config.ts';
-import { tuneHeap } from './heap.ts';
 
 tuneHeap();
 

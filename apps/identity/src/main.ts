@@ -1,12 +1,14 @@
 // Wiring only: parse the configuration, build the parts that talk to the outside world, start, drain on SIGTERM.
 import { runCommand } from '@trellis/config';
-import { createLogger, createRegistry } from '@trellis/telemetry';
+import { createLogger, createRegistry, tuneHeap } from '@trellis/telemetry';
 import { IdentityApp } from './app.ts';
 import { identityCommand, parseIdentityConfig } from './config.ts';
 import { canCreateTokenReviews } from './kubernetes/access-check.ts';
 import { KubeEventRecorder } from './kubernetes/events.ts';
 import { loadIdentityKubeConfig } from './kubernetes/kubeconfig.ts';
 import { KubeTokenReviewer } from './kubernetes/token-review.ts';
+
+tuneHeap();
 
 await runCommand(identityCommand, process.argv.slice(2), async (cli) => {
   const config = parseIdentityConfig(cli.values, cli.explicit);

@@ -3,3 +3,4 @@ export * from './logger.ts';
 export * from './metrics.ts';
 export * from './admin-server.ts';
 export * from './prom-text.ts';
+export * from './heap.ts';

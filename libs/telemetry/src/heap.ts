@@ -1,5 +1,5 @@
-// V8 heap sizing for a long-running process whose live heap is small and steady (the index) while
-// every watch event and stream update makes short-lived garbage.
+// V8 heap sizing for a long-running control-plane process whose live heap is small and steady (destination's
+// index, identity's issuer) while every request, watch event and stream update makes short-lived garbage.
 import { setFlagsFromString } from 'node:v8';
 
 const FLAG = '--heap-growing-percent';
