@@ -149,7 +149,6 @@ export async function demoPod(cluster: Cluster, app: string): Promise<Pod> {
 
 /** Where to look once the demo runs: the kubeconfig, pods, the web API, a proxy's metrics, logs, teardown. */
 export async function lookAround(cluster: Cluster): Promise<string> {
-  const bin = join(REPO_ROOT, 'node_modules/.bin');
   const web = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
   const voting = (await demoPod(cluster, 'voting-svc')).status.podIP ?? '<voting pod IP>';
   const bot = (await demoPod(cluster, 'vote-bot-svc')).metadata.name;
@@ -160,10 +159,10 @@ Look around:
   curl -s http://${web}/api/leaderboard        # web-svc's ClusterIP, reachable from this host
   curl -s "http://${web}/api/vote?choice=:doughnut:"   # the demo's deliberate failure
   curl -s http://${voting}:4191/metrics | grep 'tls="true"'   # voting's proxy: mTLS, with the caller's identity
-  node ${TRELLIS_CLI} check --proxy -n ${DEMO_NS}          # health checks, control plane and demo proxies
-  node ${TRELLIS_CLI} viz stat deploy -n ${DEMO_NS}        # golden metrics: voting's success rate shows the doughnut
-  ${join(bin, 'trellis-cluster')} logs --dir ${cluster.dir} -n ${DEMO_NS} ${bot}
+  trellis check --proxy -n ${DEMO_NS}          # health checks, control plane and demo proxies
+  trellis viz stat deploy -n ${DEMO_NS}        # golden metrics: voting's success rate shows the doughnut
+  trellis-cluster logs --dir ${cluster.dir} -n ${DEMO_NS} ${bot}
 Tear it down:
-  ${join(bin, 'trellis-cluster')} down --dir ${cluster.dir}
+  trellis-cluster down --dir ${cluster.dir}
 `;
 }
