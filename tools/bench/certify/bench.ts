@@ -12,6 +12,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig, requestToken } from '@trellis/k8s';
 import { CertificateAuthority, createCsr, createIssuer, createTrustAnchor, generateKeyPair, parseCsr } from '@trellis/pki';
 import { IdentityClient, identity as pb } from '@trellis/proto';
+import { cpuSeconds, rssMb } from '../lib/proc.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const bundle = join(root, 'dist', 'apps', 'identity', 'main.js');
@@ -42,26 +43,6 @@ const freePort = () =>
 
 const node = process.execPath;
 const cluster = (cmd: string[], dir: string) => execFileSync(node, [join(root, 'tools', 'cluster', 'src', 'cli.ts'), ...cmd, '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
-
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far; 0 if it cannot be read. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
-  } catch {
-    return 0;
-  }
-}
 
 /** The kube-apiserver pid of a cluster state directory, when this bench started the cluster. */
 function apiServerPid(dir: string | undefined): number | undefined {

@@ -15,6 +15,7 @@ import { ApiextensionsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, loadYaml, ty
 import { loadKubeConfig } from '@trellis/k8s';
 import { openStreams } from './clients.ts';
 import { wallMs, type ChildMessage } from './clock.ts';
+import { cpuSeconds, rssMb } from '../lib/proc.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const bundle = join(root, 'dist', 'apps', 'destination', 'main.js');
@@ -67,25 +68,6 @@ const freePort = () =>
     });
   });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;

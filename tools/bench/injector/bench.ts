@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuSeconds, rssMb } from '../lib/proc.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const bundle = join(root, 'dist', 'apps', 'proxy-injector', 'main.js');
@@ -116,25 +117,6 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
-function rssKb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** User+system CPU seconds the process has used so far (clock ticks are 100 Hz on Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 /** Keeps the calibration loop's result alive so the compiler cannot drop the loop. */
 let _calibrationSink = 0;
 
@@ -216,7 +198,7 @@ async function main(): Promise<void> {
       });
 
     let peakRss = 0;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKb(child.pid ?? 0))), 200);
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(child.pid) * 1024)), 200);
 
     // Constant rate, open loop: request k is sent at start + k/rate whatever happened to earlier ones.
     const paced = async (durationS: number): Promise<{ ms: number; ok: boolean }[]> => {
@@ -233,10 +215,10 @@ async function main(): Promise<void> {
     };
     await paced(warmupSeconds);
     const contentionBefore = contention();
-    const cpuBefore = cpuSeconds(child.pid ?? 0);
+    const cpuBefore = cpuSeconds(child.pid);
     const loadBefore = loadAverage();
     const results = await paced(seconds);
-    const cpuMsPerRequest = ((cpuSeconds(child.pid ?? 0) - cpuBefore) * 1000) / results.length;
+    const cpuMsPerRequest = ((cpuSeconds(child.pid) - cpuBefore) * 1000) / results.length;
     const loadAfter = loadAverage();
     const contentionAfter = contention();
     const latencies = results.filter((r) => r.ok).map((r) => r.ms).sort((a, b) => a - b);
