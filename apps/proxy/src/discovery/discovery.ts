@@ -8,14 +8,11 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { DestinationClient, destination } from '@trellis/proto';
 import type { DiscoveryConfig } from './config.ts';
 import { EndpointSet } from './endpoints.ts';
+import { LeaseMap, type Lease } from './leases.ts';
 import { inNetworks } from './networks.ts';
 import { ControlWatch } from './watch.ts';
 
-export interface Lease<T> {
-  readonly value: T;
-  /** Drops this holder's interest; the stream closes after the idle timeout if nobody else holds it. */
-  release(): void;
-}
+export type { Lease } from './leases.ts';
 
 export interface ProfileEvents {
   update: [destination.DestinationProfile];
@@ -54,13 +51,6 @@ export interface DiscoveryLog {
   warn(obj: object, msg: string): void;
 }
 
-interface Entry<T> {
-  readonly value: T;
-  readonly watch: ControlWatch<unknown>;
-  holders: number;
-  evict: NodeJS.Timeout | undefined;
-}
-
 /** EndpointSet with the NotFound outcome of Get. */
 export class ResolvedEndpoints extends EndpointSet {
   /** Destination said the authority does not exist (NotFound/InvalidArgument). */
@@ -71,14 +61,16 @@ export class Discovery {
   readonly #config: DiscoveryConfig;
   readonly #client: () => DestinationClient;
   readonly #log: DiscoveryLog;
-  readonly #endpoints = new Map<string, Entry<ResolvedEndpoints>>();
-  readonly #profiles = new Map<string, Entry<ProfileWatch>>();
+  readonly #endpoints: LeaseMap<ResolvedEndpoints>;
+  readonly #profiles: LeaseMap<ProfileWatch>;
 
   /** `client` is asked at every (re)subscription, so a rotated certificate reaches new streams. */
   constructor(config: DiscoveryConfig, client: () => DestinationClient, log: DiscoveryLog) {
     this.#config = config;
     this.#client = client;
     this.#log = log;
+    this.#endpoints = new LeaseMap(config.idleTimeoutMs);
+    this.#profiles = new LeaseMap(config.idleTimeoutMs);
   }
 
   #timeouts() {
@@ -99,7 +91,7 @@ export class Discovery {
 
   /** Endpoints of an authority ("svc.ns.svc.cluster.local:8080"), from Destination/Get. */
   resolve(authority: string): Lease<ResolvedEndpoints> {
-    return this.#lease(this.#endpoints, authority, () => {
+    return this.#endpoints.lease(authority, () => {
       const set = new ResolvedEndpoints(authority);
       const watch = new ControlWatch<destination.Update>(() => this.#client().get(this.#request(authority)), this.#timeouts());
       watch.on('message', (u, fresh) => set.apply(u, fresh));
@@ -109,7 +101,7 @@ export class Discovery {
         set.clear();
       });
       watch.on('reconnecting', (err) => this.#log.warn({ authority, err: err.message }, 'Destination stream failed; reconnecting'));
-      return { value: set, watch: watch as ControlWatch<unknown> };
+      return { value: set, watch };
     });
   }
 
@@ -119,7 +111,7 @@ export class Discovery {
    */
   profile(target: string, host: string): Lease<ProfileWatch> | undefined {
     if (!this.profileEligible(host)) return undefined;
-    return this.#lease(this.#profiles, target, () => {
+    return this.#profiles.lease(target, () => {
       const pw = new ProfileWatch(target);
       const watch = new ControlWatch<destination.DestinationProfile>(() => this.#client().getProfile(this.#request(target)), this.#timeouts());
       watch.on('message', (p) => {
@@ -131,37 +123,8 @@ export class Discovery {
         pw.emit('notFound');
       });
       watch.on('reconnecting', (err) => this.#log.warn({ target, err: err.message }, 'Profile stream failed; reconnecting'));
-      return { value: pw, watch: watch as ControlWatch<unknown> };
+      return { value: pw, watch };
     });
-  }
-
-  #lease<T>(map: Map<string, Entry<T>>, key: string, make: () => { value: T; watch: ControlWatch<unknown> }): Lease<T> {
-    let e = map.get(key);
-    if (!e) {
-      const made = make();
-      e = { ...made, holders: 0, evict: undefined };
-      map.set(key, e);
-      made.watch.start();
-    }
-    const entry = e;
-    clearTimeout(entry.evict);
-    entry.evict = undefined;
-    entry.holders++;
-    let released = false;
-    return {
-      value: entry.value,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--entry.holders > 0) return;
-        entry.evict = setTimeout(() => {
-          if (entry.holders > 0 || map.get(key) !== entry) return;
-          map.delete(key);
-          entry.watch.stop();
-        }, this.#config.idleTimeoutMs);
-        entry.evict.unref();
-      },
-    };
   }
 
   /** Targets with a live stream, for tests and /debug. */
@@ -170,12 +133,7 @@ export class Discovery {
   }
 
   close(): void {
-    for (const map of [this.#endpoints, this.#profiles] as Map<string, Entry<unknown>>[]) {
-      for (const e of map.values()) {
-        clearTimeout(e.evict);
-        e.watch.stop();
-      }
-      map.clear();
-    }
+    this.#endpoints.close();
+    this.#profiles.close();
   }
 }

@@ -1,7 +1,7 @@
 // One long-lived control-plane stream kept alive (contracts §3.6): the first message must come within the
 // initial timeout, later ones within the idle timeout, and no stream outlives the lifetime; breaking any of
-// these, or the stream ending, re-subscribes after a backoff. NotFound and InvalidArgument are answers, not
-// failures: they are reported once and the watch stops.
+// these, or the stream ending, re-subscribes after a backoff. NotFound, InvalidArgument and Unimplemented (an
+// older control plane without this API) are answers, not failures: they are reported once and the watch stops.
 import { EventEmitter } from 'node:events';
 import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Backoff } from './backoff.ts';
@@ -16,7 +16,7 @@ export interface WatchTimeouts {
 export interface WatchEvents<T> {
   /** `fresh` is true for the first message of a (re)subscribed stream: it replaces what came before. */
   message: [T, boolean];
-  /** The control plane said there is nothing to watch (NotFound, InvalidArgument); the watch has stopped. */
+  /** The control plane said there is nothing to watch (NotFound, InvalidArgument, Unimplemented); the watch has stopped. */
   rejected: [ServiceError];
   /** A stream broke and will be reopened; for logs and metrics. */
   reconnecting: [Error];
@@ -88,7 +88,7 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
       this.emit('message', msg, f);
     });
     stream.on('error', (err: ServiceError) => {
-      if (err.code === status.NOT_FOUND || err.code === status.INVALID_ARGUMENT) {
+      if (err.code === status.NOT_FOUND || err.code === status.INVALID_ARGUMENT || err.code === status.UNIMPLEMENTED) {
         this.#close();
         this.#stopped = true;
         this.emit('rejected', err);

@@ -24,6 +24,10 @@ import { destinationClients } from '../discovery/grpc-destination.ts';
 import { OutboundResolver } from '../discovery/outbound.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { OutboundEndpointMetrics } from '../outbound/endpoint-metrics.ts';
+import { parsePolicyConfig, type PolicyConfig } from '../policy/config.ts';
+import { PolicyDiscovery } from '../policy/policy-discovery.ts';
+import { InboundServerPoliciesClient, OutboundPoliciesClient } from '@trellis/proto';
+import { controlClients } from './control-clients.ts';
 import { MeshTls } from '../tls/mesh-tls.ts';
 import { IdentityAgent } from './agent.ts';
 import { parseIdentityConfig } from './config.ts';
@@ -36,6 +40,9 @@ export interface Mesh {
   readonly tls: MeshTls;
   readonly discovery: Discovery;
   readonly outbound: OutboundResolver;
+  /** Policy discovery (OutboundPolicies, InboundServerPolicies); undefined without LINKERD2_PROXY_POLICY_SVC_ADDR. */
+  readonly policy: PolicyDiscovery | undefined;
+  readonly policyConfig: PolicyConfig;
   /** The outbound endpoint series (tls="true",server_id, dst_*), when the proxy's metrics were given. */
   readonly endpointMetrics: OutboundEndpointMetrics | undefined;
   /** How long an outbound target nothing uses is kept (LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT). */
@@ -61,12 +68,25 @@ export interface MeshDeps {
 export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
   const idc = parseIdentityConfig(env);
   const dc = parseDiscoveryConfig(env);
+  const pc = parsePolicyConfig(env);
   const rpc = grpcCertify(idc);
   const agent = new IdentityAgent({ config: idc, certify: rpc.certify, log: deps.logger, metrics: identityMetrics(deps.registry) });
   const tls = new MeshTls(agent);
   const clients = destinationClients(dc, idc.trustAnchorsPem, agent);
   const log = deps.logger;
   const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) });
+  let policy: PolicyDiscovery | undefined;
+  const policyClose: (() => void)[] = [];
+  if (pc.svcAddr) {
+    const svc = { svcAddr: pc.svcAddr, svcName: pc.svcName };
+    const out = controlClients(OutboundPoliciesClient, svc, idc.trustAnchorsPem, agent);
+    const inb = controlClients(InboundServerPoliciesClient, svc, idc.trustAnchorsPem, agent);
+    policyClose.push(() => out.close(), () => inb.close());
+    const timeouts = { initialMs: dc.streamInitialTimeoutMs, idleMs: dc.streamIdleTimeoutMs, lifetimeMs: dc.streamLifetimeMs };
+    policy = new PolicyDiscovery(pc, { outbound: out.get, inbound: inb.get }, { timeouts, idleTimeoutMs: dc.idleTimeoutMs, log });
+  } else {
+    log.warn({}, 'LINKERD2_PROXY_POLICY_SVC_ADDR is not set: no policy discovery; inbound uses the default policy, outbound ServiceProfiles only');
+  }
   const local = new Set(deps.localIps ?? []);
   const isLocal = (ip: string) => local.has(ip);
   const endpointMetrics = deps.metrics ? new OutboundEndpointMetrics(deps.metrics, isLocal) : undefined;
@@ -83,6 +103,8 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
     tls,
     discovery,
     outbound,
+    policy,
+    policyConfig: pc,
     endpointMetrics,
     outboundIdleMs: dc.idleTimeoutMs,
     isReady: () => ready,
@@ -98,6 +120,8 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
       agent.stop();
       discovery.close();
       clients.close();
+      policy?.close();
+      for (const c of policyClose) c();
       rpc.close();
     },
   };

@@ -1,0 +1,45 @@
+// A gRPC client for a control-plane service, rebuilt when our certificate changes so new streams present the
+// new one (mTLS verified as the service's `*_SVC_NAME`), or plaintext to a loopback address. Streams already
+// open on an old client continue until they end; old clients are closed with the rest.
+import { credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import type { CredentialSource } from '../tls/mesh-tls.ts';
+import { controlChannelCredentials } from './control-tls.ts';
+import type { ControlAddr } from './env.ts';
+
+export interface ControlClients<C> {
+  /** The client to use for a new stream. */
+  get(): C;
+  close(): void;
+}
+
+type Ctor<C> = new (address: string, creds: ChannelCredentials, options?: Partial<ChannelOptions>) => C;
+
+export function controlClients<C extends { close(): void }>(
+  Client: Ctor<C>,
+  svc: { readonly svcAddr: ControlAddr; readonly svcName: string },
+  trustAnchorsPem: string,
+  source: CredentialSource,
+): ControlClients<C> {
+  let cached: { generation: number; client: C } | undefined;
+  const old: C[] = [];
+  return {
+    get() {
+      if (svc.svcAddr.loopback) {
+        cached ??= { generation: 0, client: new Client(svc.svcAddr.text, credentials.createInsecure()) };
+        return cached.client;
+      }
+      const creds = source.current();
+      const generation = creds?.generation ?? -1;
+      if (cached?.generation !== generation) {
+        if (cached) old.push(cached.client);
+        const channel = controlChannelCredentials(trustAnchorsPem, svc.svcName, creds?.tls);
+        cached = { generation, client: new Client(svc.svcAddr.text, channel, { 'grpc.ssl_target_name_override': svc.svcName, 'grpc.default_authority': svc.svcAddr.text }) };
+      }
+      return cached.client;
+    },
+    close() {
+      cached?.client.close();
+      for (const c of old.splice(0)) c.close();
+    },
+  };
+}
