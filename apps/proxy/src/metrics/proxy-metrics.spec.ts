@@ -8,6 +8,11 @@ describe('makeTarget', () => {
     expect(t.httpLabels).toBe('direction="outbound",target_addr="[fd00::1]:80",target_ip="fd00::1",target_port="80",tls="no_identity",no_tls_reason="not_provided_by_service_discovery"');
   });
 
+  it('labels the outbound accepted connection (the app on this pod) as loopback', () => {
+    const t = makeTarget({ direction: 'outbound', ip: '10.0.0.1', port: 80 });
+    expect(t.serverLabels).toBe('direction="outbound",target_addr="10.0.0.1:80",target_ip="10.0.0.1",target_port="80",tls="no_identity",no_tls_reason="loopback"');
+  });
+
   it('labels inbound opaque ports as port_skipped, and the connection to the app as loopback', () => {
     const t = makeTarget({ direction: 'inbound', ip: '10.0.0.5', port: 3306, opaque: true });
     expect(t.serverLabels).toBe(

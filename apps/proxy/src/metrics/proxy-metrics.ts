@@ -50,7 +50,9 @@ export function makeTarget(o: TargetOptions): Target {
     // "not provided by service discovery". Meshed endpoints have their own series (outbound/endpoint-metrics.ts).
     const tls = labelText({ tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' });
     const http = [base, target, tls].join(',');
-    return { direction: o.direction, ip: o.ip, port: o.port, addr, httpLabels: http, serverLabels: http, clientLabels: http };
+    // The accepted side (peer="src") is always the app on this pod: loopback, as Linkerd labels it.
+    const src = [base, target, labelText({ tls: 'no_identity', no_tls_reason: 'loopback' })].join(',');
+    return { direction: o.direction, ip: o.ip, port: o.port, addr, httpLabels: http, serverLabels: src, clientLabels: http };
   }
   const policy = o.policy ?? 'all-unauthenticated';
   const tls = labelText(o.tls ?? { tls: 'no_identity', no_tls_reason: o.opaque ? 'port_skipped' : 'no_tls_from_remote' });
