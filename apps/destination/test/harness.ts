@@ -1,5 +1,6 @@
 // Shared pieces of the destination's cluster tests: CRDs installed from the Helm chart's files, a
 // destination started on ephemeral ports, gRPC clients, stream collectors and object builders.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   DiscoveryV1Api,
-  loadYaml,
+  loadAllYaml,
   type KubeConfig,
   type V1CustomResourceDefinition,
   type V1EndpointSlice,
@@ -21,8 +22,14 @@ import { pino } from 'pino';
 import { startDestination, type Destination } from '../src/app.ts';
 import { defaultConfig, type DestinationConfig } from '../src/config.ts';
 
-const CRD_FILES = ['helm/trellis-crds/templates/serviceprofile.yaml', 'helm/trellis-crds/templates/policy/server.yaml'];
 const ROOT = join(import.meta.dirname, '../../..');
+
+/** Every CRD of the trellis-crds chart (Gateway API routes included), rendered by the pinned helm. */
+function chartCrds(): V1CustomResourceDefinition[] {
+  const kubeVersion = /^KUBERNETES_VERSION=(\S+)$/m.exec(readFileSync(join(ROOT, 'tools/bin/versions.env'), 'utf8'))?.[1] ?? '';
+  const yaml = execFileSync(join(ROOT, 'tools/bin/helm'), ['template', 'trellis-crds', join(ROOT, 'helm/trellis-crds'), '--set', 'installGatewayAPI=true', '--kube-version', kubeVersion], { encoding: 'utf8' });
+  return (loadAllYaml(yaml) as (V1CustomResourceDefinition | null)[]).filter((d): d is V1CustomResourceDefinition => d?.kind === 'CustomResourceDefinition');
+}
 
 export async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
   const t0 = Date.now();
@@ -36,8 +43,7 @@ export async function until<T>(what: string, probe: () => T | undefined | false,
 
 export async function installCrds(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  for (const file of CRD_FILES) {
-    const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(ROOT, file), 'utf8'));
+  for (const crd of chartCrds()) {
     try {
       await api.createCustomResourceDefinition({ body: crd });
     } catch (err) {

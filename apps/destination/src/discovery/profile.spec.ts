@@ -4,8 +4,9 @@ import { defaultConfig } from '../config.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { ServiceRecord } from '../index/model.ts';
 import { DEFAULT_RETRY_BUDGET, quantityMilli, serviceProfile, translateProfileSpec } from './profile.ts';
+import { parseOutboundAnnotations } from '../policy/annotations.ts';
 
-const svc: ServiceRecord = { namespace: 'ns', name: 'web', clusterIPs: ['10.96.0.1'], ports: [{ name: 'http', port: 80, targetPort: 8080, appProtocol: '' }, { name: 'db', port: 3306, targetPort: 3306, appProtocol: '' }], opaquePorts: undefined, internalTrafficPolicyLocal: false };
+const svc: ServiceRecord = { namespace: 'ns', name: 'web', clusterIPs: ['10.96.0.1'], ports: [{ name: 'http', port: 80, targetPort: 8080, appProtocol: '' }, { name: 'db', port: 3306, targetPort: 3306, appProtocol: '' }], opaquePorts: undefined, internalTrafficPolicyLocal: false, outbound: parseOutboundAnnotations({}) };
 const cfg = defaultConfig();
 
 describe('translateProfileSpec', () => {

@@ -2,6 +2,7 @@
 // Kubernetes objects the watches deliver. Whole Pods and EndpointSlices are what makes Linkerd's
 // destination grow to gigabytes in big clusters; these records are a few hundred bytes each.
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { keepOutboundAnnotations, parseOutboundAnnotations, type OutboundAnnotations } from '../policy/annotations.ts';
 
 export const ANNOTATION_OPAQUE_PORTS = 'config.linkerd.io/opaque-ports';
 export const ANNOTATION_SKIP_INBOUND_PORTS = 'config.linkerd.io/skip-inbound-ports';
@@ -29,6 +30,8 @@ export interface ServiceRecord {
   readonly ports: readonly ServicePort[];
   readonly opaquePorts: string | undefined;
   readonly internalTrafficPolicyLocal: boolean;
+  /** Retry, timeout and failure-accrual annotations, parsed (with the problems found in them). */
+  readonly outbound: OutboundAnnotations;
 }
 
 export interface EndpointRecord {
@@ -131,6 +134,7 @@ export function serviceRecord(svc: V1Service): ServiceRecord {
     })),
     opaquePorts: svc.metadata?.annotations?.[ANNOTATION_OPAQUE_PORTS],
     internalTrafficPolicyLocal: spec.internalTrafficPolicy === 'Local',
+    outbound: parseOutboundAnnotations(keepOutboundAnnotations(svc.metadata?.annotations), 'Service'),
   };
 }
 

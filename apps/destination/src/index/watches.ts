@@ -3,6 +3,7 @@
 // the cache holds only the record plus name, namespace and resourceVersion, never whole objects.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { WatchCache, type ResourceRef, type WatchLogger } from '@trellis/k8s';
+import type { AnnotationProblem } from '../policy/annotations.ts';
 import type { ClusterIndex } from './cluster-index.ts';
 import {
   namespaceRecord,
@@ -63,7 +64,19 @@ export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOp
     caches.push(cache as unknown as WatchCache<KubernetesObject, KubernetesObject>);
   }
 
-  watch(RESOURCES.services, serviceRecord, (r) => index.upsertService(r), (ns, n) => index.deleteService(ns, n));
+  // A bad annotation is ignored on its own; say so once per change of the object, naming it.
+  const reportProblems = (kind: string, ns: string, name: string, problems: readonly AnnotationProblem[]) => {
+    for (const p of problems) opts.logger?.warn({ kind, namespace: ns, name, annotation: p.annotation, value: p.value, reason: p.reason }, `ignoring invalid annotation ${p.annotation} on ${kind} ${ns}/${name}`);
+  };
+  watch(
+    RESOURCES.services,
+    serviceRecord,
+    (r) => {
+      reportProblems('Service', r.namespace, r.name, r.outbound.problems);
+      index.upsertService(r);
+    },
+    (ns, n) => index.deleteService(ns, n),
+  );
   watch(
     RESOURCES.endpointSlices,
     sliceRecord,

@@ -2,10 +2,11 @@
 // Destination.Get of the service authority, queue 100 / failfast 3 s) behind the default http, grpc or
 // opaque route; an address outside the cluster gets the egress fallback that forwards to it; a Service
 // port that does not exist gets the undefined-port policy, which forbids the traffic.
-import { durationFromMillis, type destination, type metadata, type net, type outbound } from '@trellis/proto';
+import { durationFromMillis, type destination, type httpRoute as hr, type metadata, type net, type outbound } from '@trellis/proto';
 import type { DestinationConfig } from '../config.ts';
 import { resource, serviceFqn, serviceOpaque } from '../discovery/profile.ts';
 import type { ServiceRecord } from '../index/model.ts';
+import { failureAccrual, grpcRetry, httpRetry, timeouts as toTimeouts } from './annotations.ts';
 import { DETECT_TIMEOUT_MS } from './inbound.ts';
 
 export const QUEUE: outbound.Queue = { capacity: 100, failfastTimeout: durationFromMillis(3_000) };
@@ -14,7 +15,13 @@ const PEAK_EWMA: outbound.Backend_BalanceP2c_PeakEwma = { defaultRtt: durationFr
 const defaultMeta = (name: string): metadata.Metadata => ({ kind: { $case: 'default', value: name } });
 const PREFIX_ALL = { path: { kind: { $case: 'prefix' as const, value: '/' } }, headers: [], queryParams: [], method: undefined };
 
-function httpRoute(name: string, backend: outbound.Backend, filters: outbound.HttpRoute_Filter[] = []): outbound.HttpRoute {
+/** Retry and timeouts of a default route (from the Service's annotations). */
+interface DefaultRouteConfig {
+  readonly retry?: outbound.HttpRoute_Retry | undefined;
+  readonly timeouts?: hr.Timeouts | undefined;
+}
+
+function httpRoute(name: string, backend: outbound.Backend, filters: outbound.HttpRoute_Filter[] = [], conf: DefaultRouteConfig = {}): outbound.HttpRoute {
   return {
     metadata: defaultMeta(name),
     hosts: [],
@@ -23,16 +30,17 @@ function httpRoute(name: string, backend: outbound.Backend, filters: outbound.Ht
         matches: [PREFIX_ALL],
         filters,
         backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend, filters: [], requestTimeout: undefined }] } } },
-        requestTimeout: undefined,
-        timeouts: undefined,
-        retry: undefined,
+        // Older proxies read the deprecated field; Linkerd fills it with the request timeout.
+        requestTimeout: conf.timeouts?.request,
+        timeouts: conf.timeouts,
+        retry: conf.retry,
         allowL5dRequestHeaders: false,
       },
     ],
   };
 }
 
-function grpcRoute(backend: outbound.Backend): outbound.GrpcRoute {
+function grpcRoute(backend: outbound.Backend, retry: outbound.GrpcRoute_Retry | undefined, timeouts: hr.Timeouts): outbound.GrpcRoute {
   return {
     metadata: defaultMeta('grpc'),
     hosts: [],
@@ -41,9 +49,9 @@ function grpcRoute(backend: outbound.Backend): outbound.GrpcRoute {
         matches: [],
         filters: [],
         backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend, filters: [], requestTimeout: undefined }] } } },
-        requestTimeout: undefined,
-        timeouts: undefined,
-        retry: undefined,
+        requestTimeout: timeouts.request,
+        timeouts,
+        retry,
         allowL5dRequestHeaders: false,
       },
     ],
@@ -57,15 +65,15 @@ function opaqueRoute(name: string, backend: outbound.Backend, filters: outbound.
   };
 }
 
-function detect(opaque: outbound.OpaqueRoute, http: outbound.HttpRoute): outbound.ProxyProtocol {
+function detect(opaque: outbound.OpaqueRoute, http: outbound.HttpRoute[], accrual: outbound.FailureAccrual | undefined = undefined): outbound.ProxyProtocol {
   return {
     kind: {
       $case: 'detect',
       value: {
         timeout: durationFromMillis(DETECT_TIMEOUT_MS),
         opaque: { routes: [opaque] },
-        http1: { routes: [http], failureAccrual: undefined },
-        http2: { routes: [http], failureAccrual: undefined },
+        http1: { routes: http, failureAccrual: accrual },
+        http2: { routes: http, failureAccrual: accrual },
       },
     },
   };
@@ -88,10 +96,13 @@ export function servicePolicy(cfg: DestinationConfig, svc: ServiceRecord, port: 
   const metadata = resource('core', 'Service', svc.name, svc.namespace, port);
   const sp = svc.ports.find((p) => p.port === port);
   if (serviceOpaque(cfg, svc, port)) return { metadata, protocol: { kind: { $case: 'opaque', value: { routes: [opaqueRoute('opaq', backend)] } } } };
+  const ann = svc.outbound;
+  const accrual = failureAccrual(ann.accrual);
+  const timeouts = toTimeouts(ann.timeouts);
   if (sp?.appProtocol.toLowerCase() === 'grpc') {
-    return { metadata, protocol: { kind: { $case: 'grpc', value: { routes: [grpcRoute(backend)], failureAccrual: undefined } } } };
+    return { metadata, protocol: { kind: { $case: 'grpc', value: { routes: [grpcRoute(backend, grpcRetry(ann.grpcRetry), timeouts)], failureAccrual: accrual } } } };
   }
-  return { metadata, protocol: detect(opaqueRoute('opaq', backend), httpRoute('http', backend)) };
+  return { metadata, protocol: detect(opaqueRoute('opaq', backend), [httpRoute('http', backend, [], { retry: httpRetry(ann.httpRetry), timeouts })], accrual) };
 }
 
 function forwardBackend(name: string, addr: net.TcpAddress): outbound.Backend {
@@ -111,7 +122,7 @@ function forwardBackend(name: string, addr: net.TcpAddress): outbound.Backend {
 /** Traffic to an address outside the cluster: forwarded to the original destination. */
 export function egressFallbackPolicy(addr: net.TcpAddress): outbound.OutboundPolicy {
   const backend = forwardBackend('egress-fallback', addr);
-  return { metadata: defaultMeta('egress-fallback'), protocol: detect(opaqueRoute('egress-fallback', backend), httpRoute('egress-fallback', backend)) };
+  return { metadata: defaultMeta('egress-fallback'), protocol: detect(opaqueRoute('egress-fallback', backend), [httpRoute('egress-fallback', backend)]) };
 }
 
 /** A Service port the Service does not declare: nothing is routed there. */
@@ -123,6 +134,6 @@ export function undefinedPortPolicy(svc: ServiceRecord, port: number): outbound.
   };
   return {
     metadata: defaultMeta('undefined-port'),
-    protocol: detect(opaqueRoute('undefined-port', backend, [forbidden]), httpRoute('undefined-port', backend, [fail])),
+    protocol: detect(opaqueRoute('undefined-port', backend, [forbidden]), [httpRoute('undefined-port', backend, [fail])]),
   };
 }
