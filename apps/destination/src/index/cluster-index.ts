@@ -1,6 +1,7 @@
 // The in-memory index every API answers from: slim records keyed by namespace/name, secondary indexes by
 // IP, and topics that streams subscribe to. The index knows nothing about Kubernetes clients; the watch
 // wiring (watches.ts) feeds it, and unit tests feed it directly.
+import { isServerRef, isServiceRef, routeKey, type RouteRecord } from '../policy/routes.ts';
 import type { NamespaceRecord, PodRecord, ProfileRecord, ServerRecord, ServiceRecord, SliceRecord } from './model.ts';
 
 export type Listener = () => void;
@@ -46,6 +47,13 @@ export class ClusterIndex {
   private readonly servers = new Map<string, ServerRecord>();
   private readonly serversByNamespace = new Map<string, Set<string>>();
   private readonly profiles = new Map<string, ProfileRecord>();
+  private readonly routes = new Map<string, RouteRecord>();
+  /** Service key (ns/name) -> keys of the routes with a parentRef to it. */
+  private readonly routesByService = new Map<string, Set<string>>();
+  /** Server key (ns/name) -> keys of the routes with a parentRef to it. */
+  private readonly routesByServer = new Map<string, Set<string>>();
+  /** Service key -> keys of the routes with a backendRef to it (their policies change when it comes or goes). */
+  private readonly routesByBackend = new Map<string, Set<string>>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private serverChanges = 0;
 
@@ -94,6 +102,20 @@ export class ClusterIndex {
     return this.profiles.get(key(ns, name));
   }
 
+  /** Routes (valid or not) with a parentRef to this Service. */
+  routesOfService(ns: string, name: string): RouteRecord[] {
+    return [...(this.routesByService.get(key(ns, name)) ?? [])].flatMap((k) => this.routes.get(k) ?? []);
+  }
+
+  /** Routes (valid or not) with a parentRef to this Server. */
+  routesOfServer(ns: string, name: string): RouteRecord[] {
+    return [...(this.routesByServer.get(key(ns, name)) ?? [])].flatMap((k) => this.routes.get(k) ?? []);
+  }
+
+  route(group: string, kind: string, ns: string, name: string): RouteRecord | undefined {
+    return this.routes.get(routeKey({ group, kind, namespace: ns, name }));
+  }
+
   sizes(): Record<string, number> {
     return {
       service: this.services.size,
@@ -103,6 +125,7 @@ export class ClusterIndex {
       namespace: this.namespaces.size,
       server: this.servers.size,
       serviceprofile: this.profiles.size,
+      route: this.routes.size,
     };
   }
 
@@ -131,6 +154,7 @@ export class ClusterIndex {
     this.services.set(k, rec);
     for (const ip of rec.clusterIPs) addTo(this.servicesByIP, ip, k);
     this.notify(topic.service(rec.namespace, rec.name));
+    if (!old) this.notifyRoutesWithBackend(k);
     for (const ip of new Set([...(old?.clusterIPs ?? []), ...rec.clusterIPs])) this.notify(topic.ip(ip));
   }
 
@@ -142,6 +166,51 @@ export class ClusterIndex {
     for (const ip of old.clusterIPs) removeFrom(this.servicesByIP, ip, k);
     this.notify(topic.service(ns, name));
     for (const ip of old.clusterIPs) this.notify(topic.ip(ip));
+    this.notifyRoutesWithBackend(k);
+  }
+
+  // A route's backend to a missing Service becomes an invalid backend, so its parents' policies change.
+  private notifyRoutesWithBackend(svcKey: string): void {
+    for (const rk of this.routesByBackend.get(svcKey) ?? []) {
+      const r = this.routes.get(rk);
+      if (r) this.notifyRouteParents(r);
+    }
+  }
+
+  private notifyRouteParents(r: RouteRecord): void {
+    for (const p of r.parentRefs) {
+      if (isServiceRef(p)) this.notify(topic.service(p.namespace, p.name));
+      else if (isServerRef(p)) this.notify(topic.servers(p.namespace));
+    }
+    // Authorization policies may target the route itself.
+    this.notify(topic.servers(r.namespace));
+  }
+
+  private linkRoute(k: string, r: RouteRecord, link: typeof addTo): void {
+    for (const p of r.parentRefs) {
+      if (isServiceRef(p)) link(this.routesByService, key(p.namespace, p.name), k);
+      else if (isServerRef(p)) link(this.routesByServer, key(p.namespace, p.name), k);
+    }
+    for (const rule of r.rules) for (const b of rule.backends) if (isServiceRef(b)) link(this.routesByBackend, key(b.namespace, b.name), k);
+  }
+
+  upsertRoute(rec: RouteRecord): void {
+    const k = routeKey(rec);
+    const old = this.routes.get(k);
+    if (old) this.linkRoute(k, old, removeFrom);
+    this.routes.set(k, rec);
+    this.linkRoute(k, rec, addTo);
+    if (old) this.notifyRouteParents(old);
+    this.notifyRouteParents(rec);
+  }
+
+  deleteRoute(group: string, kind: string, ns: string, name: string): void {
+    const k = routeKey({ group, kind, namespace: ns, name });
+    const old = this.routes.get(k);
+    if (!old) return;
+    this.routes.delete(k);
+    this.linkRoute(k, old, removeFrom);
+    this.notifyRouteParents(old);
   }
 
   upsertSlice(rec: SliceRecord): void {

@@ -4,6 +4,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { WatchCache, type ResourceRef, type WatchLogger } from '@trellis/k8s';
 import type { AnnotationProblem } from '../policy/annotations.ts';
+import { GROUP_GATEWAY, GROUP_POLICY, routeRecord, type RouteKind, type RouteRecord } from '../policy/routes.ts';
 import type { ClusterIndex } from './cluster-index.ts';
 import {
   namespaceRecord,
@@ -26,7 +27,16 @@ export const RESOURCES = {
   namespaces: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' },
   serviceProfiles: { apiVersion: 'linkerd.io/v1alpha2', kind: 'ServiceProfile', plural: 'serviceprofiles' },
   servers: { apiVersion: 'policy.linkerd.io/v1beta3', kind: 'Server', plural: 'servers' },
+  policyHttpRoutes: { apiVersion: 'policy.linkerd.io/v1beta3', kind: 'HTTPRoute', plural: 'httproutes' },
+  gatewayHttpRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
+  gatewayGrpcRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes' },
 } as const satisfies Record<string, ResourceRef>;
+
+/**
+ * Resources whose CRDs a cluster may lack (trellis-crds installs the Gateway API routes only when asked):
+ * their caches keep retrying in the background and do not hold back start-up or readiness.
+ */
+const OPTIONAL: readonly ResourceRef[] = [RESOURCES.gatewayHttpRoutes, RESOURCES.gatewayGrpcRoutes];
 
 export interface Watches {
   readonly caches: readonly WatchCache<KubernetesObject, KubernetesObject>[];
@@ -51,6 +61,7 @@ export const slim = <R>(record: R): Slim<R> => ({ record });
 
 export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOptions = {}): Watches {
   const caches: WatchCache<KubernetesObject, KubernetesObject>[] = [];
+  const optional: WatchCache<KubernetesObject, KubernetesObject>[] = [];
   function watch<T extends KubernetesObject, R>(ref: ResourceRef, toRecord: (obj: T) => R, upsert: (rec: R, ns: string, name: string) => void, remove: (ns: string, name: string) => void): void {
     const cache = new WatchCache<T, Slim<R>>(kc, ref, {
       ...(opts.logger ? { logger: opts.logger } : {}),
@@ -61,7 +72,7 @@ export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOp
     cache.on('add', onUpsert);
     cache.on('update', onUpsert);
     cache.on('delete', (obj) => remove(obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
-    caches.push(cache as unknown as WatchCache<KubernetesObject, KubernetesObject>);
+    (OPTIONAL.includes(ref) ? optional : caches).push(cache as unknown as WatchCache<KubernetesObject, KubernetesObject>);
   }
 
   // A bad annotation is ignored on its own; say so once per change of the object, naming it.
@@ -92,15 +103,30 @@ export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOp
   watch(RESOURCES.namespaces, namespaceRecord, (r) => index.upsertNamespace(r), (_ns, n) => index.deleteNamespace(n));
   watch<CustomObject & KubernetesObject, ProfileRecord>(RESOURCES.serviceProfiles, profileRecord, (r) => index.upsertProfile(r), (ns, n) => index.deleteProfile(ns, n));
   watch<CustomObject & KubernetesObject, ServerRecord>(RESOURCES.servers, serverRecord, (r) => index.upsertServer(r), (ns, n) => index.deleteServer(ns, n));
+  const routes = (ref: ResourceRef, group: string, kind: RouteKind) =>
+    watch<CustomObject & KubernetesObject, RouteRecord>(
+      ref,
+      (obj) => routeRecord(obj, group, kind),
+      (r) => {
+        if (r.error) opts.logger?.warn({ kind, group, namespace: r.namespace, name: r.name, error: r.error }, `ignoring ${kind} ${r.namespace}/${r.name}: ${r.error}`);
+        reportProblems(kind, r.namespace, r.name, [...r.annotations.problems, ...r.problems]);
+        index.upsertRoute(r);
+      },
+      (ns, n) => index.deleteRoute(group, kind, ns, n),
+    );
+  routes(RESOURCES.policyHttpRoutes, GROUP_POLICY, 'HTTPRoute');
+  routes(RESOURCES.gatewayHttpRoutes, GROUP_GATEWAY, 'HTTPRoute');
+  routes(RESOURCES.gatewayGrpcRoutes, GROUP_GATEWAY, 'GRPCRoute');
 
   return {
-    caches,
+    caches: [...caches, ...optional],
     synced: () => caches.every((c) => c.synced),
     start: async () => {
+      for (const c of optional) void c.start();
       await Promise.all(caches.map((c) => c.start()));
     },
     stop: async () => {
-      await Promise.all(caches.map((c) => c.stop()));
+      await Promise.all([...caches, ...optional].map((c) => c.stop()));
     },
   };
 }

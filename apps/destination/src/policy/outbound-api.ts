@@ -10,11 +10,14 @@ import { grpcStatus } from '../api/grpc-status.ts';
 import { serveUpdates, type StreamDeps } from '../api/update-stream.ts';
 import { inAnyCidr } from './networks.ts';
 import { egressFallbackPolicy, servicePolicy, undefinedPortPolicy } from './outbound.ts';
+import { workloadNamespace } from './workload.ts';
 
 type Resolved = { readonly topics: string[]; readonly compute: () => outbound.OutboundPolicy };
 
 function resolve(cfg: DestinationConfig, index: ClusterIndex, spec: outbound.TrafficSpec): Resolved {
   const target = spec.target;
+  // Routes in the client's own namespace (consumer routes) apply to it alone.
+  const sourceNs = workloadNamespace(spec.sourceWorkload);
   if (!target) throw new InvalidRequestError('TrafficSpec has no target');
   if (target.$case === 'authority') {
     const { host, port } = parseHostPort(target.value);
@@ -25,7 +28,7 @@ function resolve(cfg: DestinationConfig, index: ClusterIndex, spec: outbound.Tra
     if (labels.length !== 3 || labels[2] !== 'svc' || !labels[0] || !labels[1]) throw new NotFoundError(`${JSON.stringify(target.value)} is not a service authority <name>.<ns>.svc`);
     const [name, ns] = labels as [string, string];
     if (!index.service(ns, name)) throw new NotFoundError(`Service ${name}.${ns} not found`);
-    return { topics: [topic.service(ns, name)], compute: () => policyFor(cfg, index, ns, name, port) };
+    return { topics: [topic.service(ns, name)], compute: () => policyFor(cfg, index, ns, name, port, sourceNs) };
   }
   const addr: net.TcpAddress = target.value;
   if (!addr.ip) throw new InvalidRequestError('TrafficSpec.addr has no ip');
@@ -34,15 +37,15 @@ function resolve(cfg: DestinationConfig, index: ClusterIndex, spec: outbound.Tra
   const services = index.servicesWithIP(ip);
   if (services.length > 1) throw new AmbiguousTargetError(`cluster IP ${ip} belongs to ${services.length} Services`);
   const svc = services[0];
-  if (svc) return { topics: [topic.service(svc.namespace, svc.name)], compute: () => policyFor(cfg, index, svc.namespace, svc.name, addr.port) };
+  if (svc) return { topics: [topic.service(svc.namespace, svc.name)], compute: () => policyFor(cfg, index, svc.namespace, svc.name, addr.port, sourceNs) };
   if (inAnyCidr(ip, cfg.clusterNetworks)) throw new NotFoundError(`${ip} is not a Service cluster IP`);
   return { topics: [], compute: () => egressFallbackPolicy(addr) };
 }
 
-function policyFor(cfg: DestinationConfig, index: ClusterIndex, ns: string, name: string, port: number): outbound.OutboundPolicy {
+function policyFor(cfg: DestinationConfig, index: ClusterIndex, ns: string, name: string, port: number, sourceNs: string | undefined): outbound.OutboundPolicy {
   const svc = index.service(ns, name);
   if (!svc) throw new NotFoundError(`Service ${name}.${ns} not found`);
-  return svc.ports.some((p) => p.port === port) ? servicePolicy(cfg, svc, port) : undefinedPortPolicy(svc, port);
+  return svc.ports.some((p) => p.port === port) ? servicePolicy(cfg, index, svc, port, sourceNs) : undefinedPortPolicy(svc, port);
 }
 
 export function outboundApi(cfg: DestinationConfig, deps: StreamDeps): outbound.OutboundPoliciesServer {

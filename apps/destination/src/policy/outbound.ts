@@ -5,9 +5,11 @@
 import { durationFromMillis, type destination, type httpRoute as hr, type metadata, type net, type outbound } from '@trellis/proto';
 import type { DestinationConfig } from '../config.ts';
 import { resource, serviceFqn, serviceOpaque } from '../discovery/profile.ts';
+import type { ClusterIndex } from '../index/cluster-index.ts';
 import type { ServiceRecord } from '../index/model.ts';
 import { failureAccrual, grpcRetry, httpRetry, timeouts as toTimeouts } from './annotations.ts';
 import { DETECT_TIMEOUT_MS } from './inbound.ts';
+import { outboundGrpcRoute, outboundHttpRoute, routesFor, type RouteContext } from './outbound-routes.ts';
 
 export const QUEUE: outbound.Queue = { capacity: 100, failfastTimeout: durationFromMillis(3_000) };
 const PEAK_EWMA: outbound.Backend_BalanceP2c_PeakEwma = { defaultRtt: durationFromMillis(30), decay: durationFromMillis(10_000) };
@@ -79,7 +81,8 @@ function detect(opaque: outbound.OpaqueRoute, http: outbound.HttpRoute[], accrua
   };
 }
 
-export function serviceBackend(cfg: DestinationConfig, svc: ServiceRecord, port: number): outbound.Backend {
+/** P2C peak-EWMA over Destination.Get of `<name>.<ns>.svc.<cluster-domain>:<port>`. */
+export function serviceBackend(cfg: DestinationConfig, svc: { namespace: string; name: string }, port: number): outbound.Backend {
   return {
     metadata: resource('core', 'Service', svc.name, svc.namespace, port),
     queue: QUEUE,
@@ -90,8 +93,11 @@ export function serviceBackend(cfg: DestinationConfig, svc: ServiceRecord, port:
   };
 }
 
-/** The policy of a Service port (the port must exist; see undefinedPortPolicy). */
-export function servicePolicy(cfg: DestinationConfig, svc: ServiceRecord, port: number): outbound.OutboundPolicy {
+/**
+ * The policy of a Service port (the port must exist; see undefinedPortPolicy) for a client in `sourceNs`.
+ * Routes attached to the port replace the default route; gRPC routes (or appProtocol grpc) make it gRPC.
+ */
+export function servicePolicy(cfg: DestinationConfig, index: ClusterIndex, svc: ServiceRecord, port: number, sourceNs: string | undefined): outbound.OutboundPolicy {
   const backend = serviceBackend(cfg, svc, port);
   const metadata = resource('core', 'Service', svc.name, svc.namespace, port);
   const sp = svc.ports.find((p) => p.port === port);
@@ -99,10 +105,14 @@ export function servicePolicy(cfg: DestinationConfig, svc: ServiceRecord, port: 
   const ann = svc.outbound;
   const accrual = failureAccrual(ann.accrual);
   const timeouts = toTimeouts(ann.timeouts);
-  if (sp?.appProtocol.toLowerCase() === 'grpc') {
-    return { metadata, protocol: { kind: { $case: 'grpc', value: { routes: [grpcRoute(backend, grpcRetry(ann.grpcRetry), timeouts)], failureAccrual: accrual } } } };
+  const routes = routesFor(index, svc, port, sourceNs);
+  const ctx: RouteContext = { index, svc, defaultBackend: backend, balancer: (ns, name, p) => serviceBackend(cfg, { namespace: ns, name }, p), queue: QUEUE };
+  if (sp?.appProtocol.toLowerCase() === 'grpc' || routes.grpc.length > 0) {
+    const grpc = routes.grpc.length > 0 ? routes.grpc.map((r) => outboundGrpcRoute(ctx, r)) : [grpcRoute(backend, grpcRetry(ann.grpcRetry), timeouts)];
+    return { metadata, protocol: { kind: { $case: 'grpc', value: { routes: grpc, failureAccrual: accrual } } } };
   }
-  return { metadata, protocol: detect(opaqueRoute('opaq', backend), [httpRoute('http', backend, [], { retry: httpRetry(ann.httpRetry), timeouts })], accrual) };
+  const http = routes.http.length > 0 ? routes.http.map((r) => outboundHttpRoute(ctx, r)) : [httpRoute('http', backend, [], { retry: httpRetry(ann.httpRetry), timeouts })];
+  return { metadata, protocol: detect(opaqueRoute('opaq', backend), http, accrual) };
 }
 
 function forwardBackend(name: string, addr: net.TcpAddress): outbound.Backend {
