@@ -117,6 +117,13 @@ export class Balancer<E> {
     return this.#members.size;
   }
 
+  /** Whether an endpoint is ready and admitted by its breaker now (a split skips backends that are not). */
+  get available(): boolean {
+    const now = this.#now();
+    for (const m of this.#members.values()) if (m.ready && (!m.breaker || m.breaker.state !== 'shut' || now >= m.breaker.shutUntil)) return true;
+    return false;
+  }
+
   get queued(): number {
     return this.#queue.length;
   }

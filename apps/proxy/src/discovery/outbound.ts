@@ -7,7 +7,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { H2Endpoint } from '../balance/h2-endpoint.ts';
 import type { BreakerOptions } from '../balance/breaker.ts';
-import { Balancer } from '../balance/p2c.ts';
+import { Balancer, type BalancerOptions } from '../balance/p2c.ts';
 import { compileProfile, type CompiledProfile } from '../profiles/routes.ts';
 import { WeightedSplit } from '../profiles/split.ts';
 import type { MeshTls } from '../tls/mesh-tls.ts';
@@ -32,7 +32,7 @@ export class Backend {
 
   constructor(authority: string, discovery: Discovery, o: OutboundOptions) {
     this.authority = authority;
-    this.balancer = new Balancer<MeshEndpoint>({ name: authority, failfastMs: o.failfastMs ?? 3_000, ...(o.breaker ? { breaker: o.breaker } : {}) });
+    this.balancer = new Balancer<MeshEndpoint>(balancerOptions(authority, o));
     this.#lease = discovery.resolve(authority);
     const set = this.#lease.value;
     const retire = (me: MeshEndpoint) => me.h2?.close();
@@ -55,6 +55,11 @@ export class Backend {
     return this.balancer.size > 0;
   }
 
+  /** Whether a request would be dispatched now (an endpoint is connected and its breaker admits). */
+  get available(): boolean {
+    return this.balancer.available;
+  }
+
   close(): void {
     const set = this.#lease.value;
     set.off('add', this.#onAdd);
@@ -62,6 +67,48 @@ export class Backend {
     for (const m of this.#members.values()) m.h2?.close();
     this.#members.clear();
     this.#lease.release();
+  }
+}
+
+function balancerOptions(name: string, o: OutboundOptions): BalancerOptions {
+  return {
+    name,
+    failfastMs: o.failfastMs ?? 3_000,
+    ...(o.queueCapacity !== undefined ? { queueCapacity: o.queueCapacity } : {}),
+    ...(o.defaultRttMs !== undefined ? { defaultRttMs: o.defaultRttMs } : {}),
+    ...(o.decayMs !== undefined ? { decayMs: o.decayMs } : {}),
+    ...(o.breaker ? { breaker: o.breaker } : {}),
+  };
+}
+
+/**
+ * A policy backend that forwards to one address (contracts §1.10 Backend.forward): a balancer of that one
+ * endpoint, so its queue, failfast and failure accrual behave as a service's do.
+ */
+export class ForwardBackend {
+  readonly authority: string;
+  readonly balancer: Balancer<MeshEndpoint>;
+  readonly #me: MeshEndpoint;
+
+  constructor(e: Endpoint, o: OutboundOptions) {
+    this.authority = e.addr;
+    this.balancer = new Balancer<MeshEndpoint>(balancerOptions(e.addr, o));
+    const h2 = e.hint === 'h2' && !o.isLocal?.(e.ip) ? endpointClient(e, o, (ready) => this.balancer.setReady(e.addr, ready)) : undefined;
+    this.#me = { endpoint: e, h2 };
+    this.balancer.add(e.addr, this.#me, true);
+  }
+
+  get ready(): boolean {
+    return true;
+  }
+
+  get available(): boolean {
+    return this.balancer.available;
+  }
+
+  close(): void {
+    this.balancer.remove(this.authority);
+    this.#me.h2?.close();
   }
 }
 
@@ -89,6 +136,10 @@ export interface OutboundOptions {
   /** How long to wait for the first profile before forwarding (Linkerd: the outbound discovery waits). */
   readonly profileTimeoutMs?: number;
   readonly failfastMs?: number;
+  /** Per-backend balancer settings from a policy (queue capacity, peak-EWMA); Linkerd's defaults otherwise. */
+  readonly queueCapacity?: number;
+  readonly defaultRttMs?: number;
+  readonly decayMs?: number;
   readonly connectTimeoutMs?: number;
   readonly breaker?: BreakerOptions;
   /** The pod's own IPs: no TLS and no upgrade to ourselves (linkerd-proxy.md §1 `is_local`). */
@@ -104,6 +155,11 @@ export class OutboundResolver {
   constructor(discovery: Discovery, o: OutboundOptions) {
     this.#discovery = discovery;
     this.#o = o;
+  }
+
+  /** The options every backend of this resolver is built with (policy targets build theirs with them too). */
+  get options(): OutboundOptions {
+    return this.#o;
   }
 
   async resolve(ip: string, port: number): Promise<Resolution> {

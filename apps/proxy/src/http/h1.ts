@@ -10,6 +10,7 @@ import { asProxyError, type ProxyError } from '../errors.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
+import { h1Downstream } from '../policy/outbound-http.ts';
 import { bufferForRetry, sendWithRetries, withRouteTimeout, type AttemptResult, type BufferedBody } from '../profiles/retry.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
@@ -63,7 +64,9 @@ class H1Exchange extends Exchange {
 
   forward(): void {
     const mesh = this.entry.mesh;
-    if (mesh) this.forwardMeshed(mesh);
+    // A policy target routes its requests itself (policy/outbound-http.ts); tunnels take the meshed path.
+    if (mesh?.policy && this.mode === 'request') mesh.forwardPolicy(h1Downstream(this, this.req, this.res as ServerResponse, this.o.isDraining));
+    else if (mesh) this.forwardMeshed(mesh);
     else if (this.mode === 'request') this.forwardRequest();
     else this.forwardTunnel();
   }

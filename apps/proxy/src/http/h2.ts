@@ -17,6 +17,7 @@ import { request as h1Request, type IncomingMessage, type OutgoingHttpHeaders as
 import { performance } from 'node:perf_hooks';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { forwardRetryable } from '../outbound/h2-retry.ts';
+import { h2Downstream } from '../policy/outbound-http.ts';
 import { RouteTimeoutError } from '../profiles/retry.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
@@ -125,6 +126,7 @@ class H2Exchange extends Exchange {
     }
     const mesh = this.entry.mesh;
     if (!mesh) return this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
+    if (mesh.policy) return mesh.forwardPolicy(h2Downstream(this, this.stream, this.headers, this.flags));
     // Meshed outbound: the profile route (metrics, timeout), then the balancer's endpoint over its pooled HTTP/2
     // connection (mTLS to its identity); retryable routes go through outbound/h2-retry.ts.
     const route = mesh.route(String(this.headers[':method'] ?? 'GET'), String(this.headers[':path'] ?? '/'));

@@ -18,6 +18,15 @@ import { DEFAULT_BUDGET, routeFor, type CompiledRoute } from '../profiles/routes
 import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
 import type { MeshTls, PeerTarget } from '../tls/mesh-tls.ts';
 import type { OutboundEndpointMetrics } from './endpoint-metrics.ts';
+import type { Exchange } from '../http/exchange.ts';
+import { OpaqueRouteRefusedError } from '../policy/outbound-errors.ts';
+import { forwardPolicy, type Downstream } from '../policy/outbound-http.ts';
+import { requestFacts } from '../policy/match.ts';
+import type { RouteObserver } from '../policy/outbound-metrics.ts';
+import type { BoundDistribution, PolicyTarget } from '../policy/outbound-target.ts';
+
+/** What discovery resolved a meshed target to: a profile's service or endpoint, or a policy. */
+export type Upstream = Exclude<Resolution, { kind: 'forward' }> | { readonly kind: 'policy'; readonly target: PolicyTarget };
 
 /** One request's endpoint: report the first response byte and the end exactly once. */
 export interface MeshPick {
@@ -39,8 +48,11 @@ function peerOf(e: Endpoint, identity: string): PeerTarget {
 
 export class MeshUpstream {
   readonly logical: LogicalTarget | undefined;
+  /** Routed by its OutboundPolicy (policy/outbound-http.ts) rather than by a profile. */
+  readonly policy: PolicyTarget | undefined;
   readonly #endpoint: MeshEndpoint | undefined;
-  readonly #resolution: Exclude<Resolution, { kind: 'forward' }>;
+  readonly #resolution: Upstream;
+  readonly #policyMetrics: RouteObserver | undefined;
   readonly #tls: MeshTls;
   readonly #isLocal: (ip: string) => boolean;
   readonly #agents = new Map<string, Agent>();
@@ -50,15 +62,11 @@ export class MeshUpstream {
   readonly #endpointMetrics: OutboundEndpointMetrics | undefined;
   #budget: RetryBudget | undefined;
 
-  constructor(
-    r: Exclude<Resolution, { kind: 'forward' }>,
-    tls: MeshTls,
-    isLocal: (ip: string) => boolean,
-    routeMetrics?: RouteMetricFamilies,
-    endpointMetrics?: OutboundEndpointMetrics,
-  ) {
+  constructor(r: Upstream, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies, endpointMetrics?: OutboundEndpointMetrics) {
     this.#resolution = r;
     this.logical = r.kind === 'logical' ? r.target : undefined;
+    this.policy = r.kind === 'policy' ? r.target : undefined;
+    this.#policyMetrics = routeMetrics?.policy;
     this.#endpoint = r.kind === 'endpoint' ? r.endpoint : undefined;
     this.#tls = tls;
     this.#isLocal = isLocal;
@@ -89,9 +97,29 @@ export class MeshUpstream {
     return this.#budget;
   }
 
-  /** Whether the profile marks the target opaque (no HTTP detection). */
+  /** Whether the profile or the policy marks the target opaque (no HTTP detection). */
   get opaque(): boolean {
-    return this.logical?.profile.opaque ?? false;
+    return this.policy ? this.policy.opaque : (this.logical?.profile.opaque ?? false);
+  }
+
+  /** Routes an HTTP request by the target's policy (the caller checked `policy`). */
+  forwardPolicy(d: Downstream): void {
+    forwardPolicy(d, this, this.policy as PolicyTarget, { observer: this.#policyMetrics });
+  }
+
+  /** The exchange reached `me`: it is counted in that endpoint's series. */
+  observe(ex: Exchange, me: MeshEndpoint): void {
+    this.#observe(ex, me);
+  }
+
+  /** Opaque traffic (and HTTP/1 tunnels) of a policy target: the opaque route, else the first HTTP rule. */
+  #policyDistribution(target: PolicyTarget): BoundDistribution | undefined {
+    if (target.opaque) {
+      const r = target.opaqueRoute;
+      if (r?.spec.refuse) throw new OpaqueRouteRefusedError(`connection to ${target.addr} refused: ${r.spec.refuse}`);
+      return r?.distribution;
+    }
+    return target.rule(requestFacts('GET', '/', {}), 'h1', false)?.distribution;
   }
 
   /**
@@ -102,6 +130,13 @@ export class MeshUpstream {
     if (this.#endpoint) {
       this.#observe(request, this.#endpoint);
       return { me: this.#endpoint, firstByte: noop, done: noop };
+    }
+    if (this.policy) {
+      const b = this.#policyDistribution(this.policy)?.pick();
+      if (!b) throw new FailFastError(this.policy.addr, 0);
+      const p = await b.backend.balancer.acquire();
+      this.#observe(request, p.endpoint);
+      return { me: p.endpoint, firstByte: () => p.firstByte(), done: (ok) => p.done(ok) };
     }
     const target = this.logical as LogicalTarget;
     const backend = pickBackend(target.split);
@@ -178,7 +213,7 @@ export class MeshUpstream {
     this.#agents.clear();
     for (const s of this.#sessions.values()) s.close();
     this.#sessions.clear();
-    if (this.#resolution.kind === 'logical') this.#resolution.target.release();
+    if (this.#resolution.kind === 'logical' || this.#resolution.kind === 'policy') this.#resolution.target.release();
     else this.#resolution.release();
   }
 

@@ -6,10 +6,12 @@ import type { Socket } from 'node:net';
 import { portIn, type ProxyConfig } from '../config.ts';
 import type { Mesh } from '../identity/mesh.ts';
 import type { RouteMetricFamilies } from '../profiles/metrics.ts';
+import type { PolicyLog } from '../policy/outbound-target.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
 import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, type ConnLayer, type Destination } from '../tcp/accept.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetCache } from '../tcp/targets.ts';
+import { resolveOutbound } from '../policy/outbound-resolve.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
 /**
@@ -17,7 +19,7 @@ import { MeshUpstream } from './mesh-upstream.ts';
  * every connection to it); 'forward' answers are not kept, so a service that appears later is found. A target
  * without connections for LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT is released.
  */
-export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, targets: TargetCache, routeMetrics?: RouteMetricFamilies): ConnLayer {
+export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, targets: TargetCache, routeMetrics?: RouteMetricFamilies, log: PolicyLog = quiet): ConnLayer {
   interface Slot {
     readonly upstream: Promise<MeshUpstream | undefined>;
     /** Open client connections using this target, and since when it has had none. */
@@ -45,7 +47,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
     const key = `${dst.ip}|${dst.port}`;
     let slot = cache.get(key);
     if (!slot) {
-      const upstream = mesh.outbound.resolve(dst.ip, dst.port).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics, mesh.endpointMetrics)));
+      const upstream = resolveOutbound(mesh, dst.ip, dst.port, log).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics, mesh.endpointMetrics)));
       const s: Slot = { upstream, conns: 0, idleSince: Date.now() };
       cache.set(key, s);
       const forget = () => {
@@ -70,6 +72,11 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
       (u) => {
         if (conn.socket.destroyed) return;
         if (!u) {
+          targets.get('outbound', dst.ip, dst.port, false).mesh = undefined;
+          return next(conn);
+        }
+        // An opaque policy without an opaque route has nowhere to balance to: the original destination.
+        if (u.policy?.opaque && !u.policy.opaqueRoute) {
           targets.get('outbound', dst.ip, dst.port, false).mesh = undefined;
           return next(conn);
         }
@@ -109,6 +116,8 @@ function opaqueThrough(u: MeshUpstream, socket: Socket, deps: AcceptDeps): void 
     socket.resetAndDestroy();
   });
 }
+
+const quiet: PolicyLog = { warn: () => undefined, debug: () => undefined };
 
 /** The handler for connections accepted on the outbound listeners; `mesh`: meshed mode. */
 export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, mesh?: Mesh, routeMetrics?: RouteMetricFamilies): ConnHandler {

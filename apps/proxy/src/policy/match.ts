@@ -55,10 +55,11 @@ export function methodName(m: httpTypes.HttpMethod | undefined): string | undefi
   return name;
 }
 
-// Path kinds ranked: exact 3, regex 2, prefix 1 (none 0); then the length of the value.
+// Path kinds ranked: exact 3, regex 2, prefix 1; then the length of the value. No path is the Gateway API's
+// default, the prefix "/", so a header-only match outranks a bare "/" by its headers.
 function pathMatcher(p: httpRoute.PathMatch | undefined): { test: (path: string) => boolean; score: [number, number] } {
   const k = p?.kind;
-  if (!k) return { test: () => true, score: [0, 0] };
+  if (!k) return { test: () => true, score: [1, 1] };
   switch (k.$case) {
     case 'exact':
       return { test: (path) => path === k.value, score: [3, k.value.length] };

@@ -4,6 +4,7 @@
 // are found once per (route, status) and kept; nothing is rendered per request.
 import { CounterFamily, HistogramFamily, joinLabels, labelText, type CounterChild, type HistogramChild } from '../metrics/families.ts';
 import { LATENCY_BUCKETS_MS, type Direction } from '../metrics/proxy-metrics.ts';
+import { RouteObserver } from '../policy/outbound-metrics.ts';
 
 export class RouteMetricFamilies {
   readonly request = new CounterFamily('route_request_total', 'Total count of HTTP requests by route.');
@@ -12,10 +13,12 @@ export class RouteMetricFamilies {
   readonly actualRequest = new CounterFamily('route_actual_request_total', 'Total count of HTTP requests by route, including retries.');
   readonly actualResponse = new CounterFamily('route_actual_response_total', 'Total count of HTTP responses by route, including retries.');
   readonly retryable = new CounterFamily('route_retryable_total', 'Total count of retryable HTTP responses by route, by whether the budget allowed a retry.');
+  /** The outbound_{http,grpc}_route_* families of policy routes, rendered and swept with these. */
+  readonly policy = new RouteObserver();
 
   /** For the admin server's /metrics: each family renders its own text. */
   all() {
-    return [this.request, this.response, this.latency, this.actualRequest, this.actualResponse, this.retryable];
+    return [this.request, this.response, this.latency, this.actualRequest, this.actualResponse, this.retryable, ...this.policy.all()];
   }
 
   sweep(now: number, retainMs: number): void {

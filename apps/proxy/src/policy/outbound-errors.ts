@@ -1,0 +1,61 @@
+// Errors of policy routing (linkerd-proxy.md §4 "Synthesized error responses"): none of them closes the client's
+// connection, unlike the endpoint errors.
+import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, GRPC_UNAVAILABLE, ProxyError } from '../errors.ts';
+
+const GRPC_NOT_FOUND = 5;
+
+/** No route of the policy matches the request: 404 / NOT_FOUND. */
+export class NoRouteError extends ProxyError {
+  readonly httpStatus = 404;
+  readonly grpcStatus = GRPC_NOT_FOUND;
+  readonly errorLabel = 'unexpected';
+  override readonly fatal = false;
+  constructor() {
+    super('TRELLIS_ERR_NO_ROUTE', 'no route found for request');
+  }
+}
+
+/** The matching rule has no backends (and no filter answered): 500 / INTERNAL. */
+export class NoBackendsError extends ProxyError {
+  readonly httpStatus = 500;
+  readonly grpcStatus = GRPC_INTERNAL;
+  readonly errorLabel = 'unexpected';
+  override readonly fatal = false;
+  constructor(route: string) {
+    super('TRELLIS_ERR_ROUTE_NO_BACKENDS', `route ${route} has no backends`);
+  }
+}
+
+/** A failure injector answered instead of a backend: its status (or gRPC code) and message. */
+export class InjectedFailureError extends ProxyError {
+  readonly httpStatus: number;
+  readonly grpcStatus: number;
+  readonly errorLabel = 'unexpected';
+  override readonly fatal = false;
+  constructor(status: number, grpc: boolean, message: string) {
+    super('TRELLIS_ERR_FAILURE_INJECTED', message);
+    this.httpStatus = grpc ? 500 : status;
+    this.grpcStatus = grpc ? status : GRPC_UNAVAILABLE;
+  }
+}
+
+export type TimeoutKind = 'request' | 'response' | 'response headers';
+
+/** A policy route's request, response or per-try timeout: a non-fatal 504 / DEADLINE_EXCEEDED. */
+export class PolicyTimeoutError extends ProxyError {
+  readonly httpStatus = 504;
+  readonly grpcStatus = GRPC_DEADLINE_EXCEEDED;
+  readonly errorLabel: string;
+  override readonly fatal = false;
+  readonly kind: TimeoutKind;
+  constructor(kind: TimeoutKind, ms: number) {
+    super('TRELLIS_ERR_ROUTE_TIMEOUT', `${kind} timed out after ${ms}ms`);
+    this.kind = kind;
+    this.errorLabel = `${kind} timeout`;
+  }
+}
+
+/** The opaque route forbids the connection (or is invalid): the connection is refused. */
+export class OpaqueRouteRefusedError extends Error {
+  readonly code = 'TRELLIS_ERR_OPAQUE_ROUTE_REFUSED';
+}

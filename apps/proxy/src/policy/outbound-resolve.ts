@@ -1,0 +1,47 @@
+// The outbound decision per original destination (linkerd-proxy.md §2 "Outbound decision", §5): the profile and
+// the policy are asked in parallel. A policy answer routes the target by policy, unless a ServiceProfile with
+// routes or dst_overrides exists, which takes precedence for backwards compatibility (Linkerd logs "ServiceProfile
+// has routes, overriding OutboundPolicy"). NotFound (not a policy target), Unimplemented (a control plane without
+// the policy API, warned about by PolicyDiscovery) or no answer in time leave the profile's resolution, which
+// forwards to the original destination when there is no profile either. Without a policy controller configured
+// nothing changes.
+import type { Discovery } from '../discovery/discovery.ts';
+import type { OutboundResolver, Resolution } from '../discovery/outbound.ts';
+import type { PolicyDiscovery } from './policy-discovery.ts';
+import { PolicyTarget, type PolicyLog } from './outbound-target.ts';
+
+export type OutboundResolution = Resolution | { readonly kind: 'policy'; readonly target: PolicyTarget };
+
+export interface ResolveParts {
+  readonly outbound: OutboundResolver;
+  readonly discovery: Discovery;
+  readonly policy: PolicyDiscovery | undefined;
+}
+
+/** How long to wait for the first policy before using the profile alone (as long as for the profile). */
+const POLICY_TIMEOUT_MS = 3_000;
+
+export async function resolveOutbound(parts: ResolveParts, ip: string, port: number, log: PolicyLog, timeoutMs = POLICY_TIMEOUT_MS): Promise<OutboundResolution> {
+  if (!parts.policy) return parts.outbound.resolve(ip, port);
+  const lease = parts.policy.outbound(ip, port);
+  const [profiled, policy] = await Promise.all([parts.outbound.resolve(ip, port), lease.value.first(timeoutMs)]);
+  if (lease.value.state !== 'ok' || !policy) {
+    lease.release();
+    return profiled;
+  }
+  const addr = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  if (profiled.kind === 'logical') {
+    const p = profiled.target.profile;
+    if (p.routes.length > 0 || p.dstOverrides.length > 0) {
+      log.debug({ target: addr }, 'ServiceProfile has routes, overriding OutboundPolicy');
+      lease.release();
+      return profiled;
+    }
+  }
+  const profileOpaque = profiled.kind === 'logical' && profiled.target.profile.opaque;
+  // Built before the profile's backends are released, so a shared Destination/Get stream is kept.
+  const target = new PolicyTarget(addr, policy, lease, parts.discovery, { ...parts.outbound.options, profileOpaque, log });
+  if (profiled.kind === 'logical') profiled.target.release();
+  else if (profiled.kind === 'endpoint') profiled.release();
+  return { kind: 'policy', target };
+}

@@ -1,0 +1,351 @@
+// A meshed proxy routing outbound traffic by OutboundPolicies/Watch (linkerd-proxy.md §2, §5; contracts §1.10):
+// a stub policy controller sends spec-shaped policies for the original destination 10.96.0.10:80, the stub
+// destination resolves the backends' Destination/Get paths to real HTTP servers, and the app's requests go
+// through the proxy's outbound listener.
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
+import { destination, durationFromMillis, outbound, tcpAddress } from '@trellis/proto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listenOn, sample } from './harness.ts';
+import { startFakeIdentity } from './mesh-fake-identity.ts';
+import { startMeshedProxy, type MeshedProxy } from './mesh-harness.ts';
+import { createMeshPki } from './mesh-pki.ts';
+import { startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
+import { startStubPolicy, type StubPolicy } from './mesh-stub-policy.ts';
+
+const WEB = 'web.default.serviceaccount.identity.trellis.cluster.local';
+const TARGET = '10.96.0.10:80';
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Reply {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+function send(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { host: 'books.default.svc.cluster.local', ...headers } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+
+/** An app server that answers `name` (or what `handler` says) and counts what it saw. */
+async function app(name: string, handler?: Handler): Promise<{ port: number; name: string; seen: IncomingMessage[]; server: Server }> {
+  const seen: IncomingMessage[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req);
+    res.setHeader('x-app', name);
+    if (handler) return handler(req, res, seen.length);
+    res.end(`${name} ${req.url}`);
+  });
+  const port = await listenOn(server);
+  cleanups.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { port, name, seen, server };
+}
+
+const service = (name: string) => ({ kind: { $case: 'resource' as const, value: { group: 'core', kind: 'Service', name, namespace: 'default', section: '', port: 80 } } });
+const route = (name: string) => ({ kind: { $case: 'resource' as const, value: { group: 'policy.linkerd.io', kind: 'HTTPRoute', name, namespace: 'default', section: '', port: 0 } } });
+const authority = (name: string) => `${name}.default.svc.cluster.local:80`;
+
+function backend(name: string, failfastMs = 3_000) {
+  return {
+    metadata: service(name),
+    queue: { capacity: 100, failfastTimeout: durationFromMillis(failfastMs) },
+    kind: { $case: 'balancer' as const, value: { discovery: { kind: { $case: 'dst' as const, value: { path: authority(name) } } }, load: { $case: 'peakEwma' as const, value: { defaultRtt: durationFromMillis(30), decay: durationFromMillis(10_000) } } } },
+  };
+}
+
+type Rule = NonNullable<Parameters<typeof outbound.HttpRoute.fromPartial>[0]['rules']>[number];
+
+const toOne = (name: string) => ({ kind: { $case: 'firstAvailable' as const, value: { backends: [{ backend: backend(name) }] } } });
+
+function httpPolicy(rules: Rule[], failureAccrual?: Parameters<typeof outbound.FailureAccrual.fromPartial>[0]): outbound.OutboundPolicy {
+  const routes = [{ metadata: route('books-route'), rules }];
+  const part = { routes, ...(failureAccrual ? { failureAccrual } : {}) };
+  return outbound.OutboundPolicy.fromPartial({
+    metadata: service('books'),
+    protocol: { kind: { $case: 'detect', value: { timeout: durationFromMillis(10_000), http1: part, http2: part, opaque: { routes: [] } } } },
+  });
+}
+
+/** Destination/Get answers for a service: plain endpoints (no identity, no hint) at these ports. */
+function endpoints(dst: StubDestination, name: string, ...ports: number[]): void {
+  dst.services.set(authority(name), [
+    destination.Update.fromPartial({
+      update: { $case: 'add', value: { metricLabels: { namespace: 'default', service: name }, addrs: ports.map((p) => ({ addr: tcpAddress('127.0.0.1', p), weight: 10000 })) } },
+    }),
+  ]);
+}
+
+async function meshed(): Promise<{ proxy: MeshedProxy; dst: StubDestination; policy: StubPolicy }> {
+  const pki = await createMeshPki();
+  const identity = await startFakeIdentity(pki, { tls: false });
+  const dst = await startStubDestination(pki, { tls: false });
+  const policy = await startStubPolicy();
+  cleanups.push(() => identity.close(), () => dst.close(), () => policy.close());
+  const proxy = await startMeshedProxy({
+    pki,
+    identitySvc: identity,
+    destination: dst,
+    identity: WEB,
+    env: { LINKERD2_PROXY_POLICY_SVC_ADDR: policy.addr, LINKERD2_PROXY_POLICY_WORKLOAD: '{"ns":"default","pod":"web-0"}' },
+  });
+  cleanups.push(() => proxy.proxy.close());
+  proxy.outboundTarget = { ip: '10.96.0.10', port: 80 };
+  await expect.poll(async () => (await fetch(`${proxy.adminUrl}/ready`)).status, { timeout: 10_000 }).toBe(200);
+  return { proxy, dst, policy };
+}
+
+describe('outbound policy routing', () => {
+  it('routes by path prefix and by header to two backends, the rest to the default rule', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const v1 = await app('v1');
+    const v2 = await app('v2');
+    endpoints(dst, 'books-v1', v1.port);
+    endpoints(dst, 'books-v2', v2.port);
+    policy.answers.set(
+      TARGET,
+      httpPolicy([
+        { matches: [{ path: { kind: { $case: 'prefix', value: '/' } } }], backends: toOne('books-v1') },
+        { matches: [{ path: { kind: { $case: 'prefix', value: '/v2' } } }], backends: toOne('books-v2') },
+        { matches: [{ headers: [{ name: 'x-canary', value: { $case: 'exact', value: Buffer.from('yes') } }] }], backends: toOne('books-v2') },
+      ]),
+    );
+    expect((await send(proxy.outboundPort, '/books/1')).body).toBe('v1 /books/1');
+    expect((await send(proxy.outboundPort, '/v2/books')).body).toBe('v2 /v2/books');
+    expect((await send(proxy.outboundPort, '/v2x')).body).toBe('v1 /v2x');
+    expect((await send(proxy.outboundPort, '/books/2', { 'x-canary': 'yes' })).body).toBe('v2 /books/2');
+    expect((await send(proxy.outboundPort, '/books/3', { 'x-canary': 'no' })).body).toBe('v1 /books/3');
+    expect(policy.watched[0]).toEqual({ target: TARGET, workload: '{"ns":"default","pod":"web-0"}' });
+    // The route metrics of §9.3, labelled with the parent Service and the HTTPRoute.
+    const text = await proxy.metrics();
+    expect(sample(text, 'outbound_http_route_request_statuses_total', 'parent_name="books",parent_port="80",parent_section_name="",route_group="policy.linkerd.io",route_kind="HTTPRoute",route_namespace="default",route_name="books-route",http_status="200",error=""')).toBe(5);
+    expect(sample(text, 'outbound_http_route_backend_requests_total', 'backend_name="books-v2"')).toBe(2);
+  });
+
+  it('splits 90/10 over two backends by random_available weights, within 3 % over 2,000 requests', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const v1 = await app('v1');
+    const v2 = await app('v2');
+    endpoints(dst, 'books-v1', v1.port);
+    endpoints(dst, 'books-v2', v2.port);
+    policy.answers.set(
+      TARGET,
+      httpPolicy([
+        {
+          backends: {
+            kind: { $case: 'randomAvailable', value: { backends: [{ backend: { backend: backend('books-v1') }, weight: 90 }, { backend: { backend: backend('books-v2') }, weight: 10 }] } },
+          },
+        },
+      ]),
+    );
+    const N = 2_000;
+    let next = 0;
+    const worker = async () => {
+      while (next < N) {
+        next++;
+        expect((await send(proxy.outboundPort, '/split')).status).toBe(200);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    const share = v1.seen.length / (v1.seen.length + v2.seen.length);
+    expect(v1.seen.length + v2.seen.length).toBe(N);
+    expect(share).toBeGreaterThan(0.87);
+    expect(share).toBeLessThan(0.93);
+    console.log(`split: v1 ${v1.seen.length} (${(share * 100).toFixed(1)} %), v2 ${v2.seen.length}`);
+  });
+
+  it('answers with a failure injector status and l5d-proxy-error, and modifies request and response headers', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const v1 = await app('v1', (req, res) => res.end(`v1 saw x-added=${String(req.headers['x-added'])} x-gone=${String(req.headers['x-gone'])}`));
+    endpoints(dst, 'books-v1', v1.port);
+    policy.answers.set(
+      TARGET,
+      httpPolicy([
+        {
+          matches: [{ path: { kind: { $case: 'exact', value: '/broken' } } }],
+          filters: [{ kind: { $case: 'failureInjector', value: { status: 503, message: 'injected by policy' } } }],
+          backends: toOne('books-v1'),
+        },
+        {
+          matches: [{ path: { kind: { $case: 'exact', value: '/moved' } } }],
+          filters: [{ kind: { $case: 'redirect', value: { host: 'elsewhere.example', status: 302 } } }],
+        },
+        {
+          filters: [
+            { kind: { $case: 'requestHeaderModifier', value: { add: { headers: [{ name: 'x-added', value: Buffer.from('1') }] }, remove: ['x-gone'] } } },
+            { kind: { $case: 'responseHeaderModifier', value: { set: { headers: [{ name: 'x-app', value: Buffer.from('rewritten') }] } } } },
+          ],
+          backends: toOne('books-v1'),
+        },
+      ]),
+    );
+    const broken = await send(proxy.outboundPort, '/broken');
+    expect(broken.status).toBe(503);
+    expect(broken.headers['l5d-proxy-error']).toBe('injected by policy');
+    const moved = await send(proxy.outboundPort, '/moved?q=1');
+    expect(moved.status).toBe(302);
+    expect(moved.headers['location']).toBe('http://elsewhere.example/moved?q=1');
+    const ok = await send(proxy.outboundPort, '/ok', { 'x-gone': 'bye' });
+    expect(ok.body).toBe('v1 saw x-added=1 x-gone=undefined');
+    expect(ok.headers['x-app']).toBe('rewritten');
+    expect(v1.seen.length).toBe(1);
+  });
+
+  it('fails a request with 504 when its route request timeout fires, at the timeout', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const slow = await app('slow', (_req, res) => void setTimeout(() => res.end('late'), 3_000).unref());
+    endpoints(dst, 'books-v1', slow.port);
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1'), timeouts: { request: durationFromMillis(300) } }]));
+    await send(proxy.outboundPort, '/warm', {}, 'HEAD').catch(() => undefined);
+    const t0 = performance.now();
+    const res = await send(proxy.outboundPort, '/slow');
+    const elapsed = performance.now() - t0;
+    expect(res.status).toBe(504);
+    expect(res.headers['l5d-proxy-error']).toBe('request timed out after 300ms');
+    expect(elapsed).toBeGreaterThanOrEqual(295);
+    expect(elapsed).toBeLessThan(1_000);
+    console.log(`route timeout 300 ms fired after ${elapsed.toFixed(0)} ms`);
+  });
+
+  it('recovers a route that fails 30 % of requests with policy retries', async () => {
+    const { proxy, dst, policy } = await meshed();
+    // Deterministic: 3 of every 10 answers are 500.
+    const flaky = await app('flaky', (_req, res, n) => {
+      res.statusCode = n % 10 < 3 ? 500 : 200;
+      res.end(String(res.statusCode));
+    });
+    endpoints(dst, 'books-v1', flaky.port);
+    const retry = { maxRetries: 3, maxRequestBytes: 65536, conditions: { statusRanges: [{ start: 500, end: 599 }] }, backoff: { minBackoff: durationFromMillis(1), maxBackoff: durationFromMillis(5), jitterRatio: 1 } };
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1'), retry }]));
+    const N = 200;
+    let ok = 0;
+    for (let i = 0; i < N; i++) if ((await send(proxy.outboundPort, `/r/${i}`)).status === 200) ok++;
+    expect(ok).toBe(N);
+    // 30 % of the attempts failed and each was sent again.
+    expect(flaky.seen.length).toBeGreaterThan(N * 1.3);
+    const text = await proxy.metrics();
+    const retries = sample(text, 'outbound_http_route_retry_requests_total', 'route_name="books-route"');
+    expect(retries).toBe(flaky.seen.length - N);
+    console.log(`retries: ${N} requests, ${flaky.seen.length} attempts, ${ok} succeeded`);
+  });
+
+  it('ejects an endpoint that keeps failing (consecutive failures), so the other one takes the traffic', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const bad = await app('bad', (_req, res) => {
+      res.statusCode = 500;
+      res.end('bad');
+    });
+    const good = await app('good');
+    endpoints(dst, 'books-v1', bad.port, good.port);
+    const failureAccrual = { kind: { $case: 'consecutiveFailures' as const, value: { maxFailures: 3, backoff: { minBackoff: durationFromMillis(60_000), maxBackoff: durationFromMillis(120_000), jitterRatio: 0 } } } };
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1') }], failureAccrual));
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) statuses.push((await send(proxy.outboundPort, `/e/${i}`)).status);
+    // Three failures shut the bad endpoint for a minute: everything after goes to the good one.
+    expect(bad.seen.length).toBe(3);
+    expect(good.seen.length).toBe(97);
+    expect(statuses.filter((s) => s === 500)).toHaveLength(3);
+  });
+
+  it('applies a policy update to new requests while a request in flight on the old route completes', async () => {
+    const { proxy, dst, policy } = await meshed();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const v1 = await app('v1', (req, res) => {
+      if (req.url === '/hold') return void held.then(() => res.end('v1 held'));
+      res.end('v1');
+    });
+    const v2 = await app('v2');
+    endpoints(dst, 'books-v1', v1.port);
+    endpoints(dst, 'books-v2', v2.port);
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1') }]));
+    expect((await send(proxy.outboundPort, '/a')).body).toBe('v1');
+    const inflight = send(proxy.outboundPort, '/hold');
+    await expect.poll(() => v1.seen.some((r) => r.url === '/hold')).toBe(true);
+    policy.push(TARGET, httpPolicy([{ backends: toOne('books-v2') }]));
+    await expect.poll(async () => (await send(proxy.outboundPort, '/b')).body).toBe('v2 /b');
+    release();
+    const done = await inflight;
+    expect(done).toMatchObject({ status: 200, body: 'v1 held' });
+  });
+
+  it('forwards to the original destination when the policy controller says NotFound', async () => {
+    const { proxy, policy } = await meshed();
+    const direct = await app('direct');
+    proxy.outboundTarget = { ip: '127.0.0.1', port: direct.port };
+    policy.answers.set(`127.0.0.1:${direct.port}`, 5);
+    expect((await send(proxy.outboundPort, '/x')).body).toBe('direct /x');
+    expect(policy.watched.map((w) => w.target)).toContain(`127.0.0.1:${direct.port}`);
+  });
+
+  it('uses the ServiceProfile path when the policy controller answers Unimplemented', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const books = await app('books');
+    policy.answers.set(TARGET, 12);
+    dst.profiles.set(TARGET, destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local' }));
+    endpoints(dst, 'books', books.port);
+    // 10.96.0.10 is not reachable: only the profile's service resolution reaches the app.
+    expect((await send(proxy.outboundPort, '/p')).body).toBe('books /p');
+    expect(policy.watched.map((w) => w.target)).toContain(TARGET);
+  });
+
+  it('prefers a ServiceProfile with routes over the policy routes', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const books = await app('books');
+    const v2 = await app('v2');
+    endpoints(dst, 'books', books.port);
+    endpoints(dst, 'books-v2', v2.port);
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v2') }]));
+    dst.profiles.set(
+      TARGET,
+      destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local', routes: [{ condition: { match: { $case: 'path', value: { regex: '/.*' } } }, metricsLabels: { route: 'all' } }] }),
+    );
+    expect((await send(proxy.outboundPort, '/sp')).body).toBe('books /sp');
+    expect(v2.seen).toHaveLength(0);
+  });
+
+  it('forwards an opaque policy as TCP through its route backend, and refuses a forbidden one', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const echo = createNetServer((s) => s.pipe(s));
+    const echoPort = await listenOn(echo);
+    cleanups.push(() => echo.close());
+    endpoints(dst, 'db', echoPort);
+    const opaque = (filters: object[]) =>
+      outbound.OutboundPolicy.fromPartial({
+        metadata: service('db'),
+        protocol: { kind: { $case: 'opaque', value: { routes: [{ metadata: { kind: { $case: 'default', value: 'opaq' } }, rules: [{ backends: toOne('db'), filters }] }] } } },
+      });
+    policy.answers.set(TARGET, opaque([]));
+    const roundTrip = (payload: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = netConnect(proxy.outboundPort, '127.0.0.1', () => s.write(payload));
+        let got = '';
+        s.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (got.length >= payload.length) s.end();
+        });
+        s.on('close', () => resolve(got));
+        s.on('error', reject);
+      });
+    // Not HTTP at all, and not sniffed: the bytes come back from the echo server.
+    expect(await roundTrip('\x00\x01binary hello')).toBe('\x00\x01binary hello');
+    proxy.outboundTarget = { ip: '10.96.0.11', port: 5432 };
+    policy.answers.set('10.96.0.11:5432', opaque([{ kind: { $case: 'forbidden', value: {} } }]));
+    await expect(roundTrip('refused?')).rejects.toThrow();
+  });
+});
