@@ -16,6 +16,7 @@ import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
+import { requestHead, type Framing, type H1Call } from './h1-client.ts';
 import type { Pools, PoolRequestArgs } from './pool.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
 
@@ -232,6 +233,10 @@ class H1Exchange extends Exchange {
     const res = this.res as ServerResponse;
     // HTTP/1.0 and requests without a Host use a throwaway connection, as Linkerd does.
     const pooled = req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && !!req.headers.host;
+    if (pooled && to === undefined) {
+      const framing = leanFraming(req);
+      if (framing !== undefined) return this.forwardLean(framing);
+    }
     const up = request({ ...this.requestArgs(filterHopByHop(req.rawHeaders, { keepTransferEncoding: true }), pooled), ...to });
     up.on('continue', () => res.writeContinue());
     up.on('error', (err) => {
@@ -280,6 +285,70 @@ class H1Exchange extends Exchange {
     });
     req.on('error', noop);
     req.pipe(up);
+  }
+
+  /**
+   * The common request (keep-alive, body framed by Content-Length or chunked, no Expect) through the lean
+   * client: what forwardRequest does, without ClientRequest and the Agent.
+   */
+  private forwardLean(framing: Framing): void {
+    const req = this.req;
+    const res = this.res as ServerResponse;
+    const addr = this.entry.target.addr;
+    const filtered = filterHopByHop(req.rawHeaders, { keepTransferEncoding: true });
+    const headers = this.o.ctx.clientIdHeader ? applyClientIdRaw(filtered, this.entry.clientId) : filtered;
+    const drop = this.entry.target.direction === 'outbound' ? OUTBOUND_RESPONSE_DROP : undefined;
+    const call: H1Call = this.o.pools.lean.request(this.entry, requestHead(req.method ?? 'GET', req.url ?? '/', headers), framing, req.method === 'HEAD', {
+      head: (status, message, raw) => {
+        this.status = status;
+        const g = rawHeader(raw, 'grpc-status');
+        if (g !== undefined) this.grpcStatus = Number(g);
+        if (this.o.isDraining()) res.shouldKeepAlive = false;
+        res.writeHead(status, message, filterHopByHop(raw, { keepTransferEncoding: true, drop }));
+      },
+      body: (chunk) => {
+        this.firstByte();
+        if (res.write(chunk)) return true;
+        res.once('drain', () => call.resume());
+        return false;
+      },
+      end: (trailers) => {
+        if (trailers.length > 0) {
+          const gs = rawHeader(trailers, 'grpc-status');
+          if (gs !== undefined) this.grpcStatus = Number(gs);
+          res.addTrailers(pairs(trailers));
+        }
+        res.end();
+        this.finish();
+      },
+      error: (err, responded) => {
+        if (this.finished) return;
+        if (!responded) return this.fail(asProxyError(err, addr));
+        // The server closed mid-response: the client sees the connection cut, not a truncated success.
+        this.errorLabel = 'i/o';
+        res.destroy();
+        this.finish();
+      },
+    });
+    res.on('close', () => {
+      if (this.finished) return;
+      // The client went away (or closed mid-body): stop the upstream request too.
+      call.abort();
+      this.errorLabel = 'i/o';
+      this.finish();
+    });
+    req.on('error', noop);
+    if (framing === 'none') {
+      call.end();
+      req.resume();
+      return;
+    }
+    req.on('data', (chunk: Buffer) => {
+      if (call.write(chunk)) return;
+      req.pause();
+      call.onDrain(() => req.resume());
+    });
+    req.on('end', () => call.end());
   }
 
   /** Upgrade and CONNECT: ask the upstream, and splice the two sockets once it agrees. */
@@ -354,6 +423,23 @@ function responseOf(up: ClientHttp2Stream, addr: string): Promise<IncomingHttpHe
       resolve(h);
     });
   });
+}
+
+/** Methods node:http sends without a body (and without framing headers) when the request has none. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
+
+/**
+ * How the lean client frames a request's body, or undefined when the request needs node:http's ClientRequest
+ * (Expect: 100-continue, a transfer coding other than chunked, a body-less POST that node frames as chunked).
+ */
+export function leanFraming(req: IncomingMessage): Framing | undefined {
+  const h = req.headers;
+  if (h.expect !== undefined) return undefined;
+  const te = h['transfer-encoding'];
+  const cl = h['content-length'];
+  if (te !== undefined) return cl === undefined && te.trim().toLowerCase() === 'chunked' ? 'chunked' : undefined;
+  if (cl !== undefined) return cl === '0' ? 'none' : 'length';
+  return BODYLESS_METHODS.has(req.method ?? '') ? 'none' : undefined;
 }
 
 function noop(): void {

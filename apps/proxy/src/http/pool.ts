@@ -4,6 +4,7 @@
 import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
 import type { Socket } from 'node:net';
 import { connectTo } from '../tcp/connect.ts';
+import { H1Pool } from './h1-client.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 
 export interface PoolRequestArgs extends ClientRequestArgs {
@@ -61,11 +62,14 @@ export interface Pools {
   readonly keepAlive: EndpointAgent;
   /** Throwaway connections: HTTP/1.0, no Host, Upgrade and CONNECT. */
   readonly oneShot: EndpointAgent;
+  /** Keep-alive pool of the lean client (h1-client.ts), for the common request; same idle timeout and cap. */
+  readonly lean: H1Pool;
 }
 
 export function createPools(o: { idleTimeoutMs: number; maxIdle: number; connectTimeoutMs: number }): Pools {
   return {
     keepAlive: new EndpointAgent({ keepAlive: true, maxFreeSockets: Math.max(1, o.maxIdle), scheduling: 'lifo' }, o.connectTimeoutMs, o.idleTimeoutMs),
     oneShot: new EndpointAgent({ keepAlive: false }, o.connectTimeoutMs),
+    lean: new H1Pool({ connectTimeoutMs: o.connectTimeoutMs, idleTimeoutMs: o.idleTimeoutMs, maxIdle: o.maxIdle }),
   };
 }
