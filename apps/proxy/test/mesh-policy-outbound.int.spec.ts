@@ -2,113 +2,15 @@
 // a stub policy controller sends spec-shaped policies for the original destination 10.96.0.10:80, the stub
 // destination resolves the backends' Destination/Get paths to real HTTP servers, and the app's requests go
 // through the proxy's outbound listener.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
-import { destination, durationFromMillis, outbound, tcpAddress } from '@trellis/proto';
+import { destination, durationFromMillis, outbound } from '@trellis/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenOn, sample } from './harness.ts';
-import { startFakeIdentity } from './mesh-fake-identity.ts';
-import { startMeshedProxy, type MeshedProxy } from './mesh-harness.ts';
-import { createMeshPki } from './mesh-pki.ts';
-import { startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
-import { startStubPolicy, type StubPolicy } from './mesh-stub-policy.ts';
+import { app, backend, cleanups, endpoints, httpPolicy, meshed, send, service, TARGET, toOne } from './mesh-policy-harness.ts';
 
-const WEB = 'web.default.serviceaccount.identity.trellis.cluster.local';
-const TARGET = '10.96.0.10:80';
-const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-interface Reply {
-  status: number;
-  body: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-function send(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers: { host: 'books.default.svc.cluster.local', ...headers } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
-
-/** An app server that answers `name` (or what `handler` says) and counts what it saw. */
-async function app(name: string, handler?: Handler): Promise<{ port: number; name: string; seen: IncomingMessage[]; server: Server }> {
-  const seen: IncomingMessage[] = [];
-  const server = createServer((req, res) => {
-    seen.push(req);
-    res.setHeader('x-app', name);
-    if (handler) return handler(req, res, seen.length);
-    res.end(`${name} ${req.url}`);
-  });
-  const port = await listenOn(server);
-  cleanups.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { port, name, seen, server };
-}
-
-const service = (name: string) => ({ kind: { $case: 'resource' as const, value: { group: 'core', kind: 'Service', name, namespace: 'default', section: '', port: 80 } } });
-const route = (name: string) => ({ kind: { $case: 'resource' as const, value: { group: 'policy.linkerd.io', kind: 'HTTPRoute', name, namespace: 'default', section: '', port: 0 } } });
-const authority = (name: string) => `${name}.default.svc.cluster.local:80`;
-
-function backend(name: string, failfastMs = 3_000) {
-  return {
-    metadata: service(name),
-    queue: { capacity: 100, failfastTimeout: durationFromMillis(failfastMs) },
-    kind: { $case: 'balancer' as const, value: { discovery: { kind: { $case: 'dst' as const, value: { path: authority(name) } } }, load: { $case: 'peakEwma' as const, value: { defaultRtt: durationFromMillis(30), decay: durationFromMillis(10_000) } } } },
-  };
-}
-
-type Rule = NonNullable<Parameters<typeof outbound.HttpRoute.fromPartial>[0]['rules']>[number];
-
-const toOne = (name: string) => ({ kind: { $case: 'firstAvailable' as const, value: { backends: [{ backend: backend(name) }] } } });
-
-function httpPolicy(rules: Rule[], failureAccrual?: Parameters<typeof outbound.FailureAccrual.fromPartial>[0]): outbound.OutboundPolicy {
-  const routes = [{ metadata: route('books-route'), rules }];
-  const part = { routes, ...(failureAccrual ? { failureAccrual } : {}) };
-  return outbound.OutboundPolicy.fromPartial({
-    metadata: service('books'),
-    protocol: { kind: { $case: 'detect', value: { timeout: durationFromMillis(10_000), http1: part, http2: part, opaque: { routes: [] } } } },
-  });
-}
-
-/** Destination/Get answers for a service: plain endpoints (no identity, no hint) at these ports. */
-function endpoints(dst: StubDestination, name: string, ...ports: number[]): void {
-  dst.services.set(authority(name), [
-    destination.Update.fromPartial({
-      update: { $case: 'add', value: { metricLabels: { namespace: 'default', service: name }, addrs: ports.map((p) => ({ addr: tcpAddress('127.0.0.1', p), weight: 10000 })) } },
-    }),
-  ]);
-}
-
-async function meshed(): Promise<{ proxy: MeshedProxy; dst: StubDestination; policy: StubPolicy }> {
-  const pki = await createMeshPki();
-  const identity = await startFakeIdentity(pki, { tls: false });
-  const dst = await startStubDestination(pki, { tls: false });
-  const policy = await startStubPolicy();
-  cleanups.push(() => identity.close(), () => dst.close(), () => policy.close());
-  const proxy = await startMeshedProxy({
-    pki,
-    identitySvc: identity,
-    destination: dst,
-    identity: WEB,
-    env: { LINKERD2_PROXY_POLICY_SVC_ADDR: policy.addr, LINKERD2_PROXY_POLICY_WORKLOAD: '{"ns":"default","pod":"web-0"}' },
-  });
-  cleanups.push(() => proxy.proxy.close());
-  proxy.outboundTarget = { ip: '10.96.0.10', port: 80 };
-  await expect.poll(async () => (await fetch(`${proxy.adminUrl}/ready`)).status, { timeout: 10_000 }).toBe(200);
-  return { proxy, dst, policy };
-}
 
 describe('outbound policy routing', () => {
   it('routes by path prefix and by header to two backends, the rest to the default rule', async () => {
@@ -328,7 +230,7 @@ describe('outbound policy routing', () => {
     const opaque = (filters: object[]) =>
       outbound.OutboundPolicy.fromPartial({
         metadata: service('db'),
-        protocol: { kind: { $case: 'opaque', value: { routes: [{ metadata: { kind: { $case: 'default', value: 'opaq' } }, rules: [{ backends: toOne('db'), filters }] }] } } },
+        protocol: { kind: { $case: 'opaque', value: { routes: [{ metadata: { kind: { $case: 'default', value: 'opaq' } }, rules: [{ backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend: backend('db') }] } } }, filters }] }] } } },
       });
     policy.answers.set(TARGET, opaque([]));
     const roundTrip = (payload: string) =>
