@@ -87,7 +87,7 @@ describe('selectEndpoints', () => {
     index.upsertPod(podRecord(pod('a', '10.0.0.1')));
     index.upsertPod(podRecord(pod('b', '10.0.0.2', { annotations: { 'config.linkerd.io/skip-inbound-ports': '8080' } })));
     index.upsertSlice(must(sliceRecord(slice('s', 'IPv4', { name: 'http', port: 8080 }, [{ ip: '10.0.0.1', pod: 'a' }, { ip: '10.0.0.2', pod: 'b' }]))));
-    index.upsertServer({ namespace: 'ns', name: 'srv', podSelector: { matchLabels: { app: 'web' }, matchExpressions: [] }, port: 8080, proxyProtocol: 'opaque', accessPolicy: undefined });
+    index.upsertServer({ namespace: 'ns', name: 'srv', labels: {}, podSelector: { matchLabels: { app: 'web' }, matchExpressions: [] }, port: 8080, proxyProtocol: 'opaque', accessPolicy: undefined });
     const eps = selectEndpoints(cfg, index, q);
     expect(eps?.get('10.0.0.1:8080')?.protocolHint).toEqual({ protocol: { $case: 'opaque', value: {} }, opaqueTransport: { inboundPort: 4143 } });
     expect(eps?.get('10.0.0.2:8080')?.protocolHint).toBeUndefined();

@@ -2,6 +2,7 @@
 // IP, and topics that streams subscribe to. The index knows nothing about Kubernetes clients; the watch
 // wiring (watches.ts) feeds it, and unit tests feed it directly.
 import { isServerRef, isServiceRef, routeKey, type RouteRecord } from '../policy/routes.ts';
+import type { AuthorizationPolicyRecord, MeshTLSAuthenticationRecord, NetworkAuthenticationRecord, ServerAuthorizationRecord } from '../policy/authz.ts';
 import type { NamespaceRecord, PodRecord, ProfileRecord, ServerRecord, ServiceRecord, SliceRecord } from './model.ts';
 
 export type Listener = () => void;
@@ -15,6 +16,10 @@ export const topic = {
   node: (name: string) => `node:${name}`,
   namespace: (name: string) => `ns:${name}`,
   servers: (ns: string) => `srv:${ns}`,
+  /** An inbound policy resource in the namespace changed (AuthorizationPolicy, ServerAuthorization, a route to a Server). */
+  policy: (ns: string) => `pol:${ns}`,
+  /** A MeshTLSAuthentication or NetworkAuthentication changed (policies in any namespace may refer to it). */
+  authentications: () => 'authn',
   profile: (ns: string, name: string) => `sp:${ns}/${name}`,
 };
 
@@ -54,6 +59,10 @@ export class ClusterIndex {
   private readonly routesByServer = new Map<string, Set<string>>();
   /** Service key -> keys of the routes with a backendRef to it (their policies change when it comes or goes). */
   private readonly routesByBackend = new Map<string, Set<string>>();
+  private readonly authorizationPolicies = new Map<string, Map<string, AuthorizationPolicyRecord>>();
+  private readonly serverAuthorizations = new Map<string, Map<string, ServerAuthorizationRecord>>();
+  private readonly meshTLSAuthentications = new Map<string, MeshTLSAuthenticationRecord>();
+  private readonly networkAuthentications = new Map<string, NetworkAuthenticationRecord>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private serverChanges = 0;
 
@@ -112,6 +121,22 @@ export class ClusterIndex {
     return [...(this.routesByServer.get(key(ns, name)) ?? [])].flatMap((k) => this.routes.get(k) ?? []);
   }
 
+  authorizationPoliciesIn(ns: string): Iterable<AuthorizationPolicyRecord> {
+    return this.authorizationPolicies.get(ns)?.values() ?? [];
+  }
+
+  serverAuthorizationsIn(ns: string): Iterable<ServerAuthorizationRecord> {
+    return this.serverAuthorizations.get(ns)?.values() ?? [];
+  }
+
+  meshTLSAuthentication(ns: string, name: string): MeshTLSAuthenticationRecord | undefined {
+    return this.meshTLSAuthentications.get(key(ns, name));
+  }
+
+  networkAuthentication(ns: string, name: string): NetworkAuthenticationRecord | undefined {
+    return this.networkAuthentications.get(key(ns, name));
+  }
+
   route(group: string, kind: string, ns: string, name: string): RouteRecord | undefined {
     return this.routes.get(routeKey({ group, kind, namespace: ns, name }));
   }
@@ -126,6 +151,10 @@ export class ClusterIndex {
       server: this.servers.size,
       serviceprofile: this.profiles.size,
       route: this.routes.size,
+      authorizationpolicy: [...this.authorizationPolicies.values()].reduce((n, m) => n + m.size, 0),
+      serverauthorization: [...this.serverAuthorizations.values()].reduce((n, m) => n + m.size, 0),
+      meshtlsauthentication: this.meshTLSAuthentications.size,
+      networkauthentication: this.networkAuthentications.size,
     };
   }
 
@@ -180,10 +209,10 @@ export class ClusterIndex {
   private notifyRouteParents(r: RouteRecord): void {
     for (const p of r.parentRefs) {
       if (isServiceRef(p)) this.notify(topic.service(p.namespace, p.name));
-      else if (isServerRef(p)) this.notify(topic.servers(p.namespace));
+      else if (isServerRef(p)) this.notify(topic.policy(p.namespace));
     }
     // Authorization policies may target the route itself.
-    this.notify(topic.servers(r.namespace));
+    this.notify(topic.policy(r.namespace));
   }
 
   private linkRoute(k: string, r: RouteRecord, link: typeof addTo): void {
@@ -320,6 +349,52 @@ export class ClusterIndex {
     this.serverChanges++;
     removeFrom(this.serversByNamespace, ns, k);
     this.notify(topic.servers(ns));
+  }
+
+  upsertAuthorizationPolicy(rec: AuthorizationPolicyRecord): void {
+    let m = this.authorizationPolicies.get(rec.namespace);
+    if (!m) this.authorizationPolicies.set(rec.namespace, (m = new Map()));
+    m.set(rec.name, rec);
+    this.notify(topic.policy(rec.namespace));
+  }
+
+  deleteAuthorizationPolicy(ns: string, name: string): void {
+    const m = this.authorizationPolicies.get(ns);
+    if (!m?.delete(name)) return;
+    if (m.size === 0) this.authorizationPolicies.delete(ns);
+    this.notify(topic.policy(ns));
+  }
+
+  upsertServerAuthorization(rec: ServerAuthorizationRecord): void {
+    let m = this.serverAuthorizations.get(rec.namespace);
+    if (!m) this.serverAuthorizations.set(rec.namespace, (m = new Map()));
+    m.set(rec.name, rec);
+    this.notify(topic.policy(rec.namespace));
+  }
+
+  deleteServerAuthorization(ns: string, name: string): void {
+    const m = this.serverAuthorizations.get(ns);
+    if (!m?.delete(name)) return;
+    if (m.size === 0) this.serverAuthorizations.delete(ns);
+    this.notify(topic.policy(ns));
+  }
+
+  upsertMeshTLSAuthentication(rec: MeshTLSAuthenticationRecord): void {
+    this.meshTLSAuthentications.set(key(rec.namespace, rec.name), rec);
+    this.notify(topic.authentications());
+  }
+
+  deleteMeshTLSAuthentication(ns: string, name: string): void {
+    if (this.meshTLSAuthentications.delete(key(ns, name))) this.notify(topic.authentications());
+  }
+
+  upsertNetworkAuthentication(rec: NetworkAuthenticationRecord): void {
+    this.networkAuthentications.set(key(rec.namespace, rec.name), rec);
+    this.notify(topic.authentications());
+  }
+
+  deleteNetworkAuthentication(ns: string, name: string): void {
+    if (this.networkAuthentications.delete(key(ns, name))) this.notify(topic.authentications());
   }
 
   upsertProfile(rec: ProfileRecord): void {

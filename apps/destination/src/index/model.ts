@@ -92,13 +92,15 @@ export interface NamespaceRecord {
 
 /** A Kubernetes object with a spec we read loosely (CRDs without generated types). */
 export interface CustomObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; creationTimestamp?: Date | string };
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; creationTimestamp?: Date | string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: unknown;
 }
 
 export interface ServerRecord {
   readonly namespace: string;
   readonly name: string;
+  /** ServerAuthorizations select Servers by these. */
+  readonly labels: Readonly<Record<string, string>>;
   readonly podSelector: LabelSelector | undefined;
   readonly port: number | string;
   readonly proxyProtocol: string;
@@ -223,6 +225,7 @@ export function serverRecord(obj: CustomObject): ServerRecord {
   return {
     namespace: obj.metadata?.namespace ?? '',
     name: obj.metadata?.name ?? '',
+    labels: { ...(obj.metadata?.labels ?? {}) },
     podSelector: sel === undefined ? undefined : labelSelector(sel),
     port: typeof spec['port'] === 'number' ? spec['port'] : String(spec['port'] ?? ''),
     proxyProtocol: str(spec['proxyProtocol']) ?? 'unknown',
@@ -234,7 +237,7 @@ export function profileRecord(obj: CustomObject): ProfileRecord {
   return { namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '', spec: obj.spec ?? {} };
 }
 
-function labelSelector(sel: Record<string, unknown>): LabelSelector {
+export function labelSelector(sel: Record<string, unknown>): LabelSelector {
   const matchLabels: Record<string, string> = {};
   for (const [k, v] of Object.entries((sel['matchLabels'] ?? {}) as Record<string, unknown>)) if (typeof v === 'string') matchLabels[k] = v;
   const exprs = Array.isArray(sel['matchExpressions']) ? (sel['matchExpressions'] as Record<string, unknown>[]) : [];

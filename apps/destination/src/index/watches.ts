@@ -4,6 +4,16 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { WatchCache, type ResourceRef, type WatchLogger } from '@trellis/k8s';
 import type { AnnotationProblem } from '../policy/annotations.ts';
+import {
+  authorizationPolicyRecord,
+  meshTLSAuthenticationRecord,
+  networkAuthenticationRecord,
+  serverAuthorizationRecord,
+  type AuthorizationPolicyRecord,
+  type MeshTLSAuthenticationRecord,
+  type NetworkAuthenticationRecord,
+  type ServerAuthorizationRecord,
+} from '../policy/authz.ts';
 import { GROUP_GATEWAY, GROUP_POLICY, routeRecord, type RouteKind, type RouteRecord } from '../policy/routes.ts';
 import type { ClusterIndex } from './cluster-index.ts';
 import {
@@ -30,6 +40,10 @@ export const RESOURCES = {
   policyHttpRoutes: { apiVersion: 'policy.linkerd.io/v1beta3', kind: 'HTTPRoute', plural: 'httproutes' },
   gatewayHttpRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
   gatewayGrpcRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes' },
+  authorizationPolicies: { apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' },
+  serverAuthorizations: { apiVersion: 'policy.linkerd.io/v1beta1', kind: 'ServerAuthorization', plural: 'serverauthorizations' },
+  meshTLSAuthentications: { apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'MeshTLSAuthentication', plural: 'meshtlsauthentications' },
+  networkAuthentications: { apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'NetworkAuthentication', plural: 'networkauthentications' },
 } as const satisfies Record<string, ResourceRef>;
 
 /**
@@ -117,6 +131,30 @@ export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOp
   routes(RESOURCES.policyHttpRoutes, GROUP_POLICY, 'HTTPRoute');
   routes(RESOURCES.gatewayHttpRoutes, GROUP_GATEWAY, 'HTTPRoute');
   routes(RESOURCES.gatewayGrpcRoutes, GROUP_GATEWAY, 'GRPCRoute');
+  type Custom = CustomObject & KubernetesObject;
+  const unusable = (kind: string, r: { namespace: string; name: string; error: string | undefined }) => {
+    if (r.error) opts.logger?.warn({ kind, namespace: r.namespace, name: r.name, error: r.error }, `${kind} ${r.namespace}/${r.name} cannot be used: ${r.error}`);
+  };
+  watch<Custom, AuthorizationPolicyRecord>(RESOURCES.authorizationPolicies, authorizationPolicyRecord, (r) => index.upsertAuthorizationPolicy(r), (ns, n) => index.deleteAuthorizationPolicy(ns, n));
+  watch<Custom, ServerAuthorizationRecord>(
+    RESOURCES.serverAuthorizations,
+    serverAuthorizationRecord,
+    (r) => {
+      unusable('ServerAuthorization', r);
+      index.upsertServerAuthorization(r);
+    },
+    (ns, n) => index.deleteServerAuthorization(ns, n),
+  );
+  watch<Custom, MeshTLSAuthenticationRecord>(RESOURCES.meshTLSAuthentications, meshTLSAuthenticationRecord, (r) => index.upsertMeshTLSAuthentication(r), (ns, n) => index.deleteMeshTLSAuthentication(ns, n));
+  watch<Custom, NetworkAuthenticationRecord>(
+    RESOURCES.networkAuthentications,
+    networkAuthenticationRecord,
+    (r) => {
+      unusable('NetworkAuthentication', r);
+      index.upsertNetworkAuthentication(r);
+    },
+    (ns, n) => index.deleteNetworkAuthentication(ns, n),
+  );
 
   return {
     caches: [...caches, ...optional],

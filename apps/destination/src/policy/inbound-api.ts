@@ -46,7 +46,7 @@ export function inboundApi(cfg: DestinationConfig, deps: StreamDeps): inbound.In
       let last = '';
       serveUpdates(deps, call, {
         api: 'inbound.WatchPort',
-        topics: [topic.pod(ns, pod), topic.namespace(ns), topic.servers(ns)],
+        topics: [topic.pod(ns, pod), topic.namespace(ns), topic.servers(ns), topic.policy(ns), topic.authentications()],
         onOverflow: () => deps.metrics.policyQueueOverflow.inc({ api: 'inbound.WatchPort' }),
         compute: () => {
           const p = index.pod(ns, pod);

@@ -1,14 +1,17 @@
 // The inbound policy of one pod port (contracts §4): the default policy from the pod's or namespace's
-// annotation or the cluster default, a Server's protocol and access policy when one selects the port,
-// the default and probe HTTP routes, and authenticated-only variants on require-identity ports.
-// AuthorizationPolicy and route resources are not read yet: a Server's port gets its accessPolicy only.
+// annotation or the cluster default, a Server's protocol when one selects the port, with the
+// authorizations that apply to it (AuthorizationPolicies, ServerAuthorizations, then its accessPolicy;
+// none means nothing is allowed), its HTTPRoutes/GRPCRoutes with their own authorizations (or else the
+// default and probe routes), and authenticated-only variants on require-identity ports.
 import { durationFromMillis, type inbound, type metadata } from '@trellis/proto';
 import { DEFAULT_POLICIES, type DefaultPolicy, type DestinationConfig } from '../config.ts';
 import { parsePortList } from '../discovery/ports.ts';
 import { httpMethod } from '../discovery/profile.ts';
 import type { ClusterIndex } from '../index/cluster-index.ts';
 import { selectorMatches, type PodRecord, type ServerRecord } from '../index/model.ts';
+import { routeAuthorizations, serverAuthorizations } from './authz.ts';
 import { networks } from './networks.ts';
+import { byAgeThenName, isServerRef, type RouteFilter, type RouteRecord } from './routes.ts';
 
 export const DETECT_TIMEOUT_MS = 10_000;
 const ALL_NETWORKS = ['0.0.0.0/0', '::/0'];
@@ -93,11 +96,53 @@ export function selectingServer(index: ClusterIndex, pod: PodRecord, port: numbe
     .sort((a, b) => a.name.localeCompare(b.name))[0];
 }
 
+/** Routes attached to a Server (parentRef kind Server in its namespace), oldest first. */
+function serverRoutes(index: ClusterIndex, server: ServerRecord): RouteRecord[] {
+  return index
+    .routesOfServer(server.namespace, server.name)
+    .filter((r) => r.error === undefined && r.namespace === server.namespace && r.parentRefs.some((p) => isServerRef(p) && p.namespace === server.namespace && p.name === server.name))
+    .sort(byAgeThenName);
+}
+
+const routeMeta = (r: RouteRecord): metadata.Metadata => ({ kind: { $case: 'resource', value: { group: r.group, kind: r.kind, name: r.name, namespace: '', section: '', port: 0 } } });
+
+// Inbound routes carry request-side filters only.
+function inboundHttpFilters(filters: readonly RouteFilter[]): inbound.HttpRoute_Filter[] {
+  return filters.flatMap((f): inbound.HttpRoute_Filter[] =>
+    f.type === 'requestHeaderModifier' ? [{ kind: { $case: 'requestHeaderModifier', value: f.value } }] : f.type === 'redirect' ? [{ kind: { $case: 'redirect', value: f.value } }] : [],
+  );
+}
+
+function inboundHttpRoute(cfg: DestinationConfig, index: ClusterIndex, r: RouteRecord): inbound.HttpRoute {
+  return {
+    metadata: routeMeta(r),
+    hosts: [...r.hosts],
+    authorizations: routeAuthorizations(cfg, index, r),
+    rules: r.rules.map((rule) => ({ matches: [...rule.httpMatches], filters: inboundHttpFilters(rule.filters) })),
+  };
+}
+
+function inboundGrpcRoute(cfg: DestinationConfig, index: ClusterIndex, r: RouteRecord): inbound.GrpcRoute {
+  return {
+    metadata: routeMeta(r),
+    hosts: [...r.hosts],
+    authorizations: routeAuthorizations(cfg, index, r),
+    rules: r.rules.map((rule) => ({
+      matches: [...rule.grpcMatches],
+      filters: rule.filters.flatMap((f): inbound.GrpcRoute_Filter[] => (f.type === 'requestHeaderModifier' ? [{ kind: { $case: 'requestHeaderModifier', value: f.value } }] : [])),
+    })),
+  };
+}
+
 export function inboundServer(cfg: DestinationConfig, index: ClusterIndex, pod: PodRecord, port: number): inbound.Server {
   const server = selectingServer(index, pod, port);
   let policy: DefaultPolicy = server ? (isDefaultPolicy(server.accessPolicy) ? server.accessPolicy : 'deny') : podDefaultPolicy(cfg, index, pod);
   if (parsePortList(pod.requireIdentityPorts).set.has(port)) policy = authenticated(policy);
-  const routes = httpRoutes(cfg, pod, port);
+  const attached = server ? serverRoutes(index, server) : [];
+  const attachedHttp = attached.filter((r) => r.kind === 'HTTPRoute');
+  const attachedGrpc = attached.filter((r) => r.kind === 'GRPCRoute');
+  // Routes on the Server replace the default and probe routes (probes then need a route of their own, as in Linkerd).
+  const routes = attachedHttp.length > 0 ? attachedHttp.map((r) => inboundHttpRoute(cfg, index, r)) : httpRoutes(cfg, pod, port);
   const detect = (): inbound.ProxyProtocol => ({ kind: { $case: 'detect', value: { timeout: durationFromMillis(DETECT_TIMEOUT_MS), httpRoutes: routes, httpLocalRateLimit: undefined } } });
   let protocol: inbound.ProxyProtocol;
   if (server) {
@@ -109,7 +154,7 @@ export function inboundServer(cfg: DestinationConfig, index: ClusterIndex, pod: 
         protocol = { kind: { $case: 'http2', value: { routes, localRateLimit: undefined } } };
         break;
       case 'gRPC':
-        protocol = { kind: { $case: 'grpc', value: { routes: grpcRoutes() } } };
+        protocol = { kind: { $case: 'grpc', value: { routes: attachedGrpc.length > 0 ? attachedGrpc.map((r) => inboundGrpcRoute(cfg, index, r)) : grpcRoutes() } } };
         break;
       case 'opaque':
         protocol = { kind: { $case: 'opaque', value: {} } };
@@ -127,7 +172,7 @@ export function inboundServer(cfg: DestinationConfig, index: ClusterIndex, pod: 
   return {
     protocol,
     serverIps: [],
-    authorizations: defaultAuthorizations(cfg, policy),
+    authorizations: server ? [...serverAuthorizations(cfg, index, server), ...defaultAuthorizations(cfg, policy)] : defaultAuthorizations(cfg, policy),
     labels: server ? { group: 'policy.linkerd.io', kind: 'server', name: server.name } : { group: '', kind: 'default', name: policy },
   };
 }
