@@ -108,6 +108,27 @@ describe('outbound policy routing', () => {
     expect(v1.seen.length).toBe(1);
   });
 
+  it("fails an invalid backend's share of a split with its failure injector (the controller's invalid backend)", async () => {
+    const { proxy, dst, policy } = await meshed();
+    const v1 = await app('v1');
+    endpoints(dst, 'books-v1', v1.port);
+    const invalid = {
+      backend: { metadata: service('gone'), kind: undefined },
+      filters: [{ kind: { $case: 'failureInjector' as const, value: { status: 500, message: 'Service not found gone' } } }],
+    };
+    policy.answers.set(
+      TARGET,
+      httpPolicy([{ backends: { kind: { $case: 'randomAvailable', value: { backends: [{ backend: { backend: backend('books-v1') }, weight: 1 }, { backend: invalid, weight: 1 }] } } } }]),
+    );
+    const replies = [];
+    for (let i = 0; i < 200; i++) replies.push(await send(proxy.outboundPort, `/i/${i}`));
+    const failed = replies.filter((r) => r.status === 500);
+    expect(failed.every((r) => r.headers['l5d-proxy-error'] === 'Service not found gone')).toBe(true);
+    expect(failed.length + v1.seen.length).toBe(200);
+    expect(failed.length).toBeGreaterThan(60);
+    expect(failed.length).toBeLessThan(140);
+  });
+
   it('fails a request with 504 when its route request timeout fires, at the timeout', async () => {
     const { proxy, dst, policy } = await meshed();
     const slow = await app('slow', (_req, res) => void setTimeout(() => res.end('late'), 3_000).unref());

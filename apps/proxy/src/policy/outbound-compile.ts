@@ -33,7 +33,9 @@ export interface QueueSpec {
 
 export type BackendSpec =
   | { readonly kind: 'balancer'; readonly key: string; readonly meta: MetaLabels; readonly path: string; readonly queue: QueueSpec; readonly defaultRttMs: number; readonly decayMs: number }
-  | { readonly kind: 'forward'; readonly key: string; readonly meta: MetaLabels; readonly addr: destination.WeightedAddr; readonly queue: QueueSpec };
+  | { readonly kind: 'forward'; readonly key: string; readonly meta: MetaLabels; readonly addr: destination.WeightedAddr; readonly queue: QueueSpec }
+  /** No dispatcher: the controller's "invalid backend", answered by its failure-injector filter. */
+  | { readonly kind: 'none'; readonly key: string; readonly meta: MetaLabels; readonly queue: QueueSpec };
 
 export interface HeaderModifier {
   readonly add: readonly (readonly [string, string])[];
@@ -136,9 +138,10 @@ function queueOf(q: outbound.Queue | undefined): QueueSpec {
 }
 
 function backendSpec(b: outbound.Backend | undefined): BackendSpec | string {
-  if (!b?.kind) return 'backend without a kind';
+  if (!b) return 'route backend without a backend';
   const meta = metaLabels(b.metadata);
   const queue = queueOf(b.queue);
+  if (!b.kind) return { kind: 'none', key: `none|${JSON.stringify(meta)}`, meta, queue };
   if (b.kind.$case === 'forward') {
     const a = b.kind.value;
     return { kind: 'forward', key: `forward|${JSON.stringify(a.addr)}|${JSON.stringify(a.tlsIdentity)}|${JSON.stringify(a.protocolHint)}|${queue.capacity}|${queue.failfastMs}`, meta, addr: a, queue };

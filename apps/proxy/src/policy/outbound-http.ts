@@ -199,6 +199,8 @@ type Body = { readonly kind: 'none' } | { readonly kind: 'buffer'; readonly data
 interface OutRequest {
   readonly d: Downstream;
   readonly headers: Headers;
+  /** Set as soon as the upstream request exists: cancels it (a timeout, the client gone, a retry). */
+  readonly ctl: { cancel: () => void };
 }
 
 function cleanResponse(h: IncomingHttpHeaders): Headers {
@@ -237,6 +239,7 @@ async function sendAttempt(mesh: MeshUpstream, p: MeshPick, r: OutRequest, body:
     if (d.authority !== undefined) headers['host'] = d.authority;
     const up = h1Request({ host: e.ip, port: e.port, method: d.method, path: d.target, headers, setHost: false, agent: mesh.agent(me) });
     up.on('error', noop);
+    r.ctl.cancel = () => up.destroy();
     up.once('finish', onRequestEnd);
     if (body.kind === 'none') up.end();
     else sendBody(up, body);
@@ -269,6 +272,9 @@ async function sendAttempt(mesh: MeshUpstream, p: MeshPick, r: OutRequest, body:
   if (d.h1) h['l5d-orig-proto'] = `HTTP/${d.h1.version}${d.h1.absolute ? '; absolute-form' : ''}`;
   const up: ClientHttp2Stream = session.request(h, { endStream: body.kind === 'none' });
   up.on('error', noop);
+  r.ctl.cancel = () => {
+    if (!up.closed) up.close(NGHTTP2_CANCEL);
+  };
   if (body.kind === 'none') onRequestEnd();
   else {
     up.once('finish', onRequestEnd);
@@ -357,7 +363,8 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
   if (!applyFilters(rule.spec.filters, headers)) return;
   if (rule.distribution.backends.length === 0) return ex.fail(new NoBackendsError(rule.spec.route.name));
 
-  let current: UpResponse | undefined;
+  // The attempt in flight (its upstream request, before or after its response head).
+  let current: { cancel: () => void } | undefined;
   let pending: MeshPick | undefined;
   const cancelAll = () => {
     current?.cancel();
@@ -430,12 +437,15 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
       const perTry = retry && !last && retry.timeoutMs > 0 ? deadline(retry.timeoutMs, () => new PolicyTimeoutError('response headers', retry.timeoutMs)) : undefined;
       let res: UpResponse;
       try {
-        const sending = sendAttempt(mesh, p, { d, headers: h }, body, onRequestEnd);
+        const ctl = { cancel: noop };
+        current = { cancel: () => ctl.cancel() };
+        const sending = sendAttempt(mesh, p, { d, headers: h, ctl }, body, onRequestEnd);
         res = await (perTry ? Promise.race([sending, perTry.promise]) : sending);
         perTry?.clear();
         if (perTry) sending.catch(noop);
       } catch (err) {
         perTry?.clear();
+        cancelAll();
         pending = undefined;
         p.done(false);
         if (err instanceof PolicyTimeoutError && retry && !ex.finished) {

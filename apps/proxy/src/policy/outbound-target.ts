@@ -7,13 +7,31 @@ import type { outbound } from '@trellis/proto';
 import type { BreakerOptions } from '../balance/breaker.ts';
 import type { Discovery, Lease } from '../discovery/discovery.ts';
 import { toEndpoint } from '../discovery/endpoints.ts';
-import { Backend, ForwardBackend, type OutboundOptions } from '../discovery/outbound.ts';
+import { Backend, ForwardBackend, type MeshEndpoint, type OutboundOptions } from '../discovery/outbound.ts';
+import { Balancer } from '../balance/p2c.ts';
 import { WeightedSplit } from '../profiles/split.ts';
 import { compilePolicy, type BackendSpec, type CompiledPolicy, type DistributionSpec, type Filter, type MetaLabels, type OpaqueSpec, type RuleSpec } from './outbound-compile.ts';
 import { selectRule, type Candidate, type RequestFacts } from './match.ts';
 import type { PolicyWatch } from './policy-discovery.ts';
 
-export type PolicyBackend = Backend | ForwardBackend;
+/** A backend without a dispatcher (an invalid backend ref): its filters answer; without one, it fails at once. */
+export class UnroutableBackend {
+  readonly authority: string;
+  readonly balancer: Balancer<MeshEndpoint>;
+  constructor(name: string) {
+    this.authority = name;
+    this.balancer = new Balancer<MeshEndpoint>({ name: `backend ${name || 'invalid'} (no endpoints to route to)`, failfastMs: 0 });
+  }
+  /** Taken in its turn, so its share of requests fails as the controller meant. */
+  get available(): boolean {
+    return true;
+  }
+  close(): void {
+    this.balancer.close(new Error('backend closed'));
+  }
+}
+
+export type PolicyBackend = Backend | ForwardBackend | UnroutableBackend;
 
 export interface BoundBackend {
   readonly spec: BackendSpec;
@@ -137,6 +155,7 @@ export class PolicyTarget {
     if (b) return b;
     const o: OutboundOptions = { ...this.#o, failfastMs: spec.queue.failfastMs, queueCapacity: spec.queue.capacity, ...(breaker ? { breaker } : {}) };
     if (spec.kind === 'balancer') b = new Backend(spec.path, this.#discovery, { ...o, defaultRttMs: spec.defaultRttMs, decayMs: spec.decayMs });
+    else if (spec.kind === 'none') b = new UnroutableBackend(spec.meta.name);
     else {
       const e = toEndpoint(spec.addr, {});
       if (!e) throw new Error('forward backend without an address');
