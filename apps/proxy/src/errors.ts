@@ -14,6 +14,8 @@ export abstract class ProxyError extends TrellisError {
   abstract readonly errorLabel: string;
   /** Fatal errors close the client's HTTP/1 connection (connection: close). */
   readonly fatal: boolean = true;
+  /** Headers the synthesized response carries besides Linkerd's (a redirect's Location). */
+  readonly responseHeaders: Readonly<Record<string, string>> | undefined = undefined;
 }
 
 /** The endpoint refused, reset or dropped the connection: 502 / UNAVAILABLE. */

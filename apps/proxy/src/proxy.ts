@@ -12,6 +12,9 @@ import { createInbound } from './inbound/inbound.ts';
 import type { ProxyLog } from './log.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { createOutbound } from './outbound/outbound.ts';
+import { parsePolicyConfig } from './policy/config.ts';
+import { InboundAuthzMetrics } from './policy/inbound-metrics.ts';
+import { InboundPolicies } from './policy/inbound-policies.ts';
 import { RouteMetricFamilies } from './profiles/metrics.ts';
 import type { Destination } from './tcp/accept.ts';
 import { TargetCache } from './tcp/targets.ts';
@@ -58,6 +61,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const closeMesh = () => {
     if (meshClosed) return;
     meshClosed = true;
+    policies.close();
     mesh?.close();
   };
   const targets = new TargetCache(metrics, cfg.inboundDefaultPolicy);
@@ -67,12 +71,22 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const resolve = deps.resolve ?? defaultResolve;
   // ServiceProfile route metrics (meshed outbound only).
   const routeMetrics = mesh ? new RouteMetricFamilies() : undefined;
-  const outbound = createOutbound(cfg, shared, resolve, mesh, routeMetrics);
+  const outbound = createOutbound(cfg, shared, resolve, mesh, routeMetrics, logger);
   const ownPorts = new Set([cfg.inboundListenAddr.port, cfg.adminListenAddr.port, cfg.controlListenAddr.port, ...cfg.outboundListenAddrs.map((a) => a.port)]);
   ownPorts.delete(0);
   // Meshed: connections made straight to the inbound port carry the transport header (bound port filled in below).
   const direct = { port: -1 };
-  const inbound = createInbound(cfg, shared, resolve, ownPorts, mesh, direct);
+  // Plaintext mode has no policy controller; its inbound ports run on the default policy.
+  const pc = mesh ? mesh.policyConfig : parsePolicyConfig({ ...deps.env, LINKERD2_PROXY_POLICY_SVC_ADDR: undefined });
+  const policies = new InboundPolicies(mesh?.policy, {
+    defaultPolicy: cfg.inboundDefaultPolicy,
+    clusterNetworks: pc.clusterNetworks,
+    detectTimeoutMs: cfg.inbound.detectTimeoutMs,
+    opaquePorts: cfg.inbound.opaquePorts,
+    initialTimeoutMs: pc.inboundInitialTimeoutMs,
+    log: logger,
+  });
+  const inbound = createInbound(cfg, shared, resolve, ownPorts, { policies, authz: new InboundAuthzMetrics(metrics), log: logger }, mesh, direct);
 
   collectDefaultMetrics({ register: registry });
   const sweep = setInterval(() => {
@@ -110,6 +124,8 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   direct.port = inboundAddr.port;
   const adminAddr = await listen(admin as unknown as Server, cfg.adminListenAddr);
   for (const a of [...outboundAddrs, inboundAddr, adminAddr]) ownPorts.add(a.port);
+  // Eager policy discovery: the pod's ports and, always, the admin port (linkerd-proxy.md §6, §7).
+  policies.watchAlways([...pc.inboundPorts, adminAddr.port]);
   // A failed accept (EMFILE, ...) is logged and the listener keeps going, as Linkerd's accept loop does.
   for (const s of [...outboundServers, inboundServer, admin]) {
     s.on('error', (err: NodeJS.ErrnoException) => logger.warn({ code: err.code, err: err.message }, 'Server failed to accept connection'));

@@ -3,7 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { ProxyConfig, DirectionConfig } from './config.ts';
 import type { Drain } from './drain.ts';
 import { drainHttp1 } from './drain.ts';
-import { compose, forwardExchange } from './http/exchange.ts';
+import { compose, forwardExchange, type HttpLayer } from './http/exchange.ts';
 import { createH1Server } from './http/h1.ts';
 import { createH2Server, type H2Server } from './http/h2.ts';
 import { countRequests, rescue, shedLoad } from './http/layers.ts';
@@ -27,7 +27,8 @@ export interface DirectionStack {
   readonly routeDeps: RouteDeps;
 }
 
-export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyConfig, shared: SharedParts): DirectionStack {
+/** `layers` run after load shedding and before requests are counted (inbound: policy, which picks their series). */
+export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyConfig, shared: SharedParts, layers: readonly HttpLayer[] = []): DirectionStack {
   const ctx = {
     metrics: shared.metrics,
     connectTimeoutMs: dc.connectTimeoutMs,
@@ -40,7 +41,7 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
       identify: direction === 'outbound' ? cfg.outboundInformationalHeaders : true,
     },
   };
-  const handler = compose(rescue, shedLoad(dc.maxInFlight), countRequests)(forwardExchange);
+  const handler = compose(rescue, shedLoad(dc.maxInFlight), ...layers, countRequests)(forwardExchange);
   const pools = createPools({ idleTimeoutMs: dc.http1PoolIdleTimeoutMs, maxIdle: dc.maxIdleConnsPerEndpoint, connectTimeoutMs: dc.connectTimeoutMs });
   const h1 = createH1Server({ ctx, pools, handler, headerReadTimeoutMs: cfg.http1HeaderReadTimeoutMs, isDraining: () => shared.drain.isDraining });
   const h2 = createH2Server({

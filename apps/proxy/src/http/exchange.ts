@@ -16,6 +16,21 @@ export interface HttpContext {
 
 type Finisher = (ex: Exchange) => void;
 
+/** A request as inbound policy reads and edits it (route matching, authorization, header filters). */
+export interface RequestHead {
+  readonly method: string;
+  /** Origin-form path with its query, or an absolute-form URL. */
+  readonly target: string;
+  /** Lower-case names; HTTP/2 requests also carry `:authority`. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The accepted connection the request came on (the socket the HTTP server was given). */
+  readonly connection: object | undefined;
+  /** Header changes for what is forwarded: add a value, replace all values, or remove all. */
+  addHeader(name: string, value: string): void;
+  setHeader(name: string, value: string): void;
+  removeHeader(name: string): void;
+}
+
 export abstract class Exchange {
   readonly startedAt = performance.now();
   /** Response status (0 until known), gRPC status (-1 when none) and Linkerd's `error` label. */
@@ -76,13 +91,16 @@ export abstract class Exchange {
   /** Counts the error and answers with a synthesized response, or resets when a response already began. */
   fail(err: ProxyError): void {
     if (this.finished) return;
-    this.ctx.metrics.error(this.entry.target.direction, 'http', err.errorLabel, err.code);
+    // An empty label: policy answering as configured (a redirect, a route not found), not a proxy error.
+    if (err.errorLabel !== '') this.ctx.metrics.error(this.entry.target.direction, 'http', err.errorLabel, err.code);
     this.respondError(err);
     this.finish();
   }
 
   /** Sends the request on and the response back. */
   abstract forward(): void;
+  /** The request's head, for layers that route or authorize it before it is forwarded. */
+  abstract requestHead(): RequestHead;
   protected abstract respondError(err: ProxyError): void;
 }
 

@@ -14,10 +14,11 @@ import { h1Downstream } from '../policy/outbound-http.ts';
 import { bufferForRetry, sendWithRetries, withRouteTimeout, type AttemptResult, type BufferedBody } from '../profiles/retry.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
-import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
+import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import { requestHead, type Framing, type H1Call } from './h1-client.ts';
 import type { Pools, PoolRequestArgs } from './pool.ts';
+import { h1Head } from './request-head.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
 
 export const kTarget = Symbol('trellis.target');
@@ -61,6 +62,10 @@ class H1Exchange extends Exchange {
     this.socket = socket;
     this.head = head;
     this.mode = mode;
+  }
+
+  requestHead(): RequestHead {
+    return h1Head(this.req);
   }
 
   forward(): void {
@@ -388,7 +393,7 @@ class H1Exchange extends Exchange {
   }
 
   protected respondError(err: ProxyError): void {
-    const s = synthesize(err, this.grpc, this.o.ctx.respond);
+    const s = synthesize(err, this.grpc, this.o.ctx.respond, this.entry.clientId !== undefined);
     this.status = s.status;
     if (this.grpc) this.grpcStatus = err.grpcStatus;
     if (this.res) {

@@ -3,7 +3,7 @@ import type { ProxyError } from '../errors.ts';
 import { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { TargetCache } from '../tcp/targets.ts';
-import { compose, Exchange, type HttpContext } from './exchange.ts';
+import { compose, Exchange, type HttpContext, type RequestHead } from './exchange.ts';
 import { countRequests, rescue, shedLoad } from './layers.ts';
 
 const metrics = new ProxyMetrics();
@@ -20,6 +20,9 @@ class FakeExchange extends Exchange {
   }
   forward(): void {
     // the tests drive the exchange by hand
+  }
+  requestHead(): RequestHead {
+    throw new Error('these layers do not read the request');
   }
   protected respondError(err: ProxyError): void {
     this.failures.push(err);

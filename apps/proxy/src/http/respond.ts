@@ -34,14 +34,16 @@ function headerSafe(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?');
 }
 
-export function synthesize(err: ProxyError, grpc: boolean, ctx: RespondContext): Synthesized {
-  const headers: Record<string, string> = {};
+/** `meshedPeer`: the client has a verified identity; inbound gives such peers the informational headers. */
+export function synthesize(err: ProxyError, grpc: boolean, ctx: RespondContext, meshedPeer = false): Synthesized {
+  const headers: Record<string, string> = { ...err.responseHeaders };
+  const informational = ctx.informational || (ctx.direction === 'inbound' && meshedPeer);
   if (grpc) {
     headers['content-type'] = 'application/grpc';
     headers['grpc-status'] = String(err.grpcStatus);
-    if (ctx.informational) headers['grpc-message'] = grpcMessage(err.message);
+    if (informational) headers['grpc-message'] = grpcMessage(err.message);
   } else headers['content-length'] = '0';
-  if (ctx.informational) headers[L5D_PROXY_ERROR] = headerSafe(err.message);
+  if (informational) headers[L5D_PROXY_ERROR] = headerSafe(err.message);
   if (ctx.identify) {
     headers[TRELLIS_ERROR_CODE] = err.code;
     headers[TRELLIS_ERROR_SOURCE] = headerSafe(`${ctx.direction} proxy ${ctx.proxyName}`);

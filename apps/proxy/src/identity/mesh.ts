@@ -83,7 +83,7 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
     const inb = controlClients(InboundServerPoliciesClient, svc, idc.trustAnchorsPem, agent);
     policyClose.push(() => out.close(), () => inb.close());
     const timeouts = { initialMs: dc.streamInitialTimeoutMs, idleMs: dc.streamIdleTimeoutMs, lifetimeMs: dc.streamLifetimeMs };
-    policy = new PolicyDiscovery(pc, { outbound: out.get, inbound: inb.get }, { timeouts, idleTimeoutMs: dc.idleTimeoutMs, log });
+    policy = new PolicyDiscovery(pc, { outbound: out.get, inbound: inb.get }, { timeouts, idleTimeoutMs: dc.idleTimeoutMs, inboundIdleTimeoutMs: pc.inboundIdleTimeoutMs, log });
   } else {
     log.warn({}, 'LINKERD2_PROXY_POLICY_SVC_ADDR is not set: no policy discovery; inbound uses the default policy, outbound ServiceProfiles only');
   }

@@ -7,6 +7,10 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ProxyConfig } from '../config.ts';
 import type { Mesh } from '../identity/mesh.ts';
+import { enforcePolicy, lookupPolicy, type InboundPolicyDeps } from '../policy/inbound-conn.ts';
+import { authorizeRequests } from '../policy/inbound-http.ts';
+import type { InboundAuthzMetrics } from '../policy/inbound-metrics.ts';
+import type { InboundPolicies, InboundPolicyLog } from '../policy/inbound-policies.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
 import { composeConn, originalDst, refuse, RefusedConnection, route, type AcceptDeps, type Accepted, type ConnHandler, type ConnLayer, type Destination } from '../tcp/accept.ts';
 import { acceptInboundTls } from '../tls/inbound.ts';
@@ -91,14 +95,32 @@ export function inboundTls(mesh: Mesh, detectTimeoutMs: number, deps: AcceptDeps
   };
 }
 
+/** Inbound policy: each port's policy, its metrics, and where denials are logged. */
+export interface InboundPolicyParts {
+  readonly policies: InboundPolicies;
+  readonly authz: InboundAuthzMetrics;
+  readonly log: InboundPolicyLog;
+}
+
 /**
- * The handler for connections accepted on the inbound listener. `mesh`: meshed mode (TLS step, direct port);
+ * The handler for connections accepted on the inbound listener: the port's policy is looked up before TLS
+ * detection (opaque ports skip it) and enforced after it. `mesh`: meshed mode (TLS step, direct port);
  * `direct.port` is filled in once the inbound listener is bound.
  */
-export function createInbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, own: ReadonlySet<number>, mesh?: Mesh, direct: { readonly port: number } = { port: -1 }): ConnHandler {
-  const stack = buildDirection('inbound', cfg.inbound, cfg, shared);
+export function createInbound(
+  cfg: ProxyConfig,
+  shared: SharedParts,
+  resolve: (s: Socket) => Destination,
+  own: ReadonlySet<number>,
+  policy: InboundPolicyParts,
+  mesh?: Mesh,
+  direct: { readonly port: number } = { port: -1 },
+): ConnHandler {
+  const stack = buildDirection('inbound', cfg.inbound, cfg, shared, [authorizeRequests(policy)]);
   const deps = { direction: 'inbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
-  if (!mesh) return composeConn(originalDst(resolve, deps), refuse(inboundCheck(cfg, own), deps))(route(stack.routeDeps));
+  const pd: InboundPolicyDeps = { ...deps, ...policy, meshed: mesh !== undefined };
+  const afterTls = enforcePolicy(pd)(route(stack.routeDeps));
+  if (!mesh) return composeConn(originalDst(resolve, deps), refuse(inboundCheck(cfg, own), deps), lookupPolicy(pd, afterTls, direct))(afterTls);
   const check = inboundCheck(cfg, own, direct);
-  return composeConn(originalDst(resolve, deps), refuse(check, deps), inboundTls(mesh, cfg.inbound.detectTimeoutMs, deps, direct, check))(route(stack.routeDeps));
+  return composeConn(originalDst(resolve, deps), refuse(check, deps), lookupPolicy(pd, afterTls, direct), inboundTls(mesh, cfg.inbound.detectTimeoutMs, deps, direct, check))(afterTls);
 }

@@ -22,6 +22,8 @@ export interface Target {
   readonly httpLabels: string;
   /** Labels for the connection the proxy opens to the target (peer="dst"). */
   readonly clientLabels: string;
+  /** Inbound: the pieces inbound_*_authz_* series are assembled from (target_*, tls..., srv_*). */
+  readonly policyParts?: { readonly target: string; readonly tls: string; readonly srv: string };
 }
 
 export interface TargetOptions {
@@ -32,6 +34,8 @@ export interface TargetOptions {
   readonly opaque?: boolean;
   /** Inbound default policy name, for the srv_/authz_ labels. */
   readonly policy?: string;
+  /** Inbound: the Server the port's policy came from (srv_group, srv_kind, srv_name); overrides `policy`. */
+  readonly srv?: { readonly group: string; readonly kind: string; readonly name: string };
   /** Inbound TLS labels of the accepted connection (tls/labels.ts tlsAcceptLabels); default: plaintext. */
   readonly tls?: Readonly<Record<string, string>>;
 }
@@ -56,7 +60,8 @@ export function makeTarget(o: TargetOptions): Target {
   }
   const policy = o.policy ?? 'all-unauthenticated';
   const tls = labelText(o.tls ?? { tls: 'no_identity', no_tls_reason: o.opaque ? 'port_skipped' : 'no_tls_from_remote' });
-  const srv = labelText({ srv_group: '', srv_kind: 'default', srv_name: policy, srv_port: String(o.port) });
+  const srvMeta = o.srv ?? { group: '', kind: 'default', name: policy };
+  const srv = labelText({ srv_group: srvMeta.group, srv_kind: srvMeta.kind, srv_name: srvMeta.name, srv_port: String(o.port) });
   const route = labelText({ route_group: '', route_kind: 'default', route_name: 'default' });
   const authz = labelText({ authz_group: '', authz_kind: 'default', authz_name: policy });
   return {
@@ -67,6 +72,7 @@ export function makeTarget(o: TargetOptions): Target {
     httpLabels: [base, target, tls, srv, route, authz].join(','),
     serverLabels: [base, target, tls, srv].join(','),
     clientLabels: [base, target, labelText({ tls: 'no_identity', no_tls_reason: 'loopback' })].join(','),
+    policyParts: { target, tls, srv },
   };
 }
 
@@ -241,6 +247,15 @@ export class ProxyMetrics {
   /** Trellis extension: server-speaks-first handling. */
   readonly detectTimeouts = new CounterFamily('trellis_detect_timeouts_total', 'Connections whose protocol detection timed out.');
   readonly rememberedOpaque = new GaugeFamily('trellis_detect_remembered_opaque_ports', 'Ports treated as opaque because detection timed out on them recently.');
+  /** Inbound policy decisions (contracts §9.2), counted by policy/inbound-metrics.ts. */
+  readonly authz = {
+    httpAllow: new CounterFamily('inbound_http_authz_allow_total', 'The total number of inbound HTTP requests that were authorized'),
+    httpDeny: new CounterFamily('inbound_http_authz_deny_total', 'The total number of inbound HTTP requests that could not be processed due to a proxy error.'),
+    httpRouteNotFound: new CounterFamily('inbound_http_route_not_found_total', 'The total number of inbound HTTP requests that could not be associated with a route'),
+    tcpAllow: new CounterFamily('inbound_tcp_authz_allow_total', 'The total number of inbound TCP connections that were authorized'),
+    tcpDeny: new CounterFamily('inbound_tcp_authz_deny_total', 'The total number of inbound TCP connections that were denied'),
+    tcpTerminate: new CounterFamily('inbound_tcp_authz_terminate_total', 'The total number of inbound TCP connections that were terminated due to an authorization change'),
+  };
 
   readonly tcpSeries = new Set<TcpMetrics>();
   private readonly endpoints = new Map<string, EndpointMetrics>();
@@ -264,6 +279,7 @@ export class ProxyMetrics {
       this.errorsByCode,
       this.detectTimeouts,
       this.rememberedOpaque,
+      ...Object.values(this.authz),
     ] as unknown as Family<never>[];
   }
 

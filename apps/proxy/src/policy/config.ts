@@ -14,6 +14,10 @@ export interface PolicyConfig {
   /** Ports whose inbound policy is watched at start (the admin port is added by the caller). */
   readonly inboundPorts: readonly number[];
   readonly clusterNetworks: readonly Cidr[];
+  /** How long an inbound port's watch may go unused before it closes (LINKERD2_PROXY_INBOUND_DISCOVERY_IDLE_TIMEOUT). */
+  readonly inboundIdleTimeoutMs: number;
+  /** How long connections to a port wait for its first policy, from when its watch starts (policy/inbound-policies.ts). */
+  readonly inboundInitialTimeoutMs: number;
 }
 
 export const DEFAULT_CLUSTER_NETWORKS = '10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8';
@@ -36,5 +40,7 @@ export function parsePolicyConfig(envVars: Env): PolicyConfig {
     workload,
     inboundPorts: Object.freeze([...ports].slice(0, MAX_EAGER_PORTS)),
     clusterNetworks: Object.freeze(parseCidrList('LINKERD2_PROXY_POLICY_CLUSTER_NETWORKS', env.raw('LINKERD2_PROXY_POLICY_CLUSTER_NETWORKS') ?? DEFAULT_CLUSTER_NETWORKS)),
+    inboundIdleTimeoutMs: env.duration('LINKERD2_PROXY_INBOUND_DISCOVERY_IDLE_TIMEOUT', '90s'),
+    inboundInitialTimeoutMs: env.duration('TRELLIS_PROXY_INBOUND_POLICY_INITIAL_TIMEOUT', '500ms'),
   });
 }

@@ -73,13 +73,14 @@ export class PolicyDiscovery {
   readonly #outbound: LeaseMap<PolicyWatch<outbound.OutboundPolicy>>;
   readonly #inbound: LeaseMap<PolicyWatch<inbound.Server>>;
 
-  constructor(config: PolicyConfig, clients: PolicyClients, o: { timeouts: WatchTimeouts; idleTimeoutMs: number; log: PolicyLog }) {
+  /** `inboundIdleTimeoutMs`: for inbound ports (Linkerd's inbound discovery idle timeout); `idleTimeoutMs` otherwise. */
+  constructor(config: PolicyConfig, clients: PolicyClients, o: { timeouts: WatchTimeouts; idleTimeoutMs: number; inboundIdleTimeoutMs?: number; log: PolicyLog }) {
     this.#config = config;
     this.#clients = clients;
     this.#timeouts = o.timeouts;
     this.#log = o.log;
     this.#outbound = new LeaseMap(o.idleTimeoutMs);
-    this.#inbound = new LeaseMap(o.idleTimeoutMs);
+    this.#inbound = new LeaseMap(o.inboundIdleTimeoutMs ?? o.idleTimeoutMs);
   }
 
   #watch<T>(key: string, open: () => ClientReadableStream<T>, what: string) {

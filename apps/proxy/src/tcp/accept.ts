@@ -13,7 +13,7 @@ import { connectTo } from './connect.ts';
 import { detect } from './detect.ts';
 import { forwardOpaque } from './forward.ts';
 import type { OpaqueMemory } from './opaque-memory.ts';
-import type { TargetCache, TargetEntry } from './targets.ts';
+import type { ServerMeta, TargetCache, TargetEntry } from './targets.ts';
 
 export interface Destination {
   readonly ip: string;
@@ -29,6 +29,22 @@ export interface Accepted {
   tls?: TlsAccept;
   /** Forward as TCP without detection (passed-through TLS, a transport header without a session protocol). */
   opaque?: boolean;
+  /** Inbound: what the port's policy says about this connection (policy/inbound-conn.ts). */
+  policy?: ConnPolicy;
+}
+
+/** What an inbound port's policy decides for a connection, for route() to follow. */
+export interface ConnPolicy {
+  /** The Server (srv_* labels). */
+  readonly srv: ServerMeta;
+  /** Skip detection: the port speaks this HTTP version. */
+  readonly http: 'http1' | 'http2' | undefined;
+  /** The Server's detection timeout (the proxy's when undefined). */
+  readonly detectTimeoutMs: number | undefined;
+  /** A detection timeout means HTTP/1 (a port declared HTTP/1), not opaque TCP. */
+  readonly timeoutHttp1: boolean;
+  /** Authorizes a connection about to be forwarded as TCP; false: it was refused and closed. */
+  admitOpaque(entry: TargetEntry, socket: Socket): boolean;
 }
 
 export type ConnHandler = (conn: Accepted) => void;
@@ -97,35 +113,49 @@ export function route(d: RouteDeps): ConnHandler {
       const code = (err as { code?: string }).code;
       d.metrics.error(d.direction, 'tcp', code === 'TRELLIS_ERR_CONNECT_TIMEOUT' ? 'failfast' : 'i/o', code?.startsWith('TRELLIS_ERR_') ? code : 'TRELLIS_ERR_CONNECT');
     });
+  const h1 = (socket: Socket) => {
+    d.h1.emit('connection', socket);
+    socket.resume();
+  };
   return (conn) => {
     const { socket } = conn;
     const dst = conn.dst as Destination;
+    const pol = conn.policy;
     d.track(socket);
-    if (conn.opaque === true || portIn(d.opaquePorts, dst.port) || d.memory.has(dst.port)) {
-      const entry = d.targets.get(d.direction, dst.ip, dst.port, true, conn.tls);
+    const tcp = (entry: TargetEntry) => {
+      if (!pol || pol.admitOpaque(entry, socket)) opaque(entry, socket);
+    };
+    // With a port policy, the policy says which ports are opaque; the env's list is the default policy's.
+    if (conn.opaque === true || (!pol && portIn(d.opaquePorts, dst.port)) || (pol?.http === undefined && d.memory.has(dst.port))) {
+      const entry = d.targets.get(d.direction, dst.ip, dst.port, true, conn.tls, pol?.srv);
       entry.srcTcp.track(socket);
-      opaque(entry, socket);
+      tcp(entry);
       return;
     }
-    const entry = d.targets.get(d.direction, dst.ip, dst.port, false, conn.tls);
+    const entry = d.targets.get(d.direction, dst.ip, dst.port, false, conn.tls, pol?.srv);
     entry.srcTcp.track(socket);
     (socket as WithTarget)[kTarget] = entry;
-    void detect(socket, d.detectTimeoutMs).then((protocol) => {
+    if (pol?.http === 'http2') {
+      d.h2.emit('connection', socket);
+      return;
+    }
+    if (pol?.http === 'http1') return h1(socket);
+    void detect(socket, pol?.detectTimeoutMs ?? d.detectTimeoutMs).then((protocol) => {
       switch (protocol) {
         case 'http1':
-          d.h1.emit('connection', socket);
-          socket.resume();
+          h1(socket);
           return;
         case 'http2':
           d.h2.emit('connection', socket);
           return;
         case 'timeout':
           timeouts.inc();
+          if (pol?.timeoutHttp1) return h1(socket);
           d.memory.remember(dst.port);
-          opaque(entry, socket);
+          tcp(entry);
           return;
         case 'opaque':
-          opaque(entry, socket);
+          tcp(entry);
           return;
         case 'closed':
           socket.destroy();

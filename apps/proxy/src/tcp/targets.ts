@@ -3,6 +3,12 @@ import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { tlsAcceptLabels, type TlsAccept } from '../tls/labels.ts';
 import { makeTarget, type Direction, type EndpointMetrics, type ProxyMetrics, type Target, type TcpMetrics } from '../metrics/proxy-metrics.ts';
 
+export interface ServerMeta {
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
 export interface TargetEntry {
   readonly target: Target;
   readonly endpoint: EndpointMetrics;
@@ -28,13 +34,17 @@ export class TargetCache {
     this.now = now;
   }
 
-  /** `tls`: how an inbound connection arrived (meshed, passed-through TLS); plaintext when absent. */
-  get(direction: Direction, ip: string, port: number, opaque: boolean, tls?: TlsAccept): TargetEntry {
+  /**
+   * `tls`: how an inbound connection arrived (meshed, passed-through TLS); plaintext when absent. `srv`: the
+   * Server of the inbound port's policy (srv_* labels); the default policy when absent.
+   */
+  get(direction: Direction, ip: string, port: number, opaque: boolean, tls?: TlsAccept, srv?: ServerMeta): TargetEntry {
     const tlsKey = tls === undefined ? '' : tls.kind === 'meshed' ? `m:${tls.clientId}` : tls.kind === 'passthrough' ? `p:${tls.sni ?? ''}` : `n:${tls.reason}`;
-    const key = `${direction}|${opaque ? 'o' : 'd'}|${ip}|${port}|${tlsKey}`;
+    const srvKey = srv === undefined ? '' : `${srv.group}|${srv.kind}|${srv.name}`;
+    const key = `${direction}|${opaque ? 'o' : 'd'}|${ip}|${port}|${tlsKey}|${srvKey}`;
     let e = this.entries.get(key);
     if (!e) {
-      const target = makeTarget({ direction, ip, port, opaque, policy: this.policy, ...(tls ? { tls: tlsAcceptLabels(tls) } : {}) });
+      const target = makeTarget({ direction, ip, port, opaque, policy: this.policy, ...(tls ? { tls: tlsAcceptLabels(tls) } : {}), ...(srv ? { srv } : {}) });
       e = {
         ...(tls?.kind === 'meshed' && tls.clientId ? { clientId: tls.clientId } : {}),
         target,

@@ -1,0 +1,115 @@
+// Inbound per-request policy (linkerd-proxy.md §4; contracts §1.7, §1.9): the most specific rule among the
+// port's current routes, then the first of its authorizations admitting the client (the route's own, then the
+// server's), then the rule's filters in order: a failure injector answers with its status (or gRPC code) for
+// its share of requests, a header modifier edits what is forwarded (add, set, remove), a redirect answers with
+// a 3xx and Location. No route: 404 (gRPC NOT_FOUND); no authorization: 403 (gRPC PERMISSION_DENIED). Audit
+// authorizations admit and are logged. An admitted request is counted under its server, route and authorization.
+import type { Exchange, HttpLayer, RequestHead } from '../http/exchange.ts';
+import { requestFacts, selectRule, type RequestFacts } from './match.ts';
+import { authorize, isAudit, type Meta } from './inbound-authz.ts';
+import { kInboundConn, type InboundConn, type WithInboundConn } from './inbound-conn.ts';
+import { InjectedFailureError, InvalidPolicyResponse, RedirectResponse, RouteNotFoundError, UnauthorizedRequestError } from './inbound-errors.ts';
+import type { InboundAuthzMetrics } from './inbound-metrics.ts';
+import type { InboundPolicyLog } from './inbound-policies.ts';
+import type { HeaderEdits, RedirectSpec, RoutePolicy } from './inbound-server.ts';
+
+export interface InboundHttpDeps {
+  readonly authz: InboundAuthzMetrics;
+  readonly log: InboundPolicyLog;
+  /** [0, 1); the failure injector's dice. */
+  readonly random?: () => number;
+}
+
+const metaText = (m: Meta) => (m.kind === 'default' ? `default:${m.name}` : `${m.group}/${m.kind}/${m.name}`);
+
+function applyEdits(head: RequestHead, e: HeaderEdits): void {
+  for (const [n, v] of e.add) head.addHeader(n, v);
+  for (const [n, v] of e.set) head.setHeader(n, v);
+  for (const n of e.remove) head.removeHeader(n);
+}
+
+function authorityOf(head: RequestHead): string | undefined {
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(head.target);
+  if (abs) return abs[1];
+  const a = head.headers[':authority'] ?? head.headers.host;
+  return (Array.isArray(a) ? a[0] : a) || undefined;
+}
+
+function splitAuthority(a: string): { host: string; port: string | undefined } {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(a);
+  return m ? { host: m[1] as string, port: m[2] || undefined } : { host: a, port: undefined };
+}
+
+/** The Location of a redirect, or a reason it cannot be built. */
+export function redirectLocation(r: RedirectSpec, head: RequestHead, facts: RequestFacts, prefixes: readonly string[]): string | Error {
+  const orig = authorityOf(head);
+  if (orig === undefined && r.host === undefined) return new Error('the request has no authority to redirect to');
+  const o = splitAuthority(orig ?? '');
+  const host = r.host ?? o.host;
+  const port = r.port !== undefined ? String(r.port) : r.host !== undefined && orig === undefined ? undefined : o.port;
+  let path = facts.path;
+  if (r.path && 'full' in r.path) path = r.path.full;
+  else if (r.path) {
+    let best: string | undefined;
+    for (const p of prefixes) {
+      const bare = p.length > 1 ? p.replace(/\/+$/, '') : p;
+      const hit = bare === '/' || bare === '' || path === bare || path.startsWith(`${bare}/`);
+      if (hit && (best === undefined || bare.length > best.length)) best = bare;
+    }
+    if (best === undefined) return new Error('a prefix redirect needs a rule matching a path prefix');
+    const rest = best === '/' ? path.slice(1) : path.slice(best.length);
+    const repl = r.path.prefix;
+    path = rest === '' ? repl || '/' : repl.endsWith('/') ? `${repl}${rest.replace(/^\//, '')}` : `${repl}${rest.startsWith('/') ? rest : `/${rest}`}`;
+  }
+  const query = facts.query ? `?${facts.query}` : '';
+  return `${r.scheme ?? 'http'}://${host}${port !== undefined ? `:${port}` : ''}${path}${query}`;
+}
+
+/** The HTTP layer; requests on connections without inbound policy state (outbound) pass untouched. */
+export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
+  const random = d.random ?? Math.random;
+  return (next) => (ex: Exchange) => {
+    const head = ex.requestHead();
+    const conn: InboundConn | undefined = (head.connection as WithInboundConn | undefined)?.[kInboundConn];
+    if (!conn) return next(ex);
+    const server = conn.policy.current;
+    let rule: RoutePolicy | undefined = server.trivialRoute;
+    let facts: RequestFacts | undefined;
+    if (!rule) {
+      facts = requestFacts(head.method, head.target, head.headers);
+      rule = selectRule(server.routes, facts);
+    }
+    if (!rule) {
+      d.authz.routeNotFound(ex.entry, server).inc();
+      return ex.fail(new RouteNotFoundError());
+    }
+    const authz = authorize(rule.authzs, conn.client);
+    if (!authz) {
+      d.authz.httpDeny(ex.entry, rule, rule.meta).inc();
+      d.log.info({ srv: metaText(server.meta), route: metaText(rule.meta), client: conn.clientAddr, tls: conn.client.tls }, 'Request denied');
+      return ex.fail(new UnauthorizedRequestError(metaText(server.meta)));
+    }
+    if (isAudit(authz.meta)) d.log.info({ srv: metaText(server.meta), route: metaText(rule.meta), authz: metaText(authz.meta), client: conn.clientAddr, tls: conn.client.tls }, 'Request allowed');
+    const series = d.authz.httpAllow(ex.entry, rule, rule.meta, authz);
+    series.allow.inc();
+    ex.endpointMetrics = series.endpoint;
+    for (const f of rule.filters) {
+      switch (f.kind) {
+        case 'failure':
+          if (random() < f.ratio) return ex.fail(new InjectedFailureError(f.grpc, f.status, f.message));
+          break;
+        case 'headers':
+          applyEdits(head, f.edits);
+          break;
+        case 'redirect': {
+          const loc = redirectLocation(f.redirect, head, facts ?? requestFacts(head.method, head.target, head.headers), rule.prefixes);
+          if (loc instanceof Error) return ex.fail(new InvalidPolicyResponse(`invalid redirect: ${loc.message}`));
+          return ex.fail(new RedirectResponse(f.redirect.status, loc));
+        }
+        case 'invalid':
+          return ex.fail(new InvalidPolicyResponse(f.message));
+      }
+    }
+    next(ex);
+  };
+}
