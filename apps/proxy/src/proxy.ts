@@ -71,7 +71,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const resolve = deps.resolve ?? defaultResolve;
   // ServiceProfile route metrics (meshed outbound only).
   const routeMetrics = mesh ? new RouteMetricFamilies() : undefined;
-  const outbound = createOutbound(cfg, shared, resolve, mesh, routeMetrics);
+  const outbound = createOutbound(cfg, shared, resolve, mesh, routeMetrics, logger);
   const ownPorts = new Set([cfg.inboundListenAddr.port, cfg.adminListenAddr.port, cfg.controlListenAddr.port, ...cfg.outboundListenAddrs.map((a) => a.port)]);
   ownPorts.delete(0);
   // Meshed: connections made straight to the inbound port carry the transport header (bound port filled in below).

@@ -185,6 +185,30 @@ describe('outbound policy routing', () => {
     expect(statuses.filter((s) => s === 500)).toHaveLength(3);
   });
 
+  it('probes an ejected endpoint once its backoff ends and takes it back when the probe succeeds', async () => {
+    const { proxy, dst, policy } = await meshed();
+    let healthy = false;
+    const flappy = await app('flappy', (_req, res) => {
+      res.statusCode = healthy ? 200 : 500;
+      res.end('flappy');
+    });
+    const good = await app('good');
+    endpoints(dst, 'books-v1', flappy.port, good.port);
+    const failureAccrual = { kind: { $case: 'consecutiveFailures' as const, value: { maxFailures: 2, backoff: { minBackoff: durationFromMillis(1_000), maxBackoff: durationFromMillis(2_000), jitterRatio: 0 } } } };
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1') }], failureAccrual));
+    for (let i = 0; flappy.seen.length < 2 && i < 200; i++) await send(proxy.outboundPort, `/a/${i}`);
+    expect(flappy.seen).toHaveLength(2);
+    // Shut for a second: the next requests all go to the good endpoint.
+    for (let i = 0; i < 20; i++) expect((await send(proxy.outboundPort, `/b/${i}`)).status).toBe(200);
+    expect(flappy.seen).toHaveLength(2);
+    healthy = true;
+    // After the backoff one probe goes through; it succeeds, and the endpoint takes its share again.
+    await expect.poll(async () => (await send(proxy.outboundPort, '/probe'), flappy.seen.length), { timeout: 5_000, interval: 20 }).toBeGreaterThan(2);
+    const before = flappy.seen.length;
+    for (let i = 0; i < 60; i++) await send(proxy.outboundPort, `/c/${i}`);
+    expect(flappy.seen.length - before).toBeGreaterThan(5);
+  });
+
   it('applies a policy update to new requests while a request in flight on the old route completes', async () => {
     const { proxy, dst, policy } = await meshed();
     let release: () => void = () => undefined;

@@ -120,9 +120,9 @@ function opaqueThrough(u: MeshUpstream, socket: Socket, deps: AcceptDeps): void 
 const quiet: PolicyLog = { warn: () => undefined, debug: () => undefined };
 
 /** The handler for connections accepted on the outbound listeners; `mesh`: meshed mode. */
-export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, mesh?: Mesh, routeMetrics?: RouteMetricFamilies): ConnHandler {
+export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (s: Socket) => Destination, mesh?: Mesh, routeMetrics?: RouteMetricFamilies, log?: PolicyLog): ConnHandler {
   const stack = buildDirection('outbound', cfg.outbound, cfg, shared);
   const deps = { direction: 'outbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
   if (!mesh) return composeConn(originalDst(resolve, deps))(route(stack.routeDeps));
-  return composeConn(originalDst(resolve, deps), meshOutbound(mesh, cfg, deps, shared.targets, routeMetrics))(route(stack.routeDeps));
+  return composeConn(originalDst(resolve, deps), meshOutbound(mesh, cfg, deps, shared.targets, routeMetrics, log))(route(stack.routeDeps));
 }
