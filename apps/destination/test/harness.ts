@@ -66,10 +66,12 @@ export async function createNamespace(kc: KubeConfig, prefix: string, annotation
   return name;
 }
 
-export async function startTestDestination(kc: KubeConfig, overrides: Partial<DestinationConfig> = {}): Promise<Destination> {
+export async function startTestDestination(kc: KubeConfig, overrides: Partial<DestinationConfig> = {}, logLines?: string[]): Promise<Destination> {
   const any = { host: '127.0.0.1', port: 0 };
   const cfg = defaultConfig({ addr: any, policyAddr: any, adminAddr: any, ...overrides });
-  return startDestination(cfg, { kubeConfig: kc, logger: pino({ level: process.env['TRELLIS_TEST_LOG'] ?? 'silent' }) });
+  // With `logLines`, every log line (warn and up) is kept there for the test to read.
+  const logger = logLines ? pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) }) : pino({ level: process.env['TRELLIS_TEST_LOG'] ?? 'silent' });
+  return startDestination(cfg, { kubeConfig: kc, logger });
 }
 
 export function clients(d: Destination) {

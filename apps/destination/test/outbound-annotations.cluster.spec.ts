@@ -6,13 +6,14 @@ import { loadKubeConfig } from '@trellis/k8s';
 import type { outbound } from '@trellis/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Destination } from '../src/app.ts';
-import { api, clients, collect, createNamespace, createService, installCrds, startTestDestination } from './harness.ts';
+import { api, clients, collect, createNamespace, createService, installCrds, startTestDestination, until } from './harness.ts';
 
 const kc = loadKubeConfig({ kubeconfig: inject('kubeconfig') });
 const k = api(kc);
 let d: Destination;
 let c: ReturnType<typeof clients>;
 let ns = '';
+const logLines: string[] = [];
 
 const ms = (n: number) => ({ seconds: BigInt(Math.floor(n / 1000)), nanos: (n % 1000) * 1_000_000 });
 const BACKOFF = { minBackoff: ms(25), maxBackoff: ms(250), jitterRatio: 1, respectRetryAfterHint: false };
@@ -34,7 +35,7 @@ async function updateService(name: string, change: (svc: V1Service) => V1Service
 beforeAll(async () => {
   await installCrds(kc);
   ns = await createNamespace(kc, 'dst-ann');
-  d = await startTestDestination(kc);
+  d = await startTestDestination(kc, {}, logLines);
   c = clients(d);
 });
 
@@ -68,6 +69,9 @@ describe('Service annotations', () => {
     // One valid change and one invalid annotation: the stream moves to limit 5 and ignores the bad idle timeout.
     await updateService('web', (svc) => ({ ...svc, metadata: { ...svc.metadata, annotations: { ...svc.metadata?.annotations, 'retry.linkerd.io/limit': '5', 'timeout.linkerd.io/idle': 'soon' } } }));
     const updated = httpRule(await w.next('limit 5', (p) => httpRule(p)?.retry?.maxRetries === 5));
+    const warning = await until('a warning naming the Service, annotation and value', () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['annotation'] === 'timeout.linkerd.io/idle'));
+    expect(warning).toMatchObject({ level: 40, kind: 'Service', namespace: ns, name: 'web', value: 'soon' });
+    expect(warning['msg']).toBe(`ignoring invalid annotation timeout.linkerd.io/idle on Service ${ns}/web`);
     expect(updated?.timeouts).toEqual({ request: ms(10_000), response: ms(5_000), idle: undefined });
     expect(updated?.retry?.conditions?.statusRanges).toHaveLength(2);
 

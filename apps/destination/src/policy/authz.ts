@@ -224,7 +224,8 @@ export function serverAuthorizations(cfg: DestinationConfig, index: ClusterIndex
   const out: inbound.Authz[] = [];
   for (const p of [...index.authorizationPoliciesIn(server.namespace)].sort(byName)) {
     const t = p.target;
-    const targets = (is(t, POLICY_GROUP, 'server') && t.name === server.name) || (is(t, 'core', 'namespace') && t.name === server.namespace);
+    // Targets live in the policy's own namespace (a Namespace target names that namespace).
+    const targets = (is(t, POLICY_GROUP, 'server') && t.name === server.name && t.namespace === server.namespace) || (is(t, 'core', 'namespace') && t.name === server.namespace);
     const a = targets ? policyAuthz(cfg, index, p) : undefined;
     if (a) out.push(a);
   }
@@ -240,6 +241,6 @@ export function serverAuthorizations(cfg: DestinationConfig, index: ClusterIndex
 export function routeAuthorizations(cfg: DestinationConfig, index: ClusterIndex, route: RouteRecord): inbound.Authz[] {
   return [...index.authorizationPoliciesIn(route.namespace)]
     .sort(byName)
-    .filter((p) => is(p.target, route.group, route.kind.toLowerCase()) && p.target.name === route.name)
+    .filter((p) => is(p.target, route.group, route.kind.toLowerCase()) && p.target.name === route.name && p.target.namespace === route.namespace)
     .flatMap((p) => policyAuthz(cfg, index, p) ?? []);
 }
