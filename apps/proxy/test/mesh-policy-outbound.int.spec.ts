@@ -3,10 +3,11 @@
 // destination resolves the backends' Destination/Get paths to real HTTP servers, and the app's requests go
 // through the proxy's outbound listener.
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
-import { destination, durationFromMillis, outbound } from '@trellis/proto';
+import { request } from 'node:http';
+import { destination, durationFromMillis, outbound, tcpAddress } from '@trellis/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenOn, sample } from './harness.ts';
-import { app, backend, cleanups, endpoints, httpPolicy, meshed, send, service, TARGET, toOne } from './mesh-policy-harness.ts';
+import { app, authority, backend, cleanups, endpoints, httpPolicy, meshed, send, service, TARGET, toOne } from './mesh-policy-harness.ts';
 
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -143,6 +144,70 @@ describe('outbound policy routing', () => {
     expect(elapsed).toBeGreaterThanOrEqual(295);
     expect(elapsed).toBeLessThan(1_000);
     console.log(`route timeout 300 ms fired after ${elapsed.toFixed(0)} ms`);
+  });
+
+  it('answers 504 when the response timeout passes before the response ends, and resets a response the idle timeout cuts', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const slow = await app('slow', (req, res) => {
+      if (req.url === '/stall') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first part;');
+        return;
+      }
+      setTimeout(() => res.end('late'), 3_000).unref();
+    });
+    endpoints(dst, 'books-v1', slow.port);
+    policy.answers.set(
+      TARGET,
+      httpPolicy([
+        { matches: [{ path: { kind: { $case: 'exact', value: '/stall' } } }], backends: toOne('books-v1'), timeouts: { idle: durationFromMillis(200) } },
+        { backends: toOne('books-v1'), timeouts: { response: durationFromMillis(250) } },
+      ]),
+    );
+    const t0 = performance.now();
+    const late = await send(proxy.outboundPort, '/late');
+    const elapsed = performance.now() - t0;
+    expect(late.status).toBe(504);
+    expect(late.headers['l5d-proxy-error']).toBe('response timed out after 250ms');
+    expect(elapsed).toBeGreaterThanOrEqual(245);
+    expect(elapsed).toBeLessThan(1_500);
+    // The head and first chunk went out; then nothing moved for 200 ms and the response was cut.
+    const stalled = await new Promise<{ status: number; body: string; error: string }>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: proxy.outboundPort, path: '/stall', headers: { host: 'books.default.svc.cluster.local' } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('error', (e) => resolve({ status: res.statusCode ?? 0, body, error: e.message }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, error: '' }));
+      });
+      req.end();
+    });
+    expect(stalled).toEqual({ status: 200, body: 'first part;', error: 'aborted' });
+    const text = await proxy.metrics();
+    expect(sample(text, 'outbound_http_route_request_statuses_total', 'http_status="504",error="RESPONSE_STREAM_TIMEOUT"')).toBe(1);
+    expect(sample(text, 'outbound_http_route_request_statuses_total', 'http_status="200",error="IDLE_TIMEOUT"')).toBe(1);
+  });
+
+  it('forwards to the address of a forward backend, and sheds with 503 when its queue is full', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const direct = await app('direct');
+    const fwd = outbound.Backend.fromPartial({
+      metadata: { kind: { $case: 'default', value: 'egress-fallback' } },
+      queue: { capacity: 100, failfastTimeout: durationFromMillis(3_000) },
+      kind: { $case: 'forward', value: { addr: tcpAddress('127.0.0.1', direct.port), weight: 1 } },
+    });
+    policy.answers.set(TARGET, httpPolicy([{ backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend: fwd }] } } } }]));
+    expect((await send(proxy.outboundPort, '/f')).body).toBe('direct /f');
+    // A backend with no endpoints and a queue of one: the first request waits, the second is shed at once.
+    proxy.outboundTarget = { ip: '10.96.0.12', port: 80 };
+    dst.services.set(authority('empty'), []);
+    const tiny = outbound.Backend.fromPartial({ ...backend('empty', 2_000), queue: { capacity: 1, failfastTimeout: durationFromMillis(2_000) } });
+    policy.answers.set('10.96.0.12:80', httpPolicy([{ backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend: tiny }] } } } }]));
+    await send(proxy.outboundPort, '/warm', {}, 'HEAD').catch(() => undefined);
+    const waiting = send(proxy.outboundPort, '/wait');
+    let shed: Awaited<ReturnType<typeof send>> | undefined;
+    await expect.poll(async () => (shed = await send(proxy.outboundPort, '/shed')).status).toBe(503);
+    expect(shed?.headers['l5d-proxy-error']).toMatch(/queue full/);
+    expect((await waiting).status).toBe(504);
   });
 
   it('recovers a route that fails 30 % of requests with policy retries', async () => {

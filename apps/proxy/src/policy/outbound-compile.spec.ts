@@ -27,7 +27,7 @@ describe('compilePolicy', () => {
                       matches: [{ path: { kind: { $case: 'prefix', value: '/api' } } }],
                       filters: [{ kind: { $case: 'failureInjector', value: { status: 503, message: 'x', ratio: { numerator: 1, denominator: 4 } } } }],
                       backends: { kind: { $case: 'randomAvailable', value: { backends: [{ backend: { backend: balancer('a:80') }, weight: 3 }, { backend: { backend: balancer('b:80') }, weight: 0 }] } } },
-                      timeouts: { request: durationFromMillis(2_000), response: durationFromMillis(500) },
+                      timeouts: { request: durationFromMillis(2_000), response: durationFromMillis(500), idle: durationFromMillis(300) },
                       retry: { maxRetries: 2, maxRequestBytes: 1024, conditions: { statusRanges: [{ start: 502, end: 504 }] }, timeout: durationFromMillis(100), backoff: { minBackoff: durationFromMillis(10), maxBackoff: durationFromMillis(5), jitterRatio: 0.5 } },
                       allowL5dRequestHeaders: true,
                     },
@@ -48,7 +48,7 @@ describe('compilePolicy', () => {
     expect(rule?.filters).toEqual([{ kind: 'fail', status: 503, grpc: false, message: 'x', ratio: 0.25 }]);
     // A zero weight takes the backend out of the split.
     expect(rule?.distribution.backends.map((b) => [b.backend.key, b.weight])).toEqual([['balancer|a:80|7|250|40|5000', 3]]);
-    expect(rule?.timeouts).toEqual({ requestMs: 2_000, responseMs: 500 });
+    expect(rule?.timeouts).toEqual({ requestMs: 2_000, responseMs: 500, idleMs: 300 });
     // max_backoff below min_backoff is raised to it.
     expect(rule?.retry).toMatchObject({ maxRetries: 2, maxRequestBytes: 1024, statusRanges: [[502, 504]], timeoutMs: 100, backoff: { minMs: 10, maxMs: 10, jitter: 0.5 } });
     expect(rule?.allowL5dHeaders).toBe(true);

@@ -91,6 +91,8 @@ export interface Timeouts {
   readonly requestMs: number;
   /** From the end of the request to the end of the response; 0: none. */
   readonly responseMs: number;
+  /** No request end, response head or response data for this long; 0: none. */
+  readonly idleMs: number;
 }
 
 export interface RuleSpec {
@@ -252,7 +254,7 @@ function retrySpec(r: outbound.HttpRoute_Retry | outbound.GrpcRoute_Retry | unde
 }
 
 function timeoutsOf(t: httpRoute.Timeouts | undefined, requestTimeout: duration.Duration | undefined): Timeouts {
-  return { requestMs: ms(t?.request), responseMs: ms(t?.response, ms(requestTimeout)) };
+  return { requestMs: ms(t?.request), responseMs: ms(t?.response, ms(requestTimeout)), idleMs: ms(t?.idle) };
 }
 
 function prefixesOf(matches: readonly httpRoute.HttpRouteMatch[]): string[] {

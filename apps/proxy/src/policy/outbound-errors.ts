@@ -8,7 +8,8 @@ const GRPC_NOT_FOUND = 5;
 export class NoRouteError extends ProxyError {
   readonly httpStatus = 404;
   readonly grpcStatus = GRPC_NOT_FOUND;
-  readonly errorLabel = 'unexpected';
+  /** The policy answering as configured, not a proxy error. */
+  readonly errorLabel = '';
   override readonly fatal = false;
   constructor() {
     super('TRELLIS_ERR_NO_ROUTE', 'no route found for request');
@@ -30,7 +31,8 @@ export class NoBackendsError extends ProxyError {
 export class InjectedFailureError extends ProxyError {
   readonly httpStatus: number;
   readonly grpcStatus: number;
-  readonly errorLabel = 'unexpected';
+  /** The policy answering as configured, not a proxy error. */
+  readonly errorLabel = '';
   override readonly fatal = false;
   constructor(status: number, grpc: boolean, message: string) {
     super('TRELLIS_ERR_FAILURE_INJECTED', message);
@@ -39,7 +41,7 @@ export class InjectedFailureError extends ProxyError {
   }
 }
 
-export type TimeoutKind = 'request' | 'response' | 'response headers';
+export type TimeoutKind = 'request' | 'response' | 'response headers' | 'idle';
 
 /** A policy route's request, response or per-try timeout: a non-fatal 504 / DEADLINE_EXCEEDED. */
 export class PolicyTimeoutError extends ProxyError {

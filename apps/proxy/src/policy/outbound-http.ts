@@ -1,7 +1,7 @@
 // An HTTP request to a policy target (linkerd-proxy.md §4, §5; contracts §1.7, §1.10): the most specific rule of
 // the policy's routes (404 when none), its filters in order (failure injector by ratio, request and response
 // header modifiers, redirect), its timeouts (request: the whole exchange; response: from the end of the request
-// to the end of the response; both a non-fatal 504), then a backend from its distribution, that backend's
+// to the end of the response; idle: nothing moved for that long; each a non-fatal 504), then a backend from its distribution, that backend's
 // filters, an endpoint from its balancer (queue, failfast 504, shed 503, failure accrual), and the attempt itself
 // over the endpoint's pooled connection. With a retry policy the body (up to max_request_bytes) is kept so an
 // attempt whose status (or gRPC code) the conditions name, whose per-try timeout fired, or that failed fast, is
@@ -141,12 +141,13 @@ interface Effective {
   retry: RetrySpec | undefined;
   requestMs: number;
   responseMs: number;
+  idleMs: number;
 }
 
 /** The rule's timeouts and retry policy, overridden by the l5d-* request headers when the rule allows them. */
 function effective(rule: BoundRule, h: Headers, grpc: boolean): Effective {
   const spec = rule.spec;
-  const e: Effective = { retry: spec.retry, requestMs: spec.timeouts.requestMs, responseMs: spec.timeouts.responseMs };
+  const e: Effective = { retry: spec.retry, requestMs: spec.timeouts.requestMs, responseMs: spec.timeouts.responseMs, idleMs: spec.timeouts.idleMs };
   if (!spec.allowL5dHeaders) return e;
   const base: RetrySpec = spec.retry ?? { maxRetries: 1, maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, statusRanges: [], grpcCodes: new Set(), timeoutMs: 0, backoff: DEFAULT_RETRY_BACKOFF };
   let retry: RetrySpec | undefined = spec.retry;
@@ -327,8 +328,14 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
   const facts = requestFacts(d.method, d.target, { ...d.headers, ...(d.authority !== undefined ? { host: d.authority } : {}) });
   const rule = target.rule(facts, d.h1 ? 'h1' : 'h2', ex.grpc);
   const obs = o.observer?.route(target.parent, rule?.spec.route, target.policy.protocol === 'grpc');
-  obs?.start(ex);
-  if (!rule) return ex.fail(new NoRouteError());
+  // The error a synthesized answer stands for, for the route metrics' `error` label.
+  let failedWith = '';
+  const fail = (err: ProxyError) => {
+    failedWith = err.errorLabel;
+    ex.fail(err);
+  };
+  obs?.start(ex, () => failedWith || ex.errorLabel);
+  if (!rule) return fail(new NoRouteError());
   const headers: Headers = { ...d.headers };
   const eff = effective(rule, headers, ex.grpc);
   const responseMods: HeaderModifier[] = [];
@@ -339,7 +346,7 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
       switch (f.kind) {
         case 'fail':
           if (f.ratio >= 1 || random() < f.ratio) {
-            ex.fail(new InjectedFailureError(f.status, f.grpc, f.message));
+            fail(new InjectedFailureError(f.status, f.grpc, f.message));
             return false;
           }
           break;
@@ -361,7 +368,7 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
     return true;
   };
   if (!applyFilters(rule.spec.filters, headers)) return;
-  if (rule.distribution.backends.length === 0) return ex.fail(new NoBackendsError(rule.spec.route.name));
+  if (rule.distribution.backends.length === 0) return fail(new NoBackendsError(rule.spec.route.name));
 
   // The attempt in flight (its upstream request, before or after its response head).
   let current: { cancel: () => void } | undefined;
@@ -375,21 +382,26 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
     for (const t of timers) t.clear();
     cancelAll();
   });
-  const timeout = (kind: 'request' | 'response', ms: number) => {
+  const timeout = (kind: 'request' | 'response' | 'idle', ms: number): NodeJS.Timeout => {
     const t = setTimeout(() => {
       if (ex.finished) return;
       const err = new PolicyTimeoutError(kind, ms);
       cancelAll();
-      if (!d.headersSent) return ex.fail(err);
+      if (!d.headersSent) return fail(err);
       ex.errorLabel = err.errorLabel;
       d.abort();
       ex.finish();
     }, ms);
     timers.push({ clear: () => clearTimeout(t) });
+    return t;
   };
   if (eff.requestMs > 0) timeout('request', eff.requestMs);
+  // Idle: restarted when the request ends, when the response head comes and on each response body chunk.
+  const idle = eff.idleMs > 0 ? timeout('idle', eff.idleMs) : undefined;
+  const touch = idle ? () => idle.refresh() : noop;
   let requestEnded = false;
   const onRequestEnd = () => {
+    touch();
     if (requestEnded) return;
     requestEnded = true;
     if (eff.responseMs > 0) timeout('response', eff.responseMs);
@@ -480,12 +492,12 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
       } else if (retry && last && attempt > 0 && retryableStatus(retry, res.status, res.grpcStatus, ex.grpc)) obs?.retry('limit_exceeded');
       if (retry && attempt > 0 && !retryableStatus(retry, res.status, res.grpcStatus, ex.grpc)) obs?.retry('successes');
       pending = undefined;
-      deliver(d, res, p, responseMods);
+      deliver(d, res, p, responseMods, touch);
       return;
     }
   };
   run().catch((err: unknown) => {
-    if (!ex.finished) ex.fail(asProxyError(err, ex.entry.target.addr));
+    if (!ex.finished) fail(asProxyError(err, ex.entry.target.addr));
   });
 }
 
@@ -493,8 +505,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function deliver(d: Downstream, res: UpResponse, p: MeshPick, mods: readonly HeaderModifier[]): void {
+function deliver(d: Downstream, res: UpResponse, p: MeshPick, mods: readonly HeaderModifier[], touch: () => void): void {
   const ex = d.ex;
+  touch();
   ex.status = res.status;
   if (res.grpcStatus !== undefined) ex.grpcStatus = res.grpcStatus;
   ex.onFinish((e) => p.done(e.errorLabel === '' && e.status > 0 && !defaultIsFailure(e.status, e.grpcStatus >= 0 ? e.grpcStatus : undefined)));
@@ -511,6 +524,7 @@ function deliver(d: Downstream, res: UpResponse, p: MeshPick, mods: readonly Hea
     p.firstByte();
   });
   res.body.pipe(sink, { end: false });
+  if (touch !== noop) res.body.on('data', touch);
   res.body.once('end', () => {
     const t = res.trailers();
     const g = t ? grpcOf(t) : undefined;

@@ -19,6 +19,7 @@ export function errorKind(label: string): string {
   if (label === 'request timeout') return 'REQUEST_TIMEOUT';
   if (label === 'response headers timeout') return 'RESPONSE_HEADERS_TIMEOUT';
   if (label === 'response timeout') return 'RESPONSE_STREAM_TIMEOUT';
+  if (label === 'idle timeout') return 'IDLE_TIMEOUT';
   if (label === 'i/o') return 'IO';
   const h2 = /^h2\((\w+)\)$/.exec(label);
   if (h2) return h2[1] === 'REFUSED_STREAM' ? 'REFUSED' : h2[1] === 'CANCEL' || h2[1] === 'ENHANCE_YOUR_CALM' ? h2[1] : 'RESET';
@@ -82,12 +83,13 @@ export class RouteSeries {
     return labelText(s);
   }
 
-  /** Counts the exchange's status and duration when it ends. */
-  start(ex: Exchange): void {
+  /** Counts the exchange's status, its error (`error()`, read at the end) and its duration when it ends. */
+  start(ex: Exchange, error: () => string): void {
     ex.onFinish((e) => {
-      const key = `${e.status}|${e.grpcStatus}|${e.errorLabel}`;
+      const err = error();
+      const key = `${e.status}|${e.grpcStatus}|${err}`;
       let c = this.#statuses.get(key);
-      if (!c) this.#statuses.set(key, (c = this.#f.statuses.child(joinLabels(this.#labels, this.#statusLabels(e.status, e.grpcStatus, e.errorLabel)))));
+      if (!c) this.#statuses.set(key, (c = this.#f.statuses.child(joinLabels(this.#labels, this.#statusLabels(e.status, e.grpcStatus, err)))));
       c.inc();
       this.#duration.observe((performance.now() - e.startedAt) / 1000);
     });
