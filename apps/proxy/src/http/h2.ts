@@ -21,12 +21,12 @@ import { h2Downstream } from '../policy/outbound-http.ts';
 import { RouteTimeoutError } from '../profiles/retry.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
-import { applyClientId } from '../tls/client-id.ts';
+import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
 import { downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
-import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
+import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
 import { kTarget, type WithTarget } from './h1.ts';
+import { requestHead, type Framing, type H1Call } from './h1-client.ts';
 import type { PoolRequestArgs, Pools } from './pool.ts';
-import { h2Head } from './request-head.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, HTTP2_FLAG_END_STREAM } = constants as unknown as Record<string, number> & {
@@ -118,10 +118,6 @@ class H2Exchange extends Exchange {
     this.stream = stream;
     this.headers = headers;
     this.flags = flags;
-  }
-
-  requestHead(): RequestHead {
-    return h2Head(this.headers, this.stream.session?.socket);
   }
 
   forward(): void {
@@ -244,6 +240,10 @@ class H2Exchange extends Exchange {
   private forwardDowngraded(d: Downgrade, pools: Pools): void {
     const stream = this.stream;
     const h = this.headers;
+    if (h[':authority'] !== undefined) {
+      const framing = downgradeFraming(h, (this.flags & END_STREAM) !== 0);
+      if (framing !== undefined) return this.forwardDowngradedLean(d, pools, framing);
+    }
     const headers: H1Headers = {};
     for (const [name, value] of Object.entries(h)) {
       if (value === undefined || name.startsWith(':') || name === L5D_ORIG_PROTO) continue;
@@ -306,17 +306,123 @@ class H2Exchange extends Exchange {
     else stream.pipe(up);
   }
 
+  /**
+   * forwardDowngraded through the lean HTTP/1 client (h1-client.ts): the same request and response, without
+   * ClientRequest and the Agent.
+   */
+  private forwardDowngradedLean(d: Downgrade, pools: Pools, framing: LeanDowngrade): void {
+    const stream = this.stream;
+    const h = this.headers;
+    const raw: string[] = ['host', h[':authority'] as string];
+    for (const name in h) {
+      const value = h[name];
+      if (value === undefined || name.charCodeAt(0) === 0x3a || name === L5D_ORIG_PROTO) continue;
+      if (typeof value === 'string') raw.push(name, value);
+      else for (const v of value) raw.push(name, v);
+    }
+    if (framing === 'empty') raw.push('content-length', '0');
+    else if (framing === 'chunked') raw.push('transfer-encoding', 'chunked');
+    const headers = applyClientIdRaw(raw, this.entry.clientId);
+    const t = this.entry.target;
+    const method = h[':method'] ?? 'GET';
+    const wire: Framing = framing === 'empty' ? 'none' : framing;
+    const call: H1Call = pools.lean.request(this.entry, requestHead(method, downgradeTarget(d, h), headers), wire, method === 'HEAD', {
+      head: (status, _message, rawHeaders) => {
+        this.status = status;
+        const out = h1ResponseHeaders(status, rawHeaders);
+        const g = out['grpc-status'];
+        if (typeof g === 'string') this.grpcStatus = Number(g);
+        out[L5D_ORIG_PROTO] = h[L5D_ORIG_PROTO];
+        if (stream.closed) {
+          call.abort();
+          return;
+        }
+        stream.respond(out);
+      },
+      body: (chunk) => {
+        this.firstByte();
+        if (stream.write(chunk)) return true;
+        stream.once('drain', () => call.resume());
+        return false;
+      },
+      end: () => {
+        if (!stream.closed) stream.end();
+        this.finish();
+      },
+      error: (err, responded) => {
+        if (this.finished) return;
+        if (!responded || !stream.headersSent) return this.fail(asProxyError(err, t.addr));
+        this.errorLabel = 'i/o';
+        if (!stream.closed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        this.finish();
+      },
+    });
+    stream.on('close', () => {
+      if (this.finished) return;
+      call.abort();
+      this.errorLabel = 'i/o';
+      this.finish();
+    });
+    stream.on('error', noop);
+    if (wire === 'none') {
+      call.end();
+      return;
+    }
+    stream.on('data', (chunk: Buffer) => {
+      if (call.write(chunk)) return;
+      stream.pause();
+      call.onDrain(() => stream.resume());
+    });
+    stream.on('end', () => call.end());
+  }
+
   protected respondError(err: ProxyError): void {
     const stream = this.stream;
     if (stream.headersSent || stream.closed) {
       if (!stream.closed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
-    const s = synthesize(err, this.grpc, this.ctx.respond, this.entry.clientId !== undefined);
+    const s = synthesize(err, this.grpc, this.ctx.respond);
     this.status = s.status;
     if (this.grpc) this.grpcStatus = err.grpcStatus;
     stream.respond({ ':status': s.status, ...s.headers }, { endStream: true });
   }
+}
+
+/** A downgraded request's framing on HTTP/1: as received, or what node:http would have chosen. */
+type LeanDowngrade = Framing | 'empty';
+
+/** Methods node:http sends without a body (and without framing headers) when the request has none. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
+
+/**
+ * How the lean client frames a downgraded request, as node:http's ClientRequest would: Content-Length as
+ * received; a stream that ended with its headers is sent without a body (Content-Length: 0 for methods that
+ * have one); a streamed body without a length is chunked. Undefined: a body on a body-less method (node:http).
+ */
+function downgradeFraming(h: IncomingHttpHeaders, endStream: boolean): LeanDowngrade | undefined {
+  const bodyless = BODYLESS_METHODS.has(h[':method'] ?? 'GET');
+  if (h['content-length'] !== undefined) return endStream || h['content-length'] === '0' ? 'none' : 'length';
+  if (endStream) return bodyless ? 'none' : 'empty';
+  return bodyless ? undefined : 'chunked';
+}
+
+/** node:http keeps the first of these when a response repeats them (IncomingMessage.headers). */
+const SINGLE_VALUED = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
+
+/** An HTTP/1 response head as HTTP/2 response headers, merged as IncomingMessage.headers merges them. */
+function h1ResponseHeaders(status: number, raw: readonly string[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':status': status };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (H1_RESPONSE_DROP.has(name)) continue;
+    const value = raw[i + 1] as string;
+    const prev = out[name];
+    if (prev === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else if (!SINGLE_VALUED.has(name)) out[name] = `${String(prev)}, ${value}`;
+  }
+  return out;
 }
 
 function noop(): void {
