@@ -316,19 +316,26 @@ describe('outbound policy routing', () => {
     expect(policy.watched.map((w) => w.target)).toContain(TARGET);
   });
 
-  it('prefers a ServiceProfile with routes over the policy routes', async () => {
+  it('prefers a ServiceProfile with routes over the policy routes, following the profile as it gains and loses them', async () => {
     const { proxy, dst, policy } = await meshed();
     const books = await app('books');
     const v2 = await app('v2');
     endpoints(dst, 'books', books.port);
     endpoints(dst, 'books-v2', v2.port);
     policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v2') }]));
-    dst.profiles.set(
-      TARGET,
-      destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local', routes: [{ condition: { match: { $case: 'path', value: { regex: '/.*' } } }, metricsLabels: { route: 'all' } }] }),
-    );
+    const plain = destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local' });
+    const routed = destination.DestinationProfile.fromPartial({
+      fullyQualifiedName: 'books.default.svc.cluster.local',
+      routes: [{ condition: { match: { $case: 'path', value: { regex: '/.*' } } }, metricsLabels: { route: 'all' } }],
+    });
+    dst.profiles.set(TARGET, routed);
     expect((await send(proxy.outboundPort, '/sp')).body).toBe('books /sp');
     expect(v2.seen).toHaveLength(0);
+    // The profile loses its routes: the policy routes new requests; it gains them back: the profile does.
+    dst.pushProfile(TARGET, plain);
+    await expect.poll(async () => (await send(proxy.outboundPort, '/p1')).body).toBe('v2 /p1');
+    dst.pushProfile(TARGET, routed);
+    await expect.poll(async () => (await send(proxy.outboundPort, '/p2')).body).toBe('books /p2');
   });
 
   it('forwards an opaque policy as TCP through its route backend, and refuses a forbidden one', async () => {

@@ -23,10 +23,11 @@ import { OpaqueRouteRefusedError } from '../policy/outbound-errors.ts';
 import { forwardPolicy, type Downstream } from '../policy/outbound-http.ts';
 import { requestFacts } from '../policy/match.ts';
 import type { RouteObserver } from '../policy/outbound-metrics.ts';
+import { profileOverrides } from '../policy/outbound-resolve.ts';
 import type { BoundDistribution, PolicyTarget } from '../policy/outbound-target.ts';
 
 /** What discovery resolved a meshed target to: a profile's service or endpoint, or a policy. */
-export type Upstream = Exclude<Resolution, { kind: 'forward' }> | { readonly kind: 'policy'; readonly target: PolicyTarget };
+export type Upstream = Exclude<Resolution, { kind: 'forward' }> | { readonly kind: 'policy'; readonly target: PolicyTarget; readonly profile: LogicalTarget | undefined };
 
 /** One request's endpoint: report the first response byte and the end exactly once. */
 export interface MeshPick {
@@ -48,8 +49,7 @@ function peerOf(e: Endpoint, identity: string): PeerTarget {
 
 export class MeshUpstream {
   readonly logical: LogicalTarget | undefined;
-  /** Routed by its OutboundPolicy (policy/outbound-http.ts) rather than by a profile. */
-  readonly policy: PolicyTarget | undefined;
+  readonly #policy: PolicyTarget | undefined;
   readonly #endpoint: MeshEndpoint | undefined;
   readonly #resolution: Upstream;
   readonly #policyMetrics: RouteObserver | undefined;
@@ -64,8 +64,8 @@ export class MeshUpstream {
 
   constructor(r: Upstream, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies, endpointMetrics?: OutboundEndpointMetrics) {
     this.#resolution = r;
-    this.logical = r.kind === 'logical' ? r.target : undefined;
-    this.policy = r.kind === 'policy' ? r.target : undefined;
+    this.logical = r.kind === 'logical' ? r.target : r.kind === 'policy' ? r.profile : undefined;
+    this.#policy = r.kind === 'policy' ? r.target : undefined;
     this.#policyMetrics = routeMetrics?.policy;
     this.#endpoint = r.kind === 'endpoint' ? r.endpoint : undefined;
     this.#tls = tls;
@@ -97,9 +97,19 @@ export class MeshUpstream {
     return this.#budget;
   }
 
+  /**
+   * The policy routing this target's new requests (policy/outbound-http.ts); undefined when there is none, or
+   * while its ServiceProfile has routes or dst_overrides, which take precedence.
+   */
+  get policy(): PolicyTarget | undefined {
+    const p = this.#policy;
+    return p && !(this.logical && profileOverrides(this.logical)) ? p : undefined;
+  }
+
   /** Whether the profile or the policy marks the target opaque (no HTTP detection). */
   get opaque(): boolean {
-    return this.policy ? this.policy.opaque : (this.logical?.profile.opaque ?? false);
+    const profileOpaque = this.logical?.profile.opaque ?? false;
+    return profileOpaque || (this.policy?.opaque ?? false);
   }
 
   /** Routes an HTTP request by the target's policy (the caller checked `policy`). */
@@ -114,7 +124,7 @@ export class MeshUpstream {
 
   /** Opaque traffic (and HTTP/1 tunnels) of a policy target: the opaque route, else the first HTTP rule. */
   #policyDistribution(target: PolicyTarget): BoundDistribution | undefined {
-    if (target.opaque) {
+    if (this.opaque) {
       const r = target.opaqueRoute;
       if (r?.spec.refuse) throw new OpaqueRouteRefusedError(`connection to ${target.addr} refused: ${r.spec.refuse}`);
       return r?.distribution;
@@ -131,9 +141,10 @@ export class MeshUpstream {
       this.#observe(request, this.#endpoint);
       return { me: this.#endpoint, firstByte: noop, done: noop };
     }
-    if (this.policy) {
-      const b = this.#policyDistribution(this.policy)?.pick();
-      if (!b) throw new FailFastError(this.policy.addr, 0);
+    const policy = this.policy;
+    if (policy) {
+      const b = this.#policyDistribution(policy)?.pick();
+      if (!b) throw new FailFastError(policy.addr, 0);
       const p = await b.backend.balancer.acquire();
       this.#observe(request, p.endpoint);
       return { me: p.endpoint, firstByte: () => p.firstByte(), done: (ok) => p.done(ok) };
@@ -213,6 +224,7 @@ export class MeshUpstream {
     this.#agents.clear();
     for (const s of this.#sessions.values()) s.close();
     this.#sessions.clear();
+    if (this.#resolution.kind === 'policy') this.#resolution.profile?.release();
     if (this.#resolution.kind === 'logical' || this.#resolution.kind === 'policy') this.#resolution.target.release();
     else this.#resolution.release();
   }

@@ -76,7 +76,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
           return next(conn);
         }
         // An opaque policy without an opaque route has nowhere to balance to: the original destination.
-        if (u.policy?.opaque && !u.policy.opaqueRoute) {
+        if (u.policy && u.opaque && !u.policy.opaqueRoute) {
           targets.get('outbound', dst.ip, dst.port, false).mesh = undefined;
           return next(conn);
         }

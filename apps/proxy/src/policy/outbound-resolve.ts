@@ -4,13 +4,14 @@
 // has routes, overriding OutboundPolicy"). NotFound (not a policy target), Unimplemented (a control plane without
 // the policy API, warned about by PolicyDiscovery) or no answer in time leave the profile's resolution, which
 // forwards to the original destination when there is no profile either. Without a policy controller configured
-// nothing changes.
+// nothing changes. With both a policy and a service profile, both are kept and followed: the profile gaining or
+// losing routes switches new requests between them (outbound/mesh-upstream.ts), as Linkerd's watch does.
 import type { Discovery } from '../discovery/discovery.ts';
-import type { OutboundResolver, Resolution } from '../discovery/outbound.ts';
+import type { LogicalTarget, OutboundResolver, Resolution } from '../discovery/outbound.ts';
 import type { PolicyDiscovery } from './policy-discovery.ts';
 import { PolicyTarget, type PolicyLog } from './outbound-target.ts';
 
-export type OutboundResolution = Resolution | { readonly kind: 'policy'; readonly target: PolicyTarget };
+export type OutboundResolution = Resolution | { readonly kind: 'policy'; readonly target: PolicyTarget; readonly profile: LogicalTarget | undefined };
 
 export interface ResolveParts {
   readonly outbound: OutboundResolver;
@@ -30,18 +31,15 @@ export async function resolveOutbound(parts: ResolveParts, ip: string, port: num
     return profiled;
   }
   const addr = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-  if (profiled.kind === 'logical') {
-    const p = profiled.target.profile;
-    if (p.routes.length > 0 || p.dstOverrides.length > 0) {
-      log.debug({ target: addr }, 'ServiceProfile has routes, overriding OutboundPolicy');
-      lease.release();
-      return profiled;
-    }
-  }
-  const profileOpaque = profiled.kind === 'logical' && profiled.target.profile.opaque;
-  // Built before the profile's backends are released, so a shared Destination/Get stream is kept.
-  const target = new PolicyTarget(addr, policy, lease, parts.discovery, { ...parts.outbound.options, profileOpaque, log });
-  if (profiled.kind === 'logical') profiled.target.release();
-  else if (profiled.kind === 'endpoint') profiled.release();
-  return { kind: 'policy', target };
+  if (profiled.kind === 'logical' && profileOverrides(profiled.target)) log.debug({ target: addr }, 'ServiceProfile has routes, overriding OutboundPolicy');
+  const target = new PolicyTarget(addr, policy, lease, parts.discovery, { ...parts.outbound.options, log });
+  // A known pod's profile has nothing to say over a policy.
+  if (profiled.kind === 'endpoint') profiled.release();
+  return { kind: 'policy', target, profile: profiled.kind === 'logical' ? profiled.target : undefined };
+}
+
+/** Whether a ServiceProfile takes precedence over the policy: it has routes or dst_overrides. */
+export function profileOverrides(profile: LogicalTarget): boolean {
+  const p = profile.profile;
+  return p.routes.length > 0 || p.dstOverrides.length > 0;
 }

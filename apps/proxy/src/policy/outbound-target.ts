@@ -91,8 +91,6 @@ export class PolicyTarget {
   /** The original destination, "ip:port". */
   readonly addr: string;
   #bound: Bound;
-  /** Forces the protocol to opaque (the ServiceProfile says so). */
-  readonly #profileOpaque: boolean;
   readonly #backends = new Map<string, PolicyBackend>();
   readonly #lease: Lease<PolicyWatch<outbound.OutboundPolicy>>;
   readonly #discovery: Discovery;
@@ -106,7 +104,7 @@ export class PolicyTarget {
     first: outbound.OutboundPolicy,
     lease: Lease<PolicyWatch<outbound.OutboundPolicy>>,
     discovery: Discovery,
-    o: OutboundOptions & { readonly profileOpaque?: boolean; readonly log: PolicyLog; readonly random?: () => number },
+    o: OutboundOptions & { readonly log: PolicyLog; readonly random?: () => number },
   ) {
     this.addr = addr;
     this.#lease = lease;
@@ -114,7 +112,6 @@ export class PolicyTarget {
     this.#o = o;
     this.#log = o.log;
     this.#random = o.random ?? Math.random;
-    this.#profileOpaque = o.profileOpaque ?? false;
     this.#bound = this.#bind(first);
     this.#onUpdate = (p) => {
       this.#bound = this.#bind(p);
@@ -130,10 +127,10 @@ export class PolicyTarget {
     return this.#bound.compiled.parent;
   }
 
-  /** Opaque TCP: the policy or the profile says so, or TLS routes (which are forwarded as TCP). */
+  /** Opaque TCP: the policy says so, or has TLS routes (which are forwarded as TCP). */
   get opaque(): boolean {
     const p = this.#bound.compiled.protocol;
-    return p === 'opaque' || p === 'tls' || this.#profileOpaque;
+    return p === 'opaque' || p === 'tls';
   }
 
   /** The rule for an HTTP request (undefined: no route matches, 404), from the routes of its protocol. */
