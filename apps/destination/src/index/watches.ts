@@ -1,7 +1,7 @@
 // One watch per resource kind through libs/k8s, feeding the ClusterIndex with slim records. The watch
 // cache's transform turns each object into its record as it arrives (list items and events alike), so
 // the cache holds only the record plus name, namespace and resourceVersion, never whole objects.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { WatchCache, type ResourceRef, type WatchLogger } from '@trellis/k8s';
 import type { AnnotationProblem } from '../policy/annotations.ts';
 import {
@@ -48,9 +48,11 @@ export const RESOURCES = {
 
 /**
  * Resources whose CRDs a cluster may lack (trellis-crds installs the Gateway API routes only when asked):
- * their caches keep retrying in the background and do not hold back start-up or readiness.
+ * they are watched once the API server serves them, looked for again every OPTIONAL_RECHECK_MS until then,
+ * and never hold back start-up or readiness.
  */
 const OPTIONAL: readonly ResourceRef[] = [RESOURCES.gatewayHttpRoutes, RESOURCES.gatewayGrpcRoutes];
+const OPTIONAL_RECHECK_MS = 60_000;
 
 export interface Watches {
   readonly caches: readonly WatchCache<KubernetesObject, KubernetesObject>[];
@@ -73,9 +75,65 @@ export interface Slim<R> extends KubernetesObject {
 /** The slim form of an object (the watch cache copies name, namespace and resourceVersion onto it). */
 export const slim = <R>(record: R): Slim<R> => ({ record });
 
+export interface OptionalStart {
+  /** Resolves once the cache has synced (never, if the resource never appears or the start is cancelled). */
+  readonly started: Promise<void>;
+  /** Times the API server was asked whether the resource is served. */
+  readonly looks: number;
+  cancel(): void;
+}
+
+/**
+ * Starts `cache` once the API server serves its custom resource: a missing CRD (404) is logged once at info
+ * and looked for again every `recheckMs`, so a cluster without it gets neither an error loop nor a stuck start.
+ */
+export function startWhenServed(kc: KubeConfig, ref: ResourceRef, cache: WatchCache<KubernetesObject, KubernetesObject>, opts: { logger?: WatchLogger; recheckMs: number }): OptionalStart {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const [group = '', version = ''] = ref.apiVersion.split('/');
+  const resource = `${ref.plural}.${group}/${version}`;
+  let cancelled = false;
+  let timer: NodeJS.Timeout | undefined;
+  let told = false;
+  let looks = 0;
+  let resolveStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (resolveStarted = resolve));
+  const attempt = async (): Promise<void> => {
+    try {
+      looks++;
+      await custom.listClusterCustomObject({ group, version, plural: ref.plural, limit: 1 });
+    } catch (err) {
+      if (cancelled) return;
+      if ((err as { code?: number }).code === 404) {
+        if (!told) opts.logger?.info({ resource }, `${ref.kind} (${group}/${version}) is not installed; not watched until it is`);
+        told = true;
+      } else {
+        opts.logger?.warn({ resource, err: (err as Error).message }, `cannot look for ${ref.kind} (${group}/${version})`);
+      }
+      timer = setTimeout(() => void attempt(), opts.recheckMs);
+      timer.unref();
+      return;
+    }
+    if (cancelled) return;
+    await cache.start();
+    resolveStarted();
+  };
+  void attempt();
+  return {
+    started,
+    get looks() {
+      return looks;
+    },
+    cancel: () => {
+      cancelled = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
 export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOptions = {}): Watches {
   const caches: WatchCache<KubernetesObject, KubernetesObject>[] = [];
-  const optional: WatchCache<KubernetesObject, KubernetesObject>[] = [];
+  const optional: { ref: ResourceRef; cache: WatchCache<KubernetesObject, KubernetesObject> }[] = [];
+  const starters: OptionalStart[] = [];
   function watch<T extends KubernetesObject, R>(ref: ResourceRef, toRecord: (obj: T) => R, upsert: (rec: R, ns: string, name: string) => void, remove: (ns: string, name: string) => void): void {
     const cache = new WatchCache<T, Slim<R>>(kc, ref, {
       ...(opts.logger ? { logger: opts.logger } : {}),
@@ -86,7 +144,9 @@ export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOp
     cache.on('add', onUpsert);
     cache.on('update', onUpsert);
     cache.on('delete', (obj) => remove(obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
-    (OPTIONAL.includes(ref) ? optional : caches).push(cache as unknown as WatchCache<KubernetesObject, KubernetesObject>);
+    const erased = cache as unknown as WatchCache<KubernetesObject, KubernetesObject>;
+    if (OPTIONAL.includes(ref)) optional.push({ ref, cache: erased });
+    else caches.push(erased);
   }
 
   // A bad annotation is ignored on its own; say so once per change of the object, naming it.
@@ -157,14 +217,15 @@ export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOp
   );
 
   return {
-    caches: [...caches, ...optional],
+    caches: [...caches, ...optional.map((o) => o.cache)],
     synced: () => caches.every((c) => c.synced),
     start: async () => {
-      for (const c of optional) void c.start();
+      for (const o of optional) starters.push(startWhenServed(kc, o.ref, o.cache, { ...(opts.logger ? { logger: opts.logger } : {}), recheckMs: OPTIONAL_RECHECK_MS }));
       await Promise.all(caches.map((c) => c.start()));
     },
     stop: async () => {
-      await Promise.all([...caches, ...optional].map((c) => c.stop()));
+      for (const s of starters.splice(0)) s.cancel();
+      await Promise.all([...caches, ...optional.map((o) => o.cache)].map((c) => c.stop()));
     },
   };
 }
