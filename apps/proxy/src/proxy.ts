@@ -13,8 +13,9 @@ import type { ProxyLog } from './log.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { createOutbound } from './outbound/outbound.ts';
 import { parsePolicyConfig } from './policy/config.ts';
+import { adminAuthorizer } from './policy/inbound-admin.ts';
 import { InboundAuthzMetrics } from './policy/inbound-metrics.ts';
-import { InboundPolicies } from './policy/inbound-policies.ts';
+import { InboundPolicies, type PortLease } from './policy/inbound-policies.ts';
 import { RouteMetricFamilies } from './profiles/metrics.ts';
 import type { Destination } from './tcp/accept.ts';
 import { TargetCache } from './tcp/targets.ts';
@@ -61,6 +62,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const closeMesh = () => {
     if (meshClosed) return;
     meshClosed = true;
+    adminPolicy.lease?.release();
     policies.close();
     mesh?.close();
   };
@@ -86,7 +88,10 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     initialTimeoutMs: pc.inboundInitialTimeoutMs,
     log: logger,
   });
-  const inbound = createInbound(cfg, shared, resolve, ownPorts, { policies, authz: new InboundAuthzMetrics(metrics), log: logger }, mesh, direct);
+  const authz = new InboundAuthzMetrics(metrics);
+  const inbound = createInbound(cfg, shared, resolve, ownPorts, { policies, authz, log: logger }, mesh, direct);
+  // The admin port's policy, once the port is bound.
+  const adminPolicy: { lease?: PortLease } = {};
 
   collectDefaultMetrics({ register: registry });
   const sweep = setInterval(() => {
@@ -116,6 +121,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     setLogFilter: deps.log.setFilter,
     shutdownEnabled: cfg.shutdownEndpointEnabled,
     shutdown: deps.onShutdownRequest,
+    authorize: adminAuthorizer({ authz, log: logger }, targets, () => adminPolicy.lease?.policy),
   });
 
   const outboundAddrs: AddressInfo[] = [];
@@ -126,6 +132,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   for (const a of [...outboundAddrs, inboundAddr, adminAddr]) ownPorts.add(a.port);
   // Eager policy discovery: the pod's ports and, always, the admin port (linkerd-proxy.md §6, §7).
   policies.watchAlways([...pc.inboundPorts, adminAddr.port]);
+  adminPolicy.lease = policies.lease(adminAddr.port);
   // A failed accept (EMFILE, ...) is logged and the listener keeps going, as Linkerd's accept loop does.
   for (const s of [...outboundServers, inboundServer, admin]) {
     s.on('error', (err: NodeJS.ErrnoException) => logger.warn({ code: err.code, err: err.message }, 'Server failed to accept connection'));

@@ -10,7 +10,7 @@ import type { inbound } from '@trellis/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
 import { startGrpcServer } from './grpc-fixture.ts';
-import { listenOn, sample } from './harness.ts';
+import { listenOn, sample, startHarness } from './harness.ts';
 import { startFakeIdentity } from './mesh-fake-identity.ts';
 import { startMeshedProxy, type MeshedProxy } from './mesh-harness.ts';
 import { createMeshPki, type MeshPki } from './mesh-pki.ts';
@@ -123,9 +123,13 @@ async function mesh(env: Record<string, string>, o: { controller?: boolean; serv
     env: { ...(o.controller === false ? {} : { LINKERD2_PROXY_POLICY_SVC_ADDR: policy.addr, LINKERD2_PROXY_POLICY_WORKLOAD: WORKLOAD }), ...env },
   });
   cleanups.push(() => proxy.proxy.close());
-  await expect.poll(async () => (await fetch(`${proxy.adminUrl}/ready`)).status, { timeout: 10_000 }).toBe(200);
+  // Not through the admin port: its policy may refuse these clients too.
+  await expect.poll(() => proxy.proxy.mesh?.isReady(), { timeout: 10_000 }).toBe(true);
   return { pki, policy, proxy };
 }
+
+/** The proxy's metric families, read in process (the admin port is under the policy being tested). */
+const metricsOf = (p: MeshedProxy) => p.proxy.metrics.render();
 
 const target = (port: number) => `target_addr="127.0.0.1:${port}",target_ip="127.0.0.1",target_port="${port}"`;
 
@@ -145,7 +149,7 @@ describe('inbound policy: defaults', () => {
     await t.closed;
     expect(await t.reply).toBe('');
 
-    const text = await proxy.metrics();
+    const text = metricsOf(proxy);
     const srv = (port: number) => `srv_group="",srv_kind="default",srv_name="deny",srv_port="${port}"`;
     expect(sample(text, 'inbound_http_authz_deny_total', `{${target(web)},${srv(web)},route_group="",route_kind="default",route_name="default",tls="no_identity",no_tls_reason="no_tls_from_remote"}`)).toBe(1);
     expect(sample(text, 'inbound_tcp_authz_deny_total', `{${target(tcp)},${srv(tcp)},tls="no_identity",no_tls_reason="port_skipped"}`)).toBe(1);
@@ -168,7 +172,7 @@ describe('inbound policy: defaults', () => {
     const meshed = await meshGet(down.pki, CLIENT, down.proxy.inboundPort, '/meshed');
     expect(meshed.status).toBe(200);
     expect(JSON.parse(meshed.body)).toMatchObject({ path: '/meshed', clientId: CLIENT });
-    const text = await down.proxy.metrics();
+    const text = metricsOf(down.proxy);
     expect(sample(text, 'inbound_http_authz_allow_total', `srv_name="all-authenticated",srv_port="${web}",route_group="",route_kind="default",route_name="default",authz_group="",authz_kind="default",authz_name="all-authenticated",tls="true",client_id="${CLIENT}"`)).toBe(1);
 
     const unimpl = await mesh({ LINKERD2_PROXY_INBOUND_DEFAULT_POLICY: 'deny', LINKERD2_PROXY_INBOUND_PORTS: String(web) });
@@ -182,6 +186,29 @@ describe('inbound policy: defaults', () => {
   });
 });
 
+describe('inbound policy: audit and plaintext mode', () => {
+  it('the audit default admits every client and counts it under authz_name="audit"', async () => {
+    const web = await app();
+    const { proxy } = await mesh({ LINKERD2_PROXY_INBOUND_DEFAULT_POLICY: 'audit' }, { controller: false });
+    proxy.inboundTarget = { ip: '127.0.0.1', port: web };
+    expect((await get(proxy.inboundPort, '/audited')).status).toBe(200);
+    const text = metricsOf(proxy);
+    const labels = `srv_group="",srv_kind="default",srv_name="audit",srv_port="${web}",route_group="",route_kind="default",route_name="default",authz_group="",authz_kind="default",authz_name="audit"`;
+    expect(sample(text, 'inbound_http_authz_allow_total', `{${target(web)},${labels},tls="no_identity",no_tls_reason="no_tls_from_remote"}`)).toBe(1);
+    expect(sample(text, 'request_total', `tls="no_identity",no_tls_reason="no_tls_from_remote",${labels}}`)).toBe(1);
+  });
+
+  it('without a mesh the default policy still applies: cluster-unauthenticated admits the cluster networks only', async () => {
+    const web = await app();
+    const h = await startHarness({ LINKERD2_PROXY_INBOUND_DEFAULT_POLICY: 'cluster-unauthenticated', LINKERD2_PROXY_POLICY_CLUSTER_NETWORKS: '127.0.0.2/32' });
+    cleanups.push(() => h.proxy.close());
+    h.target = { ip: '127.0.0.1', port: web };
+    expect((await get(h.inboundPort, '/', { from: '127.0.0.2' })).status).toBe(200);
+    expect((await get(h.inboundPort, '/', { from: '127.0.0.3' })).status).toBe(403);
+    expect(sample(h.proxy.metrics.render(), 'inbound_http_authz_deny_total', `srv_name="cluster-unauthenticated",srv_port="${web}"`)).toBe(1);
+  });
+});
+
 describe('inbound policy: Servers from the controller', () => {
   it('watches the pod ports and the admin port from the start', async () => {
     const web = await app();
@@ -190,6 +217,20 @@ describe('inbound policy: Servers from the controller', () => {
     await expect.poll(() => policy.open(web)).toBe(1);
     await expect.poll(() => policy.open(admin)).toBe(1);
     expect(policy.requests.filter((r) => r.workload === WORKLOAD).map((r) => r.port)).toEqual(expect.arrayContaining([web, admin]));
+  });
+
+  it('authorizes requests to the admin port under its own Server: loopback and the probe network pass, others get 403', async () => {
+    const m = await mesh({});
+    const admin = Number(new URL(m.proxy.adminUrl).port);
+    const adminGet = (path: string, from: string) => get(admin, path, { from });
+    expect((await adminGet('/ready', '127.0.0.2')).status).toBe(200);
+    m.policy.push(admin, server('proxy-admin', { $case: 'http1', value: { routes: [], localRateLimit: undefined } }, [authz('kubelet', { networks: ['127.0.0.3/32'] })]));
+    await expect.poll(async () => (await adminGet('/ready', '127.0.0.2')).status, { timeout: 5_000 }).toBe(403);
+    expect((await adminGet('/ready', '127.0.0.3')).status).toBe(200);
+    expect((await adminGet('/metrics', '127.0.0.1')).status).toBe(200);
+    const text = metricsOf(m.proxy);
+    expect(sample(text, 'inbound_http_authz_allow_total', `srv_name="proxy-admin",srv_port="${admin}",route_group="",route_kind="default",route_name="default",authz_group="policy.linkerd.io",authz_kind="authorizationpolicy",authz_name="kubelet"`)).toBe(1);
+    expect(sample(text, 'inbound_http_authz_deny_total', `srv_name="proxy-admin",srv_port="${admin}"`)).toBeGreaterThanOrEqual(1);
   });
 
   it('meshTLS identities admit the named client; another identity and a plaintext client get 403', async () => {
@@ -210,7 +251,7 @@ describe('inbound policy: Servers from the controller', () => {
     // Loopback clients are always admitted to a controller's Server, as Linkerd admits them.
     expect((await get(m.proxy.inboundPort, '/local', { from: '127.0.0.1' })).status).toBe(200);
 
-    const text = await m.proxy.metrics();
+    const text = metricsOf(m.proxy);
     const srv = `srv_group="policy.linkerd.io",srv_kind="server",srv_name="web-http",srv_port="${web}"`;
     const route = 'route_group="",route_kind="default",route_name="default"';
     expect(sample(text, 'inbound_http_authz_allow_total', `{${target(web)},${srv},${route},authz_group="policy.linkerd.io",authz_kind="authorizationpolicy",authz_name="web-clients",tls="true",client_id="${CLIENT}"}`)).toBe(1);
@@ -227,7 +268,7 @@ describe('inbound policy: Servers from the controller', () => {
     m.proxy.inboundTarget = { ip: '127.0.0.1', port: web };
     expect((await get(m.proxy.inboundPort, '/', { from: '127.0.0.2' })).status).toBe(200);
     expect((await get(m.proxy.inboundPort, '/', { from: '127.0.0.3' })).status).toBe(403);
-    const text = await m.proxy.metrics();
+    const text = metricsOf(m.proxy);
     expect(sample(text, 'inbound_http_authz_allow_total', 'authz_name="loopback-nets"')).toBe(1);
     expect(sample(text, 'inbound_http_authz_deny_total', 'srv_name="web-http"')).toBe(1);
   });
@@ -240,7 +281,7 @@ describe('inbound policy: Servers from the controller', () => {
     expect((await get(m.proxy.inboundPort, '/ready')).status).toBe(200);
     expect((await get(m.proxy.inboundPort, '/data')).status).toBe(403);
     expect((await meshGet(m.pki, OTHER, m.proxy.inboundPort, '/data')).status).toBe(200);
-    const text = await m.proxy.metrics();
+    const text = metricsOf(m.proxy);
     expect(sample(text, 'inbound_http_authz_allow_total', 'route_group="gateway.networking.k8s.io",route_kind="HTTPRoute",route_name="probes",authz_group="policy.linkerd.io",authz_kind="authorizationpolicy",authz_name="probe"')).toBe(1);
     expect(sample(text, 'inbound_http_authz_deny_total', 'route_name="web",tls="no_identity"')).toBe(1);
     expect(sample(text, 'inbound_http_authz_allow_total', `route_name="web",authz_group="policy.linkerd.io",authz_kind="authorizationpolicy",authz_name="meshed",tls="true",client_id="${OTHER}"`)).toBe(1);
@@ -284,7 +325,7 @@ describe('inbound policy: Servers from the controller', () => {
     expect(moved.headers.location).toBe('http://web.default.svc/new/page?q=1');
 
     expect((await get(m.proxy.inboundPort, '/nowhere')).status).toBe(404);
-    const text = await m.proxy.metrics();
+    const text = metricsOf(m.proxy);
     expect(sample(text, 'inbound_http_route_not_found_total', `{${target(web)},srv_group="policy.linkerd.io",srv_kind="server",srv_name="web-http",srv_port="${web}",tls="no_identity",no_tls_reason="no_tls_from_remote"}`)).toBe(1);
     // Failures are injected after authorization: both requests were admitted on the route.
     expect(sample(text, 'inbound_http_authz_allow_total', 'route_name="chaos",authz_group="policy.linkerd.io",authz_kind="authorizationpolicy",authz_name="everyone",tls="no_identity"')).toBe(1);
@@ -321,7 +362,7 @@ describe('inbound policy: Servers from the controller', () => {
     expect(again.reused).toBe(true);
     await t.closed;
 
-    const text = await m.proxy.metrics();
+    const text = metricsOf(m.proxy);
     const srv = `srv_group="policy.linkerd.io",srv_kind="server",srv_name="web-tcp",srv_port="${tcp}"`;
     expect(sample(text, 'inbound_tcp_authz_allow_total', `{${target(tcp)},${srv},authz_group="policy.linkerd.io",authz_kind="authorizationpolicy",authz_name="everyone",tls="no_identity",no_tls_reason="port_skipped"}`)).toBe(1);
     expect(sample(text, 'inbound_tcp_authz_terminate_total', `{${target(tcp)},${srv},tls="no_identity",no_tls_reason="port_skipped"}`)).toBe(1);
@@ -363,7 +404,7 @@ describe('inbound policy: Servers from the controller', () => {
     const denied = await call('/trellis.test.Echo/Count');
     expect(denied.headers[':status']).toBe(200);
     expect(denied.headers['grpc-status']).toBe(String(grpcStatus.PERMISSION_DENIED));
-    const text = await m.proxy.metrics();
+    const text = metricsOf(m.proxy);
     expect(sample(text, 'inbound_http_authz_deny_total', 'route_kind="GRPCRoute",route_name="count"')).toBe(1);
     expect(sample(text, 'inbound_http_authz_allow_total', 'route_kind="GRPCRoute",route_name="echo"')).toBe(1);
   });

@@ -12,6 +12,8 @@ export interface AdminDeps {
   readonly setLogFilter: (filter: string) => boolean;
   readonly shutdownEnabled: boolean;
   readonly shutdown: () => void;
+  /** Inbound policy for the admin port: a status to refuse the request with, or undefined to serve it. */
+  readonly authorize?: (req: IncomingMessage) => { readonly status: number } | undefined;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -104,6 +106,12 @@ export async function handleAdmin(deps: AdminDeps, req: IncomingMessage, res: Se
 
 export function createAdminServer(deps: AdminDeps): Server {
   return createServer((req, res) => {
+    const refused = deps.authorize?.(req);
+    if (refused) {
+      res.writeHead(refused.status, { 'content-length': 0 });
+      res.end();
+      return;
+    }
     handleAdmin(deps, req, res).catch((err: unknown) => {
       if (!res.headersSent) text(res, 500, `${err instanceof Error ? err.message : String(err)}\n`);
       else res.destroy();

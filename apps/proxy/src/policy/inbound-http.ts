@@ -6,12 +6,13 @@
 // authorizations admit and are logged. An admitted request is counted under its server, route and authorization.
 import type { Exchange, HttpLayer, RequestHead } from '../http/exchange.ts';
 import { requestFacts, selectRule, type RequestFacts } from './match.ts';
-import { authorize, isAudit, type Meta } from './inbound-authz.ts';
+import { authorize, isAudit, type Authorization, type Client, type Meta } from './inbound-authz.ts';
 import { kInboundConn, type InboundConn, type WithInboundConn } from './inbound-conn.ts';
 import { InjectedFailureError, InvalidPolicyResponse, RedirectResponse, RouteNotFoundError, UnauthorizedRequestError } from './inbound-errors.ts';
 import type { InboundAuthzMetrics } from './inbound-metrics.ts';
 import type { InboundPolicyLog } from './inbound-policies.ts';
-import type { HeaderEdits, RedirectSpec, RoutePolicy } from './inbound-server.ts';
+import type { CompiledServer, HeaderEdits, RedirectSpec, RoutePolicy } from './inbound-server.ts';
+import type { TargetEntry } from '../tcp/targets.ts';
 
 export interface InboundHttpDeps {
   readonly authz: InboundAuthzMetrics;
@@ -20,7 +21,7 @@ export interface InboundHttpDeps {
   readonly random?: () => number;
 }
 
-const metaText = (m: Meta) => (m.kind === 'default' ? `default:${m.name}` : `${m.group}/${m.kind}/${m.name}`);
+export const metaText = (m: Meta) => (m.kind === 'default' ? `default:${m.name}` : `${m.group}/${m.kind}/${m.name}`);
 
 function applyEdits(head: RequestHead, e: HeaderEdits): void {
   for (const [n, v] of e.add) head.addHeader(n, v);
@@ -65,6 +66,33 @@ export function redirectLocation(r: RedirectSpec, head: RequestHead, facts: Requ
   return `${r.scheme ?? 'http'}://${host}${port !== undefined ? `:${port}` : ''}${path}${query}`;
 }
 
+export type Decision =
+  | { readonly kind: 'allow'; readonly rule: RoutePolicy; readonly authz: Authorization; readonly facts: RequestFacts | undefined }
+  | { readonly kind: 'deny'; readonly rule: RoutePolicy }
+  | { readonly kind: 'notFound' };
+
+/** The route and authorization of a request under a server, counted and logged as Linkerd does. */
+export function decide(d: InboundHttpDeps, server: CompiledServer, client: Client, clientAddr: string, head: RequestHead, entry: TargetEntry): Decision {
+  let rule: RoutePolicy | undefined = server.trivialRoute;
+  let facts: RequestFacts | undefined;
+  if (!rule) {
+    facts = requestFacts(head.method, head.target, head.headers);
+    rule = selectRule(server.routes, facts);
+  }
+  if (!rule) {
+    d.authz.routeNotFound(entry, server).inc();
+    return { kind: 'notFound' };
+  }
+  const authz = authorize(rule.authzs, client);
+  if (!authz) {
+    d.authz.httpDeny(entry, rule, rule.meta).inc();
+    d.log.info({ srv: metaText(server.meta), route: metaText(rule.meta), client: clientAddr, tls: client.tls }, 'Request denied');
+    return { kind: 'deny', rule };
+  }
+  if (isAudit(authz.meta)) d.log.info({ srv: metaText(server.meta), route: metaText(rule.meta), authz: metaText(authz.meta), client: clientAddr, tls: client.tls }, 'Request allowed');
+  return { kind: 'allow', rule, authz, facts };
+}
+
 /** The HTTP layer; requests on connections without inbound policy state (outbound) pass untouched. */
 export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
   const random = d.random ?? Math.random;
@@ -73,23 +101,10 @@ export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
     const conn: InboundConn | undefined = (head.connection as WithInboundConn | undefined)?.[kInboundConn];
     if (!conn) return next(ex);
     const server = conn.policy.current;
-    let rule: RoutePolicy | undefined = server.trivialRoute;
-    let facts: RequestFacts | undefined;
-    if (!rule) {
-      facts = requestFacts(head.method, head.target, head.headers);
-      rule = selectRule(server.routes, facts);
-    }
-    if (!rule) {
-      d.authz.routeNotFound(ex.entry, server).inc();
-      return ex.fail(new RouteNotFoundError());
-    }
-    const authz = authorize(rule.authzs, conn.client);
-    if (!authz) {
-      d.authz.httpDeny(ex.entry, rule, rule.meta).inc();
-      d.log.info({ srv: metaText(server.meta), route: metaText(rule.meta), client: conn.clientAddr, tls: conn.client.tls }, 'Request denied');
-      return ex.fail(new UnauthorizedRequestError(metaText(server.meta)));
-    }
-    if (isAudit(authz.meta)) d.log.info({ srv: metaText(server.meta), route: metaText(rule.meta), authz: metaText(authz.meta), client: conn.clientAddr, tls: conn.client.tls }, 'Request allowed');
+    const decision = decide(d, server, conn.client, conn.clientAddr, head, ex.entry);
+    if (decision.kind === 'notFound') return ex.fail(new RouteNotFoundError());
+    if (decision.kind === 'deny') return ex.fail(new UnauthorizedRequestError(metaText(server.meta)));
+    const { rule, authz, facts } = decision;
     const series = d.authz.httpAllow(ex.entry, rule, rule.meta, authz);
     series.allow.inc();
     ex.endpointMetrics = series.endpoint;
