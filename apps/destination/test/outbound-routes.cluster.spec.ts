@@ -7,7 +7,7 @@ import { loadKubeConfig } from '@trellis/k8s';
 import type { outbound } from '@trellis/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Destination } from '../src/app.ts';
-import { api, clients, collect, createNamespace, createService, installCrds, startTestDestination } from './harness.ts';
+import { api, clients, collect, createNamespace, createService, installCrds, startTestDestination, until } from './harness.ts';
 
 const kc = loadKubeConfig({ kubeconfig: inject('kubeconfig') });
 const k = api(kc);
@@ -15,6 +15,7 @@ let d: Destination;
 let c: ReturnType<typeof clients>;
 let ns = '';
 let otherNs = '';
+const logLines: string[] = [];
 
 const ms = (n: number) => ({ seconds: BigInt(Math.floor(n / 1000)), nanos: (n % 1000) * 1_000_000 });
 type Meta = { kind?: { $case: string; value: unknown } } | undefined;
@@ -44,7 +45,7 @@ beforeAll(async () => {
   await installCrds(kc);
   ns = await createNamespace(kc, 'dst-routes');
   otherNs = await createNamespace(kc, 'dst-consumer');
-  d = await startTestDestination(kc);
+  d = await startTestDestination(kc, {}, logLines);
   c = clients(d);
   await createService(kc, ns, 'store', [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'admin', port: 9000, targetPort: 9000 }], {}, { 'retry.linkerd.io/http': '503', 'timeout.linkerd.io/response': '7s' });
   await createService(kc, ns, 'store-v2', [{ name: 'http', port: 8080, targetPort: 8080 }]);
@@ -168,6 +169,19 @@ describe('HTTPRoutes on a Service', () => {
     expect(routeNames(httpRoutes(await theirs.next('producer view')))).toEqual(['default:http']);
     mine.cancel();
     theirs.cancel();
+  });
+});
+
+describe('an HTTPRoute that cannot be read', () => {
+  it('is ignored with a warning naming it and the problem', async () => {
+    await createService(kc, ns, 'solo', [{ name: 'http', port: 80, targetPort: 8080 }]);
+    await gatewayRoute(ns, 'HTTPRoute', 'broken', { parentRefs: [{ kind: 'Service', group: '', name: 'solo' }], rules: [{ matches: [{ path: { type: 'RegularExpression', value: '/(' } }] }] });
+    const warning = await until('a warning about the route', () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['name'] === 'broken'));
+    expect(warning).toMatchObject({ level: 40, kind: 'HTTPRoute', namespace: ns, error: 'spec.rules[0].matches[0].path: "/(" is not a valid regular expression' });
+    const p = await new Promise<outbound.OutboundPolicy>((resolve, reject) =>
+      c.outbound.get({ sourceWorkload: '', target: { $case: 'authority', value: `solo.${ns}.svc.cluster.local:80` } }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+    expect(routeNames(httpRoutes(p))).toEqual(['default:http']);
   });
 });
 
