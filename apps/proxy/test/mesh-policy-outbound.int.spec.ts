@@ -338,7 +338,7 @@ describe('outbound policy routing', () => {
     await expect.poll(async () => (await send(proxy.outboundPort, '/p2')).body).toBe('books /p2');
   });
 
-  it('forwards an opaque policy as TCP through its route backend, and refuses a forbidden one', async () => {
+  it('forwards an opaque policy, and what a Detect policy finds is not HTTP, as TCP through the opaque route backend, and refuses a forbidden one', async () => {
     const { proxy, dst, policy } = await meshed();
     const echo = createNetServer((s) => s.pipe(s));
     const echoPort = await listenOn(echo);
@@ -366,5 +366,28 @@ describe('outbound policy routing', () => {
     proxy.outboundTarget = { ip: '10.96.0.11', port: 5432 };
     policy.answers.set('10.96.0.11:5432', opaque([{ kind: { $case: 'forbidden', value: {} } }]));
     await expect(roundTrip('refused?')).rejects.toThrow();
+    // A Detect policy: what is not HTTP takes its opaque route, balanced to the echo server (the original
+    // destination, 10.96.0.13, is not reachable), or is refused by a forbidden one (the undefined-port policy).
+    const detect = (filters: object[]) =>
+      outbound.OutboundPolicy.fromPartial({
+        metadata: service('db'),
+        protocol: {
+          kind: {
+            $case: 'detect',
+            value: {
+              timeout: durationFromMillis(10_000),
+              http1: { routes: [] },
+              http2: { routes: [] },
+              opaque: { routes: [{ metadata: { kind: { $case: 'default', value: 'opaq' } }, rules: [{ backends: { kind: { $case: 'firstAvailable', value: { backends: [{ backend: backend('db') }] } } }, filters }] }] },
+            },
+          },
+        },
+      });
+    proxy.outboundTarget = { ip: '10.96.0.13', port: 6000 };
+    policy.answers.set('10.96.0.13:6000', detect([]));
+    expect(await roundTrip('not http, but long enough to sniff')).toBe('not http, but long enough to sniff');
+    proxy.outboundTarget = { ip: '10.96.0.14', port: 6000 };
+    policy.answers.set('10.96.0.14:6000', detect([{ kind: { $case: 'forbidden', value: {} } }]));
+    await expect(roundTrip('not http, but long enough to sniff')).rejects.toThrow();
   });
 });

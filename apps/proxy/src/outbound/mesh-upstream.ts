@@ -123,8 +123,8 @@ export class MeshUpstream {
   }
 
   /** Opaque traffic (and HTTP/1 tunnels) of a policy target: the opaque route, else the first HTTP rule. */
-  #policyDistribution(target: PolicyTarget): BoundDistribution | undefined {
-    if (this.opaque) {
+  #policyDistribution(target: PolicyTarget, opaque: boolean): BoundDistribution | undefined {
+    if (opaque) {
       const r = target.opaqueRoute;
       if (r?.spec.refuse) throw new OpaqueRouteRefusedError(`connection to ${target.addr} refused: ${r.spec.refuse}`);
       return r?.distribution;
@@ -136,14 +136,14 @@ export class MeshUpstream {
    * A ready endpoint (waits while the backend has none; fails fast with 504 after the failfast timeout).
    * `request`, when given, is counted in the picked endpoint's metric series.
    */
-  async pick(request?: PickObserver): Promise<MeshPick> {
+  async pick(request?: PickObserver, opaque = this.opaque): Promise<MeshPick> {
     if (this.#endpoint) {
       this.#observe(request, this.#endpoint);
       return { me: this.#endpoint, firstByte: noop, done: noop };
     }
     const policy = this.policy;
     if (policy) {
-      const b = this.#policyDistribution(policy)?.pick();
+      const b = this.#policyDistribution(policy, opaque)?.pick();
       if (!b) throw new FailFastError(policy.addr, 0);
       const p = await b.backend.balancer.acquire();
       this.#observe(request, p.endpoint);

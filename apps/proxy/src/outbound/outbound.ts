@@ -8,7 +8,7 @@ import type { Mesh } from '../identity/mesh.ts';
 import type { RouteMetricFamilies } from '../profiles/metrics.ts';
 import type { PolicyLog } from '../policy/outbound-target.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
-import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, type ConnLayer, type Destination } from '../tcp/accept.ts';
+import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, type ConnLayer, type ConnPolicy, type Destination } from '../tcp/accept.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetCache } from '../tcp/targets.ts';
 import { resolveOutbound } from '../policy/outbound-resolve.ts';
@@ -82,6 +82,8 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
         }
         if (u.opaque || portIn(cfg.outbound.opaquePorts, dst.port)) return opaqueThrough(u, conn.socket, deps);
         targets.get('outbound', dst.ip, dst.port, false).mesh = u;
+        const policy = u.policy ? connPolicy(u, deps) : undefined;
+        if (policy) conn.policy = policy;
         next(conn);
       },
       (err: Error) => {
@@ -92,9 +94,30 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
   };
 }
 
+/**
+ * What a policy target's protocol says to the accept path (linkerd-proxy.md §2 "Outbound decision"): HTTP/1,
+ * HTTP/2 and gRPC are known (no sniffing); Detect sniffs for its timeout, and what is not HTTP takes the policy's
+ * opaque route (balanced, or refused when Forbidden/Invalid), else goes to the original destination.
+ */
+function connPolicy(u: MeshUpstream, deps: AcceptDeps): ConnPolicy | undefined {
+  const p = u.policy;
+  if (!p) return undefined;
+  const proto = p.policy.protocol;
+  return {
+    http: proto === 'http1' ? 'http1' : proto === 'http2' || proto === 'grpc' ? 'http2' : undefined,
+    detectTimeoutMs: p.policy.detectTimeoutMs,
+    timeoutHttp1: false,
+    admitOpaque: (_entry, socket) => {
+      if (!p.opaqueRoute) return true;
+      opaqueThrough(u, socket, deps, true);
+      return false;
+    },
+  };
+}
+
 /** Opaque TCP to a balanced endpoint (mTLS with the transport header when the endpoint is meshed). */
-function opaqueThrough(u: MeshUpstream, socket: Socket, deps: AcceptDeps): void {
-  u.pick().then(
+function opaqueThrough(u: MeshUpstream, socket: Socket, deps: AcceptDeps, opaqueRoute?: boolean): void {
+  u.pick(undefined, opaqueRoute).then(
     async (p) => {
       try {
         const up = (await u.opaqueStream(p.me)) as Socket;

@@ -118,6 +118,8 @@ export interface OpaqueSpec {
 export interface CompiledPolicy {
   readonly parent: MetaLabels;
   readonly protocol: PolicyProtocol;
+  /** Detect: how long to sniff before treating the connection as opaque (the proxy's own when undefined). */
+  readonly detectTimeoutMs: number | undefined;
   readonly http1: readonly Candidate<RuleSpec>[];
   readonly http2: readonly Candidate<RuleSpec>[];
   readonly grpc: readonly Candidate<RuleSpec>[];
@@ -359,12 +361,13 @@ export function compilePolicy(p: outbound.OutboundPolicy): CompiledPolicy {
   const problems: string[] = [];
   const parent = metaLabels(p.metadata);
   const k = p.protocol?.kind;
-  const base = { parent, problems, http1: [], http2: [], grpc: [], opaque: undefined, breaker: undefined };
+  const base = { parent, problems, http1: [], http2: [], grpc: [], opaque: undefined, breaker: undefined, detectTimeoutMs: undefined };
   switch (k?.$case) {
     case 'detect':
       return {
         ...base,
         protocol: 'detect',
+        detectTimeoutMs: k.value.timeout ? ms(k.value.timeout) : undefined,
         http1: httpRoutes(k.value.http1?.routes ?? [], problems),
         http2: httpRoutes(k.value.http2?.routes ?? [], problems),
         opaque: opaqueSpec(k.value.opaque?.routes ?? [], problems),

@@ -29,14 +29,14 @@ export interface Accepted {
   tls?: TlsAccept;
   /** Forward as TCP without detection (passed-through TLS, a transport header without a session protocol). */
   opaque?: boolean;
-  /** Inbound: what the port's policy says about this connection (policy/inbound-conn.ts). */
+  /** What the port's policy (inbound, policy/inbound-conn.ts) or the target's (outbound, outbound/outbound.ts) says. */
   policy?: ConnPolicy;
 }
 
 /** What an inbound port's policy decides for a connection, for route() to follow. */
 export interface ConnPolicy {
-  /** The Server (srv_* labels). */
-  readonly srv: ServerMeta;
+  /** The Server (srv_* labels); none outbound. */
+  readonly srv?: ServerMeta;
   /** Skip detection: the port speaks this HTTP version. */
   readonly http: 'http1' | 'http2' | undefined;
   /** The Server's detection timeout (the proxy's when undefined). */
