@@ -1,7 +1,9 @@
 import { ipNetworkToString } from '@trellis/proto';
 import { describe, expect, it } from 'vitest';
-import { authorizationPolicyRecord, identityName, network, networkAuthenticationRecord, serverAuthorizationRecord } from './authz.ts';
+import { authorizationPolicyRecord, identityName, meshTLSAuthenticationRecord, network, networkAuthenticationRecord, serverAuthorizationRecord, serverAuthorizations } from './authz.ts';
 import { defaultConfig } from '../config.ts';
+import { ClusterIndex } from '../index/cluster-index.ts';
+import { serverRecord } from '../index/model.ts';
 
 const obj = (spec: object) => ({ metadata: { name: 'x', namespace: 'shop' }, spec });
 
@@ -25,5 +27,32 @@ describe('authorization records', () => {
 
   it('names identities as the identity service issues them', () => {
     expect(identityName(defaultConfig(), 'web', 'shop')).toBe('web.shop.serviceaccount.identity.trellis.cluster.local');
+  });
+});
+
+describe('serverAuthorizations', () => {
+  const cfg = defaultConfig();
+  const named = (name: string, spec: object) => ({ metadata: { name, namespace: 'shop' }, spec });
+  const policy = (name: string, refs: object[]) => authorizationPolicyRecord(named(name, { targetRef: { group: 'policy.linkerd.io', kind: 'Server', name: 'srv' }, requiredAuthenticationRefs: refs }));
+  const mtls = (name: string) => ({ group: 'policy.linkerd.io', kind: 'MeshTLSAuthentication', name });
+  const netRef = (name: string) => ({ group: 'policy.linkerd.io', kind: 'NetworkAuthentication', name });
+
+  it('ignores policies Linkerd ignores: two identity sources, two network authentications, none at all', () => {
+    const index = new ClusterIndex();
+    const server = serverRecord(named('srv', { podSelector: {}, port: 80 }));
+    index.upsertServer(server);
+    index.upsertMeshTLSAuthentication(meshTLSAuthenticationRecord(named('a', { identities: ['*'] })));
+    index.upsertMeshTLSAuthentication(meshTLSAuthenticationRecord(named('b', { identities: ['x.y'] })));
+    index.upsertNetworkAuthentication(networkAuthenticationRecord(named('n1', { networks: [{ cidr: '10.0.0.0/8' }] })));
+    index.upsertNetworkAuthentication(networkAuthenticationRecord(named('n2', { networks: [{ cidr: '192.168.0.0/16' }] })));
+    index.upsertAuthorizationPolicy(policy('two-mtls', [mtls('a'), mtls('b')]));
+    index.upsertAuthorizationPolicy(policy('mtls-and-sa', [mtls('a'), { kind: 'ServiceAccount', name: 'web' }]));
+    index.upsertAuthorizationPolicy(policy('two-nets', [netRef('n1'), netRef('n2')]));
+    index.upsertAuthorizationPolicy(policy('empty', []));
+    index.upsertAuthorizationPolicy(policy('ok', [mtls('a'), netRef('n1')]));
+    const authz = serverAuthorizations(cfg, index, server);
+    expect(authz.map((a) => a.labels['name'])).toEqual(['ok']);
+    expect(authz[0]?.authentication?.permit).toEqual({ $case: 'meshTLS', value: { clients: { $case: 'identities', value: { identities: [], suffixes: [{ parts: [] }] } } } });
+    expect(authz[0]?.networks.map((n) => (n.net ? ipNetworkToString(n.net) : ''))).toEqual(['10.0.0.0/8']);
   });
 });

@@ -172,17 +172,21 @@ function authz(kind: 'authorizationpolicy' | 'serverauthorization', name: string
 
 const is = (r: ObjectRef, group: string, kind: string) => r.group.toLowerCase() === group && r.kind.toLowerCase() === kind;
 
-/** The Authz of an AuthorizationPolicy, or undefined when one of its authentications is missing or unusable. */
+/**
+ * The Authz of an AuthorizationPolicy, or undefined when it cannot be used (Linkerd ignores it then): an
+ * authentication is missing or unusable, or there is more than one source of identities (MeshTLSAuthentication
+ * or ServiceAccount) or more than one NetworkAuthentication. An empty list is ignored too: Linkerd's admission
+ * refuses it, and nothing else here would.
+ */
 function policyAuthz(cfg: DestinationConfig, index: ClusterIndex, p: AuthorizationPolicyRecord): inbound.Authz | undefined {
   if (p.authentications.length === 0) return undefined;
-  const clients: Clients = { names: new Set(), suffixes: [] };
-  let identities = false;
-  let nets: NetworkSpec[] | undefined;
+  let clients: Clients | undefined;
+  let nets: readonly NetworkSpec[] | undefined;
   for (const ref of p.authentications) {
     if (is(ref, POLICY_GROUP, 'meshtlsauthentication')) {
       const m = index.meshTLSAuthentication(ref.namespace, ref.name);
-      if (!m) return undefined;
-      identities = true;
+      if (!m || clients) return undefined;
+      clients = { names: new Set(), suffixes: [] };
       for (const id of m.identities) addIdentity(clients, id);
       for (const r of m.identityRefs) {
         if (is(r, 'core', 'serviceaccount')) clients.names.add(identityName(cfg, r.name, r.namespace));
@@ -190,18 +194,20 @@ function policyAuthz(cfg: DestinationConfig, index: ClusterIndex, p: Authorizati
         else if (is(r, 'core', 'namespace')) clients.suffixes.push([r.name, 'serviceaccount', 'identity', cfg.controllerNamespace, ...cfg.identityTrustDomain.split('.')]);
         else return undefined;
       }
+      if (clients.names.size === 0 && clients.suffixes.length === 0) return undefined;
+    } else if (is(ref, 'core', 'serviceaccount')) {
+      if (clients) return undefined;
+      clients = { names: new Set([identityName(cfg, ref.name, ref.namespace)]), suffixes: [] };
     } else if (is(ref, POLICY_GROUP, 'networkauthentication')) {
       const n = index.networkAuthentication(ref.namespace, ref.name);
-      if (!n || n.error !== undefined) return undefined;
-      nets = [...(nets ?? []), ...n.networks];
-    } else if (is(ref, 'core', 'serviceaccount')) {
-      identities = true;
-      clients.names.add(identityName(cfg, ref.name, ref.namespace));
+      if (!n || n.error !== undefined || nets) return undefined;
+      nets = n.networks;
     } else {
       return undefined;
     }
   }
-  const authentication: inbound.Authn = identities ? meshTLS(clients) : { permit: { $case: 'unauthenticated', value: {} } };
+  // Without identities any client (TLS or not) is allowed; without networks, from anywhere.
+  const authentication: inbound.Authn = clients ? meshTLS(clients) : { permit: { $case: 'unauthenticated', value: {} } };
   return authz('authorizationpolicy', p.name, nets ?? ALL, authentication);
 }
 
