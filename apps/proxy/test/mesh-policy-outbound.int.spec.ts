@@ -130,6 +130,27 @@ describe('outbound policy routing', () => {
     expect(failed.length).toBeLessThan(140);
   });
 
+  it('answers 100-continue itself and streams the body of a request that expects it', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const echo = await app('echo', (req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => res.end(`echo got ${body}`));
+    });
+    endpoints(dst, 'books-v1', echo.port);
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1') }]));
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: proxy.outboundPort, path: '/upload', method: 'POST', headers: { host: 'books.default.svc.cluster.local', expect: '100-continue', 'content-length': '5' } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('continue', () => req.end('hello'));
+      req.on('error', reject);
+    });
+    expect(reply).toBe('echo got hello');
+  });
+
   it('fails a request with 504 when its route request timeout fires, at the timeout', async () => {
     const { proxy, dst, policy } = await meshed();
     const slow = await app('slow', (_req, res) => void setTimeout(() => res.end('late'), 3_000).unref());

@@ -570,6 +570,9 @@ export function h1Downstream(ex: Exchange, req: IncomingMessage, res: ServerResp
   const cl = req.headers['content-length'];
   const bodyless = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
   req.on('error', noop);
+  // The body is read as soon as the request is routed, so the client need not wait for the upstream's 100.
+  const expect = req.headers.expect;
+  if (!bodyless && expect !== undefined && /^\s*100-continue\s*$/i.test(expect)) res.writeContinue();
   return {
     ex,
     method: req.method ?? 'GET',
