@@ -23,10 +23,11 @@ import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
 import { downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
-import { Exchange, type HttpContext, type HttpHandler } from './exchange.ts';
+import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
 import { kTarget, type WithTarget } from './h1.ts';
 import { requestHead, type Framing, type H1Call } from './h1-client.ts';
 import type { PoolRequestArgs, Pools } from './pool.ts';
+import { h2Head } from './request-head.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, HTTP2_FLAG_END_STREAM } = constants as unknown as Record<string, number> & {
@@ -118,6 +119,10 @@ class H2Exchange extends Exchange {
     this.stream = stream;
     this.headers = headers;
     this.flags = flags;
+  }
+
+  requestHead(): RequestHead {
+    return h2Head(this.headers, this.stream.session?.socket);
   }
 
   forward(): void {
@@ -382,7 +387,7 @@ class H2Exchange extends Exchange {
       if (!stream.closed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
-    const s = synthesize(err, this.grpc, this.ctx.respond);
+    const s = synthesize(err, this.grpc, this.ctx.respond, this.entry.clientId !== undefined);
     this.status = s.status;
     if (this.grpc) this.grpcStatus = err.grpcStatus;
     stream.respond({ ':status': s.status, ...s.headers }, { endStream: true });
