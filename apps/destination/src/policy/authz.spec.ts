@@ -55,4 +55,22 @@ describe('serverAuthorizations', () => {
     expect(authz[0]?.authentication?.permit).toEqual({ $case: 'meshTLS', value: { clients: { $case: 'identities', value: { identities: [], suffixes: [{ parts: [] }] } } } });
     expect(authz[0]?.networks.map((n) => (n.net ? ipNetworkToString(n.net) : ''))).toEqual(['10.0.0.0/8']);
   });
+
+  it('reads ServerAuthorizations as Linkerd does: empty networks are the cluster networks, no clients means none', () => {
+    const index = new ClusterIndex();
+    const server = serverRecord(named('srv', { podSelector: {}, port: 80 }));
+    const saz = (name: string, client: object) => index.upsertServerAuthorization(serverAuthorizationRecord(named(name, { server: { name: 'srv' }, client })));
+    saz('a-nobody', { meshTLS: { identities: [] } });
+    saz('b-any-tls', { networks: [], meshTLS: { unauthenticatedTLS: true } });
+    saz('c-sa', { networks: [{ cidr: '10.1.0.0/16', except: ['10.1.1.1'] }], meshTLS: { serviceAccounts: [{ name: 'web' }, { name: 'job', namespace: 'batch' }] } });
+    const authz = serverAuthorizations(cfg, index, server);
+    expect(authz.map((a) => a.labels['name'])).toEqual(['b-any-tls', 'c-sa']);
+    expect(authz[0]?.networks.map((n) => (n.net ? ipNetworkToString(n.net) : ''))).toEqual(cfg.clusterNetworks);
+    expect(authz[0]?.authentication?.permit).toEqual({ $case: 'meshTLS', value: { clients: { $case: 'unauthenticated', value: {} } } });
+    expect(authz[1]?.networks.map((n) => n.except.map(ipNetworkToString))).toEqual([['10.1.1.1/32']]);
+    expect(authz[1]?.authentication?.permit).toEqual({
+      $case: 'meshTLS',
+      value: { clients: { $case: 'identities', value: { identities: [{ name: identityName(cfg, 'job', 'batch') }, { name: identityName(cfg, 'web', 'shop') }], suffixes: [] } } },
+    });
+  });
 });

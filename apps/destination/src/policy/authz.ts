@@ -213,13 +213,16 @@ function policyAuthz(cfg: DestinationConfig, index: ClusterIndex, p: Authorizati
 
 function serverAuthz(cfg: DestinationConfig, s: ServerAuthorizationRecord): inbound.Authz | undefined {
   if (s.error !== undefined) return undefined;
-  const nets = s.networks ?? cfg.clusterNetworks.map((c) => ({ net: network(c), except: [] }));
+  // No networks (absent or empty) means the cluster networks.
+  const nets = s.networks?.length ? s.networks : cfg.clusterNetworks.map((c) => ({ net: network(c), except: [] }));
   if (s.unauthenticated) return authz('serverauthorization', s.name, nets, { permit: { $case: 'unauthenticated', value: {} } });
   if (!s.meshTLS) return undefined;
   if (s.meshTLS.unauthenticatedTLS) return authz('serverauthorization', s.name, nets, { permit: { $case: 'meshTLS', value: { clients: { $case: 'unauthenticated', value: {} } } } });
   const clients: Clients = { names: new Set(), suffixes: [] };
   for (const id of s.meshTLS.identities) addIdentity(clients, id);
   for (const sa of s.meshTLS.serviceAccounts) clients.names.add(identityName(cfg, sa.name, sa.namespace));
+  // One that names no client authorizes nobody; Linkerd drops it.
+  if (clients.names.size === 0 && clients.suffixes.length === 0) return undefined;
   return authz('serverauthorization', s.name, nets, meshTLS(clients));
 }
 
@@ -236,7 +239,8 @@ export function serverAuthorizations(cfg: DestinationConfig, index: ClusterIndex
     if (a) out.push(a);
   }
   for (const s of [...index.serverAuthorizationsIn(server.namespace)].sort(byName)) {
-    const selects = s.serverName !== undefined ? s.serverName === server.name : s.serverSelector !== undefined && selectorMatches(s.serverSelector, server.labels);
+    // Without a name, the selector picks Servers by label (an absent selector, like an empty one, picks all).
+    const selects = s.serverName !== undefined ? s.serverName === server.name : s.serverSelector === undefined || selectorMatches(s.serverSelector, server.labels);
     const a = selects ? serverAuthz(cfg, s) : undefined;
     if (a) out.push(a);
   }
