@@ -6,7 +6,7 @@ import { Agent, createServer, request, type IncomingHttpHeaders } from 'node:htt
 import { connect as h2Connect, type IncomingHttpHeaders as H2Headers } from 'node:http2';
 import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import type { inbound } from '@trellis/proto';
+import { ipAddressFromString, type inbound } from '@trellis/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
 import { startGrpcServer } from './grpc-fixture.ts';
@@ -366,6 +366,20 @@ describe('inbound policy: Servers from the controller', () => {
     const srv = `srv_group="policy.linkerd.io",srv_kind="server",srv_name="web-tcp",srv_port="${tcp}"`;
     expect(sample(text, 'inbound_tcp_authz_allow_total', `{${target(tcp)},${srv},authz_group="policy.linkerd.io",authz_kind="authorizationpolicy",authz_name="everyone",tls="no_identity",no_tls_reason="port_skipped"}`)).toBe(1);
     expect(sample(text, 'inbound_tcp_authz_terminate_total', `{${target(tcp)},${srv},tls="no_identity",no_tls_reason="port_skipped"}`)).toBe(1);
+  });
+
+  it('a Server the proxy cannot use answers HTTP with 500; server IPs refuse connections to other addresses', async () => {
+    const web = await app();
+    const other = await app();
+    const broken = server('web-http', detect(), [{ ...authz('no-networks'), networks: [] }]);
+    const elsewhere = { ...server('web-elsewhere', detect(), [authz('everyone')]), serverIps: [ipAddressFromString('10.9.9.9')] };
+    const m = await mesh({ LINKERD2_PROXY_INBOUND_PORTS: `${web},${other}` }, { servers: [[web, broken], [other, elsewhere]] });
+    m.proxy.inboundTarget = { ip: '127.0.0.1', port: web };
+    const r = await get(m.proxy.inboundPort, '/');
+    expect(r.status).toBe(500);
+    m.proxy.inboundTarget = { ip: '127.0.0.1', port: other };
+    await expect(get(m.proxy.inboundPort, '/')).rejects.toThrow();
+    expect(sample(metricsOf(m.proxy), 'inbound_tcp_errors_total', 'error="unauthorized"')).toBe(1);
   });
 
   it('a gRPC Server answers methods its routes do not authorize with PERMISSION_DENIED', async () => {

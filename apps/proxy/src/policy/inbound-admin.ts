@@ -26,6 +26,7 @@ export function adminAuthorizer(d: InboundHttpDeps, targets: TargetCache, policy
     const decision = decide(d, server, { ip: ipBytes(remote), tls: { kind: 'plaintext', reason: 'no_tls_from_remote' } }, remote, h1Head(req), entry);
     if (decision.kind === 'notFound') return { status: 404 };
     if (decision.kind === 'deny') return { status: 403 };
+    if (decision.kind === 'invalid') return { status: 500 };
     d.authz.httpAllow(entry, decision.rule, decision.rule.meta, decision.authz).allow.inc();
     return undefined;
   };

@@ -53,6 +53,7 @@ function lease(d: InboundPolicyDeps, conn: Accepted, port: number): Held {
 
 /** Calls `go` once the port's first policy is in (or waiting for it is over), unless the client left meanwhile. */
 function whenReady(p: PortPolicy, socket: Socket, go: () => void): void {
+  if (p.settled) return go();
   p.ready.then(
     () => {
       if (!socket.destroyed) go();

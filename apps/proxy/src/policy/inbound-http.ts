@@ -69,10 +69,13 @@ export function redirectLocation(r: RedirectSpec, head: RequestHead, facts: Requ
 export type Decision =
   | { readonly kind: 'allow'; readonly rule: RoutePolicy; readonly authz: Authorization; readonly facts: RequestFacts | undefined }
   | { readonly kind: 'deny'; readonly rule: RoutePolicy }
-  | { readonly kind: 'notFound' };
+  | { readonly kind: 'notFound' }
+  /** The port's Server could not be used: 500, before any route or authorization. */
+  | { readonly kind: 'invalid'; readonly why: string };
 
 /** The route and authorization of a request under a server, counted and logged as Linkerd does. */
 export function decide(d: InboundHttpDeps, server: CompiledServer, client: Client, clientAddr: string, head: RequestHead, entry: TargetEntry): Decision {
+  if (server.invalid !== undefined) return { kind: 'invalid', why: server.invalid };
   let rule: RoutePolicy | undefined = server.trivialRoute;
   let facts: RequestFacts | undefined;
   if (!rule) {
@@ -104,6 +107,7 @@ export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
     const decision = decide(d, server, conn.client, conn.clientAddr, head, ex.entry);
     if (decision.kind === 'notFound') return ex.fail(new RouteNotFoundError());
     if (decision.kind === 'deny') return ex.fail(new UnauthorizedRequestError(metaText(server.meta)));
+    if (decision.kind === 'invalid') return ex.fail(new InvalidPolicyResponse(decision.why));
     const { rule, authz, facts } = decision;
     const series = d.authz.httpAllow(ex.entry, rule, rule.meta, authz);
     series.allow.inc();

@@ -21,6 +21,8 @@ import type { PolicyDiscovery, PolicyWatch } from './policy-discovery.ts';
 import { InvalidPolicyError } from './inbound-authz.ts';
 import { compileServer, defaultServer, invalidServer, type CompiledServer, type DefaultPolicyName } from './inbound-server.ts';
 
+const RESOLVED = Promise.resolve();
+
 interface PortPolicyEvents {
   change: [CompiledServer];
 }
@@ -31,12 +33,15 @@ export class PortPolicy extends EventEmitter<PortPolicyEvents> {
   current: CompiledServer;
   /** Settles when the controller first answered for this port, or when waiting for it is over. */
   readonly ready: Promise<void>;
+  /** True once `ready` has settled: connections go on without waiting for a promise. */
+  settled: boolean;
 
-  constructor(port: number, current: CompiledServer, ready: Promise<void>) {
+  constructor(port: number, current: CompiledServer, ready: Promise<void> | undefined) {
     super();
     this.port = port;
     this.current = current;
-    this.ready = ready;
+    this.settled = ready === undefined;
+    this.ready = ready ? ready.then(() => void (this.settled = true)) : RESOLVED;
     // Every open opaque connection on the port listens for changes.
     this.setMaxListeners(0);
   }
@@ -69,7 +74,6 @@ export interface InboundPoliciesOptions {
   readonly log: InboundPolicyLog;
 }
 
-const RESOLVED = Promise.resolve();
 
 export class InboundPolicies {
   readonly #discovery: PolicyDiscovery | undefined;
@@ -104,7 +108,7 @@ export class InboundPolicies {
     if (!d) {
       let p = this.#static.get(port);
       if (!p) {
-        p = new PortPolicy(port, this.defaultFor(port), RESOLVED);
+        p = new PortPolicy(port, this.defaultFor(port), undefined);
         this.#static.set(port, p);
       }
       return { policy: p, release: noop };
@@ -130,7 +134,7 @@ export class InboundPolicies {
 
   #follow(port: number, w: PolicyWatch<inbound.Server>): PortPolicy {
     const initial = w.state === 'ok' && w.current ? this.#compile(port, w.current) : this.defaultFor(port);
-    const ready = w.state === 'pending' ? w.first(this.#o.initialTimeoutMs).then(noop) : RESOLVED;
+    const ready = w.state === 'pending' ? w.first(this.#o.initialTimeoutMs).then(noop) : undefined;
     const p = new PortPolicy(port, initial, ready);
     w.on('update', (s) => p.set(this.#compile(port, s)));
     w.on('rejected', (state) => {

@@ -241,21 +241,10 @@ export function compileServer(s: inbound.Server, o: CompileOptions): CompiledSer
 
 /**
  * What a port gets when its Server cannot be used: its name is `default:invalid`, HTTP requests are answered
- * with 500 and other connections are refused (no authorization admits them).
+ * with 500 (inbound-http.ts) and other connections are refused (no authorization admits them).
  */
 export function invalidServer(why: string, detectTimeoutMs: number): CompiledServer {
-  const meta = defaultMeta('invalid');
-  const rule: RoutePolicy = { meta, authzs: [], filters: [{ kind: 'invalid', message: 'invalid server configuration' }], prefixes: [] };
-  return {
-    meta,
-    protocol: 'detect',
-    detectTimeoutMs,
-    serverIps: [],
-    tcpAuthzs: [],
-    routes: [{ host: hostMatcher([]), rules: [{ matches: [], rule }] }],
-    trivialRoute: undefined,
-    invalid: why,
-  };
+  return { meta: defaultMeta('invalid'), protocol: 'detect', detectTimeoutMs, serverIps: [], tcpAuthzs: [], routes: [], trivialRoute: undefined, invalid: why };
 }
 
 const ALL = ['0.0.0.0/0', '::/0'];
