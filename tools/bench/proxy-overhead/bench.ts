@@ -2,10 +2,10 @@
 // proxy, outbound + inbound proxies, and the meshed path: outbound + inbound with identity, mTLS and HTTP/2
 // between the proxies), runs interleaved; then closed-loop max throughput per path. See README.md.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createIssuer, createTrustAnchor, encodeCertificates, privateKeyToPem } from '@trellis/pki';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     'node-options': { type: 'string', default: '' },
     // Leave out the flags of the image's ENTRYPOINT (for before/after comparisons of them).
     'no-image-flags': { type: 'boolean', default: false },
+    // A directory for every child's output (proxies, control planes, fortio servers), one file per process.
+    logs: { type: 'string', default: '' },
   },
 });
 const proxyMain = args.bundle || defaultProxyMain;
@@ -127,8 +129,11 @@ function startIn(ns: string, argv: string[], env: Record<string, string>, marker
   const child = spawn('ip', ['netns', 'exec', ns, ...asUser, ...argv], { env: { PATH: process.env['PATH'] ?? '', ...env } });
   children.push(child);
   let out = '';
+  const log = args.logs ? join(args.logs, `${ns.replace(`${tag}-`, '')}-${basename(argv[argv.length - 1] ?? 'x')}-${child.pid}.log`) : undefined;
+  if (log) mkdirSync(args.logs, { recursive: true });
   return new Promise((resolve, reject) => {
     const onData = (b: Buffer) => {
+      if (log) appendFileSync(log, b);
       out += b.toString();
       if (marker.test(out)) resolve(child);
     };
