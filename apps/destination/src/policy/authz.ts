@@ -161,9 +161,12 @@ function meshTLS(c: Clients): inbound.Authn {
   };
 }
 
-function authz(kind: 'authorizationpolicy' | 'serverauthorization', name: string, nets: readonly NetworkSpec[], authentication: inbound.Authn): inbound.Authz {
+const clusterNets = (cfg: DestinationConfig): NetworkSpec[] => cfg.clusterNetworks.map((c) => ({ net: network(c), except: [] }));
+
+// An empty network list would match nothing on the proxy; Linkerd sends the cluster networks instead.
+function authz(cfg: DestinationConfig, kind: 'authorizationpolicy' | 'serverauthorization', name: string, nets: readonly NetworkSpec[], authentication: inbound.Authn): inbound.Authz {
   return {
-    networks: nets.map((n) => ({ net: n.net, except: [...n.except] })),
+    networks: (nets.length > 0 ? nets : clusterNets(cfg)).map((n) => ({ net: n.net, except: [...n.except] })),
     authentication,
     labels: { group: POLICY_GROUP, kind, name },
     metadata: { kind: { $case: 'resource', value: { group: POLICY_GROUP, kind, name, namespace: '', section: '', port: 0 } } },
@@ -208,22 +211,21 @@ function policyAuthz(cfg: DestinationConfig, index: ClusterIndex, p: Authorizati
   }
   // Without identities any client (TLS or not) is allowed; without networks, from anywhere.
   const authentication: inbound.Authn = clients ? meshTLS(clients) : { permit: { $case: 'unauthenticated', value: {} } };
-  return authz('authorizationpolicy', p.name, nets ?? ALL, authentication);
+  return authz(cfg, 'authorizationpolicy', p.name, nets ?? ALL, authentication);
 }
 
 function serverAuthz(cfg: DestinationConfig, s: ServerAuthorizationRecord): inbound.Authz | undefined {
   if (s.error !== undefined) return undefined;
-  // No networks (absent or empty) means the cluster networks.
-  const nets = s.networks?.length ? s.networks : cfg.clusterNetworks.map((c) => ({ net: network(c), except: [] }));
-  if (s.unauthenticated) return authz('serverauthorization', s.name, nets, { permit: { $case: 'unauthenticated', value: {} } });
+  const nets = s.networks ?? [];
+  if (s.unauthenticated) return authz(cfg, 'serverauthorization', s.name, nets, { permit: { $case: 'unauthenticated', value: {} } });
   if (!s.meshTLS) return undefined;
-  if (s.meshTLS.unauthenticatedTLS) return authz('serverauthorization', s.name, nets, { permit: { $case: 'meshTLS', value: { clients: { $case: 'unauthenticated', value: {} } } } });
+  if (s.meshTLS.unauthenticatedTLS) return authz(cfg, 'serverauthorization', s.name, nets, { permit: { $case: 'meshTLS', value: { clients: { $case: 'unauthenticated', value: {} } } } });
   const clients: Clients = { names: new Set(), suffixes: [] };
   for (const id of s.meshTLS.identities) addIdentity(clients, id);
   for (const sa of s.meshTLS.serviceAccounts) clients.names.add(identityName(cfg, sa.name, sa.namespace));
   // One that names no client authorizes nobody; Linkerd drops it.
   if (clients.names.size === 0 && clients.suffixes.length === 0) return undefined;
-  return authz('serverauthorization', s.name, nets, meshTLS(clients));
+  return authz(cfg, 'serverauthorization', s.name, nets, meshTLS(clients));
 }
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
