@@ -62,6 +62,25 @@ describe('compileServer', () => {
     expect(withRoute.trivialRoute?.authzs.map((a) => a.meta.name)).toEqual(['all-unauthenticated', 'all-authenticated', 'localhost']);
   });
 
+  it('skips matching for a single catch-all route (the controller default: prefix "/"), not for a narrower one', () => {
+    const msg = defaultServerMessage('all-unauthenticated', CLUSTER, 1000, false);
+    const route = (path: string) => ({
+      ...msg,
+      protocol: {
+        kind: {
+          $case: 'detect' as const,
+          value: {
+            timeout: { seconds: 10n, nanos: 0 },
+            httpRoutes: [{ metadata: { kind: { $case: 'default' as const, value: 'default' } }, hosts: [], authorizations: [], rules: [{ matches: [{ path: { kind: { $case: 'prefix' as const, value: path } }, headers: [], queryParams: [], method: undefined }], filters: [] }] }],
+            httpLocalRateLimit: undefined,
+          },
+        },
+      },
+    });
+    expect(compileServer(route('/'), { localhost: true }).trivialRoute?.meta.name).toBe('default');
+    expect(compileServer(route('/api'), { localhost: true }).trivialRoute).toBeUndefined();
+  });
+
   it('refuses a Server Linkerd would refuse', () => {
     const msg = defaultServerMessage('deny', CLUSTER, 1000, false);
     expect(() => compileServer({ ...msg, protocol: undefined }, { localhost: true })).toThrow('proxy protocol');

@@ -163,6 +163,13 @@ function defaultRoute(serverAuthzs: readonly Authorization[]): Candidate<RoutePo
   return { host: hostMatcher([]), rules: [{ matches: [], rule: { meta: DEFAULT_ROUTE, authzs: serverAuthzs, filters: [], prefixes: [] } }] };
 }
 
+/** A match every request meets (the controller's default route: prefix "/"), so matching can be skipped. */
+function catchAll(m: httpRoute.HttpRouteMatch): boolean {
+  const k = m.path?.kind;
+  const path = k === undefined || (k.$case === 'prefix' && (k.value === '/' || k.value === ''));
+  return path && m.method === undefined && m.headers.length === 0 && m.queryParams.length === 0;
+}
+
 function trivial(routes: readonly Candidate<RoutePolicy>[], hosts: number, matches: number): RoutePolicy | undefined {
   const only = routes.length === 1 ? routes[0]?.rules : undefined;
   if (!only || only.length !== 1 || hosts !== 0 || matches !== 0) return undefined;
@@ -194,7 +201,7 @@ function compile(s: inbound.Server, o: CompileOptions): CompiledServer {
   const http = (rs: readonly inbound.HttpRoute[]) => {
     for (const r of rs) {
       hosts += r.hosts.length;
-      for (const rule of r.rules) matches += rule.matches.length;
+      for (const rule of r.rules) matches += rule.matches.filter((m) => !catchAll(m)).length;
     }
     return rs.length === 0 ? [defaultRoute(authzs)] : rs.map((r) => httpRouteOf(r, authzs));
   };
