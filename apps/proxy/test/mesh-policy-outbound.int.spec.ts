@@ -269,6 +269,11 @@ describe('outbound policy routing', () => {
     expect(bad.seen.length).toBe(3);
     expect(good.seen.length).toBe(97);
     expect(statuses.filter((s) => s === 500)).toHaveLength(3);
+    // The shut endpoint is pending in the balancer gauge.
+    const text = await proxy.metrics();
+    const labels = 'parent_group="core",parent_kind="Service",parent_namespace="default",parent_name="books",parent_port="80",parent_section_name="",backend_group="core",backend_kind="Service",backend_namespace="default",backend_name="books-v1"';
+    expect(sample(text, 'outbound_http_balancer_endpoints', `endpoint_state="ready",${labels}`)).toBe(1);
+    expect(sample(text, 'outbound_http_balancer_endpoints', `endpoint_state="pending",${labels}`)).toBe(1);
   });
 
   it('probes an ejected endpoint once its backoff ends and takes it back when the probe succeeds', async () => {

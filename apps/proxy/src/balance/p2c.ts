@@ -117,6 +117,14 @@ export class Balancer<E> {
     return this.#members.size;
   }
 
+  /** Endpoints by state: ready (connected and admitted by its breaker) or pending, for the endpoints gauge. */
+  counts(): { ready: number; pending: number } {
+    const now = this.#now();
+    let ready = 0;
+    for (const m of this.#members.values()) if (m.ready && (!m.breaker || m.breaker.state !== 'shut' || now >= m.breaker.shutUntil)) ready++;
+    return { ready, pending: this.#members.size - ready };
+  }
+
   /** Whether an endpoint is ready and admitted by its breaker now (a split skips backends that are not). */
   get available(): boolean {
     const now = this.#now();

@@ -121,12 +121,67 @@ export class RouteSeries {
   }
 }
 
+/** A policy target as the endpoints gauge reads it. */
+export interface BalancedTarget {
+  readonly parent: MetaLabels;
+  readonly grpc: boolean;
+  balancers(): Iterable<{ readonly meta: MetaLabels; readonly balancer: { counts(): { ready: number; pending: number } } }>;
+}
+
+/**
+ * outbound_{http,grpc}_balancer_endpoints{endpoint_state="ready"|"pending",parent_*,backend_*}: read from the
+ * live policy targets' balancers when scraped, so nothing is kept per endpoint.
+ */
+export class BalancerEndpoints {
+  readonly #targets = new Set<BalancedTarget>();
+
+  track(t: BalancedTarget): void {
+    this.#targets.add(t);
+  }
+
+  untrack(t: BalancedTarget): void {
+    this.#targets.delete(t);
+  }
+
+  render(): string {
+    const rows = { http: new Map<string, number>(), grpc: new Map<string, number>() };
+    for (const t of this.#targets) {
+      const parent = labelText(prefixed('parent', t.parent));
+      for (const { meta, balancer } of t.balancers()) {
+        const c = balancer.counts();
+        const labels = joinLabels(parent, labelText(prefixed('backend', meta)));
+        const m = t.grpc ? rows.grpc : rows.http;
+        for (const state of ['ready', 'pending'] as const) {
+          const key = `endpoint_state="${state}",${labels}`;
+          m.set(key, (m.get(key) ?? 0) + c[state]);
+        }
+      }
+    }
+    let out = '';
+    for (const kind of ['http', 'grpc'] as const) {
+      const m = rows[kind];
+      if (m.size === 0) continue;
+      const name = `outbound_${kind}_balancer_endpoints`;
+      out += `# HELP ${name} The number of endpoints in a backend's balancer, by state.\n# TYPE ${name} gauge\n`;
+      for (const [labels, v] of m) out += `${name}{${labels}} ${v}\n`;
+    }
+    return out;
+  }
+
+  /** Nothing is kept between scrapes. */
+  sweep(): void {
+    // the gauge is computed from live balancers at each scrape
+  }
+}
+
 const NO_ROUTE: MetaLabels = { group: '', kind: 'default', namespace: '', name: '', section: '', port: '' };
 
 export class RouteObserver {
   readonly #http = new Families('outbound_http_route');
   readonly #grpc = new Families('outbound_grpc_route');
   readonly #series = new WeakMap<MetaLabels, WeakMap<MetaLabels, RouteSeries>>();
+  /** Endpoints per policy backend balancer (policy targets register here while they live). */
+  readonly endpoints = new BalancerEndpoints();
 
   /** The series of one route of one parent (no route: the parent's requests that matched none). */
   route(parent: MetaLabels, route: MetaLabels | undefined, grpc: boolean): RouteSeries {
@@ -142,7 +197,7 @@ export class RouteObserver {
   }
 
   all() {
-    return [...this.#http.all(), ...this.#grpc.all()];
+    return [...this.#http.all(), ...this.#grpc.all(), this.endpoints];
   }
 
   sweep(now: number, retainMs: number): void {

@@ -9,6 +9,7 @@
 import type { Discovery } from '../discovery/discovery.ts';
 import type { LogicalTarget, OutboundResolver, Resolution } from '../discovery/outbound.ts';
 import type { PolicyDiscovery } from './policy-discovery.ts';
+import type { BalancerEndpoints } from './outbound-metrics.ts';
 import { PolicyTarget, type PolicyLog } from './outbound-target.ts';
 
 export type OutboundResolution = Resolution | { readonly kind: 'policy'; readonly target: PolicyTarget; readonly profile: LogicalTarget | undefined };
@@ -22,7 +23,15 @@ export interface ResolveParts {
 /** How long to wait for the first policy before using the profile alone (as long as for the profile). */
 const POLICY_TIMEOUT_MS = 3_000;
 
-export async function resolveOutbound(parts: ResolveParts, ip: string, port: number, log: PolicyLog, timeoutMs = POLICY_TIMEOUT_MS): Promise<OutboundResolution> {
+export interface ResolveOptions {
+  readonly log: PolicyLog;
+  /** The endpoints gauge policy targets register with while they live. */
+  readonly endpoints?: BalancerEndpoints | undefined;
+  readonly timeoutMs?: number;
+}
+
+export async function resolveOutbound(parts: ResolveParts, ip: string, port: number, o: ResolveOptions): Promise<OutboundResolution> {
+  const { log, endpoints, timeoutMs = POLICY_TIMEOUT_MS } = o;
   if (!parts.policy) return parts.outbound.resolve(ip, port);
   const lease = parts.policy.outbound(ip, port);
   const [profiled, policy] = await Promise.all([parts.outbound.resolve(ip, port), lease.value.first(timeoutMs)]);
@@ -32,7 +41,8 @@ export async function resolveOutbound(parts: ResolveParts, ip: string, port: num
   }
   const addr = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
   if (profiled.kind === 'logical' && profileOverrides(profiled.target)) log.debug({ target: addr }, 'ServiceProfile has routes, overriding OutboundPolicy');
-  const target = new PolicyTarget(addr, policy, lease, parts.discovery, { ...parts.outbound.options, log });
+  const target = new PolicyTarget(addr, policy, lease, parts.discovery, { ...parts.outbound.options, log, ...(endpoints ? { onRelease: (t: PolicyTarget) => endpoints.untrack(t) } : {}) });
+  endpoints?.track(target);
   // A known pod's profile has nothing to say over a policy.
   if (profiled.kind === 'endpoint') profiled.release();
   return { kind: 'policy', target, profile: profiled.kind === 'logical' ? profiled.target : undefined };

@@ -92,9 +92,10 @@ export class PolicyTarget {
   readonly addr: string;
   #bound: Bound;
   readonly #backends = new Map<string, PolicyBackend>();
+  readonly #metas = new Map<string, MetaLabels>();
   readonly #lease: Lease<PolicyWatch<outbound.OutboundPolicy>>;
   readonly #discovery: Discovery;
-  readonly #o: OutboundOptions;
+  readonly #o: OutboundOptions & { readonly onRelease?: (t: PolicyTarget) => void };
   readonly #log: PolicyLog;
   readonly #random: () => number;
   readonly #onUpdate: (p: outbound.OutboundPolicy) => void;
@@ -104,7 +105,7 @@ export class PolicyTarget {
     first: outbound.OutboundPolicy,
     lease: Lease<PolicyWatch<outbound.OutboundPolicy>>,
     discovery: Discovery,
-    o: OutboundOptions & { readonly log: PolicyLog; readonly random?: () => number },
+    o: OutboundOptions & { readonly log: PolicyLog; readonly random?: () => number; readonly onRelease?: (t: PolicyTarget) => void },
   ) {
     this.addr = addr;
     this.#lease = lease;
@@ -125,6 +126,11 @@ export class PolicyTarget {
 
   get parent(): MetaLabels {
     return this.#bound.compiled.parent;
+  }
+
+  /** A gRPC policy (its metrics are the outbound_grpc_* families). */
+  get grpc(): boolean {
+    return this.#bound.compiled.protocol === 'grpc';
   }
 
   /** Opaque TCP: the policy says so, or has TLS routes (which are forwarded as TCP). */
@@ -159,6 +165,7 @@ export class PolicyTarget {
       b = new ForwardBackend(e, o);
     }
     this.#backends.set(spec.key, b);
+    this.#metas.set(spec.key, spec.meta);
     return b;
   }
 
@@ -200,8 +207,17 @@ export class PolicyTarget {
       if (used.has(key)) continue;
       b.close();
       this.#backends.delete(key);
+      this.#metas.delete(key);
     }
     return bound;
+  }
+
+  /** Each live backend's metadata and balancer, for the endpoints gauge. */
+  *balancers(): Generator<{ readonly meta: MetaLabels; readonly balancer: PolicyBackend['balancer'] }> {
+    for (const [key, b] of this.#backends) {
+      const meta = this.#metas.get(key);
+      if (meta) yield { meta, balancer: b.balancer };
+    }
   }
 
   /** Backends with a live balancer, for tests and /debug. */
@@ -211,8 +227,10 @@ export class PolicyTarget {
 
   release(): void {
     this.#lease.value.off('update', this.#onUpdate);
+    this.#o.onRelease?.(this);
     for (const b of this.#backends.values()) b.close();
     this.#backends.clear();
+    this.#metas.clear();
     this.#lease.release();
   }
 }
