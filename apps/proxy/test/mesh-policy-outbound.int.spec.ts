@@ -253,6 +253,19 @@ describe('outbound policy routing', () => {
     console.log(`retries: ${N} requests, ${flaky.seen.length} attempts, ${ok} succeeded`);
   });
 
+  it('retries a request whose endpoint refused the connection when the route retries 5xx (the 502 it stands for)', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const good = await app('good');
+    const gone = await app('gone');
+    const closed = gone.port;
+    await new Promise<void>((r) => gone.server.close(() => r()));
+    endpoints(dst, 'books-v1', closed, good.port);
+    const retry = { maxRetries: 3, conditions: { statusRanges: [{ start: 500, end: 599 }] }, backoff: { minBackoff: durationFromMillis(1), maxBackoff: durationFromMillis(2) } };
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1'), retry }]));
+    for (let i = 0; i < 20; i++) expect((await send(proxy.outboundPort, `/r/${i}`)).status).toBe(200);
+    expect(good.seen).toHaveLength(20);
+  });
+
   it('ejects an endpoint that keeps failing (consecutive failures), so the other one takes the traffic', async () => {
     const { proxy, dst, policy } = await meshed();
     const bad = await app('bad', (_req, res) => {

@@ -12,7 +12,10 @@ import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type Outgo
 import type { Readable, Writable } from 'node:stream';
 import { parseDuration } from '@trellis/config';
 import { FailFastError } from '../balance/errors.ts';
-import { asProxyError, ProxyError } from '../errors.ts';
+import type { Balancer } from '../balance/p2c.ts';
+import { Backoff } from '../discovery/backoff.ts';
+import type { MeshEndpoint } from '../discovery/outbound.ts';
+import { asProxyError, ConnectError, ConnectTimeoutError, ProxyError } from '../errors.ts';
 import type { Exchange } from '../http/exchange.ts';
 import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { bufferForRetry, type BufferedBody } from '../profiles/retry.ts';
@@ -420,6 +423,7 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
     const buffered = await buffering;
     const body: Body = !d.body ? { kind: 'none' } : buffered?.replayable ? { kind: 'buffer', data: buffered.body } : buffered ? { kind: 'stream', prefix: buffered.prefix, rest: buffered.rest } : { kind: 'stream', prefix: Buffer.alloc(0), rest: d.body };
     const maxRetries = retry && body.kind !== 'stream' ? retry.maxRetries : 0;
+    let connectFailed: (err: ProxyError) => void = noop;
     for (let attempt = 0; ; attempt++) {
       if (ex.finished) return;
       const last = attempt >= maxRetries;
@@ -432,7 +436,9 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
       let p: MeshPick;
       try {
         const picked = await bb.backend.balancer.acquire();
+        const balancer = bb.backend.balancer;
         p = { me: picked.endpoint, firstByte: () => picked.firstByte(), done: (ok) => picked.done(ok) };
+        connectFailed = (err) => reconnectBackoff(balancer, picked.key, picked.endpoint, err);
       } catch (err) {
         // Failing fast is retryable (another backend may be ready); shedding is not.
         if (err instanceof FailFastError && !last && retry && !ex.finished) {
@@ -468,10 +474,18 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
         }
         const perr = asProxyError(err, p.me.endpoint.addr);
         backendObs?.response(0, undefined, perr.errorLabel);
+        connectFailed(perr);
+        // Linkerd answers endpoint failures below the route (502, 504): a route retrying those statuses retries them.
+        if (retry && !last && !ex.finished && retryableStatus(retry, perr.httpStatus, perr.grpcStatus, ex.grpc)) {
+          obs?.retry('requests');
+          await sleep(backoffMs(retry, attempt, random));
+          continue;
+        }
         throw perr;
       }
       current = res;
       backendObs?.response(res.status, res.grpcStatus, '');
+      if (!p.me.h2) reconnects.get(p.me)?.backoff.reset();
       if (ex.finished) {
         cancelAll();
         return p.done(false);
@@ -499,6 +513,27 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
   run().catch((err: unknown) => {
     if (!ex.finished) fail(asProxyError(err, ex.entry.target.addr));
   });
+}
+
+const reconnects = new WeakMap<MeshEndpoint, { backoff: Backoff; timer: NodeJS.Timeout | undefined }>();
+
+/**
+ * An endpoint reached over a plain keep-alive agent (no pooled HTTP/2 connection that tracks its own state)
+ * that refused a connection, or did not answer the connect in time, sits out a reconnect backoff (100 ms → 60 s,
+ * as Linkerd's endpoint reconnects do), so P2C does not keep choosing it for its cheap failures.
+ */
+function reconnectBackoff(balancer: Balancer<MeshEndpoint>, key: string, me: MeshEndpoint, err: ProxyError): void {
+  if (me.h2 || !(err instanceof ConnectError || err instanceof ConnectTimeoutError)) return;
+  let r = reconnects.get(me);
+  if (!r) reconnects.set(me, (r = { backoff: new Backoff(), timer: undefined }));
+  if (r.timer) return;
+  const state = r;
+  balancer.setReady(key, false);
+  state.timer = setTimeout(() => {
+    state.timer = undefined;
+    balancer.setReady(key, true);
+  }, state.backoff.next());
+  state.timer.unref();
 }
 
 function sleep(ms: number): Promise<void> {
