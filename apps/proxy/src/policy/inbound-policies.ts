@@ -76,14 +76,14 @@ export interface InboundPoliciesOptions {
 
 
 export class InboundPolicies {
-  readonly #discovery: PolicyDiscovery | undefined;
+  readonly #discovery: Pick<PolicyDiscovery, 'inbound'> | undefined;
   readonly #o: InboundPoliciesOptions;
   readonly #defaults: { detect: CompiledServer; opaque: CompiledServer };
   readonly #static = new Map<number, PortPolicy>();
   readonly #watched = new WeakMap<PolicyWatch<inbound.Server>, PortPolicy>();
   readonly #always: PortLease[] = [];
 
-  constructor(discovery: PolicyDiscovery | undefined, o: InboundPoliciesOptions) {
+  constructor(discovery: Pick<PolicyDiscovery, 'inbound'> | undefined, o: InboundPoliciesOptions) {
     this.#discovery = discovery;
     this.#o = o;
     this.#defaults = {
