@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { openOpaque, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../discovery/outbound.ts';
 import type { Endpoint } from '../discovery/endpoints.ts';
 import { FailFastError } from '../balance/errors.ts';
+import { ConnectTimeoutError } from '../errors.ts';
 import type { EndpointMetrics } from '../metrics/proxy-metrics.ts';
 import { RetryBudget } from '../profiles/budget.ts';
 import type { RouteMetricFamilies, RouteSeries } from '../profiles/metrics.ts';
@@ -53,6 +54,7 @@ export class MeshUpstream {
   readonly #endpoint: MeshEndpoint | undefined;
   readonly #resolution: Upstream;
   readonly #policyMetrics: RouteObserver | undefined;
+  readonly #connectTimeoutMs: number;
   readonly #tls: MeshTls;
   readonly #isLocal: (ip: string) => boolean;
   readonly #agents = new Map<string, Agent>();
@@ -62,7 +64,8 @@ export class MeshUpstream {
   readonly #endpointMetrics: OutboundEndpointMetrics | undefined;
   #budget: RetryBudget | undefined;
 
-  constructor(r: Upstream, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies, endpointMetrics?: OutboundEndpointMetrics) {
+  constructor(r: Upstream, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies, endpointMetrics?: OutboundEndpointMetrics, connectTimeoutMs = 1_000) {
+    this.#connectTimeoutMs = connectTimeoutMs;
     this.#resolution = r;
     this.logical = r.kind === 'logical' ? r.target : r.kind === 'policy' ? r.profile : undefined;
     this.#policy = r.kind === 'policy' ? r.target : undefined;
@@ -165,6 +168,14 @@ export class MeshUpstream {
   #dial(e: Endpoint): Socket {
     const s = netConnect({ host: e.ip, port: e.port, noDelay: true });
     this.#endpointMetrics?.track(e, s);
+    // The outbound connect timeout (504), as for pooled HTTP/2 endpoints and the original destination.
+    const ms = this.#connectTimeoutMs;
+    if (ms > 0) {
+      const timer = setTimeout(() => s.destroy(new ConnectTimeoutError(e.addr, ms)), ms);
+      const clear = () => clearTimeout(timer);
+      s.once('connect', clear);
+      s.once('close', clear);
+    }
     return s;
   }
 

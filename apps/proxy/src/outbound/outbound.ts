@@ -47,7 +47,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
     const key = `${dst.ip}|${dst.port}`;
     let slot = cache.get(key);
     if (!slot) {
-      const upstream = resolveOutbound(mesh, dst.ip, dst.port, { log, endpoints: routeMetrics?.policy.endpoints }).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics, mesh.endpointMetrics)));
+      const upstream = resolveOutbound(mesh, dst.ip, dst.port, { log, endpoints: routeMetrics?.policy.endpoints }).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics, mesh.endpointMetrics, cfg.outbound.connectTimeoutMs)));
       const s: Slot = { upstream, conns: 0, idleSince: Date.now() };
       cache.set(key, s);
       const forget = () => {
