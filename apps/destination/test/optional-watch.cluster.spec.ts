@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiextensionsV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { loadKubeConfig, WatchCache } from '@trellis/k8s';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { startWhenServed, type OptionalStart } from '../src/index/watches.ts';
+import { isServed, RESOURCES, startWhenServed, type OptionalStart } from '../src/index/watches.ts';
 import { api, until } from './harness.ts';
 
 const kc = loadKubeConfig({ kubeconfig: inject('kubeconfig') });
@@ -17,6 +17,13 @@ afterAll(async () => {
   start?.cancel();
   await cache.stop();
   await kc.makeApiClient(ApiextensionsV1Api).deleteCustomResourceDefinition({ name: `widgets.${group}` }).catch(() => undefined);
+});
+
+describe('isServed', () => {
+  it('tells a missing custom resource from one the API server serves', async () => {
+    expect(await isServed(kc, ref)).toBe(false);
+    expect(await isServed(kc, RESOURCES.servers)).toBe(true);
+  });
 });
 
 describe('startWhenServed', () => {

@@ -47,11 +47,20 @@ export const RESOURCES = {
 } as const satisfies Record<string, ResourceRef>;
 
 /**
- * Resources whose CRDs a cluster may lack (trellis-crds installs the Gateway API routes only when asked):
- * they are watched once the API server serves them, looked for again every OPTIONAL_RECHECK_MS until then,
- * and never hold back start-up or readiness.
+ * Resources whose CRDs a cluster may lack (trellis-crds installs the Gateway API routes only when asked; a
+ * cluster set up for discovery alone may have only ServiceProfile and Server). Served at start, they are
+ * synced before the APIs serve, like the rest; missing at start, they are watched once the API server serves
+ * them (looked for every OPTIONAL_RECHECK_MS) and do not hold back start-up or readiness.
  */
-const OPTIONAL: readonly ResourceRef[] = [RESOURCES.gatewayHttpRoutes, RESOURCES.gatewayGrpcRoutes];
+const OPTIONAL: readonly ResourceRef[] = [
+  RESOURCES.policyHttpRoutes,
+  RESOURCES.gatewayHttpRoutes,
+  RESOURCES.gatewayGrpcRoutes,
+  RESOURCES.authorizationPolicies,
+  RESOURCES.serverAuthorizations,
+  RESOURCES.meshTLSAuthentications,
+  RESOURCES.networkAuthentications,
+];
 const OPTIONAL_RECHECK_MS = 60_000;
 
 export interface Watches {
@@ -87,6 +96,17 @@ export interface OptionalStart {
  * Starts `cache` once the API server serves its custom resource: a missing CRD (404) is logged once at info
  * and looked for again every `recheckMs`, so a cluster without it gets neither an error loop nor a stuck start.
  */
+/** False only when the API server says it does not serve the resource (404); other errors are for the watch to retry. */
+export async function isServed(kc: KubeConfig, ref: ResourceRef): Promise<boolean> {
+  const [group = '', version = ''] = ref.apiVersion.split('/');
+  try {
+    await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group, version, plural: ref.plural, limit: 1 });
+    return true;
+  } catch (err) {
+    return (err as { code?: number }).code !== 404;
+  }
+}
+
 export function startWhenServed(kc: KubeConfig, ref: ResourceRef, cache: WatchCache<KubernetesObject, KubernetesObject>, opts: { logger?: WatchLogger; recheckMs: number }): OptionalStart {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const [group = '', version = ''] = ref.apiVersion.split('/');
@@ -134,6 +154,8 @@ export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOp
   const caches: WatchCache<KubernetesObject, KubernetesObject>[] = [];
   const optional: { ref: ResourceRef; cache: WatchCache<KubernetesObject, KubernetesObject> }[] = [];
   const starters: OptionalStart[] = [];
+  // Optional caches whose resource was served at start: required from then on.
+  const awaited: WatchCache<KubernetesObject, KubernetesObject>[] = [];
   function watch<T extends KubernetesObject, R>(ref: ResourceRef, toRecord: (obj: T) => R, upsert: (rec: R, ns: string, name: string) => void, remove: (ns: string, name: string) => void): void {
     const cache = new WatchCache<T, Slim<R>>(kc, ref, {
       ...(opts.logger ? { logger: opts.logger } : {}),
@@ -218,10 +240,14 @@ export function createWatches(kc: KubeConfig, index: ClusterIndex, opts: WatchOp
 
   return {
     caches: [...caches, ...optional.map((o) => o.cache)],
-    synced: () => caches.every((c) => c.synced),
+    synced: () => caches.every((c) => c.synced) && awaited.every((c) => c.synced),
     start: async () => {
-      for (const o of optional) starters.push(startWhenServed(kc, o.ref, o.cache, { ...(opts.logger ? { logger: opts.logger } : {}), recheckMs: OPTIONAL_RECHECK_MS }));
-      await Promise.all(caches.map((c) => c.start()));
+      const served = await Promise.all(optional.map((o) => isServed(kc, o.ref)));
+      optional.forEach((o, i) => {
+        if (served[i]) awaited.push(o.cache);
+        else starters.push(startWhenServed(kc, o.ref, o.cache, { ...(opts.logger ? { logger: opts.logger } : {}), recheckMs: OPTIONAL_RECHECK_MS }));
+      });
+      await Promise.all([...caches, ...awaited].map((c) => c.start()));
     },
     stop: async () => {
       for (const s of starters.splice(0)) s.cancel();
