@@ -38,6 +38,8 @@ describe('outbound policy routing', () => {
     const text = await proxy.metrics();
     expect(sample(text, 'outbound_http_route_request_statuses_total', 'parent_name="books",parent_port="80",parent_section_name="",route_group="policy.linkerd.io",route_kind="HTTPRoute",route_namespace="default",route_name="books-route",http_status="200",error=""')).toBe(5);
     expect(sample(text, 'outbound_http_route_backend_requests_total', 'backend_name="books-v2"')).toBe(2);
+    expect(sample(text, 'outbound_http_route_backend_response_statuses_total', 'backend_name="books-v1",backend_port="80",backend_section_name="",http_status="200",error=""')).toBe(3);
+    expect(sample(text, 'outbound_http_route_backend_response_duration_seconds_count', 'backend_name="books-v2"')).toBe(2);
   });
 
   it('splits 90/10 over two backends by random_available weights, within 3 % over 2,000 requests', async () => {
@@ -250,6 +252,9 @@ describe('outbound policy routing', () => {
     const text = await proxy.metrics();
     const retries = sample(text, 'outbound_http_route_retry_requests_total', 'route_name="books-route"');
     expect(retries).toBe(flaky.seen.length - N);
+    // Every attempt is in the backend's series: the retried 500s and the 200s.
+    expect(sample(text, 'outbound_http_route_backend_response_statuses_total', 'http_status="500"')).toBe(flaky.seen.length - N);
+    expect(sample(text, 'outbound_http_route_backend_response_statuses_total', 'http_status="200"')).toBe(N);
     console.log(`retries: ${N} requests, ${flaky.seen.length} attempts, ${ok} succeeded`);
   });
 

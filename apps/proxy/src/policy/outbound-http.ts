@@ -431,8 +431,7 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
       const h: Headers = { ...headers };
       const mods = responseMods.length;
       if (!applyFilters(bb.filters, h)) return;
-      const backendObs = obs?.backend(bb.spec.meta);
-      backendObs?.request();
+      const backendObs = obs?.backend(bb.spec.meta).request();
       let p: MeshPick;
       try {
         const picked = await bb.backend.balancer.acquire();
@@ -484,9 +483,9 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
         throw perr;
       }
       current = res;
-      backendObs?.response(res.status, res.grpcStatus, '');
       if (!p.me.h2) reconnects.get(p.me)?.backoff.reset();
       if (ex.finished) {
+        backendObs?.response(res.status, res.grpcStatus, 'i/o');
         cancelAll();
         return p.done(false);
       }
@@ -495,6 +494,7 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
           obs?.retry('overflow');
         } else {
           res.cancel();
+          backendObs?.response(res.status, res.grpcStatus, '');
           current = undefined;
           pending = undefined;
           p.done(false);
@@ -506,6 +506,7 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
       } else if (retry && last && attempt > 0 && retryableStatus(retry, res.status, res.grpcStatus, ex.grpc)) obs?.retry('limit_exceeded');
       if (retry && attempt > 0 && !retryableStatus(retry, res.status, res.grpcStatus, ex.grpc)) obs?.retry('successes');
       pending = undefined;
+      if (backendObs) ex.onFinish((e) => backendObs.response(e.status, e.grpcStatus >= 0 ? e.grpcStatus : undefined, failedWith || e.errorLabel));
       deliver(d, res, p, responseMods, touch);
       return;
     }

@@ -35,12 +35,14 @@ class Families {
   readonly duration: HistogramFamily;
   readonly statuses: CounterFamily;
   readonly backendRequests: CounterFamily;
+  readonly backendDuration: HistogramFamily;
   readonly backendStatuses: CounterFamily;
   readonly retries: Record<RetryKind, CounterFamily>;
   constructor(p: string) {
     this.duration = new HistogramFamily(`${p}_request_duration_seconds`, 'The time between request initialization and response completion.', DURATION_BUCKETS);
     this.statuses = new CounterFamily(`${p}_request_statuses_total`, 'Completed request-response streams.');
     this.backendRequests = new CounterFamily(`${p}_backend_requests_total`, 'The total number of requests dispatched to a backend.');
+    this.backendDuration = new HistogramFamily(`${p}_backend_response_duration_seconds`, 'The time between request dispatch to a backend and its response completion.', DURATION_BUCKETS);
     this.backendStatuses = new CounterFamily(`${p}_backend_response_statuses_total`, 'Completed responses from a backend.');
     this.retries = {
       requests: new CounterFamily(`${p}_retry_requests_total`, 'Retry requests emitted.'),
@@ -50,15 +52,19 @@ class Families {
     };
   }
   all() {
-    return [this.duration, this.statuses, this.backendRequests, this.backendStatuses, ...Object.values(this.retries)];
+    return [this.duration, this.statuses, this.backendRequests, this.backendDuration, this.backendStatuses, ...Object.values(this.retries)];
   }
 }
 
 export type RetryKind = 'requests' | 'successes' | 'limit_exceeded' | 'overflow';
 
-export interface BackendObserver {
-  request(): void;
+/** One attempt dispatched to a backend: its response (or error) when it ends, timed from the dispatch. */
+export interface BackendAttempt {
   response(status: number, grpcStatus: number | undefined, error: string): void;
+}
+
+export interface BackendObserver {
+  request(): BackendAttempt;
 }
 
 export class RouteSeries {
@@ -100,14 +106,27 @@ export class RouteSeries {
     if (b) return b;
     const labels = joinLabels(this.#labels, labelText(prefixed('backend', meta)));
     const requests = this.#f.backendRequests.child(labels);
+    const duration = this.#f.backendDuration.child(labels);
     const statuses = new Map<string, CounterChild>();
+    const response = (status: number, grpcStatus: number | undefined, error: string, start: number) => {
+      const key = `${status}|${grpcStatus}|${error}`;
+      let c = statuses.get(key);
+      if (!c) statuses.set(key, (c = this.#f.backendStatuses.child(joinLabels(labels, this.#statusLabels(status, grpcStatus, error)))));
+      c.inc();
+      duration.observe((performance.now() - start) / 1000);
+    };
     b = {
-      request: () => requests.inc(),
-      response: (status, grpcStatus, error) => {
-        const key = `${status}|${grpcStatus}|${error}`;
-        let c = statuses.get(key);
-        if (!c) statuses.set(key, (c = this.#f.backendStatuses.child(joinLabels(labels, this.#statusLabels(status, grpcStatus, error)))));
-        c.inc();
+      request: () => {
+        requests.inc();
+        const start = performance.now();
+        let done = false;
+        return {
+          response: (status, grpcStatus, error) => {
+            if (done) return;
+            done = true;
+            response(status, grpcStatus, error, start);
+          },
+        };
       },
     };
     this.#backends.set(meta, b);
