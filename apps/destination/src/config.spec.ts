@@ -32,6 +32,8 @@ describe('destination config', () => {
     expect(cfg.clusterDomain).toBe('example.org');
     expect(cfg.streamQueueCapacity).toBe(5);
     expect(cfg.webhookAddr).toEqual({ host: '', port: 8443 });
+    expect(cfg.allowL5dRequestHeaders).toBe(false);
+    expect(parse(['--allow-l5d-request-headers']).allowL5dRequestHeaders).toBe(true);
   });
 
   it.each([

@@ -29,6 +29,8 @@ export interface DestinationConfig {
   readonly defaultPolicy: DefaultPolicy;
   readonly clusterNetworks: readonly string[];
   readonly probeNetworks: readonly string[];
+  /** Outbound routes let clients set l5d-retry-* / l5d-timeout style headers (allow_l5d_request_headers). */
+  readonly allowL5dRequestHeaders: boolean;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 }
@@ -62,6 +64,7 @@ export const COMMAND: CommandSpec = {
     'default-policy': { type: 'string', description: `cluster default inbound policy (${DEFAULT_POLICIES.join(', ')})`, value: 'POLICY', default: 'all-unauthenticated' },
     'cluster-networks': { type: 'string', description: 'cluster networks (CIDRs)', value: 'CIDRS', default: '10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8' },
     'probe-networks': { type: 'string', description: 'networks allowed to reach probe routes (CIDRs)', value: 'CIDRS', default: '0.0.0.0/0,::/0' },
+    'allow-l5d-request-headers': { type: 'boolean', description: 'let clients override route retries and timeouts with l5d-* request headers', default: false },
     'log-level': { type: 'string', description: `log level (${LOG_LEVELS.join(', ')})`, value: 'LEVEL', default: 'info' },
     'log-format': { type: 'string', description: `log format (${LOG_FORMATS.join(', ')})`, value: 'FORMAT', default: 'json' },
   },
@@ -127,6 +130,7 @@ export function buildConfig(values: Readonly<Record<string, FlagValue | undefine
     defaultPolicy: parseEnum('--default-policy', s('default-policy'), DEFAULT_POLICIES),
     clusterNetworks: cidrs('cluster-networks'),
     probeNetworks: cidrs('probe-networks'),
+    allowL5dRequestHeaders: values['allow-l5d-request-headers'] === true,
     logLevel: parseEnum('--log-level', s('log-level'), LOG_LEVELS),
     logFormat: parseEnum('--log-format', s('log-format'), LOG_FORMATS),
   };

@@ -66,6 +66,7 @@ export interface RouteContext {
   readonly defaultBackend: outbound.Backend;
   readonly balancer: (ns: string, name: string, port: number) => outbound.Backend;
   readonly queue: outbound.Queue;
+  readonly allowL5dRequestHeaders: boolean;
 }
 
 export function outboundHttpRoute(ctx: RouteContext, r: RouteRecord): outbound.HttpRoute {
@@ -98,7 +99,7 @@ export function outboundHttpRoute(ctx: RouteContext, r: RouteRecord): outbound.H
         requestTimeout: t.request,
         timeouts: t,
         retry: httpRetry(r.annotations.httpRetry ?? svcAnn.httpRetry),
-        allowL5dRequestHeaders: false,
+        allowL5dRequestHeaders: ctx.allowL5dRequestHeaders,
       };
     }),
   };
@@ -135,7 +136,7 @@ export function outboundGrpcRoute(ctx: RouteContext, r: RouteRecord): outbound.G
         requestTimeout: t.request,
         timeouts: t,
         retry: grpcRetry(r.annotations.grpcRetry ?? svcAnn.grpcRetry),
-        allowL5dRequestHeaders: false,
+        allowL5dRequestHeaders: ctx.allowL5dRequestHeaders,
       };
     }),
   };

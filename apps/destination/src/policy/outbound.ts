@@ -21,6 +21,7 @@ const PREFIX_ALL = { path: { kind: { $case: 'prefix' as const, value: '/' } }, h
 interface DefaultRouteConfig {
   readonly retry?: outbound.HttpRoute_Retry | undefined;
   readonly timeouts?: hr.Timeouts | undefined;
+  readonly allowL5dRequestHeaders?: boolean;
 }
 
 function httpRoute(name: string, backend: outbound.Backend, filters: outbound.HttpRoute_Filter[] = [], conf: DefaultRouteConfig = {}): outbound.HttpRoute {
@@ -36,13 +37,13 @@ function httpRoute(name: string, backend: outbound.Backend, filters: outbound.Ht
         requestTimeout: conf.timeouts?.request,
         timeouts: conf.timeouts,
         retry: conf.retry,
-        allowL5dRequestHeaders: false,
+        allowL5dRequestHeaders: conf.allowL5dRequestHeaders ?? false,
       },
     ],
   };
 }
 
-function grpcRoute(backend: outbound.Backend, retry: outbound.GrpcRoute_Retry | undefined, timeouts: hr.Timeouts): outbound.GrpcRoute {
+function grpcRoute(backend: outbound.Backend, retry: outbound.GrpcRoute_Retry | undefined, timeouts: hr.Timeouts, allowL5dRequestHeaders: boolean): outbound.GrpcRoute {
   return {
     metadata: defaultMeta('grpc'),
     hosts: [],
@@ -54,7 +55,7 @@ function grpcRoute(backend: outbound.Backend, retry: outbound.GrpcRoute_Retry | 
         requestTimeout: timeouts.request,
         timeouts,
         retry,
-        allowL5dRequestHeaders: false,
+        allowL5dRequestHeaders,
       },
     ],
   };
@@ -106,12 +107,13 @@ export function servicePolicy(cfg: DestinationConfig, index: ClusterIndex, svc: 
   const accrual = failureAccrual(ann.accrual);
   const timeouts = toTimeouts(ann.timeouts);
   const routes = routesFor(index, svc, port, sourceNs);
-  const ctx: RouteContext = { index, svc, defaultBackend: backend, balancer: (ns, name, p) => serviceBackend(cfg, { namespace: ns, name }, p), queue: QUEUE };
+  const allowL5dRequestHeaders = cfg.allowL5dRequestHeaders;
+  const ctx: RouteContext = { index, svc, defaultBackend: backend, balancer: (ns, name, p) => serviceBackend(cfg, { namespace: ns, name }, p), queue: QUEUE, allowL5dRequestHeaders };
   if (sp?.appProtocol.toLowerCase() === 'grpc' || routes.grpc.length > 0) {
-    const grpc = routes.grpc.length > 0 ? routes.grpc.map((r) => outboundGrpcRoute(ctx, r)) : [grpcRoute(backend, grpcRetry(ann.grpcRetry), timeouts)];
+    const grpc = routes.grpc.length > 0 ? routes.grpc.map((r) => outboundGrpcRoute(ctx, r)) : [grpcRoute(backend, grpcRetry(ann.grpcRetry), timeouts, allowL5dRequestHeaders)];
     return { metadata, protocol: { kind: { $case: 'grpc', value: { routes: grpc, failureAccrual: accrual } } } };
   }
-  const http = routes.http.length > 0 ? routes.http.map((r) => outboundHttpRoute(ctx, r)) : [httpRoute('http', backend, [], { retry: httpRetry(ann.httpRetry), timeouts })];
+  const http = routes.http.length > 0 ? routes.http.map((r) => outboundHttpRoute(ctx, r)) : [httpRoute('http', backend, [], { retry: httpRetry(ann.httpRetry), timeouts, allowL5dRequestHeaders })];
   return { metadata, protocol: detect(opaqueRoute('opaq', backend), http, accrual) };
 }
 
