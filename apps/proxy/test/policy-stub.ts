@@ -4,6 +4,8 @@
 // (contracts §4: labels group/kind/name, Authz metadata and labels, detect timeout 10 s).
 import { Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
 import { durationFromMillis, inbound, InboundServerPoliciesService, ipNetworkFromString, type InboundServerPoliciesServer } from '@trellis/proto';
+import type { MeshPki } from './mesh-pki.ts';
+import { DESTINATION_SVC_NAME } from './mesh-stub-destination.ts';
 
 type Call = ServerWritableStream<inbound.PortSpec, inbound.Server>;
 
@@ -22,7 +24,8 @@ export interface PolicyStub {
   close(): Promise<void>;
 }
 
-export async function startPolicyStub(): Promise<PolicyStub> {
+/** `pki`: serve mTLS as the destination identity (the policy controller's), for proxies off loopback. */
+export async function startPolicyStub(o: { pki?: MeshPki; host?: string } = {}): Promise<PolicyStub> {
   const calls = new Map<number, Set<Call>>();
   const stub: PolicyStub = {
     addr: '',
@@ -56,9 +59,15 @@ export async function startPolicyStub(): Promise<PolicyStub> {
   };
   const server = new Server();
   server.addService(InboundServerPoliciesService, impl);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  let creds = ServerCredentials.createInsecure();
+  if (o.pki) {
+    const own = await o.pki.issue(DESTINATION_SVC_NAME);
+    creds = ServerCredentials.createSsl(Buffer.from(o.pki.trustAnchorsPem), [{ private_key: Buffer.from(own.tls.key), cert_chain: Buffer.from(own.tls.cert) }], true);
+  }
+  const host = o.host ?? '127.0.0.1';
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:0`, creds, (e, p) => (e ? reject(e) : resolve(p))));
   return Object.assign(stub, {
-    addr: `127.0.0.1:${port}`,
+    addr: `${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         for (const set of calls.values()) for (const c of set) c.end();
