@@ -28,7 +28,6 @@ export interface WithInboundConn {
 
 export interface InboundPolicyDeps extends AcceptDeps {
   readonly policies: InboundPolicies;
-  readonly metrics: AcceptDeps['metrics'];
   readonly authz: InboundAuthzMetrics;
   readonly log: InboundPolicyLog;
   /** Meshed mode: TLS is detected, so an opaque port's connections are labelled port_skipped. */
@@ -63,7 +62,7 @@ function whenReady(p: PortPolicy, socket: Socket, go: () => void): void {
 }
 
 /** Admits a TCP connection under a server: its TCP authorizations; HTTP-only servers admit none. */
-export function authorizeTcp(s: CompiledServer, c: Client): Authorization | undefined {
+function authorizeTcp(s: CompiledServer, c: Client): Authorization | undefined {
   if (s.protocol !== 'detect' && s.protocol !== 'opaque' && s.protocol !== 'tls') return undefined;
   return authorize(s.tcpAuthzs, c);
 }
@@ -103,7 +102,8 @@ export function enforcePolicy(d: InboundPolicyDeps): ConnLayer {
         return;
       }
       (conn.socket as WithInboundConn)[kInboundConn] = { policy, client, clientAddr: h.clientAddr };
-      if (server.protocol === 'tls') conn.opaque = true;
+      // tls: TCP after TLS detection; opaque here only on the direct port (elsewhere TLS detection was skipped).
+      if (server.protocol === 'tls' || server.protocol === 'opaque') conn.opaque = true;
       const cp: ConnPolicy = {
         srv: server.meta,
         detectTimeoutMs: server.protocol === 'detect' ? server.detectTimeoutMs : undefined,
