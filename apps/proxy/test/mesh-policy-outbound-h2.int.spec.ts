@@ -86,6 +86,38 @@ describe('outbound policy routing over HTTP/2 and meshed peers', () => {
     expect(sample(text, 'outbound_grpc_route_retry_requests_total', 'route_name="books-grpc"')).toBe(4);
   });
 
+  it('retries a gRPC call whose UNAVAILABLE comes in trailers after the response headers, as Linkerd peeks them', async () => {
+    const { proxy, dst, policy } = await meshed();
+    let calls = 0;
+    const server = h2CreateServer();
+    server.on('stream', (stream) => {
+      calls++;
+      stream.on('data', () => undefined);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      const fail = calls % 2 === 1;
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': fail ? '14' : '0' }));
+      // A failed call: headers, then trailers (no message, not a trailers-only response).
+      if (fail) return stream.end();
+      stream.end('reply');
+    });
+    const port = await listenOn(server);
+    cleanups.push(() => server.close());
+    endpoints(dst, 'books-v1', port);
+    const grpcOne = { kind: { $case: 'firstAvailable' as const, value: { backends: [{ backend: backend('books-v1') }] } } };
+    const retry = { maxRetries: 2, conditions: { unavailable: true }, backoff: { minBackoff: durationFromMillis(1), maxBackoff: durationFromMillis(2) } };
+    policy.answers.set(TARGET, grpcPolicy([{ matches: [{ rpc: { service: 'books.Books' } }], backends: grpcOne, retry }]));
+    const session = h2connect(`http://127.0.0.1:${proxy.outboundPort}`);
+    cleanups.push(() => session.close());
+    for (let i = 0; i < 3; i++) {
+      const ok = await grpcCall(session, '/books.Books/Get');
+      expect(ok).toMatchObject({ body: 'reply', trailers: { 'grpc-status': '0' } });
+    }
+    expect(calls).toBe(6);
+    // Without retries left the same answer is relayed, its trailers included.
+    policy.push(TARGET, grpcPolicy([{ matches: [{ rpc: { service: 'books.Books' } }], backends: grpcOne }]));
+    await expect.poll(async () => (await grpcCall(session, '/books.Books/Get')).trailers['grpc-status']).toBe('14');
+  });
+
   it('reaches a meshed peer over mTLS HTTP/2 with l5d-orig-proto, the server app seeing HTTP/1.1 and our identity', async () => {
     const { proxy, dst, policy, pki, identity } = await meshed();
     const server = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: BOOKS });

@@ -402,11 +402,12 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
   // Idle: restarted when the request ends, when the response head comes and on each response body chunk.
   const idle = eff.idleMs > 0 ? timeout('idle', eff.idleMs) : undefined;
   const touch = idle ? () => idle.refresh() : noop;
-  let requestEnded = false;
+  // The response timeout runs from the end of the request, or from the response head if that comes first.
+  let responseClock = false;
   const onRequestEnd = () => {
     touch();
-    if (requestEnded) return;
-    requestEnded = true;
+    if (responseClock) return;
+    responseClock = true;
     if (eff.responseMs > 0) timeout('response', eff.responseMs);
   };
   d.onGone(() => {
@@ -453,6 +454,7 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
       pending = p;
       const perTry = retry && !last && retry.timeoutMs > 0 ? deadline(retry.timeoutMs, () => new PolicyTimeoutError('response headers', retry.timeoutMs)) : undefined;
       let res: UpResponse;
+      let drained = false;
       try {
         const ctl = { cancel: noop };
         current = { cancel: () => ctl.cancel() };
@@ -460,6 +462,12 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
         res = await (perTry ? Promise.race([sending, perTry.promise]) : sending);
         perTry?.clear();
         if (perTry) sending.catch(noop);
+        // A gRPC status in the trailers decides a retry too: look at them right after the first frame.
+        if (retry && !last && ex.grpc && !res.ended && res.grpcStatus === undefined) {
+          const peek = await peekGrpcStatus(res, p.me.endpoint.addr);
+          res = { ...res, grpcStatus: peek.grpcStatus };
+          drained = peek.drained;
+        }
       } catch (err) {
         perTry?.clear();
         cancelAll();
@@ -507,7 +515,8 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
       if (retry && attempt > 0 && !retryableStatus(retry, res.status, res.grpcStatus, ex.grpc)) obs?.retry('successes');
       pending = undefined;
       if (backendObs) ex.onFinish((e) => backendObs.response(e.status, e.grpcStatus >= 0 ? e.grpcStatus : undefined, failedWith || e.errorLabel));
-      deliver(d, res, p, responseMods, touch);
+      onRequestEnd();
+      deliver(d, res, p, responseMods, touch, drained);
       return;
     }
   };
@@ -541,7 +550,42 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function deliver(d: Downstream, res: UpResponse, p: MeshPick, mods: readonly HeaderModifier[], touch: () => void): void {
+/**
+ * Reads the first body frame of a gRPC response and puts it back, then looks at the trailers as Linkerd peeks
+ * them: after a message only if they came with it (nothing is waited for), without a message they are waited
+ * for. `drained`: the body ended during the peek (no message, only trailers).
+ */
+function peekGrpcStatus(res: UpResponse, addr: string): Promise<{ grpcStatus: number | undefined; drained: boolean }> {
+  const body = res.body;
+  return new Promise((resolve, reject) => {
+    const settle = (drained: boolean) => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('close', onClose);
+      // Frames that came in the same read as the first one have been handled by the next turn of the loop.
+      setImmediate(() => {
+        const t = res.trailers();
+        resolve({ grpcStatus: t ? grpcOf(t) : undefined, drained });
+      });
+    };
+    const onData = (chunk: Buffer) => {
+      body.pause();
+      body.unshift(chunk);
+      settle(false);
+    };
+    const onEnd = () => settle(true);
+    const onClose = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      reject(Object.assign(new Error(`stream reset by ${addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('close', onClose);
+  });
+}
+
+function deliver(d: Downstream, res: UpResponse, p: MeshPick, mods: readonly HeaderModifier[], touch: () => void, drained: boolean): void {
   const ex = d.ex;
   touch();
   ex.status = res.status;
@@ -555,6 +599,13 @@ function deliver(d: Downstream, res: UpResponse, p: MeshPick, mods: readonly Hea
     return;
   }
   const sink = d.head(res.status, headers, false) as Writable;
+  if (drained) {
+    const t = res.trailers();
+    if (res.grpcStatus !== undefined) ex.grpcStatus = res.grpcStatus;
+    d.end(t);
+    ex.finish();
+    return;
+  }
   res.body.once('data', () => {
     ex.firstByte();
     p.firstByte();
