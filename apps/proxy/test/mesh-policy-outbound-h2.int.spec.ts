@@ -1,7 +1,7 @@
 // Policy routing beyond plain HTTP/1 endpoints: gRPC routes (failure injector as grpc-status, retries on gRPC
 // codes) over HTTP/2, a meshed peer reached over mTLS HTTP/2 with l5d-orig-proto, failfast and load shedding of
 // a backend without endpoints, per-try timeouts, and the l5d-retry-*/l5d-timeout headers a route allows.
-import { connect as h2connect, createServer as h2CreateServer, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { constants as h2constants, connect as h2connect, createServer as h2CreateServer, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { destination, durationFromMillis, outbound, tcpAddress } from '@trellis/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenOn, sample } from './harness.ts';
@@ -116,6 +116,38 @@ describe('outbound policy routing over HTTP/2 and meshed peers', () => {
     // Without retries left the same answer is relayed, its trailers included.
     policy.push(TARGET, grpcPolicy([{ matches: [{ rpc: { service: 'books.Books' } }], backends: grpcOne }]));
     await expect.poll(async () => (await grpcCall(session, '/books.Books/Get')).trailers['grpc-status']).toBe('14');
+  });
+
+  it('retries an HTTP/2 request whose stream the endpoint refused (REFUSED_STREAM)', async () => {
+    const { proxy, dst, policy } = await meshed();
+    let calls = 0;
+    const server = h2CreateServer();
+    server.on('stream', (stream) => {
+      calls++;
+      stream.on('error', () => undefined);
+      if (calls % 2 === 1) return stream.close(h2constants.NGHTTP2_REFUSED_STREAM);
+      stream.respond({ ':status': 200 });
+      stream.end('served');
+    });
+    const port = await listenOn(server);
+    cleanups.push(() => server.close());
+    endpoints(dst, 'books-v1', port);
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1'), retry: { maxRetries: 1, conditions: { statusRanges: [] } } }]));
+    const session = h2connect(`http://127.0.0.1:${proxy.outboundPort}`);
+    cleanups.push(() => session.close());
+    const get = () =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const s = session.request({ ':path': '/h2', ':authority': 'books.default.svc.cluster.local' });
+        let status = 0;
+        let body = '';
+        s.on('response', (h) => (status = Number(h[':status'])));
+        s.on('data', (d: Buffer) => (body += d.toString()));
+        s.on('end', () => resolve({ status, body }));
+        s.on('error', reject);
+        s.end();
+      });
+    for (let i = 0; i < 3; i++) expect(await get()).toEqual({ status: 200, body: 'served' });
+    expect(calls).toBe(6);
   });
 
   it('reaches a meshed peer over mTLS HTTP/2 with l5d-orig-proto, the server app seeing HTTP/1.1 and our identity', async () => {

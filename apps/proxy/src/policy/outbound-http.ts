@@ -26,7 +26,7 @@ import type { RouteObserver } from './outbound-metrics.ts';
 import type { BoundBackend, BoundRule, PolicyTarget } from './outbound-target.ts';
 import { requestFacts } from './match.ts';
 
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, HTTP2_FLAG_END_STREAM } = constants as unknown as Record<string, number>;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM, HTTP2_FLAG_END_STREAM } = constants as unknown as Record<string, number>;
 const END_STREAM = HTTP2_FLAG_END_STREAM ?? 0x1;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host']);
 /** Response headers a client proxy drops (it made them, or they are for it). */
@@ -287,11 +287,13 @@ async function sendAttempt(mesh: MeshUpstream, p: MeshPick, r: OutRequest, body:
   let trailers: IncomingHttpHeaders | undefined;
   up.on('trailers', (t: IncomingHttpHeaders) => (trailers = t));
   const [rh, flags] = await new Promise<[IncomingHttpHeaders, number]>((resolve, reject) => {
-    const onClose = () => reject(Object.assign(new Error(`stream reset by ${me.endpoint.addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
-    up.once('error', reject);
+    const onClose = () => reject(Object.assign(new Error(`stream reset by ${me.endpoint.addr}`), { code: 'ERR_HTTP2_STREAM_ERROR', rstCode: up.rstCode }));
+    // The reset code tells a refused stream (retryable) from others.
+    const onError = (err: Error) => reject(Object.assign(err, { rstCode: up.rstCode }));
+    up.once('error', onError);
     up.once('close', onClose);
     up.once('response', (headers: IncomingHttpHeaders, f: number) => {
-      up.removeListener('error', reject);
+      up.removeListener('error', onError);
       up.removeListener('close', onClose);
       resolve([headers, f]);
     });
@@ -473,8 +475,10 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
         cancelAll();
         pending = undefined;
         p.done(false);
-        if (err instanceof PolicyTimeoutError && retry && !ex.finished) {
-          backendObs?.response(0, undefined, err.errorLabel);
+        // A per-try timeout, or a stream the endpoint refused before processing it (REFUSED_STREAM), is retried.
+        const refused = (err as { rstCode?: number } | null)?.rstCode === NGHTTP2_REFUSED_STREAM;
+        if ((err instanceof PolicyTimeoutError || (refused && !last)) && retry && !ex.finished) {
+          backendObs?.response(0, undefined, err instanceof PolicyTimeoutError ? err.errorLabel : 'h2(REFUSED_STREAM)');
           obs?.retry('requests');
           await sleep(backoffMs(retry, attempt, random));
           continue;
