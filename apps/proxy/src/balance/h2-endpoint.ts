@@ -33,6 +33,8 @@ export class H2Endpoint {
   readonly #o: H2EndpointOptions;
   readonly #backoff: Backoff;
   #session: Promise<ClientHttp2Session> | undefined;
+  /** The session once connected, for callers that need no promise (h1.ts sendOnce). */
+  #live: ClientHttp2Session | undefined;
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
   /** Connections opened so far (a test of reuse). */
@@ -48,6 +50,12 @@ export class H2Endpoint {
     if (this.#closed) return Promise.reject(new Error(`endpoint ${this.#o.target.addr} is closed`));
     this.#session ??= this.#connect();
     return this.#session;
+  }
+
+  /** The connected session, if there is one now (no connecting, no waiting). */
+  live(): ClientHttp2Session | undefined {
+    const s = this.#live;
+    return s && !s.closed && !s.destroyed ? s : undefined;
   }
 
   async #transport(): Promise<Duplex> {
@@ -96,6 +104,7 @@ export class H2Endpoint {
       session.once('close', lost);
       session.once('goaway', lost);
       this.#backoff.reset();
+      this.#live = session;
       this.#o.onReady?.(true);
       return session;
     } catch (err) {
@@ -107,6 +116,7 @@ export class H2Endpoint {
 
   #lost(): void {
     this.#session = undefined;
+    this.#live = undefined;
     if (this.#closed) return;
     this.#o.onReady?.(false);
     clearTimeout(this.#retry);

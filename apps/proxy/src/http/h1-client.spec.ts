@@ -104,6 +104,49 @@ describe('H1Pool', () => {
     expect(t.trailers).toEqual(['grpc-status', '7']);
   });
 
+  it('keeps a connection whose response ended before the request body did, once the body is sent', async () => {
+    let connections = 0;
+    const server = createNetServer((s) => {
+      connections++;
+      // Answers each request as soon as its head is in, then reads its 5-byte body.
+      let buf = '';
+      let inBody = false;
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        for (;;) {
+          const end = buf.indexOf('\r\n\r\n');
+          if (!inBody && end >= 0) {
+            s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+            buf = buf.slice(end + 4);
+            inBody = true;
+          } else if (inBody && buf.length >= 5) {
+            buf = buf.slice(5);
+            inBody = false;
+          } else return;
+        }
+      });
+    });
+    const entry = await listen(server);
+    const p = pool();
+    for (let i = 0; i < 2; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const call = p.request(entry, requestHead('POST', '/', ['Host', 'example', 'Content-Length', '5']), 'length', false, {
+          head: () => undefined,
+          body: () => true,
+          end: () => {
+            call.write(Buffer.from('llo'));
+            call.end();
+            resolve();
+          },
+          error: reject,
+        });
+        call.write(Buffer.from('he'));
+      });
+      expect(p.idleCount(entry)).toBe(1);
+    }
+    expect(connections).toBe(1);
+  });
+
   it('skips 1xx responses and delivers the final one', async () => {
     const server = createNetServer((s) => s.once('data', () => s.write('HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n')));
     const entry = await listen(server);

@@ -151,7 +151,10 @@ export class H1Call {
   #responseDone = false;
   #responded = false;
   #keepAlive = false;
+  /** The handler has heard `end` or `error`. */
   #settled = false;
+  /** Failed or aborted: the connection is gone. */
+  #dead = false;
   #onDrain: (() => void) | undefined;
 
   constructor(pool: H1Pool, conn: Conn, head: string, framing: Framing, skipBody: boolean, h: H1CallHandler) {
@@ -165,7 +168,7 @@ export class H1Call {
 
   /** Sends request body bytes; false when the connection's buffer is full (wait for `onDrain`). */
   write(chunk: Buffer): boolean {
-    if (this.#settled || chunk.length === 0) return true;
+    if (this.#dead || chunk.length === 0) return true;
     const s = this.#conn.socket;
     s.cork();
     if (this.#head !== undefined) {
@@ -195,7 +198,7 @@ export class H1Call {
 
   /** Ends the request body. Request trailers are not forwarded (node:http's pipe did not either). */
   end(): void {
-    if (this.#settled || this.#requestDone) return;
+    if (this.#dead || this.#requestDone) return;
     this.#requestDone = true;
     const tail = this.#chunked ? '0\r\n\r\n' : '';
     if (this.#head !== undefined || tail) {
@@ -207,12 +210,13 @@ export class H1Call {
 
   /** Resumes reading the response after `body` returned false. */
   resume(): void {
-    if (!this.#settled) this.#conn.socket.resume();
+    if (!this.#dead) this.#conn.socket.resume();
   }
 
   /** The client went away: the connection is dropped (its state is unknown). */
   abort(): void {
-    if (this.#settled) return;
+    if (this.#dead) return;
+    this.#dead = true;
     this.#settled = true;
     this.#conn.call = kNoCall;
     this.#conn.socket.destroy();
@@ -237,11 +241,12 @@ export class H1Call {
     this.#responseDone = true;
     this.#settled = true;
     this.#h.end(trailers);
+    // A response that ends before its request was sent: the connection is released by `end`.
     if (this.#requestDone) this.#release();
-    // A response that ends before its request: the connection goes once the request is sent or abandoned.
   }
 
   fail(err: Error): void {
+    this.#dead = true;
     if (this.#settled) {
       if (this.#conn.call === this) this.#conn.call = kNoCall;
       return;

@@ -2,7 +2,7 @@
 // original destination through the keep-alive pool. Upgrade (WebSocket) and CONNECT are tunnelled after the
 // upstream agrees; malformed requests get 400/408/431 from the server and never reach the upstream.
 import { createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { constants as h2constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { constants as h2constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -11,7 +11,9 @@ import { splice } from '../tcp/forward.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { h1Downstream } from '../policy/outbound-http.ts';
+import type { RouteSeries } from '../profiles/metrics.ts';
 import { bufferForRetry, sendWithRetries, withRouteTimeout, type AttemptResult, type BufferedBody } from '../profiles/retry.ts';
+import type { CompiledRoute } from '../profiles/routes.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
@@ -120,6 +122,9 @@ class H1Exchange extends Exchange {
     const cl = req.headers['content-length'];
     const bodyless = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
     req.on('error', noop);
+    // Nothing to retry and no route timeout, on a connection that is up: one stream, sent at once.
+    const live = !route?.retryable && !(route && route.timeoutMs > 0) ? first.me.h2?.live() : undefined;
+    if (live) return this.sendOnce(live, facts, first, bodyless, route, series);
     const buffering: Promise<BufferedBody | undefined> = !bodyless && route?.retryable ? bufferForRetry(req, cl === undefined ? undefined : Number(cl)) : Promise.resolve(undefined);
     let replayable = bodyless;
     const streams = new Set<ClientHttp2Stream>();
@@ -182,6 +187,52 @@ class H1Exchange extends Exchange {
     );
   }
 
+  /**
+   * forwardRouted's attempt without the retry and timeout machinery: the same stream, metrics and errors, with
+   * no promise per step (a meshed request used to take about ten).
+   */
+  private sendOnce(session: ClientHttp2Session, facts: H1RequestFacts, p: MeshPick, bodyless: boolean, route: CompiledRoute | undefined, series: RouteSeries | undefined): void {
+    const addr = p.me.endpoint.addr;
+    const res = this.res as ServerResponse;
+    series?.actualRequests.inc();
+    let up: ClientHttp2Stream;
+    try {
+      up = session.request(upgradeRequest(facts), { endStream: bodyless });
+    } catch (err) {
+      p.done(false);
+      this.fail(asProxyError(err, addr));
+      return;
+    }
+    up.on('error', noop);
+    if (!bodyless) this.req.pipe(up);
+    const failed = (err: Error) => {
+      up.removeListener('error', failed);
+      up.removeListener('close', reset);
+      up.removeListener('response', answered);
+      p.done(false);
+      this.fail(asProxyError(err, addr));
+    };
+    const reset = () => failed(Object.assign(new Error(`stream reset by ${addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
+    const answered = (h: IncomingHttpHeaders) => {
+      up.removeListener('error', failed);
+      up.removeListener('close', reset);
+      const status = Number(h[':status']);
+      const g = h['grpc-status'];
+      const grpcStatus = typeof g === 'string' ? Number(g) : undefined;
+      series?.response(status, route ? route.isFailure(status, grpcStatus) : status >= 500).actual.inc();
+      this.deliverUpgraded({ up, h, p });
+    };
+    up.once('error', failed);
+    up.once('close', reset);
+    up.once('response', answered);
+    res.on('close', () => {
+      if (this.finished) return;
+      if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
+      this.errorLabel = 'i/o';
+      this.finish();
+    });
+  }
+
   private deliverUpgraded(a: Attempt): void {
     const { up, h, p } = a;
     const res = this.res as ServerResponse;
@@ -194,8 +245,9 @@ class H1Exchange extends Exchange {
     const g = h['grpc-status'];
     if (typeof g === 'string') this.grpcStatus = Number(g);
     const out: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(h)) {
-      if (value === undefined || name.startsWith(':') || name === L5D_ORIG_PROTO || OUTBOUND_RESPONSE_DROP.has(name)) continue;
+    for (const name in h) {
+      const value = h[name];
+      if (value === undefined || name.charCodeAt(0) === 0x3a || name === L5D_ORIG_PROTO || OUTBOUND_RESPONSE_DROP.has(name)) continue;
       out[name] = value;
     }
     if (this.o.isDraining()) res.shouldKeepAlive = false;
@@ -354,6 +406,10 @@ class H1Exchange extends Exchange {
       call.onDrain(() => req.resume());
     });
     req.on('end', () => call.end());
+    // A body cut short, even after the response: the upstream connection is in an unknown state.
+    req.on('close', () => {
+      if (!req.complete) call.abort();
+    });
   }
 
   /** Upgrade and CONNECT: ask the upstream, and splice the two sockets once it agrees. */

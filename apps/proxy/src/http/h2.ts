@@ -362,14 +362,17 @@ class H2Exchange extends Exchange {
         this.finish();
       },
     });
+    let sent = wire === 'none';
     stream.on('close', () => {
+      // A request body cut short, even after the response: the upstream connection is in an unknown state.
+      if (!sent) call.abort();
       if (this.finished) return;
       call.abort();
       this.errorLabel = 'i/o';
       this.finish();
     });
     stream.on('error', noop);
-    if (wire === 'none') {
+    if (sent) {
       call.end();
       return;
     }
@@ -378,7 +381,10 @@ class H2Exchange extends Exchange {
       stream.pause();
       call.onDrain(() => stream.resume());
     });
-    stream.on('end', () => call.end());
+    stream.on('end', () => {
+      sent = true;
+      call.end();
+    });
   }
 
   protected respondError(err: ProxyError): void {
