@@ -382,6 +382,31 @@ describe('inbound policy: Servers from the controller', () => {
     expect(sample(metricsOf(m.proxy), 'inbound_tcp_errors_total', 'error="unauthorized"')).toBe(1);
   });
 
+  it("answers 429 over the Server's rate limit and counts it by scope", async () => {
+    const web = await app();
+    const proto: inbound.ProxyProtocol['kind'] = {
+      $case: 'detect',
+      value: {
+        timeout: { seconds: 10n, nanos: 0 },
+        httpRoutes: [],
+        httpLocalRateLimit: {
+          metadata: { kind: { $case: 'resource', value: { group: 'policy.linkerd.io', kind: 'HTTPLocalRateLimitPolicy', name: 'web-rl', namespace: 'default', section: '', port: 0 } } },
+          total: { requestsPerSecond: 1 },
+          identity: undefined,
+          overrides: [],
+        },
+      },
+    };
+    const m = await mesh({ LINKERD2_PROXY_INBOUND_PORTS: String(web) }, { servers: [[web, server('web-http', proto, [authz('everyone')])]] });
+    m.proxy.inboundTarget = { ip: '127.0.0.1', port: web };
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    // One request per second: the second, right after the first, is refused.
+    expect((await get(m.proxy.inboundPort, '/', { agent })).status).toBe(200);
+    expect((await get(m.proxy.inboundPort, '/', { agent })).status).toBe(429);
+    expect(sample(metricsOf(m.proxy), 'inbound_http_local_ratelimit_total', `{${target(web)},srv_group="policy.linkerd.io",srv_kind="server",srv_name="web-http",srv_port="${web}",ratelimit_group="policy.linkerd.io",ratelimit_kind="HTTPLocalRateLimitPolicy",ratelimit_name="web-rl",ratelimit_scope="total",tls="no_identity",no_tls_reason="no_tls_from_remote"}`)).toBe(1);
+  });
+
   it('a gRPC Server answers methods its routes do not authorize with PERMISSION_DENIED', async () => {
     const grpc = await startGrpcServer();
     cleanups.push(() => grpc.server.forceShutdown());

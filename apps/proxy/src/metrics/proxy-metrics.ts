@@ -252,6 +252,7 @@ export class ProxyMetrics {
     httpAllow: new CounterFamily('inbound_http_authz_allow_total', 'The total number of inbound HTTP requests that were authorized'),
     httpDeny: new CounterFamily('inbound_http_authz_deny_total', 'The total number of inbound HTTP requests that could not be processed due to a proxy error.'),
     httpRouteNotFound: new CounterFamily('inbound_http_route_not_found_total', 'The total number of inbound HTTP requests that could not be associated with a route'),
+    httpRateLimited: new CounterFamily('inbound_http_local_ratelimit_total', 'The total number of inbound HTTP requests that were rate-limited'),
     tcpAllow: new CounterFamily('inbound_tcp_authz_allow_total', 'The total number of inbound TCP connections that were authorized'),
     tcpDeny: new CounterFamily('inbound_tcp_authz_deny_total', 'The total number of inbound TCP connections that were denied'),
     tcpTerminate: new CounterFamily('inbound_tcp_authz_terminate_total', 'The total number of inbound TCP connections that were terminated due to an authorization change'),

@@ -1,7 +1,7 @@
 // What inbound policy answers instead of forwarding (linkerd-proxy.md §4 "Synthesized error responses"): 403 /
 // PERMISSION_DENIED for an unauthorized request, 404 / NOT_FOUND when no route matches, the configured status
 // or gRPC code for an injected failure, a 3xx with Location for a redirect, 500 / INTERNAL for a policy the
-// proxy could not use. None of them closes the connection. Denials count as `unauthorized` in
+// proxy could not use, 429 / RESOURCE_EXHAUSTED over the Server's rate limit. None of them closes the connection. Denials count as `unauthorized` in
 // inbound_http_errors_total; the others are policy working as configured and are not errors.
 import { ProxyError, GRPC_INTERNAL } from '../errors.ts';
 
@@ -25,6 +25,16 @@ export class UnauthorizedRequestError extends ProxyError {
   override readonly fatal = false;
   constructor(server: string) {
     super('TRELLIS_ERR_UNAUTHORIZED', `unauthorized request on route (server ${server})`);
+  }
+}
+
+export class RateLimitedError extends ProxyError {
+  readonly httpStatus = 429;
+  readonly grpcStatus = 8;
+  readonly errorLabel = '';
+  override readonly fatal = false;
+  constructor(scope: string) {
+    super('TRELLIS_ERR_RATE_LIMITED', `${scope === 'total' ? 'total' : 'per-identity'} rate limit exceeded`);
   }
 }
 

@@ -2,13 +2,13 @@
 // port's current routes, then the first of its authorizations admitting the client (the route's own, then the
 // server's), then the rule's filters in order: a failure injector answers with its status (or gRPC code) for
 // its share of requests, a header modifier edits what is forwarded (add, set, remove), a redirect answers with
-// a 3xx and Location. No route: 404 (gRPC NOT_FOUND); no authorization: 403 (gRPC PERMISSION_DENIED). Audit
+// a 3xx and Location; then the Server's rate limit (429). No route: 404 (gRPC NOT_FOUND); no authorization: 403 (gRPC PERMISSION_DENIED). Audit
 // authorizations admit and are logged. An admitted request is counted under its server, route and authorization.
 import type { Exchange, HttpLayer, RequestHead } from '../http/exchange.ts';
 import { requestFacts, selectRule, type RequestFacts } from './match.ts';
 import { authorize, isAudit, type Authorization, type Client, type Meta } from './inbound-authz.ts';
 import { kInboundConn, type InboundConn, type WithInboundConn } from './inbound-conn.ts';
-import { InjectedFailureError, InvalidPolicyResponse, RedirectResponse, RouteNotFoundError, UnauthorizedRequestError } from './inbound-errors.ts';
+import { InjectedFailureError, InvalidPolicyResponse, RateLimitedError, RedirectResponse, RouteNotFoundError, UnauthorizedRequestError } from './inbound-errors.ts';
 import type { InboundAuthzMetrics } from './inbound-metrics.ts';
 import type { InboundPolicyLog } from './inbound-policies.ts';
 import type { CompiledServer, HeaderEdits, RedirectSpec, RoutePolicy } from './inbound-server.ts';
@@ -127,6 +127,15 @@ export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
         }
         case 'invalid':
           return ex.fail(new InvalidPolicyResponse(f.message));
+      }
+    }
+    const limit = server.rateLimit;
+    if (limit) {
+      const tls = conn.client.tls;
+      const scope = limit.check(tls?.kind === 'meshed' ? tls.clientId : '');
+      if (scope) {
+        d.authz.rateLimited(ex.entry, limit, limit.meta, scope).inc();
+        return ex.fail(new RateLimitedError(scope));
       }
     }
     next(ex);

@@ -40,6 +40,7 @@ export class InboundAuthzMetrics {
   readonly #tcpAllow: PerEntry<object, Map<Authorization, CounterChild>> = new WeakMap();
   readonly #tcpDeny: PerEntry<object, CounterChild> = new WeakMap();
   readonly #tcpTerminate: PerEntry<object, CounterChild> = new WeakMap();
+  readonly #rateLimited: PerEntry<object, Map<string, CounterChild>> = new WeakMap();
 
   constructor(m: ProxyMetrics) {
     this.#m = m;
@@ -76,6 +77,20 @@ export class InboundAuthzMetrics {
 
   routeNotFound(e: TargetEntry, server: object): CounterChild {
     return this.#serverSeries(this.#notFound, e, server, () => this.#m.authz.httpRouteNotFound);
+  }
+
+  /** `limit`: the server's rate limit object; `meta` names its policy when the controller did. */
+  rateLimited(e: TargetEntry, limit: object, meta: Meta | undefined, scope: string): CounterChild {
+    const byLimit = inner(this.#rateLimited, e);
+    let byScope = byLimit.get(limit);
+    if (!byScope) byLimit.set(limit, (byScope = new Map()));
+    let c = byScope.get(scope);
+    if (!c) {
+      const p = parts(e);
+      const rl = meta ? labelText({ ratelimit_group: meta.group, ratelimit_kind: meta.kind, ratelimit_name: meta.name, ratelimit_scope: scope }) : labelText({ ratelimit_scope: scope });
+      byScope.set(scope, (c = this.#m.authz.httpRateLimited.child([p.target, p.srv, rl, p.tls].join(','))));
+    }
+    return c;
   }
 
   tcpAllow(e: TargetEntry, server: object, authz: Authorization): CounterChild {

@@ -6,6 +6,7 @@
 import type { Cidr as ConfigCidr } from '@trellis/config';
 import { durationFromMillis, durationToMillis, httpTypes, ipAddressToBytes, ipNetworkFromString, type grpcRoute, type httpRoute, type inbound } from '@trellis/proto';
 import { grpcMatcher, hostMatcher, httpMatcher, InvalidMatchError, type Candidate } from './match.ts';
+import { rateLimitOf, type LocalRateLimit } from './inbound-ratelimit.ts';
 import { compileAuthz, defaultMeta, InvalidPolicyError, LOCALHOST, metaFromLabels, metaOf, type Authorization, type Meta } from './inbound-authz.ts';
 
 export type InboundProtocol = 'detect' | 'opaque' | 'tls' | 'http1' | 'http2' | 'grpc';
@@ -54,6 +55,8 @@ export interface CompiledServer {
   readonly routes: readonly Candidate<RoutePolicy>[];
   /** The only route matches every request and has no filters: matching can be skipped. */
   readonly trivialRoute: RoutePolicy | undefined;
+  /** The HTTP local rate limit (detect, http1, http2), checked after authorization. */
+  readonly rateLimit?: LocalRateLimit | undefined;
   /** Why the controller's Server was refused (HTTP requests get 500, connections are denied). */
   readonly invalid?: string;
 }
@@ -233,7 +236,7 @@ function compile(s: inbound.Server, o: CompileOptions): CompiledServer {
       protocol = kind.$case;
       break;
   }
-  return { meta, protocol, detectTimeoutMs, serverIps, tcpAuthzs: authzs, routes, trivialRoute: trivial(routes, hosts, matches) };
+  return { meta, protocol, detectTimeoutMs, serverIps, tcpAuthzs: authzs, routes, trivialRoute: trivial(routes, hosts, matches), rateLimit: rateLimitOf(kind) };
 }
 
 /** Compiles a Server; throws InvalidPolicyError naming what Linkerd would refuse. */
