@@ -433,5 +433,9 @@ describe('outbound policy routing', () => {
     proxy.outboundTarget = { ip: '10.96.0.14', port: 6000 };
     policy.answers.set('10.96.0.14:6000', detect([{ kind: { $case: 'forbidden', value: {} } }]));
     await expect(roundTrip('not http, but long enough to sniff')).rejects.toThrow();
+    // A port the proxy never sniffs (5432 is among the default opaque ports) takes the opaque route at once.
+    proxy.outboundTarget = { ip: '10.96.0.15', port: 5432 };
+    policy.answers.set('10.96.0.15:5432', detect([]));
+    expect(await roundTrip('pg')).toBe('pg');
   });
 });

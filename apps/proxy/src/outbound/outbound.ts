@@ -75,12 +75,14 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
           targets.get('outbound', dst.ip, dst.port, false).mesh = undefined;
           return next(conn);
         }
-        // An opaque policy without an opaque route has nowhere to balance to: the original destination.
-        if (u.policy && u.opaque && !u.policy.opaqueRoute) {
+        if (u.opaque || portIn(cfg.outbound.opaquePorts, dst.port)) {
+          // A policy target's opaque traffic takes its opaque route; without one it has nowhere to be balanced
+          // to and goes to the original destination.
+          if (!u.policy) return opaqueThrough(u, conn.socket, deps);
+          if (u.policy.opaqueRoute) return opaqueThrough(u, conn.socket, deps, true);
           targets.get('outbound', dst.ip, dst.port, false).mesh = undefined;
           return next(conn);
         }
-        if (u.opaque || portIn(cfg.outbound.opaquePorts, dst.port)) return opaqueThrough(u, conn.socket, deps);
         targets.get('outbound', dst.ip, dst.port, false).mesh = u;
         const policy = u.policy ? connPolicy(u, deps) : undefined;
         if (policy) conn.policy = policy;
