@@ -36,7 +36,7 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
     respond: {
       direction,
       proxyName: cfg.proxyName,
-      // Inbound sets l5d-proxy-error only for meshed peers with a client id; plaintext peers have none.
+      // Inbound sets l5d-proxy-error only for meshed peers with a client id, decided per exchange (synthesize's meshedPeer).
       informational: direction === 'outbound' ? cfg.outboundInformationalHeaders : false,
       identify: direction === 'outbound' ? cfg.outboundInformationalHeaders : true,
     },
