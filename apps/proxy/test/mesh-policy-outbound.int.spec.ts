@@ -258,6 +258,38 @@ describe('outbound policy routing', () => {
     console.log(`retries: ${N} requests, ${flaky.seen.length} attempts, ${ok} succeeded`);
   });
 
+  it('sends a body larger than max_request_bytes once, streamed whole, without retrying it', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const sink = await app('sink', (req, res, n) => {
+      let size = 0;
+      req.on('data', (d: Buffer) => (size += d.length));
+      req.on('end', () => {
+        res.statusCode = n <= 2 ? 500 : 200;
+        res.end(`sink got ${size} bytes`);
+      });
+    });
+    endpoints(dst, 'books-v1', sink.port);
+    const retry = { maxRetries: 3, maxRequestBytes: 1024, conditions: { statusRanges: [{ start: 500, end: 599 }] }, backoff: { minBackoff: durationFromMillis(1), maxBackoff: durationFromMillis(2) } };
+    policy.answers.set(TARGET, httpPolicy([{ backends: toOne('books-v1'), retry }]));
+    const post = (size: number) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: proxy.outboundPort, path: '/upload', method: 'POST', headers: { host: 'books.default.svc.cluster.local' } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        for (let sent = 0; sent < size; sent += 10_000) req.write(Buffer.alloc(Math.min(10_000, size - sent), 'x'));
+        req.end();
+      });
+    // Too large to keep: the 500 is final.
+    expect(await post(100_000)).toEqual({ status: 500, body: 'sink got 100000 bytes' });
+    expect(sink.seen).toHaveLength(1);
+    // Small enough: kept, and sent again in full after the endpoint's second (and last) failure.
+    expect(await post(800)).toEqual({ status: 200, body: 'sink got 800 bytes' });
+    expect(sink.seen).toHaveLength(3);
+  });
+
   it('retries a request whose endpoint refused the connection when the route retries 5xx (the 502 it stands for)', async () => {
     const { proxy, dst, policy } = await meshed();
     const good = await app('good');
