@@ -178,6 +178,17 @@ describe('H1Pool', () => {
     p.closeIdle(Date.now() + 2000);
     expect(p.idleCount(entry)).toBe(1);
     p.closeIdle(Date.now() + 3000);
-    await expect.poll(() => p.idleCount(entry)).toBe(0);
+    expect(p.idleCount(entry)).toBe(0);
+  });
+
+  it('never hands a request a connection the idle sweep has just closed', async () => {
+    const server = createHttpServer(echo);
+    const entry = await listen(server);
+    const p = pool(3000);
+    await send(p, entry, 'GET', [], 'none');
+    // The swept socket's 'close' comes a turn later; the next request, in the same turn, needs a new one.
+    p.closeIdle(Date.now() + 3000);
+    const a = await send(p, entry, 'GET', [], 'none');
+    expect(a.status).toBe(200);
   });
 });

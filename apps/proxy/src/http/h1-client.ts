@@ -110,6 +110,7 @@ class Conn {
     });
     socket.on('end', () => {
       // The server closed its side: a response framed by the close is complete now; anything else in flight broke.
+      pool.forget(this);
       const r = this.parser.finish();
       if (r instanceof Error) this.fatal(r);
       socket.destroy();
@@ -297,11 +298,21 @@ export class H1Pool {
    * to the target, or a new one. The body follows with `write`/`end` on the returned call.
    */
   request(entry: TargetEntry, head: string, framing: Framing, skipBody: boolean, h: H1CallHandler): H1Call {
-    const conn = this.#idle.get(entry)?.pop() ?? new Conn(entry, connectTo(entry, this.#o.connectTimeoutMs), this);
+    const conn = this.#takeIdle(entry) ?? new Conn(entry, connectTo(entry, this.#o.connectTimeoutMs), this);
     const call = new H1Call(this, conn, head, framing, skipBody, h);
     conn.call = call;
     if (conn.socket.isPaused()) conn.socket.resume();
     return call;
+  }
+
+  /** The most recently parked live connection to the target (a destroyed one leaves the list before its 'close'). */
+  #takeIdle(entry: TargetEntry): Conn | undefined {
+    const list = this.#idle.get(entry);
+    if (!list) return undefined;
+    let conn = list.pop();
+    while (conn && (conn.socket.destroyed || !conn.socket.writable)) conn = list.pop();
+    if (list.length === 0) this.#idle.delete(entry);
+    return conn;
   }
 
   /** Idle connections per target (tests). */
@@ -331,7 +342,12 @@ export class H1Pool {
   /** Closes connections idle for the idle timeout or longer. */
   closeIdle(now: number): void {
     for (const list of [...this.#idle.values()]) {
-      for (const c of [...list]) if (now - c.idleSince >= this.#o.idleTimeoutMs) c.socket.destroy();
+      for (const c of [...list]) {
+        if (now - c.idleSince < this.#o.idleTimeoutMs) continue;
+        // Out of the list now: 'close' comes a turn later, and a request in between must not take it.
+        this.forget(c);
+        c.socket.destroy();
+      }
     }
   }
 
