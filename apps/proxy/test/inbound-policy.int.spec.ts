@@ -354,7 +354,8 @@ describe('inbound policy: Servers from the controller', () => {
     const first = await get(m.proxy.inboundPort, '/', { agent });
     expect(first.status).toBe(200);
 
-    m.policy.push(web, server('web-http', detect(), []));
+    // The update also renames the port's Server: the keep-alive connection's next requests count under the new one.
+    m.policy.push(web, server('web-http-locked', detect(), []));
     m.policy.push(tcp, server('web-tcp', opaque, []));
     await expect.poll(async () => (await get(m.proxy.inboundPort, '/', { agent })).status, { timeout: 5_000 }).toBe(403);
     const again = await get(m.proxy.inboundPort, '/', { agent });
@@ -363,6 +364,9 @@ describe('inbound policy: Servers from the controller', () => {
     await t.closed;
 
     const text = metricsOf(m.proxy);
+    const denied = text.split('\n').filter((l) => l.startsWith('inbound_http_authz_deny_total{'));
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied.every((l) => l.includes(`srv_kind="server",srv_name="web-http-locked",srv_port="${web}"`)), denied.join('\n')).toBe(true);
     const srv = `srv_group="policy.linkerd.io",srv_kind="server",srv_name="web-tcp",srv_port="${tcp}"`;
     expect(sample(text, 'inbound_tcp_authz_allow_total', `{${target(tcp)},${srv},authz_group="policy.linkerd.io",authz_kind="authorizationpolicy",authz_name="everyone",tls="no_identity",no_tls_reason="port_skipped"}`)).toBe(1);
     expect(sample(text, 'inbound_tcp_authz_terminate_total', `{${target(tcp)},${srv},tls="no_identity",no_tls_reason="port_skipped"}`)).toBe(1);

@@ -22,6 +22,12 @@ export interface WatchEvents<T> {
   reconnecting: [Error];
 }
 
+/**
+ * Control streams reconnect from 100 ms up to 10 s, not the 60 s of data-plane connections: after a control-plane
+ * restart (or an outage of any length) new discovery and policy reach the proxy within seconds.
+ */
+export const CONTROL_BACKOFF = { minMs: 100, maxMs: 10_000, jitter: 0.1 } as const;
+
 export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
   readonly #open: () => ClientReadableStream<T>;
   readonly #timeouts: WatchTimeouts;
@@ -32,7 +38,7 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(open: () => ClientReadableStream<T>, timeouts: WatchTimeouts, backoff = new Backoff()) {
+  constructor(open: () => ClientReadableStream<T>, timeouts: WatchTimeouts, backoff = new Backoff(CONTROL_BACKOFF)) {
     super();
     this.#open = open;
     this.#timeouts = timeouts;

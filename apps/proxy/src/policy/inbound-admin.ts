@@ -27,7 +27,7 @@ export function adminAuthorizer(d: InboundHttpDeps, targets: TargetCache, policy
     if (decision.kind === 'notFound') return { status: 404 };
     if (decision.kind === 'deny') return { status: 403 };
     if (decision.kind === 'invalid') return { status: 500 };
-    d.authz.httpAllow(entry, decision.rule, decision.rule.meta, decision.authz).allow.inc();
+    d.authz.httpAllow(entry, server, decision.rule, decision.rule.meta, decision.authz).allow.inc();
     return undefined;
   };
 }

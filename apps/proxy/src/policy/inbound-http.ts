@@ -88,7 +88,7 @@ export function decide(d: InboundHttpDeps, server: CompiledServer, client: Clien
   }
   const authz = authorize(rule.authzs, client);
   if (!authz) {
-    d.authz.httpDeny(entry, rule, rule.meta).inc();
+    d.authz.httpDeny(entry, server, rule, rule.meta).inc();
     d.log.info({ srv: metaText(server.meta), route: metaText(rule.meta), client: clientAddr, tls: client.tls }, 'Request denied');
     return { kind: 'deny', rule };
   }
@@ -109,7 +109,7 @@ export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
     if (decision.kind === 'deny') return ex.fail(new UnauthorizedRequestError(metaText(server.meta)));
     if (decision.kind === 'invalid') return ex.fail(new InvalidPolicyResponse(decision.why));
     const { rule, authz, facts } = decision;
-    const series = d.authz.httpAllow(ex.entry, rule, rule.meta, authz);
+    const series = d.authz.httpAllow(ex.entry, server, rule, rule.meta, authz);
     series.allow.inc();
     ex.endpointMetrics = series.endpoint;
     for (const f of rule.filters) {
@@ -134,7 +134,7 @@ export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
       const tls = conn.client.tls;
       const scope = limit.check(tls?.kind === 'meshed' ? tls.clientId : '');
       if (scope) {
-        d.authz.rateLimited(ex.entry, limit, limit.meta, scope).inc();
+        d.authz.rateLimited(ex.entry, server, limit, limit.meta, scope).inc();
         return ex.fail(new RateLimitedError(scope));
       }
     }

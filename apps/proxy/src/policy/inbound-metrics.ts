@@ -15,6 +15,7 @@ export interface HttpPermitSeries {
   readonly endpoint: EndpointMetrics;
 }
 
+const INBOUND = labelText({ direction: 'inbound' });
 const routeText = (m: Meta) => labelText({ route_group: m.group, route_kind: m.kind, route_name: m.name });
 const authzText = (m: Meta) => labelText({ authz_group: m.group, authz_kind: m.kind, authz_name: m.name });
 
@@ -26,10 +27,16 @@ function inner<K extends object, V>(m: PerEntry<K, V>, e: TargetEntry): WeakMap<
   return x;
 }
 
-function parts(e: TargetEntry): { target: string; tls: string; srv: string } {
+/** What a series is labelled by: the server of the policy that decided, not the one the connection began under. */
+interface ServerRef {
+  readonly meta: Meta;
+}
+
+function parts(e: TargetEntry, server: ServerRef): { target: string; tls: string; srv: string } {
   const p = e.target.policyParts;
   if (!p) throw new Error(`target ${e.target.addr} is not an inbound target`);
-  return p;
+  const m = server.meta;
+  return { target: p.target, tls: p.tls, srv: labelText({ srv_group: m.group, srv_kind: m.kind, srv_name: m.name, srv_port: String(e.target.port) }) };
 }
 
 export class InboundAuthzMetrics {
@@ -46,78 +53,78 @@ export class InboundAuthzMetrics {
     this.#m = m;
   }
 
-  /** `route` identifies the route (its compiled rule policy); `routeMeta` names it. */
-  httpAllow(e: TargetEntry, route: object, routeMeta: Meta, authz: Authorization): HttpPermitSeries {
+  /** `route` identifies the route (its compiled rule policy, owned by `server`); `routeMeta` names it. */
+  httpAllow(e: TargetEntry, server: ServerRef, route: object, routeMeta: Meta, authz: Authorization): HttpPermitSeries {
     const byRoute = inner(this.#httpAllow, e);
     let byAuthz = byRoute.get(route);
     if (!byAuthz) byRoute.set(route, (byAuthz = new Map()));
     let s = byAuthz.get(authz);
     if (!s) {
-      const p = parts(e);
+      const p = parts(e, server);
       const r = routeText(routeMeta);
       const a = authzText(authz.meta);
       s = {
         allow: this.#m.authz.httpAllow.child([p.target, p.srv, r, a, p.tls].join(',')),
-        endpoint: this.#m.endpoint([e.target.serverLabels, r, a].join(',')),
+        endpoint: this.#m.endpoint([INBOUND, p.target, p.tls, p.srv, r, a].join(',')),
       };
       byAuthz.set(authz, s);
     }
     return s;
   }
 
-  httpDeny(e: TargetEntry, route: object, routeMeta: Meta): CounterChild {
+  httpDeny(e: TargetEntry, server: ServerRef, route: object, routeMeta: Meta): CounterChild {
     const byRoute = inner(this.#httpDeny, e);
     let c = byRoute.get(route);
     if (!c) {
-      const p = parts(e);
+      const p = parts(e, server);
       byRoute.set(route, (c = this.#m.authz.httpDeny.child([p.target, p.srv, routeText(routeMeta), p.tls].join(','))));
     }
     return c;
   }
 
-  routeNotFound(e: TargetEntry, server: object): CounterChild {
+  routeNotFound(e: TargetEntry, server: ServerRef): CounterChild {
     return this.#serverSeries(this.#notFound, e, server, () => this.#m.authz.httpRouteNotFound);
   }
 
   /** `limit`: the server's rate limit object; `meta` names its policy when the controller did. */
-  rateLimited(e: TargetEntry, limit: object, meta: Meta | undefined, scope: string): CounterChild {
+  rateLimited(e: TargetEntry, server: ServerRef, limit: object, meta: Meta | undefined, scope: string): CounterChild {
     const byLimit = inner(this.#rateLimited, e);
     let byScope = byLimit.get(limit);
     if (!byScope) byLimit.set(limit, (byScope = new Map()));
     let c = byScope.get(scope);
     if (!c) {
-      const p = parts(e);
+      const p = parts(e, server);
       const rl = meta ? labelText({ ratelimit_group: meta.group, ratelimit_kind: meta.kind, ratelimit_name: meta.name, ratelimit_scope: scope }) : labelText({ ratelimit_scope: scope });
       byScope.set(scope, (c = this.#m.authz.httpRateLimited.child([p.target, p.srv, rl, p.tls].join(','))));
     }
     return c;
   }
 
-  tcpAllow(e: TargetEntry, server: object, authz: Authorization): CounterChild {
+  tcpAllow(e: TargetEntry, server: ServerRef, authz: Authorization): CounterChild {
     const byServer = inner(this.#tcpAllow, e);
     let byAuthz = byServer.get(server);
     if (!byAuthz) byServer.set(server, (byAuthz = new Map()));
     let c = byAuthz.get(authz);
     if (!c) {
-      const p = parts(e);
+      const p = parts(e, server);
       byAuthz.set(authz, (c = this.#m.authz.tcpAllow.child([p.target, p.srv, authzText(authz.meta), p.tls].join(','))));
     }
     return c;
   }
 
-  tcpDeny(e: TargetEntry, server: object): CounterChild {
+  tcpDeny(e: TargetEntry, server: ServerRef): CounterChild {
     return this.#serverSeries(this.#tcpDeny, e, server, () => this.#m.authz.tcpDeny);
   }
 
-  tcpTerminate(e: TargetEntry, server: object): CounterChild {
+  tcpTerminate(e: TargetEntry, server: ServerRef): CounterChild {
     return this.#serverSeries(this.#tcpTerminate, e, server, () => this.#m.authz.tcpTerminate);
   }
 
-  #serverSeries(m: PerEntry<object, CounterChild>, e: TargetEntry, server: object, family: () => ProxyMetrics['authz']['tcpDeny']): CounterChild {
+  #serverSeries(m: PerEntry<object, CounterChild>, e: TargetEntry, server: ServerRef, family: () => ProxyMetrics['authz']['tcpDeny']): CounterChild {
     const byServer = inner(m, e);
     let c = byServer.get(server);
     if (!c) {
-      const p = parts(e);
+      const p = parts(e, server);
       byServer.set(server, (c = family().child([p.target, p.srv, p.tls].join(','))));
     }
     return c;
