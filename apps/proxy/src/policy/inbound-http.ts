@@ -8,7 +8,8 @@ import type { Exchange, HttpLayer, RequestHead } from '../http/exchange.ts';
 import { requestFacts, selectRule, type RequestFacts } from './match.ts';
 import { authorize, isAudit, type Authorization, type Client, type Meta } from './inbound-authz.ts';
 import { kInboundConn, type InboundConn, type WithInboundConn } from './inbound-conn.ts';
-import { InjectedFailureError, InvalidPolicyResponse, RateLimitedError, RedirectResponse, RouteNotFoundError, UnauthorizedRequestError } from './inbound-errors.ts';
+import { InvalidPolicyResponse, RateLimitedError, RedirectResponse, UnauthorizedRequestError } from './inbound-errors.ts';
+import { InjectedFailureError, RouteNotFoundError } from './route-errors.ts';
 import type { InboundAuthzMetrics } from './inbound-metrics.ts';
 import type { InboundPolicyLog } from './inbound-policies.ts';
 import type { CompiledServer, HeaderEdits, RedirectSpec, RoutePolicy } from './inbound-server.ts';
@@ -115,7 +116,7 @@ export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
     for (const f of rule.filters) {
       switch (f.kind) {
         case 'failure':
-          if (random() < f.ratio) return ex.fail(new InjectedFailureError(f.grpc, f.status, f.message));
+          if (random() < f.ratio) return ex.fail(new InjectedFailureError(f.status, f.grpc, f.message));
           break;
         case 'headers':
           applyEdits(head, f.edits);

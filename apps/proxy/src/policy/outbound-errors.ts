@@ -1,20 +1,7 @@
 // Errors of policy routing (linkerd-proxy.md §4 "Synthesized error responses"): none of them closes the client's
 // connection, unlike the endpoint errors.
-import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, GRPC_UNAVAILABLE, ProxyError } from '../errors.ts';
+import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, ProxyError } from '../errors.ts';
 
-const GRPC_NOT_FOUND = 5;
-
-/** No route of the policy matches the request: 404 / NOT_FOUND. */
-export class NoRouteError extends ProxyError {
-  readonly httpStatus = 404;
-  readonly grpcStatus = GRPC_NOT_FOUND;
-  /** The policy answering as configured, not a proxy error. */
-  readonly errorLabel = '';
-  override readonly fatal = false;
-  constructor() {
-    super('TRELLIS_ERR_NO_ROUTE', 'no route found for request');
-  }
-}
 
 /** The matching rule has no backends (and no filter answered): 500 / INTERNAL. */
 export class NoBackendsError extends ProxyError {
@@ -24,20 +11,6 @@ export class NoBackendsError extends ProxyError {
   override readonly fatal = false;
   constructor(route: string) {
     super('TRELLIS_ERR_ROUTE_NO_BACKENDS', `route ${route} has no backends`);
-  }
-}
-
-/** A failure injector answered instead of a backend: its status (or gRPC code) and message. */
-export class InjectedFailureError extends ProxyError {
-  readonly httpStatus: number;
-  readonly grpcStatus: number;
-  /** The policy answering as configured, not a proxy error. */
-  readonly errorLabel = '';
-  override readonly fatal = false;
-  constructor(status: number, grpc: boolean, message: string) {
-    super('TRELLIS_ERR_FAILURE_INJECTED', message);
-    this.httpStatus = grpc ? 500 : status;
-    this.grpcStatus = grpc ? status : GRPC_UNAVAILABLE;
   }
 }
 

@@ -21,7 +21,8 @@ import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { bufferForRetry, type BufferedBody } from '../profiles/retry.ts';
 import { defaultIsFailure } from '../profiles/routes.ts';
 import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_RETRY_BACKOFF, type Filter, type HeaderModifier, type Redirect, type RetrySpec } from './outbound-compile.ts';
-import { InjectedFailureError, NoBackendsError, NoRouteError, PolicyTimeoutError } from './outbound-errors.ts';
+import { NoBackendsError, PolicyTimeoutError } from './outbound-errors.ts';
+import { InjectedFailureError, RouteNotFoundError } from './route-errors.ts';
 import type { RouteObserver } from './outbound-metrics.ts';
 import type { BoundBackend, BoundRule, PolicyTarget } from './outbound-target.ts';
 import { requestFacts } from './match.ts';
@@ -340,7 +341,7 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
     ex.fail(err);
   };
   obs?.start(ex, () => failedWith || ex.errorLabel);
-  if (!rule) return fail(new NoRouteError());
+  if (!rule) return fail(new RouteNotFoundError());
   const headers: Headers = { ...d.headers };
   const eff = effective(rule, headers, ex.grpc);
   const responseMods: HeaderModifier[] = [];
