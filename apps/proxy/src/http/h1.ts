@@ -4,7 +4,7 @@
 import { createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { constants as h2constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { splice } from '../tcp/forward.ts';
@@ -204,7 +204,7 @@ class H1Exchange extends Exchange {
       return;
     }
     up.on('error', noop);
-    if (!bodyless) this.req.pipe(up);
+    if (!bodyless) relay(this.req, up, true);
     const failed = (err: Error) => {
       up.removeListener('error', failed);
       up.removeListener('close', reset);
@@ -256,7 +256,7 @@ class H1Exchange extends Exchange {
       this.firstByte();
       p.firstByte();
     });
-    up.pipe(res, { end: false });
+    relay(up, res, false);
     up.on('end', () => {
       res.end();
       this.finish();
@@ -501,6 +501,19 @@ export function leanFraming(req: IncomingMessage): Framing | undefined {
   if (te !== undefined) return cl === undefined && te.trim().toLowerCase() === 'chunked' ? 'chunked' : undefined;
   if (cl !== undefined) return cl === '0' ? 'none' : 'length';
   return BODYLESS_METHODS.has(req.method ?? '') ? 'none' : undefined;
+}
+
+/**
+ * What `from.pipe(to)` does on this path (data with back-pressure, and the end when `end`), without pipe's
+ * half-dozen listeners on each side added and removed per request; errors and closes are handled by the caller.
+ */
+function relay(from: Readable, to: Writable, end: boolean): void {
+  from.on('data', (chunk: Buffer) => {
+    if (to.write(chunk)) return;
+    from.pause();
+    to.once('drain', () => from.resume());
+  });
+  if (end) from.once('end', () => to.end());
 }
 
 function noop(): void {
