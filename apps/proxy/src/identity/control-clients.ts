@@ -3,7 +3,7 @@
 // open on an old client continue until they end; old clients are closed with the rest.
 import { credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { CredentialSource } from '../tls/mesh-tls.ts';
-import { controlChannelCredentials } from './control-tls.ts';
+import { CONTROL_CHANNEL_OPTIONS, controlChannelCredentials } from './control-tls.ts';
 import type { ControlAddr } from './env.ts';
 
 export interface ControlClients<C> {
@@ -25,7 +25,7 @@ export function controlClients<C extends { close(): void }>(
   return {
     get() {
       if (svc.svcAddr.loopback) {
-        cached ??= { generation: 0, client: new Client(svc.svcAddr.text, credentials.createInsecure()) };
+        cached ??= { generation: 0, client: new Client(svc.svcAddr.text, credentials.createInsecure(), CONTROL_CHANNEL_OPTIONS) };
         return cached.client;
       }
       const creds = source.current();
@@ -33,7 +33,7 @@ export function controlClients<C extends { close(): void }>(
       if (cached?.generation !== generation) {
         if (cached) old.push(cached.client);
         const channel = controlChannelCredentials(trustAnchorsPem, svc.svcName, creds?.tls);
-        cached = { generation, client: new Client(svc.svcAddr.text, channel, { 'grpc.ssl_target_name_override': svc.svcName, 'grpc.default_authority': svc.svcAddr.text }) };
+        cached = { generation, client: new Client(svc.svcAddr.text, channel, { ...CONTROL_CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': svc.svcName, 'grpc.default_authority': svc.svcAddr.text }) };
       }
       return cached.client;
     },

@@ -23,3 +23,11 @@ export function controlChannelCredentials(trustAnchorsPem: string, svcName: stri
     { checkServerIdentity: checkIdentity(svcName) },
   );
 }
+
+/**
+ * Channel options every control-plane client shares. The addresses are headless Services: while the controller is
+ * down its name has no addresses, and when its pod is replaced the old IP refuses connections. grpc-js backs off
+ * failed resolutions and reconnects up to 120 s and re-resolves at most every 30 s by default, so a proxy could keep
+ * dialling a dead pod for a minute after the control plane is back; these bounds make it seconds.
+ */
+export const CONTROL_CHANNEL_OPTIONS = { 'grpc.dns_min_time_between_resolutions_ms': 1_000, 'grpc.max_reconnect_backoff_ms': 3_000 } as const;
