@@ -12,7 +12,8 @@ import { InvalidPolicyResponse, RateLimitedError, RedirectResponse, Unauthorized
 import { InjectedFailureError, RouteNotFoundError } from './route-errors.ts';
 import type { InboundAuthzMetrics } from './inbound-metrics.ts';
 import type { InboundPolicyLog } from './inbound-policies.ts';
-import type { CompiledServer, HeaderEdits, RedirectSpec, RoutePolicy } from './inbound-server.ts';
+import type { CompiledServer, RoutePolicy } from './inbound-server.ts';
+import { redirectLocation, type HeaderModifier } from './route-filters.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 
 export interface InboundHttpDeps {
@@ -24,7 +25,7 @@ export interface InboundHttpDeps {
 
 export const metaText = (m: Meta) => (m.kind === 'default' ? `default:${m.name}` : `${m.group}/${m.kind}/${m.name}`);
 
-function applyEdits(head: RequestHead, e: HeaderEdits): void {
+function applyEdits(head: RequestHead, e: HeaderModifier): void {
   for (const [n, v] of e.add) head.addHeader(n, v);
   for (const [n, v] of e.set) head.setHeader(n, v);
   for (const n of e.remove) head.removeHeader(n);
@@ -35,36 +36,6 @@ function authorityOf(head: RequestHead): string | undefined {
   if (abs) return abs[1];
   const a = head.headers[':authority'] ?? head.headers.host;
   return (Array.isArray(a) ? a[0] : a) || undefined;
-}
-
-function splitAuthority(a: string): { host: string; port: string | undefined } {
-  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(a);
-  return m ? { host: m[1] as string, port: m[2] || undefined } : { host: a, port: undefined };
-}
-
-/** The Location of a redirect, or a reason it cannot be built. */
-export function redirectLocation(r: RedirectSpec, head: RequestHead, facts: RequestFacts, prefixes: readonly string[]): string | Error {
-  const orig = authorityOf(head);
-  if (orig === undefined && r.host === undefined) return new Error('the request has no authority to redirect to');
-  const o = splitAuthority(orig ?? '');
-  const host = r.host ?? o.host;
-  const port = r.port !== undefined ? String(r.port) : r.host !== undefined && orig === undefined ? undefined : o.port;
-  let path = facts.path;
-  if (r.path && 'full' in r.path) path = r.path.full;
-  else if (r.path) {
-    let best: string | undefined;
-    for (const p of prefixes) {
-      const bare = p.length > 1 ? p.replace(/\/+$/, '') : p;
-      const hit = bare === '/' || bare === '' || path === bare || path.startsWith(`${bare}/`);
-      if (hit && (best === undefined || bare.length > best.length)) best = bare;
-    }
-    if (best === undefined) return new Error('a prefix redirect needs a rule matching a path prefix');
-    const rest = best === '/' ? path.slice(1) : path.slice(best.length);
-    const repl = r.path.prefix;
-    path = rest === '' ? repl || '/' : repl.endsWith('/') ? `${repl}${rest.replace(/^\//, '')}` : `${repl}${rest.startsWith('/') ? rest : `/${rest}`}`;
-  }
-  const query = facts.query ? `?${facts.query}` : '';
-  return `${r.scheme ?? 'http'}://${host}${port !== undefined ? `:${port}` : ''}${path}${query}`;
 }
 
 export type Decision =
@@ -122,7 +93,8 @@ export function authorizeRequests(d: InboundHttpDeps): HttpLayer {
           applyEdits(head, f.edits);
           break;
         case 'redirect': {
-          const loc = redirectLocation(f.redirect, head, facts ?? requestFacts(head.method, head.target, head.headers), rule.prefixes);
+          const rf = facts ?? requestFacts(head.method, head.target, head.headers);
+          const loc = redirectLocation(f.redirect, { scheme: 'http', authority: authorityOf(head), path: rf.query ? `${rf.path}?${rf.query}` : rf.path }, rule.prefixes);
           if (loc instanceof Error) return ex.fail(new InvalidPolicyResponse(`invalid redirect: ${loc.message}`));
           return ex.fail(new RedirectResponse(f.redirect.status, loc));
         }

@@ -4,8 +4,9 @@
 // (`default:localhost`, after the controller's authorizations); a route's authorizations come before the
 // server's, which every route inherits; a protocol without routes gets one route matching every request.
 import type { Cidr as ConfigCidr } from '@trellis/config';
-import { durationFromMillis, durationToMillis, httpTypes, ipAddressToBytes, ipNetworkFromString, type grpcRoute, type httpRoute, type inbound } from '@trellis/proto';
+import { durationFromMillis, durationToMillis, ipAddressToBytes, ipNetworkFromString, type grpcRoute, type httpRoute, type inbound } from '@trellis/proto';
 import { grpcMatcher, hostMatcher, httpMatcher, InvalidMatchError, type Candidate } from './match.ts';
+import { headerModifier, prefixesOf, ratioOf, redirectOf, type HeaderModifier, type Redirect } from './route-filters.ts';
 import { rateLimitOf, type LocalRateLimit } from './inbound-ratelimit.ts';
 import { compileAuthz, defaultMeta, InvalidPolicyError, LOCALHOST, metaFromLabels, metaOf, type Authorization, type Meta } from './inbound-authz.ts';
 
@@ -13,24 +14,11 @@ export type InboundProtocol = 'detect' | 'opaque' | 'tls' | 'http1' | 'http2' | 
 
 export type DefaultPolicyName = 'all-unauthenticated' | 'all-authenticated' | 'cluster-authenticated' | 'cluster-unauthenticated' | 'deny' | 'audit';
 
-export interface HeaderEdits {
-  readonly add: readonly (readonly [string, string])[];
-  readonly set: readonly (readonly [string, string])[];
-  readonly remove: readonly string[];
-}
-
-export interface RedirectSpec {
-  readonly scheme: string | undefined;
-  readonly host: string | undefined;
-  readonly port: number | undefined;
-  readonly path: { readonly full: string } | { readonly prefix: string } | undefined;
-  readonly status: number;
-}
 
 export type RouteFilter =
   | { readonly kind: 'failure'; readonly grpc: boolean; readonly status: number; readonly message: string; readonly ratio: number }
-  | { readonly kind: 'headers'; readonly edits: HeaderEdits }
-  | { readonly kind: 'redirect'; readonly redirect: RedirectSpec }
+  | { readonly kind: 'headers'; readonly edits: HeaderModifier }
+  | { readonly kind: 'redirect'; readonly redirect: Redirect }
   | { readonly kind: 'invalid'; readonly message: string };
 
 /** What one rule of a route does: who may use it and which filters apply. */
@@ -63,43 +51,6 @@ export interface CompiledServer {
 
 const DEFAULT_ROUTE = defaultMeta('default');
 
-function ratioOf(r: httpRoute.Ratio | undefined): number {
-  if (!r) return 1;
-  if (r.denominator === 0) throw new InvalidPolicyError('failure injector ratio has a zero denominator');
-  return Math.min(1, r.numerator / r.denominator);
-}
-
-function pairs(h: httpTypes.Headers | undefined): [string, string][] {
-  return (h?.headers ?? []).map((x) => [x.name.toLowerCase(), Buffer.from(x.value).toString('latin1')]);
-}
-
-function headerEdits(m: httpRoute.RequestHeaderModifier): HeaderEdits {
-  return { add: pairs(m.add), set: pairs(m.set), remove: m.remove.map((n) => n.toLowerCase()) };
-}
-
-function schemeOf(s: httpTypes.Scheme | undefined): string | undefined {
-  const t = s?.type;
-  if (!t) return undefined;
-  if (t.$case === 'unregistered') return t.value.toLowerCase();
-  if (t.value === httpTypes.Scheme_Registered.HTTP) return 'http';
-  if (t.value === httpTypes.Scheme_Registered.HTTPS) return 'https';
-  throw new InvalidPolicyError(`unknown redirect scheme ${t.value}`);
-}
-
-function redirectOf(r: httpRoute.RequestRedirect): RedirectSpec {
-  const status = r.status === 0 ? 301 : r.status;
-  if (status < 300 || status > 399) throw new InvalidPolicyError(`redirect status ${r.status} is not a 3xx status`);
-  if (r.port > 65535) throw new InvalidPolicyError(`redirect port ${r.port} is out of range`);
-  const p = r.path?.replace;
-  return {
-    scheme: schemeOf(r.scheme),
-    host: r.host || undefined,
-    port: r.port || undefined,
-    path: p === undefined ? undefined : p.$case === 'full' ? { full: p.value } : { prefix: p.value },
-    status,
-  };
-}
-
 function httpFilter(f: inbound.HttpRoute_Filter): RouteFilter {
   const k = f.kind;
   if (!k) return { kind: 'invalid', message: 'unknown HTTP route filter' };
@@ -108,7 +59,7 @@ function httpFilter(f: inbound.HttpRoute_Filter): RouteFilter {
       if (k.value.status < 100 || k.value.status > 599) throw new InvalidPolicyError(`failure injector status ${k.value.status} is not an HTTP status`);
       return { kind: 'failure', grpc: false, status: k.value.status, message: k.value.message, ratio: ratioOf(k.value.ratio) };
     case 'requestHeaderModifier':
-      return { kind: 'headers', edits: headerEdits(k.value) };
+      return { kind: 'headers', edits: headerModifier(k.value) };
     case 'redirect':
       return { kind: 'redirect', redirect: redirectOf(k.value) };
   }
@@ -121,14 +72,8 @@ function grpcFilter(f: inbound.GrpcRoute_Filter): RouteFilter {
     case 'failureInjector':
       return { kind: 'failure', grpc: true, status: k.value.code, message: k.value.message, ratio: ratioOf(k.value.ratio) };
     case 'requestHeaderModifier':
-      return { kind: 'headers', edits: headerEdits(k.value) };
+      return { kind: 'headers', edits: headerModifier(k.value) };
   }
-}
-
-function prefixesOf(matches: readonly httpRoute.HttpRouteMatch[]): string[] {
-  const out: string[] = [];
-  for (const m of matches) if (m.path?.kind?.$case === 'prefix') out.push(m.path.kind.value);
-  return out;
 }
 
 function routeMeta(m: inbound.HttpRoute['metadata'] | inbound.GrpcRoute['metadata']): Meta {

@@ -6,6 +6,7 @@
 import { durationToMillis, type destination, type duration, type grpcRoute, type httpRoute, type metadata, type outbound } from '@trellis/proto';
 import type { BreakerOptions } from '../balance/breaker.ts';
 import { grpcMatcher, hostMatcher, httpMatcher, InvalidMatchError, type Candidate, type Matcher } from './match.ts';
+import { headerModifier, prefixesOf, ratioOf, redirectOf, type HeaderModifier, type Redirect } from './route-filters.ts';
 
 /** group/kind/namespace/name/section/port of a resource, or kind "default" with its name. */
 export interface MetaLabels {
@@ -37,19 +38,6 @@ export type BackendSpec =
   /** No dispatcher: the controller's "invalid backend", answered by its failure-injector filter. */
   | { readonly kind: 'none'; readonly key: string; readonly meta: MetaLabels; readonly queue: QueueSpec };
 
-export interface HeaderModifier {
-  readonly add: readonly (readonly [string, string])[];
-  readonly set: readonly (readonly [string, string])[];
-  readonly remove: readonly string[];
-}
-
-export interface Redirect {
-  readonly scheme: string | undefined;
-  readonly host: string | undefined;
-  readonly port: number | undefined;
-  readonly path: { readonly kind: 'full' | 'prefix'; readonly value: string } | undefined;
-  readonly status: number;
-}
 
 export type Filter =
   | { readonly kind: 'fail'; readonly status: number; readonly grpc: boolean; readonly message: string; readonly ratio: number }
@@ -159,39 +147,17 @@ function backendSpec(b: outbound.Backend | undefined): BackendSpec | string {
   return { kind: 'balancer', key: `balancer|${d.value.path}|${queue.capacity}|${queue.failfastMs}|${defaultRttMs}|${decayMs}`, meta, path: d.value.path, queue, defaultRttMs, decayMs };
 }
 
-function headerPairs(h: { headers: { name: string; value: Buffer }[] } | undefined): [string, string][] {
-  return (h?.headers ?? []).map((x) => [x.name.toLowerCase(), Buffer.from(x.value).toString('latin1')]);
-}
-
-function modifier(m: httpRoute.RequestHeaderModifier | httpRoute.ResponseHeaderModifier): HeaderModifier {
-  return { add: headerPairs(m.add), set: headerPairs(m.set), remove: m.remove.map((n) => n.toLowerCase()) };
-}
-
-function ratioOf(r: httpRoute.Ratio | undefined): number {
-  if (!r) return 1;
-  if (r.denominator === 0) throw new InvalidMatchError('failure injector ratio with a zero denominator');
-  return Math.min(1, r.numerator / r.denominator);
-}
-
 function httpFilter(f: outbound.HttpRoute_Filter): Filter {
   const k = f.kind;
   switch (k?.$case) {
     case 'failureInjector':
       return { kind: 'fail', status: k.value.status || 500, grpc: false, message: k.value.message || 'failure injected', ratio: ratioOf(k.value.ratio) };
     case 'requestHeaderModifier':
-      return { kind: 'request-headers', mod: modifier(k.value) };
+      return { kind: 'request-headers', mod: headerModifier(k.value) };
     case 'responseHeaderModifier':
-      return { kind: 'response-headers', mod: modifier(k.value) };
-    case 'redirect': {
-      const r = k.value;
-      const s = r.scheme?.type;
-      const scheme = s?.$case === 'registered' ? (s.value === 1 ? 'https' : 'http') : s?.$case === 'unregistered' ? s.value.toLowerCase() : undefined;
-      const p = r.path?.replace;
-      return {
-        kind: 'redirect',
-        redirect: { scheme, host: r.host || undefined, port: r.port || undefined, path: p ? { kind: p.$case, value: p.value } : undefined, status: r.status || 301 },
-      };
-    }
+      return { kind: 'response-headers', mod: headerModifier(k.value) };
+    case 'redirect':
+      return { kind: 'redirect', redirect: redirectOf(k.value) };
     default:
       throw new InvalidMatchError('filter without a kind');
   }
@@ -200,7 +166,7 @@ function httpFilter(f: outbound.HttpRoute_Filter): Filter {
 function grpcFilter(f: outbound.GrpcRoute_Filter): Filter {
   const k = f.kind;
   if (k?.$case === 'failureInjector') return { kind: 'fail', status: k.value.code, grpc: true, message: k.value.message || 'failure injected', ratio: ratioOf(k.value.ratio) };
-  if (k?.$case === 'requestHeaderModifier') return { kind: 'request-headers', mod: modifier(k.value) };
+  if (k?.$case === 'requestHeaderModifier') return { kind: 'request-headers', mod: headerModifier(k.value) };
   throw new InvalidMatchError('filter without a kind');
 }
 
@@ -257,12 +223,6 @@ function retrySpec(r: outbound.HttpRoute_Retry | outbound.GrpcRoute_Retry | unde
 
 function timeoutsOf(t: httpRoute.Timeouts | undefined, requestTimeout: duration.Duration | undefined): Timeouts {
   return { requestMs: ms(t?.request), responseMs: ms(t?.response, ms(requestTimeout)), idleMs: ms(t?.idle) };
-}
-
-function prefixesOf(matches: readonly httpRoute.HttpRouteMatch[]): string[] {
-  const out: string[] = [];
-  for (const m of matches) if (m.path?.kind?.$case === 'prefix') out.push(m.path.kind.value);
-  return out;
 }
 
 function httpRoutes(routes: readonly outbound.HttpRoute[], problems: string[]): Candidate<RuleSpec>[] {

@@ -20,9 +20,10 @@ import type { Exchange } from '../http/exchange.ts';
 import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { bufferForRetry, type BufferedBody } from '../profiles/retry.ts';
 import { defaultIsFailure } from '../profiles/routes.ts';
-import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_RETRY_BACKOFF, type Filter, type HeaderModifier, type Redirect, type RetrySpec } from './outbound-compile.ts';
+import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_RETRY_BACKOFF, type Filter, type RetrySpec } from './outbound-compile.ts';
+import { redirectLocation, type HeaderModifier } from './route-filters.ts';
 import { NoBackendsError, PolicyTimeoutError } from './outbound-errors.ts';
-import { InjectedFailureError, RouteNotFoundError } from './route-errors.ts';
+import { InjectedFailureError, InvalidRedirectError, RouteNotFoundError } from './route-errors.ts';
 import type { RouteObserver } from './outbound-metrics.ts';
 import type { BoundBackend, BoundRule, PolicyTarget } from './outbound-target.ts';
 import { requestFacts } from './match.ts';
@@ -78,28 +79,6 @@ function applyModifier(h: Headers, m: HeaderModifier): void {
 }
 
 /** The Location of a redirect: unset parts keep the request's. */
-export function redirectLocation(r: Redirect, d: Pick<Downstream, 'scheme' | 'authority' | 'path'>, prefixes: readonly string[]): string {
-  const [reqPath = '/', query] = splitQuery(d.path);
-  const scheme = r.scheme ?? d.scheme;
-  const authority = d.authority ?? '';
-  const m = /^(.*?)(?::(\d+))?$/.exec(authority.startsWith('[') ? authority.replace(/^(\[[^\]]*\])(?::(\d+))?$/, '$1:$2').replace(/:$/, '') : authority);
-  const host = r.host ?? m?.[1] ?? '';
-  const port = r.port ?? (r.host === undefined && m?.[2] ? Number(m[2]) : undefined);
-  let path = reqPath;
-  if (r.path?.kind === 'full') path = r.path.value;
-  else if (r.path?.kind === 'prefix') {
-    const prefix = prefixes.find((p) => reqPath === p || reqPath.startsWith(p.endsWith('/') ? p : `${p}/`)) ?? '';
-    const rest = reqPath.slice(prefix.replace(/\/$/, '').length);
-    path = `${r.path.value.replace(/\/$/, '')}${rest}` || '/';
-  }
-  return `${scheme}://${host}${port !== undefined ? `:${port}` : ''}${path}${query !== undefined ? `?${query}` : ''}`;
-}
-
-function splitQuery(path: string): [string, string | undefined] {
-  const q = path.indexOf('?');
-  return q < 0 ? [path, undefined] : [path.slice(0, q), path.slice(q + 1)];
-}
-
 /** Retry conditions from the l5d-retry-http header: "5xx", "gateway-error", "500", "500-504", comma-separated. */
 function parseStatusRanges(v: string): [number, number][] | undefined {
   const out: [number, number][] = [];
@@ -364,6 +343,10 @@ export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyT
           break;
         case 'redirect': {
           const location = redirectLocation(f.redirect, d, rule.spec.prefixes);
+          if (location instanceof Error) {
+            fail(new InvalidRedirectError(location.message));
+            return false;
+          }
           ex.status = f.redirect.status;
           d.head(f.redirect.status, { location, 'content-length': '0' }, true);
           ex.finish();

@@ -39,3 +39,14 @@ export class InjectedFailureError extends ProxyError {
     this.grpcStatus = grpc ? status : grpcFromHttp(status);
   }
 }
+
+/** A redirect filter that cannot build a Location for this request (no authority, no prefix to replace). */
+export class InvalidRedirectError extends ProxyError {
+  readonly httpStatus = 500;
+  readonly grpcStatus = GRPC_INTERNAL;
+  readonly errorLabel = 'unexpected';
+  override readonly fatal = false;
+  constructor(why: string) {
+    super('TRELLIS_ERR_INVALID_REDIRECT', `invalid redirect: ${why}`);
+  }
+}
