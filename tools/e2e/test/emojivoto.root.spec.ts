@@ -2,7 +2,8 @@
 // same steps `npm run demo` takes (src/journey.ts): cluster up, certificates, helm install, the demo meshed with
 // `trellis inject`, then what the mesh must show: mTLS between web and emoji/voting in the proxies' metrics, the
 // caller's identity at the app, the doughnut's failures classified, proxy-init's golden nat table in every pod, traffic
-// surviving a control-plane outage, the HA values, and a teardown that leaves nothing behind.
+// surviving a control-plane outage, policy resources (an HTTPRoute, a Server with an AuthorizationPolicy) taking effect
+// and going away, the HA values, and a teardown that leaves nothing behind.
 // One node cluster runs per machine: up waits (bounded) for another test's or demo's cluster to go down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { isOurs } from '@trellis/cluster/src/processes.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 import { NETNS_PREFIX, leftovers } from '@trellis/cluster/src/node-agent/network.ts';
 import { podLogs } from '@trellis/cluster/src/logs.ts';
-import { exec, helm, httpGet, kubectl, longRunning, podNetns, pods, until, type Cluster, type Pod } from '../src/kube.ts';
+import { exec, helm, httpGet, kubectl, kubectlInput, longRunning, podNetns, pods, until, type Cluster, type Pod } from '../src/kube.ts';
 import {
   CONTROL_PLANE,
   DEMO_NS,
@@ -39,6 +40,39 @@ const MINUTE = 60_000;
 /** Mesh identities: <service account>.<namespace>.serviceaccount.identity.<control-plane namespace>.<trust domain>. */
 const identity = (sa: string) => `${sa}.${DEMO_NS}.serviceaccount.identity.${TRELLIS_NS}.cluster.local`;
 const WEB_ID = identity('web');
+
+/** An HTTPRoute on web-svc for /api: vote-bot's requests keep going to web-svc, now under this route's name. */
+const WEB_ROUTE = `apiVersion: policy.linkerd.io/v1beta3
+kind: HTTPRoute
+metadata: {name: web-api, namespace: ${DEMO_NS}}
+spec:
+  parentRefs: [{group: core, kind: Service, name: web-svc, port: 80}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: web-svc, port: 80}]
+`;
+/** A Server on web's port whose only AuthorizationPolicy admits vote-bot's identity (service account default). */
+const WEB_AUTHZ = `apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: web-http, namespace: ${DEMO_NS}}
+spec:
+  podSelector: {matchLabels: {app: web-svc}}
+  port: http
+  proxyProtocol: HTTP/1
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: MeshTLSAuthentication
+metadata: {name: vote-bot, namespace: ${DEMO_NS}}
+spec:
+  identityRefs: [{kind: ServiceAccount, name: default}]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: web-from-vote-bot, namespace: ${DEMO_NS}}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: web-http}
+  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: vote-bot}]
+`;
 
 const phases = new Phases((line) => console.log(`[e2e] ${line}`));
 let dir: string;
@@ -191,6 +225,47 @@ describe('the seeds journey on a single-node cluster', () => {
       await controlPlaneReady(cluster, 1, 3 * MINUTE);
     });
   }, 5 * MINUTE);
+
+  it('follows policy resources: an HTTPRoute names vote-bot\'s requests to web, an AuthorizationPolicy lets only vote-bot reach web', async () => {
+    const webIp = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+    const [web, bot] = await Promise.all(['web-svc', 'vote-bot-svc'].map((a) => demoPod(cluster, a)));
+    const BOT_ID = identity('default');
+    // Outbound: the route reaches vote-bot's proxy through destination's OutboundPolicies/Watch on a live target.
+    await kubectlInput(cluster, WEB_ROUTE, 'apply', '-f', '-');
+    const routed = await phases.run('HTTPRoute in vote-bot\'s metrics', () =>
+      until(cluster, 'vote-bot\'s outbound_http_route_request_statuses_total with route_name="web-api"', async () => {
+        const s = select(await proxyMetrics(bot!), 'outbound_http_route_request_statuses_total', { parent_name: 'web-svc', route_name: 'web-api', http_status: '200' });
+        return s.some((x) => x.value > 0) && s;
+        // Bounded below a minute: the control streams broken by the outage before this case reconnect within 10 s
+        // of the control plane's return and re-resolve its new pod IP within 3 s (it took 52 s before both bounds).
+      }, 45_000),
+    );
+    console.log(`[e2e] vote-bot -> web by the HTTPRoute:\n${routed.map((s) => s.line).join('\n')}`);
+    // Inbound: a Server on web's port with one AuthorizationPolicy (vote-bot's identity); this host is not meshed.
+    const before = await until(cluster, 'a vote-bot summary', botCounts, MINUTE);
+    await kubectlInput(cluster, WEB_AUTHZ, 'apply', '-f', '-');
+    const denied = await phases.run('AuthorizationPolicy enforced', () =>
+      until(cluster, 'a request from this host to web answered 403', async () => {
+        const r = await httpGet(`http://${webIp}/api/list`).catch(() => undefined);
+        return r?.status === 403 && r;
+      }, MINUTE),
+    );
+    // vote-bot keeps voting through web (web's readiness probe stays authorized by the probe route).
+    await until(cluster, 'vote-bot to keep voting through web', async () => ((await botCounts()).ok - before.ok >= 10 ? true : undefined), MINUTE);
+    const after = await botCounts();
+    expect(after.errors).toBe(before.errors);
+    const m = await proxyMetrics(web!);
+    const allowed = select(m, 'inbound_http_authz_allow_total', { authz_kind: 'authorizationpolicy', authz_name: 'web-from-vote-bot', client_id: BOT_ID });
+    const refused = select(m, 'inbound_http_authz_deny_total', { srv_kind: 'server', srv_name: 'web-http' });
+    console.log(`[e2e] web's authorization: host got ${denied.status}; vote-bot ${after.ok - before.ok} more ok votes\n${[...allowed, ...refused].map((s) => s.line).join('\n')}`);
+    expect(allowed.some((s) => s.value > 0)).toBe(true);
+    expect(refused.some((s) => s.value > 0)).toBe(true);
+    // Removing the policy resources opens web to this host again, without restarting anything.
+    await kubectlInput(cluster, `${WEB_ROUTE}\n---\n${WEB_AUTHZ}`, 'delete', '-f', '-');
+    await phases.run('policy removed', () =>
+      until(cluster, 'a request from this host to web answered 200 again', async () => (await httpGet(`http://${webIp}/api/list`).catch(() => undefined))?.status === 200, MINUTE),
+    );
+  }, 4 * MINUTE);
 
   it('runs the HA values: three Ready replicas of each controller with their proxies, and a PodDisruptionBudget each', async () => {
     // values-ha.yaml requires replicas of a controller on different nodes (required pod anti-affinity by hostname).
