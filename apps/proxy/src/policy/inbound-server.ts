@@ -14,7 +14,6 @@ export type InboundProtocol = 'detect' | 'opaque' | 'tls' | 'http1' | 'http2' | 
 
 export type DefaultPolicyName = 'all-unauthenticated' | 'all-authenticated' | 'cluster-authenticated' | 'cluster-unauthenticated' | 'deny' | 'audit';
 
-
 export type RouteFilter =
   | { readonly kind: 'failure'; readonly grpc: boolean; readonly status: number; readonly message: string; readonly ratio: number }
   | { readonly kind: 'headers'; readonly edits: HeaderModifier }

@@ -225,7 +225,33 @@ function timeoutsOf(t: httpRoute.Timeouts | undefined, requestTimeout: duration.
   return { requestMs: ms(t?.request), responseMs: ms(t?.response, ms(requestTimeout)), idleMs: ms(t?.idle) };
 }
 
-function httpRoutes(routes: readonly outbound.HttpRoute[], problems: string[]): Candidate<RuleSpec>[] {
+/** How HTTP and gRPC routes differ when compiled: their matches, their filters and their retry conditions. */
+interface RouteKind<M, F> {
+  readonly matcher: (m: M) => Matcher;
+  readonly filter: (f: F) => Filter;
+  readonly grpc: boolean;
+  readonly prefixes: (matches: readonly M[]) => string[];
+}
+
+const HTTP: RouteKind<httpRoute.HttpRouteMatch, outbound.HttpRoute_Filter> = { matcher: httpMatcher, filter: httpFilter, grpc: false, prefixes: prefixesOf };
+const GRPC: RouteKind<grpcRoute.GrpcRouteMatch, outbound.GrpcRoute_Filter> = { matcher: grpcMatcher, filter: grpcFilter, grpc: true, prefixes: () => [] };
+
+type AnyRoute<M, F> = {
+  metadata: metadata.Metadata | undefined;
+  hosts: httpRoute.HostMatch[];
+  rules: {
+    matches: M[];
+    filters: F[];
+    backends: unknown;
+    timeouts: httpRoute.Timeouts | undefined;
+    requestTimeout: duration.Duration | undefined;
+    retry: outbound.HttpRoute_Retry | outbound.GrpcRoute_Retry | undefined;
+    allowL5dRequestHeaders: boolean;
+  }[];
+};
+
+/** Compiles routes; a rule or route that cannot be used is left out and named in `problems`. */
+function compileRoutes<M, F>(routes: readonly AnyRoute<M, F>[], kind: RouteKind<M, F>, problems: string[]): Candidate<RuleSpec>[] {
   const out: Candidate<RuleSpec>[] = [];
   for (const r of routes) {
     const route = metaLabels(r.metadata);
@@ -235,15 +261,15 @@ function httpRoutes(routes: readonly outbound.HttpRoute[], problems: string[]): 
       for (const rule of r.rules) {
         try {
           rules.push({
-            matches: rule.matches.map(httpMatcher),
+            matches: rule.matches.map((m) => kind.matcher(m)),
             rule: {
               route,
-              filters: rule.filters.map(httpFilter),
-              distribution: distribution(rule.backends as AnyDistribution | undefined, httpFilter),
+              filters: rule.filters.map((f) => kind.filter(f)),
+              distribution: distribution(rule.backends as AnyDistribution | undefined, kind.filter as (f: never) => Filter),
               timeouts: timeoutsOf(rule.timeouts, rule.requestTimeout),
-              retry: retrySpec(rule.retry, false),
+              retry: retrySpec(rule.retry, kind.grpc),
               allowL5dHeaders: rule.allowL5dRequestHeaders,
-              prefixes: prefixesOf(rule.matches),
+              prefixes: kind.prefixes(rule.matches),
             },
           });
         } catch (err) {
@@ -258,38 +284,8 @@ function httpRoutes(routes: readonly outbound.HttpRoute[], problems: string[]): 
   return out;
 }
 
-function grpcRoutes(routes: readonly outbound.GrpcRoute[], problems: string[]): Candidate<RuleSpec>[] {
-  const out: Candidate<RuleSpec>[] = [];
-  for (const r of routes) {
-    const route = metaLabels(r.metadata);
-    try {
-      const host = hostMatcher(r.hosts);
-      const rules: { matches: Matcher[]; rule: RuleSpec }[] = [];
-      for (const rule of r.rules) {
-        try {
-          rules.push({
-            matches: rule.matches.map((m: grpcRoute.GrpcRouteMatch) => grpcMatcher(m)),
-            rule: {
-              route,
-              filters: rule.filters.map(grpcFilter),
-              distribution: distribution(rule.backends as AnyDistribution | undefined, grpcFilter),
-              timeouts: timeoutsOf(rule.timeouts, rule.requestTimeout),
-              retry: retrySpec(rule.retry, true),
-              allowL5dHeaders: rule.allowL5dRequestHeaders,
-              prefixes: [],
-            },
-          });
-        } catch (err) {
-          problems.push(`route ${route.name}: ${(err as Error).message}`);
-        }
-      }
-      out.push({ host, rules });
-    } catch (err) {
-      problems.push(`route ${route.name}: ${(err as Error).message}`);
-    }
-  }
-  return out;
-}
+const httpRoutes = (routes: readonly outbound.HttpRoute[], problems: string[]) => compileRoutes(routes, HTTP, problems);
+const grpcRoutes = (routes: readonly outbound.GrpcRoute[], problems: string[]) => compileRoutes(routes, GRPC, problems);
 
 /** The first opaque route's first rule (the controller sends one); its filters refuse the connection. */
 function opaqueSpec(routes: readonly outbound.OpaqueRoute[], problems: string[]): OpaqueSpec | undefined {
