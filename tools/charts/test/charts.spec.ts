@@ -315,6 +315,7 @@ describe('per-component rollout', () => {
   it('rolls only destination when its image or probe networks change', async () => {
     expect(await changedTemplates({ 'destinationController.image.version': '0.1.1' })).toEqual(['trellis-destination']);
     expect(await changedTemplates({ 'policyController.probeNetworks[0]': '10.0.0.0/8' })).toEqual(['trellis-destination']);
+    expect(await changedTemplates({ 'policyController.allowL5dRequestHeaders': 'true' })).toEqual(['trellis-destination']);
   });
 
   it('rolls every controller when the proxy configuration changes (each runs a proxy; the injector injects it)', async () => {
