@@ -69,6 +69,18 @@ export interface RouteContext {
   readonly allowL5dRequestHeaders: boolean;
 }
 
+/** A rule's backends: the Service port itself when it names none, else each backendRef by its weight. */
+function distribution<F>(ctx: RouteContext, refs: readonly BackendRef[], filtersOf: (res: Resolved) => F[]) {
+  if (refs.length === 0) {
+    return { kind: { $case: 'firstAvailable' as const, value: { backends: [{ backend: ctx.defaultBackend, filters: [] as F[], requestTimeout: undefined }] } } };
+  }
+  const backends = refs.map((b) => {
+    const res = resolveBackend(ctx.index, b, ctx.balancer, ctx.queue);
+    return { weight: b.weight, backend: { backend: res.backend, filters: filtersOf(res), requestTimeout: undefined } };
+  });
+  return { kind: { $case: 'randomAvailable' as const, value: { backends } } };
+}
+
 export function outboundHttpRoute(ctx: RouteContext, r: RouteRecord): outbound.HttpRoute {
   const svcAnn = ctx.svc.outbound;
   return {
@@ -76,22 +88,9 @@ export function outboundHttpRoute(ctx: RouteContext, r: RouteRecord): outbound.H
     hosts: [...r.hosts],
     rules: r.rules.map((rule): outbound.HttpRoute_Rule => {
       const t: hr.Timeouts = toTimeouts(ruleTimeouts(r.annotations, rule.requestTimeoutMs, svcAnn.timeouts));
-      const backends: outbound.HttpRoute_Distribution =
-        rule.backends.length === 0
-          ? { kind: { $case: 'firstAvailable', value: { backends: [{ backend: ctx.defaultBackend, filters: [], requestTimeout: undefined }] } } }
-          : {
-              kind: {
-                $case: 'randomAvailable',
-                value: {
-                  backends: rule.backends.map((b) => {
-                    const res = resolveBackend(ctx.index, b, ctx.balancer, ctx.queue);
-                    const filters: outbound.HttpRoute_Filter[] =
-                      'invalid' in res ? [{ kind: { $case: 'failureInjector', value: { status: 500, message: res.invalid, ratio: undefined } } }] : res.filters.map(httpFilter);
-                    return { weight: b.weight, backend: { backend: res.backend, filters, requestTimeout: undefined } };
-                  }),
-                },
-              },
-            };
+      const backends: outbound.HttpRoute_Distribution = distribution(ctx, rule.backends, (res) =>
+        'invalid' in res ? [{ kind: { $case: 'failureInjector', value: { status: 500, message: res.invalid, ratio: undefined } } }] : res.filters.map(httpFilter),
+      );
       return {
         matches: [...rule.httpMatches],
         filters: rule.filters.map(httpFilter),
@@ -112,23 +111,10 @@ export function outboundGrpcRoute(ctx: RouteContext, r: RouteRecord): outbound.G
     hosts: [...r.hosts],
     rules: r.rules.map((rule): outbound.GrpcRoute_Rule => {
       const t: hr.Timeouts = toTimeouts(ruleTimeouts(r.annotations, undefined, svcAnn.timeouts));
-      const backends: outbound.GrpcRoute_Distribution =
-        rule.backends.length === 0
-          ? { kind: { $case: 'firstAvailable', value: { backends: [{ backend: ctx.defaultBackend, filters: [], requestTimeout: undefined }] } } }
-          : {
-              kind: {
-                $case: 'randomAvailable',
-                value: {
-                  backends: rule.backends.map((b) => {
-                    const res = resolveBackend(ctx.index, b, ctx.balancer, ctx.queue);
-                    // Linkerd fails an invalid gRPC backend with the same 500 it uses for HTTP.
-                    const filters: outbound.GrpcRoute_Filter[] =
-                      'invalid' in res ? [{ kind: { $case: 'failureInjector', value: { code: 500, message: res.invalid, ratio: undefined } } }] : grpcFilters(res.filters);
-                    return { weight: b.weight, backend: { backend: res.backend, filters, requestTimeout: undefined } };
-                  }),
-                },
-              },
-            };
+      // Linkerd fails an invalid gRPC backend with the same 500 it uses for HTTP.
+      const backends: outbound.GrpcRoute_Distribution = distribution(ctx, rule.backends, (res) =>
+        'invalid' in res ? [{ kind: { $case: 'failureInjector', value: { code: 500, message: res.invalid, ratio: undefined } } }] : grpcFilters(res.filters),
+      );
       return {
         matches: [...rule.grpcMatches],
         filters: grpcFilters(rule.filters),
