@@ -1,6 +1,6 @@
 // Helpers for the policy routing tests: a meshed proxy whose policy controller is the stub (mesh-stub-policy.ts),
 // app servers that count what they saw, and spec-shaped policies (Service parent, HTTPRoute, balancer backends).
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { destination, durationFromMillis, outbound, tcpAddress } from '@trellis/proto';
 import { expect } from 'vitest';
 import { listenOn } from './harness.ts';
@@ -19,14 +19,16 @@ export interface Reply {
   status: number;
   body: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Whether the request went on a connection the agent had used before. */
+  reused: boolean;
 }
 
-export function send(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+export function send(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', agent?: Agent): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers: { host: 'books.default.svc.cluster.local', ...headers } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { host: 'books.default.svc.cluster.local', ...headers }, ...(agent ? { agent } : {}) }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, reused: req.reusedSocket }));
     });
     req.on('error', reject);
     req.end();

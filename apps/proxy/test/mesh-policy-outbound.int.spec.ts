@@ -3,7 +3,7 @@
 // destination resolves the backends' Destination/Get paths to real HTTP servers, and the app's requests go
 // through the proxy's outbound listener.
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { destination, durationFromMillis, outbound, tcpAddress } from '@trellis/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenOn, sample } from './harness.ts';
@@ -391,6 +391,28 @@ describe('outbound policy routing', () => {
     expect((await send(proxy.outboundPort, '/p')).body).toBe('books /p');
     expect(policy.watched.map((w) => w.target)).toContain(TARGET);
   });
+
+  it('follows a policy that arrives after the target was resolved without it, on the open keep-alive connection too', async () => {
+    const { proxy, dst, policy } = await meshed();
+    const books = await app('books');
+    const v2 = await app('v2');
+    endpoints(dst, 'books', books.port);
+    endpoints(dst, 'books-v2', v2.port);
+    dst.profiles.set(TARGET, destination.DestinationProfile.fromPartial({ fullyQualifiedName: 'books.default.svc.cluster.local' }));
+    // A slow controller: no answer within the proxy's 3 s wait, so the first connection takes the profile path.
+    policy.held.add(TARGET);
+    expect((await send(proxy.outboundPort, '/early')).body).toBe('books /early');
+    // An open connection keeps the target in use, so only the late policy (not idle eviction) can move it.
+    const holder = netConnect(proxy.outboundPort, '127.0.0.1');
+    cleanups.push(() => holder.destroy());
+    await new Promise((r) => holder.once('connect', r));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    expect((await send(proxy.outboundPort, '/before', {}, 'GET', agent)).body).toBe('books /before');
+    policy.push(TARGET, httpPolicy([{ backends: toOne('books-v2') }]));
+    await expect.poll(async () => (await send(proxy.outboundPort, '/late', {}, 'GET', agent)).body, { timeout: 4_000, interval: 100 }).toBe('v2 /late');
+    expect((await send(proxy.outboundPort, '/again', {}, 'GET', agent)).reused).toBe(true);
+  }, 15_000);
 
   it('prefers a ServiceProfile with routes over the policy routes, following the profile as it gains and loses them', async () => {
     const { proxy, dst, policy } = await meshed();

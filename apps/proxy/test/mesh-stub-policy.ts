@@ -12,6 +12,8 @@ export interface StubPolicy {
   readonly watched: { target: string; workload: string }[];
   /** The answer to new watches of a target: a policy, or a gRPC status code. */
   readonly answers: Map<string, outbound.OutboundPolicy | number>;
+  /** Targets whose watches get no answer (the controller is slow) until a policy is pushed for them. */
+  readonly held: Set<string>;
   /** Sends a new policy to every open watch of `target` (and to later ones). */
   push(target: string, p: outbound.OutboundPolicy): void;
   close(): Promise<void>;
@@ -33,7 +35,9 @@ export async function startStubPolicy(): Promise<StubPolicy> {
     addr: '',
     watched: [],
     answers: new Map(),
+    held: new Set(),
     push(target, p) {
+      stub.held.delete(target);
       stub.answers.set(target, p);
       for (const c of calls.get(target) ?? []) c.write(p);
     },
@@ -49,12 +53,13 @@ export async function startStubPolicy(): Promise<StubPolicy> {
       const target = keyOf(call.request);
       stub.watched.push({ target, workload: call.request.sourceWorkload });
       const a = stub.answers.get(target);
-      if (a === undefined || typeof a === 'number') return void call.emit('error', { code: a ?? 5, details: `no policy for ${target}` });
+      const held = stub.held.has(target);
+      if (!held && (a === undefined || typeof a === 'number')) return void call.emit('error', { code: a ?? 5, details: `no policy for ${target}` });
       let set = calls.get(target);
       if (!set) calls.set(target, (set = new Set()));
       set.add(call);
       call.on('cancelled', () => set.delete(call));
-      call.write(a);
+      if (!held && a !== undefined && typeof a !== 'number') call.write(a);
     },
   };
   const server = new Server();

@@ -50,7 +50,7 @@ function peerOf(e: Endpoint, identity: string): PeerTarget {
 
 export class MeshUpstream {
   readonly logical: LogicalTarget | undefined;
-  readonly #policy: PolicyTarget | undefined;
+  #policy: PolicyTarget | undefined;
   readonly #endpoint: MeshEndpoint | undefined;
   readonly #resolution: Upstream;
   readonly #policyMetrics: RouteObserver | undefined;
@@ -63,6 +63,7 @@ export class MeshUpstream {
   readonly #series = new Map<CompiledRoute | undefined, RouteSeries>();
   readonly #endpointMetrics: OutboundEndpointMetrics | undefined;
   #budget: RetryBudget | undefined;
+  #released = false;
 
   constructor(r: Upstream, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies, endpointMetrics?: OutboundEndpointMetrics, connectTimeoutMs = 1_000) {
     this.#connectTimeoutMs = connectTimeoutMs;
@@ -107,6 +108,17 @@ export class MeshUpstream {
   get policy(): PolicyTarget | undefined {
     const p = this.#policy;
     return p && !(this.logical && profileOverrides(this.logical)) ? p : undefined;
+  }
+
+  /** Whether the target has a policy at all (one a profile with routes overrides counts). */
+  get hasPolicy(): boolean {
+    return this.#policy !== undefined;
+  }
+
+  /** A policy that arrived after the target was resolved: new requests follow it (policy/outbound-resolve.ts). */
+  adoptPolicy(t: PolicyTarget): void {
+    if (this.#policy || this.#released) return t.release();
+    this.#policy = t;
   }
 
   /** Whether the profile or the policy marks the target opaque (no HTTP detection). */
@@ -231,6 +243,9 @@ export class MeshUpstream {
 
   /** Closes the pooled connections and releases the discovery watches (nothing uses this target any more). */
   release(): void {
+    this.#released = true;
+    // An adopted policy is this upstream's to release; one it was resolved with goes with the resolution below.
+    if (this.#policy && this.#resolution.kind !== 'policy') this.#policy.release();
     for (const a of this.#agents.values()) a.destroy();
     this.#agents.clear();
     for (const s of this.#sessions.values()) s.close();

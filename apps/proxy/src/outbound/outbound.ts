@@ -11,7 +11,7 @@ import { buildDirection, type SharedParts } from '../stack.ts';
 import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, type ConnLayer, type ConnPolicy, type Destination } from '../tcp/accept.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetCache } from '../tcp/targets.ts';
-import { resolveOutbound } from '../policy/outbound-resolve.ts';
+import { resolveOutbound, whenPolicyArrives } from '../policy/outbound-resolve.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
 /**
@@ -25,6 +25,8 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
     /** Open client connections using this target, and since when it has had none. */
     conns: number;
     idleSince: number;
+    /** Stops waiting for a policy that had not arrived when the target was resolved. */
+    unwatch: () => void;
   }
   const cache = new Map<string, Slot>();
   const local = new Set(cfg.inboundIps ?? []);
@@ -37,6 +39,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
       for (const [key, slot] of cache) {
         if (slot.conns > 0 || now - slot.idleSince < idleMs) continue;
         cache.delete(key);
+        slot.unwatch();
         void slot.upstream.then((u) => u?.release());
       }
     },
@@ -48,13 +51,15 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
     let slot = cache.get(key);
     if (!slot) {
       const upstream = resolveOutbound(mesh, dst.ip, dst.port, { log, endpoints: routeMetrics?.policy.endpoints }).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics, mesh.endpointMetrics, cfg.outbound.connectTimeoutMs)));
-      const s: Slot = { upstream, conns: 0, idleSince: Date.now() };
+      const s: Slot = { upstream, conns: 0, idleSince: Date.now(), unwatch: noop };
       cache.set(key, s);
       const forget = () => {
         if (cache.get(key) === s) cache.delete(key);
       };
       upstream.then((u) => {
         if (!u) forget();
+        // Resolved without a policy (none in time): adopted when it arrives, for new requests on open connections too.
+        else if (!u.hasPolicy) s.unwatch = whenPolicyArrives(mesh, dst.ip, dst.port, { log, endpoints: routeMetrics?.policy.endpoints }, (t) => u.adoptPolicy(t));
       }, forget);
       slot = s;
     }
@@ -150,4 +155,8 @@ export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (
   const deps = { direction: 'outbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
   if (!mesh) return composeConn(originalDst(resolve, deps))(route(stack.routeDeps));
   return composeConn(originalDst(resolve, deps), meshOutbound(mesh, cfg, deps, shared.targets, routeMetrics, log))(route(stack.routeDeps));
+}
+
+function noop(): void {
+  // nothing to stop
 }

@@ -8,7 +8,9 @@
 // losing routes switches new requests between them (outbound/mesh-upstream.ts), as Linkerd's watch does.
 import type { Discovery } from '../discovery/discovery.ts';
 import type { LogicalTarget, OutboundResolver, Resolution } from '../discovery/outbound.ts';
-import type { PolicyDiscovery } from './policy-discovery.ts';
+import type { outbound } from '@trellis/proto';
+import type { Lease } from '../discovery/leases.ts';
+import type { PolicyDiscovery, PolicyWatch } from './policy-discovery.ts';
 import type { BalancerEndpoints } from './outbound-metrics.ts';
 import { PolicyTarget, type PolicyLog } from './outbound-target.ts';
 
@@ -31,7 +33,7 @@ export interface ResolveOptions {
 }
 
 export async function resolveOutbound(parts: ResolveParts, ip: string, port: number, o: ResolveOptions): Promise<OutboundResolution> {
-  const { log, endpoints, timeoutMs = POLICY_TIMEOUT_MS } = o;
+  const { log, timeoutMs = POLICY_TIMEOUT_MS } = o;
   if (!parts.policy) return parts.outbound.resolve(ip, port);
   const lease = parts.policy.outbound(ip, port);
   const [profiled, policy] = await Promise.all([parts.outbound.resolve(ip, port), lease.value.first(timeoutMs)]);
@@ -41,8 +43,7 @@ export async function resolveOutbound(parts: ResolveParts, ip: string, port: num
   }
   const addr = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
   if (profiled.kind === 'logical' && profileOverrides(profiled.target)) log.debug({ target: addr }, 'ServiceProfile has routes, overriding OutboundPolicy');
-  const target = new PolicyTarget(addr, policy, lease, parts.discovery, { ...parts.outbound.options, log, ...(endpoints ? { onRelease: (t: PolicyTarget) => endpoints.untrack(t) } : {}) });
-  endpoints?.track(target);
+  const target = policyTarget(parts, addr, policy, lease, o);
   // A known pod's profile has nothing to say over a policy.
   if (profiled.kind === 'endpoint') profiled.release();
   return { kind: 'policy', target, profile: profiled.kind === 'logical' ? profiled.target : undefined };
@@ -52,4 +53,58 @@ export async function resolveOutbound(parts: ResolveParts, ip: string, port: num
 export function profileOverrides(profile: LogicalTarget): boolean {
   const p = profile.profile;
   return p.routes.length > 0 || p.dstOverrides.length > 0;
+}
+
+function policyTarget(parts: ResolveParts, addr: string, policy: outbound.OutboundPolicy, lease: Lease<PolicyWatch<outbound.OutboundPolicy>>, o: ResolveOptions): PolicyTarget {
+  const { log, endpoints } = o;
+  const target = new PolicyTarget(addr, policy, lease, parts.discovery, { ...parts.outbound.options, log, ...(endpoints ? { onRelease: (t: PolicyTarget) => endpoints.untrack(t) } : {}) });
+  endpoints?.track(target);
+  return target;
+}
+
+/**
+ * For a target resolved before its policy came (the controller did not answer within the wait): hands the policy
+ * target to `adopt` when the policy arrives, so the target's new requests take it from then on. Returns a function
+ * that stops waiting (the target was released first).
+ */
+export function whenPolicyArrives(parts: ResolveParts, ip: string, port: number, o: ResolveOptions, adopt: (t: PolicyTarget) => void): () => void {
+  if (!parts.policy) return noop;
+  const lease = parts.policy.outbound(ip, port);
+  const pw = lease.value;
+  const addr = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  const take = () => {
+    stop();
+    if (!pw.current) return lease.release();
+    o.log.debug({ target: addr }, 'the policy arrived after the target was resolved without it; new requests follow it');
+    adopt(policyTarget(parts, addr, pw.current, lease, o));
+  };
+  const rejected = () => {
+    stop();
+    lease.release();
+  };
+  const stop = () => {
+    pw.off('update', take);
+    pw.off('rejected', rejected);
+  };
+  if (pw.state === 'ok') {
+    take();
+    return noop;
+  }
+  if (pw.state !== 'pending') {
+    lease.release();
+    return noop;
+  }
+  pw.once('update', take);
+  pw.once('rejected', rejected);
+  let cancelled = false;
+  return () => {
+    if (cancelled || pw.state !== 'pending') return;
+    cancelled = true;
+    stop();
+    lease.release();
+  };
+}
+
+function noop(): void {
+  // nothing to stop
 }
