@@ -93,7 +93,9 @@ beforeAll(async () => {
 
   const h2 = createH2Server();
   h2.on('stream', (stream, headers) => {
-    stream.respond({ ':status': 200, 'content-type': 'text/plain' }, { waitForTrailers: true });
+    // /remote-error: what a peer proxy's synthesized answer carries, which the outbound proxy keeps from the app.
+    const remote = headers[':path'] === '/remote-error' ? { 'l5d-proxy-error': 'connection refused by the app' } : {};
+    stream.respond({ ':status': 200, 'content-type': 'text/plain', ...remote }, { waitForTrailers: true });
     stream.on('wantTrailers', () => stream.sendTrailers({ 'x-trailer': 'done' }));
     stream.end(`h2 ${headers[':path']}`);
   });
@@ -241,6 +243,19 @@ describe('HTTP/2 and gRPC', () => {
     session.close();
     expect(body).toBe('h2 /h2');
     expect(trailers['x-trailer']).toBe('done');
+  });
+
+  it('keeps a remote proxy\'s l5d-proxy-error from the app on HTTP/2 responses', async () => {
+    h.target = { ip: '127.0.0.1', port: h2Port };
+    const session = h2connect(`http://127.0.0.1:${h.outboundPort}`);
+    const req = session.request({ ':path': '/remote-error' });
+    const [headers] = (await once(req, 'response')) as [Record<string, unknown>];
+    req.resume();
+    req.end();
+    await once(req, 'end');
+    session.close();
+    expect(headers[':status']).toBe(200);
+    expect(headers['l5d-proxy-error']).toBeUndefined();
   });
 
   it('carries gRPC unary and server-streaming calls with their status', async () => {

@@ -103,6 +103,7 @@ const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'tr
 
 /** HTTP/1 response headers that have no place in an HTTP/2 response. */
 const H1_RESPONSE_DROP = new Set([...CONNECTION_SPECIFIC, 'l5d-proxy-connection']);
+const REMOTE_PROXY_HEADERS = ['l5d-proxy-error', 'l5d-proxy-connection'];
 
 class H2Exchange extends Exchange {
   private trailers: OutgoingHttpHeaders | undefined;
@@ -196,6 +197,8 @@ class H2Exchange extends Exchange {
       this.status = Number(h[':status']);
       const g = h['grpc-status'];
       if (typeof g === 'string') this.grpcStatus = Number(g);
+      // A remote proxy's error text is for proxies, not for the app (linkerd-proxy.md §4 "Headers").
+      if (this.entry.target.direction === 'outbound') for (const name of REMOTE_PROXY_HEADERS) delete h[name];
       if ((flags & END_STREAM) !== 0) {
         stream.respond(h, { endStream: true });
         return;
