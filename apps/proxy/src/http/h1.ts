@@ -19,6 +19,7 @@ import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from 
 import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import { requestHead, type Framing, type H1Call } from './h1-client.ts';
+import { leanFront } from './h1-server.ts';
 import type { Pools, PoolRequestArgs } from './pool.ts';
 import { h1Head } from './request-head.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
@@ -587,5 +588,7 @@ export function createH1Server(o: H1Options): Server {
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // Node starts header-timeout tracking when a server starts listening; this one is fed connections instead.
   server.emit('listening');
+  // The common request takes the lean path (h1-server.ts); node:http serves the rest.
+  leanFront(server, o, (socket) => targetOf(socket), Math.max(250, Math.min(o.headerReadTimeoutMs / 4, 30_000)));
   return server;
 }
