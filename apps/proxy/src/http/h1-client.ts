@@ -176,12 +176,7 @@ export class H1Call {
       s.write(this.#head, 'latin1');
       this.#head = undefined;
     }
-    let ok: boolean;
-    if (this.#chunked) {
-      s.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      s.write(chunk);
-      ok = s.write('\r\n', 'latin1');
-    } else ok = s.write(chunk);
+    const ok = writeBody(s, chunk, this.#chunked);
     s.uncork();
     return ok;
   }
@@ -364,4 +359,12 @@ export function requestHead(method: string, path: string, raw: readonly string[]
   for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   // As node:http's keep-alive agent says it (the client's own Connection header is hop-by-hop, filtered).
   return head + 'Connection: keep-alive\r\n\r\n';
+}
+
+/** Writes body bytes as they are, or as one chunk of chunked coding; false when the socket wants a drain. */
+export function writeBody(s: Socket, chunk: Buffer, chunked: boolean): boolean {
+  if (!chunked) return s.write(chunk);
+  s.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+  s.write(chunk);
+  return s.write('\r\n', 'latin1');
 }

@@ -14,7 +14,7 @@ import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { Exchange, type RequestHead } from './exchange.ts';
 import type { H1Options } from './h1.ts';
-import { requestHead, type Framing, type H1Call } from './h1-client.ts';
+import { requestHead, writeBody, type Framing, type H1Call } from './h1-client.ts';
 import { filterHopByHop, rawHeader } from './headers.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
 
@@ -303,12 +303,7 @@ class LeanConn {
       this.#head = undefined;
       this.#headSent = true;
     }
-    let ok: boolean;
-    if (this.#mode === 'chunked') {
-      s.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      s.write(chunk);
-      ok = s.write('\r\n', 'latin1');
-    } else ok = s.write(chunk);
+    const ok = writeBody(s, chunk, this.#mode === 'chunked');
     s.uncork();
     return ok;
   }
