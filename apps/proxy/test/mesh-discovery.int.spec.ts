@@ -1,12 +1,15 @@
 // Discovery against a stub destination service (see mesh-stub-destination.ts) over real gRPC and mTLS.
 import { parseCidrList } from '@trellis/config';
 import { destination, tcpAddress } from '@trellis/proto';
+import { Registry } from 'prom-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscoveryConfig } from '../src/discovery/config.ts';
 import { Discovery } from '../src/discovery/discovery.ts';
 import { destinationClients } from '../src/discovery/grpc-destination.ts';
 import type { Credentials } from '../src/identity/credentials.ts';
+import { controlMetrics } from '../src/identity/control-metrics.ts';
 import { controlAddr } from '../src/identity/env.ts';
+import { sample } from './harness.ts';
 import { createMeshPki, type MeshPki } from './mesh-pki.ts';
 import { DESTINATION_SVC_NAME, startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
 
@@ -28,7 +31,7 @@ afterEach(async () => {
 const add = (...ips: string[]) =>
   destination.Update.fromPartial({ update: { $case: 'add', value: { addrs: ips.map((ip) => ({ addr: tcpAddress(ip, 8080), weight: 10000 })), metricLabels: {} } } });
 
-async function setup(over: Partial<DiscoveryConfig> = {}): Promise<{ stub: StubDestination; discovery: Discovery }> {
+async function setup(over: Partial<DiscoveryConfig> = {}, registry?: Registry): Promise<{ stub: StubDestination; discovery: Discovery; config: DiscoveryConfig }> {
   const stub = await startStubDestination(pki);
   cleanups.push(() => stub.close());
   const config: DiscoveryConfig = {
@@ -43,10 +46,11 @@ async function setup(over: Partial<DiscoveryConfig> = {}): Promise<{ stub: StubD
     idleTimeoutMs: 5_000,
     ...over,
   };
-  const clients = destinationClients(config, pki.trustAnchorsPem, { current: () => creds });
-  const discovery = new Discovery(config, clients.get, quiet);
+  const metrics = registry ? controlMetrics(registry) : undefined;
+  const clients = destinationClients(config, pki.trustAnchorsPem, { current: () => creds }, metrics);
+  const discovery = new Discovery(config, clients.get, quiet, metrics);
   cleanups.push(() => clients.close(), () => discovery.close());
-  return { stub, discovery };
+  return { stub, discovery, config };
 }
 
 const addrs = (set: Iterable<{ addr: string }>) => [...set].map((e) => e.addr).sort();
@@ -112,4 +116,43 @@ describe('discovery over mTLS', () => {
     expect(unknown?.value.notFound).toBe(true);
     expect(stub.requests.map((r) => r.path)).toEqual(['10.96.0.10:8080', '10.1.2.3:80']);
   });
+
+  it("counts its calls in Linkerd's control_* families and shows the watch's state and reconnects", async () => {
+    const registry = new Registry();
+    const { stub, discovery, config } = await setup({}, registry);
+    stub.services.set(SVC, [add('10.0.0.1')]);
+    const lease = discovery.resolve(SVC);
+    await expect.poll(() => lease.value.size).toBe(1);
+    stub.fail(SVC, 14);
+    await expect.poll(() => stub.open(SVC)).toBe(1);
+    const text = await registry.metrics();
+    const labels = `addr="${config.svcAddr.host}:${config.svcAddr.port}",tls="true",server_id="${DESTINATION_SVC_NAME}"`;
+    expect(sample(text, 'control_request_total', `{${labels}}`)).toBe(2);
+    expect(sample(text, 'control_response_total', `{${labels},status_code="200",classification="failure",grpc_status="14",error=""}`)).toBe(1);
+    expect(sample(text, 'control_response_latency_ms_count', `{${labels},status_code="200"}`)).toBe(2);
+    const rpc = `addr="${config.svcAddr.host}:${config.svcAddr.port}",rpc="io.linkerd.proxy.destination.Destination/Get"`;
+    expect(sample(text, 'trellis_control_watch_reconnects_total', `{${rpc}}`)).toBe(1);
+    expect(sample(text, 'trellis_control_watches', `{${rpc},state="live"}`)).toBe(1);
+    expect(sample(text, 'trellis_control_watches', `{${rpc},state="watching"}`)).toBe(0);
+  });
+
+  it('re-subscribes within seconds of destination coming back after an outage, whatever its length', async () => {
+    const registry = new Registry();
+    const { stub, discovery, config } = await setup({}, registry);
+    stub.services.set(SVC, [add('10.0.0.1')]);
+    const lease = discovery.resolve(SVC);
+    await expect.poll(() => lease.value.size).toBe(1);
+    stub.kill();
+    const rpc = `addr="${config.svcAddr.host}:${config.svcAddr.port}",rpc="io.linkerd.proxy.destination.Destination/Get"`;
+    await expect.poll(async () => sample(await registry.metrics(), 'trellis_control_watches', `{${rpc},state="watching"}`)).toBe(1);
+    // Long enough for a doubling backoff to have grown past the bound below.
+    await new Promise((r) => setTimeout(r, 8_000));
+    const back = await startStubDestination(pki, { port: config.svcAddr.port });
+    cleanups.unshift(() => back.close());
+    back.services.set(SVC, [add('10.0.0.2')]);
+    const t0 = Date.now();
+    await expect.poll(() => addrs(lease.value.all()), { timeout: 10_000, interval: 50 }).toEqual(['10.0.0.2:8080']);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(back.requests.filter((r) => r.path === SVC)).toHaveLength(1);
+  }, 30_000);
 });

@@ -27,9 +27,11 @@ export interface StubDestination {
   fail(path: string, code: number): void;
   open(path: string): number;
   close(): Promise<void>;
+  /** Stops at once, resetting every open call (a controller that crashed). */
+  kill(): void;
 }
 
-export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean; host?: string } = {}): Promise<StubDestination> {
+export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean; host?: string; port?: number } = {}): Promise<StubDestination> {
   const calls = new Map<string, Set<Call<destination.Update>>>();
   const profileCalls = new Map<string, Set<Call<destination.DestinationProfile>>>();
   const stub: StubDestination = {
@@ -52,6 +54,7 @@ export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean; 
     },
     open: (path) => calls.get(path)?.size ?? 0,
     close: async () => undefined,
+    kill: () => undefined,
   };
   const track = (call: Call<destination.Update>) => {
     const path = call.request.path;
@@ -95,6 +98,6 @@ export async function startStubDestination(pki: MeshPki, opts: { tls?: boolean; 
     // Client certificates are required and checked against the anchors, as destination's own proxy would.
     creds = ServerCredentials.createSsl(Buffer.from(pki.trustAnchorsPem), [{ private_key: Buffer.from(own.tls.key), cert_chain: Buffer.from(own.tls.cert) }], true);
   }
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${opts.host ?? '127.0.0.1'}:0`, creds, (e, p) => (e ? reject(e) : resolve(p))));
-  return Object.assign(stub, { addr: `${opts.host ?? '127.0.0.1'}:${port}`, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}`, creds, (e, p) => (e ? reject(e) : resolve(p))));
+  return Object.assign(stub, { addr: `${opts.host ?? '127.0.0.1'}:${port}`, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())), kill: () => server.forceShutdown() });
 }

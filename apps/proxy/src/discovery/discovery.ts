@@ -6,11 +6,12 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { DestinationClient, destination } from '@trellis/proto';
+import type { ControlMetrics } from '../identity/control-metrics.ts';
 import type { DiscoveryConfig } from './config.ts';
 import { EndpointSet } from './endpoints.ts';
 import { LeaseMap, type Lease } from './leases.ts';
 import { inNetworks } from './networks.ts';
-import { ControlWatch } from './watch.ts';
+import { ControlWatch, type WatchOptions } from './watch.ts';
 
 export type { Lease } from './leases.ts';
 
@@ -61,14 +62,16 @@ export class Discovery {
   readonly #config: DiscoveryConfig;
   readonly #client: () => DestinationClient;
   readonly #log: DiscoveryLog;
+  readonly #metrics: ControlMetrics | undefined;
   readonly #endpoints: LeaseMap<ResolvedEndpoints>;
   readonly #profiles: LeaseMap<ProfileWatch>;
 
   /** `client` is asked at every (re)subscription, so a rotated certificate reaches new streams. */
-  constructor(config: DiscoveryConfig, client: () => DestinationClient, log: DiscoveryLog) {
+  constructor(config: DiscoveryConfig, client: () => DestinationClient, log: DiscoveryLog, metrics?: ControlMetrics) {
     this.#config = config;
     this.#client = client;
     this.#log = log;
+    this.#metrics = metrics;
     this.#endpoints = new LeaseMap(config.idleTimeoutMs);
     this.#profiles = new LeaseMap(config.idleTimeoutMs);
   }
@@ -76,6 +79,11 @@ export class Discovery {
   #timeouts() {
     const c = this.#config;
     return { initialMs: c.streamInitialTimeoutMs, idleMs: c.streamIdleTimeoutMs, lifetimeMs: c.streamLifetimeMs };
+  }
+
+  #options(rpc: string): WatchOptions {
+    const stats = this.#metrics?.watch(this.#config, `io.linkerd.proxy.destination.Destination/${rpc}`);
+    return { ready: (deadline, cb) => this.#client().waitForReady(deadline, cb), ...(stats ? { stats } : {}) };
   }
 
   #request(path: string): destination.GetDestination {
@@ -93,7 +101,7 @@ export class Discovery {
   resolve(authority: string): Lease<ResolvedEndpoints> {
     return this.#endpoints.lease(authority, () => {
       const set = new ResolvedEndpoints(authority);
-      const watch = new ControlWatch<destination.Update>(() => this.#client().get(this.#request(authority)), this.#timeouts());
+      const watch = new ControlWatch<destination.Update>(() => this.#client().get(this.#request(authority)), this.#timeouts(), this.#options('Get'));
       watch.on('message', (u, fresh) => set.apply(u, fresh));
       watch.on('rejected', (err: ServiceError) => {
         this.#log.debug({ authority, code: err.code }, 'Destination has no endpoints for this authority');
@@ -113,7 +121,7 @@ export class Discovery {
     if (!this.profileEligible(host)) return undefined;
     return this.#profiles.lease(target, () => {
       const pw = new ProfileWatch(target);
-      const watch = new ControlWatch<destination.DestinationProfile>(() => this.#client().getProfile(this.#request(target)), this.#timeouts());
+      const watch = new ControlWatch<destination.DestinationProfile>(() => this.#client().getProfile(this.#request(target)), this.#timeouts(), this.#options('GetProfile'));
       watch.on('message', (p) => {
         pw.current = p;
         pw.emit('update', p);

@@ -1,9 +1,12 @@
 // One long-lived control-plane stream kept alive (contracts §3.6): the first message must come within the
 // initial timeout, later ones within the idle timeout, and no stream outlives the lifetime; breaking any of
-// these, or the stream ending, re-subscribes after a backoff. NotFound, InvalidArgument and Unimplemented (an
-// older control plane without this API) are answers, not failures: they are reported once and the watch stops.
+// these, or the stream ending, re-subscribes after a backoff, once the channel has a connection again (so a
+// control plane that comes back is watched the moment it can be reached, not at the next backoff tick). NotFound,
+// InvalidArgument and Unimplemented (an older control plane without this API) are answers, not failures: they
+// are reported once and the watch stops.
 import { EventEmitter } from 'node:events';
 import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import type { WatchStats } from '../identity/control-metrics.ts';
 import { Backoff } from './backoff.ts';
 
 export interface WatchTimeouts {
@@ -23,26 +26,41 @@ export interface WatchEvents<T> {
 }
 
 /**
- * Control streams reconnect from 100 ms up to 10 s, not the 60 s of data-plane connections: after a control-plane
- * restart (or an outage of any length) new discovery and policy reach the proxy within seconds.
+ * Between a failed stream and the next subscription: 100 ms, doubling up to 1 s. The wait for a connection comes
+ * after it (`ready`), so during an outage the watch does not spin, and the backoff only spaces out streams that a
+ * reachable control plane keeps failing.
  */
-export const CONTROL_BACKOFF = { minMs: 100, maxMs: 10_000, jitter: 0.1 } as const;
+export const CONTROL_BACKOFF = { minMs: 100, maxMs: 1_000, jitter: 0.1 } as const;
+
+/** How long one wait for a connection lasts before it is asked again (each ask also prompts grpc-js to connect). */
+const READY_WAIT_MS = 10_000;
+
+export interface WatchOptions {
+  /** Calls back once the client's channel is connected, or with an error at the deadline (grpc-js `waitForReady`). */
+  readonly ready?: (deadline: number, cb: (err?: Error) => void) => void;
+  readonly stats?: WatchStats;
+  readonly backoff?: Backoff;
+}
 
 export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
   readonly #open: () => ClientReadableStream<T>;
   readonly #timeouts: WatchTimeouts;
   readonly #backoff: Backoff;
+  readonly #ready: WatchOptions['ready'];
+  readonly #stats: WatchStats | undefined;
   #stream: ClientReadableStream<T> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lifetime: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(open: () => ClientReadableStream<T>, timeouts: WatchTimeouts, backoff = new Backoff(CONTROL_BACKOFF)) {
+  constructor(open: () => ClientReadableStream<T>, timeouts: WatchTimeouts, o: WatchOptions = {}) {
     super();
     this.#open = open;
     this.#timeouts = timeouts;
-    this.#backoff = backoff;
+    this.#backoff = o.backoff ?? new Backoff(CONTROL_BACKOFF);
+    this.#ready = o.ready;
+    this.#stats = o.stats;
   }
 
   start(): this {
@@ -54,6 +72,7 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
     this.#stopped = true;
     clearTimeout(this.#retry);
     this.#close();
+    this.#stats?.state(undefined);
   }
 
   #close(): void {
@@ -76,6 +95,7 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
   #subscribe(): void {
     if (this.#stopped) return;
     let fresh = true;
+    this.#stats?.state('watching');
     const stream = this.#open();
     this.#stream = stream;
     this.#arm(this.#timeouts.initialMs, `no message within ${this.#timeouts.initialMs}ms of subscribing`);
@@ -91,12 +111,14 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
       this.#arm(this.#timeouts.idleMs, `no message for ${this.#timeouts.idleMs}ms`);
       const f = fresh;
       fresh = false;
+      if (f) this.#stats?.state('live');
       this.emit('message', msg, f);
     });
     stream.on('error', (err: ServiceError) => {
       if (err.code === status.NOT_FOUND || err.code === status.INVALID_ARGUMENT || err.code === status.UNIMPLEMENTED) {
         this.#close();
         this.#stopped = true;
+        this.#stats?.state(undefined);
         this.emit('rejected', err);
         return;
       }
@@ -108,7 +130,21 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
   #broken(err: Error): void {
     if (this.#stopped) return;
     this.#close();
+    this.#stats?.state('watching');
+    this.#stats?.reconnected();
     this.emit('reconnecting', err);
-    this.#retry = setTimeout(() => this.#subscribe(), this.#backoff.next());
+    this.#retry = setTimeout(() => this.#whenConnected(), this.#backoff.next());
+  }
+
+  /** Subscribes once the channel is connected; asks again while it is not. */
+  #whenConnected(): void {
+    if (this.#stopped) return;
+    const ready = this.#ready;
+    if (!ready) return this.#subscribe();
+    ready(Date.now() + READY_WAIT_MS, (err) => {
+      if (this.#stopped) return;
+      if (err) this.#whenConnected();
+      else this.#subscribe();
+    });
   }
 }

@@ -1,8 +1,10 @@
 // A gRPC client for a control-plane service, rebuilt when our certificate changes so new streams present the
 // new one (mTLS verified as the service's `*_SVC_NAME`), or plaintext to a loopback address. Streams already
-// open on an old client continue until they end; old clients are closed with the rest.
-import { credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+// open on an old client continue until they end; old clients are closed with the rest. Every call is counted
+// in the control_* families when metrics are given.
+import { credentials, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import type { CredentialSource } from '../tls/mesh-tls.ts';
+import type { ControlMetrics } from './control-metrics.ts';
 import { CONTROL_CHANNEL_OPTIONS, controlChannelCredentials } from './control-tls.ts';
 import type { ControlAddr } from './env.ts';
 
@@ -12,20 +14,22 @@ export interface ControlClients<C> {
   close(): void;
 }
 
-type Ctor<C> = new (address: string, creds: ChannelCredentials, options?: Partial<ChannelOptions>) => C;
+type Ctor<C> = new (address: string, creds: ChannelCredentials, options?: ClientOptions) => C;
 
 export function controlClients<C extends { close(): void }>(
   Client: Ctor<C>,
   svc: { readonly svcAddr: ControlAddr; readonly svcName: string },
   trustAnchorsPem: string,
   source: CredentialSource,
+  metrics?: ControlMetrics,
 ): ControlClients<C> {
+  const interceptors = metrics ? { interceptors: [metrics.interceptor(svc)] } : {};
   let cached: { generation: number; client: C } | undefined;
   const old: C[] = [];
   return {
     get() {
       if (svc.svcAddr.loopback) {
-        cached ??= { generation: 0, client: new Client(svc.svcAddr.text, credentials.createInsecure(), CONTROL_CHANNEL_OPTIONS) };
+        cached ??= { generation: 0, client: new Client(svc.svcAddr.text, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, ...interceptors }) };
         return cached.client;
       }
       const creds = source.current();
@@ -33,7 +37,7 @@ export function controlClients<C extends { close(): void }>(
       if (cached?.generation !== generation) {
         if (cached) old.push(cached.client);
         const channel = controlChannelCredentials(trustAnchorsPem, svc.svcName, creds?.tls);
-        cached = { generation, client: new Client(svc.svcAddr.text, channel, { ...CONTROL_CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': svc.svcName, 'grpc.default_authority': svc.svcAddr.text }) };
+        cached = { generation, client: new Client(svc.svcAddr.text, channel, { ...CONTROL_CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': svc.svcName, 'grpc.default_authority': svc.svcAddr.text, ...interceptors }) };
       }
       return cached.client;
     },

@@ -26,8 +26,18 @@ export function controlChannelCredentials(trustAnchorsPem: string, svcName: stri
 
 /**
  * Channel options every control-plane client shares. The addresses are headless Services: while the controller is
- * down its name has no addresses, and when its pod is replaced the old IP refuses connections. grpc-js backs off
- * failed resolutions and reconnects up to 120 s and re-resolves at most every 30 s by default, so a proxy could keep
- * dialling a dead pod for a minute after the control plane is back; these bounds make it seconds.
+ * down its name has no addresses, and when its pod is replaced the old IP refuses connections or, when the pod's
+ * network went away with it, answers nothing at all. So, as Linkerd's control clients do:
+ * - HTTP/2 PINGs every 10 s, idle or not, and a connection whose PING is not acknowledged within 3 s is closed;
+ *   without them a watch on a vanished peer stays open, silent, until the stream's idle timeout (5 min);
+ * - failed connections are retried from 100 ms up to 500 ms apart (grpc-js: 1 s up to 120 s), and the name is
+ *   re-resolved at most 1 s apart (grpc-js: 30 s), so a replaced controller pod is dialled within seconds.
  */
-export const CONTROL_CHANNEL_OPTIONS = { 'grpc.dns_min_time_between_resolutions_ms': 1_000, 'grpc.max_reconnect_backoff_ms': 3_000 } as const;
+export const CONTROL_CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 3_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.dns_min_time_between_resolutions_ms': 1_000,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 500,
+} as const;

@@ -28,6 +28,7 @@ import { parsePolicyConfig, type PolicyConfig } from '../policy/config.ts';
 import { PolicyDiscovery } from '../policy/policy-discovery.ts';
 import { InboundServerPoliciesClient, OutboundPoliciesClient } from '@trellis/proto';
 import { controlClients } from './control-clients.ts';
+import { controlMetrics } from './control-metrics.ts';
 import { MeshTls } from '../tls/mesh-tls.ts';
 import { IdentityAgent } from './agent.ts';
 import { parseIdentityConfig } from './config.ts';
@@ -69,21 +70,22 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
   const idc = parseIdentityConfig(env);
   const dc = parseDiscoveryConfig(env);
   const pc = parsePolicyConfig(env);
-  const rpc = grpcCertify(idc);
+  const control = controlMetrics(deps.registry);
+  const rpc = grpcCertify(idc, control);
   const agent = new IdentityAgent({ config: idc, certify: rpc.certify, log: deps.logger, metrics: identityMetrics(deps.registry) });
   const tls = new MeshTls(agent);
-  const clients = destinationClients(dc, idc.trustAnchorsPem, agent);
+  const clients = destinationClients(dc, idc.trustAnchorsPem, agent, control);
   const log = deps.logger;
-  const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) });
+  const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) }, control);
   let policy: PolicyDiscovery | undefined;
   const policyClose: (() => void)[] = [];
   if (pc.svcAddr) {
     const svc = { svcAddr: pc.svcAddr, svcName: pc.svcName };
-    const out = controlClients(OutboundPoliciesClient, svc, idc.trustAnchorsPem, agent);
-    const inb = controlClients(InboundServerPoliciesClient, svc, idc.trustAnchorsPem, agent);
+    const out = controlClients(OutboundPoliciesClient, svc, idc.trustAnchorsPem, agent, control);
+    const inb = controlClients(InboundServerPoliciesClient, svc, idc.trustAnchorsPem, agent, control);
     policyClose.push(() => out.close(), () => inb.close());
     const timeouts = { initialMs: dc.streamInitialTimeoutMs, idleMs: dc.streamIdleTimeoutMs, lifetimeMs: dc.streamLifetimeMs };
-    policy = new PolicyDiscovery(pc, { outbound: out.get, inbound: inb.get }, { timeouts, idleTimeoutMs: dc.idleTimeoutMs, inboundIdleTimeoutMs: pc.inboundIdleTimeoutMs, log });
+    policy = new PolicyDiscovery(pc, { outbound: out.get, inbound: inb.get }, { timeouts, idleTimeoutMs: dc.idleTimeoutMs, inboundIdleTimeoutMs: pc.inboundIdleTimeoutMs, log, metrics: control });
   } else {
     log.warn({}, 'LINKERD2_PROXY_POLICY_SVC_ADDR is not set: no policy discovery; inbound uses the default policy, outbound ServiceProfiles only');
   }

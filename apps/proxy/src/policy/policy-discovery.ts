@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { tcpAddress, type InboundServerPoliciesClient, type OutboundPoliciesClient, type inbound, type outbound } from '@trellis/proto';
 import { LeaseMap, type Lease } from '../discovery/leases.ts';
-import { ControlWatch, type WatchTimeouts } from '../discovery/watch.ts';
+import { ControlWatch, type WatchOptions, type WatchTimeouts } from '../discovery/watch.ts';
+import type { ControlMetrics } from '../identity/control-metrics.ts';
 import type { PolicyConfig } from './config.ts';
 
 /** pending: no answer yet; ok: `current` holds the latest; the others end the watch. */
@@ -70,22 +71,24 @@ export class PolicyDiscovery {
   readonly #clients: PolicyClients;
   readonly #timeouts: WatchTimeouts;
   readonly #log: PolicyLog;
+  readonly #metrics: ControlMetrics | undefined;
   readonly #outbound: LeaseMap<PolicyWatch<outbound.OutboundPolicy>>;
   readonly #inbound: LeaseMap<PolicyWatch<inbound.Server>>;
 
   /** `inboundIdleTimeoutMs`: for inbound ports (Linkerd's inbound discovery idle timeout); `idleTimeoutMs` otherwise. */
-  constructor(config: PolicyConfig, clients: PolicyClients, o: { timeouts: WatchTimeouts; idleTimeoutMs: number; inboundIdleTimeoutMs?: number; log: PolicyLog }) {
+  constructor(config: PolicyConfig, clients: PolicyClients, o: { timeouts: WatchTimeouts; idleTimeoutMs: number; inboundIdleTimeoutMs?: number; log: PolicyLog; metrics?: ControlMetrics }) {
     this.#config = config;
     this.#clients = clients;
     this.#timeouts = o.timeouts;
     this.#log = o.log;
+    this.#metrics = o.metrics;
     this.#outbound = new LeaseMap(o.idleTimeoutMs);
     this.#inbound = new LeaseMap(o.inboundIdleTimeoutMs ?? o.idleTimeoutMs);
   }
 
-  #watch<T>(key: string, open: () => ClientReadableStream<T>, what: string) {
+  #watch<T>(key: string, open: () => ClientReadableStream<T>, what: string, options: WatchOptions) {
     const pw = new PolicyWatch<T>(key);
-    const watch = new ControlWatch<T>(open, this.#timeouts);
+    const watch = new ControlWatch<T>(open, this.#timeouts, options);
     watch.on('message', (p) => {
       pw.current = p;
       pw.state = 'ok';
@@ -101,17 +104,27 @@ export class PolicyDiscovery {
     return { value: pw, watch };
   }
 
+  #options(rpc: string, client: () => { waitForReady(deadline: number, cb: (err?: Error) => void): void }): WatchOptions {
+    const svcAddr = this.#config.svcAddr;
+    const stats = svcAddr && this.#metrics?.watch({ svcAddr, svcName: this.#config.svcName }, rpc);
+    return { ready: (deadline, cb) => client().waitForReady(deadline, cb), ...(stats ? { stats } : {}) };
+  }
+
   /** The outbound policy of an original destination. */
   outbound(ip: string, port: number): Lease<PolicyWatch<outbound.OutboundPolicy>> {
     const key = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     const spec: outbound.TrafficSpec = { sourceWorkload: this.#config.workload, target: { $case: 'addr', value: tcpAddress(ip, port) } };
-    return this.#outbound.lease(key, () => this.#watch(key, () => this.#clients.outbound().watch(spec), 'target'));
+    return this.#outbound.lease(key, () =>
+      this.#watch(key, () => this.#clients.outbound().watch(spec), 'target', this.#options('io.linkerd.proxy.outbound.OutboundPolicies/Watch', this.#clients.outbound)),
+    );
   }
 
   /** The inbound policy of one of our ports. */
   inbound(port: number): Lease<PolicyWatch<inbound.Server>> {
     const spec: inbound.PortSpec = { workload: this.#config.workload, port };
-    return this.#inbound.lease(String(port), () => this.#watch(String(port), () => this.#clients.inbound().watchPort(spec), 'port'));
+    return this.#inbound.lease(String(port), () =>
+      this.#watch(String(port), () => this.#clients.inbound().watchPort(spec), 'port', this.#options('io.linkerd.proxy.inbound.InboundServerPolicies/WatchPort', this.#clients.inbound)),
+    );
   }
 
   /** Policies with a live stream, for tests and /debug. */
