@@ -15,8 +15,7 @@ fi
 export PATH="$TRELLIS_ROOT/node_modules/.bin:$PATH"
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
+# tools/bin/ensure says "[trellis] building <tool> (first run only, about N min)" before a build it has to do.
 for tool in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl helm coredns; do
-  [ -n "$(tools/bin/ensure "$tool" 2>/dev/null)" ] && continue
-  say "building $tool (first run only)"
   tools/bin/ensure "$tool" >/dev/null
 done
