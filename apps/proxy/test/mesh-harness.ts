@@ -16,9 +16,9 @@ import { DESTINATION_SVC_NAME, type StubDestination } from './mesh-stub-destinat
 export interface MeshedProxy {
   readonly proxy: RunningProxy;
   readonly identity: string;
-  /** Where the next accepted connection "was going" (per listener side). */
+  /** Where the next accepted connection "was going" (per listener side); inbound may also be the lookup itself. */
   outboundTarget: Destination;
-  inboundTarget: Destination;
+  inboundTarget: Destination | ((s: Socket) => Destination);
   readonly outboundPort: number;
   readonly inboundPort: number;
   readonly adminUrl: string;
@@ -58,13 +58,13 @@ export async function startMeshedProxy(o: MeshedProxyOptions): Promise<MeshedPro
     ...o.env,
   };
   const cfg = parseProxyConfig(env);
-  const h = { outboundTarget: { ip: '127.0.0.1', port: 1 } as Destination, inboundTarget: { ip: '127.0.0.1', port: 1 } as Destination };
+  const h = { outboundTarget: { ip: '127.0.0.1', port: 1 } as Destination, inboundTarget: { ip: '127.0.0.1', port: 1 } as MeshedProxy['inboundTarget'] };
   let inboundPort = 0;
   const proxy = await startProxy(cfg, {
     log: createProxyLog('off', { write: () => undefined }),
     env,
     // The same resolver serves both listeners; the local port tells them apart.
-    resolve: (s: Socket) => (s.localPort === inboundPort ? h.inboundTarget : h.outboundTarget),
+    resolve: (s: Socket) => (s.localPort !== inboundPort ? h.outboundTarget : typeof h.inboundTarget === 'function' ? h.inboundTarget(s) : h.inboundTarget),
     onShutdownRequest: () => undefined,
   });
   inboundPort = proxy.inbound.port;

@@ -2,12 +2,15 @@
 // it binds at once, obtains its certificate, turns ready, and serves the connections that waited for it.
 import { createServer, request, type Server } from 'node:http';
 import { connect as h2Connect, type IncomingHttpHeaders } from 'node:http2';
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Credentials } from '../src/identity/credentials.ts';
 import { asPriorKnowledgeH2 } from '../src/tls/h2-prior-knowledge.ts';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
-import { connectOpaqueTransport, headerFor } from '../src/tls/transport.ts';
+import { connectOpaqueTransport, headerFor, TRANSPORT_HEADER_ALPN } from '../src/tls/transport.ts';
+import { NotRedirectedError } from '@trellis/net';
 import { listenOn, sample } from './harness.ts';
 import { createCsr, generateKeyPair } from '@trellis/pki';
 import { controlAddr } from '../src/identity/env.ts';
@@ -143,7 +146,7 @@ describe('meshed proxy inbound', () => {
     expect(sample(text, 'request_total', 'tls="no_identity",no_tls_reason="no_tls_from_remote"')).toBe(1);
   });
 
-  it('serves the direct port: mTLS with the transport header naming the real port; plaintext to it is refused', async () => {
+  it('serves the direct port: mTLS with the transport header naming the real port; without the header, without a client identity or in plaintext it is refused', async () => {
     const pki = await createMeshPki();
     const identity = await startFakeIdentity(pki, { tls: false });
     const dst = await startStubDestination(pki, { tls: false });
@@ -160,12 +163,30 @@ describe('meshed proxy inbound', () => {
     const out = await rawExchange(s, 'GET /direct HTTP/1.1\r\nHost: db\r\nConnection: close\r\n\r\n');
     expect(out).toContain(`app saw GET /direct HTTP/1.1 host=db client-id=-`);
 
+    // No NAT record for the connection (nothing redirected it): the socket's own address, the direct stack.
+    p.inboundTarget = (sock) => {
+      throw new NotRedirectedError('the connection has no NAT record: it was not redirected', { address: '127.0.0.1', port: sock.localPort ?? 0 });
+    };
+    const s2 = await connectOpaqueTransport(client, { addr: `127.0.0.1:${p.inboundPort}`, host: '127.0.0.1', port: p.inboundPort, serverId: WEB }, headerFor(port));
+    expect(await rawExchange(s2, 'GET /unredirected HTTP/1.1\r\nHost: db\r\nConnection: close\r\n\r\n')).toContain('app saw GET /unredirected HTTP/1.1 host=db');
+
+    // mTLS as a mesh identity, but no ALPN and no header: refused, as Linkerd refuses it.
+    const noHeader = await client.connect({ addr: `127.0.0.1:${p.inboundPort}`, host: '127.0.0.1', port: p.inboundPort, serverId: WEB });
+    expect(await rawExchange(noHeader, 'GET /nope HTTP/1.1\r\nHost: db\r\n\r\n')).toBe('');
+    // TLS without a client certificate, and plaintext: no client identity.
+    const anonymous = tlsConnect({ host: '127.0.0.1', port: p.inboundPort, servername: WEB, ca: creds.tls.ca, ALPNProtocols: [TRANSPORT_HEADER_ALPN], checkServerIdentity: () => undefined });
+    await once(anonymous, 'secureConnect');
+    expect(await rawExchange(anonymous, 'GET /nope HTTP/1.1\r\nHost: db\r\n\r\n')).toBe('');
     const refused = await new Promise<string>((resolve) => {
       const req = request({ host: '127.0.0.1', port: p.inboundPort, path: '/nope', agent: false }, () => resolve('answered'));
       req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
       req.end();
     });
     expect(refused).not.toBe('answered');
+    const text = await p.metrics();
+    expect(sample(text, 'trellis_proxy_errors_total', 'direction="inbound",protocol="tcp",code="TRELLIS_ERR_TRANSPORT_HEADER_REQUIRED"')).toBe(1);
+    expect(sample(text, 'trellis_proxy_errors_total', 'direction="inbound",protocol="tcp",code="TRELLIS_ERR_DIRECT_NO_IDENTITY"')).toBe(2);
+    expect(text).not.toContain('TRELLIS_ERR_NOT_REDIRECTED');
   });
 });
 

@@ -2,9 +2,10 @@
 // refuses targets that are its own ports (loops) and IPs that are not the pod's (open relay). Meshed mode reads
 // the ClientHello first (tls/inbound.ts): our identity's SNI is terminated (the verified client id rides with
 // the connection), other TLS passes through as opaque TCP, anything else goes on in plaintext. Connections made
-// straight to the inbound port must be mTLS with the transport header, which names the real port.
+// straight to the inbound port (the direct stack) must be mTLS with the transport header, which names the real port.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { NotRedirectedError } from '@trellis/net';
 import type { ProxyConfig } from '../config.ts';
 import type { Mesh } from '../identity/mesh.ts';
 import { enforcePolicy, lookupPolicy, type InboundPolicyDeps } from '../policy/inbound-conn.ts';
@@ -13,8 +14,26 @@ import type { InboundAuthzMetrics } from '../policy/inbound-metrics.ts';
 import type { InboundPolicies, InboundPolicyLog } from '../policy/inbound-policies.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
 import { composeConn, originalDst, refuse, RefusedConnection, route, type AcceptDeps, type Accepted, type ConnHandler, type ConnLayer, type Destination } from '../tcp/accept.ts';
+import { TransportHeaderError } from '../tls/errors.ts';
 import { acceptInboundTls } from '../tls/inbound.ts';
-import { readDirectHeader, TRANSPORT_HEADER_ALPN } from '../tls/transport.ts';
+import { DIRECT_NO_IDENTITY, readDirectHeader, TRANSPORT_HEADER_ALPN } from '../tls/transport.ts';
+
+/**
+ * The inbound original destination. A peer's direct connection to podIP:4143 (opaque transport) is redirected by
+ * proxy-init's PREROUTING rule to 4143 all the same, so SO_ORIGINAL_DST names the socket's own address; a
+ * connection that no rule touched has no NAT record at all. Both reached the inbound port itself: the socket's
+ * own address is then the destination, and the direct stack (transport header) takes the connection.
+ */
+export function inboundDestination(resolve: (s: Socket) => Destination): (s: Socket) => Destination {
+  return (s) => {
+    try {
+      return resolve(s);
+    } catch (err) {
+      if (err instanceof NotRedirectedError && err.local) return { ip: err.local.address, port: err.local.port };
+      throw err;
+    }
+  };
+}
 
 /** `own` holds the proxy's listening ports (filled in once they are bound); `direct` is allowed (meshed mode). */
 export function inboundCheck(cfg: ProxyConfig, own: ReadonlySet<number>, direct?: { readonly port: number }): (dst: Destination) => RefusedConnection | undefined {
@@ -59,6 +78,8 @@ export function inboundTls(mesh: Mesh, detectTimeoutMs: number, deps: AcceptDeps
                 return;
               }
               conn.dst = real;
+              // The header is this proxy's, not the peer's bytes for the app (Linkerd counts from after it).
+              conn.consumed = socket.bytesRead - socket.readableLength;
               // Without a session protocol the peer sends opaque bytes: no detection.
               if (!header.sessionProtocol) conn.opaque = true;
               next(conn);
@@ -71,7 +92,7 @@ export function inboundTls(mesh: Mesh, detectTimeoutMs: number, deps: AcceptDeps
         },
         passthrough: (_socket, sni) => {
           if (isDirect) {
-            failed(new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `direct connections must be mTLS to ${mesh.tls.localName ?? 'this proxy'}`));
+            failed(new TransportHeaderError('TRELLIS_ERR_DIRECT_NO_IDENTITY', DIRECT_NO_IDENTITY));
             conn.socket.destroy();
             return;
           }
@@ -81,7 +102,7 @@ export function inboundTls(mesh: Mesh, detectTimeoutMs: number, deps: AcceptDeps
         },
         plaintext: () => {
           if (isDirect) {
-            failed(new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', 'direct connections to the inbound port must be mTLS with the transport header'));
+            failed(new TransportHeaderError('TRELLIS_ERR_DIRECT_NO_IDENTITY', DIRECT_NO_IDENTITY));
             conn.socket.destroy();
             return;
           }
@@ -120,7 +141,8 @@ export function createInbound(
   const deps = { direction: 'inbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
   const pd: InboundPolicyDeps = { ...deps, ...policy, meshed: mesh !== undefined };
   const afterTls = enforcePolicy(pd)(route(stack.routeDeps));
-  if (!mesh) return composeConn(originalDst(resolve, deps), refuse(inboundCheck(cfg, own), deps), lookupPolicy(pd, afterTls, direct))(afterTls);
+  const dst = originalDst(inboundDestination(resolve), deps);
+  if (!mesh) return composeConn(dst, refuse(inboundCheck(cfg, own), deps), lookupPolicy(pd, afterTls, direct))(afterTls);
   const check = inboundCheck(cfg, own, direct);
-  return composeConn(originalDst(resolve, deps), refuse(check, deps), lookupPolicy(pd, afterTls, direct), inboundTls(mesh, cfg.inbound.detectTimeoutMs, deps, direct, check))(afterTls);
+  return composeConn(dst, refuse(check, deps), lookupPolicy(pd, afterTls, direct), inboundTls(mesh, cfg.inbound.detectTimeoutMs, deps, direct, check))(afterTls);
 }

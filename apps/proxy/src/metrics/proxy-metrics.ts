@@ -173,14 +173,14 @@ export class TcpMetrics {
     return this.bound().write;
   }
 
-  /** Counts an open connection and, when it closes, its bytes and errno. */
-  track(socket: Socket): void {
+  /** Counts an open connection and, when it closes, its bytes and errno; `consumed`: bytes the proxy read for itself (a transport header). */
+  track(socket: Socket, consumed = 0): void {
     this.open.inc();
     this.openConnections.inc();
     this.live.add(socket);
     // A bundle forgotten by the sweep but still held by a target comes back into the scrape.
     this.m.tcpSeries.add(this);
-    (socket as Counted)[kCounted] = { read: 0, written: 0 };
+    (socket as Counted)[kCounted] = { read: consumed, written: 0 };
     let errno = '';
     // `on`, not `once`: this listener also keeps a second error on the socket from being unhandled.
     socket.on('error', (err: NodeJS.ErrnoException) => {

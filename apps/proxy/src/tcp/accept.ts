@@ -29,6 +29,8 @@ export interface Accepted {
   tls?: TlsAccept;
   /** Forward as TCP without detection (passed-through TLS, a transport header without a session protocol). */
   opaque?: boolean;
+  /** Bytes the proxy read for itself before the peer's own (the transport header): not counted as read. */
+  consumed?: number;
   /** What the port's policy (inbound, policy/inbound-conn.ts) or the target's (outbound, outbound/outbound.ts) says. */
   policy?: ConnPolicy;
 }
@@ -128,12 +130,12 @@ export function route(d: RouteDeps): ConnHandler {
     // With a port policy, the policy says which ports are opaque; the env's list is the default policy's.
     if (conn.opaque === true || (!pol && portIn(d.opaquePorts, dst.port)) || (pol?.http === undefined && d.memory.has(dst.port))) {
       const entry = d.targets.get(d.direction, dst.ip, dst.port, true, conn.tls, pol?.srv);
-      entry.srcTcp.track(socket);
+      entry.srcTcp.track(socket, conn.consumed);
       tcp(entry);
       return;
     }
     const entry = d.targets.get(d.direction, dst.ip, dst.port, false, conn.tls, pol?.srv);
-    entry.srcTcp.track(socket);
+    entry.srcTcp.track(socket, conn.consumed);
     (socket as WithTarget)[kTarget] = entry;
     if (pol?.http === 'http2') {
       d.h2.emit('connection', socket);

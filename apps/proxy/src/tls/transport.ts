@@ -9,6 +9,10 @@ import type { MeshTls, PeerTarget, TerminatedTls } from './mesh-tls.ts';
 
 export { TRANSPORT_HEADER_ALPN };
 
+/** Linkerd's words for the two refusals of its direct stack (its log and error lines), kept so logs read alike. */
+export const DIRECT_NO_IDENTITY = 'direct connections must be mutually authenticated';
+export const DIRECT_NO_HEADER = 'direct connections require transport header negotiation';
+
 export type SessionProtocol = 'http1' | 'http2' | undefined;
 
 export function headerFor(port: number, opts: { name?: string; session?: SessionProtocol } = {}): transport.Header {
@@ -30,8 +34,8 @@ export async function connectOpaqueTransport(tls: MeshTls, peer: Omit<PeerTarget
  */
 export function readDirectHeader(conn: TerminatedTls, timeoutMs: number): Promise<transport.Header> {
   const { socket } = conn;
-  if (!conn.clientId) return Promise.reject(new TransportHeaderError('TRELLIS_ERR_DIRECT_NO_IDENTITY', 'direct connections must present a client identity'));
-  if (conn.alpn !== TRANSPORT_HEADER_ALPN) return Promise.reject(new TransportHeaderError('TRELLIS_ERR_TRANSPORT_HEADER_REQUIRED', `direct connections must negotiate ALPN ${TRANSPORT_HEADER_ALPN}`));
+  if (!conn.clientId) return Promise.reject(new TransportHeaderError('TRELLIS_ERR_DIRECT_NO_IDENTITY', DIRECT_NO_IDENTITY));
+  if (conn.alpn !== TRANSPORT_HEADER_ALPN) return Promise.reject(new TransportHeaderError('TRELLIS_ERR_TRANSPORT_HEADER_REQUIRED', DIRECT_NO_HEADER));
   return new Promise((resolve, reject) => {
     let buf: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => finish(new TransportHeaderError('TRELLIS_ERR_TRANSPORT_HEADER_TIMEOUT', `no transport header within ${timeoutMs}ms`)), timeoutMs);
