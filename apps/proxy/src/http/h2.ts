@@ -22,7 +22,7 @@ import { RouteTimeoutError } from '../profiles/retry.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
-import { downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
+import { downgradeHost, downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
 import { kTarget, type WithTarget } from './h1.ts';
 import { requestHead, type Framing, type H1Call } from './h1-client.ts';
@@ -248,16 +248,17 @@ class H2Exchange extends Exchange {
   private forwardDowngraded(d: Downgrade, pools: Pools): void {
     const stream = this.stream;
     const h = this.headers;
-    if (h[':authority'] !== undefined) {
+    const host = downgradeHost(h);
+    if (host !== undefined) {
       const framing = downgradeFraming(h, (this.flags & END_STREAM) !== 0);
-      if (framing !== undefined) return this.forwardDowngradedLean(d, pools, framing);
+      if (framing !== undefined) return this.forwardDowngradedLean(d, pools, framing, host);
     }
     const headers: H1Headers = {};
     for (const [name, value] of Object.entries(h)) {
-      if (value === undefined || name.startsWith(':') || name === L5D_ORIG_PROTO) continue;
+      if (value === undefined || name.startsWith(':') || name === L5D_ORIG_PROTO || name === 'host') continue;
       headers[name] = value;
     }
-    if (h[':authority'] !== undefined) headers['host'] = h[':authority'];
+    if (host !== undefined) headers['host'] = host;
     applyClientId(headers as Record<string, string | string[] | undefined>, this.entry.clientId);
     const t = this.entry.target;
     const args: PoolRequestArgs = {
@@ -267,7 +268,7 @@ class H2Exchange extends Exchange {
       path: downgradeTarget(d, h),
       headers,
       setHost: false,
-      agent: h[':authority'] !== undefined ? pools.keepAlive : pools.oneShot,
+      agent: host !== undefined ? pools.keepAlive : pools.oneShot,
       trellisTarget: this.entry,
     };
     const up = h1Request(args);
@@ -318,13 +319,13 @@ class H2Exchange extends Exchange {
    * forwardDowngraded through the lean HTTP/1 client (h1-client.ts): the same request and response, without
    * ClientRequest and the Agent.
    */
-  private forwardDowngradedLean(d: Downgrade, pools: Pools, framing: LeanDowngrade): void {
+  private forwardDowngradedLean(d: Downgrade, pools: Pools, framing: LeanDowngrade, host: string): void {
     const stream = this.stream;
     const h = this.headers;
-    const raw: string[] = ['host', h[':authority'] as string];
+    const raw: string[] = ['host', host];
     for (const name in h) {
       const value = h[name];
-      if (value === undefined || name.charCodeAt(0) === 0x3a || name === L5D_ORIG_PROTO) continue;
+      if (value === undefined || name.charCodeAt(0) === 0x3a || name === L5D_ORIG_PROTO || name === 'host') continue;
       if (typeof value === 'string') raw.push(name, value);
       else for (const v of value) raw.push(name, v);
     }

@@ -620,7 +620,11 @@ function noop(): void {
   // errors are handled where the stream is used; this listener only keeps them from being unhandled
 }
 
-/** Request headers from raw HTTP/1 pairs: lower-case, hop-by-hop (and those Connection lists) removed. */
+/**
+ * Request headers from raw HTTP/1 pairs: lower-case, hop-by-hop (and those Connection lists) removed. Host
+ * stays: upgraded to HTTP/2 it rides as a `host` header, which a Linkerd server proxy needs to write the app's
+ * Host (docs/reference/orig-proto.md); to an HTTP/1 endpoint it is set from the authority.
+ */
 function h1Headers(raw: readonly string[]): Headers {
   const listed = new Set<string>();
   for (let i = 0; i < raw.length; i += 2) {
@@ -630,8 +634,9 @@ function h1Headers(raw: readonly string[]): Headers {
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
-    if (HOP_BY_HOP.has(name) || listed.has(name) || name === 'l5d-orig-proto') continue;
+    if ((HOP_BY_HOP.has(name) && name !== 'host') || listed.has(name) || name === 'l5d-orig-proto') continue;
     if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue;
+    if (name === 'host' && out.host !== undefined) continue;
     const prev = out[name];
     out[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
   }

@@ -1,14 +1,16 @@
-// The HTTP/1 ↔ HTTP/2 upgrade between meshed proxies (linkerd-proxy.md §4 "orig-proto"): the client proxy sends
-// an HTTP/1.x request as HTTP/2 with `l5d-orig-proto: HTTP/1.1` (or 1.0, plus "; absolute-form" when the URI
-// was absolute), without transfer-encoding; the server proxy restores the request and echoes the header on
-// the response, which the client proxy strips to restore the version.
+// The HTTP/1 ↔ HTTP/2 upgrade between meshed proxies (linkerd-proxy.md §4 "orig-proto"; what is kept and dropped
+// is in docs/reference/orig-proto.md): the client proxy sends an HTTP/1.x request as HTTP/2 with
+// `l5d-orig-proto: HTTP/1.1` (or 1.0, plus "; absolute-form" when the URI was absolute), its Host kept as a
+// `host` header beside `:authority` (a Linkerd server proxy writes the app's Host from that header only), and
+// without the connection-specific headers HTTP/2 forbids. The server proxy restores the request with one Host
+// and echoes the header on the response, which the client proxy strips to restore the version.
 import type { OutgoingHttpHeaders } from 'node:http2';
 
 export const L5D_ORIG_PROTO = 'l5d-orig-proto';
 const ABSOLUTE = '; absolute-form';
 
-/** HTTP/1 connection-specific headers that HTTP/2 forbids (RFC 9113 §8.2.2). */
-const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+/** HTTP/1 connection-specific headers that HTTP/2 forbids (RFC 9113 §8.2.2); those Connection names go too. */
+const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 export interface H1RequestFacts {
   readonly method: string;
@@ -38,15 +40,20 @@ export function upgradeRequest(req: H1RequestFacts): OutgoingHttpHeaders {
     authority = u.host;
     path = `${u.pathname}${u.search}` || '/';
   }
+  const listed = new Set<string>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if ((req.rawHeaders[i] as string).toLowerCase() === 'connection') for (const t of (req.rawHeaders[i + 1] as string).split(',')) listed.add(t.trim().toLowerCase());
+  }
   const h: OutgoingHttpHeaders = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = (req.rawHeaders[i] as string).toLowerCase();
     const value = req.rawHeaders[i + 1] as string;
     if (name === 'host') {
       authority ??= value;
+      h.host ??= value;
       continue;
     }
-    if (H2_FORBIDDEN.has(name) || name === L5D_ORIG_PROTO) continue;
+    if (H2_FORBIDDEN.has(name) || listed.has(name) || name === L5D_ORIG_PROTO) continue;
     if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue;
     const prev = h[name];
     h[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [String(prev), value];
@@ -71,6 +78,15 @@ export function parseOrigProto(value: string | string[] | undefined): Downgrade 
   const m = /^HTTP\/(1\.[01])(; absolute-form)?$/.exec(v.trim());
   if (!m) return undefined;
   return { httpVersion: m[1] as '1.0' | '1.1', absoluteForm: m[2] !== undefined };
+}
+
+/**
+ * The one Host a downgraded request is written with: the request's own `host` header (an upgrading proxy keeps
+ * it), else `:authority`; undefined when it has neither.
+ */
+export function downgradeHost(headers: { ':authority'?: string; host?: string | string[] }): string | undefined {
+  const host = Array.isArray(headers.host) ? headers.host[0] : headers.host;
+  return host !== undefined && host !== '' ? host : headers[':authority'];
 }
 
 /** The HTTP/1 request line target for a downgraded request. */
