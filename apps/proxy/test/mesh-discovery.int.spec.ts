@@ -48,7 +48,7 @@ async function setup(over: Partial<DiscoveryConfig> = {}, registry?: Registry): 
   };
   const metrics = registry ? controlMetrics(registry) : undefined;
   const clients = destinationClients(config, pki.trustAnchorsPem, { current: () => creds }, metrics);
-  const discovery = new Discovery(config, clients.get, quiet, metrics);
+  const discovery = new Discovery(config, clients.get, quiet, { ...(metrics ? { metrics } : {}), ready: clients.ready });
   cleanups.push(() => clients.close(), () => discovery.close());
   return { stub, discovery, config };
 }

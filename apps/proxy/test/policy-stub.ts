@@ -25,7 +25,7 @@ export interface PolicyStub {
 }
 
 /** `pki`: serve mTLS as the destination identity (the policy controller's), for proxies off loopback. */
-export async function startPolicyStub(o: { pki?: MeshPki; host?: string } = {}): Promise<PolicyStub> {
+export async function startPolicyStub(o: { pki?: Pick<MeshPki, 'issue' | 'trustAnchorsPem'>; host?: string; port?: number } = {}): Promise<PolicyStub> {
   const calls = new Map<number, Set<Call>>();
   const stub: PolicyStub = {
     addr: '',
@@ -65,7 +65,7 @@ export async function startPolicyStub(o: { pki?: MeshPki; host?: string } = {}):
     creds = ServerCredentials.createSsl(Buffer.from(o.pki.trustAnchorsPem), [{ private_key: Buffer.from(own.tls.key), cert_chain: Buffer.from(own.tls.cert) }], true);
   }
   const host = o.host ?? '127.0.0.1';
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:0`, creds, (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:${o.port ?? 0}`, creds, (e, p) => (e ? reject(e) : resolve(p))));
   return Object.assign(stub, {
     addr: `${host}:${port}`,
     close: () =>

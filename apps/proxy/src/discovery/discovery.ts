@@ -63,15 +63,20 @@ export class Discovery {
   readonly #client: () => DestinationClient;
   readonly #log: DiscoveryLog;
   readonly #metrics: ControlMetrics | undefined;
+  readonly #ready: NonNullable<WatchOptions['ready']>;
   readonly #endpoints: LeaseMap<ResolvedEndpoints>;
   readonly #profiles: LeaseMap<ProfileWatch>;
 
-  /** `client` is asked at every (re)subscription, so a rotated certificate reaches new streams. */
-  constructor(config: DiscoveryConfig, client: () => DestinationClient, log: DiscoveryLog, metrics?: ControlMetrics) {
+  /**
+   * `client` is asked at every (re)subscription, so a rotated certificate reaches new streams; `ready` says when
+   * a (re)subscription may go out (ControlClients.ready; by default, when the client's channel is connected).
+   */
+  constructor(config: DiscoveryConfig, client: () => DestinationClient, log: DiscoveryLog, o: { metrics?: ControlMetrics; ready?: WatchOptions['ready'] } = {}) {
     this.#config = config;
     this.#client = client;
     this.#log = log;
-    this.#metrics = metrics;
+    this.#metrics = o.metrics;
+    this.#ready = o.ready ?? ((deadline, cb) => this.#client().waitForReady(deadline, cb));
     this.#endpoints = new LeaseMap(config.idleTimeoutMs);
     this.#profiles = new LeaseMap(config.idleTimeoutMs);
   }
@@ -83,7 +88,7 @@ export class Discovery {
 
   #options(rpc: string): WatchOptions {
     const stats = this.#metrics?.watch(this.#config, `io.linkerd.proxy.destination.Destination/${rpc}`);
-    return { ready: (deadline, cb) => this.#client().waitForReady(deadline, cb), ...(stats ? { stats } : {}) };
+    return { ready: this.#ready, ...(stats ? { stats } : {}) };
   }
 
   #request(path: string): destination.GetDestination {

@@ -63,8 +63,10 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
     this.#stats = o.stats;
   }
 
+  /** The first subscription, too, waits for a connection: a control plane that is down is not a failure yet. */
   start(): this {
-    this.#subscribe();
+    this.#stats?.state('watching');
+    this.#whenConnected();
     return this;
   }
 

@@ -11,12 +11,20 @@ import type { ControlAddr } from './env.ts';
 export interface ControlClients<C> {
   /** The client to use for a new stream. */
   get(): C;
+  /**
+   * Calls back once the current client's channel is connected, or with an error at the deadline. A service
+   * reached over mTLS waits for our first certificate first: a client without one is refused by the controller.
+   */
+  ready(deadline: number, cb: (err?: Error) => void): void;
   close(): void;
 }
 
+/** How often a client waiting for our first certificate looks again. */
+const CERTIFICATE_POLL_MS = 100;
+
 type Ctor<C> = new (address: string, creds: ChannelCredentials, options?: ClientOptions) => C;
 
-export function controlClients<C extends { close(): void }>(
+export function controlClients<C extends { close(): void; waitForReady(deadline: number, cb: (err?: Error) => void): void }>(
   Client: Ctor<C>,
   svc: { readonly svcAddr: ControlAddr; readonly svcName: string },
   trustAnchorsPem: string,
@@ -26,20 +34,28 @@ export function controlClients<C extends { close(): void }>(
   const interceptors = metrics ? { interceptors: [metrics.interceptor(svc)] } : {};
   let cached: { generation: number; client: C } | undefined;
   const old: C[] = [];
-  return {
-    get() {
-      if (svc.svcAddr.loopback) {
-        cached ??= { generation: 0, client: new Client(svc.svcAddr.text, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, ...interceptors }) };
-        return cached.client;
-      }
-      const creds = source.current();
-      const generation = creds?.generation ?? -1;
-      if (cached?.generation !== generation) {
-        if (cached) old.push(cached.client);
-        const channel = controlChannelCredentials(trustAnchorsPem, svc.svcName, creds?.tls);
-        cached = { generation, client: new Client(svc.svcAddr.text, channel, { ...CONTROL_CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': svc.svcName, 'grpc.default_authority': svc.svcAddr.text, ...interceptors }) };
-      }
+  const get = (): C => {
+    if (svc.svcAddr.loopback) {
+      cached ??= { generation: 0, client: new Client(svc.svcAddr.text, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, ...interceptors }) };
       return cached.client;
+    }
+    const creds = source.current();
+    const generation = creds?.generation ?? -1;
+    if (cached?.generation !== generation) {
+      if (cached) old.push(cached.client);
+      const channel = controlChannelCredentials(trustAnchorsPem, svc.svcName, creds?.tls);
+      cached = { generation, client: new Client(svc.svcAddr.text, channel, { ...CONTROL_CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': svc.svcName, 'grpc.default_authority': svc.svcAddr.text, ...interceptors }) };
+    }
+    return cached.client;
+  };
+  return {
+    get,
+    ready(deadline, cb) {
+      if (!svc.svcAddr.loopback && !source.current()) {
+        setTimeout(() => cb(new Error('no certificate yet')), Math.max(0, Math.min(CERTIFICATE_POLL_MS, deadline - Date.now())));
+        return;
+      }
+      get().waitForReady(deadline, cb);
     },
     close() {
       cached?.client.close();

@@ -76,7 +76,7 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
   const tls = new MeshTls(agent);
   const clients = destinationClients(dc, idc.trustAnchorsPem, agent, control);
   const log = deps.logger;
-  const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) }, control);
+  const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) }, { metrics: control, ready: clients.ready });
   let policy: PolicyDiscovery | undefined;
   const policyClose: (() => void)[] = [];
   if (pc.svcAddr) {
@@ -85,7 +85,7 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
     const inb = controlClients(InboundServerPoliciesClient, svc, idc.trustAnchorsPem, agent, control);
     policyClose.push(() => out.close(), () => inb.close());
     const timeouts = { initialMs: dc.streamInitialTimeoutMs, idleMs: dc.streamIdleTimeoutMs, lifetimeMs: dc.streamLifetimeMs };
-    policy = new PolicyDiscovery(pc, { outbound: out.get, inbound: inb.get }, { timeouts, idleTimeoutMs: dc.idleTimeoutMs, inboundIdleTimeoutMs: pc.inboundIdleTimeoutMs, log, metrics: control });
+    policy = new PolicyDiscovery(pc, { outbound: out, inbound: inb }, { timeouts, idleTimeoutMs: dc.idleTimeoutMs, inboundIdleTimeoutMs: pc.inboundIdleTimeoutMs, log, metrics: control });
   } else {
     log.warn({}, 'LINKERD2_PROXY_POLICY_SVC_ADDR is not set: no policy discovery; inbound uses the default policy, outbound ServiceProfiles only');
   }

@@ -8,6 +8,7 @@ import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc
 import { tcpAddress, type InboundServerPoliciesClient, type OutboundPoliciesClient, type inbound, type outbound } from '@trellis/proto';
 import { LeaseMap, type Lease } from '../discovery/leases.ts';
 import { ControlWatch, type WatchOptions, type WatchTimeouts } from '../discovery/watch.ts';
+import type { ControlClients } from '../identity/control-clients.ts';
 import type { ControlMetrics } from '../identity/control-metrics.ts';
 import type { PolicyConfig } from './config.ts';
 
@@ -50,9 +51,10 @@ export class PolicyWatch<T> extends EventEmitter<PolicyEvents<T>> {
   }
 }
 
+/** The clients of each policy API: `get` for a new stream, `ready` to wait for a connection (ControlClients). */
 export interface PolicyClients {
-  readonly outbound: () => OutboundPoliciesClient;
-  readonly inbound: () => InboundServerPoliciesClient;
+  readonly outbound: Pick<ControlClients<OutboundPoliciesClient>, 'get' | 'ready'>;
+  readonly inbound: Pick<ControlClients<InboundServerPoliciesClient>, 'get' | 'ready'>;
 }
 
 export interface PolicyLog {
@@ -104,10 +106,10 @@ export class PolicyDiscovery {
     return { value: pw, watch };
   }
 
-  #options(rpc: string, client: () => { waitForReady(deadline: number, cb: (err?: Error) => void): void }): WatchOptions {
+  #options(rpc: string, clients: Pick<ControlClients<unknown>, 'ready'>): WatchOptions {
     const svcAddr = this.#config.svcAddr;
     const stats = svcAddr && this.#metrics?.watch({ svcAddr, svcName: this.#config.svcName }, rpc);
-    return { ready: (deadline, cb) => client().waitForReady(deadline, cb), ...(stats ? { stats } : {}) };
+    return { ready: (deadline, cb) => clients.ready(deadline, cb), ...(stats ? { stats } : {}) };
   }
 
   /** The outbound policy of an original destination. */
@@ -115,7 +117,7 @@ export class PolicyDiscovery {
     const key = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     const spec: outbound.TrafficSpec = { sourceWorkload: this.#config.workload, target: { $case: 'addr', value: tcpAddress(ip, port) } };
     return this.#outbound.lease(key, () =>
-      this.#watch(key, () => this.#clients.outbound().watch(spec), 'target', this.#options('io.linkerd.proxy.outbound.OutboundPolicies/Watch', this.#clients.outbound)),
+      this.#watch(key, () => this.#clients.outbound.get().watch(spec), 'target', this.#options('io.linkerd.proxy.outbound.OutboundPolicies/Watch', this.#clients.outbound)),
     );
   }
 
@@ -123,7 +125,7 @@ export class PolicyDiscovery {
   inbound(port: number): Lease<PolicyWatch<inbound.Server>> {
     const spec: inbound.PortSpec = { workload: this.#config.workload, port };
     return this.#inbound.lease(String(port), () =>
-      this.#watch(String(port), () => this.#clients.inbound().watchPort(spec), 'port', this.#options('io.linkerd.proxy.inbound.InboundServerPolicies/WatchPort', this.#clients.inbound)),
+      this.#watch(String(port), () => this.#clients.inbound.get().watchPort(spec), 'port', this.#options('io.linkerd.proxy.inbound.InboundServerPolicies/WatchPort', this.#clients.inbound)),
     );
   }
 
