@@ -52,8 +52,12 @@ export abstract class Exchange {
   /** Whether request_total has been counted (the meshed outbound path counts it once an endpoint is picked). */
   requestCounted = false;
 
-  constructor(entry: TargetEntry, grpc: boolean, ctx: HttpContext) {
+  /** Meshed outbound: the request is counted once the balancer picks its endpoint (atEndpoint), not at the start. */
+  readonly meshed: boolean;
+
+  constructor(entry: TargetEntry, grpc: boolean, ctx: HttpContext, meshed = false) {
     this.entry = entry;
+    this.meshed = meshed;
     this.grpc = grpc;
     this.ctx = ctx;
     this.endpointMetrics = entry.endpoint;

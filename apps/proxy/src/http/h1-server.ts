@@ -13,7 +13,9 @@ import { asProxyError } from '../errors.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { Exchange, type RequestHead } from './exchange.ts';
-import type { H1Options } from './h1.ts';
+import type { HttpContext, HttpHandler } from './exchange.ts';
+import { targetOf, upstreamOf } from './connection.ts';
+import type { Pools } from './pool.ts';
 import { requestHead, writeBody, type Framing, type H1Call } from './h1-client.ts';
 import { filterHopByHop, rawHeader } from './headers.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
@@ -42,6 +44,15 @@ const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') a
 const OUTBOUND_RESPONSE_DROP = new Set(['l5d-proxy-error', 'l5d-proxy-connection']);
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 /** As node:http's server is configured in h1.ts. */
+/** What the HTTP/1 server of a direction is built with (the lean path and node:http alike). */
+export interface H1Options {
+  readonly ctx: HttpContext;
+  readonly pools: Pools;
+  readonly handler: HttpHandler;
+  readonly headerReadTimeoutMs: number;
+  readonly isDraining: () => boolean;
+}
+
 export const MAX_HEADER_SIZE = 64 * 1024;
 /** llhttp's on_headers_complete result: no body, and stop parsing here (execute returns the bytes consumed). */
 const STOP_HERE = 2;
@@ -204,7 +215,7 @@ class LeanConn {
     const target = this.#pendingUrl + (url ?? '');
     this.#pendingUrl = '';
     const method = methods[methodIndex] ?? 'GET';
-    const framing = upgrade || major !== 1 || minor !== 1 || this.#server.entryOf(this.socket)?.mesh ? undefined : leanFraming(method, raw);
+    const framing = upgrade || major !== 1 || minor !== 1 ? undefined : leanFraming(method, raw);
     if (framing === undefined) {
       // node:http serves this request and the rest of the connection.
       let head = `${method} ${target} HTTP/${major}.${minor}\r\n`;
@@ -635,13 +646,11 @@ class LeanServer {
   readonly #nodeListener: (socket: Socket) => void;
   readonly #conns = new Set<LeanConn>();
   readonly #sweeper: NodeJS.Timeout | undefined;
-  readonly entryOf: (socket: Socket) => TargetEntry | undefined;
 
-  constructor(server: Server, o: H1Options, nodeListener: (socket: Socket) => void, entryOf: (socket: Socket) => TargetEntry | undefined, checkEveryMs: number) {
+  constructor(server: Server, o: H1Options, nodeListener: (socket: Socket) => void, checkEveryMs: number) {
     this.#server = server;
     this.o = o;
     this.#nodeListener = nodeListener;
-    this.entryOf = entryOf;
     if (o.headerReadTimeoutMs > 0) {
       this.#sweeper = setInterval(() => this.sweep(Date.now()), checkEveryMs);
       this.#sweeper.unref();
@@ -649,9 +658,9 @@ class LeanServer {
   }
 
   accept(socket: Socket): void {
-    const entry = this.entryOf(socket);
+    const entry = targetOf(socket);
     // Meshed targets keep node:http: their paths (HTTP/2 upgrade, policy routes) are built on its request.
-    if (!entry || entry.mesh) return this.toNode(socket);
+    if (!entry || upstreamOf(socket)) return this.toNode(socket);
     this.#conns.add(new LeanConn(this, socket, entry));
   }
 
@@ -678,11 +687,11 @@ class LeanServer {
  * lean path and moves to node:http at the first request it cannot serve. closeIdleConnections (the drain)
  * closes idle lean connections as well.
  */
-export function leanFront(server: Server, o: H1Options, entryOf: (socket: Socket) => TargetEntry | undefined, checkEveryMs: number): void {
+export function leanFront(server: Server, o: H1Options, checkEveryMs: number): void {
   const [nodeListener] = server.listeners('connection') as ((socket: Socket) => void)[];
   if (!nodeListener) throw new Error('node:http server without its connection listener');
   server.removeListener('connection', nodeListener);
-  const lean = new LeanServer(server, o, nodeListener, entryOf, checkEveryMs);
+  const lean = new LeanServer(server, o, nodeListener, checkEveryMs);
   server.on('connection', (socket: Socket) => lean.accept(socket));
   const closeIdle = server.closeIdleConnections.bind(server);
   server.closeIdleConnections = () => {

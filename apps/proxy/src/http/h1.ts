@@ -16,29 +16,17 @@ import { bufferForRetry, sendWithRetries, withRouteTimeout, type AttemptResult, 
 import type { CompiledRoute } from '../profiles/routes.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
-import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
+import { Exchange, type RequestHead } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import { requestHead, type Framing, type H1Call } from './h1-client.ts';
-import { leanFront } from './h1-server.ts';
-import type { Pools, PoolRequestArgs } from './pool.ts';
+import { leanFront, type H1Options } from './h1-server.ts';
+import { targetOf, upstreamOf } from './connection.ts';
+import type { PoolRequestArgs } from './pool.ts';
 import { h1Head } from './request-head.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
 
-export const kTarget = Symbol('trellis.target');
-export interface WithTarget {
-  [kTarget]?: TargetEntry;
-}
-
 /** Headers a client proxy strips from upstream responses (Linkerd's outbound does the same). */
 const OUTBOUND_RESPONSE_DROP = new Set(['l5d-proxy-error', 'l5d-proxy-connection']);
-
-export interface H1Options {
-  readonly ctx: HttpContext;
-  readonly pools: Pools;
-  readonly handler: HttpHandler;
-  readonly headerReadTimeoutMs: number;
-  readonly isDraining: () => boolean;
-}
 
 type Mode = 'request' | 'upgrade' | 'connect';
 
@@ -56,9 +44,11 @@ class H1Exchange extends Exchange {
   private readonly socket: Duplex | undefined;
   private readonly head: Buffer | undefined;
   private readonly mode: Mode;
+  private readonly upstream: MeshUpstream | undefined;
 
-  constructor(entry: TargetEntry, o: H1Options, req: IncomingMessage, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, mode: Mode) {
-    super(entry, isGrpcContentType(req.headers['content-type']), o.ctx);
+  constructor(entry: TargetEntry, upstream: MeshUpstream | undefined, o: H1Options, req: IncomingMessage, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, mode: Mode) {
+    super(entry, isGrpcContentType(req.headers['content-type']), o.ctx, upstream !== undefined);
+    this.upstream = upstream;
     this.o = o;
     this.req = req;
     this.res = res;
@@ -72,7 +62,7 @@ class H1Exchange extends Exchange {
   }
 
   forward(): void {
-    const mesh = this.entry.mesh;
+    const mesh = this.upstream;
     // A policy target routes its requests itself (policy/outbound-http.ts); tunnels take the meshed path.
     if (mesh?.policy && this.mode === 'request') mesh.forwardPolicy(h1Downstream(this, this.req, this.res as ServerResponse, this.o.isDraining));
     else if (mesh) this.forwardMeshed(mesh);
@@ -531,10 +521,6 @@ function pairs(raw: readonly string[]): [string, string][] {
   return out;
 }
 
-function targetOf(socket: unknown): TargetEntry | undefined {
-  return (socket as WithTarget)[kTarget];
-}
-
 /** Status for a request the server could not parse (the upstream never sees it). */
 export function clientErrorStatus(code: string | undefined): number {
   if (code === 'HPE_HEADER_OVERFLOW') return 431;
@@ -561,19 +547,19 @@ export function createH1Server(o: H1Options): Server {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const entry = targetOf(req.socket);
     if (!entry) return res.destroy();
-    o.handler(new H1Exchange(entry, o, req, res, undefined, undefined, 'request'));
+    o.handler(new H1Exchange(entry, upstreamOf(req.socket), o, req, res, undefined, undefined, 'request'));
   };
   server.on('request', onRequest);
   server.on('checkContinue', onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const entry = targetOf(socket);
     if (!entry) return socket.destroy();
-    o.handler(new H1Exchange(entry, o, req, undefined, socket, head, 'upgrade'));
+    o.handler(new H1Exchange(entry, upstreamOf(socket), o, req, undefined, socket, head, 'upgrade'));
   });
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const entry = targetOf(socket);
     if (!entry) return socket.destroy();
-    o.handler(new H1Exchange(entry, o, req, undefined, socket, head, 'connect'));
+    o.handler(new H1Exchange(entry, upstreamOf(socket), o, req, undefined, socket, head, 'connect'));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
@@ -589,6 +575,6 @@ export function createH1Server(o: H1Options): Server {
   // Node starts header-timeout tracking when a server starts listening; this one is fed connections instead.
   server.emit('listening');
   // The common request takes the lean path (h1-server.ts); node:http serves the rest.
-  leanFront(server, o, (socket) => targetOf(socket), Math.max(250, Math.min(o.headerReadTimeoutMs / 4, 30_000)));
+  leanFront(server, o, Math.max(250, Math.min(o.headerReadTimeoutMs / 4, 30_000)));
   return server;
 }

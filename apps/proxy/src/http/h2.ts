@@ -24,7 +24,8 @@ import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
 import { downgradeHost, downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
-import { kTarget, type WithTarget } from './h1.ts';
+import { targetOf, upstreamOf } from './connection.ts';
+import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { requestHead, type Framing, type H1Call } from './h1-client.ts';
 import type { PoolRequestArgs, Pools } from './pool.ts';
 import { h2Head } from './request-head.ts';
@@ -112,9 +113,11 @@ class H2Exchange extends Exchange {
   private readonly stream: ServerHttp2Stream;
   private readonly headers: IncomingHttpHeaders;
   private readonly flags: number;
+  private readonly upstream: MeshUpstream | undefined;
 
-  constructor(entry: TargetEntry, ctx: HttpContext, sessions: H2Sessions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, pools?: Pools) {
-    super(entry, isGrpcContentType(headers['content-type']), ctx);
+  constructor(entry: TargetEntry, upstream: MeshUpstream | undefined, ctx: HttpContext, sessions: H2Sessions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, pools?: Pools) {
+    super(entry, isGrpcContentType(headers['content-type']), ctx, upstream !== undefined);
+    this.upstream = upstream;
     this.pools = pools;
     this.sessions = sessions;
     this.stream = stream;
@@ -131,7 +134,7 @@ class H2Exchange extends Exchange {
       const d = this.pools ? parseOrigProto(this.headers[L5D_ORIG_PROTO]) : undefined;
       if (d) return this.forwardDowngraded(d, this.pools as Pools);
     }
-    const mesh = this.entry.mesh;
+    const mesh = this.upstream;
     if (!mesh) return this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
     if (mesh.policy) return mesh.forwardPolicy(h2Downstream(this, this.stream, this.headers, this.flags));
     // Meshed outbound: the profile route (metrics, timeout), then the balancer's endpoint over its pooled HTTP/2
@@ -477,12 +480,13 @@ export function createH2Server(o: H2Options): H2Server {
     keepAlive(session, o.keepAliveIntervalMs ?? 0, o.keepAliveTimeoutMs ?? 0);
   });
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
-    const entry = (stream.session?.socket as unknown as WithTarget | undefined)?.[kTarget];
+    const socket = stream.session?.socket;
+    const entry = targetOf(socket);
     if (!entry) {
       stream.close(constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
-    o.handler(new H2Exchange(entry, o.ctx, sessions, stream, headers, flags, o.pools));
+    o.handler(new H2Exchange(entry, upstreamOf(socket), o.ctx, sessions, stream, headers, flags, o.pools));
   });
   return {
     server,

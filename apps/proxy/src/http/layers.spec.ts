@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProxyError } from '../errors.ts';
 import { ProxyMetrics } from '../metrics/proxy-metrics.ts';
-import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { TargetCache } from '../tcp/targets.ts';
 import { compose, Exchange, type HttpContext, type RequestHead } from './exchange.ts';
 import { countRequests, rescue, shedLoad } from './layers.ts';
@@ -15,8 +14,7 @@ class FakeExchange extends Exchange {
   constructor(port: number, meshed = false) {
     const entry = targets.get('outbound', '10.0.0.1', port, false);
     // Meshed outbound: discovery resolved the target (the upstream itself is not used here).
-    if (meshed) entry.mesh = {} as MeshUpstream;
-    super(entry, false, ctx);
+    super(entry, false, ctx, meshed);
   }
   forward(): void {
     // the tests drive the exchange by hand

@@ -17,7 +17,7 @@ function recordResponse(ex: Exchange): void {
  * takes); response_total and response_latency_ms when it ends.
  */
 export const countRequests: HttpLayer = (next) => (ex) => {
-  if (!ex.entry.mesh) ex.countRequest();
+  if (!ex.meshed) ex.countRequest();
   ex.onFinish(recordResponse);
   next(ex);
 };

@@ -12,14 +12,13 @@ import { openOpaque, pickBackend, type LogicalTarget, type MeshEndpoint, type Re
 import type { Endpoint } from '../discovery/endpoints.ts';
 import { FailFastError } from '../balance/errors.ts';
 import { ConnectTimeoutError } from '../errors.ts';
-import type { EndpointMetrics } from '../metrics/proxy-metrics.ts';
 import { RetryBudget } from '../profiles/budget.ts';
 import type { RouteMetricFamilies, RouteSeries } from '../profiles/metrics.ts';
 import { DEFAULT_BUDGET, routeFor, type CompiledRoute } from '../profiles/routes.ts';
 import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
 import type { MeshTls, PeerTarget } from '../tls/mesh-tls.ts';
 import type { OutboundEndpointMetrics } from './endpoint-metrics.ts';
-import type { Exchange } from '../http/exchange.ts';
+import type { EndpointClient, MeshPick, PickObserver } from './endpoint-client.ts';
 import { OpaqueRouteRefusedError } from '../policy/outbound-errors.ts';
 import { forwardPolicy, type Downstream } from '../policy/outbound-http.ts';
 import { requestFacts } from '../policy/match.ts';
@@ -30,25 +29,15 @@ import type { BoundDistribution, PolicyTarget } from '../policy/outbound-target.
 /** What discovery resolved a meshed target to: a profile's service or endpoint, or a policy. */
 export type Upstream = Exclude<Resolution, { kind: 'forward' }> | { readonly kind: 'policy'; readonly target: PolicyTarget; readonly profile: LogicalTarget | undefined };
 
-/** One request's endpoint: report the first response byte and the end exactly once. */
-export interface MeshPick {
-  readonly me: MeshEndpoint;
-  firstByte(): void;
-  done(success: boolean): void;
-}
-
-/** The request an endpoint is picked for (http/exchange.ts Exchange): counted in the endpoint's series. */
-export interface PickObserver {
-  atEndpoint(m: EndpointMetrics): void;
-}
-
 const noop = (): void => undefined;
 
 function peerOf(e: Endpoint, identity: string): PeerTarget {
   return { addr: e.addr, host: e.ip, port: e.port, serverId: identity, ...(e.serverName ? { serverName: e.serverName } : {}) };
 }
 
-export class MeshUpstream {
+export type { MeshPick, PickObserver } from './endpoint-client.ts';
+
+export class MeshUpstream implements EndpointClient {
   readonly logical: LogicalTarget | undefined;
   #policy: PolicyTarget | undefined;
   readonly #endpoint: MeshEndpoint | undefined;
@@ -133,8 +122,8 @@ export class MeshUpstream {
   }
 
   /** The exchange reached `me`: it is counted in that endpoint's series. */
-  observe(ex: Exchange, me: MeshEndpoint): void {
-    this.#observe(ex, me);
+  observe(request: PickObserver, me: MeshEndpoint): void {
+    this.#observe(request, me);
   }
 
   /** Opaque traffic (and HTTP/1 tunnels) of a policy target: the opaque route, else the first HTTP rule. */

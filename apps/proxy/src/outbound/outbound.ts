@@ -10,7 +10,6 @@ import type { PolicyLog } from '../policy/outbound-target.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
 import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, type ConnLayer, type ConnPolicy, type Destination } from '../tcp/accept.ts';
 import { splice } from '../tcp/forward.ts';
-import type { TargetCache } from '../tcp/targets.ts';
 import { resolveOutbound, whenPolicyArrives } from '../policy/outbound-resolve.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
@@ -19,7 +18,7 @@ import { MeshUpstream } from './mesh-upstream.ts';
  * every connection to it); 'forward' answers are not kept, so a service that appears later is found. A target
  * without connections for LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT is released.
  */
-export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, targets: TargetCache, routeMetrics?: RouteMetricFamilies, log: PolicyLog = quiet): ConnLayer {
+export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, routeMetrics?: RouteMetricFamilies, log: PolicyLog = quiet): ConnLayer {
   interface Slot {
     readonly upstream: Promise<MeshUpstream | undefined>;
     /** Open client connections using this target, and since when it has had none. */
@@ -76,19 +75,15 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, tar
     slot.upstream.then(
       (u) => {
         if (conn.socket.destroyed) return;
-        if (!u) {
-          targets.get('outbound', dst.ip, dst.port, false).mesh = undefined;
-          return next(conn);
-        }
+        if (!u) return next(conn);
         if (u.opaque || portIn(cfg.outbound.opaquePorts, dst.port)) {
           // A policy target's opaque traffic takes its opaque route; without one it has nowhere to be balanced
           // to and goes to the original destination.
           if (!u.policy) return opaqueThrough(u, conn.socket, deps);
           if (u.policy.opaqueRoute) return opaqueThrough(u, conn.socket, deps, true);
-          targets.get('outbound', dst.ip, dst.port, false).mesh = undefined;
           return next(conn);
         }
-        targets.get('outbound', dst.ip, dst.port, false).mesh = u;
+        conn.upstream = u;
         const policy = u.policy ? connPolicy(u, deps) : undefined;
         if (policy) conn.policy = policy;
         next(conn);
@@ -154,7 +149,7 @@ export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (
   const stack = buildDirection('outbound', cfg.outbound, cfg, shared);
   const deps = { direction: 'outbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
   if (!mesh) return composeConn(originalDst(resolve, deps))(route(stack.routeDeps));
-  return composeConn(originalDst(resolve, deps), meshOutbound(mesh, cfg, deps, shared.targets, routeMetrics, log))(route(stack.routeDeps));
+  return composeConn(originalDst(resolve, deps), meshOutbound(mesh, cfg, deps, routeMetrics, log))(route(stack.routeDeps));
 }
 
 function noop(): void {

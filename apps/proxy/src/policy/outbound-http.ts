@@ -17,7 +17,7 @@ import { Backoff } from '../discovery/backoff.ts';
 import type { MeshEndpoint } from '../discovery/outbound.ts';
 import { asProxyError, ConnectError, ConnectTimeoutError, ProxyError } from '../errors.ts';
 import type { Exchange } from '../http/exchange.ts';
-import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
+import type { EndpointClient, MeshPick } from '../outbound/endpoint-client.ts';
 import { bufferForRetry, type BufferedBody } from '../profiles/retry.ts';
 import { defaultIsFailure } from '../profiles/routes.ts';
 import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_RETRY_BACKOFF, type Filter, type RetrySpec } from './outbound-compile.ts';
@@ -214,7 +214,7 @@ function sendBody(up: Writable, body: Body): void {
 }
 
 /** Sends one attempt to a picked endpoint: its pooled HTTP/2 connection (HTTP/1 upgraded with l5d-orig-proto), else HTTP/1 or HTTP/2 as the client spoke. */
-async function sendAttempt(mesh: MeshUpstream, p: MeshPick, r: OutRequest, body: Body, onRequestEnd: () => void): Promise<UpResponse> {
+async function sendAttempt(mesh: EndpointClient, p: MeshPick, r: OutRequest, body: Body, onRequestEnd: () => void): Promise<UpResponse> {
   const d = r.d;
   const me = p.me;
   if (d.h1 && !me.h2) {
@@ -307,7 +307,7 @@ export interface PolicyHttpOptions {
 }
 
 /** Routes one request of a policy target and answers the client. */
-export function forwardPolicy(d: Downstream, mesh: MeshUpstream, target: PolicyTarget, o: PolicyHttpOptions = {}): void {
+export function forwardPolicy(d: Downstream, mesh: EndpointClient, target: PolicyTarget, o: PolicyHttpOptions = {}): void {
   const ex = d.ex;
   const random = o.random ?? Math.random;
   const facts = requestFacts(d.method, d.target, { ...d.headers, ...(d.authority !== undefined ? { host: d.authority } : {}) });

@@ -6,7 +6,8 @@ import type { Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import { portIn } from '../config.ts';
 import type { PortRange } from '@trellis/config';
-import { kTarget, type WithTarget } from '../http/h1.ts';
+import { attachTarget } from '../http/connection.ts';
+import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import type { Direction, ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { TlsAccept } from '../tls/labels.ts';
 import { connectTo } from './connect.ts';
@@ -33,6 +34,8 @@ export interface Accepted {
   consumed?: number;
   /** What the port's policy (inbound, policy/inbound-conn.ts) or the target's (outbound, outbound/outbound.ts) says. */
   policy?: ConnPolicy;
+  /** Meshed outbound: where discovery sends the original destination's requests (outbound/outbound.ts). */
+  upstream?: MeshUpstream;
 }
 
 /** What an inbound port's policy decides for a connection, for route() to follow. */
@@ -136,7 +139,7 @@ export function route(d: RouteDeps): ConnHandler {
     }
     const entry = d.targets.get(d.direction, dst.ip, dst.port, false, conn.tls, pol?.srv);
     entry.srcTcp.track(socket, conn.consumed);
-    (socket as WithTarget)[kTarget] = entry;
+    attachTarget(socket, entry, conn.upstream);
     if (pol?.http === 'http2') {
       d.h2.emit('connection', socket);
       return;

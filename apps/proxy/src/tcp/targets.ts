@@ -1,5 +1,4 @@
 // Per-target state found once per connection: rendered labels and the pre-bound metric series.
-import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { tlsAcceptLabels, type TlsAccept } from '../tls/labels.ts';
 import { makeTarget, type Direction, type EndpointMetrics, type ProxyMetrics, type Target, type TcpMetrics } from '../metrics/proxy-metrics.ts';
 
@@ -18,8 +17,6 @@ export interface TargetEntry {
   readonly dstTcp: TcpMetrics;
   /** The verified client identity of a meshed inbound connection (l5d-client-id); undefined otherwise. */
   readonly clientId?: string;
-  /** Meshed outbound: where discovery sends this original destination's requests (set per connection). */
-  mesh?: MeshUpstream | undefined;
   lastUsed: number;
 }
 

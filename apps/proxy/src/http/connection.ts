@@ -1,0 +1,28 @@
+// What the accept path hands the HTTP servers with each connection it routes to them: the connection's target
+// (its metric series and address) and, on the meshed outbound path, the upstream discovery resolved the original
+// destination to. They ride on the socket because node:http and node:http2 are fed sockets, not contexts.
+import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
+import type { TargetEntry } from '../tcp/targets.ts';
+
+export const kTarget = Symbol('trellis.target');
+export const kUpstream = Symbol('trellis.upstream');
+
+export interface WithTarget {
+  [kTarget]?: TargetEntry;
+  [kUpstream]?: MeshUpstream;
+}
+
+/** Marks `socket` as the connection to `entry`, sent to `upstream` when discovery resolved one. */
+export function attachTarget(socket: object, entry: TargetEntry, upstream: MeshUpstream | undefined): void {
+  const s = socket as WithTarget;
+  s[kTarget] = entry;
+  if (upstream) s[kUpstream] = upstream;
+}
+
+export function targetOf(socket: unknown): TargetEntry | undefined {
+  return (socket as WithTarget | undefined)?.[kTarget];
+}
+
+export function upstreamOf(socket: unknown): MeshUpstream | undefined {
+  return (socket as WithTarget | undefined)?.[kUpstream];
+}
