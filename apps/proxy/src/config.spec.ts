@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@trellis/config';
 import { parseListenAddr, parseProxyConfig, parseProxyDuration, portIn } from './config.ts';
+import { createMeshPki } from '../test/mesh-pki.ts';
 
 const plain = { TRELLIS_PROXY_PLAINTEXT: 'true' };
 
@@ -69,16 +70,36 @@ describe('parseProxyConfig', () => {
     expect(() => parseProxyConfig({})).toThrow(/LINKERD2_PROXY_IDENTITY_DIR.*TRELLIS_PROXY_PLAINTEXT/);
   });
 
-  it('accepts the identity and destination variables the injector renders (meshed mode)', () => {
-    const cfg = parseProxyConfig({
-      LINKERD2_PROXY_IDENTITY_DIR: '/var/run/linkerd/identity/end-entity',
-      LINKERD2_PROXY_IDENTITY_TOKEN_FILE: '/var/run/secrets/tokens/linkerd-identity-token',
-      LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS: '-----BEGIN CERTIFICATE-----',
-      LINKERD2_PROXY_IDENTITY_LOCAL_NAME: 'web.default.serviceaccount.identity.linkerd.cluster.local',
-      LINKERD2_PROXY_IDENTITY_SVC_ADDR: 'linkerd-identity-headless.linkerd.svc.cluster.local.:8080',
-      LINKERD2_PROXY_DESTINATION_SVC_ADDR: 'linkerd-dst-headless.linkerd.svc.cluster.local.:8086',
-    });
+  const meshedEnv = async () => ({
+    LINKERD2_PROXY_IDENTITY_DIR: '/var/run/linkerd/identity/end-entity',
+    LINKERD2_PROXY_IDENTITY_TOKEN_FILE: '/var/run/secrets/tokens/linkerd-identity-token',
+    LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS: (await createMeshPki()).trustAnchorsPem,
+    LINKERD2_PROXY_IDENTITY_LOCAL_NAME: 'web.default.serviceaccount.identity.linkerd.cluster.local',
+    LINKERD2_PROXY_IDENTITY_SVC_ADDR: 'linkerd-identity-headless.linkerd.svc.cluster.local.:8080',
+    LINKERD2_PROXY_IDENTITY_SVC_NAME: 'linkerd-identity.linkerd.serviceaccount.identity.linkerd.cluster.local',
+    LINKERD2_PROXY_DESTINATION_SVC_ADDR: 'linkerd-dst-headless.linkerd.svc.cluster.local.:8086',
+    LINKERD2_PROXY_DESTINATION_SVC_NAME: 'linkerd-destination.linkerd.serviceaccount.identity.linkerd.cluster.local',
+  });
+
+  it('accepts the identity and destination variables the injector renders (meshed mode)', async () => {
+    const cfg = parseProxyConfig(await meshedEnv());
     expect(cfg.plaintext).toBe(false);
+    expect(cfg.mesh?.identity.localName).toBe('web.default.serviceaccount.identity.linkerd.cluster.local');
+    expect(cfg.mesh?.discovery.svcAddr.text).toMatch(/^linkerd-dst-headless\.linkerd\.svc\.cluster\.local\.?:8086$/);
+    expect(Object.isFrozen(cfg.mesh)).toBe(true);
+  });
+
+  it('refuses a bad identity, discovery or policy variable at start, naming it (parsed with the rest, not when the mesh starts)', async () => {
+    const env = await meshedEnv();
+    expect(() => parseProxyConfig({ ...env, LINKERD2_PROXY_IDENTITY_MIN_REFRESH: '10' })).toThrow(/LINKERD2_PROXY_IDENTITY_MIN_REFRESH/);
+    expect(() => parseProxyConfig({ ...env, LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS: '10.0.0.0/99' })).toThrow(/LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS/);
+    expect(() => parseProxyConfig({ ...env, LINKERD2_PROXY_INBOUND_PORTS: '80,x' })).toThrow(/LINKERD2_PROXY_INBOUND_PORTS/);
+  });
+
+  it('ignores the policy controller in plaintext mode (the inbound default policy applies)', () => {
+    const cfg = parseProxyConfig({ ...plain, LINKERD2_PROXY_POLICY_SVC_ADDR: 'policy.example:8090' });
+    expect(cfg.mesh).toBeUndefined();
+    expect(cfg.policy.svcAddr).toBeUndefined();
   });
 
   it('accepts the --plaintext flag in place of the variable', () => {

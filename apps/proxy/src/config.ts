@@ -1,7 +1,11 @@
 // The proxy's configuration: Linkerd's LINKERD2_PROXY_* variables (linkerd-proxy.md §7, contracts §5.4) plus a
-// few TRELLIS_PROXY_* extensions, parsed once into a frozen object. Every error names the variable and the value.
+// few TRELLIS_PROXY_* extensions, parsed once at start into one frozen object, the identity, discovery and policy
+// sections included (their parsers live beside the code they configure). Every error names the variable and the value.
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
+import { parseDiscoveryConfig, type DiscoveryConfig } from './discovery/config.ts';
+import { parseIdentityConfig, type IdentityConfig } from './identity/config.ts';
+import { parsePolicyConfig, type PolicyConfig } from './policy/config.ts';
 import { ConfigError, parseBoolean, parseEnum, parseInteger, parseListenAddress, parsePortRanges, type ListenAddress, type PortRange } from '@trellis/config';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -29,10 +33,21 @@ export interface DirectionConfig {
   readonly h2KeepAliveTimeoutMs: number;
 }
 
+/** What the mesh (identity, mTLS, discovery, policy discovery) is started with (identity/mesh.ts startMesh). */
+export interface MeshConfig {
+  readonly identity: IdentityConfig;
+  readonly discovery: DiscoveryConfig;
+  readonly policy: PolicyConfig;
+}
+
 export interface ProxyConfig {
-  /** No identity or discovery: plaintext, outbound forwards to the original destination (Proxy I). Otherwise
-   *  startProxy starts the mesh (identity, mTLS, discovery) from the same environment. */
+  /** No identity or discovery: plaintext, outbound forwards to the original destination. Otherwise startProxy
+   *  starts the mesh (identity, mTLS, discovery) from `mesh`. */
   readonly plaintext: boolean;
+  /** Meshed mode's identity, discovery and policy settings; undefined in plaintext mode. */
+  readonly mesh: MeshConfig | undefined;
+  /** Policy settings; in plaintext mode without a controller (the inbound default policy and its networks). */
+  readonly policy: PolicyConfig;
   /** Names this proxy in synthesized errors (the pod name when the injector provides it). */
   readonly proxyName: string;
   readonly outboundListenAddrs: readonly ListenAddr[];
@@ -164,8 +179,10 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
   if (!plaintext) {
     const missing = REQUIRED_WITH_IDENTITY.filter((n) => get.raw(n) === undefined);
     if (missing.length > 0) throw new ConfigError(`${missing.join(', ')} must be set (or run with TRELLIS_PROXY_PLAINTEXT=true)`);
-    // The identity and discovery variables themselves are parsed by startMesh (identity/config.ts, discovery/config.ts).
   }
+  const mesh = plaintext ? undefined : parseMeshConfig(env);
+  // Plaintext mode has no policy controller; its inbound ports run on the default policy.
+  const policy = mesh ? mesh.policy : parsePolicyConfig({ ...env, LINKERD2_PROXY_POLICY_SVC_ADDR: undefined });
 
   const outboundAddrsRaw = get.raw('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS');
   const outboundListenAddrs =
@@ -199,6 +216,8 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
 
   return Object.freeze({
     plaintext,
+    mesh,
+    policy,
     proxyName: proxyNameFrom(get),
     outboundListenAddrs: Object.freeze(outboundListenAddrs),
     inboundListenAddr: get.parse('LINKERD2_PROXY_INBOUND_LISTEN_ADDR', '0.0.0.0:4143', parseListenAddr),
@@ -223,4 +242,9 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
     log: get.raw('LINKERD2_PROXY_LOG') ?? 'warn,linkerd=info,hickory=error',
     logFormat,
   });
+}
+
+/** The identity, discovery and policy sections of meshed mode, each parsed by its own part's parser. */
+export function parseMeshConfig(env: Env): MeshConfig {
+  return Object.freeze({ identity: parseIdentityConfig(env), discovery: parseDiscoveryConfig(env), policy: parsePolicyConfig(env) });
 }

@@ -60,16 +60,6 @@ export class LoadShedError extends ProxyError {
   }
 }
 
-/** Inbound refuses targets that would loop back into the proxy, or IPs that are not the pod's. */
-export class ForbiddenTargetError extends ProxyError {
-  readonly httpStatus = 403;
-  readonly grpcStatus = GRPC_UNAVAILABLE;
-  readonly errorLabel = 'unexpected';
-  constructor(message: string) {
-    super('TRELLIS_ERR_FORBIDDEN_TARGET', message);
-  }
-}
-
 /** Anything not foreseen: 500 / INTERNAL. */
 export class UnexpectedError extends ProxyError {
   readonly httpStatus = 500;

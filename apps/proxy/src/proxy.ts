@@ -12,7 +12,6 @@ import { createInbound } from './inbound/inbound.ts';
 import type { ProxyLog } from './log.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { createOutbound } from './outbound/outbound.ts';
-import { parsePolicyConfig } from './policy/config.ts';
 import { adminAuthorizer } from './policy/inbound-admin.ts';
 import { InboundAuthzMetrics } from './policy/inbound-metrics.ts';
 import { InboundPolicies, type PortLease } from './policy/inbound-policies.ts';
@@ -22,6 +21,7 @@ import { TargetCache } from './tcp/targets.ts';
 
 export interface ProxyDeps {
   readonly log: ProxyLog;
+  /** The environment as started with, for the admin server's /env.json (the config is parsed already). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The original destination of an accepted socket; tests may replace SO_ORIGINAL_DST. */
   readonly resolve?: (socket: Socket) => Destination;
@@ -57,7 +57,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const registry = new Registry();
   // Meshed mode: the key, CSR and first Certify start now; connections wait for the certificate (mesh.gate).
   const metrics = new ProxyMetrics();
-  const mesh = cfg.plaintext ? undefined : await startMesh(deps.env, { logger, registry, metrics, ...(cfg.inboundIps ? { localIps: cfg.inboundIps } : {}) });
+  const mesh = cfg.mesh ? await startMesh(cfg.mesh, { logger, registry, metrics, ...(cfg.inboundIps ? { localIps: cfg.inboundIps } : {}) }) : undefined;
   let meshClosed = false;
   const closeMesh = () => {
     if (meshClosed) return;
@@ -78,8 +78,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   ownPorts.delete(0);
   // Meshed: connections made straight to the inbound port carry the transport header (bound port filled in below).
   const direct = { port: -1 };
-  // Plaintext mode has no policy controller; its inbound ports run on the default policy.
-  const pc = mesh ? mesh.policyConfig : parsePolicyConfig({ ...deps.env, LINKERD2_PROXY_POLICY_SVC_ADDR: undefined });
+  const pc = cfg.policy;
   const policies = new InboundPolicies(mesh?.policy, {
     defaultPolicy: cfg.inboundDefaultPolicy,
     clusterNetworks: pc.clusterNetworks,

@@ -152,7 +152,7 @@ describe('HTTP/1 over mTLS (endpoints without the h2 hint)', () => {
     );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    // What Proxy I's EndpointAgent does with a meshed endpoint: createConnection returns the TLS socket.
+    // What an HTTP/1 agent for a meshed endpoint does: createConnection returns the TLS socket.
     class MeshAgent extends Agent {
       override createConnection = (_o: ClientRequestArgs): Socket => clientTls.socket({ addr: `127.0.0.1:${port}`, host: '127.0.0.1', port, serverId: SERVER });
     }

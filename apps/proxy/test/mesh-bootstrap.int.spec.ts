@@ -1,4 +1,4 @@
-// startMesh from LINKERD2_PROXY_* variables against the fake identity service and the stub destination:
+// startMesh from LINKERD2_PROXY_* variables (parsed by parseMeshConfig) against the fake identity service and the stub destination:
 // connections accepted before the first certificate wait and then proceed; readiness turns true once.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseMeshConfig } from '../src/config.ts';
 import { startMesh, type Mesh } from '../src/identity/mesh.ts';
 import { IDENTITY_SVC_NAME, startFakeIdentity } from './mesh-fake-identity.ts';
 import { createMeshPki } from './mesh-pki.ts';
@@ -31,7 +32,7 @@ describe('startMesh', () => {
     await writeFile(join(dir, 'token'), 'tok');
     const registry = new Registry();
     const mesh: Mesh = await startMesh(
-      {
+      parseMeshConfig({
         LINKERD2_PROXY_IDENTITY_DIR: join(dir, 'end-entity'),
         LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(dir, 'token'),
         LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS: pki.trustAnchorsPem,
@@ -43,7 +44,7 @@ describe('startMesh', () => {
         LINKERD2_PROXY_DESTINATION_SVC_ADDR: dst.addr,
         LINKERD2_PROXY_DESTINATION_SVC_NAME: DESTINATION_SVC_NAME,
         LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS: '10.0.0.0/8',
-      },
+      }),
       { logger: pino({ level: 'silent' }), registry },
     );
     cleanups.push(() => mesh.close());

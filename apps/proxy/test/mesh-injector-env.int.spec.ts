@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { parseProxyConfig } from '../src/config.ts';
+import { parseProxyConfig, type MeshConfig } from '../src/config.ts';
 import { startMesh } from '../src/identity/mesh.ts';
 import { createMeshPki } from './mesh-pki.ts';
 
@@ -69,7 +69,7 @@ describe('the injector-rendered proxy environment', () => {
     expect(cfg.plaintext).toBe(false);
     expect(cfg.inboundIps).toEqual(['10.42.0.7', 'fd00::7']);
     expect(cfg.proxyName).toBe('web-0.default');
-    const mesh = await startMesh(env, { logger: pino({ level: 'silent' }), registry: new Registry(), localIps: cfg.inboundIps ?? [] });
+    const mesh = await startMesh(cfg.mesh as MeshConfig, { logger: pino({ level: 'silent' }), registry: new Registry(), localIps: cfg.inboundIps ?? [] });
     try {
       expect(mesh.isReady()).toBe(false);
       expect(mesh.tls.localName).toBeUndefined();

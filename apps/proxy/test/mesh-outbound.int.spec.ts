@@ -1,4 +1,4 @@
-// The mesh path assembled from Proxy II's modules, against a stub destination (mesh-stub-destination.ts) and
+// The mesh path assembled from the mesh modules, against a stub destination (mesh-stub-destination.ts) and
 // two peer "inbound proxies" built from the TLS layer: profile → dst_overrides split → Get → P2C → pooled
 // mTLS HTTP/2 with l5d-orig-proto → peer terminates, checks the client identity, sets l5d-client-id, downgrades.
 import { createServer as h2Server, type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders } from 'node:http2';

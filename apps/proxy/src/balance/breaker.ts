@@ -8,8 +8,6 @@ export interface BreakerOptions {
   readonly jitter: number;
 }
 
-export const DEFAULT_BREAKER: BreakerOptions = { maxFailures: 7, minPenaltyMs: 1_000, maxPenaltyMs: 60_000, jitter: 0.5 };
-
 export type BreakerState = 'open' | 'shut' | 'probation';
 
 export class Breaker {

@@ -1,16 +1,16 @@
-// Proxy II's parts built from the environment, for startProxy to use when not in plaintext mode: the identity
+// Meshed mode's parts built from its configuration, for startProxy to use when not in plaintext mode: the identity
 // agent (Certify over TLS), the TLS layer on its certificates, discovery (Destination over mTLS) and the
 // outbound resolver. Readiness follows Linkerd (linkerd-proxy.md §3 "Readiness gating", §9): listeners are
 // bound at start, but connections are parked (clients wait, not refused) until the first certificate.
 //
 // Where each part plugs into the data path (proxy.ts, tcp/accept.ts, http/*):
-// - startProxy: `mesh = await startMesh(env, { logger, registry, localIps: cfg.inboundIps })`; wrap both accept
+// - startProxy: `mesh = await startMesh(cfg.mesh, { logger, registry, localIps: cfg.inboundIps })`; wrap both accept
 //   handlers in `mesh.gate(...)`; admin `isReady: mesh.isReady`; `close()` calls `mesh.close()`.
 // - inbound accept, after originalDst and before HTTP detection: `acceptInboundTls(socket, mesh.tls, detectTimeout,
 //   ...)` (tls/inbound.ts); meshed sockets continue into detection with their clientId (l5d-client-id via
 //   tls/client-id.ts, `tls="true",client_id` via tls/labels.ts); l5d-orig-proto requests are downgraded with
 //   tls/orig-proto.ts; the direct port reads tls/transport.ts readDirectHeader.
-// - outbound, per original destination: `mesh.outbound.resolve(ip, port)`; 'forward' keeps Proxy I's path,
+// - outbound, per original destination: `mesh.outbound.resolve(ip, port)`; 'forward' goes to the original destination,
 //   'logical' gives `target.profile` (routeFor, sendWithRetries, withRouteTimeout, RouteMetricFamilies) and
 //   `pickBackend(target.split).balancer.acquire()` → an endpoint whose `h2` session carries upgraded requests;
 //   endpoints without the h2 hint use an http.Agent whose createConnection is `mesh.tls.socket(peer)`, opaque
@@ -18,21 +18,18 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { parseDiscoveryConfig } from '../discovery/config.ts';
+import type { MeshConfig } from '../config.ts';
 import { Discovery } from '../discovery/discovery.ts';
 import { destinationClients } from '../discovery/grpc-destination.ts';
 import { OutboundResolver } from '../discovery/outbound.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { OutboundEndpointMetrics } from '../outbound/endpoint-metrics.ts';
-import { parsePolicyConfig, type PolicyConfig } from '../policy/config.ts';
 import { PolicyDiscovery } from '../policy/policy-discovery.ts';
 import { InboundServerPoliciesClient, OutboundPoliciesClient } from '@trellis/proto';
 import { controlClients } from './control-clients.ts';
 import { controlMetrics } from './control-metrics.ts';
 import { MeshTls } from '../tls/mesh-tls.ts';
 import { IdentityAgent } from './agent.ts';
-import { parseIdentityConfig } from './config.ts';
-import type { Env } from './env.ts';
 import { grpcCertify } from './grpc-certify.ts';
 import { identityMetrics } from './metrics.ts';
 
@@ -43,7 +40,6 @@ export interface Mesh {
   readonly outbound: OutboundResolver;
   /** Policy discovery (OutboundPolicies, InboundServerPolicies); undefined without LINKERD2_PROXY_POLICY_SVC_ADDR. */
   readonly policy: PolicyDiscovery | undefined;
-  readonly policyConfig: PolicyConfig;
   /** The outbound endpoint series (tls="true",server_id, dst_*), when the proxy's metrics were given. */
   readonly endpointMetrics: OutboundEndpointMetrics | undefined;
   /** How long an outbound target nothing uses is kept (LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT). */
@@ -65,11 +61,9 @@ export interface MeshDeps {
   readonly metrics?: ProxyMetrics;
 }
 
-/** Parses the identity and discovery variables (ConfigError naming the variable) and starts identity. */
-export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
-  const idc = parseIdentityConfig(env);
-  const dc = parseDiscoveryConfig(env);
-  const pc = parsePolicyConfig(env);
+/** Starts identity (the first Certify) and builds discovery and policy discovery on it. */
+export async function startMesh(config: MeshConfig, deps: MeshDeps): Promise<Mesh> {
+  const { identity: idc, discovery: dc, policy: pc } = config;
   const control = controlMetrics(deps.registry);
   const rpc = grpcCertify(idc, control);
   const agent = new IdentityAgent({ config: idc, certify: rpc.certify, log: deps.logger, metrics: identityMetrics(deps.registry) });
@@ -106,7 +100,6 @@ export async function startMesh(env: Env, deps: MeshDeps): Promise<Mesh> {
     discovery,
     outbound,
     policy,
-    policyConfig: pc,
     endpointMetrics,
     outboundIdleMs: dc.idleTimeoutMs,
     isReady: () => ready,

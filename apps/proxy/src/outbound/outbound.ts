@@ -1,7 +1,7 @@
-// The outbound side (127.0.0.1:4140): everything the app sends out. Plaintext mode (Proxy I) forwards every
-// connection to its original destination. Meshed mode first asks discovery about the original destination
-// (linkerd-proxy.md §0, §5): a service or known pod gets its requests balanced over its endpoints with mTLS
-// (mesh-upstream.ts); anything discovery does not know keeps Proxy I's path.
+// The outbound side (127.0.0.1:4140): everything the app sends out. Plaintext mode forwards every connection to
+// its original destination. Meshed mode first asks discovery about the original destination (linkerd-proxy.md
+// §0, §5): a service or known pod gets its requests balanced over its endpoints with mTLS (mesh-upstream.ts);
+// anything discovery does not know goes to its original destination, as in plaintext mode.
 import type { Socket } from 'node:net';
 import { portIn, type ProxyConfig } from '../config.ts';
 import type { Mesh } from '../identity/mesh.ts';

@@ -1,6 +1,6 @@
 // Linkerd's TLS metric labels (linkerd-proxy.md §6 "TLS label meanings") for the metric targets: accepted
 // connections carry tls + client_id / sni / no_tls_reason, opened ones tls + server_id / no_tls_reason.
-// Values only: Proxy I's makeTarget renders them once per target.
+// Values only: makeTarget (metrics/proxy-metrics.ts) renders them once per target.
 export type TlsAccept =
   | { readonly kind: 'meshed'; readonly clientId: string }
   | { readonly kind: 'passthrough'; readonly sni: string | undefined }
