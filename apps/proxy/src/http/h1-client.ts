@@ -5,30 +5,10 @@
 // plaintext proxy's CPU per request (the ClientRequest constructor with Agent.addRequest alone ~13 %); what they
 // do beyond this (Expect: 100-continue, Upgrade, CONNECT, throwaway connections) still goes through them (h1.ts).
 import { maxHeaderSize } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
-
-interface Parser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | Error;
-  finish(): number | Error | undefined;
-  close(): void;
-  [callback: number]: unknown;
-}
-
-interface ParserClass {
-  new (): Parser;
-  readonly RESPONSE: number;
-  readonly kOnHeaders: number;
-  readonly kOnHeadersComplete: number;
-  readonly kOnBody: number;
-  readonly kOnMessageComplete: number;
-}
-
-// The parser node:http itself uses; `_http_common` is how Node exposes it to JS (no deprecation warning).
-const { HTTPParser } = createRequire(import.meta.url)('_http_common') as { HTTPParser: ParserClass };
+import { httpParser, type HttpParser } from './node-internals.ts';
 
 /** How the request body is framed on the wire (the request's own framing, passed through). */
 export type Framing = 'none' | 'length' | 'chunked';
@@ -49,7 +29,7 @@ const kNoCall = Symbol('idle');
 /** A pooled connection: its socket, its response parser and the request it serves (none while idle). */
 class Conn {
   readonly socket: Socket;
-  readonly parser: Parser;
+  readonly parser: HttpParser;
   readonly entry: TargetEntry;
   call: H1Call | typeof kNoCall = kNoCall;
   idleSince = 0;
@@ -62,6 +42,8 @@ class Conn {
   constructor(entry: TargetEntry, socket: Socket, pool: H1Pool) {
     this.entry = entry;
     this.socket = socket;
+    // Only built when the parser is there (pool.ts creates no lean pool otherwise).
+    const { HTTPParser } = httpParser as NonNullable<typeof httpParser>;
     const p = new HTTPParser();
     p.initialize(HTTPParser.RESPONSE, {}, maxHeaderSize, 0);
     p[HTTPParser.kOnHeaders] = (headers: string[]) => {

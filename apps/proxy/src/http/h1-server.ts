@@ -5,7 +5,6 @@
 // a plaintext proxy's CPU. Anything else is handed to the node:http server (h1.ts) at that request's boundary:
 // the head is written back in front of the unread bytes and the connection given to node:http's own listener,
 // which then serves it to the end (Upgrade, CONNECT, 100-continue, HTTP/1.0, Host-less requests, meshed targets).
-import { createRequire } from 'node:module';
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ProxyError } from '../errors.ts';
@@ -19,26 +18,8 @@ import type { Pools } from './pool.ts';
 import { requestHead, writeBody, type Framing, type H1Call } from './h1-client.ts';
 import { filterHopByHop, rawHeader } from './headers.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
+import { httpParser, type HttpParser } from './node-internals.ts';
 
-interface Parser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | (Error & { code?: string });
-  finish(): number | (Error & { code?: string }) | undefined;
-  close(): void;
-  [callback: number]: unknown;
-}
-
-interface ParserClass {
-  new (): Parser;
-  readonly REQUEST: number;
-  readonly kOnMessageBegin: number;
-  readonly kOnHeaders: number;
-  readonly kOnHeadersComplete: number;
-  readonly kOnBody: number;
-  readonly kOnMessageComplete: number;
-}
-
-const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') as { HTTPParser: ParserClass; methods: string[] };
 
 /** Headers a client proxy strips from upstream responses (as h1.ts). */
 const OUTBOUND_RESPONSE_DROP = new Set(['l5d-proxy-error', 'l5d-proxy-connection']);
@@ -93,7 +74,7 @@ class LeanConn {
   readonly socket: Socket;
   readonly entry: TargetEntry;
   readonly #server: LeanServer;
-  readonly #parser: Parser;
+  readonly #parser: HttpParser;
   #pendingRaw: string[] = [];
   #pendingUrl = '';
   /** The request being parsed (head complete, body maybe not). */
@@ -118,6 +99,8 @@ class LeanConn {
     this.socket = socket;
     this.entry = entry;
     this.headersStart = Date.now();
+    // Only reached when the parser is there (createH1Server installs the lean path only then).
+    const { HTTPParser } = httpParser as NonNullable<typeof httpParser>;
     const p = new HTTPParser();
     p.initialize(HTTPParser.REQUEST, {}, MAX_HEADER_SIZE, 0);
     p[HTTPParser.kOnMessageBegin] = () => {
@@ -214,7 +197,7 @@ class LeanConn {
     }
     const target = this.#pendingUrl + (url ?? '');
     this.#pendingUrl = '';
-    const method = methods[methodIndex] ?? 'GET';
+    const method = (httpParser as NonNullable<typeof httpParser>).methods[methodIndex] ?? 'GET';
     const framing = upgrade || major !== 1 || minor !== 1 ? undefined : leanFraming(method, raw);
     if (framing === undefined) {
       // node:http serves this request and the rest of the connection.

@@ -21,6 +21,7 @@ import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import { requestHead, type Framing, type H1Call } from './h1-client.ts';
 import { leanFront, type H1Options } from './h1-server.ts';
 import { targetOf, upstreamOf } from './connection.ts';
+import { allowHalfOpen, httpParser, responseStarted } from './node-internals.ts';
 import type { PoolRequestArgs } from './pool.ts';
 import { h1Head } from './request-head.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
@@ -281,7 +282,7 @@ class H1Exchange extends Exchange {
     const res = this.res as ServerResponse;
     // HTTP/1.0 and requests without a Host use a throwaway connection, as Linkerd does.
     const pooled = req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && !!req.headers.host;
-    if (pooled && to === undefined) {
+    if (pooled && to === undefined && httpParser) {
       const framing = leanFraming(req);
       if (framing !== undefined) return this.forwardLean(framing);
     }
@@ -562,19 +563,19 @@ export function createH1Server(o: H1Options): Server {
     o.handler(new H1Exchange(entry, upstreamOf(socket), o, req, undefined, socket, head, 'connect'));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    if (!socket.writable || responseStarted(socket)) {
       socket.destroy();
       return;
     }
     const status = clientErrorStatus(err.code);
     socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
   });
-  // A client that half-closes after its request still gets the response (Node's default aborts the request);
-  // the connection then closes after that response. The property is Node's own, not in its typings.
-  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // A client that half-closes after its request still gets the response; the connection closes after it.
+  allowHalfOpen(server);
   // Node starts header-timeout tracking when a server starts listening; this one is fed connections instead.
   server.emit('listening');
-  // The common request takes the lean path (h1-server.ts); node:http serves the rest.
-  leanFront(server, o, Math.max(250, Math.min(o.headerReadTimeoutMs / 4, 30_000)));
+  // The common request takes the lean path (h1-server.ts); node:http serves the rest, and all of it on a Node
+  // without the parser the lean path uses.
+  if (httpParser) leanFront(server, o, Math.max(250, Math.min(o.headerReadTimeoutMs / 4, 30_000)));
   return server;
 }

@@ -25,6 +25,7 @@ import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
 import { downgradeHost, downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
 import { targetOf, upstreamOf } from './connection.ts';
+import { httpParser } from './node-internals.ts';
 import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { requestHead, type Framing, type H1Call } from './h1-client.ts';
 import type { PoolRequestArgs, Pools } from './pool.ts';
@@ -252,7 +253,7 @@ class H2Exchange extends Exchange {
     const stream = this.stream;
     const h = this.headers;
     const host = downgradeHost(h);
-    if (host !== undefined) {
+    if (host !== undefined && httpParser) {
       const framing = downgradeFraming(h, (this.flags & END_STREAM) !== 0);
       if (framing !== undefined) return this.forwardDowngradedLean(d, pools, framing, host);
     }

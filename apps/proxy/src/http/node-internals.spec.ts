@@ -1,0 +1,54 @@
+// Fails loudly, naming the internal, when the running Node no longer has what the lean HTTP/1 paths use.
+import { createRequire } from 'node:module';
+import { Server } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { httpParser, parserProblems } from './node-internals.ts';
+
+describe('Node internals of the lean HTTP/1 paths', () => {
+  it(`are all in this Node (${process.version}): _http_common's HTTPParser, its callbacks and llhttp's method table`, () => {
+    expect(parserProblems(createRequire(import.meta.url)('_http_common'))).toEqual([]);
+    expect(httpParser).toBeDefined();
+  });
+
+  it('parse a request with the parser as the lean server drives it', () => {
+    const { HTTPParser, methods } = httpParser as NonNullable<typeof httpParser>;
+    const p = new HTTPParser();
+    p.initialize(HTTPParser.REQUEST, {}, 16 * 1024, 0);
+    const seen: string[] = [];
+    p[HTTPParser.kOnHeadersComplete] = (major: number, minor: number, headers: string[], method: number, url: string) => {
+      seen.push(`${methods[method]} ${url} HTTP/${major}.${minor} ${headers.join('|')}`);
+      return 0;
+    };
+    p[HTTPParser.kOnBody] = (chunk: Buffer) => seen.push(`body ${chunk.toString()}`);
+    p[HTTPParser.kOnMessageComplete] = () => seen.push('complete');
+    const wire = Buffer.from('POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi');
+    expect(p.execute(wire)).toBe(wire.length);
+    p.close();
+    expect(seen).toEqual(['POST /x HTTP/1.1 Host|a|Content-Length|2', 'body hi', 'complete']);
+  });
+
+  it('keep httpAllowHalfOpen an own property of node:http servers (set to let half-closed clients get their answer)', () => {
+    expect(Object.hasOwn(new Server(), 'httpAllowHalfOpen')).toBe(true);
+  });
+
+  it('name what is missing from a changed _http_common', () => {
+    class Parser {
+      initialize(): number {
+        return 0;
+      }
+      execute(): number {
+        return 0;
+      }
+    }
+    expect(parserProblems({ HTTPParser: Object.assign(Parser, { REQUEST: 1, RESPONSE: 2 }), methods: ['DELETE', 'GET'] })).toEqual([
+      'HTTPParser.kOnMessageBegin is not a number',
+      'HTTPParser.kOnHeaders is not a number',
+      'HTTPParser.kOnHeadersComplete is not a number',
+      'HTTPParser.kOnBody is not a number',
+      'HTTPParser.kOnMessageComplete is not a number',
+      'HTTPParser.prototype.finish is not a function',
+      'HTTPParser.prototype.close is not a function',
+    ]);
+    expect(parserProblems({})).toEqual(['_http_common.HTTPParser is not a constructor']);
+  });
+});
