@@ -10,7 +10,7 @@ import { asProxyError, type ProxyError } from '../errors.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
-import { h1Downstream } from '../policy/outbound-http.ts';
+import { h1Downstream } from '../outbound/policy/http.ts';
 import type { RouteSeries } from '../profiles/metrics.ts';
 import { bufferForRetry, sendWithRetries, withRouteTimeout, type AttemptResult, type BufferedBody } from '../profiles/retry.ts';
 import type { CompiledRoute } from '../profiles/routes.ts';
@@ -18,8 +18,8 @@ import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
 import { Exchange, type RequestHead } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
-import { requestHead, type Framing, type H1Call } from './h1-client.ts';
-import { leanFront, type H1Options } from './h1-server.ts';
+import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
+import { leanFront, type H1Options } from './h1-lean-server.ts';
 import { targetOf, upstreamOf } from './connection.ts';
 import { allowHalfOpen, httpParser, responseStarted } from './node-internals.ts';
 import type { PoolRequestArgs } from './pool.ts';
@@ -64,7 +64,7 @@ class H1Exchange extends Exchange {
 
   forward(): void {
     const mesh = this.upstream;
-    // A policy target routes its requests itself (policy/outbound-http.ts); tunnels take the meshed path.
+    // A policy target routes its requests itself (outbound/policy/http.ts); tunnels take the meshed path.
     if (mesh?.policy && this.mode === 'request') mesh.forwardPolicy(h1Downstream(this, this.req, this.res as ServerResponse, this.o.isDraining));
     else if (mesh) this.forwardMeshed(mesh);
     else if (this.mode === 'request') this.forwardRequest();
@@ -574,7 +574,7 @@ export function createH1Server(o: H1Options): Server {
   allowHalfOpen(server);
   // Node starts header-timeout tracking when a server starts listening; this one is fed connections instead.
   server.emit('listening');
-  // The common request takes the lean path (h1-server.ts); node:http serves the rest, and all of it on a Node
+  // The common request takes the lean path (http/h1-lean-server.ts); node:http serves the rest, and all of it on a Node
   // without the parser the lean path uses.
   if (httpParser) leanFront(server, o, Math.max(250, Math.min(o.headerReadTimeoutMs / 4, 30_000)));
   return server;

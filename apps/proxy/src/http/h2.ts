@@ -17,7 +17,7 @@ import { request as h1Request, type IncomingMessage, type OutgoingHttpHeaders as
 import { performance } from 'node:perf_hooks';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { forwardRetryable } from '../outbound/h2-retry.ts';
-import { h2Downstream } from '../policy/outbound-http.ts';
+import { h2Downstream } from '../outbound/policy/http.ts';
 import { RouteTimeoutError } from '../profiles/retry.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
@@ -27,7 +27,7 @@ import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from '
 import { targetOf, upstreamOf } from './connection.ts';
 import { httpParser } from './node-internals.ts';
 import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
-import { requestHead, type Framing, type H1Call } from './h1-client.ts';
+import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
 import type { PoolRequestArgs, Pools } from './pool.ts';
 import { h2Head } from './request-head.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
@@ -320,7 +320,7 @@ class H2Exchange extends Exchange {
   }
 
   /**
-   * forwardDowngraded through the lean HTTP/1 client (h1-client.ts): the same request and response, without
+   * forwardDowngraded through the lean HTTP/1 client (http/h1-lean-client.ts): the same request and response, without
    * ClientRequest and the Agent.
    */
   private forwardDowngradedLean(d: Downgrade, pools: Pools, framing: LeanDowngrade, host: string): void {

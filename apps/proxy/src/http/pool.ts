@@ -4,7 +4,7 @@
 import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
 import type { Socket } from 'node:net';
 import { connectTo } from '../tcp/connect.ts';
-import { H1Pool } from './h1-client.ts';
+import { H1Pool } from './h1-lean-client.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 
 export interface PoolRequestArgs extends ClientRequestArgs {
@@ -62,7 +62,7 @@ export interface Pools {
   readonly keepAlive: EndpointAgent;
   /** Throwaway connections: HTTP/1.0, no Host, Upgrade and CONNECT. */
   readonly oneShot: EndpointAgent;
-  /** Keep-alive pool of the lean client (h1-client.ts), for the common request; same idle timeout and cap. */
+  /** Keep-alive pool of the lean client (http/h1-lean-client.ts), for the common request; same idle timeout and cap. */
   readonly lean: H1Pool;
 }
 

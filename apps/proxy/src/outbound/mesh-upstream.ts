@@ -19,12 +19,12 @@ import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
 import type { MeshTls, PeerTarget } from '../tls/mesh-tls.ts';
 import type { OutboundEndpointMetrics } from './endpoint-metrics.ts';
 import type { EndpointClient, MeshPick, PickObserver } from './endpoint-client.ts';
-import { OpaqueRouteRefusedError } from '../policy/outbound-errors.ts';
-import { forwardPolicy, type Downstream } from '../policy/outbound-http.ts';
+import { OpaqueRouteRefusedError } from './policy/errors.ts';
+import { forwardPolicy, type Downstream } from './policy/http.ts';
 import { requestFacts } from '../policy/match.ts';
-import type { RouteObserver } from '../policy/outbound-metrics.ts';
-import { profileOverrides } from '../policy/outbound-resolve.ts';
-import type { BoundDistribution, PolicyTarget } from '../policy/outbound-target.ts';
+import type { RouteObserver } from './policy/metrics.ts';
+import { profileOverrides } from './policy/resolve.ts';
+import type { BoundDistribution, PolicyTarget } from './policy/target.ts';
 
 /** What discovery resolved a meshed target to: a profile's service or endpoint, or a policy. */
 export type Upstream = Exclude<Resolution, { kind: 'forward' }> | { readonly kind: 'policy'; readonly target: PolicyTarget; readonly profile: LogicalTarget | undefined };
@@ -91,7 +91,7 @@ export class MeshUpstream implements EndpointClient {
   }
 
   /**
-   * The policy routing this target's new requests (policy/outbound-http.ts); undefined when there is none, or
+   * The policy routing this target's new requests (outbound/policy/http.ts); undefined when there is none, or
    * while its ServiceProfile has routes or dst_overrides, which take precedence.
    */
   get policy(): PolicyTarget | undefined {
@@ -104,7 +104,7 @@ export class MeshUpstream implements EndpointClient {
     return this.#policy !== undefined;
   }
 
-  /** A policy that arrived after the target was resolved: new requests follow it (policy/outbound-resolve.ts). */
+  /** A policy that arrived after the target was resolved: new requests follow it (outbound/policy/resolve.ts). */
   adoptPolicy(t: PolicyTarget): void {
     if (this.#policy || this.#released) return t.release();
     this.#policy = t;

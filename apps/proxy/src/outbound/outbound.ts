@@ -6,11 +6,11 @@ import type { Socket } from 'node:net';
 import { portIn, type ProxyConfig } from '../config.ts';
 import type { Mesh } from '../identity/mesh.ts';
 import type { RouteMetricFamilies } from '../profiles/metrics.ts';
-import type { PolicyLog } from '../policy/outbound-target.ts';
+import type { PolicyLog } from './policy/target.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
 import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, type ConnLayer, type ConnPolicy, type Destination } from '../tcp/accept.ts';
 import { splice } from '../tcp/forward.ts';
-import { resolveOutbound, whenPolicyArrives } from '../policy/outbound-resolve.ts';
+import { resolveOutbound, whenPolicyArrives } from './policy/resolve.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
 /**

@@ -16,7 +16,7 @@ export interface PolicyConfig {
   readonly clusterNetworks: readonly Cidr[];
   /** How long an inbound port's watch may go unused before it closes (LINKERD2_PROXY_INBOUND_DISCOVERY_IDLE_TIMEOUT). */
   readonly inboundIdleTimeoutMs: number;
-  /** How long connections to a port wait for its first policy, from when its watch starts (policy/inbound-policies.ts). */
+  /** How long connections to a port wait for its first policy, from when its watch starts (inbound/policy/policies.ts). */
   readonly inboundInitialTimeoutMs: number;
 }
 

@@ -4,7 +4,7 @@
 // are found once per (route, status) and kept; nothing is rendered per request.
 import { CounterFamily, HistogramFamily, joinLabels, labelText, type CounterChild, type HistogramChild } from '../metrics/families.ts';
 import { LATENCY_BUCKETS_MS, type Direction } from '../metrics/proxy-metrics.ts';
-import { RouteObserver } from '../policy/outbound-metrics.ts';
+import { RouteObserver } from '../outbound/policy/metrics.ts';
 
 export class RouteMetricFamilies {
   readonly request = new CounterFamily('route_request_total', 'Total count of HTTP requests by route.');

@@ -32,7 +32,7 @@ export interface Accepted {
   opaque?: boolean;
   /** Bytes the proxy read for itself before the peer's own (the transport header): not counted as read. */
   consumed?: number;
-  /** What the port's policy (inbound, policy/inbound-conn.ts) or the target's (outbound, outbound/outbound.ts) says. */
+  /** What the port's policy (inbound, inbound/policy/conn.ts) or the target's (outbound, outbound/outbound.ts) says. */
   policy?: ConnPolicy;
   /** Meshed outbound: where discovery sends the original destination's requests (outbound/outbound.ts). */
   upstream?: MeshUpstream;

@@ -3,7 +3,7 @@
 // client, or mTLS with a client id among names or suffixes). Compiled once per policy update; checking a
 // connection or a request is a few byte comparisons against the client address parsed once per connection.
 import { ipAddressToBytes, type inbound, type metadata, type net } from '@trellis/proto';
-import type { TlsAccept } from '../tls/labels.ts';
+import type { TlsAccept } from '../../tls/labels.ts';
 
 /** A policy object's name as Linkerd labels it: `default` kind with an empty group, or a resource. */
 export interface Meta {

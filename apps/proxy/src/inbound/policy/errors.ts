@@ -3,8 +3,8 @@
 // or gRPC code for an injected failure, a 3xx with Location for a redirect, 500 / INTERNAL for a policy the
 // proxy could not use, 429 / RESOURCE_EXHAUSTED over the Server's rate limit. None of them closes the connection. Denials count as `unauthorized` in
 // inbound_http_errors_total; the others are policy working as configured and are not errors.
-import { ProxyError, GRPC_INTERNAL } from '../errors.ts';
-import { GRPC_PERMISSION_DENIED } from './route-errors.ts';
+import { ProxyError, GRPC_INTERNAL } from '../../errors.ts';
+import { GRPC_PERMISSION_DENIED } from '../../policy/route-errors.ts';
 
 
 export class UnauthorizedRequestError extends ProxyError {

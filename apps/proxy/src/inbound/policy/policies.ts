@@ -16,10 +16,10 @@
 import { EventEmitter } from 'node:events';
 import type { Cidr, PortRange } from '@trellis/config';
 import type { inbound } from '@trellis/proto';
-import { portIn } from '../config.ts';
-import type { PolicyDiscovery, PolicyWatch } from './policy-discovery.ts';
-import { InvalidPolicyError } from './inbound-authz.ts';
-import { compileServer, defaultServer, invalidServer, type CompiledServer, type DefaultPolicyName } from './inbound-server.ts';
+import { portIn } from '../../config.ts';
+import type { PolicyDiscovery, PolicyWatch } from '../../policy/policy-discovery.ts';
+import { InvalidPolicyError } from './authz.ts';
+import { compileServer, defaultServer, invalidServer, type CompiledServer, type DefaultPolicyName } from './server.ts';
 
 const RESOLVED = Promise.resolve();
 

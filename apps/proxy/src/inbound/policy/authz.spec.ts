@@ -1,6 +1,6 @@
 import { ipNetworkFromString } from '@trellis/proto';
 import { describe, expect, it } from 'vitest';
-import { authorize, cidrContains, cidrFromText, compileAuthz, InvalidPolicyError, ipBytes, isAuthorized, LOCALHOST, metaFromLabels, type Authorization, type Client } from './inbound-authz.ts';
+import { authorize, cidrContains, cidrFromText, compileAuthz, InvalidPolicyError, ipBytes, isAuthorized, LOCALHOST, metaFromLabels, type Authorization, type Client } from './authz.ts';
 
 const plain = (ip: string): Client => ({ ip: ipBytes(ip), tls: { kind: 'plaintext', reason: 'no_tls_from_remote' } });
 const meshed = (ip: string, clientId: string): Client => ({ ip: ipBytes(ip), tls: { kind: 'meshed', clientId } });

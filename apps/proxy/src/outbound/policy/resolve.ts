@@ -6,13 +6,13 @@
 // forwards to the original destination when there is no profile either. Without a policy controller configured
 // nothing changes. With both a policy and a service profile, both are kept and followed: the profile gaining or
 // losing routes switches new requests between them (outbound/mesh-upstream.ts), as Linkerd's watch does.
-import type { Discovery } from '../discovery/discovery.ts';
-import type { LogicalTarget, OutboundResolver, Resolution } from '../discovery/outbound.ts';
+import type { Discovery } from '../../discovery/discovery.ts';
+import type { LogicalTarget, OutboundResolver, Resolution } from '../../discovery/outbound.ts';
 import type { outbound } from '@trellis/proto';
-import type { Lease } from '../discovery/leases.ts';
-import type { PolicyDiscovery, PolicyWatch } from './policy-discovery.ts';
-import type { BalancerEndpoints } from './outbound-metrics.ts';
-import { PolicyTarget, type PolicyLog } from './outbound-target.ts';
+import type { Lease } from '../../discovery/leases.ts';
+import type { PolicyDiscovery, PolicyWatch } from '../../policy/policy-discovery.ts';
+import type { BalancerEndpoints } from './metrics.ts';
+import { PolicyTarget, type PolicyLog } from './target.ts';
 
 export type OutboundResolution = Resolution | { readonly kind: 'policy'; readonly target: PolicyTarget; readonly profile: LogicalTarget | undefined };
 

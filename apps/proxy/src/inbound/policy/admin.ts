@@ -4,11 +4,11 @@
 // one, as in Linkerd). Refused requests get 404 or 403 and are counted under the admin port; route filters do
 // not apply to the proxy's own endpoints.
 import type { IncomingMessage } from 'node:http';
-import { h1Head } from '../http/request-head.ts';
-import type { TargetCache } from '../tcp/targets.ts';
-import { ipBytes } from './inbound-authz.ts';
-import { decide, type InboundHttpDeps } from './inbound-http.ts';
-import type { PortPolicy } from './inbound-policies.ts';
+import { h1Head } from '../../http/request-head.ts';
+import type { TargetCache } from '../../tcp/targets.ts';
+import { ipBytes } from './authz.ts';
+import { decide, type InboundHttpDeps } from './http.ts';
+import type { PortPolicy } from './policies.ts';
 
 export interface AdminRefusal {
   readonly status: number;

@@ -5,10 +5,10 @@
 // server's, which every route inherits; a protocol without routes gets one route matching every request.
 import type { Cidr as ConfigCidr } from '@trellis/config';
 import { durationFromMillis, durationToMillis, ipAddressToBytes, ipNetworkFromString, type grpcRoute, type httpRoute, type inbound } from '@trellis/proto';
-import { grpcMatcher, hostMatcher, httpMatcher, InvalidMatchError, type Candidate } from './match.ts';
-import { headerModifier, prefixesOf, ratioOf, redirectOf, type HeaderModifier, type Redirect } from './route-filters.ts';
-import { rateLimitOf, type LocalRateLimit } from './inbound-ratelimit.ts';
-import { compileAuthz, defaultMeta, InvalidPolicyError, LOCALHOST, metaFromLabels, metaOf, type Authorization, type Meta } from './inbound-authz.ts';
+import { grpcMatcher, hostMatcher, httpMatcher, InvalidMatchError, type Candidate } from '../../policy/match.ts';
+import { headerModifier, prefixesOf, ratioOf, redirectOf, type HeaderModifier, type Redirect } from '../../policy/route-filters.ts';
+import { rateLimitOf, type LocalRateLimit } from './ratelimit.ts';
+import { compileAuthz, defaultMeta, InvalidPolicyError, LOCALHOST, metaFromLabels, metaOf, type Authorization, type Meta } from './authz.ts';
 
 export type InboundProtocol = 'detect' | 'opaque' | 'tls' | 'http1' | 'http2' | 'grpc';
 
@@ -195,7 +195,7 @@ export function compileServer(s: inbound.Server, o: CompileOptions): CompiledSer
 
 /**
  * What a port gets when its Server cannot be used: its name is `default:invalid`, HTTP requests are answered
- * with 500 (inbound-http.ts) and other connections are refused (no authorization admits them).
+ * with 500 (inbound/policy/http.ts) and other connections are refused (no authorization admits them).
  */
 export function invalidServer(why: string, detectTimeoutMs: number): CompiledServer {
   return { meta: defaultMeta('invalid'), protocol: 'detect', detectTimeoutMs, serverIps: [], tcpAuthzs: [], routes: [], trivialRoute: undefined, invalid: why };

@@ -1,9 +1,9 @@
 import { parsePortRanges } from '@trellis/config';
 import type { inbound } from '@trellis/proto';
 import { describe, expect, it } from 'vitest';
-import { defaultServerMessage } from './inbound-server.ts';
-import { InboundPolicies } from './inbound-policies.ts';
-import { PolicyWatch } from './policy-discovery.ts';
+import { defaultServerMessage } from './server.ts';
+import { InboundPolicies } from './policies.ts';
+import { PolicyWatch } from '../../policy/policy-discovery.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 

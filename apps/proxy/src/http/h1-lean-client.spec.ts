@@ -4,7 +4,7 @@ import { createServer as createNetServer, type AddressInfo, type Server } from '
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { TargetCache, type TargetEntry } from '../tcp/targets.ts';
-import { H1Pool, requestHead, type Framing } from './h1-client.ts';
+import { H1Pool, requestHead, type Framing } from './h1-lean-client.ts';
 
 interface Answer {
   status: number;

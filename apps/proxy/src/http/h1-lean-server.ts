@@ -15,7 +15,7 @@ import { Exchange, type RequestHead } from './exchange.ts';
 import type { HttpContext, HttpHandler } from './exchange.ts';
 import { targetOf, upstreamOf } from './connection.ts';
 import type { Pools } from './pool.ts';
-import { requestHead, writeBody, type Framing, type H1Call } from './h1-client.ts';
+import { requestHead, writeBody, type Framing, type H1Call } from './h1-lean-client.ts';
 import { filterHopByHop, rawHeader } from './headers.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
 import { httpParser, type HttpParser } from './node-internals.ts';
@@ -504,7 +504,7 @@ export function leanFraming(method: string, raw: readonly string[]): Framing | u
   return BODYLESS_METHODS.has(method) ? 'none' : undefined;
 }
 
-/** One request on the lean path, forwarded through the lean client (h1-client.ts). */
+/** One request on the lean path, forwarded through the lean client (http/h1-lean-client.ts). */
 class LeanExchange extends Exchange {
   readonly #o: H1Options;
   readonly #conn: LeanConn;

@@ -4,9 +4,9 @@
 // HTTPRoute or default route) and backend_*. Series are found once per compiled route (a WeakMap on its
 // metadata, which lives as long as the policy version) and per status, never rendered per request.
 import { performance } from 'node:perf_hooks';
-import type { Exchange } from '../http/exchange.ts';
-import { CounterFamily, HistogramFamily, joinLabels, labelText, type CounterChild, type HistogramChild } from '../metrics/families.ts';
-import type { MetaLabels } from './outbound-compile.ts';
+import type { Exchange } from '../../http/exchange.ts';
+import { CounterFamily, HistogramFamily, joinLabels, labelText, type CounterChild, type HistogramChild } from '../../metrics/families.ts';
+import type { MetaLabels } from './compile.ts';
 
 const DURATION_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const GRPC_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];

@@ -1,12 +1,12 @@
 // An OutboundPolicy (contracts §1.7, §1.8, §1.10) compiled once per update into what a request needs: the
 // protocol, the HTTP or gRPC routes as match candidates (match.ts), each rule's filters, timeouts, retry policy
 // and backend distribution, the opaque route, and failure accrual. Backends are left as specs with a stable key;
-// the target (outbound-target.ts) binds each key to one balancer, so an update that keeps a backend keeps its
+// the target (outbound/policy/target.ts) binds each key to one balancer, so an update that keeps a backend keeps its
 // balancer, endpoints and connections. A rule that cannot be compiled (a bad regex) is dropped with a reason.
 import { durationToMillis, type destination, type duration, type grpcRoute, type httpRoute, type metadata, type outbound } from '@trellis/proto';
-import type { BreakerOptions } from '../balance/breaker.ts';
-import { grpcMatcher, hostMatcher, httpMatcher, InvalidMatchError, type Candidate, type Matcher } from './match.ts';
-import { headerModifier, prefixesOf, ratioOf, redirectOf, type HeaderModifier, type Redirect } from './route-filters.ts';
+import type { BreakerOptions } from '../../balance/breaker.ts';
+import { grpcMatcher, hostMatcher, httpMatcher, InvalidMatchError, type Candidate, type Matcher } from '../../policy/match.ts';
+import { headerModifier, prefixesOf, ratioOf, redirectOf, type HeaderModifier, type Redirect } from '../../policy/route-filters.ts';
 
 /** group/kind/namespace/name/section/port of a resource, or kind "default" with its name. */
 export interface MetaLabels {

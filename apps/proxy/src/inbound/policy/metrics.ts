@@ -4,11 +4,11 @@
 // the accepted connection. An allowed request is also counted in the endpoint metrics (request_total, ...) under
 // its server, route and authorization. Series are rendered once per (target, route or server, authorization)
 // and kept on the compiled policy objects, so a request costs two map lookups.
-import type { CounterChild } from '../metrics/families.ts';
-import { labelText } from '../metrics/families.ts';
-import type { EndpointMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
-import type { TargetEntry } from '../tcp/targets.ts';
-import type { Authorization, Meta } from './inbound-authz.ts';
+import type { CounterChild } from '../../metrics/families.ts';
+import { labelText } from '../../metrics/families.ts';
+import type { EndpointMetrics, ProxyMetrics } from '../../metrics/proxy-metrics.ts';
+import type { TargetEntry } from '../../tcp/targets.ts';
+import type { Authorization, Meta } from './authz.ts';
 
 export interface HttpPermitSeries {
   readonly allow: CounterChild;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LocalRateLimit, rateLimitOf } from './inbound-ratelimit.ts';
+import { LocalRateLimit, rateLimitOf } from './ratelimit.ts';
 
 function limit(o: { total?: number; identity?: number; overrides?: [number, string[]][] }) {
   let now = 0;

@@ -3,12 +3,12 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { connect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyMetrics } from '../metrics/proxy-metrics.ts';
-import { UnauthorizedRequestError } from '../policy/inbound-errors.ts';
+import { UnauthorizedRequestError } from '../inbound/policy/errors.ts';
 import { TargetCache, type TargetEntry } from '../tcp/targets.ts';
 import { compose, forwardExchange, type Exchange } from './exchange.ts';
 import { createH1Server } from './h1.ts';
 import { kTarget, type WithTarget } from './connection.ts';
-import { headerObject, leanFraming } from './h1-server.ts';
+import { headerObject, leanFraming } from './h1-lean-server.ts';
 import { countRequests } from './layers.ts';
 import { createPools } from './pool.ts';
 

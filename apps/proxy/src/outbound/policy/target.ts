@@ -4,15 +4,15 @@
 // a request holds the rule and backends it started with, and a backend dropped by the update closes its
 // connections gracefully (HTTP/2 GOAWAY lets streams in flight finish).
 import type { outbound } from '@trellis/proto';
-import type { BreakerOptions } from '../balance/breaker.ts';
-import type { Discovery, Lease } from '../discovery/discovery.ts';
-import { toEndpoint } from '../discovery/endpoints.ts';
-import { Backend, ForwardBackend, type MeshEndpoint, type OutboundOptions } from '../discovery/outbound.ts';
-import { Balancer } from '../balance/p2c.ts';
-import { WeightedSplit } from '../profiles/split.ts';
-import { compilePolicy, type BackendSpec, type CompiledPolicy, type DistributionSpec, type Filter, type MetaLabels, type OpaqueSpec, type RuleSpec } from './outbound-compile.ts';
-import { selectRule, type Candidate, type RequestFacts } from './match.ts';
-import type { PolicyWatch } from './policy-discovery.ts';
+import type { BreakerOptions } from '../../balance/breaker.ts';
+import type { Discovery, Lease } from '../../discovery/discovery.ts';
+import { toEndpoint } from '../../discovery/endpoints.ts';
+import { Backend, ForwardBackend, type MeshEndpoint, type OutboundOptions } from '../../discovery/outbound.ts';
+import { Balancer } from '../../balance/p2c.ts';
+import { WeightedSplit } from '../../profiles/split.ts';
+import { compilePolicy, type BackendSpec, type CompiledPolicy, type DistributionSpec, type Filter, type MetaLabels, type OpaqueSpec, type RuleSpec } from './compile.ts';
+import { selectRule, type Candidate, type RequestFacts } from '../../policy/match.ts';
+import type { PolicyWatch } from '../../policy/policy-discovery.ts';
 
 /** A backend without a dispatcher (an invalid backend ref): its filters answer; without one, it fails at once. */
 export class UnroutableBackend {

@@ -1,7 +1,7 @@
 import { durationFromMillis, outbound } from '@trellis/proto';
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, metaLabels } from './outbound-compile.ts';
-import { requestFacts, selectRule } from './match.ts';
+import { compilePolicy, metaLabels } from './compile.ts';
+import { requestFacts, selectRule } from '../../policy/match.ts';
 
 const svc = { kind: { $case: 'resource' as const, value: { group: 'core', kind: 'Service', name: 'books', namespace: 'default', section: '', port: 80 } } };
 const balancer = (path: string) => ({

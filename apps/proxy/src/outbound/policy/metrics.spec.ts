@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorKind } from './outbound-metrics.ts';
+import { errorKind } from './metrics.ts';
 
 describe('errorKind', () => {
   it("names Linkerd's route error kinds", () => {

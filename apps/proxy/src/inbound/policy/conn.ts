@@ -3,15 +3,15 @@
 // made straight to the inbound port, once the transport header has named the port. The policy then chooses
 // the protocol (tls and opaque: TCP; http1 and http2/grpc: that protocol; detect: detection with the Server's
 // timeout) and authorizes connections forwarded as TCP. HTTP connections are authorized per request
-// (inbound-http.ts), so a policy update applies to the next request; an open TCP connection that a new policy
+// (inbound/policy/http.ts), so a policy update applies to the next request; an open TCP connection that a new policy
 // no longer admits is closed, as Linkerd closes it.
 import type { Socket } from 'node:net';
-import type { AcceptDeps, Accepted, ConnHandler, ConnLayer, ConnPolicy, Destination } from '../tcp/accept.ts';
-import type { TargetEntry } from '../tcp/targets.ts';
-import { authorize, ipBytes, isAudit, type Authorization, type Client } from './inbound-authz.ts';
-import type { InboundAuthzMetrics } from './inbound-metrics.ts';
-import type { InboundPolicies, InboundPolicyLog, PortLease, PortPolicy } from './inbound-policies.ts';
-import { servesIp, type CompiledServer } from './inbound-server.ts';
+import type { AcceptDeps, Accepted, ConnHandler, ConnLayer, ConnPolicy, Destination } from '../../tcp/accept.ts';
+import type { TargetEntry } from '../../tcp/targets.ts';
+import { authorize, ipBytes, isAudit, type Authorization, type Client } from './authz.ts';
+import type { InboundAuthzMetrics } from './metrics.ts';
+import type { InboundPolicies, InboundPolicyLog, PortLease, PortPolicy } from './policies.ts';
+import { servesIp, type CompiledServer } from './server.ts';
 
 export const kInboundConn = Symbol('trellis.inboundConn');
 

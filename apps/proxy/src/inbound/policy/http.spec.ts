@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestHead } from '../http/exchange.ts';
-import { ProxyMetrics } from '../metrics/proxy-metrics.ts';
-import { TargetCache } from '../tcp/targets.ts';
-import { ipBytes } from './inbound-authz.ts';
-import { decide } from './inbound-http.ts';
-import { InboundAuthzMetrics } from './inbound-metrics.ts';
-import { defaultServer } from './inbound-server.ts';
+import type { RequestHead } from '../../http/exchange.ts';
+import { ProxyMetrics } from '../../metrics/proxy-metrics.ts';
+import { TargetCache } from '../../tcp/targets.ts';
+import { ipBytes } from './authz.ts';
+import { decide } from './http.ts';
+import { InboundAuthzMetrics } from './metrics.ts';
+import { defaultServer } from './server.ts';
 
 function head(target: string, host?: string): RequestHead {
   const headers = host === undefined ? {} : { host };

@@ -5,7 +5,7 @@
 // Linkerd's per-second quota allows a burst of its size). Checked after a request is authorized and its route
 // filters applied; a refused request gets 429 (gRPC RESOURCE_EXHAUSTED). A policy update starts fresh limits.
 import type { inbound } from '@trellis/proto';
-import { metaOf, type Meta } from './inbound-authz.ts';
+import { metaOf, type Meta } from './authz.ts';
 
 export type RateLimitScope = 'total' | 'identity';
 

@@ -4,17 +4,17 @@
 // its share of requests, a header modifier edits what is forwarded (add, set, remove), a redirect answers with
 // a 3xx and Location; then the Server's rate limit (429). No route: 404 (gRPC NOT_FOUND); no authorization: 403 (gRPC PERMISSION_DENIED). Audit
 // authorizations admit and are logged. An admitted request is counted under its server, route and authorization.
-import type { Exchange, HttpLayer, RequestHead } from '../http/exchange.ts';
-import { requestFacts, selectRule, type RequestFacts } from './match.ts';
-import { authorize, isAudit, type Authorization, type Client, type Meta } from './inbound-authz.ts';
-import { kInboundConn, type InboundConn, type WithInboundConn } from './inbound-conn.ts';
-import { InvalidPolicyResponse, RateLimitedError, RedirectResponse, UnauthorizedRequestError } from './inbound-errors.ts';
-import { InjectedFailureError, RouteNotFoundError } from './route-errors.ts';
-import type { InboundAuthzMetrics } from './inbound-metrics.ts';
-import type { InboundPolicyLog } from './inbound-policies.ts';
-import type { CompiledServer, RoutePolicy } from './inbound-server.ts';
-import { redirectLocation, type HeaderModifier } from './route-filters.ts';
-import type { TargetEntry } from '../tcp/targets.ts';
+import type { Exchange, HttpLayer, RequestHead } from '../../http/exchange.ts';
+import { requestFacts, selectRule, type RequestFacts } from '../../policy/match.ts';
+import { authorize, isAudit, type Authorization, type Client, type Meta } from './authz.ts';
+import { kInboundConn, type InboundConn, type WithInboundConn } from './conn.ts';
+import { InvalidPolicyResponse, RateLimitedError, RedirectResponse, UnauthorizedRequestError } from './errors.ts';
+import { InjectedFailureError, RouteNotFoundError } from '../../policy/route-errors.ts';
+import type { InboundAuthzMetrics } from './metrics.ts';
+import type { InboundPolicyLog } from './policies.ts';
+import type { CompiledServer, RoutePolicy } from './server.ts';
+import { redirectLocation, type HeaderModifier } from '../../policy/route-filters.ts';
+import type { TargetEntry } from '../../tcp/targets.ts';
 
 export interface InboundHttpDeps {
   readonly authz: InboundAuthzMetrics;

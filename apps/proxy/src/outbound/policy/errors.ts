@@ -1,6 +1,6 @@
 // Errors of policy routing (linkerd-proxy.md §4 "Synthesized error responses"): none of them closes the client's
 // connection, unlike the endpoint errors.
-import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, ProxyError } from '../errors.ts';
+import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, ProxyError } from '../../errors.ts';
 
 
 /** The matching rule has no backends (and no filter answered): 500 / INTERNAL. */

@@ -1,7 +1,7 @@
 import { parseCidrList } from '@trellis/config';
 import { describe, expect, it } from 'vitest';
-import { ipBytes, isAuthorized, type Client } from './inbound-authz.ts';
-import { compileServer, defaultServer, defaultServerMessage } from './inbound-server.ts';
+import { ipBytes, isAuthorized, type Client } from './authz.ts';
+import { compileServer, defaultServer, defaultServerMessage } from './server.ts';
 
 const CLUSTER = parseCidrList('X', '10.0.0.0/8,fd00::/8');
 const plain = (ip: string): Client => ({ ip: ipBytes(ip), tls: { kind: 'plaintext', reason: 'no_tls_from_remote' } });
