@@ -1,4 +1,4 @@
-// The proxy's configuration: Linkerd's LINKERD2_PROXY_* variables (linkerd-proxy.md §7, contracts §5.4) plus a
+// The proxy's configuration: Linkerd's LINKERD2_PROXY_* variables (docs/reference/linkerd-proxy.md §7, docs/reference/linkerd-contracts.md §5.4) plus a
 // few TRELLIS_PROXY_* extensions, parsed once at start into one frozen object, the identity, discovery and policy
 // sections included (their parsers live beside the code they configure). Every error names the variable and the value.
 import { hostname } from 'node:os';

@@ -1,4 +1,4 @@
-// Graceful shutdown (linkerd-proxy.md §9): stop accepting, let in-flight HTTP/1 requests finish (then close
+// Graceful shutdown (docs/reference/linkerd-proxy.md §9): stop accepting, let in-flight HTTP/1 requests finish (then close
 // their connections), GOAWAY HTTP/2, keep TCP forwards until they close, and give up after the grace period.
 import type { Server as HttpServer } from 'node:http';
 import type { Server, Socket } from 'node:net';

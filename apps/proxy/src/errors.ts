@@ -1,5 +1,5 @@
 // The proxy's error catalogue. Each error carries what every boundary needs: the HTTP status and gRPC code of
-// the synthesized response (linkerd-proxy.md §4 "Synthesized error responses"), whether the client connection
+// the synthesized response (docs/reference/linkerd-proxy.md §4 "Synthesized error responses"), whether the client connection
 // must close, and the `error` label Linkerd uses in its *_errors_total counters.
 import { TrellisError } from '@trellis/config';
 

@@ -129,7 +129,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   direct.port = inboundAddr.port;
   const adminAddr = await listen(admin as unknown as Server, cfg.adminListenAddr);
   for (const a of [...outboundAddrs, inboundAddr, adminAddr]) ownPorts.add(a.port);
-  // Eager policy discovery: the pod's ports and, always, the admin port (linkerd-proxy.md §6, §7).
+  // Eager policy discovery: the pod's ports and, always, the admin port (docs/reference/linkerd-proxy.md §6, §7).
   policies.watchAlways([...pc.inboundPorts, adminAddr.port]);
   adminPolicy.lease = policies.lease(adminAddr.port);
   // A failed accept (EMFILE, ...) is logged and the listener keeps going, as Linkerd's accept loop does.

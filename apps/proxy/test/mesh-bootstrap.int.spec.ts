@@ -22,7 +22,7 @@ afterEach(async () => {
 describe('startMesh', () => {
   it('parks connections until the first certificate, then serves them; readiness follows', async () => {
     const pki = await createMeshPki();
-    // Loopback control-plane addresses go in plaintext (contracts §2.1), so the fakes do too.
+    // Loopback control-plane addresses go in plaintext (docs/reference/linkerd-contracts.md §2.1), so the fakes do too.
     const identity = await startFakeIdentity(pki, { tls: false });
     const dst = await startStubDestination(pki, { tls: false });
     cleanups.push(() => identity.close(), () => dst.close());

@@ -1,5 +1,5 @@
 // A fake identity service for the proxy's tests (apps/identity is built elsewhere): a grpc-js server that
-// answers Identity/Certify the way contracts §2.2 describes (token must be known, CSR names the identity),
+// answers Identity/Certify the way docs/reference/linkerd-contracts.md §2.2 describes (token must be known, CSR names the identity),
 // over TLS with a certificate for its own identity, and signs with a short lifetime of the test's choosing.
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { parseCsr } from '@trellis/pki';

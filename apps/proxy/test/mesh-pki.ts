@@ -1,5 +1,5 @@
 // Test PKI for the mesh: a trust anchor, an issuer, and leaves for any identity with any lifetime, issued the
-// way the identity service issues them (libs/pki's CertificateAuthority, contracts §2.3).
+// way the identity service issues them (libs/pki's CertificateAuthority, docs/reference/linkerd-contracts.md §2.3).
 import { CertificateAuthority, createCsr, createIssuer, createTrustAnchor, encodeCertificates, generateKeyPair, parseCsr, type KeyPair } from '@trellis/pki';
 import { verifyCertified, type Credentials } from '../src/identity/credentials.ts';
 

@@ -1,4 +1,4 @@
-// A meshed proxy routing outbound traffic by OutboundPolicies/Watch (linkerd-proxy.md §2, §5; contracts §1.10):
+// A meshed proxy routing outbound traffic by OutboundPolicies/Watch (docs/reference/linkerd-proxy.md §2, §5; docs/reference/linkerd-contracts.md §1.10):
 // a stub policy controller sends spec-shaped policies for the original destination 10.96.0.10:80, the stub
 // destination resolves the backends' Destination/Get paths to real HTTP servers, and the app's requests go
 // through the proxy's outbound listener.

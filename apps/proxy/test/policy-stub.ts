@@ -1,7 +1,7 @@
 // A stub policy controller for the proxy's inbound tests (apps/destination serves the real one): a grpc-js
 // InboundServerPolicies server on loopback (the proxy speaks plaintext to loopback control-plane addresses)
 // whose WatchPort answers the test scripts per port, plus Servers shaped as the controller sends them
-// (contracts §4: labels group/kind/name, Authz metadata and labels, detect timeout 10 s).
+// (docs/reference/linkerd-contracts.md §4: labels group/kind/name, Authz metadata and labels, detect timeout 10 s).
 import { Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
 import { durationFromMillis, inbound, InboundServerPoliciesService, ipNetworkFromString, type InboundServerPoliciesServer } from '@trellis/proto';
 import type { MeshPki } from './mesh-pki.ts';

@@ -1,4 +1,4 @@
-// The admin server on 4191 (linkerd-proxy.md §6, contracts §9.1), on node:http: /metrics (gzip when asked),
+// The admin server on 4191 (docs/reference/linkerd-proxy.md §6, docs/reference/linkerd-contracts.md §9.1), on node:http: /metrics (gzip when asked),
 // /ready, /live, /env.json, /proxy-log-level (loopback only), /shutdown (loopback only, when enabled).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';

@@ -1,4 +1,4 @@
-// Failure accrual (linkerd-proxy.md §5 "Failure accrual"): after `maxFailures` consecutive failures the
+// Failure accrual (docs/reference/linkerd-proxy.md §5 "Failure accrual"): after `maxFailures` consecutive failures the
 // endpoint is shut for a backoff (min → max, jittered); then exactly one probe request is admitted: success
 // reopens it, failure shuts it again for the next, longer backoff.
 export interface BreakerOptions {

@@ -1,4 +1,4 @@
-// The balancer's errors (linkerd-proxy.md §5 "Queue and failfast"), in the proxy's catalogue.
+// The balancer's errors (docs/reference/linkerd-proxy.md §5 "Queue and failfast"), in the proxy's catalogue.
 import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAVAILABLE, ProxyError } from '../errors.ts';
 
 /** No endpoint became ready within the failfast timeout: 504 / DEADLINE_EXCEEDED. */

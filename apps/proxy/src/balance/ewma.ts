@@ -1,4 +1,4 @@
-// Peak-EWMA load (linkerd-proxy.md §5 "Load of one endpoint"): cost = rtt_estimate × (pending + 1). Reading
+// Peak-EWMA load (docs/reference/linkerd-proxy.md §5 "Load of one endpoint"): cost = rtt_estimate × (pending + 1). Reading
 // decays the estimate toward 0 with time constant `decay`; a slower sample than the estimate replaces it at
 // once (the peak), a faster one is blended in by the same exponential weight.
 export class PeakEwma {

@@ -1,4 +1,4 @@
-// One multiplexed HTTP/2 connection per endpoint (linkerd-proxy.md §4 "Connection pooling"), over mTLS when
+// One multiplexed HTTP/2 connection per endpoint (docs/reference/linkerd-proxy.md §4 "Connection pooling"), over mTLS when
 // discovery gave an identity: the handshake happens once per connection, never per request. A failed or
 // closed connection makes the endpoint not ready and is re-established with backoff (100 ms → 60 s).
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';

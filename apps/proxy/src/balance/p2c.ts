@@ -1,4 +1,4 @@
-// Power of two choices over peak-EWMA (linkerd-proxy.md §5): only ready endpoints are candidates; two distinct
+// Power of two choices over peak-EWMA (docs/reference/linkerd-proxy.md §5): only ready endpoints are candidates; two distinct
 // ones are drawn at random and the cheaper wins (ties go to the first draw). With none ready, callers queue
 // (bounded; a full queue sheds with 503); a caller still waiting after the failfast timeout gets 504 and shuts
 // the gate, so later callers are shed at once until an endpoint is ready again. Removing an endpoint takes it

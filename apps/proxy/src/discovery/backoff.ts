@@ -1,4 +1,4 @@
-// Exponential backoff with jitter for reconnecting streams and endpoints (linkerd-proxy.md §4 "Reconnect":
+// Exponential backoff with jitter for reconnecting streams and endpoints (docs/reference/linkerd-proxy.md §4 "Reconnect":
 // outbound 100 ms → 60 s, jitter 0.1). The random source is injectable for tests.
 export class Backoff {
   readonly #min: number;

@@ -1,4 +1,4 @@
-// Discovery settings (linkerd-proxy.md §7, contracts §3.6), parsed once into a frozen object.
+// Discovery settings (docs/reference/linkerd-proxy.md §7, docs/reference/linkerd-contracts.md §3.6), parsed once into a frozen object.
 import { parseCidrList, type Cidr } from '@trellis/config';
 import { badValue, controlAddr, EnvReader, type ControlAddr, type Env } from '../identity/env.ts';
 

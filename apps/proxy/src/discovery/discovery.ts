@@ -1,4 +1,4 @@
-// Discovery per target (linkerd-proxy.md §5 "Discovery updates", contracts §1.5/§3): one Destination/Get
+// Discovery per target (docs/reference/linkerd-proxy.md §5 "Discovery updates", docs/reference/linkerd-contracts.md §1.5/§3): one Destination/Get
 // stream per authority and one GetProfile stream per target, shared by everyone who asks, with the context
 // token, kept alive by ControlWatch, and dropped after the idle timeout once nobody holds a lease.
 // GetProfile is asked only for IPs inside the profile networks (or names under the profile suffixes).

@@ -1,4 +1,4 @@
-// The endpoints of one authority, kept from Destination/Get updates (contracts §1.5, §3.4): add inserts or
+// The endpoints of one authority, kept from Destination/Get updates (docs/reference/linkerd-contracts.md §1.5, §3.4): add inserts or
 // replaces (changed metadata → a new endpoint), remove evicts, no_endpoints empties; the first message of a
 // re-subscribed stream replaces the whole set. Listeners get 'add' and 'remove' per endpoint.
 import { EventEmitter } from 'node:events';

@@ -1,4 +1,4 @@
-// Outbound resolution for one original destination (linkerd-proxy.md §0, §5): GetProfile decides whether the
+// Outbound resolution for one original destination (docs/reference/linkerd-proxy.md §0, §5): GetProfile decides whether the
 // target is a logical service (its fully-qualified name), a known endpoint (a pod IP: mTLS straight to it), or
 // unknown (forward to the original destination, plaintext). A logical service is split over its backends
 // (dst_overrides, else the service itself), each a P2C balancer fed by its own Destination/Get stream, whose
@@ -82,7 +82,7 @@ function balancerOptions(name: string, o: OutboundOptions): BalancerOptions {
 }
 
 /**
- * A policy backend that forwards to one address (contracts §1.10 Backend.forward): a balancer of that one
+ * A policy backend that forwards to one address (docs/reference/linkerd-contracts.md §1.10 Backend.forward): a balancer of that one
  * endpoint, so its queue, failfast and failure accrual behave as a service's do.
  */
 export class ForwardBackend {
@@ -142,7 +142,7 @@ export interface OutboundOptions {
   readonly decayMs?: number;
   readonly connectTimeoutMs?: number;
   readonly breaker?: BreakerOptions;
-  /** The pod's own IPs: no TLS and no upgrade to ourselves (linkerd-proxy.md §1 `is_local`). */
+  /** The pod's own IPs: no TLS and no upgrade to ourselves (docs/reference/linkerd-proxy.md §1 `is_local`). */
   readonly isLocal?: (ip: string) => boolean;
   /** Told of each TCP connection opened to an endpoint (its tcp_* metrics, peer="dst"). */
   readonly track?: (e: Endpoint, socket: Socket) => void;
@@ -263,7 +263,7 @@ export function pickBackend(split: WeightedSplit<Backend>): Backend | undefined 
 }
 
 /**
- * Opens a TCP stream to an endpoint for opaque traffic (linkerd-proxy.md §3 "Where the bytes go"): with an
+ * Opens a TCP stream to an endpoint for opaque traffic (docs/reference/linkerd-proxy.md §3 "Where the bytes go"): with an
  * identity and an opaque-transport port, mTLS to the peer's inbound port carrying the transport header that
  * names the real port; with an identity only, mTLS to the endpoint itself; otherwise plain TCP.
  */

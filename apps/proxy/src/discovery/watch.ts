@@ -1,4 +1,4 @@
-// One long-lived control-plane stream kept alive (contracts §3.6): the first message must come within the
+// One long-lived control-plane stream kept alive (docs/reference/linkerd-contracts.md §3.6): the first message must come within the
 // initial timeout, later ones within the idle timeout, and no stream outlives the lifetime; breaking any of
 // these, or the stream ending, re-subscribes after a backoff, once the channel has a connection again (so a
 // control plane that comes back is watched the moment it can be reached, not at the next backoff tick). NotFound,

@@ -201,7 +201,7 @@ class H2Exchange extends Exchange {
       this.status = Number(h[':status']);
       const g = h['grpc-status'];
       if (typeof g === 'string') this.grpcStatus = Number(g);
-      // A remote proxy's error text is for proxies, not for the app (linkerd-proxy.md §4 "Headers").
+      // A remote proxy's error text is for proxies, not for the app (docs/reference/linkerd-proxy.md §4 "Headers").
       if (this.entry.target.direction === 'outbound') for (const name of REMOTE_PROXY_HEADERS) delete h[name];
       if ((flags & END_STREAM) !== 0) {
         stream.respond(h, { endStream: true });
@@ -245,7 +245,7 @@ class H2Exchange extends Exchange {
   }
 
   /**
-   * A request a meshed client proxy upgraded from HTTP/1 (linkerd-proxy.md §4 "orig-proto"): sent to the app as
+   * A request a meshed client proxy upgraded from HTTP/1 (docs/reference/linkerd-proxy.md §4 "orig-proto"): sent to the app as
    * HTTP/1.1 through the pool, its response returned over HTTP/2 with l5d-orig-proto echoed so the client
    * proxy restores the version.
    */

@@ -1,4 +1,4 @@
-// Hop-by-hop header handling for HTTP/1 (linkerd-proxy.md §4 "Hop-by-hop headers"), on raw header arrays
+// Hop-by-hop header handling for HTTP/1 (docs/reference/linkerd-proxy.md §4 "Hop-by-hop headers"), on raw header arrays
 // ([name, value, name, value, ...]) so order and case pass through unchanged.
 
 const ALWAYS_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding']);

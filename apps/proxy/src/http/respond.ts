@@ -1,4 +1,4 @@
-// The one place a ProxyError becomes a synthesized HTTP response (linkerd-proxy.md §4 "Synthesized error
+// The one place a ProxyError becomes a synthesized HTTP response (docs/reference/linkerd-proxy.md §4 "Synthesized error
 // responses"). Beyond Linkerd, every response also names our stable code and the proxy and direction.
 import type { Direction } from '../metrics/proxy-metrics.ts';
 import type { ProxyError } from '../errors.ts';

@@ -1,4 +1,4 @@
-// The identity agent (linkerd-proxy.md §3, contracts §2.1): one ECDSA P-256 key for the life of the process,
+// The identity agent (docs/reference/linkerd-proxy.md §3, docs/reference/linkerd-contracts.md §2.1): one ECDSA P-256 key for the life of the process,
 // a CSR for our local name, then Certify → verify → publish, again and again at 70 % of the remaining
 // lifetime. The first certificate resolves `ready`; every certificate is announced with 'credentials', so
 // TLS contexts can be rebuilt (new connections use the new certificate, existing ones keep theirs).

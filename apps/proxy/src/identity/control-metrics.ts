@@ -1,5 +1,5 @@
 // Metrics of the proxy's control-plane clients (identity, destination, policy). Linkerd's families
-// (contracts §9.2): control_request_total, control_response_total and control_response_latency_ms, labelled by
+// (docs/reference/linkerd-contracts.md §9.2): control_request_total, control_response_total and control_response_latency_ms, labelled by
 // the configured address and the client TLS labels, counted by a grpc-js interceptor on every call. Ours beside
 // them: how many long-lived watches are live or waiting for the control plane, and how often they re-subscribed
 // after a failure. Control traffic is a few calls a minute, so prom-client's labelled children are fine here.

@@ -1,4 +1,4 @@
-// A certificate from Certify becomes credentials only after the checks Linkerd makes (linkerd-proxy.md §3):
+// A certificate from Certify becomes credentials only after the checks Linkerd makes (docs/reference/linkerd-proxy.md §3):
 // the leaf chains to a trust anchor through the intermediates, is unexpired, carries our identity among its
 // SANs, and holds the public half of our key.
 import { X509Certificate, type KeyObject } from 'node:crypto';

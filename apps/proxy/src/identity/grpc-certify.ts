@@ -1,4 +1,4 @@
-// Certify over gRPC (contracts §2.1): TLS to the identity service, verified as LINKERD2_PROXY_IDENTITY_SVC_NAME
+// Certify over gRPC (docs/reference/linkerd-contracts.md §2.1): TLS to the identity service, verified as LINKERD2_PROXY_IDENTITY_SVC_NAME
 // against the trust anchors, with no client certificate (we have none yet); plaintext to a loopback address.
 import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { IdentityClient } from '@trellis/proto';

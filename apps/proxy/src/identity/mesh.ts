@@ -1,6 +1,6 @@
 // Meshed mode's parts built from its configuration, for startProxy to use when not in plaintext mode: the identity
 // agent (Certify over TLS), the TLS layer on its certificates, discovery (Destination over mTLS) and the
-// outbound resolver. Readiness follows Linkerd (linkerd-proxy.md §3 "Readiness gating", §9): listeners are
+// outbound resolver. Readiness follows Linkerd (docs/reference/linkerd-proxy.md §3 "Readiness gating", §9): listeners are
 // bound at start, but connections are parked (clients wait, not refused) until the first certificate.
 //
 // Where each part plugs into the data path (proxy.ts, tcp/accept.ts, http/*):

@@ -1,4 +1,4 @@
-// Identity's metrics under both names the spec lists (linkerd-proxy.md §6 "Identity certificate"): the
+// Identity's metrics under both names the spec lists (docs/reference/linkerd-proxy.md §6 "Identity certificate"): the
 // documented identity_cert_* families and the control_identity_cert_* ones the current proxy exports.
 import { Counter, Gauge, type Registry } from 'prom-client';
 

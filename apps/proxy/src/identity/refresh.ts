@@ -1,4 +1,4 @@
-// When to ask for the next certificate (linkerd-proxy.md §3 "Refresh timing"): 70 % of the time left on the
+// When to ask for the next certificate (docs/reference/linkerd-proxy.md §3 "Refresh timing"): 70 % of the time left on the
 // current certificate, clamped to [min, max]. After a failure the same rule runs against the old expiry, so
 // retries come sooner as expiry nears and every `min` once it has passed.
 export const REFRESH_FRACTION = 0.7;

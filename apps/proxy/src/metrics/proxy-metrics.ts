@@ -1,4 +1,4 @@
-// Linkerd's legacy proxy metric families (contracts §9.2): names, label names and order, latency buckets.
+// Linkerd's legacy proxy metric families (docs/reference/linkerd-contracts.md §9.2): names, label names and order, latency buckets.
 // Label strings are rendered once per target; requests and connections only touch pre-bound children.
 import type { Socket } from 'node:net';
 import { CounterFamily, GaugeFamily, HistogramFamily, joinLabels, labelText, type CounterChild, type GaugeChild, type HistogramChild, type Family } from './families.ts';
@@ -247,7 +247,7 @@ export class ProxyMetrics {
   /** Trellis extension: server-speaks-first handling. */
   readonly detectTimeouts = new CounterFamily('trellis_detect_timeouts_total', 'Connections whose protocol detection timed out.');
   readonly rememberedOpaque = new GaugeFamily('trellis_detect_remembered_opaque_ports', 'Ports treated as opaque because detection timed out on them recently.');
-  /** Inbound policy decisions (contracts §9.2), counted by inbound/policy/metrics.ts. */
+  /** Inbound policy decisions (docs/reference/linkerd-contracts.md §9.2), counted by inbound/policy/metrics.ts. */
   readonly authz = {
     httpAllow: new CounterFamily('inbound_http_authz_allow_total', 'The total number of inbound HTTP requests that were authorized'),
     httpDeny: new CounterFamily('inbound_http_authz_deny_total', 'The total number of inbound HTTP requests that could not be processed due to a proxy error.'),

@@ -1,4 +1,4 @@
-// Metrics of the endpoints a meshed outbound request or connection actually reaches (contracts §9.2, "outbound
+// Metrics of the endpoints a meshed outbound request or connection actually reaches (docs/reference/linkerd-contracts.md §9.2, "outbound
 // endpoint"): `direction="outbound",target_addr/ip/port` of the endpoint, the TLS connect labels (`tls="true",
 // server_id` when discovery gave it an identity), then its Destination metric labels prefixed with dst_.
 // The forward path keeps the original destination's labels (metrics/proxy-metrics.ts makeTarget).

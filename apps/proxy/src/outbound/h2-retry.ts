@@ -1,4 +1,4 @@
-// Retries of native HTTP/2 requests (gRPC) on retryable ServiceProfile routes (linkerd-proxy.md §5 "Retries" B):
+// Retries of native HTTP/2 requests (gRPC) on retryable ServiceProfile routes (docs/reference/linkerd-proxy.md §5 "Retries" B):
 // the request body is buffered up to 64 KiB so it can be sent again in full; an attempt whose response headers
 // are a failure under the route's classes (5xx, or a gRPC failure code in a trailers-only response) is dropped
 // and retried on a newly picked endpoint while the budget allows. Larger bodies are sent once. The response

@@ -1,5 +1,5 @@
 // The outbound side (127.0.0.1:4140): everything the app sends out. Plaintext mode forwards every connection to
-// its original destination. Meshed mode first asks discovery about the original destination (linkerd-proxy.md
+// its original destination. Meshed mode first asks discovery about the original destination (docs/reference/linkerd-proxy.md
 // §0, §5): a service or known pod gets its requests balanced over its endpoints with mTLS (mesh-upstream.ts);
 // anything discovery does not know goes to its original destination, as in plaintext mode.
 import type { Socket } from 'node:net';
@@ -97,7 +97,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, rou
 }
 
 /**
- * What a policy target's protocol says to the accept path (linkerd-proxy.md §2 "Outbound decision"): HTTP/1,
+ * What a policy target's protocol says to the accept path (docs/reference/linkerd-proxy.md §2 "Outbound decision"): HTTP/1,
  * HTTP/2 and gRPC are known (no sniffing); Detect sniffs for its timeout, and what is not HTTP takes the policy's
  * opaque route (balanced, or refused when Forbidden/Invalid), else goes to the original destination.
  */

@@ -1,4 +1,4 @@
-// Policy settings (linkerd-proxy.md §7): where the policy controller is, who we are to it, and which inbound
+// Policy settings (docs/reference/linkerd-proxy.md §7): where the policy controller is, who we are to it, and which inbound
 // ports to watch from the start. Without LINKERD2_PROXY_POLICY_SVC_ADDR the proxy runs on its defaults (the
 // inbound default policy, profile-only outbound routing) and says so in a warning; Linkerd requires it.
 import { parseCidrList, parsePortRanges, type Cidr } from '@trellis/config';

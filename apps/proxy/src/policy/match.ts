@@ -1,4 +1,4 @@
-// Route matching for policy routes (contracts §1.7, §1.8), shared by inbound and outbound. A route applies when
+// Route matching for policy routes (docs/reference/linkerd-contracts.md §1.7, §1.8), shared by inbound and outbound. A route applies when
 // one of its hosts matches (none listed: any host); a rule applies when one of its matches does (none listed:
 // everything). Among all applicable rules the most specific wins, as the Gateway API orders them: a better host
 // match, then exact path over regex over prefix (longer first), then a method, then more header and query

@@ -1,4 +1,4 @@
-// Policy discovery (linkerd-proxy.md §2, §5; contracts §1.9, §1.10): one OutboundPolicies/Watch stream per
+// Policy discovery (docs/reference/linkerd-proxy.md §2, §5; docs/reference/linkerd-contracts.md §1.9, §1.10): one OutboundPolicies/Watch stream per
 // original destination and one InboundServerPolicies/WatchPort stream per inbound port, shared by everyone who
 // asks, kept alive by ControlWatch, and dropped after the idle timeout once nobody holds a lease. NotFound
 // means "not a policy target" (forward to the original destination); Unimplemented means an older control

@@ -1,4 +1,4 @@
-// What a policy route answers itself, inbound and outbound alike (linkerd-proxy.md §4 "Synthesized error
+// What a policy route answers itself, inbound and outbound alike (docs/reference/linkerd-proxy.md §4 "Synthesized error
 // responses"): 404 / NOT_FOUND when no route matches, and a failure injector's status or gRPC code. Both are
 // policy working as configured: they close no connection and are not counted as proxy errors.
 import { GRPC_INTERNAL, ProxyError } from '../errors.ts';

@@ -1,4 +1,4 @@
-// Route filters shared by inbound and outbound policy (contracts §1.7): header modifiers, failure-injector
+// Route filters shared by inbound and outbound policy (docs/reference/linkerd-contracts.md §1.7): header modifiers, failure-injector
 // ratios and redirects, compiled once per policy version. A redirect's Location follows the Gateway API: what the
 // filter leaves unset is kept from the request; without a port, a new scheme takes its well-known port and
 // otherwise the request's port stays; :80 for http and :443 for https are left out; a prefix replacement

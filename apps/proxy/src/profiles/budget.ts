@@ -1,4 +1,4 @@
-// The ServiceProfile retry budget (linkerd-proxy.md §5 "Retries" B): a TPS budget over a sliding window of
+// The ServiceProfile retry budget (docs/reference/linkerd-proxy.md §5 "Retries" B): a TPS budget over a sliding window of
 // `ttl`. Every original request deposits; every retry withdraws. Retries are allowed while withdrawals stay
 // within ratio × deposits plus a reserve of minPerSecond × ttl seconds (so low-traffic routes can retry too).
 import type { RetryBudgetParams } from './routes.ts';

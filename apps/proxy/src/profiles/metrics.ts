@@ -1,4 +1,4 @@
-// Per-route metrics for ServiceProfile routes (linkerd-proxy.md §6): route_request_total,
+// Per-route metrics for ServiceProfile routes (docs/reference/linkerd-proxy.md §6): route_request_total,
 // route_response_total (status_code, classification), route_response_latency_ms, the per-attempt
 // route_actual_* twins and route_retryable_total, labelled direction, dst and the route's rt_* labels. Series
 // are found once per (route, status) and kept; nothing is rendered per request.

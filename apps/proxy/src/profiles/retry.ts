@@ -1,4 +1,4 @@
-// ServiceProfile retries and timeouts (linkerd-proxy.md §5 "Retries" B, "Timeouts"): a failed response (by
+// ServiceProfile retries and timeouts (docs/reference/linkerd-proxy.md §5 "Retries" B, "Timeouts"): a failed response (by
 // the route's classes) on a retryable route is retried at once while the budget allows, if the request body
 // was buffered (at most 64 KiB); raw errors are not retried. The route timeout covers all attempts and ends
 // the request with a fatal 504.

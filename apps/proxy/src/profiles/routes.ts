@@ -1,4 +1,4 @@
-// ServiceProfile routes from GetProfile (contracts §1.5, §3.5): the first route whose RequestMatch matches
+// ServiceProfile routes from GetProfile (docs/reference/linkerd-contracts.md §1.5, §3.5): the first route whose RequestMatch matches
 // wins; each route carries its response classes (first match wins, none ⇒ default classification), whether it
 // is retryable, its timeout and its metric labels (rt_*). Path regexes are matched against the whole path.
 import { durationToMillis, httpTypes, type destination } from '@trellis/proto';
@@ -37,7 +37,7 @@ export interface CompiledProfile {
 
 export const DEFAULT_BUDGET: RetryBudgetParams = { ratio: 0.2, minPerSecond: 10, ttlMs: 10_000 };
 
-/** gRPC codes Linkerd counts as failures by default (linkerd-proxy.md §4 "Response classification"). */
+/** gRPC codes Linkerd counts as failures by default (docs/reference/linkerd-proxy.md §4 "Response classification"). */
 const GRPC_FAILURES = new Set([2, 4, 7, 13, 14, 15]);
 
 export function defaultIsFailure(status: number, grpcStatus: number | undefined): boolean {

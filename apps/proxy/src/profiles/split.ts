@@ -1,4 +1,4 @@
-// Weighted traffic splits (linkerd-proxy.md §5 "Traffic splits"): pick a backend by weight; one that is not
+// Weighted traffic splits (docs/reference/linkerd-proxy.md §5 "Traffic splits"): pick a backend by weight; one that is not
 // ready gets weight 0 for this attempt and the pick is redone; none ready ⇒ undefined (the caller waits and
 // the failfast rules apply).
 export interface WeightedBackend<B> {

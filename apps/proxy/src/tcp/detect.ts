@@ -1,4 +1,4 @@
-// Protocol detection (linkerd-proxy.md §2): exactly one read of at most 1 KiB within the detect timeout.
+// Protocol detection (docs/reference/linkerd-proxy.md §2): exactly one read of at most 1 KiB within the detect timeout.
 // HTTP/2 preface -> h2, a request line that parses (complete or partial) -> HTTP/1, anything else -> opaque.
 // The bytes read are put back on the socket for the chosen stack.
 import type { Socket } from 'node:net';

@@ -1,4 +1,4 @@
-// Reads a TLS ClientHello far enough to learn its SNI and ALPN without consuming it (linkerd-proxy.md §2
+// Reads a TLS ClientHello far enough to learn its SNI and ALPN without consuming it (docs/reference/linkerd-proxy.md §2
 // "Inbound decision", §11.4): the inbound proxy must decide to terminate or pass through before OpenSSL sees
 // a byte. Handshake messages may span several records, so record payloads are joined before parsing.
 //

@@ -1,4 +1,4 @@
-// l5d-client-id (linkerd-proxy.md §3 "Server side"): the inbound proxy sets it to the verified client identity
+// l5d-client-id (docs/reference/linkerd-proxy.md §3 "Server side"): the inbound proxy sets it to the verified client identity
 // and strips any value a client sent when there is none, so applications can trust it.
 export const L5D_CLIENT_ID = 'l5d-client-id';
 

@@ -1,4 +1,4 @@
-// Inbound TLS detection (linkerd-proxy.md §2 "Inbound decision" step 2): read until the ClientHello can be
+// Inbound TLS detection (docs/reference/linkerd-proxy.md §2 "Inbound decision" step 2): read until the ClientHello can be
 // judged (at most 8 KiB), put the bytes back, and decide: our SNI → terminate, another SNI → pass through
 // untouched, no ClientHello → plaintext. A timeout is an error: Linkerd closes such connections.
 import type { Socket } from 'node:net';

@@ -1,4 +1,4 @@
-// The inbound TLS step (linkerd-proxy.md §2 "Inbound decision" 2, §3 "Server side") as one function over an
+// The inbound TLS step (docs/reference/linkerd-proxy.md §2 "Inbound decision" 2, §3 "Server side") as one function over an
 // accepted socket: our SNI → terminate (the verified client id travels with the socket), another SNI → pass
 // through as opaque TCP, no ClientHello → plaintext. Refused handshakes and detection timeouts close the
 // socket and are reported. Where it plugs in: the inbound accept path, before HTTP detection.

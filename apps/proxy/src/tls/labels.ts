@@ -1,4 +1,4 @@
-// Linkerd's TLS metric labels (linkerd-proxy.md §6 "TLS label meanings") for the metric targets: accepted
+// Linkerd's TLS metric labels (docs/reference/linkerd-proxy.md §6 "TLS label meanings") for the metric targets: accepted
 // connections carry tls + client_id / sni / no_tls_reason, opened ones tls + server_id / no_tls_reason.
 // Values only: makeTarget (metrics/proxy-metrics.ts) renders them once per target.
 export type TlsAccept =

@@ -1,4 +1,4 @@
-// mTLS between proxies (linkerd-proxy.md §3, §11.5): TLS 1.3 only, Linkerd's cipher suites, our current
+// mTLS between proxies (docs/reference/linkerd-proxy.md §3, §11.5): TLS 1.3 only, Linkerd's cipher suites, our current
 // certificate on both sides. Contexts are built once per certificate (a rotation builds new ones, so new
 // connections use the new certificate and open ones keep theirs); sessions are never resumed.
 //

@@ -1,4 +1,4 @@
-// The HTTP/1 ↔ HTTP/2 upgrade between meshed proxies (linkerd-proxy.md §4 "orig-proto"; what is kept and dropped
+// The HTTP/1 ↔ HTTP/2 upgrade between meshed proxies (docs/reference/linkerd-proxy.md §4 "orig-proto"; what is kept and dropped
 // is in docs/reference/orig-proto.md): the client proxy sends an HTTP/1.x request as HTTP/2 with
 // `l5d-orig-proto: HTTP/1.1` (or 1.0, plus "; absolute-form" when the URI was absolute), its Host kept as a
 // `host` header beside `:authority` (a Linkerd server proxy writes the app's Host from that header only), and

@@ -1,4 +1,4 @@
-// Opaque transport (contracts §1.12): mTLS to the peer's inbound port with ALPN transport.l5d.io/v1, then the
+// Opaque transport (docs/reference/linkerd-contracts.md §1.12): mTLS to the peer's inbound port with ALPN transport.l5d.io/v1, then the
 // transport header naming the real target port (and the session protocol when known), then the app's bytes.
 // The direct (4143) side requires both a client identity and the header.
 import type { Socket } from 'node:net';

@@ -1,4 +1,4 @@
-// The admin port under inbound policy (linkerd-proxy.md §6: "Access goes through inbound policy"): its policy is
+// The admin port under inbound policy (docs/reference/linkerd-proxy.md §6: "Access goes through inbound policy"): its policy is
 // watched from the start like the pod's ports, and each admin request is routed and authorized as an inbound
 // HTTP request to that port would be (a Server for `linkerd-admin` with its authorizations; kubelet probes need
 // one, as in Linkerd). Refused requests get 404 or 403 and are counted under the admin port; route filters do

@@ -1,4 +1,4 @@
-// Inbound authorizations (contracts §1.9 Authz, Network, Authn): who may use a server or a route, by the
+// Inbound authorizations (docs/reference/linkerd-contracts.md §1.9 Authz, Network, Authn): who may use a server or a route, by the
 // client's address (networks, each with exceptions) and by how it is authenticated (anything, mTLS with any
 // client, or mTLS with a client id among names or suffixes). Compiled once per policy update; checking a
 // connection or a request is a few byte comparisons against the client address parsed once per connection.

@@ -1,4 +1,4 @@
-// Inbound policy on the accept path (linkerd-proxy.md §2 "Inbound decision"): the port's policy is found before
+// Inbound policy on the accept path (docs/reference/linkerd-proxy.md §2 "Inbound decision"): the port's policy is found before
 // TLS detection (an opaque port skips it: tls="no_identity",no_tls_reason="port_skipped"), or, for connections
 // made straight to the inbound port, once the transport header has named the port. The policy then chooses
 // the protocol (tls and opaque: TCP; http1 and http2/grpc: that protocol; detect: detection with the Server's

@@ -1,4 +1,4 @@
-// What inbound policy answers instead of forwarding (linkerd-proxy.md §4 "Synthesized error responses"): 403 /
+// What inbound policy answers instead of forwarding (docs/reference/linkerd-proxy.md §4 "Synthesized error responses"): 403 /
 // PERMISSION_DENIED for an unauthorized request, 404 / NOT_FOUND when no route matches, the configured status
 // or gRPC code for an injected failure, a 3xx with Location for a redirect, 500 / INTERNAL for a policy the
 // proxy could not use, 429 / RESOURCE_EXHAUSTED over the Server's rate limit. None of them closes the connection. Denials count as `unauthorized` in

@@ -1,4 +1,4 @@
-// Inbound per-request policy (linkerd-proxy.md §4; contracts §1.7, §1.9): the most specific rule among the
+// Inbound per-request policy (docs/reference/linkerd-proxy.md §4; docs/reference/linkerd-contracts.md §1.7, §1.9): the most specific rule among the
 // port's current routes, then the first of its authorizations admitting the client (the route's own, then the
 // server's), then the rule's filters in order: a failure injector answers with its status (or gRPC code) for
 // its share of requests, a header modifier edits what is forwarded (add, set, remove), a redirect answers with

@@ -1,4 +1,4 @@
-// Inbound policy metrics (contracts §9.2): inbound_http_authz_{allow,deny}_total, inbound_http_route_not_found_total
+// Inbound policy metrics (docs/reference/linkerd-contracts.md §9.2): inbound_http_authz_{allow,deny}_total, inbound_http_route_not_found_total
 // and inbound_tcp_authz_{allow,deny,terminate}_total, labelled as Linkerd labels them: target_addr, target_ip,
 // target_port, srv_{group,kind,name,port}, then route_* (HTTP), then authz_* (allows), then the TLS labels of
 // the accepted connection. An allowed request is also counted in the endpoint metrics (request_total, ...) under

@@ -1,4 +1,4 @@
-// The inbound policy of each port (linkerd-proxy.md §2 "Inbound decision" 1; §7 LINKERD2_PROXY_INBOUND_PORTS):
+// The inbound policy of each port (docs/reference/linkerd-proxy.md §2 "Inbound decision" 1; §7 LINKERD2_PROXY_INBOUND_PORTS):
 // one InboundServerPolicies/WatchPort stream per port, opened at start for LINKERD2_PROXY_INBOUND_PORTS and the
 // admin port and kept for the proxy's life, opened on first use for any other port and closed after the idle
 // timeout once no connection holds it. Until the controller's first answer, and whenever there is no answer to

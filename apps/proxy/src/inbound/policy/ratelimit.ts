@@ -1,4 +1,4 @@
-// A Server's HTTP local rate limit (contracts §1.9 HttpLocalRateLimit; Linkerd's HTTPLocalRateLimitPolicy):
+// A Server's HTTP local rate limit (docs/reference/linkerd-contracts.md §1.9 HttpLocalRateLimit; Linkerd's HTTPLocalRateLimitPolicy):
 // a total limit over every request to the server, a limit per client identity (clients without one share a
 // single limit), and overrides that replace the per-identity limit for named identities. Each limit admits
 // `requestsPerSecond` requests in any one second and refills continuously (a bucket of that many tokens, as

@@ -1,4 +1,4 @@
-// One inbound port's policy (contracts §1.9 Server, §4 "Inbound Server response"), compiled from the
+// One inbound port's policy (docs/reference/linkerd-contracts.md §1.9 Server, §4 "Inbound Server response"), compiled from the
 // controller's Server or built from LINKERD2_PROXY_INBOUND_DEFAULT_POLICY the way the controller builds its
 // defaults. As Linkerd's proxy reads a Server: clients on the loopback addresses are always admitted
 // (`default:localhost`, after the controller's authorizations); a route's authorizations come before the
@@ -204,7 +204,7 @@ export function invalidServer(why: string, detectTimeoutMs: number): CompiledSer
 const ALL = ['0.0.0.0/0', '::/0'];
 
 /**
- * The default policy as the controller describes it (contracts §4 "Default policies"): one authorization named
+ * The default policy as the controller describes it (docs/reference/linkerd-contracts.md §4 "Default policies"): one authorization named
  * after the policy (none for deny) on every network or on the cluster networks, unauthenticated or requiring
  * any mesh identity; protocol detection, or opaque for the pod's opaque ports.
  */

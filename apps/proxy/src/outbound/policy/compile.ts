@@ -1,4 +1,4 @@
-// An OutboundPolicy (contracts §1.7, §1.8, §1.10) compiled once per update into what a request needs: the
+// An OutboundPolicy (docs/reference/linkerd-contracts.md §1.7, §1.8, §1.10) compiled once per update into what a request needs: the
 // protocol, the HTTP or gRPC routes as match candidates (match.ts), each rule's filters, timeouts, retry policy
 // and backend distribution, the opaque route, and failure accrual. Backends are left as specs with a stable key;
 // the target (outbound/policy/target.ts) binds each key to one balancer, so an update that keeps a backend keeps its
@@ -117,7 +117,7 @@ export interface CompiledPolicy {
   readonly problems: readonly string[];
 }
 
-/** Linkerd's retry defaults when only the l5d-retry-* headers ask for retries (linkerd-proxy.md §5). */
+/** Linkerd's retry defaults when only the l5d-retry-* headers ask for retries (docs/reference/linkerd-proxy.md §5). */
 export const DEFAULT_RETRY_BACKOFF: Backoff = { minMs: 25, maxMs: 250, jitter: 1 };
 export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
 const DEFAULT_QUEUE: QueueSpec = { capacity: 100, failfastMs: 3_000 };

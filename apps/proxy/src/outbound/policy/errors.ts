@@ -1,4 +1,4 @@
-// Errors of policy routing (linkerd-proxy.md §4 "Synthesized error responses"): none of them closes the client's
+// Errors of policy routing (docs/reference/linkerd-proxy.md §4 "Synthesized error responses"): none of them closes the client's
 // connection, unlike the endpoint errors.
 import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, ProxyError } from '../../errors.ts';
 

@@ -1,4 +1,4 @@
-// An HTTP request to a policy target (linkerd-proxy.md §4, §5; contracts §1.7, §1.10): the most specific rule of
+// An HTTP request to a policy target (docs/reference/linkerd-proxy.md §4, §5; docs/reference/linkerd-contracts.md §1.7, §1.10): the most specific rule of
 // the policy's routes (404 when none), its filters in order (failure injector by ratio, request and response
 // header modifiers, redirect), its timeouts (request: the whole exchange; response: from the end of the request
 // to the end of the response; idle: nothing moved for that long; each a non-fatal 504), then a backend from its distribution, that backend's

@@ -1,4 +1,4 @@
-// Per-route metrics of policy routes (contracts §9.3): outbound_{http,grpc}_route_request_duration_seconds,
+// Per-route metrics of policy routes (docs/reference/linkerd-contracts.md §9.3): outbound_{http,grpc}_route_request_duration_seconds,
 // ..._request_statuses_total, ..._backend_requests_total, ..._backend_response_statuses_total and
 // ..._retry_{requests,successes,limit_exceeded,overflow}_total, labelled parent_* (the Service), route_* (the
 // HTTPRoute or default route) and backend_*. Series are found once per compiled route (a WeakMap on its

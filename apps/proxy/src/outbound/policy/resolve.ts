@@ -1,4 +1,4 @@
-// The outbound decision per original destination (linkerd-proxy.md §2 "Outbound decision", §5): the profile and
+// The outbound decision per original destination (docs/reference/linkerd-proxy.md §2 "Outbound decision", §5): the profile and
 // the policy are asked in parallel. A policy answer routes the target by policy, unless a ServiceProfile with
 // routes or dst_overrides exists, which takes precedence for backwards compatibility (Linkerd logs "ServiceProfile
 // has routes, overriding OutboundPolicy"). NotFound (not a policy target), Unimplemented (a control plane without

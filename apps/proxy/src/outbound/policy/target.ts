@@ -1,4 +1,4 @@
-// One original destination routed by its OutboundPolicy (linkerd-proxy.md §2, §5): the compiled policy, and a
+// One original destination routed by its OutboundPolicy (docs/reference/linkerd-proxy.md §2, §5): the compiled policy, and a
 // balancer per backend (a Destination/Get stream for `balancer` backends, the one address for `forward`), kept
 // across watch updates while a backend stays named. An update swaps the compiled policy for new requests only:
 // a request holds the rule and backends it started with, and a backend dropped by the update closes its
