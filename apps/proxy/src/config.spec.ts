@@ -96,6 +96,13 @@ describe('parseProxyConfig', () => {
     expect(() => parseProxyConfig({ ...env, LINKERD2_PROXY_INBOUND_PORTS: '80,x' })).toThrow(/LINKERD2_PROXY_INBOUND_PORTS/);
   });
 
+  it('reads LINKERD2_PROXY_INGRESS_MODE; ingress mode turns informational headers off unless set explicitly', () => {
+    expect(parseProxyConfig(plain)).toMatchObject({ ingressMode: false, outboundInformationalHeaders: true });
+    expect(parseProxyConfig({ ...plain, LINKERD2_PROXY_INGRESS_MODE: 'true' })).toMatchObject({ ingressMode: true, outboundInformationalHeaders: false });
+    expect(parseProxyConfig({ ...plain, LINKERD2_PROXY_INGRESS_MODE: 'true', LINKERD2_PROXY_OUTBOUND_DISABLE_INFORMATIONAL_HEADERS: 'false' }).outboundInformationalHeaders).toBe(true);
+    expect(() => parseProxyConfig({ ...plain, LINKERD2_PROXY_INGRESS_MODE: 'sometimes' })).toThrow(/LINKERD2_PROXY_INGRESS_MODE/);
+  });
+
   it('ignores the policy controller in plaintext mode (the inbound default policy applies)', () => {
     const cfg = parseProxyConfig({ ...plain, LINKERD2_PROXY_POLICY_SVC_ADDR: 'policy.example:8090' });
     expect(cfg.mesh).toBeUndefined();

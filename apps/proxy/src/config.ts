@@ -60,6 +60,8 @@ export interface ProxyConfig {
   readonly outbound: DirectionConfig;
   readonly inboundDefaultPolicy: DefaultPolicy;
   readonly outboundInformationalHeaders: boolean;
+  /** Ingress mode: outbound HTTP requests are routed by l5d-dst-override or Host/:authority (outbound/ingress.ts). */
+  readonly ingressMode: boolean;
   readonly http2InitialStreamWindowSize: number;
   readonly http2InitialConnectionWindowSize: number;
   readonly http1HeaderReadTimeoutMs: number;
@@ -212,6 +214,7 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
             }),
         );
 
+  const ingressMode = get.boolean('LINKERD2_PROXY_INGRESS_MODE', false);
   const logFormat = get.parse('LINKERD2_PROXY_LOG_FORMAT', 'plain', (n, v) => parseEnum(n, v.toLowerCase(), ['plain', 'json'] as const));
 
   return Object.freeze({
@@ -230,7 +233,9 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
     inboundDefaultPolicy: get.parse('LINKERD2_PROXY_INBOUND_DEFAULT_POLICY', 'all-unauthenticated', (n, v) =>
       parseEnum(n, v, ['all-unauthenticated', 'all-authenticated', 'cluster-authenticated', 'cluster-unauthenticated', 'deny', 'audit'] as const),
     ),
-    outboundInformationalHeaders: !get.boolean('LINKERD2_PROXY_OUTBOUND_DISABLE_INFORMATIONAL_HEADERS', false),
+    // An ingress answers clients outside the mesh: the proxy's error text stays out of their responses unless asked.
+    outboundInformationalHeaders: !get.boolean('LINKERD2_PROXY_OUTBOUND_DISABLE_INFORMATIONAL_HEADERS', ingressMode),
+    ingressMode,
     http2InitialStreamWindowSize: get.integer('LINKERD2_PROXY_HTTP2_INITIAL_STREAM_WINDOW_SIZE', 65_535, 1, 2 ** 31 - 1),
     http2InitialConnectionWindowSize: get.integer('LINKERD2_PROXY_HTTP2_INITIAL_CONNECTION_WINDOW_SIZE', 1_048_576, 65_535, 2 ** 31 - 1),
     http1HeaderReadTimeoutMs: get.duration('TRELLIS_PROXY_HTTP1_HEADER_READ_TIMEOUT', '30s'),

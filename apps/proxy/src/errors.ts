@@ -60,6 +60,16 @@ export class LoadShedError extends ProxyError {
   }
 }
 
+/** The endpoint's TLS identity is not the one the request's l5d-require-id names: 502 / UNAVAILABLE. */
+export class IdentityRequiredError extends ProxyError {
+  readonly httpStatus = 502;
+  readonly grpcStatus = GRPC_UNAVAILABLE;
+  readonly errorLabel = 'unexpected';
+  constructor(required: string, actual: string | undefined) {
+    super('TRELLIS_ERR_IDENTITY_REQUIRED', `request required the identity '${required}' but the endpoint is ${actual ? `'${actual}'` : 'not meshed'}`);
+  }
+}
+
 /** Anything not foreseen: 500 / INTERNAL. */
 export class UnexpectedError extends ProxyError {
   readonly httpStatus = 500;

@@ -13,7 +13,7 @@ import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { Exchange, type RequestHead } from './exchange.ts';
 import type { HttpContext, HttpHandler } from './exchange.ts';
-import { targetOf, upstreamOf } from './connection.ts';
+import { ingressOf, targetOf, upstreamOf } from './connection.ts';
 import type { Pools } from './pool.ts';
 import { requestHead, writeBody, type Framing, type H1Call } from './h1-lean-client.ts';
 import { filterHopByHop, rawHeader } from './headers.ts';
@@ -643,7 +643,7 @@ class LeanServer {
   accept(socket: Socket): void {
     const entry = targetOf(socket);
     // Meshed targets keep node:http: their paths (HTTP/2 upgrade, policy routes) are built on its request.
-    if (!entry || upstreamOf(socket)) return this.toNode(socket);
+    if (!entry || upstreamOf(socket) || ingressOf(socket)) return this.toNode(socket);
     this.#conns.add(new LeanConn(this, socket, entry));
   }
 

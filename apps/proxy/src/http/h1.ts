@@ -20,7 +20,9 @@ import { Exchange, type RequestHead } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
 import { leanFront, type H1Options } from './h1-lean-server.ts';
-import { targetOf, upstreamOf } from './connection.ts';
+import { ingressOf, targetOf, upstreamOf } from './connection.ts';
+import { ingressAuthority, L5D_DST_OVERRIDE, type IngressRouter } from '../outbound/ingress.ts';
+import { L5D_REQUIRE_ID, requiredIdentity } from '../outbound/require-id.ts';
 import { allowHalfOpen, httpParser, responseStarted } from './node-internals.ts';
 import type { PoolRequestArgs } from './pool.ts';
 import { h1Head } from './request-head.ts';
@@ -46,10 +48,14 @@ class H1Exchange extends Exchange {
   private readonly head: Buffer | undefined;
   private readonly mode: Mode;
   private readonly upstream: MeshUpstream | undefined;
+  private readonly ingress: IngressRouter | undefined;
 
-  constructor(entry: TargetEntry, upstream: MeshUpstream | undefined, o: H1Options, req: IncomingMessage, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, mode: Mode) {
-    super(entry, isGrpcContentType(req.headers['content-type']), o.ctx, upstream !== undefined);
+  constructor(entry: TargetEntry, socket0: unknown, o: H1Options, req: IncomingMessage, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, mode: Mode) {
+    const upstream = upstreamOf(socket0);
+    const ingress = upstream ? undefined : ingressOf(socket0);
+    super(entry, isGrpcContentType(req.headers['content-type']), o.ctx, upstream !== undefined || ingress !== undefined);
     this.upstream = upstream;
+    this.ingress = ingress;
     this.o = o;
     this.req = req;
     this.res = res;
@@ -64,11 +70,35 @@ class H1Exchange extends Exchange {
 
   forward(): void {
     const mesh = this.upstream;
+    if (this.ingress) return this.forwardIngress(this.ingress);
     // A policy target routes its requests itself (outbound/policy/http.ts); tunnels take the meshed path.
     if (mesh?.policy && this.mode === 'request') mesh.forwardPolicy(h1Downstream(this, this.req, this.res as ServerResponse, this.o.isDraining));
     else if (mesh) this.forwardMeshed(mesh);
     else if (this.mode === 'request') this.forwardRequest();
     else this.forwardTunnel();
+  }
+
+  /** Ingress mode: the upstream named by l5d-dst-override or Host; the original destination without one. */
+  private forwardIngress(router: IngressRouter): void {
+    const req = this.req;
+    const override = removeHeader(req, L5D_DST_OVERRIDE);
+    const authority = ingressAuthority(override, req.headers.host);
+    // Not meshed after all: counted in the original destination's series, as without ingress mode.
+    const plain = () => {
+      this.countRequest();
+      if (this.mode === 'request') this.forwardRequest();
+      else this.forwardTunnel();
+    };
+    if (authority === undefined) return plain();
+    router.lease(authority).then(
+      (l) => {
+        if (!l) return plain();
+        this.onFinish(l.done);
+        if (l.upstream.policy && this.mode === 'request') return l.upstream.forwardPolicy(h1Downstream(this, req, this.res as ServerResponse, this.o.isDraining));
+        this.forwardMeshed(l.upstream);
+      },
+      (err: unknown) => this.fail(asProxyError(err, authority)),
+    );
   }
 
   /**
@@ -81,6 +111,11 @@ class H1Exchange extends Exchange {
     mesh.pick(this).then(
       (p) => {
         const me = p.me;
+        const refused = requiredIdentity(req.headers[L5D_REQUIRE_ID], me);
+        if (refused) {
+          p.done(true);
+          return this.fail(refused);
+        }
         if (this.mode === 'request' && me.h2 && canUpgrade(facts)) return this.forwardRouted(mesh, facts, p);
         this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
         const to = { host: me.endpoint.ip, port: me.endpoint.port, agent: mesh.agent(me) };
@@ -508,6 +543,16 @@ function relay(from: Readable, to: Writable, end: boolean): void {
   if (end) from.once('end', () => to.end());
 }
 
+/** Removes a request header (from the parsed and the raw headers) and returns its first value. */
+function removeHeader(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  if (v === undefined) return undefined;
+  delete req.headers[name];
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) if ((raw[i] as string).toLowerCase() === name) raw.splice(i, 2);
+  return Array.isArray(v) ? v[0] : v;
+}
+
 function noop(): void {
   // errors are handled where the stream is used; this listener only keeps them from being unhandled
 }
@@ -548,19 +593,19 @@ export function createH1Server(o: H1Options): Server {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const entry = targetOf(req.socket);
     if (!entry) return res.destroy();
-    o.handler(new H1Exchange(entry, upstreamOf(req.socket), o, req, res, undefined, undefined, 'request'));
+    o.handler(new H1Exchange(entry, req.socket, o, req, res, undefined, undefined, 'request'));
   };
   server.on('request', onRequest);
   server.on('checkContinue', onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const entry = targetOf(socket);
     if (!entry) return socket.destroy();
-    o.handler(new H1Exchange(entry, upstreamOf(socket), o, req, undefined, socket, head, 'upgrade'));
+    o.handler(new H1Exchange(entry, socket, o, req, undefined, socket, head, 'upgrade'));
   });
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const entry = targetOf(socket);
     if (!entry) return socket.destroy();
-    o.handler(new H1Exchange(entry, upstreamOf(socket), o, req, undefined, socket, head, 'connect'));
+    o.handler(new H1Exchange(entry, socket, o, req, undefined, socket, head, 'connect'));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || responseStarted(socket)) {

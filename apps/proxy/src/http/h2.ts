@@ -24,7 +24,9 @@ import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
 import { downgradeHost, downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
 import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
-import { targetOf, upstreamOf } from './connection.ts';
+import { ingressOf, targetOf, upstreamOf } from './connection.ts';
+import { ingressAuthority, L5D_DST_OVERRIDE, type IngressRouter } from '../outbound/ingress.ts';
+import { L5D_REQUIRE_ID, requiredIdentity } from '../outbound/require-id.ts';
 import { httpParser } from './node-internals.ts';
 import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
@@ -115,10 +117,14 @@ class H2Exchange extends Exchange {
   private readonly headers: IncomingHttpHeaders;
   private readonly flags: number;
   private readonly upstream: MeshUpstream | undefined;
+  private readonly ingress: IngressRouter | undefined;
 
-  constructor(entry: TargetEntry, upstream: MeshUpstream | undefined, ctx: HttpContext, sessions: H2Sessions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, pools?: Pools) {
-    super(entry, isGrpcContentType(headers['content-type']), ctx, upstream !== undefined);
+  constructor(entry: TargetEntry, socket: unknown, ctx: HttpContext, sessions: H2Sessions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, pools?: Pools) {
+    const upstream = upstreamOf(socket);
+    const ingress = upstream ? undefined : ingressOf(socket);
+    super(entry, isGrpcContentType(headers['content-type']), ctx, upstream !== undefined || ingress !== undefined);
     this.upstream = upstream;
+    this.ingress = ingress;
     this.pools = pools;
     this.sessions = sessions;
     this.stream = stream;
@@ -136,7 +142,34 @@ class H2Exchange extends Exchange {
       if (d) return this.forwardDowngraded(d, this.pools as Pools);
     }
     const mesh = this.upstream;
+    if (!mesh && this.ingress) return this.forwardIngress(this.ingress);
     if (!mesh) return this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
+    this.forwardMeshed(mesh);
+  }
+
+  /** Ingress mode: the upstream named by l5d-dst-override or :authority; the original destination without one. */
+  private forwardIngress(router: IngressRouter): void {
+    const h = this.headers;
+    const o = h[L5D_DST_OVERRIDE];
+    delete h[L5D_DST_OVERRIDE];
+    const authority = ingressAuthority(Array.isArray(o) ? o[0] : o, h[':authority'] ?? h.host);
+    // Not meshed after all: counted in the original destination's series, as without ingress mode.
+    const plain = () => {
+      this.countRequest();
+      this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
+    };
+    if (authority === undefined) return plain();
+    router.lease(authority).then(
+      (l) => {
+        if (!l) return plain();
+        this.onFinish(l.done);
+        this.forwardMeshed(l.upstream);
+      },
+      (err: unknown) => this.fail(asProxyError(err, authority)),
+    );
+  }
+
+  private forwardMeshed(mesh: MeshUpstream): void {
     if (mesh.policy) return mesh.forwardPolicy(h2Downstream(this, this.stream, this.headers, this.flags));
     // Meshed outbound: the profile route (metrics, timeout), then the balancer's endpoint over its pooled HTTP/2
     // connection (mTLS to its identity); retryable routes go through outbound/h2-retry.ts.
@@ -167,6 +200,11 @@ class H2Exchange extends Exchange {
     }
     mesh.pick(this).then(
       (p) => {
+        const refused = requiredIdentity(this.headers[L5D_REQUIRE_ID], p.me);
+        if (refused) {
+          p.done(true);
+          return this.fail(refused);
+        }
         this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
         mesh.h2Session(p.me).then(
           (session) => this.forwardOn(() => session, p.me.endpoint.addr, p.firstByte),
@@ -487,7 +525,7 @@ export function createH2Server(o: H2Options): H2Server {
       stream.close(constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
-    o.handler(new H2Exchange(entry, upstreamOf(socket), o.ctx, sessions, stream, headers, flags, o.pools));
+    o.handler(new H2Exchange(entry, socket, o.ctx, sessions, stream, headers, flags, o.pools));
   });
   return {
     server,

@@ -11,6 +11,7 @@ import { buildDirection, type SharedParts } from '../stack.ts';
 import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, type ConnLayer, type ConnPolicy, type Destination } from '../tcp/accept.ts';
 import { splice } from '../tcp/forward.ts';
 import { resolveOutbound, whenPolicyArrives } from './policy/resolve.ts';
+import { IngressRouter } from './ingress.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
 /**
@@ -149,7 +150,18 @@ export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (
   const stack = buildDirection('outbound', cfg.outbound, cfg, shared);
   const deps = { direction: 'outbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
   if (!mesh) return composeConn(originalDst(resolve, deps))(route(stack.routeDeps));
+  if (cfg.ingressMode) return composeConn(originalDst(resolve, deps), ingressRouting(mesh, cfg, routeMetrics))(route(stack.routeDeps));
   return composeConn(originalDst(resolve, deps), meshOutbound(mesh, cfg, deps, routeMetrics, log))(route(stack.routeDeps));
+}
+
+/** Ingress mode: HTTP requests are routed by name, each by itself; other traffic goes to its original destination. */
+function ingressRouting(mesh: Mesh, cfg: ProxyConfig, routeMetrics: RouteMetricFamilies | undefined): ConnLayer {
+  const local = new Set(cfg.inboundIps ?? []);
+  const router = new IngressRouter(mesh, (ip) => local.has(ip), cfg.outbound.connectTimeoutMs, routeMetrics);
+  return (next) => (conn) => {
+    conn.ingress = router;
+    next(conn);
+  };
 }
 
 function noop(): void {
