@@ -1,5 +1,6 @@
 // Builds and starts the destination's parts: the index and its watches, the Destination API (8086), the
-// policy API (8090), the admin server (9996) and, when configured, the sp-validator webhook (8443).
+// policy API (8090), the admin server (9996) and, when configured, the sp-validator (8443) and policy-validator
+// (9443) webhooks.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '@trellis/config';
@@ -13,14 +14,18 @@ import { ClusterIndex } from './index/cluster-index.ts';
 import { createWatches, type Watches } from './index/watches.ts';
 import { inboundApi } from './policy/inbound-api.ts';
 import { outboundApi } from './policy/outbound-api.ts';
-import { startSpValidator, type SpValidator } from './webhook/sp-validator.ts';
+import type { Validator } from './webhook/admission-review.ts';
+import { startAdmissionServer, type AdmissionServer } from './webhook/admission-server.ts';
+import { apiServerServers } from './webhook/list-servers.ts';
+import { policyValidator } from './webhook/policy-validator.ts';
+import { serviceProfileValidator } from './webhook/sp-validator.ts';
 
 export interface Destination {
   readonly index: ClusterIndex;
   readonly metrics: Metrics;
   readonly watches: Watches;
-  /** Bound ports; `webhook` is -1 when the sp-validator is not enabled. */
-  readonly ports: { readonly destination: number; readonly policy: number; readonly admin: number; readonly webhook: number };
+  /** Bound ports; `webhook` (sp-validator) and `policyValidator` are -1 when not enabled. */
+  readonly ports: { readonly destination: number; readonly policy: number; readonly admin: number; readonly webhook: number; readonly policyValidator: number };
   /** Streams open on both gRPC servers. */
   readonly openStreams: () => number;
   /** Ends every stream (status OK), stops the servers and the watches. */
@@ -38,6 +43,17 @@ async function bind(server: Server, addr: ListenAddress, flag: string): Promise<
     server.bindAsync(hostPort(addr), ServerCredentials.createInsecure(), (err, port) =>
       err ? reject(new ConfigError(`cannot listen on ${hostPort(addr)} (--${flag}): ${err.message}`)) : resolve(port),
     );
+  });
+}
+
+/** Starts one validating webhook on `addr` (none when its port is -1); a failure names the flags to fix. */
+async function startWebhook(
+  addr: ListenAddress,
+  o: { name: string; flags: string; certFile: string; keyFile: string; logger: Logger; validate: Validator },
+): Promise<AdmissionServer | undefined> {
+  if (addr.port < 0) return undefined;
+  return startAdmissionServer({ name: o.name, host: addr.host || '0.0.0.0', port: addr.port, certFile: o.certFile, keyFile: o.keyFile, logger: o.logger, validate: o.validate }).catch((err: Error) => {
+    throw new ConfigError(`cannot start the ${o.name} on ${hostPort(addr)} (${o.flags}): ${err.message}`);
   });
 }
 
@@ -74,26 +90,31 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
     policy.addService(OutboundPoliciesService, outboundApi(cfg, deps));
     undo.push(() => dst.forceShutdown(), () => policy.forceShutdown());
     const [dstPort, policyPort] = await Promise.all([bind(dst, cfg.addr, 'addr'), bind(policy, cfg.policyAddr, 'policy-addr')]);
-    let webhook: SpValidator | undefined;
-    if (cfg.webhookAddr.port >= 0) {
-      webhook = await startSpValidator({
-        host: cfg.webhookAddr.host || '0.0.0.0',
-        port: cfg.webhookAddr.port,
-        certFile: cfg.webhookTlsCert,
-        keyFile: cfg.webhookTlsKey,
-        clusterDomain: cfg.clusterDomain,
-        logger,
-      }).catch((err: Error) => {
-        throw new ConfigError(`cannot start the sp-validator on ${hostPort(cfg.webhookAddr)} (--sp-validator-addr, --sp-validator-tls-cert, --sp-validator-tls-key): ${err.message}`);
-      });
-    }
-    logger.info({ destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1 }, 'destination serving');
+    const webhook = await startWebhook(cfg.webhookAddr, {
+      name: 'sp-validator',
+      flags: '--sp-validator-addr, --sp-validator-tls-cert, --sp-validator-tls-key',
+      certFile: cfg.webhookTlsCert,
+      keyFile: cfg.webhookTlsKey,
+      logger,
+      validate: serviceProfileValidator(cfg.clusterDomain),
+    });
+    if (webhook) undo.push(() => webhook.close());
+    const policyWebhook = await startWebhook(cfg.policyValidatorAddr, {
+      name: 'policy-validator',
+      flags: '--policy-validator-addr, --policy-validator-tls-cert, --policy-validator-tls-key',
+      certFile: cfg.policyValidatorTlsCert,
+      keyFile: cfg.policyValidatorTlsKey,
+      logger,
+      validate: policyValidator({ listServers: apiServerServers(opts.kubeConfig) }),
+    });
+    const ports = { destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1, policyValidator: policyWebhook?.port ?? -1 };
+    logger.info(ports, 'destination serving');
 
     return {
       index,
       metrics,
       watches,
-      ports: { destination: dstPort, policy: policyPort, admin: adminPort, webhook: webhook?.port ?? -1 },
+      ports,
       openStreams: () => streams.size,
       async close() {
         streams.closeAll();
@@ -105,7 +126,7 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
               resolve();
             });
           });
-        await Promise.all([shutdown(dst), shutdown(policy), webhook?.close()]);
+        await Promise.all([shutdown(dst), shutdown(policy), webhook?.close(), policyWebhook?.close()]);
         await watches.stop();
         await admin.close();
       },

@@ -15,6 +15,10 @@ export interface DestinationConfig {
   readonly webhookAddr: ListenAddress;
   readonly webhookTlsCert: string;
   readonly webhookTlsKey: string;
+  /** The policy-validator webhook; port -1 when it is off. */
+  readonly policyValidatorAddr: ListenAddress;
+  readonly policyValidatorTlsCert: string;
+  readonly policyValidatorTlsKey: string;
   readonly kubeconfig: string | undefined;
   readonly controllerNamespace: string;
   readonly identityTrustDomain: string;
@@ -45,6 +49,9 @@ export const COMMAND: CommandSpec = {
     'sp-validator-addr': { type: 'string', description: 'ServiceProfile validating webhook (HTTPS) listen address; empty disables', value: 'ADDR', default: '' },
     'sp-validator-tls-cert': { type: 'string', description: 'webhook certificate (PEM file)', value: 'FILE', default: '/var/run/trellis/tls/tls.crt' },
     'sp-validator-tls-key': { type: 'string', description: 'webhook private key (PEM file)', value: 'FILE', default: '/var/run/trellis/tls/tls.key' },
+    'policy-validator-addr': { type: 'string', description: 'policy resource validating webhook (HTTPS) listen address; empty disables', value: 'ADDR', default: '' },
+    'policy-validator-tls-cert': { type: 'string', description: 'policy-validator certificate (PEM file)', value: 'FILE', default: '/var/run/trellis/policy-tls/tls.crt' },
+    'policy-validator-tls-key': { type: 'string', description: 'policy-validator private key (PEM file)', value: 'FILE', default: '/var/run/trellis/policy-tls/tls.key' },
     kubeconfig: { type: 'string', description: 'kubeconfig file (default: in-cluster, then $KUBECONFIG)', value: 'FILE', default: '' },
     'controller-namespace': { type: 'string', description: 'namespace of the control plane', value: 'NS', default: 'trellis' },
     'identity-trust-domain': { type: 'string', description: 'trust domain of proxy identities', value: 'DOMAIN', default: 'cluster.local' },
@@ -116,6 +123,9 @@ export function buildConfig(values: Readonly<Record<string, FlagValue | undefine
     webhookAddr: s('sp-validator-addr') === '' ? { host: '', port: -1 } : parseListenAddress('--sp-validator-addr', s('sp-validator-addr')),
     webhookTlsCert: s('sp-validator-tls-cert'),
     webhookTlsKey: s('sp-validator-tls-key'),
+    policyValidatorAddr: s('policy-validator-addr') === '' ? { host: '', port: -1 } : parseListenAddress('--policy-validator-addr', s('policy-validator-addr')),
+    policyValidatorTlsCert: s('policy-validator-tls-cert'),
+    policyValidatorTlsKey: s('policy-validator-tls-key'),
     kubeconfig: s('kubeconfig') || undefined,
     controllerNamespace: s('controller-namespace'),
     identityTrustDomain: s('identity-trust-domain'),

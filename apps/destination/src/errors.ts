@@ -36,3 +36,10 @@ export class ShuttingDownError extends TrellisError {
     super('TRELLIS_ERR_DESTINATION_SHUTTING_DOWN', 'the destination service is shutting down');
   }
 }
+
+/** A webhook body that is not an AdmissionReview we can answer: HTTP 400, no review in the response. */
+export class BadAdmissionReviewError extends TrellisError {
+  constructor(message: string) {
+    super('TRELLIS_ERR_BAD_ADMISSION_REVIEW', message);
+  }
+}

@@ -178,8 +178,9 @@ const is = (r: ObjectRef, group: string, kind: string) => r.group.toLowerCase() 
 /**
  * The Authz of an AuthorizationPolicy, or undefined when it cannot be used (Linkerd ignores it then): an
  * authentication is missing or unusable, or there is more than one source of identities (MeshTLSAuthentication
- * or ServiceAccount) or more than one NetworkAuthentication. An empty list is ignored too: Linkerd's admission
- * refuses it, and nothing else here would.
+ * or ServiceAccount) or more than one NetworkAuthentication. An empty list is ignored too (it authorizes nobody):
+ * the policy-validator refuses one, and one stored before the validator ran stays harmless. Linkerd would read
+ * it as every client from anywhere.
  */
 function policyAuthz(cfg: DestinationConfig, index: ClusterIndex, p: AuthorizationPolicyRecord): inbound.Authz | undefined {
   if (p.authentications.length === 0) return undefined;

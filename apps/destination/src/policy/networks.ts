@@ -25,3 +25,20 @@ export function inAnyCidr(ip: string, cidrs: readonly string[]): boolean {
 export function networks(cidrs: readonly string[]): { net: net.IPNetwork; except: net.IPNetwork[] }[] {
   return cidrs.map((c) => ({ net: ipNetworkFromString(c), except: [] }));
 }
+
+function bigOf(n: net.IPNetwork): { v: bigint; bits: number } {
+  if (!n.ip) return { v: 0n, bits: 0 };
+  const bytes = ipAddressToBytes(n.ip);
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return { v, bits: bytes.length * 8 };
+}
+
+/** Whether every address of `inner` lies in `outer` (same family, longer or equal prefix, same leading bits). */
+export function networkContains(outer: net.IPNetwork, inner: net.IPNetwork): boolean {
+  const o = bigOf(outer);
+  const i = bigOf(inner);
+  if (o.bits === 0 || o.bits !== i.bits || inner.prefixLen < outer.prefixLen) return false;
+  const shift = BigInt(o.bits - outer.prefixLen);
+  return o.v >> shift === i.v >> shift;
+}

@@ -98,9 +98,25 @@ export function hostMatch(h: string): hr.HostMatch {
   return { match: { $case: 'exact', value: h } };
 }
 
-function headerMatch(m: unknown, where: string): hr.HeaderMatch {
+// RFC 9110 field names are tokens; a value may not hold CR, LF or NUL. Node refuses to send anything else, so a
+// route that names such a header could never do what it says.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function headerName(v: unknown, where: string): string {
+  const name = str(v) ?? '';
+  if (!HEADER_NAME.test(name)) throw new Error(`${where}: ${JSON.stringify(name)} is not an HTTP header name`);
+  return name;
+}
+
+function headerValue(v: unknown, where: string): string {
+  const value = str(v) ?? '';
+  if (/[\r\n\0]/.test(value)) throw new Error(`${where}: the value may not contain CR, LF or NUL`);
+  return value;
+}
+
+export function headerMatch(m: unknown, where: string): hr.HeaderMatch {
   const o = isObj(m) ? m : {};
-  const name = str(o['name']) ?? '';
+  const name = headerName(o['name'], `${where}.name`);
   const value = str(o['value']) ?? '';
   const type = str(o['type']) ?? 'Exact';
   if (type === 'Exact') return { name, value: { $case: 'exact', value: Buffer.from(value) } };
@@ -118,7 +134,7 @@ function queryParamMatch(m: unknown, where: string): hr.QueryParamMatch {
   throw new Error(`${where}: query parameter match type ${JSON.stringify(type)} is not supported`);
 }
 
-function httpMatch(m: unknown, where: string): hr.HttpRouteMatch {
+export function httpMatch(m: unknown, where: string): hr.HttpRouteMatch {
   const o = isObj(m) ? m : {};
   let path: hr.PathMatch | undefined;
   if (isObj(o['path'])) {
@@ -148,15 +164,20 @@ function grpcMatch(m: unknown, where: string): gr.GrpcRouteMatch {
   return { rpc, headers: list(o['headers']).map((h, i) => headerMatch(h, `${where}.headers[${i}]`)) };
 }
 
-function headers(v: unknown): httpTypes.Headers | undefined {
+function headers(v: unknown, where: string): httpTypes.Headers | undefined {
   const items = list(v);
   if (items.length === 0) return undefined;
-  return { headers: items.map((h) => ({ name: str(isObj(h) ? h['name'] : undefined) ?? '', value: Buffer.from(str(isObj(h) ? h['value'] : undefined) ?? '') })) };
+  return {
+    headers: items.map((h, i) => {
+      const o = isObj(h) ? h : {};
+      return { name: headerName(o['name'], `${where}[${i}].name`), value: Buffer.from(headerValue(o['value'], `${where}[${i}].value`)) };
+    }),
+  };
 }
 
-function headerModifier(v: unknown): hr.RequestHeaderModifier {
+function headerModifier(v: unknown, where: string): hr.RequestHeaderModifier {
   const o = isObj(v) ? v : {};
-  return { add: headers(o['add']), set: headers(o['set']), remove: list(o['remove']).map(String) };
+  return { add: headers(o['add'], `${where}.add`), set: headers(o['set'], `${where}.set`), remove: list(o['remove']).map((r, i) => headerName(r, `${where}.remove[${i}]`)) };
 }
 
 function redirect(v: unknown, where: string): hr.RequestRedirect {
@@ -169,6 +190,10 @@ function redirect(v: unknown, where: string): hr.RequestRedirect {
     else if (type === 'ReplacePrefixMatch') path = { replace: { $case: 'prefix', value: str(o['path']['replacePrefixMatch']) ?? '' } };
     else throw new Error(`${where}.path: type ${JSON.stringify(type)} is not supported`);
   }
+  const port = o['port'];
+  if (port !== undefined && (int(port) === undefined || (port as number) < 1 || (port as number) > 65535)) throw new Error(`${where}.port: ${JSON.stringify(port)} is not a port (1-65535)`);
+  const status = o['statusCode'];
+  if (status !== undefined && ![301, 302, 303, 307, 308].includes(status as number)) throw new Error(`${where}.statusCode: ${JSON.stringify(status)} is not a redirect status (301, 302, 303, 307 or 308)`);
   const registered = scheme?.toLowerCase() === 'http' ? httpTypes.Scheme_Registered.HTTP : scheme?.toLowerCase() === 'https' ? httpTypes.Scheme_Registered.HTTPS : undefined;
   return {
     scheme: scheme === undefined ? undefined : { type: registered !== undefined ? { $case: 'registered', value: registered } : { $case: 'unregistered', value: scheme } },
@@ -179,14 +204,14 @@ function redirect(v: unknown, where: string): hr.RequestRedirect {
   };
 }
 
-function filter(f: unknown, where: string): RouteFilter {
+export function filter(f: unknown, where: string): RouteFilter {
   const o = isObj(f) ? f : {};
   const type = str(o['type']);
   switch (type) {
     case 'RequestHeaderModifier':
-      return { type: 'requestHeaderModifier', value: headerModifier(o['requestHeaderModifier']) };
+      return { type: 'requestHeaderModifier', value: headerModifier(o['requestHeaderModifier'], `${where}.requestHeaderModifier`) };
     case 'ResponseHeaderModifier':
-      return { type: 'responseHeaderModifier', value: headerModifier(o['responseHeaderModifier']) };
+      return { type: 'responseHeaderModifier', value: headerModifier(o['responseHeaderModifier'], `${where}.responseHeaderModifier`) };
     case 'RequestRedirect':
       return { type: 'redirect', value: redirect(o['requestRedirect'], `${where}.requestRedirect`) };
     default:

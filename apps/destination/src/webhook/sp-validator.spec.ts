@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { review, serviceProfileProblem } from './sp-validator.ts';
+import { serviceProfileProblem, serviceProfileValidator } from './sp-validator.ts';
 
 const sp = (name: string, spec: unknown) => ({ apiVersion: 'linkerd.io/v1alpha2', kind: 'ServiceProfile', metadata: { name, namespace: 'books' }, spec });
-const request = (object: unknown, operation = 'CREATE') => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u-1', kind: { group: 'linkerd.io', version: 'v1alpha2', kind: 'ServiceProfile' }, operation, object } });
+const request = (object: unknown, operation = 'CREATE') => ({ uid: 'u-1', kind: { group: 'linkerd.io', version: 'v1alpha2', kind: 'ServiceProfile' }, operation, object });
 
 describe('serviceProfileProblem', () => {
   it('accepts a complete profile', () => {
@@ -31,19 +31,16 @@ describe('serviceProfileProblem', () => {
   });
 });
 
-describe('review', () => {
-  it('allows a valid profile, denies an invalid one with a message, and echoes the uid', () => {
-    expect(review(request(sp('books.books.svc.cluster.local', {})), 'cluster.local')).toEqual({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u-1', allowed: true } });
-    expect(review(request(sp('books', {})), 'cluster.local')).toEqual({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      response: { uid: 'u-1', allowed: false, status: { code: 400, reason: 'Invalid', message: 'ServiceProfile "books" must be named <service>.<namespace>.svc.cluster.local' } },
-    });
+describe('serviceProfileValidator', () => {
+  const validate = serviceProfileValidator('cluster.local');
+
+  it('admits a valid profile and refuses an invalid one with the reason', () => {
+    expect(validate(request(sp('books.books.svc.cluster.local', {})))).toBeUndefined();
+    expect(validate(request(sp('books', {})))).toBe('ServiceProfile "books" must be named <service>.<namespace>.svc.cluster.local');
   });
 
-  it('allows deletes and other kinds, and denies a review without a uid', () => {
-    expect(review(request(sp('bad', {}), 'DELETE'), 'cluster.local')).toMatchObject({ response: { allowed: true } });
-    expect(review({ request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE', object: {} } }, 'cluster.local')).toMatchObject({ response: { allowed: true } });
-    expect(review({}, 'cluster.local')).toMatchObject({ response: { allowed: false } });
+  it('admits deletes and other kinds', () => {
+    expect(validate(request(sp('bad', {}), 'DELETE'))).toBeUndefined();
+    expect(validate({ uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE', object: {} })).toBeUndefined();
   });
 });

@@ -1,12 +1,9 @@
 // sp-validator: the validating admission webhook for ServiceProfiles (AdmissionReview v1 over HTTPS).
 // A ServiceProfile is admitted when its name is a service FQDN in this cluster's domain and its spec
-// translates into a DestinationProfile; a denial names the field at fault.
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import Fastify from 'fastify';
-import type { Logger } from '@trellis/telemetry';
+// translates into a DestinationProfile; a denial names the field at fault. Served by admission-server.ts.
 import { InvalidRequestError } from '../errors.ts';
 import { translateProfileSpec } from '../discovery/profile.ts';
+import type { Validator } from './admission-review.ts';
 
 const TOP_LEVEL_SPEC_FIELDS = new Set(['routes', 'retryBudget', 'dstOverrides', 'opaquePorts']);
 
@@ -41,46 +38,10 @@ export function serviceProfileProblem(obj: unknown, clusterDomain: string): stri
   return undefined;
 }
 
-interface AdmissionRequest {
-  uid?: string;
-  kind?: { group?: string; kind?: string };
-  operation?: string;
-  object?: unknown;
-}
-
-/** The AdmissionReview response for a request (errors become denials here, in one place). */
-export function review(body: unknown, clusterDomain: string): object {
-  const req = ((body as { request?: AdmissionRequest } | undefined)?.request ?? {}) as AdmissionRequest;
-  const uid = req.uid ?? '';
-  const respond = (allowed: boolean, message?: string) => ({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    response: { uid, allowed, ...(message ? { status: { code: 400, reason: 'Invalid', message } } : {}) },
-  });
-  if (!uid) return respond(false, 'AdmissionReview has no request.uid');
-  if (req.kind?.kind !== 'ServiceProfile' || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return respond(true);
-  const problem = serviceProfileProblem(req.object, clusterDomain);
-  return problem ? respond(false, problem) : respond(true);
-}
-
-export interface SpValidator {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-export async function startSpValidator(opts: { host: string; port: number; certFile: string; keyFile: string; clusterDomain: string; logger: Logger }): Promise<SpValidator> {
-  const app = Fastify({
-    https: { cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile) },
-    // Per-request lines are noise for a webhook; warnings and errors still get through.
-    loggerInstance: opts.logger.child({ component: 'sp-validator' }, { level: 'warn' }),
-    bodyLimit: 4 * 1024 * 1024,
-  });
-  app.post('/*', async (request) => {
-    const out = review(request.body, opts.clusterDomain);
-    const response = (out as { response: { allowed: boolean; status?: { message: string } } }).response;
-    if (!response.allowed) opts.logger.info({ reason: response.status?.message }, 'ServiceProfile denied');
-    return out;
-  });
-  await app.listen({ host: opts.host, port: opts.port });
-  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
+/** The sp-validator: ServiceProfiles on CREATE and UPDATE; anything else the API server sends is admitted. */
+export function serviceProfileValidator(clusterDomain: string): Validator {
+  return (req) => {
+    if (req.kind?.kind !== 'ServiceProfile' || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return undefined;
+    return serviceProfileProblem(req.object, clusterDomain);
+  };
 }
