@@ -113,21 +113,23 @@ describe('policy-validator through the API server', () => {
     ['a second Server for the same pods and port', () => server('web-http-2', { podSelector: { matchLabels: { app: 'web-svc' } }, port: 'http' }), 'Server "web-http-2": spec.podSelector: Server <ns>/web-http already defines a policy for port http'],
     ['an HTTPRoute with a bad path regex', () => httpRoute(POLICY, 'bad-regex', { parentRefs: [toServer], rules: [{ matches: [{ path: { type: 'RegularExpression', value: '/(v1' } }] }] }), 'HTTPRoute "bad-regex": spec.rules[0].matches[0].path: "/(v1" is not a valid regular expression'],
     ['an HTTPRoute whose backend timeout outlasts the request', () => httpRoute(POLICY, 'timeouts', { parentRefs: [toServer], rules: [{ timeouts: { request: '1s', backendRequest: '5s' } }] }), 'HTTPRoute "timeouts": spec.rules[0].timeouts.backendRequest (5s) must not be longer than spec.rules[0].timeouts.request (1s)'],
-    ['an HTTPRoute with an unreadable retry annotation', () => httpRoute(GATEWAY, 'retry', { parentRefs: [toService] }, { 'retry.linkerd.io/http': '6xx' }), 'HTTPRoute "retry": metadata.annotations[retry.linkerd.io/http]: "6xx": '],
+    ['an HTTPRoute with an unreadable retry annotation', () => httpRoute(GATEWAY, 'retry', { parentRefs: [toService] }, { 'retry.linkerd.io/http': '6xx' }), 'HTTPRoute "retry": metadata.annotations[retry.linkerd.io/http]: "6xx" is not 5xx, gateway-error, a status code (100-599) or a range a-b'],
     ['an HTTPRoute sending to a Service without a port', () => httpRoute(GATEWAY, 'no-port', { parentRefs: [toService], rules: [{ backendRefs: [{ name: 'web-svc' }] }] }), 'HTTPRoute "no-port": spec.rules[0].backendRefs[0].port is required'],
     ['a GRPCRoute matching no service and no method', () => grpcRoute('empty-method', { parentRefs: [toService], rules: [{ matches: [{ method: { type: 'Exact' } }] }] }), 'GRPCRoute "empty-method": spec.rules[0].matches[0].method: at least one of service and method must be a non-empty string'],
   ])('refuses %s, with the field in the message', async (_, make, message) => {
     const r = await create(make());
+    if (process.env['SHOW_KUBECTL']) console.log(`[kubectl] ${r.out}`);
     expect(r.code).toBe(1);
     expect(r.out).toContain(`admission webhook "${WEBHOOK}" denied the request: ${message.replace('<ns>', ns)}`);
   });
 
   it.each([
-    ['an AuthorizationPolicy without requiredAuthenticationRefs', () => authz('missing', { targetRef: toServer }), 'spec.requiredAuthenticationRefs: Required value'],
-    ['a Server without a selector', () => server('no-selector', { port: 80 }), 'spec: Invalid value'],
-    ['a Server with both selectors', () => server('both', { podSelector: {}, externalWorkloadSelector: {}, port: 80 }), 'spec: Invalid value'],
+    ['an AuthorizationPolicy without requiredAuthenticationRefs', () => authz('missing', { targetRef: toServer }), 'The AuthorizationPolicy "missing" is invalid: spec.requiredAuthenticationRefs: Required value'],
+    ['a Server without a selector', () => server('no-selector', { port: 80 }), 'The Server "no-selector" is invalid: spec: Invalid value: "object": a Server selects workloads with exactly one of spec.podSelector'],
+    ['a Server with both selectors', () => server('both', { podSelector: {}, externalWorkloadSelector: {}, port: 80 }), 'The Server "both" is invalid: spec: Invalid value: "object": a Server selects workloads with exactly one of spec.podSelector'],
   ])('refuses %s by the CRD schema before the webhook', async (_, make, message) => {
     const r = await create(make());
+    if (process.env['SHOW_KUBECTL']) console.log(`[kubectl] ${r.out}`);
     expect(r.code).toBe(1);
     expect(r.out).toContain(message);
     expect(r.out).not.toContain('admission webhook');

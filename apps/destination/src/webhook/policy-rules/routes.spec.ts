@@ -53,8 +53,8 @@ describe('routeProblem', () => {
   });
 
   it('refuses retry and timeout annotations the index cannot read, on routes with a Service parent only', () => {
-    expect(routeProblem(http([]), { 'retry.linkerd.io/http': '6xx' }, GATEWAY, 'HTTPRoute')).toMatch(/^metadata\.annotations\[retry\.linkerd\.io\/http\]: "6xx": /);
-    expect(routeProblem(http([]), { 'timeout.linkerd.io/request': 'fast' }, POLICY, 'HTTPRoute')).toMatch(/^metadata\.annotations\[timeout\.linkerd\.io\/request\]: "fast": /);
+    expect(routeProblem(http([]), { 'retry.linkerd.io/http': '6xx' }, GATEWAY, 'HTTPRoute')).toBe('metadata.annotations[retry.linkerd.io/http]: "6xx" is not 5xx, gateway-error, a status code (100-599) or a range a-b');
+    expect(routeProblem(http([]), { 'timeout.linkerd.io/request': 'fast' }, POLICY, 'HTTPRoute')).toMatch(/^metadata\.annotations\[timeout\.linkerd\.io\/request\]: "fast": expected an integer with a unit/);
     expect(routeProblem(http([], [{ group: 'policy.linkerd.io', kind: 'Server', name: 's' }]), { 'retry.linkerd.io/http': '6xx' }, POLICY, 'HTTPRoute')).toBeUndefined();
   });
 

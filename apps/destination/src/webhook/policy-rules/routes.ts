@@ -119,7 +119,7 @@ export function routeProblem(spec: Obj, annotations: Readonly<Record<string, str
   // Retry and timeout annotations configure a route only on the outbound side, so only there are they judged.
   if (outbound) {
     const [p] = parseOutboundAnnotations(keepOutboundAnnotations(annotations), kind).problems;
-    if (p) return `metadata.annotations[${p.annotation}]: ${JSON.stringify(p.value)}: ${p.reason}`;
+    if (p) return `metadata.annotations[${p.annotation}]: ${p.reason.includes(JSON.stringify(p.value)) ? '' : `${JSON.stringify(p.value)}: `}${p.reason}`;
   }
   const rules = Array.isArray(spec['rules']) ? spec['rules'] : [];
   for (const [i, r] of rules.entries()) {
