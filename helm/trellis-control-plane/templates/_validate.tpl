@@ -20,7 +20,7 @@
 {{- fail (printf "\nidentity.issuer.tls.keyPEM is not a PEM private key.\n  %s" $howto) -}}
 {{- end -}}
 {{- end -}}
-{{- range $name := list "proxyInjector" "profileValidator" -}}
+{{- range $name := list "proxyInjector" "profileValidator" "policyValidator" -}}
 {{- $w := index $.Values $name -}}
 {{- if and $w.crtPEM (not $w.keyPEM) -}}
 {{- fail (printf "\n%s.crtPEM is set but %s.keyPEM is empty: give both, or neither to let the chart make a self-signed certificate." $name $name) -}}

@@ -112,6 +112,7 @@ export const CONTROL_PLANE_RULES: Record<string, SchemaRule> = {
   proxyInjectorResources: replace(ref('resources')),
   proxyInjectorProxyResources: replace(ref('resources')),
   ...webhookRules('profileValidator', ['namespaceSelector']),
+  ...webhookRules('policyValidator', ['namespaceSelector']),
   'proxy.image': replace(ref('image')),
   'proxy.logFormat': merge({ enum: ['plain', 'json'] }),
   'proxy.logHTTPHeaders': merge({ enum: ['off', 'insecure'] }),

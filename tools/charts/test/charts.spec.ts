@@ -126,9 +126,9 @@ describe('values-ha.yaml', () => {
     }
   });
 
-  it('makes both webhooks fail closed', () => {
+  it('makes every webhook fail closed (injector, sp-validator, policy-validator)', () => {
     const hooks = [...ofKind(ha, 'MutatingWebhookConfiguration'), ...ofKind(ha, 'ValidatingWebhookConfiguration')];
-    expect(hooks).toHaveLength(2);
+    expect(hooks).toHaveLength(3);
     for (const h of hooks) for (const w of h['webhooks'] as { failurePolicy: string }[]) expect(w.failurePolicy).toBe('Fail');
   });
 
@@ -277,6 +277,56 @@ describe('webhooks', () => {
   });
 });
 
+describe('policy-validator', () => {
+  type Hook = { name: string; clientConfig: { service: { name: string; namespace: string; path: string }; caBundle?: string }; failurePolicy: string; rules: { apiGroups: string[]; resources: string[]; operations: string[] }[]; namespaceSelector: unknown; sideEffects: string; timeoutSeconds: number };
+  const hookOf = (objs: KubeObject[]) => (find(objs, 'ValidatingWebhookConfiguration', 'trellis-policy-validator-webhook-config')['webhooks'] as Hook[])[0] as Hook;
+
+  it("sends Linkerd's policy resources that destination reads to destination's 9443 through Service trellis-policy-validator", async () => {
+    const objs = await objects(CHARTS.controlPlane, base);
+    const hook = hookOf(objs);
+    expect(hook).toMatchObject({
+      name: 'trellis-policy-validator.trellis.io',
+      clientConfig: { service: { name: 'trellis-policy-validator', namespace: 'trellis', path: '/' } },
+      failurePolicy: 'Ignore',
+      sideEffects: 'None',
+      timeoutSeconds: 10,
+      namespaceSelector: { matchExpressions: [{ key: 'config.linkerd.io/admission-webhooks', operator: 'NotIn', values: ['disabled'] }] },
+    });
+    expect(hook.rules.map((r) => [r.apiGroups, r.resources, r.operations])).toEqual([
+      [['policy.linkerd.io'], ['authorizationpolicies', 'httproutes', 'meshtlsauthentications', 'networkauthentications', 'serverauthorizations', 'servers'], ['CREATE', 'UPDATE']],
+      [['gateway.networking.k8s.io'], ['httproutes', 'grpcroutes'], ['CREATE', 'UPDATE']],
+    ]);
+    expect(spec(find(objs, 'Service', 'trellis-policy-validator'))).toMatchObject({ ports: [{ name: 'policy-https', port: 443, targetPort: 'policy-https' }] });
+    const pod = podTemplate(find(objs, 'Deployment', 'trellis-destination'))['spec'] as { containers: { name: string; args: string[]; ports: { name: string; containerPort: number }[] }[]; volumes: { name: string; secret?: { secretName: string } }[] };
+    const dst = pod.containers.find((c) => c.name === 'destination');
+    expect(dst?.args).toEqual(expect.arrayContaining(['--policy-validator-addr=:9443', '--policy-validator-tls-cert=/var/run/linkerd/policy-tls/tls.crt', '--policy-validator-tls-key=/var/run/linkerd/policy-tls/tls.key']));
+    expect(dst?.ports).toContainEqual({ name: 'policy-https', containerPort: 9443 });
+    expect(pod.volumes).toContainEqual({ name: 'policy-tls', secret: { secretName: 'trellis-policy-validator-k8s-tls' } });
+  });
+
+  it('generates its own certificate for its service when none is given, and trusts exactly it', async () => {
+    const objs = await objects(CHARTS.controlPlane, { values: [IDENTITY] });
+    const secret = find(objs, 'Secret', 'trellis-policy-validator-k8s-tls') as KubeObject & { data: Record<string, string> };
+    expect(hookOf(objs).clientConfig.caBundle).toBe(secret.data['tls.crt']);
+    expect(new X509Certificate(Buffer.from(secret.data['tls.crt'] ?? '', 'base64')).subjectAltName).toBe('DNS:trellis-policy-validator.trellis.svc');
+  });
+
+  it('leaves the Secret and caBundle to cert-manager when asked, and refuses a certificate without its key', async () => {
+    const objs = await objects(CHARTS.controlPlane, { values: [IDENTITY], set: { 'policyValidator.externalSecret': 'true', 'policyValidator.injectCaFrom': 'trellis/policy-validator' } });
+    expect(ofKind(objs, 'Secret').map((o) => o.metadata.name)).not.toContain('trellis-policy-validator-k8s-tls');
+    expect(hookOf(objs).clientConfig.caBundle).toBeUndefined();
+    expect(find(objs, 'ValidatingWebhookConfiguration', 'trellis-policy-validator-webhook-config').metadata).toMatchObject({ annotations: { 'cert-manager.io/inject-ca-from': 'trellis/policy-validator' } });
+    const r = await template(CHARTS.controlPlane, { values: [IDENTITY], set: { 'policyValidator.crtPEM': '-----BEGIN CERTIFICATE-----' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('policyValidator.crtPEM is set but policyValidator.keyPEM is empty');
+  });
+
+  it('keeps its private key out of trellis-config', async () => {
+    const cm = find(await objects(CHARTS.controlPlane, base), 'ConfigMap', 'trellis-config') as KubeObject & { data: { values: string } };
+    expect(Object.keys((parse(cm.data.values) as { policyValidator: object }).policyValidator)).not.toContain('keyPEM');
+  });
+});
+
 describe('per-component rollout', () => {
   let before: KubeObject[];
   beforeAll(async () => {
@@ -303,6 +353,18 @@ describe('per-component rollout', () => {
       const file = join(dir, 'injector-tls.yaml');
       await writeFile(file, stringify({ proxyInjector: { crtPEM: pv['crtPEM'], keyPEM: pv['keyPEM'], caBundle: pv['caBundle'] } }));
       expect(await changedTemplates({}, [file])).toEqual(['trellis-proxy-injector']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rolls only destination when its policy-validator certificate changes', async () => {
+    const pv = (parse(await readFile(WEBHOOK_TLS, 'utf8')) as { profileValidator: Record<string, string> }).profileValidator;
+    const dir = await mkdtemp(join(tmpdir(), 'trellis-charts-rollout-'));
+    try {
+      const file = join(dir, 'policy-tls.yaml');
+      await writeFile(file, stringify({ policyValidator: { crtPEM: pv['crtPEM'], keyPEM: pv['keyPEM'], caBundle: pv['caBundle'] } }));
+      expect(await changedTemplates({}, [file])).toEqual(['trellis-destination']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
