@@ -70,6 +70,7 @@ beforeAll(async () => {
     '--set-file', `identity.issuer.tls.keyPEM=${join(dir, 'issuer.key')}`,
     '--set', `proxyInjector.namespaceSelector.matchLabels.trellis-check=${suffix}`,
     '--set', `profileValidator.namespaceSelector.matchLabels.trellis-check=${suffix}`,
+    '--set', `policyValidator.namespaceSelector.matchLabels.trellis-check=${suffix}`,
   ]);
   expect(installed.stderr).toBe('');
   expect(installed.code).toBe(0);
@@ -102,6 +103,8 @@ describe('trellis check on an install whose pods cannot start', () => {
       '√ issuer cert is issued by the trust anchor',
       '√ proxy-injector webhook has valid cert',
       '√ sp-validator webhook has valid cert',
+      '√ policy-validator webhook has valid cert',
+      '√ policy-validator cert is valid for at least 60 days',
       '√ control plane and cli versions match',
       '× control plane replica sets are ready',
       '× control plane pods are ready',
@@ -127,6 +130,21 @@ describe('trellis check on an install whose pods cannot start', () => {
     byName = new Map(jsonChecks(r.out).map((c) => [c.description, c]));
     expect(r.code).toBe(1);
     expect(byName.get('issuer cert is issued by the trust anchor')).toMatchObject({ result: 'error', error: expect.stringContaining('does not chain to any of the 1 trust anchor') });
+  }, 60_000);
+
+  it('fails the policy-validator certificate when kube-apiserver trusts another CA for it', async () => {
+    const name = 'trellis-policy-validator-webhook-config';
+    const before = JSON.parse((await run(KUBECTL, ['get', 'validatingwebhookconfiguration', name, '-o', 'json'])).stdout) as { webhooks: { clientConfig: { caBundle: string } }[] };
+    const original = before.webhooks[0]?.clientConfig.caBundle ?? '';
+    const patch = (b64: string) => run(KUBECTL, ['patch', 'validatingwebhookconfiguration', name, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: b64 }])]);
+    expect((await patch(Buffer.from(anchor.certificatePem).toString('base64'))).code).toBe(0);
+    try {
+      const r = await check('-L', ns, '--wait', '0s', '-o', 'json');
+      const got = jsonChecks(r.out).find((c) => c.description === 'policy-validator webhook has valid cert');
+      expect(got).toMatchObject({ result: 'error', error: expect.stringContaining('policy-validator serving certificate') });
+    } finally {
+      expect((await patch(original)).code).toBe(0);
+    }
   }, 60_000);
 
   it('--pre fails on a namespace that exists and passes for a fresh one', async () => {

@@ -4,6 +4,7 @@ import { controlPlaneVersion, trellisConfig, trellisCrd, trellisExistence, trell
 import { trellisIdentity, trellisIdentityDataPlane, trellisWebhooks } from './identity.ts';
 import { kubernetesApi, kubernetesVersion, preKubernetesSetup } from './kubernetes.ts';
 import type { Category } from './model.ts';
+import { policyValidatorChecks } from './policy-validator.ts';
 import { controlPlaneProxy, trellisDataPlane } from './proxies.ts';
 
 export interface Selection {
@@ -25,7 +26,8 @@ export function categoriesFor(s: Selection): Category<CheckContext>[] {
     trellisExistence,
     trellisConfig,
     trellisIdentity,
-    trellisWebhooks,
+    // Linkerd lists the policy-validator's certificate with the other webhooks'.
+    { ...trellisWebhooks, checks: [...trellisWebhooks.checks, ...policyValidatorChecks] },
     trellisIdentityDataPlane,
     controlPlaneVersion,
     controlPlaneProxy,

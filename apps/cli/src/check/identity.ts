@@ -115,7 +115,7 @@ function issuerChecks(): Check<CheckContext>[] {
 }
 
 /** The webhook's serving certificate (from its Secret) checked against the caBundle the API server trusts. */
-function webhookChecks(label: string, secretName: string, read: (ctx: CheckContext) => Promise<string | undefined>): Check<CheckContext>[] {
+export function webhookChecks(label: string, secretName: string, read: (ctx: CheckContext) => Promise<string | undefined>): Check<CheckContext>[] {
   const serving = async (ctx: CheckContext) => {
     const s = await ctx.cluster.maybe(() => ctx.cluster.core.readNamespacedSecret({ name: secretName, namespace: ctx.ns }));
     const crt = s?.data?.['tls.crt'];
