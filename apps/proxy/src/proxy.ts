@@ -58,14 +58,21 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   // Meshed mode: the key, CSR and first Certify start now; connections wait for the certificate (mesh.gate).
   const metrics = new ProxyMetrics();
   const mesh = cfg.mesh ? await startMesh(cfg.mesh, { logger, registry, metrics, ...(cfg.inboundIps ? { localIps: cfg.inboundIps } : {}) }) : undefined;
-  let meshClosed = false;
-  const closeMesh = () => {
-    if (meshClosed) return;
-    meshClosed = true;
-    adminPolicy.lease?.release();
-    policies.close();
-    mesh?.close();
-  };
+
+  // The listeners are bound first, so every part below is built knowing the ports (the inbound port's direct
+  // stack, the proxy's own ports, the admin port's policy). Handlers are attached in the same turn as the last
+  // bind completes, before the event loop can accept a connection.
+  const listener = () => createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+  const outboundServers = cfg.outboundListenAddrs.map(listener);
+  const inboundServer = listener();
+  const adminServer = listener();
+  const [outboundAddrs, inboundAddr, adminAddr] = await Promise.all([
+    Promise.all(outboundServers.map((s, i) => listen(s, cfg.outboundListenAddrs[i] as ListenAddr))),
+    listen(inboundServer, cfg.inboundListenAddr),
+    listen(adminServer, cfg.adminListenAddr),
+  ]);
+  const ownPorts: ReadonlySet<number> = new Set([cfg.controlListenAddr.port, ...outboundAddrs.map((a) => a.port), inboundAddr.port, adminAddr.port].filter((p) => p !== 0));
+
   const targets = new TargetCache(metrics, cfg.inboundDefaultPolicy);
   const drain = new Drain();
   const onRefused = (direction: string, err: Error) => logger.debug({ direction, code: (err as { code?: string }).code, err: err.message }, 'connection refused');
@@ -74,10 +81,6 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   // ServiceProfile route metrics (meshed outbound only).
   const routeMetrics = mesh ? new RouteMetricFamilies() : undefined;
   const outbound = createOutbound(cfg, shared, resolve, mesh, routeMetrics, logger);
-  const ownPorts = new Set([cfg.inboundListenAddr.port, cfg.adminListenAddr.port, cfg.controlListenAddr.port, ...cfg.outboundListenAddrs.map((a) => a.port)]);
-  ownPorts.delete(0);
-  // Meshed: connections made straight to the inbound port carry the transport header (bound port filled in below).
-  const direct = { port: -1 };
   const pc = cfg.policy;
   const policies = new InboundPolicies(mesh?.policy, {
     defaultPolicy: cfg.inboundDefaultPolicy,
@@ -87,10 +90,20 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     initialTimeoutMs: pc.inboundInitialTimeoutMs,
     log: logger,
   });
+  // Eager policy discovery: the pod's ports and, always, the admin port (docs/reference/linkerd-proxy.md §6, §7).
+  policies.watchAlways([...pc.inboundPorts, adminAddr.port]);
+  const adminLease: PortLease = policies.lease(adminAddr.port);
   const authz = new InboundAuthzMetrics(metrics);
-  const inbound = createInbound(cfg, shared, resolve, ownPorts, { policies, authz, log: logger }, mesh, direct);
-  // The admin port's policy, once the port is bound.
-  const adminPolicy: { lease?: PortLease } = {};
+  // Meshed: connections made straight to the inbound port are its direct stack (transport header).
+  const inbound = createInbound(cfg, shared, resolve, ownPorts, { policies, authz, log: logger }, mesh, { port: inboundAddr.port });
+  let meshClosed = false;
+  const closeMesh = () => {
+    if (meshClosed) return;
+    meshClosed = true;
+    adminLease.release();
+    policies.close();
+    mesh?.close();
+  };
 
   collectDefaultMetrics({ register: registry });
   const sweep = setInterval(() => {
@@ -101,16 +114,6 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   }, Math.min(60_000, Math.max(1000, cfg.metricsRetainIdleMs / 10)));
   sweep.unref();
 
-  const accepting = (accept: (conn: { socket: Socket }) => void) =>
-    createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (socket) => {
-      socket.on('error', noop);
-      accept({ socket });
-    });
-  const gate = mesh ? mesh.gate.bind(mesh) : <C>(accept: (conn: C) => void) => accept;
-  const outboundServers = cfg.outboundListenAddrs.map(() => accepting(gate(outbound)));
-  const inboundServer = accepting(gate(inbound));
-  for (const s of [...outboundServers, inboundServer]) drain.addListener(s);
-
   const admin = createAdminServer({
     metrics: async () => metrics.render() + (routeMetrics ? routeMetrics.all().map((f) => f.render()).join('') : '') + (await registry.metrics()),
     // Meshed: 503 until the first certificate; plaintext mode has no identity to wait for.
@@ -120,24 +123,30 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     setLogFilter: deps.log.setFilter,
     shutdownEnabled: cfg.shutdownEndpointEnabled,
     shutdown: deps.onShutdownRequest,
-    authorize: adminAuthorizer({ authz, log: logger }, targets, () => adminPolicy.lease?.policy),
+    authorize: adminAuthorizer({ authz, log: logger }, targets, () => adminLease.policy),
   });
 
-  const outboundAddrs: AddressInfo[] = [];
-  for (const [i, s] of outboundServers.entries()) outboundAddrs.push(await listen(s, cfg.outboundListenAddrs[i] as ListenAddr));
-  const inboundAddr = await listen(inboundServer, cfg.inboundListenAddr);
-  direct.port = inboundAddr.port;
-  const adminAddr = await listen(admin as unknown as Server, cfg.adminListenAddr);
-  for (const a of [...outboundAddrs, inboundAddr, adminAddr]) ownPorts.add(a.port);
-  // Eager policy discovery: the pod's ports and, always, the admin port (docs/reference/linkerd-proxy.md §6, §7).
-  policies.watchAlways([...pc.inboundPorts, adminAddr.port]);
-  adminPolicy.lease = policies.lease(adminAddr.port);
+  const accepting = (accept: (conn: { socket: Socket }) => void) => (socket: Socket) => {
+    socket.on('error', noop);
+    accept({ socket });
+  };
+  const gate = mesh ? mesh.gate.bind(mesh) : <C>(accept: (conn: C) => void) => accept;
+  for (const s of outboundServers) s.on('connection', accepting(gate(outbound)));
+  inboundServer.on('connection', accepting(gate(inbound)));
+  adminServer.on('connection', (socket: Socket) => admin.emit('connection', socket));
+  // node:http starts its header and request timeouts when it starts listening; this one is fed connections instead.
+  admin.emit('listening');
+  for (const s of [...outboundServers, inboundServer]) drain.addListener(s);
   // A failed accept (EMFILE, ...) is logged and the listener keeps going, as Linkerd's accept loop does.
-  for (const s of [...outboundServers, inboundServer, admin]) {
+  for (const s of [...outboundServers, inboundServer, adminServer]) {
     s.on('error', (err: NodeJS.ErrnoException) => logger.warn({ code: err.code, err: err.message }, 'Server failed to accept connection'));
   }
   logger.info({ outbound: outboundAddrs, inbound: inboundAddr, admin: adminAddr }, 'proxy listening');
 
+  const closeAdmin = () => {
+    adminServer.close();
+    admin.closeAllConnections();
+  };
   return {
     outbound: outboundAddrs,
     inbound: inboundAddr,
@@ -146,8 +155,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     mesh,
     drain: async () => {
       const done = await drain.start(cfg.shutdownGracePeriodMs);
-      admin.close();
-      admin.closeAllConnections();
+      closeAdmin();
       closeMesh();
       return done;
     },
@@ -155,8 +163,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
       clearInterval(sweep);
       closeMesh();
       for (const s of [...outboundServers, inboundServer]) s.close();
-      admin.close();
-      admin.closeAllConnections();
+      closeAdmin();
     },
   };
 }

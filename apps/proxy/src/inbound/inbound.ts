@@ -35,7 +35,7 @@ export function inboundDestination(resolve: (s: Socket) => Destination): (s: Soc
   };
 }
 
-/** `own` holds the proxy's listening ports (filled in once they are bound); `direct` is allowed (meshed mode). */
+/** `own` holds the proxy's bound listening ports; `direct` (the bound inbound port) is allowed (meshed mode). */
 export function inboundCheck(cfg: ProxyConfig, own: ReadonlySet<number>, direct?: { readonly port: number }): (dst: Destination) => RefusedConnection | undefined {
   const ips = cfg.inboundIps ? new Set(cfg.inboundIps.map((ip) => ip.toLowerCase())) : undefined;
   return (dst) => {
@@ -126,7 +126,7 @@ export interface InboundPolicyParts {
 /**
  * The handler for connections accepted on the inbound listener: the port's policy is looked up before TLS
  * detection (opaque ports skip it) and enforced after it. `mesh`: meshed mode (TLS step, direct port);
- * `direct.port` is filled in once the inbound listener is bound.
+ * `direct.port` is the bound inbound port.
  */
 export function createInbound(
   cfg: ProxyConfig,
