@@ -69,18 +69,18 @@ describe('trellis viz stat', () => {
 
   it('says when there is nothing of that type, and rejects bad resources and windows naming them', async () => {
     expect(await trellis('viz', 'stat', 'sts', '-n', ns, '-t', '1s')).toEqual({ code: 0, out: '', err: `No resources of type statefulset found in namespace ${ns}.\n` });
-    expect((await trellis('viz', 'stat', 'svc/web', '-n', ns)).err).toBe('trellis viz: invalid resource "svc/web": expected TYPE or TYPE/NAME with TYPE one of deploy, sts, ds, po\n');
-    expect((await trellis('viz', 'stat', 'deploy', '-t', '100ms')).err).toBe('trellis viz: invalid value "100ms" for --time-window: at least 1s\n');
-    expect((await trellis('viz', 'stat')).err).toBe('trellis viz: expected one resource (e.g. deploy or deploy/web), got 0\n');
+    expect((await trellis('viz', 'stat', 'svc/web', '-n', ns)).err).toBe('trellis viz stat: invalid resource "svc/web": expected TYPE or TYPE/NAME with TYPE one of deploy, sts, ds, po\n');
+    expect((await trellis('viz', 'stat', 'deploy', '-t', '100ms')).err).toBe('trellis viz stat: invalid value "100ms" for --time-window: at least 1s\n');
+    expect((await trellis('viz', 'stat')).err).toBe('trellis viz stat: expected one resource (e.g. deploy or deploy/web), got 0\n');
     const missing = await trellis('viz', 'stat', 'deploy/nope', '-n', ns, '-t', '1s');
     expect(missing.code).toBe(1);
-    expect(missing.err).toBe('trellis viz: deployments.apps "nope" not found (HTTP 404)\n');
+    expect(missing.err).toBe('trellis viz stat: deployments.apps "nope" not found (HTTP 404)\n');
   }, 30_000);
 });
 
 describe('trellis diagnostics proxy-metrics', () => {
   it('fails with a clear message when the resource has no meshed pod', async () => {
     expect(await trellis('diagnostics', 'proxy-metrics', 'deploy/web', '-n', ns)).toEqual({ code: 1, out: '', err: `trellis diagnostics proxy-metrics: no meshed pods with a ready proxy for deploy/web in ${ns}\n` });
-    expect((await trellis('diagnostics', 'proxy-metrics', 'deploy', '-n', ns)).err).toBe('trellis diagnostics: name the resource: deployment/NAME\n');
+    expect((await trellis('diagnostics', 'proxy-metrics', 'deploy', '-n', ns)).err).toBe('trellis diagnostics proxy-metrics: name the resource: deployment/NAME\n');
   }, 30_000);
 });

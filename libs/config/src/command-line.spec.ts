@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, type CommandSpec } from './command-line.ts';
+import { UsageError } from './errors.ts';
 import { VERSION } from './version.ts';
 
 const spec: CommandSpec = {
@@ -46,6 +47,12 @@ describe('parseCommandLine', () => {
     expect(run(['-p', '4191,4567', '--ports-to-ignore', '4568']).values['ports-to-ignore']).toEqual(['4191', '4567', '4568']);
   });
 
+  it('keeps each value of a list flag with split: false whole', () => {
+    const s: CommandSpec = { ...spec, flags: { set: { type: 'list', description: 'values', split: false } } };
+    const r = parseCommandLine(s, ['--set', 'a=1,b=2', '--set=c={x,y}'], capture().out);
+    expect(r.kind === 'run' && r.values['set']).toEqual(['a=1,b=2', 'c={x,y}']);
+  });
+
   it('records which flags were given explicitly', () => {
     expect([...run(['--simulate', '-u', '9']).explicit].sort()).toEqual(['proxy-uid', 'simulate']);
   });
@@ -54,6 +61,20 @@ describe('parseCommandLine', () => {
     expect(() => run(['--bogus'])).toThrow(/unknown flag --bogus/);
     expect(() => run(['--proxy-uid'])).toThrow(/--proxy-uid needs a value/);
     expect(() => run(['stray'])).toThrow(/unexpected argument "stray"/);
+    for (const bad of [['--bogus'], ['--proxy-uid'], ['stray']]) expect(() => run(bad)).toThrow(UsageError);
+  });
+
+  it('accepts global flags anywhere, lists them apart in --help, and lets a command flag of the same name win', () => {
+    const s: CommandSpec = {
+      ...spec,
+      globalFlags: { namespace: { type: 'string', short: 'n', description: 'the namespace' }, simulate: { type: 'boolean', description: 'global twin' } },
+    };
+    const r = parseCommandLine(s, ['-n', 'emojivoto', '--simulate'], capture().out);
+    expect(r.kind === 'run' && r.values).toMatchObject({ namespace: 'emojivoto', simulate: true });
+    const h = capture();
+    parseCommandLine(s, ['-h'], h.out);
+    expect(h.text()).toMatch(/Global flags:\n\s+-n, --namespace VALUE\s+the namespace\n$/);
+    expect(h.text()).not.toMatch(/global twin/);
   });
 
   it('prints help with every flag and its default, and the version', () => {

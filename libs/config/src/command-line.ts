@@ -1,7 +1,7 @@
 // Command-line parsing with the conventions platform engineers know from Go/cobra tools:
 // --flag value, --flag=value, -f value, boolean --flag / --flag=false, repeated or comma-separated lists.
 // --help and --version are built in. Errors name the flag and the value.
-import { ConfigError } from './errors.ts';
+import { ConfigError, UsageError } from './errors.ts';
 import { VERSION } from './version.ts';
 
 export interface FlagSpec {
@@ -11,6 +11,8 @@ export interface FlagSpec {
   readonly default?: string | boolean | readonly string[];
   /** Placeholder shown in --help, e.g. "PORTS". */
   readonly value?: string;
+  /** Lists only: false keeps each value whole (helm's --set a=1,b=2 is one value); repeats still append. */
+  readonly split?: boolean;
 }
 
 export interface CommandSpec {
@@ -21,6 +23,10 @@ export interface CommandSpec {
   /** Extra usage text after the flag list. */
   readonly epilog?: string;
   readonly allowPositionals?: boolean;
+  /** Placeholder for the positionals in the usage line, e.g. "TYPE[/NAME]". */
+  readonly args?: string;
+  /** Flags every command of a program takes (accepted like `flags`, listed apart in --help); `flags` wins a clash. */
+  readonly globalFlags?: Readonly<Record<string, FlagSpec>>;
 }
 
 export type FlagValue = string | boolean | string[];
@@ -32,32 +38,43 @@ interface Output {
   write(chunk: string): unknown;
 }
 
-export function formatHelp(spec: CommandSpec): string {
-  const rows = Object.entries(spec.flags).map(([name, f]) => {
+function flagRows(flags: Readonly<Record<string, FlagSpec>>): [string, string][] {
+  return Object.entries(flags).map(([name, f]) => {
     const short = f.short ? `-${f.short}, ` : '    ';
     const arg = f.type === 'boolean' ? '' : ` ${f.value ?? (f.type === 'list' ? 'LIST' : 'VALUE')}`;
     const def =
       f.default === undefined || f.default === '' || (Array.isArray(f.default) && f.default.length === 0)
         ? ''
         : ` (default ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;
-    return [`  ${short}--${name}${arg}`, `${f.description}${def}`] as const;
+    return [`  ${short}--${name}${arg}`, `${f.description}${def}`];
   });
+}
+
+export function formatHelp(spec: CommandSpec): string {
+  const rows = flagRows(spec.flags);
   rows.push(['  -h, --help', 'show this help and exit'], ['      --version', 'print the version and exit']);
-  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  const lines = [spec.summary, '', `Usage: ${spec.name} [flags]${spec.allowPositionals ? ' [args]' : ''}`, '', 'Flags:'];
+  const globals = flagRows(Object.fromEntries(Object.entries(spec.globalFlags ?? {}).filter(([n]) => !(n in spec.flags))));
+  const width = Math.max(...[...rows, ...globals].map(([l]) => l.length)) + 2;
+  const args = spec.allowPositionals ? ` ${spec.args ?? '[args]'}` : '';
+  const lines = [spec.summary, '', `Usage: ${spec.name} [flags]${args}`, '', 'Flags:'];
   for (const [l, r] of rows) lines.push(l.padEnd(width) + r);
+  if (globals.length) {
+    lines.push('', 'Global flags:');
+    for (const [l, r] of globals) lines.push(l.padEnd(width) + r);
+  }
   if (spec.epilog) lines.push('', spec.epilog);
   return lines.join('\n') + '\n';
 }
 
 /** Parses argv; throws ConfigError for anything malformed. Handles --help and --version by printing to `out`. */
 export function parseCommandLine(spec: CommandSpec, argv: readonly string[], out: Output = process.stdout): ParsedCommandLine {
-  const byShort = new Map(Object.entries(spec.flags).flatMap(([n, f]) => (f.short ? [[f.short, n] as const] : [])));
+  const flags = { ...spec.globalFlags, ...spec.flags };
+  const byShort = new Map(Object.entries(flags).flatMap(([n, f]) => (f.short ? [[f.short, n] as const] : [])));
   const values: Record<string, FlagValue | undefined> = {};
   const explicit = new Set<string>();
   const positionals: string[] = [];
   const listsSeen = new Set<string>();
-  for (const [n, f] of Object.entries(spec.flags)) values[n] = Array.isArray(f.default) ? [...f.default] : (f.default as FlagValue | undefined);
+  for (const [n, f] of Object.entries(flags)) values[n] = Array.isArray(f.default) ? [...f.default] : (f.default as FlagValue | undefined);
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -74,7 +91,7 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[], out
       return { kind: 'exit', code: 0 };
     }
     if (!arg.startsWith('-') || arg === '-') {
-      if (!spec.allowPositionals) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}: ${spec.name} takes flags only (see --help)`);
+      if (!spec.allowPositionals) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}: ${spec.name} takes flags only (see --help)`);
       positionals.push(arg);
       continue;
     }
@@ -89,8 +106,8 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[], out
       name = byShort.get(key.slice(1, 2));
       if (name && inline === undefined) inline = key.slice(2);
     }
-    const flag = name === undefined ? undefined : spec.flags[name];
-    if (name === undefined || !flag) throw new ConfigError(`unknown flag ${key} (see ${spec.name} --help)`);
+    const flag = name === undefined ? undefined : flags[name];
+    if (name === undefined || !flag) throw new UsageError(`unknown flag ${key} (see ${spec.name} --help)`);
     explicit.add(name);
     if (flag.type === 'boolean') {
       if (inline === undefined) values[name] = true;
@@ -100,14 +117,14 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[], out
     }
     let value = inline;
     if (value === undefined) {
-      if (i + 1 >= argv.length) throw new ConfigError(`flag --${name} needs a value`);
+      if (i + 1 >= argv.length) throw new UsageError(`flag --${name} needs a value`);
       value = argv[++i] as string;
     }
     if (flag.type === 'list') {
       // The first use replaces the default; repeats append, as cobra's slice flags do.
       const prev = listsSeen.has(name) ? (values[name] as string[]) : [];
       listsSeen.add(name);
-      values[name] = [...prev, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+      values[name] = [...prev, ...(flag.split === false ? [value] : value.split(',').map((s) => s.trim()).filter(Boolean))];
     } else values[name] = value;
   }
   return { kind: 'run', values, positionals, explicit };

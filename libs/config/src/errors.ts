@@ -14,3 +14,8 @@ export class ConfigError extends TrellisError {
     super('TRELLIS_ERR_CONFIG', message);
   }
 }
+
+/** A malformed command line (an unknown flag, a flag without its value, a stray argument): exit code 2 in CLIs. */
+export class UsageError extends ConfigError {
+  override readonly code = 'TRELLIS_ERR_USAGE';
+}

@@ -1,9 +1,11 @@
 // Which categories a `trellis check` run goes through, in Linkerd's order.
+import { dataPlaneAnnotationChecks } from './annotations.ts';
 import type { CheckContext } from './context.ts';
 import { controlPlaneVersion, trellisConfig, trellisCrd, trellisExistence, trellisHa } from './control-plane.ts';
 import { trellisIdentity, trellisIdentityDataPlane, trellisWebhooks } from './identity.ts';
 import { kubernetesApi, kubernetesVersion, preKubernetesSetup } from './kubernetes.ts';
 import type { Category } from './model.ts';
+import { clusterNetworkChecks } from './networks.ts';
 import { policyValidatorChecks } from './policy-validator.ts';
 import { controlPlaneProxy, trellisDataPlane } from './proxies.ts';
 
@@ -16,6 +18,9 @@ export interface Selection {
   readonly proxy: boolean;
 }
 
+/** A category with more checks after its own (kept in files of their own, by concern). */
+const extend = (c: Category<CheckContext>, more: Category<CheckContext>['checks']): Category<CheckContext> => ({ ...c, checks: [...c.checks, ...more] });
+
 export function categoriesFor(s: Selection): Category<CheckContext>[] {
   const base = [kubernetesApi, kubernetesVersion];
   if (s.pre) return [...base, preKubernetesSetup];
@@ -23,15 +28,15 @@ export function categoriesFor(s: Selection): Category<CheckContext>[] {
   return [
     ...base,
     trellisCrd,
-    trellisExistence,
+    extend(trellisExistence, clusterNetworkChecks),
     trellisConfig,
     trellisIdentity,
     // Linkerd lists the policy-validator's certificate with the other webhooks'.
-    { ...trellisWebhooks, checks: [...trellisWebhooks.checks, ...policyValidatorChecks] },
+    extend(trellisWebhooks, policyValidatorChecks),
     trellisIdentityDataPlane,
     controlPlaneVersion,
     controlPlaneProxy,
-    ...(s.proxy ? [trellisDataPlane] : []),
+    ...(s.proxy ? [extend(trellisDataPlane, dataPlaneAnnotationChecks)] : []),
     trellisHa,
   ];
 }

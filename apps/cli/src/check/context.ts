@@ -1,14 +1,13 @@
 // Everything the checks share: the options, the clock, and what earlier checks found (the client, the values),
 // so that later checks neither repeat reads nor run without what they need.
+import type { ClusterSelection } from '../cluster/kubeconfig.ts';
 import type { Cluster } from './cluster.ts';
 
-export interface CheckOptions {
+export interface CheckOptions extends ClusterSelection {
   readonly controlPlaneNamespace: string;
   /** --proxy: the namespace whose proxies to check; undefined means every namespace. */
   readonly dataPlaneNamespace?: string;
   readonly cliVersion: string;
-  readonly kubeconfig?: string;
-  readonly context?: string;
 }
 
 export class CheckContext {

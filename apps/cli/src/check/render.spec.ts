@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckReport } from './model.ts';
-import { renderJson, tableWriter } from './render.ts';
+import { renderJson, styleFor, tableWriter } from './render.ts';
 
 const reports: CheckReport[] = [
   { category: 'kubernetes-api', description: 'can initialize the client', outcome: { status: 'ok' } },
@@ -67,5 +67,37 @@ describe('check output', () => {
     expect(j.categories[0].checks[0]).toEqual({ description: 'can initialize the client', result: 'success' });
     expect(j.categories[1].checks[0].result).toBe('warning');
     expect(j.categories[2].checks[0]).toMatchObject({ result: 'error', hint: 'kubectl -n trellis get pods', error: 'pod/a is not ready (Pending)\npod/b is not ready (Pending)' });
+  });
+
+  it('on a terminal colours the marks and shows what it waits for and the time left, erased before the result', () => {
+    let out = '';
+    const w = tableWriter({ write: (s: string) => (out += s) }, false, styleFor(true, {}));
+    w.waiting('control plane pods are ready', 272_000);
+    w.waiting('control plane pods are ready', 5_000);
+    w.result({ category: 'trellis-existence', description: 'control plane pods are ready', outcome: { status: 'ok' } });
+    w.end(true);
+    expect(out).toBe(
+      '… control plane pods are ready (waiting, 4m32s left)' +
+      '\r\x1b[2K… control plane pods are ready (waiting, 5s left)' +
+      [
+        '\r\x1b[2Ktrellis-existence',
+        '-----------------',
+        '\x1b[32m√\x1b[0m control plane pods are ready',
+        '',
+        'Status check results are \x1b[32m√\x1b[0m',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('never colours under NO_COLOR, and writes neither colour nor progress into a pipe', () => {
+    expect(styleFor(true, { NO_COLOR: '1' })).toEqual({ colour: false, progress: true });
+    expect(styleFor(false, {})).toEqual({ colour: false, progress: false });
+    let out = '';
+    const w = tableWriter({ write: (s: string) => (out += s) }, false, styleFor(false, {}));
+    w.waiting('control plane pods are ready', 5_000);
+    w.result({ category: 'a', description: 'x', outcome: { status: 'fail' } });
+    w.end(false);
+    expect(out).toBe('a\n-\n× x\n\nStatus check results are ×\n');
   });
 });

@@ -10,6 +10,8 @@ export interface RunOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called as each result is final, so output streams while later checks run. */
   readonly onResult?: (r: CheckReport) => void;
+  /** Called before each wait between retries: the check waited on, its last failure and the ms left. */
+  readonly onWait?: (description: string, outcome: CheckOutcome, msLeft: number) => void;
 }
 
 async function attempt<C>(run: (ctx: C) => Promise<CheckOutcome>, ctx: C): Promise<CheckOutcome> {
@@ -29,6 +31,7 @@ export async function runChecks<C>(categories: readonly Category<C>[], ctx: C, o
     for (const check of category.checks) {
       let outcome = await attempt(check.run, ctx);
       while (outcome.status === 'fail' && check.retry && now() < opts.deadline) {
+        opts.onWait?.(check.description, outcome, opts.deadline - now());
         await sleep(Math.min(opts.retryEveryMs ?? 1000, Math.max(0, opts.deadline - now())));
         outcome = await attempt(check.run, ctx);
       }

@@ -15,14 +15,17 @@ export class ClusterConfigError extends TrellisError {
 
 export interface ClusterOptions extends ClusterSelection {
   readonly namespace: string;
+  /** What to suggest when the values cannot be read (default: inject's --ignore-cluster). */
+  readonly hint?: string;
 }
 
 export async function fetchClusterValues(opts: ClusterOptions): Promise<unknown> {
+  const hint = opts.hint ?? '; pass --ignore-cluster to use default values';
   let kc: KubeConfig;
   try {
     kc = loadCluster(opts);
   } catch (err) {
-    throw new ClusterConfigError(`${(err as Error).message}; pass --ignore-cluster to use default values`);
+    throw new ClusterConfigError(`${(err as Error).message}${hint}`);
   }
   let data: Record<string, string> | undefined;
   try {
@@ -31,7 +34,7 @@ export async function fetchClusterValues(opts: ClusterOptions): Promise<unknown>
   } catch (err) {
     const code = (err as { code?: number }).code;
     const why = code === 404 ? 'not found (is Trellis installed?)' : (err as Error).message.split('\n')[0];
-    throw new ClusterConfigError(`cannot read ConfigMap ${opts.namespace}/${CONFIG_MAP}: ${why}; pass --ignore-cluster to use default values`);
+    throw new ClusterConfigError(`cannot read ConfigMap ${opts.namespace}/${CONFIG_MAP}: ${why}${hint}`);
   }
   const text = data?.['values'];
   if (text === undefined) throw new ClusterConfigError(`ConfigMap ${opts.namespace}/${CONFIG_MAP} has no "values" key`);

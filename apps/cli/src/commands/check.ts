@@ -1,12 +1,11 @@
 // `trellis check`: Linkerd's health checks for a Trellis install, with a concrete next step for every failure.
 import { parseCommandLine, parseDuration, parseEnum, VERSION, type CommandSpec } from '@trellis/config';
-import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '@trellis/inject';
 import { categoriesFor } from '../check/categories.ts';
 import { CheckContext } from '../check/context.ts';
-import { renderJson, tableWriter, type CheckOutput } from '../check/render.ts';
+import { renderJson, styleFor, tableWriter, type CheckOutput } from '../check/render.ts';
 import { runChecks, succeeded } from '../check/runner.ts';
 import type { CommandIo } from './io.ts';
-import { CLUSTER_FLAGS, clusterSelection } from '../cluster/kubeconfig.ts';
+import { clusterSelection, controlPlaneNamespace, GLOBAL_FLAGS } from '../cluster/kubeconfig.ts';
 
 export const CHECK_SPEC: CommandSpec = {
   name: 'trellis check',
@@ -19,9 +18,8 @@ export const CHECK_SPEC: CommandSpec = {
     output: { type: 'string', short: 'o', description: 'output format (table, short, json)', default: 'table' },
     wait: { type: 'string', description: 'how long to retry checks that may still converge (pods starting)', default: '5m' },
     'expected-version': { type: 'string', description: 'the version the control plane and proxies should run (default: this CLI\'s)' },
-    'trellis-namespace': { type: 'string', short: 'L', description: 'namespace of the Trellis control plane', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
-    ...CLUSTER_FLAGS,
   },
+  globalFlags: GLOBAL_FLAGS,
   epilog: 'Exit code 0 when every check passes (warnings allowed), 1 otherwise.',
 };
 
@@ -32,14 +30,14 @@ export async function runCheck(argv: readonly string[], io: CommandIo): Promise<
   const output = parseEnum<CheckOutput>('--output', String(v['output']), ['table', 'short', 'json']);
   const waitMs = parseDuration('--wait', String(v['wait']));
   const ctx = new CheckContext({
-    controlPlaneNamespace: String(v['trellis-namespace']),
+    controlPlaneNamespace: controlPlaneNamespace(v),
     ...(typeof v['namespace'] === 'string' ? { dataPlaneNamespace: v['namespace'] } : {}),
     cliVersion: typeof v['expected-version'] === 'string' ? v['expected-version'] : VERSION,
     ...clusterSelection(v),
   });
-  const table = output === 'json' ? undefined : tableWriter(io.stdout, output === 'short');
+  const table = output === 'json' ? undefined : tableWriter(io.stdout, output === 'short', styleFor(io.stdoutIsTTY === true));
   const categories = categoriesFor({ pre: v['pre'] === true, crds: v['crds'] === true, proxy: v['proxy'] === true });
-  const reports = await runChecks(categories, ctx, { deadline: Date.now() + waitMs, ...(table ? { onResult: (r) => table.result(r) } : {}) });
+  const reports = await runChecks(categories, ctx, { deadline: Date.now() + waitMs, ...(table ? { onResult: (r) => table.result(r), onWait: (d, _o, left) => table.waiting(d, left) } : {}) });
   const passed = succeeded(reports);
   if (table) table.end(passed);
   else io.stdout.write(renderJson(reports, passed));

@@ -3,16 +3,16 @@
 import { ConfigError, parseCommandLine, type CommandSpec } from '@trellis/config';
 import { isMeshed, parseResource, proxyAdminGet, resourcePods } from '../viz/pods.ts';
 import type { CommandIo } from './io.ts';
-import { CLUSTER_FLAGS, clusterSelection, loadCluster } from '../cluster/kubeconfig.ts';
+import { clusterSelection, GLOBAL_FLAGS, loadCluster, targetNamespace } from '../cluster/kubeconfig.ts';
 
 export const PROXY_METRICS_SPEC: CommandSpec = {
   name: 'trellis diagnostics proxy-metrics',
   summary: "Print the metrics of a resource's proxies: TYPE/NAME (deploy, sts, ds, po).",
   allowPositionals: true,
   flags: {
-    namespace: { type: 'string', short: 'n', description: 'namespace of the resource', default: 'default' },
-    ...CLUSTER_FLAGS,
   },
+  globalFlags: GLOBAL_FLAGS,
+  args: 'TYPE/NAME',
 };
 
 export async function runProxyMetrics(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -22,8 +22,8 @@ export async function runProxyMetrics(argv: readonly string[], io: CommandIo): P
   if (cl.positionals.length !== 1) throw new ConfigError(`expected one resource such as po/web-abc or deploy/web, got ${cl.positionals.length}`);
   const ref = parseResource(cl.positionals[0] as string);
   if (!ref.name) throw new ConfigError(`name the resource: ${ref.kind === 'pod' ? 'po' : ref.kind}/NAME`);
-  const namespace = String(v['namespace']);
   const kc = loadCluster(clusterSelection(v));
+  const namespace = targetNamespace(v, kc);
   const pods = (await resourcePods(kc, namespace, ref)).flatMap((r) => r.pods).filter(isMeshed);
   if (pods.length === 0) {
     io.stderr.write(`trellis diagnostics proxy-metrics: no meshed pods with a ready proxy for ${cl.positionals[0]} in ${namespace}\n`);

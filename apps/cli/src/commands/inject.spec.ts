@@ -184,7 +184,7 @@ describe('trellis uninject', () => {
 describe('trellis', () => {
   it('lists its commands and rejects unknown ones', async () => {
     expect((await cli(['--help'])).stdout).toMatch(/inject +Add the Trellis proxy/);
-    expect(await cli(['frobnicate'])).toMatchObject({ code: 1 });
+    expect(await cli(['frobnicate'])).toMatchObject({ code: 2 });
   });
 });
 

@@ -7,7 +7,6 @@ import {
   A,
   applyAnnotations,
   applyPatch,
-  DEFAULT_CONTROL_PLANE_NAMESPACE,
   DEFAULT_VALUES,
   inject,
   INJECT,
@@ -23,7 +22,7 @@ import { readSources } from '../manifests/read.ts';
 import { describeObject, mapObjects } from '../manifests/visit.ts';
 import { formatManifests, type OutputFormat } from '../manifests/write.ts';
 import type { CommandIo } from './io.ts';
-import { CLUSTER_FLAGS, clusterSelection } from '../cluster/kubeconfig.ts';
+import { clusterSelection, controlPlaneNamespace, GLOBAL_FLAGS } from '../cluster/kubeconfig.ts';
 
 /** Flags that become config annotations on the pod template: [flag, annotation, spec]. */
 const ANNOTATION_FLAGS: readonly (readonly [string, string, FlagSpec])[] = [
@@ -69,9 +68,9 @@ export const INJECT_SPEC: CommandSpec = {
     values: { type: 'string', description: '--manual: a values file laid over the cluster\'s (or the default) values', value: 'FILE' },
     'identity-trust-anchors-file': { type: 'string', description: '--manual: PEM trust anchors the proxy should use', value: 'FILE' },
     'ignore-cluster': { type: 'boolean', description: '--manual: do not read the trellis-config ConfigMap; use default values' },
-    'trellis-namespace': { type: 'string', short: 'L', description: 'namespace of the Trellis control plane', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
-    ...CLUSTER_FLAGS,
   },
+  globalFlags: GLOBAL_FLAGS,
+  args: 'FILE|DIR|-...',
   epilog: 'Example:\n  kubectl get -n emojivoto deploy -o yaml | trellis inject - | kubectl apply -f -',
 };
 
@@ -93,7 +92,7 @@ async function manualValues(opts: Readonly<Record<string, unknown>>): Promise<Va
   let doc: Record<string, unknown> = {};
   if (opts['ignore-cluster'] !== true) {
     const fetched = await fetchClusterValues({
-      namespace: String(opts['trellis-namespace']),
+      namespace: controlPlaneNamespace(opts),
       ...clusterSelection(opts),
     });
     if (isPlainObject(fetched)) doc = fetched;
@@ -158,7 +157,7 @@ export async function runInject(argv: readonly string[], io: CommandIo): Promise
   const annotations = flagAnnotations(opts, parsed.explicit);
   const mode = opts['ingress'] === true ? 'ingress' : 'enabled';
   const values = manual ? await manualValues(opts) : DEFAULT_VALUES;
-  const controlPlaneNamespace = String(opts['trellis-namespace']);
+  const cpNamespace = controlPlaneNamespace(opts);
 
   const manifests = await readSources(parsed.positionals, () => io.readStdin());
   const lines: string[] = [];
@@ -175,7 +174,7 @@ export async function runInject(argv: readonly string[], io: CommandIo): Promise
         return copy;
       }
       // The decision is the CLI's: namespace annotations are not consulted, the workload's own "disabled" is.
-      const probe = inject({ object: obj, values, origin: 'cli', controlPlaneNamespace });
+      const probe = inject({ object: obj, values, origin: 'cli', controlPlaneNamespace: cpNamespace });
       if (!probe.injected) {
         lines.push(`${kind} "${name}" skipped: ${probe.reasons.map((r) => SKIP_REASON_TEXT[r]).join('; ')}`);
         return obj;
@@ -185,7 +184,7 @@ export async function runInject(argv: readonly string[], io: CommandIo): Promise
         lines.push(`${kind} "${name}" injected`);
         return annotated;
       }
-      const result = inject({ object: annotated, values, origin: 'cli', controlPlaneNamespace });
+      const result = inject({ object: annotated, values, origin: 'cli', controlPlaneNamespace: cpNamespace });
       for (const w of result.warnings) lines.push(`warning: ${kind} "${name}": ${w}`);
       lines.push(`${kind} "${name}" injected`);
       return applyPatch(annotated, result.patch);

@@ -5,6 +5,7 @@ import { readSources } from '../manifests/read.ts';
 import { describeObject, mapObjects } from '../manifests/visit.ts';
 import { formatManifests, type OutputFormat } from '../manifests/write.ts';
 import type { CommandIo } from './io.ts';
+import { GLOBAL_FLAGS } from '../cluster/kubeconfig.ts';
 
 export const UNINJECT_SPEC: CommandSpec = {
   name: 'trellis uninject',
@@ -13,6 +14,8 @@ export const UNINJECT_SPEC: CommandSpec = {
   flags: {
     output: { type: 'string', short: 'o', description: 'output format (yaml, json)', default: 'yaml' },
   },
+  globalFlags: GLOBAL_FLAGS,
+  args: 'FILE|DIR|-...',
   epilog: 'Example:\n  kubectl get -n emojivoto deploy -o yaml | trellis uninject - | kubectl apply -f -',
 };
 

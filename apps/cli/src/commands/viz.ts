@@ -5,18 +5,18 @@ import { parsePrometheusText, type Sample } from '@trellis/telemetry';
 import { isMeshed, parseResource, proxyAdminGet, resourcePods } from '../viz/pods.ts';
 import { renderStatTable, statRow, type PodScrape } from '../viz/stat.ts';
 import type { CommandIo } from './io.ts';
-import { CLUSTER_FLAGS, clusterSelection, loadCluster } from '../cluster/kubeconfig.ts';
+import { clusterSelection, GLOBAL_FLAGS, loadCluster, targetNamespace } from '../cluster/kubeconfig.ts';
 
 export const STAT_SPEC: CommandSpec = {
   name: 'trellis viz stat',
   summary: 'Golden metrics of meshed workloads: TYPE (deploy, sts, ds, po) or TYPE/NAME.',
   allowPositionals: true,
   flags: {
-    namespace: { type: 'string', short: 'n', description: 'namespace of the resources', default: 'default' },
     'time-window': { type: 'string', short: 't', description: 'how long to measure (each proxy is read at the start and the end)', default: '10s' },
     output: { type: 'string', short: 'o', description: 'output format (table, json)', default: 'table' },
-    ...CLUSTER_FLAGS,
   },
+  globalFlags: GLOBAL_FLAGS,
+  args: 'TYPE[/NAME]',
   epilog: 'Example:\n  trellis viz stat deploy -n emojivoto',
 };
 
@@ -31,8 +31,8 @@ export async function runStat(argv: readonly string[], io: CommandIo): Promise<n
   const windowMs = parseDuration('--time-window', String(v['time-window']));
   if (windowMs < 1000) throw new ConfigError(`invalid value "${String(v['time-window'])}" for --time-window: at least 1s`);
   const output = parseEnum<'table' | 'json'>('--output', String(v['output']), ['table', 'json']);
-  const namespace = String(v['namespace']);
   const kc = loadCluster(clusterSelection(v));
+  const namespace = targetNamespace(v, kc);
 
   const resources = await resourcePods(kc, namespace, ref);
   const meshed = resources.flatMap((r) => r.pods.filter(isMeshed).map((p) => ({ resource: r.name, pod: p.metadata?.name ?? '' })));

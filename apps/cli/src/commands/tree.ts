@@ -1,0 +1,63 @@
+// Every trellis command in one tree: names, one-line summaries, the flag specs (for --help and shell completion)
+// and the function that runs each leaf.
+import type { CommandSpec } from '@trellis/config';
+import { CHECK_SPEC, runCheck } from './check.ts';
+import { COMPLETION_SPEC, runComplete, runCompletion } from './completion.ts';
+import { PROXY_METRICS_SPEC, runProxyMetrics } from './diagnostics.ts';
+import { INJECT_SPEC, runInject } from './inject.ts';
+import { INSTALL_SPEC, runInstall, runUpgrade, UPGRADE_SPEC } from './install.ts';
+import type { CommandIo } from './io.ts';
+import { runUninject, UNINJECT_SPEC } from './uninject.ts';
+import { PRUNE_SPEC, runPrune, runUninstall, UNINSTALL_SPEC } from './uninstall.ts';
+import { runVersion, VERSION_SPEC } from './version.ts';
+import { runStat, STAT_SPEC } from './viz.ts';
+
+export interface CommandNode {
+  readonly summary: string;
+  /** Longer text for a group's --help. */
+  readonly description?: string;
+  readonly aliases?: readonly string[];
+  readonly hidden?: boolean;
+  /** A leaf's flags; completion reads them. */
+  readonly spec?: CommandSpec;
+  readonly run?: (argv: readonly string[], io: CommandIo) => Promise<number>;
+  readonly subcommands?: Readonly<Record<string, CommandNode>>;
+}
+
+const leaf = (spec: CommandSpec, run: CommandNode['run'], summary = spec.summary): CommandNode => ({ summary, spec, run });
+
+const stat = leaf(STAT_SPEC, runStat, 'Golden metrics (success rate, RPS, latency, TCP connections) per workload or pod');
+
+const COMMANDS: Record<string, CommandNode> = {
+  check: leaf(CHECK_SPEC, runCheck, 'Check the Trellis installation for potential problems'),
+  diagnostics: {
+    summary: 'Diagnostics of the proxies and the control plane',
+    description: 'Commands that show what the proxies and the control plane see, for debugging.',
+    subcommands: {
+      'proxy-metrics': leaf(PROXY_METRICS_SPEC, runProxyMetrics, "Print the raw metrics of a resource's proxies"),
+    },
+  },
+  inject: leaf(INJECT_SPEC, runInject, 'Add the Trellis proxy to Kubernetes manifests'),
+  install: leaf(INSTALL_SPEC, runInstall, 'Output the manifests to install Trellis (--crds first)'),
+  prune: leaf(PRUNE_SPEC, runPrune, 'Output the control-plane objects an upgrade left behind, for kubectl delete'),
+  uninject: leaf(UNINJECT_SPEC, runUninject, 'Remove the Trellis proxy from Kubernetes manifests'),
+  uninstall: leaf(UNINSTALL_SPEC, runUninstall, 'Output every object Trellis created, for kubectl delete'),
+  upgrade: leaf(UPGRADE_SPEC, runUpgrade, 'Output the manifests to upgrade Trellis, keeping its values and certificates'),
+  version: leaf(VERSION_SPEC, runVersion, 'Print the client and the control plane versions'),
+  viz: {
+    summary: 'Observe meshed traffic',
+    description: "Golden metrics of meshed workloads, read from their proxies through the API server.",
+    subcommands: { stat },
+  },
+  stat: { ...stat, summary: 'Alias of viz stat', hidden: true },
+};
+
+export const ROOT: CommandNode = {
+  summary: 'trellis manages the Trellis service mesh.',
+  subcommands: {
+    ...COMMANDS,
+    completion: leaf(COMPLETION_SPEC, runCompletion, 'Output the shell completion script (bash, zsh, fish)'),
+    // What the completion scripts call; the raw arguments, never parsed as flags.
+    __complete: { summary: 'Complete a command line', hidden: true, run: (argv, io) => runComplete(ROOT, argv, io) },
+  },
+};
