@@ -1,9 +1,13 @@
-// Wiring only: run the command line against the process's streams and exit with its code.
+// Wiring only: run the command line against the process's streams and exit with its code. No top-level await:
+// the standalone executable bundles this file as CommonJS, the only format Node 24 runs inside one.
 import { readAll } from './manifests/read.ts';
 import { runCli } from './commands/root.ts';
 
-process.exitCode = await runCli(process.argv.slice(2), {
+void runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   readStdin: () => readAll(process.stdin),
+  stdoutIsTTY: process.stdout.isTTY === true,
+}).then((code) => {
+  process.exitCode = code;
 });
