@@ -3,7 +3,7 @@
 import { ConfigError, parseCommandLine, type CommandSpec } from '@trellis/config';
 import { GLOBAL_FLAGS } from '../cluster/kubeconfig.ts';
 import type { CommandIo } from './io.ts';
-import type { CommandNode } from './tree.ts';
+import type { CommandNode } from './command-node.ts';
 
 export const COMPLETION_SPEC: CommandSpec = {
   name: 'trellis completion',

@@ -6,23 +6,12 @@ import { COMPLETION_SPEC, runComplete, runCompletion } from './completion.ts';
 import { PROXY_METRICS_SPEC, runProxyMetrics } from './diagnostics.ts';
 import { INJECT_SPEC, runInject } from './inject.ts';
 import { INSTALL_SPEC, runInstall, runUpgrade, UPGRADE_SPEC } from './install.ts';
-import type { CommandIo } from './io.ts';
+import type { CommandNode } from './command-node.ts';
 import { runUninject, UNINJECT_SPEC } from './uninject.ts';
 import { PRUNE_SPEC, runPrune, runUninstall, UNINSTALL_SPEC } from './uninstall.ts';
 import { runVersion, VERSION_SPEC } from './version.ts';
 import { runStat, STAT_SPEC } from './viz.ts';
 
-export interface CommandNode {
-  readonly summary: string;
-  /** Longer text for a group's --help. */
-  readonly description?: string;
-  readonly aliases?: readonly string[];
-  readonly hidden?: boolean;
-  /** A leaf's flags; completion reads them. */
-  readonly spec?: CommandSpec;
-  readonly run?: (argv: readonly string[], io: CommandIo) => Promise<number>;
-  readonly subcommands?: Readonly<Record<string, CommandNode>>;
-}
 
 const leaf = (spec: CommandSpec, run: CommandNode['run'], summary = spec.summary): CommandNode => ({ summary, spec, run });
 
@@ -61,3 +50,5 @@ export const ROOT: CommandNode = {
     __complete: { summary: 'Complete a command line', hidden: true, run: (argv, io) => runComplete(ROOT, argv, io) },
   },
 };
+
+export type { CommandNode };
