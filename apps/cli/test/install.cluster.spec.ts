@@ -50,7 +50,7 @@ const WEBHOOK_KINDS = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhoo
 /** The manifests less the cluster-wide webhook configurations (see the file comment). */
 const applicable = (yaml: string) => docs(yaml).filter((d) => !WEBHOOK_KINDS.has(d.kind)).map((d) => `---\n${stringify(d)}`).join('');
 /** Only this test's namespaces may be touched by a webhook that the dry run checks. */
-const SCOPED = ['--set', `proxyInjector.namespaceSelector.matchLabels.trellis-install=${suffix}`, '--set', `profileValidator.namespaceSelector.matchLabels.trellis-install=${suffix}`];
+const SCOPED = ['--set', `proxyInjector.namespaceSelector.matchLabels.trellis-install=${suffix}`, '--set', `profileValidator.namespaceSelector.matchLabels.trellis-install=${suffix}`, '--set', `policyValidator.namespaceSelector.matchLabels.trellis-install=${suffix}`];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trellis-install-'));
@@ -87,7 +87,7 @@ describe('trellis install renders what helm template renders', () => {
 
   it('install with certificate files, --ha, -f, --set and --set-file is the Namespace plus helm template of the same values (golden)', async () => {
     const flags = ['-f', join(dir, 'values.yaml'), '--set', 'controllerReplicas=2,enablePodAntiAffinity=false', '--set-string', 'podLabels.team=007'];
-    const files = ['--set-file', `proxyInjector.crtPEM=${join(dir, 'webhook.crt')}`, '--set-file', `proxyInjector.keyPEM=${join(dir, 'webhook.key')}`, '--set-file', `profileValidator.crtPEM=${join(dir, 'webhook.crt')}`, '--set-file', `profileValidator.keyPEM=${join(dir, 'webhook.key')}`];
+    const files = ['--set-file', `proxyInjector.crtPEM=${join(dir, 'webhook.crt')}`, '--set-file', `proxyInjector.keyPEM=${join(dir, 'webhook.key')}`, '--set-file', `profileValidator.crtPEM=${join(dir, 'webhook.crt')}`, '--set-file', `profileValidator.keyPEM=${join(dir, 'webhook.key')}`, '--set-file', `policyValidator.crtPEM=${join(dir, 'webhook.crt')}`, '--set-file', `policyValidator.keyPEM=${join(dir, 'webhook.key')}`];
     const r = await trellis(
       'install', '--ignore-cluster', '-L', 'trellis', '--ha', ...flags, ...files,
       '--identity-trust-anchors-file', join(dir, 'ca.crt'), '--identity-issuer-certificate-file', join(dir, 'issuer.crt'), '--identity-issuer-key-file', join(dir, 'issuer.key'),
@@ -170,7 +170,7 @@ describe('trellis install, upgrade, prune and uninstall on the API server', () =
     expect(upgraded.err).toBe('');
     const before = docs(installed.out);
     const after = docs(upgraded.out);
-    for (const [kind, name] of [['Secret', 'trellis-identity-issuer'], ['ConfigMap', 'trellis-identity-trust-roots'], ['Secret', 'trellis-proxy-injector-k8s-tls'], ['Secret', 'trellis-sp-validator-k8s-tls']] as const) {
+    for (const [kind, name] of [['Secret', 'trellis-identity-issuer'], ['ConfigMap', 'trellis-identity-trust-roots'], ['Secret', 'trellis-proxy-injector-k8s-tls'], ['Secret', 'trellis-sp-validator-k8s-tls'], ['Secret', 'trellis-policy-validator-k8s-tls']] as const) {
       expect({ kind, name, data: find(after, kind, name)?.data }).toEqual({ kind, name, data: find(before, kind, name)?.data });
     }
     expect(JSON.stringify(find(after, 'Deployment', 'trellis-identity'))).toContain('debug');

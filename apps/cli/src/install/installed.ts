@@ -11,6 +11,7 @@ export const ISSUER_SECRET = 'trellis-identity-issuer';
 export const WEBHOOK_SECRETS = [
   ['trellis-proxy-injector-k8s-tls', 'proxyInjector'],
   ['trellis-sp-validator-k8s-tls', 'profileValidator'],
+  ['trellis-policy-validator-k8s-tls', 'policyValidator'],
 ] as const;
 
 async function secretData(kc: KubeConfig, namespace: string, name: string): Promise<Record<string, string> | undefined> {
