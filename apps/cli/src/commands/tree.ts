@@ -7,6 +7,7 @@ import { PROXY_METRICS_SPEC, runProxyMetrics } from './diagnostics.ts';
 import { INJECT_SPEC, runInject } from './inject.ts';
 import { INSTALL_SPEC, runInstall, runUpgrade, UPGRADE_SPEC } from './install.ts';
 import type { CommandNode } from './command-node.ts';
+import { PROFILE_SPEC, runProfile } from './profile.ts';
 import { runUninject, UNINJECT_SPEC } from './uninject.ts';
 import { PRUNE_SPEC, runPrune, runUninstall, UNINSTALL_SPEC } from './uninstall.ts';
 import { runVersion, VERSION_SPEC } from './version.ts';
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, CommandNode> = {
   },
   inject: leaf(INJECT_SPEC, runInject, 'Add the Trellis proxy to Kubernetes manifests'),
   install: leaf(INSTALL_SPEC, runInstall, 'Output the manifests to install Trellis (--crds first)'),
+  profile: leaf(PROFILE_SPEC, runProfile, 'Output a ServiceProfile: a template, or from an OpenAPI or .proto file'),
   prune: leaf(PRUNE_SPEC, runPrune, 'Output the control-plane objects an upgrade left behind, for kubectl delete'),
   uninject: leaf(UNINJECT_SPEC, runUninject, 'Remove the Trellis proxy from Kubernetes manifests'),
   uninstall: leaf(UNINSTALL_SPEC, runUninstall, 'Output every object Trellis created, for kubectl delete'),
