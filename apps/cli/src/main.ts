@@ -3,6 +3,12 @@
 import { readAll } from './manifests/read.ts';
 import { runCli } from './commands/root.ts';
 
+// A reader that stops early (`trellis install | head`) closes the pipe: that ends the command, it is no error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 void runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

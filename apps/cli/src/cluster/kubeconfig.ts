@@ -3,7 +3,10 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FlagSpec } from '@trellis/config';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '@trellis/inject';
-import { loadKubeConfig } from '@trellis/k8s';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfigError, loadKubeConfig } from '@trellis/k8s';
 
 export const GLOBAL_FLAGS = {
   namespace: { type: 'string', short: 'n', description: "namespace to use (default: the kube context's namespace, else default)" },
@@ -38,7 +41,17 @@ export function controlPlaneNamespace(values: Readonly<Record<string, unknown>>)
   return str(values['trellis-namespace']) ?? str(process.env['TRELLIS_NAMESPACE']) ?? DEFAULT_CONTROL_PLANE_NAMESPACE;
 }
 
+/** kubectl's sources: --kubeconfig, $KUBECONFIG, ~/.kube/config, or a pod's service account. */
+function haveKubeconfig(sel: ClusterSelection): boolean {
+  if (sel.kubeconfig) return true;
+  const env = process.env['KUBECONFIG'];
+  if (env) return env.split(':').some((f) => f && existsSync(f));
+  return existsSync(join(homedir(), '.kube', 'config')) || (process.env['KUBERNETES_SERVICE_HOST'] !== undefined && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'));
+}
+
 export function loadCluster(sel: ClusterSelection): KubeConfig {
+  // The client library would otherwise fall back to http://localhost:8080 and fail with a message about TLS.
+  if (!haveKubeconfig(sel)) throw new KubeConfigError(`no kubeconfig: ${process.env['KUBECONFIG'] ? `none of $KUBECONFIG (${process.env['KUBECONFIG']}) exists` : '~/.kube/config does not exist and $KUBECONFIG is not set'}; pass --kubeconfig`);
   return loadKubeConfig({ kubeconfig: sel.kubeconfig, context: sel.context, impersonate: sel.as ? { user: sel.as, group: sel.asGroup } : sel.asGroup ? { group: sel.asGroup } : undefined });
 }
 
