@@ -78,6 +78,12 @@ describe('trellis viz stat', () => {
   }, 30_000);
 });
 
+describe('trellis diagnostics controller-metrics', () => {
+  it('says so when no control-plane pod runs in the namespace', async () => {
+    expect(await trellis('diagnostics', 'controller-metrics', '-L', ns)).toEqual({ code: 1, out: '', err: `trellis diagnostics controller-metrics: no running control-plane pod with an admin port in ${ns}\n` });
+  }, 30_000);
+});
+
 describe('trellis diagnostics proxy-metrics', () => {
   it('fails with a clear message when the resource has no meshed pod', async () => {
     expect(await trellis('diagnostics', 'proxy-metrics', 'deploy/web', '-n', ns)).toEqual({ code: 1, out: '', err: `trellis diagnostics proxy-metrics: no meshed pods with a ready proxy for deploy/web in ${ns}\n` });

@@ -1,9 +1,11 @@
-// `trellis diagnostics proxy-metrics`: the raw /metrics of each proxy of a resource, read through the API server
-// (Linkerd port-forwards; this works wherever kubectl does).
+// `trellis diagnostics proxy-metrics` and `controller-metrics`: the raw /metrics of each proxy of a resource, or of
+// each control-plane container's admin port, read through the API server (Linkerd port-forwards; this works
+// wherever kubectl does).
 import { ConfigError, parseCommandLine, type CommandSpec } from '@trellis/config';
-import { isMeshed, parseResource, proxyAdminGet, resourcePods } from '../viz/pods.ts';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { isMeshed, parseResource, podPortGet, proxyAdminGet, resourcePods } from '../viz/pods.ts';
 import type { CommandIo } from './io.ts';
-import { clusterSelection, GLOBAL_FLAGS, loadCluster, targetNamespace } from '../cluster/kubeconfig.ts';
+import { clusterSelection, controlPlaneNamespace, GLOBAL_FLAGS, loadCluster, targetNamespace } from '../cluster/kubeconfig.ts';
 
 export const PROXY_METRICS_SPEC: CommandSpec = {
   name: 'trellis diagnostics proxy-metrics',
@@ -43,9 +45,37 @@ export async function runProxyMetrics(argv: readonly string[], io: CommandIo): P
   return failed ? 1 : 0;
 }
 
-export async function runDiagnostics(argv: readonly string[], io: CommandIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'proxy-metrics') return runProxyMetrics(rest, io);
-  io.stderr.write(`trellis diagnostics: ${sub === undefined ? 'expected a subcommand' : `unknown subcommand ${JSON.stringify(sub)}`}\n\nUsage: trellis diagnostics proxy-metrics TYPE/NAME [-n NAMESPACE]\n`);
-  return 1;
+export const CONTROLLER_METRICS_SPEC: CommandSpec = {
+  name: 'trellis diagnostics controller-metrics',
+  summary: "Print the metrics of the control plane's controllers (each container's admin port), read through the API server.",
+  flags: {},
+  globalFlags: GLOBAL_FLAGS,
+};
+
+/** Every control-plane container's admin port (named <component>-admin by the chart), as Linkerd's command reads them. */
+export async function runControllerMetrics(argv: readonly string[], io: CommandIo): Promise<number> {
+  const cl = parseCommandLine(CONTROLLER_METRICS_SPEC, argv, io.stdout);
+  if (cl.kind === 'exit') return cl.code;
+  const namespace = controlPlaneNamespace(cl.values);
+  const kc = loadCluster(clusterSelection(cl.values));
+  const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector: 'linkerd.io/control-plane-component' })).items.filter((p) => p.status?.phase === 'Running');
+  const targets = pods
+    // The proxies' admin ports are proxy-metrics' business.
+    .flatMap((p) => (p.spec?.containers ?? []).filter((c) => c.name !== 'linkerd-proxy').flatMap((c) => (c.ports ?? []).filter((port) => port.name?.endsWith('admin')).map((port) => ({ pod: p.metadata?.name ?? '', container: c.name, port: port.containerPort }))))
+    .sort((a, b) => a.pod.localeCompare(b.pod));
+  if (targets.length === 0) {
+    io.stderr.write(`trellis diagnostics controller-metrics: no running control-plane pod with an admin port in ${namespace}\n`);
+    return 1;
+  }
+  let failed = 0;
+  for (const [i, t] of targets.entries()) {
+    try {
+      const text = await podPortGet(kc, namespace, t.pod, t.port, 'metrics', `the ${t.container} admin port`);
+      io.stdout.write(`#\n# POD ${t.pod} (${i + 1} of ${targets.length})\n# CONTAINER ${t.container}\n#\n${text.endsWith('\n') ? text : `${text}\n`}`);
+    } catch (err) {
+      failed++;
+      io.stderr.write(`trellis diagnostics controller-metrics: ${(err as Error).message}\n`);
+    }
+  }
+  return failed ? 1 : 0;
 }

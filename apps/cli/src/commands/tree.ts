@@ -3,7 +3,7 @@
 import type { CommandSpec } from '@trellis/config';
 import { CHECK_SPEC, runCheck } from './check.ts';
 import { COMPLETION_SPEC, runComplete, runCompletion } from './completion.ts';
-import { PROXY_METRICS_SPEC, runProxyMetrics } from './diagnostics.ts';
+import { CONTROLLER_METRICS_SPEC, PROXY_METRICS_SPEC, runControllerMetrics, runProxyMetrics } from './diagnostics.ts';
 import { INJECT_SPEC, runInject } from './inject.ts';
 import { INSTALL_SPEC, runInstall, runUpgrade, UPGRADE_SPEC } from './install.ts';
 import type { CommandNode } from './command-node.ts';
@@ -24,6 +24,7 @@ const COMMANDS: Record<string, CommandNode> = {
     summary: 'Diagnostics of the proxies and the control plane',
     description: 'Commands that show what the proxies and the control plane see, for debugging.',
     subcommands: {
+      'controller-metrics': leaf(CONTROLLER_METRICS_SPEC, runControllerMetrics, "Print the raw metrics of the control plane's controllers"),
       'proxy-metrics': leaf(PROXY_METRICS_SPEC, runProxyMetrics, "Print the raw metrics of a resource's proxies"),
     },
   },

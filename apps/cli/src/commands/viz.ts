@@ -63,15 +63,3 @@ export async function runStat(argv: readonly string[], io: CommandIo): Promise<n
   io.stdout.write(output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : renderStatTable(rows));
   return 0;
 }
-
-const VIZ: Readonly<Record<string, (argv: readonly string[], io: CommandIo) => Promise<number>>> = { stat: runStat };
-
-export async function runViz(argv: readonly string[], io: CommandIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  const run = sub === undefined ? undefined : VIZ[sub];
-  if (!run) {
-    io.stderr.write(`trellis viz: ${sub === undefined ? 'expected a subcommand' : `unknown subcommand ${JSON.stringify(sub)}`}\n\nUsage: trellis viz stat TYPE[/NAME] [-n NAMESPACE] [-t WINDOW]\n`);
-    return 1;
-  }
-  return run(rest, io);
-}

@@ -73,10 +73,15 @@ export function isMeshed(p: V1Pod): boolean {
 }
 
 /** GET a path of the pod's proxy admin server through the API server (`pods/<name>:4191/proxy/<path>`). */
-export async function proxyAdminGet(kc: KubeConfig, namespace: string, pod: string, path: string): Promise<string> {
+export function proxyAdminGet(kc: KubeConfig, namespace: string, pod: string, path: string): Promise<string> {
+  return podPortGet(kc, namespace, pod, PROXY_ADMIN_PORT, path, 'the proxy admin port');
+}
+
+/** GET a path of one of the pod's ports through the API server's pod proxy (`pods/<name>:<port>/proxy/<path>`). */
+export async function podPortGet(kc: KubeConfig, namespace: string, pod: string, port: number, path: string, what = `port ${port}`): Promise<string> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(`${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${PROXY_ADMIN_PORT}/proxy/${path}`);
+  const url = new URL(`${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${port}/proxy/${path}`);
   const opts: RequestOptions & { headers: Record<string, string> } = { method: 'GET', headers: {}, timeout: 10_000 };
   await kc.applyToHTTPSOptions(opts);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -85,10 +90,10 @@ export async function proxyAdminGet(kc: KubeConfig, namespace: string, pod: stri
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${namespace}/${pod}: the proxy admin port answered ${res.statusCode}: ${body.trim().split('\n')[0]?.slice(0, 200)}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${namespace}/${pod}: ${what} answered ${res.statusCode}: ${body.trim().split('\n')[0]?.slice(0, 200)}`))));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`${namespace}/${pod}: no answer from the proxy admin port within 10 s`)));
+    req.on('timeout', () => req.destroy(new Error(`${namespace}/${pod}: no answer from ${what} within 10 s`)));
     req.on('error', reject);
     req.end();
   });
