@@ -1,6 +1,7 @@
 // Every trellis command in one tree: names, one-line summaries, the flag specs (for --help and shell completion)
 // and the function that runs each leaf.
 import type { CommandSpec } from '@trellis/config';
+import { AUTHZ_SPEC, runAuthz } from './authz.ts';
 import { CHECK_SPEC, runCheck } from './check.ts';
 import { COMPLETION_SPEC, runComplete, runCompletion } from './completion.ts';
 import { CONTROLLER_METRICS_SPEC, PROXY_METRICS_SPEC, runControllerMetrics, runProxyMetrics } from './diagnostics.ts';
@@ -19,6 +20,7 @@ const leaf = (spec: CommandSpec, run: CommandNode['run'], summary = spec.summary
 const stat = leaf(STAT_SPEC, runStat, 'Golden metrics (success rate, RPS, latency, TCP connections) per workload or pod');
 
 const COMMANDS: Record<string, CommandNode> = {
+  authz: leaf(AUTHZ_SPEC, runAuthz, "List the authorizations that apply to a resource's Servers and routes"),
   check: leaf(CHECK_SPEC, runCheck, 'Check the Trellis installation for potential problems'),
   diagnostics: {
     summary: 'Diagnostics of the proxies and the control plane',
