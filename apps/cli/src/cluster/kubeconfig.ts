@@ -19,7 +19,7 @@ export const GLOBAL_FLAGS = {
   context: { type: 'string', description: 'kubeconfig context to use' },
   as: { type: 'string', description: 'username to impersonate for Kubernetes operations' },
   'as-group': { type: 'string', description: 'group to impersonate for Kubernetes operations (with --as)' },
-  verbose: { type: 'boolean', description: 'explain what the command does on stderr (API server, helm invocations)' },
+  verbose: { type: 'boolean', description: "print the helm command lines and an error's cause on stderr" },
 } as const satisfies Readonly<Record<string, FlagSpec>>;
 
 export interface ClusterSelection {

@@ -53,7 +53,9 @@ export function resolveCommand(argv: readonly string[]): Resolved {
 /** The usage of a command group: its subcommands and the global flags. */
 export function groupHelp(path: readonly string[], node: CommandNode): string {
   const name = ['trellis', ...path].join(' ');
-  const subs = Object.entries(node.subcommands ?? {}).filter(([, c]) => !c.hidden);
+  const subs = Object.entries(node.subcommands ?? {})
+    .filter(([, c]) => !c.hidden)
+    .sort(([a], [b]) => a.localeCompare(b));
   const width = Math.max(...subs.map(([n]) => n.length)) + 4;
   const flagsHelp = formatHelp({ name, summary: '', flags: {}, globalFlags: GLOBAL_FLAGS } satisfies CommandSpec);
   const flags = flagsHelp.slice(flagsHelp.indexOf('Flags:'));
