@@ -64,7 +64,7 @@ const fortio = execFileSync(join(root, 'tools', 'bin', 'ensure'), ['fortio']).to
 const sh = (cmd: string, ...a: string[]) => execFileSync(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
 // Two pod pairs (client and server namespace joined by a veth pair, both programmed by proxy-init): "plain"
-// with plaintext proxies (Proxy I), "mesh" with meshed ones (identity from Certify, mTLS, orig-proto HTTP/2
+// with plaintext proxies, "mesh" with meshed ones (identity from Certify, mTLS, orig-proto HTTP/2
 // between them). Paths of a pair are told apart by port: the plain client pod ignores 8080 outbound, the plain
 // server pod ignores 8080 and 8081 inbound.
 const tag = `trellis-bench-${process.pid}`;
