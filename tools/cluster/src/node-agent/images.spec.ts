@@ -19,6 +19,10 @@ describe('the image table', () => {
     expect(imageEntrypoint('trellis/demo-vote-bot:0.1.0', opts)).toEqual({ ok: true, argv: ['/repo/node', '/repo/tools/demo/src/vote-bot/main.ts'] });
     expect(imageEntrypoint('trellis/demo-nope:1', opts)).toMatchObject({ ok: false, reason: 'ErrImageNotMapped' });
   });
+  it("maps Linkerd's proxy image to its entrypoint, which execs the pinned linkerd2-proxy", () => {
+    expect(imageEntrypoint('cr.l5d.io/linkerd/proxy:edge-26.8.1', opts)).toEqual({ ok: true, argv: ['/repo/node', '/repo/tools/linkerd-proxy/src/main.ts'] });
+    expect(imageEntrypoint('cr.l5d.io/linkerd/proxy-init:v2', opts)).toMatchObject({ ok: false, reason: 'ErrImageNotMapped' });
+  });
   it('refuses an unknown image with a clear reason', () => {
     expect(imageEntrypoint('nginx:1.27', opts)).toMatchObject({ ok: false, reason: 'ErrImageNotMapped', message: expect.stringContaining('nginx:1.27') });
   });

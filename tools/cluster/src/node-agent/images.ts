@@ -24,12 +24,15 @@ export interface ImageTableOptions {
 }
 
 const DEMO_APPS = ['web', 'emoji', 'voting', 'vote-bot'];
+/** Linkerd's proxy image: its entrypoint (key and CSR, then exec of the pinned linkerd2-proxy), for interop tests. */
+const LINKERD_PROXY = 'cr.l5d.io/linkerd/proxy';
 
 /** Entrypoint of an image, or why there is none. */
 export function imageEntrypoint(image: string, opts: ImageTableOptions): ImageResolution | ImageFailure {
   const exists = opts.exists ?? existsSync;
   const [repo = ''] = image.split('@')[0]!.split(/:(?=[^/]*$)/);
   const name = repo.replace(/^(docker\.io\/|localhost\/)/, '');
+  if (name === LINKERD_PROXY) return { ok: true, argv: [opts.node, join(opts.repoRoot, 'tools/linkerd-proxy/src/main.ts')] };
   const demo = /^trellis\/demo-([a-z-]+)$/.exec(name);
   if (demo) {
     const app = demo[1]!;
@@ -49,7 +52,7 @@ export function imageEntrypoint(image: string, opts: ImageTableOptions): ImageRe
   return {
     ok: false,
     reason: 'ErrImageNotMapped',
-    message: `image ${image} has no local command: this node runs trellis/<component>, trellis/demo-<app> and busybox images only`,
+    message: `image ${image} has no local command: this node runs trellis/<component>, trellis/demo-<app>, ${LINKERD_PROXY} and busybox images only`,
   };
 }
 
