@@ -177,15 +177,16 @@ describe('the seeds journey on a single-node cluster', () => {
 
   it('answers the seeds\' check and stat: trellis check --proxy passes, viz stat shows the doughnut in voting\'s success rate', async () => {
     const cli = (...args: string[]) => exec(process.execPath, [TRELLIS_CLI, ...args, '--kubeconfig', cluster.kubeconfig]);
-    const check = await phases.run('trellis check --proxy', () => cli('check', '--proxy', '-n', DEMO_NS, '--wait', '1m'));
-    console.log(`[e2e] trellis check --proxy:\n${check}`);
+    // The seeds' forms: the namespace flag before the command.
+    const check = await phases.run('trellis -n emojivoto check --proxy', () => cli('-n', DEMO_NS, 'check', '--proxy', '--wait', '1m'));
+    console.log(`[e2e] trellis -n ${DEMO_NS} check --proxy:\n${check}`);
     expect(check).toContain('√ control plane pods are ready');
     expect(check).toContain('√ data plane proxies are ready');
     expect(check.trimEnd().endsWith('Status check results are √')).toBe(true);
     // Each proxy is read twice through the API server's pod proxy, 5 s apart; vote-bot only calls out, so it has no
     // inbound traffic of its own.
-    const table = await phases.run('trellis viz stat', () => cli('viz', 'stat', 'deploy', '-n', DEMO_NS, '-t', '5s'));
-    console.log(`[e2e] trellis viz stat deploy -n ${DEMO_NS}:\n${table}`);
+    const table = await phases.run('trellis -n emojivoto viz stat deploy', () => cli('-n', DEMO_NS, 'viz', 'stat', 'deploy', '-t', '5s'));
+    console.log(`[e2e] trellis -n ${DEMO_NS} viz stat deploy:\n${table}`);
     const rows = JSON.parse(await cli('viz', 'stat', 'deploy', '-n', DEMO_NS, '-t', '5s', '-o', 'json')) as { name: string; meshed: number; pods: number; successRate?: number; rps?: number }[];
     expect(rows.map((r) => `${r.name} ${r.meshed}/${r.pods}`)).toEqual(['emoji 1/1', 'vote-bot 1/1', 'voting 1/1', 'web 1/1']);
     const by = new Map(rows.map((r) => [r.name, r]));
