@@ -157,7 +157,7 @@ describe('trellis install, upgrade, prune and uninstall on the API server', () =
 
   it('installs, then upgrade keeps the issuer, the trust anchors and the webhook certificates, and prune finds the leftovers', async () => {
     const installed = await trellis('install', '-L', ns, ...SCOPED);
-    expect(installed.code).toBe(0);
+    expect({ code: installed.code, err: installed.err }).toEqual({ code: 0, err: '' });
     const applied = await run(KUBECTL, ['apply', '-f', '-'], applicable(installed.out));
     expect(applied.stderr).toBe('');
     const dry = await run(KUBECTL, ['apply', '--dry-run=server', '-f', '-'], installed.out);
@@ -167,7 +167,7 @@ describe('trellis install, upgrade, prune and uninstall on the API server', () =
     expect(again).toMatchObject({ code: 1, err: `trellis install: Trellis is already installed in namespace ${ns}: use trellis upgrade (or pass --ignore-cluster)\n` });
 
     const upgraded = await trellis('upgrade', '-L', ns, '--set', 'controllerLogLevel=debug');
-    expect(upgraded.err).toBe('');
+    expect({ code: upgraded.code, err: upgraded.err }).toEqual({ code: 0, err: '' });
     const before = docs(installed.out);
     const after = docs(upgraded.out);
     for (const [kind, name] of [['Secret', 'trellis-identity-issuer'], ['ConfigMap', 'trellis-identity-trust-roots'], ['Secret', 'trellis-proxy-injector-k8s-tls'], ['Secret', 'trellis-sp-validator-k8s-tls'], ['Secret', 'trellis-policy-validator-k8s-tls']] as const) {
