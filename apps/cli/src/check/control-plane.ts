@@ -45,7 +45,7 @@ export const trellisCrd: Category<CheckContext> = {
         const established = new Set(
           items.filter((c) => c.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True')).map((c) => c.metadata?.name ?? ''),
         );
-        return missingOf('CustomResourceDefinitions (or not Established)', CRDS, established, 'helm install trellis-crds helm/trellis-crds');
+        return missingOf('CustomResourceDefinitions (or not Established)', CRDS, established, 'trellis install --crds | kubectl apply -f - (or helm install trellis-crds helm/trellis-crds)');
       },
     },
   ],
