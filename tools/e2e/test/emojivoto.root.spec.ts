@@ -1,7 +1,8 @@
 // The seeds' journey end to end on a single-node cluster (needs root: network namespaces, a bridge, iptables), the
 // same steps `npm run demo` takes (src/journey.ts): cluster up, certificates, helm install, the demo meshed with
 // `trellis inject`, then what the mesh must show: mTLS between web and emoji/voting in the proxies' metrics, the
-// caller's identity at the app, the doughnut's failures classified, proxy-init's golden nat table in every pod, traffic
+// caller's identity at the app, the doughnut's failures classified, golden metrics and edges from a real Prometheus
+// through the metrics API, proxy-init's golden nat table in every pod, traffic
 // surviving a control-plane outage, policy resources (an HTTPRoute, a Server with an AuthorizationPolicy) taking effect
 // and going away, the HA values, and a teardown that leaves nothing behind.
 // One node cluster runs per machine: up waits (bounded) for another test's or demo's cluster to go down.
@@ -33,6 +34,7 @@ import {
 } from '../src/journey.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
 import { expectedNatTable, normalizeSave } from '../src/nat.ts';
+import { prometheusConfig, promQuery, startMetricsApi, startPrometheus } from '../src/viz.ts';
 
 /** How long to wait for another node cluster on this machine (tools/cluster's node test, a demo) to go down. */
 const NODE_WAIT_MS = 8 * 60_000;
@@ -195,6 +197,65 @@ describe('the seeds journey on a single-node cluster', () => {
     expect(by.get('emoji')?.successRate).toBe(1);
     expect(by.get('web')?.rps).toBeGreaterThan(0);
   }, 3 * MINUTE);
+
+  it('serves the demo\'s golden metrics and edges from a real Prometheus scraping the proxies, through the metrics API', async () => {
+    const prometheus = await phases.run('prometheus up', () =>
+      startPrometheus(join(dir, 'prometheus'), prometheusConfig({ kubeconfig: cluster.kubeconfig, controlPlaneNamespace: TRELLIS_NS, scrapeInterval: '2s' })),
+    );
+    let api: Awaited<ReturnType<typeof startMetricsApi>> | undefined;
+    try {
+      // Discovered through the API server and relabelled as Linkerd's viz does: one target per meshed pod's proxy.
+      const targets = await phases.run('proxies scraped', () =>
+        until(cluster, 'Prometheus scraping the 4 demo proxies and the control plane', async () => {
+          const up = await promQuery(prometheus.url, `up{job="linkerd-proxy",namespace="${DEMO_NS}"} == 1`);
+          const controllers = await promQuery(prometheus.url, 'up{job="linkerd-controller"} == 1');
+          return up.length === 4 && controllers.length >= CONTROL_PLANE.length && up;
+        }, 2 * MINUTE),
+      );
+      expect(targets.map((t) => t.metric['deployment']).sort()).toEqual(['emoji', 'vote-bot', 'voting', 'web']);
+      api = await startMetricsApi({ kubeconfig: cluster.kubeconfig, prometheusUrl: prometheus.url });
+      const apiUrl = api.url;
+      type Row = { resource: { name: string }; pods: { running: number; meshed: number }; stats: { successRate: number | null; rps: number; securedRate: number | null; latencyMs: { p50: number | null } } | null; tcp: { openConnections: number } | null };
+      const stat = async () => (await (await fetch(`${apiUrl}/api/v1/stat?resource=deploy&namespace=${DEMO_NS}&window=30s`)).json()) as { rows: Row[] };
+      const body = await phases.run('metrics-api stat', () =>
+        until(cluster, 'stats for web, voting and emoji with traffic, voting failing some', async () => {
+          const b = await stat();
+          const by = new Map(b.rows.map((r) => [r.resource.name, r]));
+          const voting = by.get('voting')?.stats?.successRate ?? 1;
+          return voting > 0 && voting < 1 && (by.get('web')?.stats?.rps ?? 0) > 0 && by.get('emoji')?.stats?.successRate === 1 && b;
+        }, 2 * MINUTE),
+      );
+      const t0 = Date.now();
+      const again = await stat();
+      console.log(`[e2e] GET /api/v1/stat?resource=deploy&namespace=${DEMO_NS}&window=30s (${Date.now() - t0} ms):\n${JSON.stringify(again, null, 1)}`);
+      expect(body.rows.map((r) => `${r.resource.name} ${r.pods.meshed}/${r.pods.running}`)).toEqual(['emoji 1/1', 'vote-bot 1/1', 'voting 1/1', 'web 1/1']);
+      const by = new Map(body.rows.map((r) => [r.resource.name, r]));
+      for (const d of ['emoji', 'voting', 'web']) {
+        expect(by.get(d)?.stats?.securedRate, d).toBe(1);
+        expect(by.get(d)?.stats?.latencyMs.p50, d).toBeGreaterThan(0);
+        expect(by.get(d)?.tcp?.openConnections, d).toBeGreaterThan(0);
+      }
+      // vote-bot serves nothing: the probes and scrapes of its proxy's admin port are not its traffic.
+      expect(by.get('vote-bot')?.stats).toBeNull();
+
+      type Edge = { src: { name: string }; dst: { name: string }; clientId: string; serverId: string; secured: boolean };
+      const edges = await phases.run('metrics-api edges', () =>
+        until(cluster, 'edges vote-bot -> web, web -> emoji and web -> voting', async () => {
+          const e = ((await (await fetch(`${apiUrl}/api/v1/edges?resource=deploy&namespace=${DEMO_NS}`)).json()) as { edges: Edge[] }).edges;
+          const names = e.map((x) => `${x.src.name}>${x.dst.name}`);
+          return ['vote-bot>web', 'web>emoji', 'web>voting'].every((n) => names.includes(n)) && e;
+        }, MINUTE),
+      );
+      console.log(`[e2e] GET /api/v1/edges?resource=deploy&namespace=${DEMO_NS}:\n${JSON.stringify(edges, null, 1)}`);
+      const edge = (src: string, dst: string) => edges.find((x) => x.src.name === src && x.dst.name === dst);
+      expect(edge('web', 'voting')).toMatchObject({ secured: true, clientId: WEB_ID, serverId: identity('voting') });
+      expect(edge('web', 'emoji')).toMatchObject({ secured: true, clientId: WEB_ID, serverId: identity('emoji') });
+      expect(edge('vote-bot', 'web')).toMatchObject({ secured: true, clientId: identity('default'), serverId: WEB_ID });
+    } finally {
+      await api?.stop();
+      await prometheus.stop();
+    }
+  }, 6 * MINUTE);
 
   it('keeps existing traffic succeeding while destination and identity are stopped for 30 s', async () => {
     const web = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
