@@ -156,17 +156,65 @@ export const CRDS_RULES: Record<string, SchemaRule> = {
   commonLabels: replace(stringMap),
 };
 
+const vizResources: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { cpu: ref('quantityPair'), memory: ref('quantityPair') },
+};
+const promDuration: JsonSchema = { pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$' };
+
+export const VIZ_RULES: Record<string, SchemaRule> = {
+  defaultImagePullPolicy: merge({ enum: ['Always', 'IfNotPresent', 'Never'] }),
+  imagePullSecrets: replace({ type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } }),
+  defaultLogLevel: merge({ enum: ['trace', 'debug', 'info', 'warn', 'error'] }),
+  defaultLogFormat: merge({ enum: ['plain', 'json'] }),
+  linkerdVersion: merge({ minLength: 1 }),
+  linkerdNamespace: merge({ minLength: 1 }),
+  revisionHistoryLimit: merge({ minimum: 0 }),
+  podAnnotations: replace(stringMap),
+  podLabels: replace(stringMap),
+  commonLabels: replace(stringMap),
+  nodeSelector: replace(stringMap),
+  tolerations: replace({ type: 'array', items: { type: 'object' } }),
+  prometheusUrl: merge({ pattern: '^(https?://.+)?$' }),
+  'metricsAPI.replicas': merge({ minimum: 1 }),
+  'metricsAPI.image': replace(ref('image')),
+  'metricsAPI.logLevel': merge({ enum: ['', 'trace', 'debug', 'info', 'warn', 'error'] }),
+  'metricsAPI.logFormat': merge({ enum: ['', 'plain', 'json'] }),
+  'metricsAPI.prometheusTimeout': merge(promDuration),
+  'metricsAPI.resources': replace(vizResources),
+  'metricsAPI.allowedServiceAccounts': replace({ type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }),
+  'metricsAPI.allowedNetworks': replace({ type: 'array', items: { type: 'string', minLength: 1 } }),
+  'metricsAPI.podAnnotations': replace(stringMap),
+  'prometheus.image': replace(ref('image')),
+  'prometheus.logLevel': merge({ enum: ['', 'debug', 'info', 'warn', 'error'] }),
+  'prometheus.logFormat': merge({ enum: ['', 'plain', 'json'] }),
+  'prometheus.scrapeInterval': merge(promDuration),
+  'prometheus.scrapeTimeout': merge(promDuration),
+  'prometheus.retention': merge(promDuration),
+  'prometheus.retentionSize': merge({ pattern: '^([0-9]+(B|KB|MB|GB|TB|PB|EB))?$' }),
+  'prometheus.args': replace(stringMap),
+  'prometheus.scrapeConfigs': replace({ type: 'array', items: { type: 'object', required: ['job_name'] } }),
+  'prometheus.metricRelabelConfigs': replace({ type: 'array', items: { type: 'object' } }),
+  'prometheus.resources': replace(vizResources),
+  'prometheus.podAnnotations': replace(stringMap),
+  'podMonitor.labels': replace(stringMap),
+  'podMonitor.scrapeInterval': merge(promDuration),
+  'podMonitor.scrapeTimeout': merge(promDuration),
+};
+
 export interface GeneratedSchema {
   readonly path: string;
   readonly text: string;
 }
 
-/** The values.schema.json of both charts, as they must be on disk. */
+/** The values.schema.json of every chart, as they must be on disk. */
 export function generateSchemas(): GeneratedSchema[] {
   const out: GeneratedSchema[] = [];
   for (const [chart, title, rules, defs] of [
     [CHARTS.controlPlane, 'Values of the trellis-control-plane chart', CONTROL_PLANE_RULES, definitions],
     [CHARTS.crds, 'Values of the trellis-crds chart', CRDS_RULES, undefined],
+    [CHARTS.viz, 'Values of the trellis-viz chart', VIZ_RULES, { quantityPair: definitions['quantityPair'] as JsonSchema, image: definitions['image'] as JsonSchema }],
   ] as const) {
     const values = readFileSync(join(chart, 'values.yaml'), 'utf8');
     const schema = schemaFromValues(values, { title, rules, ...(defs ? { definitions: defs } : {}) });

@@ -10,6 +10,7 @@ export const KUBECTL = join(REPO_ROOT, 'tools/bin/kubectl');
 export const CHARTS = {
   crds: join(REPO_ROOT, 'helm/trellis-crds'),
   controlPlane: join(REPO_ROOT, 'helm/trellis-control-plane'),
+  viz: join(REPO_ROOT, 'helm/trellis-viz'),
 } as const;
 
 /** The Kubernetes version the local cluster runs (tools/bin/versions.env); renders target it. */

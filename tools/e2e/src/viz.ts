@@ -1,59 +1,38 @@
-// The viz pieces on the host beside the local cluster: the pinned Prometheus, discovering the meshed pods through the
-// API server and scraping their proxies the way Linkerd's viz Prometheus does (same relabelling, so the series carry
-// namespace, pod and deployment labels), and the metrics API bundle querying it.
+// The viz pieces on the host beside the local cluster: the pinned Prometheus with the viz chart's scrape
+// configuration, discovering the meshed pods through the API server and scraping their proxies the way Linkerd's
+// viz Prometheus does (so the series carry namespace, pod and deployment labels), and the metrics API bundle.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT, toolPath } from '@trellis/cluster/src/tools.ts';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { exec } from './kube.ts';
 
 export const METRICS_API = join(REPO_ROOT, 'dist/apps/metrics-api/main.js');
 
+const VIZ_CHART = join(REPO_ROOT, 'helm/trellis-viz');
+
 /**
- * Linkerd viz's scrape jobs for the proxies and the control plane: pods are found through the API server
- * (kubeconfig_file: Prometheus runs outside the cluster here), a proxy is the `linkerd-proxy` container's
- * `linkerd-admin` port in a pod of our control plane, and the pod's linkerd.io/proxy-<kind> labels become <kind>.
+ * The viz chart's own prometheus.yml (Linkerd viz's scrape jobs and relabelling), rendered by helm, with each pod
+ * discovery given the cluster's kubeconfig: Prometheus runs on the host here, not in a pod with a service account.
  */
-export function prometheusConfig(o: { kubeconfig: string; controlPlaneNamespace: string; scrapeInterval: string }): string {
-  const sd = (namespaces?: readonly string[]) => [
-    '  kubernetes_sd_configs:',
-    '  - role: pod',
-    `    kubeconfig_file: ${JSON.stringify(o.kubeconfig)}`,
-    ...(namespaces ? ['    namespaces:', `      names: [${namespaces.map((n) => JSON.stringify(n)).join(', ')}]`] : []),
-  ];
-  return [
-    'global:',
-    `  scrape_interval: ${o.scrapeInterval}`,
-    `  scrape_timeout: ${o.scrapeInterval}`,
-    'scrape_configs:',
-    '- job_name: linkerd-controller',
-    ...sd([o.controlPlaneNamespace]),
-    '  relabel_configs:',
-    '  - {source_labels: [__meta_kubernetes_pod_container_port_name], action: keep, regex: ".*admin$"}',
-    '  - {source_labels: [__meta_kubernetes_pod_container_port_name], action: drop, regex: linkerd-admin}',
-    '  - {source_labels: [__meta_kubernetes_pod_container_name], action: replace, target_label: component}',
-    '- job_name: linkerd-proxy',
-    ...sd(),
-    '  relabel_configs:',
-    '  - {source_labels: [__meta_kubernetes_pod_phase], action: keep, regex: "(Pending|Running)"}',
-    '  - source_labels: [__meta_kubernetes_pod_container_name, __meta_kubernetes_pod_container_port_name, __meta_kubernetes_pod_label_linkerd_io_control_plane_ns]',
-    '    action: keep',
-    `    regex: "^linkerd-proxy;linkerd-admin;${o.controlPlaneNamespace}$"`,
-    '  - {source_labels: [__meta_kubernetes_namespace], action: replace, target_label: namespace}',
-    '  - {source_labels: [__meta_kubernetes_pod_name], action: replace, target_label: pod}',
-    // A Job's label is k8s_job: `job` is Prometheus' own (the scrape job).
-    '  - {source_labels: [__meta_kubernetes_pod_label_linkerd_io_proxy_job], action: replace, target_label: k8s_job}',
-    '  - {action: labeldrop, regex: __meta_kubernetes_pod_label_linkerd_io_proxy_job}',
-    '  - {action: labelmap, regex: "__meta_kubernetes_pod_label_linkerd_io_proxy_(.+)"}',
-    '  - {action: labeldrop, regex: "__meta_kubernetes_pod_label_linkerd_io_proxy_(.+)"}',
-    '  - {action: labelmap, regex: "__meta_kubernetes_pod_label_linkerd_io_(.+)"}',
-    '  - {action: labelmap, regex: "__meta_kubernetes_pod_label_(.+)", replacement: "__tmp_pod_label_$1"}',
-    '  - {action: labelmap, regex: "__tmp_pod_label_linkerd_io_(.+)", replacement: "__tmp_pod_label_$1"}',
-    '  - {action: labeldrop, regex: "__tmp_pod_label_linkerd_io_(.+)"}',
-    '  - {action: labelmap, regex: "__tmp_pod_label_(.+)"}',
-    '',
-  ].join('\n');
+export async function prometheusConfig(o: { kubeconfig: string; scrapeInterval: string }): Promise<string> {
+  const versions = await readFile(join(REPO_ROOT, 'tools/bin/versions.env'), 'utf8');
+  const kubeVersion = /^KUBERNETES_VERSION=(\S+)$/m.exec(versions)?.[1] ?? '';
+  const rendered = await exec(await toolPath('helm'), [
+    'template', 'trellis-viz', VIZ_CHART, '--namespace', 'trellis-viz', '--kube-version', kubeVersion,
+    '--set', `prometheus.scrapeInterval=${o.scrapeInterval}`, '--set', `prometheus.scrapeTimeout=${o.scrapeInterval}`,
+  ]);
+  const configMap = parseAllDocuments(rendered)
+    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; data?: Record<string, string> } | null)
+    .find((x) => x?.kind === 'ConfigMap' && x.metadata?.name === 'prometheus-config');
+  const text = configMap?.data?.['prometheus.yml'];
+  if (!text) throw new Error('the trellis-viz chart rendered no prometheus-config ConfigMap');
+  const config = parse(text) as { scrape_configs: { kubernetes_sd_configs?: Record<string, unknown>[] }[] };
+  for (const job of config.scrape_configs) for (const sd of job.kubernetes_sd_configs ?? []) sd['kubeconfig_file'] = o.kubeconfig;
+  return stringify(config);
 }
 
 export interface Running {

@@ -199,8 +199,8 @@ describe('the seeds journey on a single-node cluster', () => {
   }, 3 * MINUTE);
 
   it('serves the demo\'s golden metrics and edges from a real Prometheus scraping the proxies, through the metrics API', async () => {
-    const prometheus = await phases.run('prometheus up', () =>
-      startPrometheus(join(dir, 'prometheus'), prometheusConfig({ kubeconfig: cluster.kubeconfig, controlPlaneNamespace: TRELLIS_NS, scrapeInterval: '2s' })),
+    const prometheus = await phases.run('prometheus up', async () =>
+      startPrometheus(join(dir, 'prometheus'), await prometheusConfig({ kubeconfig: cluster.kubeconfig, scrapeInterval: '2s' })),
     );
     let api: Awaited<ReturnType<typeof startMetricsApi>> | undefined;
     try {

@@ -57,6 +57,12 @@ export const IMAGES: readonly ImageSpec[] = [
     smoke: [{ what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--values-file' }],
   },
   {
+    app: 'metrics-api',
+    uid: 2103,
+    base: 'node',
+    smoke: [{ what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--prometheus-url' }],
+  },
+  {
     app: 'proxy',
     uid: 2102,
     base: 'node',

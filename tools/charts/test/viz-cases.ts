@@ -1,0 +1,26 @@
+// The trellis-viz renders the golden tests compare, shared with the cluster test that applies them.
+import { join } from 'node:path';
+import { CHARTS, type RenderOptions } from '../src/helm.ts';
+
+export const VIZ_HA = join(CHARTS.viz, 'values-ha.yaml');
+export const VIZ_NAMESPACE = 'trellis-viz';
+
+export interface VizCase {
+  readonly name: string;
+  readonly opts: RenderOptions;
+  /** Has objects of CRDs the test cluster does not have (the Prometheus Operator's PodMonitor). */
+  readonly operatorObjects?: boolean;
+}
+
+export const VIZ_CASES: readonly VizCase[] = [
+  { name: 'viz-default', opts: { namespace: VIZ_NAMESPACE } },
+  { name: 'viz-ha', opts: { namespace: VIZ_NAMESPACE, values: [VIZ_HA] } },
+  {
+    name: 'viz-external-prometheus',
+    opts: {
+      namespace: VIZ_NAMESPACE,
+      set: { prometheusUrl: 'http://prometheus.monitoring.svc.cluster.local:9090', 'podMonitor.enabled': 'true', 'metricsAPI.allowedNetworks': '{10.96.0.1/32}', installNamespace: 'false' },
+    },
+    operatorObjects: true,
+  },
+];

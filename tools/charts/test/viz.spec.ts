@@ -1,0 +1,146 @@
+// The viz chart as an operator meets it: lint, golden renders, the HA and external-Prometheus values, schema
+// errors, and that its scrape configuration is Linkerd viz's (the same relabelling for the bundled Prometheus and
+// the PodMonitor). helm is the pinned binary from tools/bin.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VERSION } from '@trellis/config';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CHARTS, REPO_ROOT, lint, render, template } from '../src/helm.ts';
+import { find, names, ofKind, parseManifests, podTemplate, type KubeObject } from '../src/manifests.ts';
+import { GOLDEN_DIR } from './golden.ts';
+import { VIZ_CASES, VIZ_HA, VIZ_NAMESPACE } from './viz-cases.ts';
+
+const objects = async (opts: Parameters<typeof render>[1]) => parseManifests(await render(CHARTS.viz, { namespace: VIZ_NAMESPACE, ...opts }));
+const container = (d: KubeObject) => ((podTemplate(d)['spec'] as { containers: { name: string; image: string; args: string[]; resources?: unknown }[] }).containers[0] as { name: string; image: string; args: string[]; resources?: unknown });
+type ScrapeJob = { job_name: string; relabel_configs?: Record<string, unknown>[]; kubernetes_sd_configs?: Record<string, unknown>[] };
+const scrapeConfig = (objs: KubeObject[]) => parse((find(objs, 'ConfigMap', 'prometheus-config')['data'] as Record<string, string>)['prometheus.yml'] as string) as { global: Record<string, string>; scrape_configs: ScrapeJob[] };
+
+describe('trellis-viz: helm lint --strict', () => {
+  it.each(VIZ_CASES.map((c) => [c.name, c] as const))('passes for %s', async (_name, c) => {
+    const r = await lint(CHARTS.viz, c.opts);
+    expect(r.stdout + r.stderr).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('trellis-viz: golden renders', () => {
+  it.each(VIZ_CASES.map((c) => [c.name, c] as const))('%s matches its golden file', async (name, c) => {
+    const out = await render(CHARTS.viz, c.opts);
+    const file = join(GOLDEN_DIR, `${name}.yaml`);
+    if (process.env['UPDATE_GOLDEN'] === '1') await writeFile(file, out);
+    const golden = await readFile(file, 'utf8').catch(() => '');
+    expect(out, `${file} differs (UPDATE_GOLDEN=1 refreshes it after review)`).toBe(golden);
+  });
+});
+
+describe('trellis-viz: the default install', () => {
+  it('runs Prometheus and the metrics API, each its own Deployment, ServiceAccount and meshed pod', async () => {
+    const objs = await objects({});
+    const deployments = ofKind(objs, 'Deployment');
+    expect(names(deployments)).toEqual(['Deployment/metrics-api', 'Deployment/prometheus']);
+    for (const d of deployments) {
+      const t = podTemplate(d) as { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string } };
+      expect(t.metadata.annotations['linkerd.io/inject'], d.metadata.name).toBe('enabled');
+      expect(t.spec.serviceAccountName).toBe(d.metadata.name);
+      find(objs, 'ServiceAccount', d.metadata.name);
+    }
+    expect(find(objs, 'Namespace', VIZ_NAMESPACE).metadata['annotations']).toEqual({ 'linkerd.io/inject': 'enabled' });
+  });
+
+  it('gives Prometheus a short retention, a size cap and a memory limit, and keeps its image at the pinned Prometheus release', async () => {
+    const prom = container(find(await objects({}), 'Deployment', 'prometheus'));
+    const pinned = /^PROMETHEUS_VERSION=(\S+)$/m.exec(await readFile(join(REPO_ROOT, 'tools/bin/versions.env'), 'utf8'))?.[1];
+    expect(prom.image).toBe(`prom/prometheus:v${pinned}`);
+    expect(prom.args).toEqual(expect.arrayContaining(['--storage.tsdb.retention.time=6h', '--storage.tsdb.retention.size=1GB']));
+    expect(prom.resources).toEqual({ limits: { memory: '1Gi' }, requests: { cpu: '300m', memory: '300Mi' } });
+  });
+
+  it('points the metrics API at the bundled Prometheus, with the release version as its image tag', async () => {
+    const api = container(find(await objects({}), 'Deployment', 'metrics-api'));
+    expect(api.image).toBe(`trellis/metrics-api:${VERSION}`);
+    expect(api.args).toContain(`--prometheus-url=http://prometheus.${VIZ_NAMESPACE}.svc.cluster.local:9090`);
+    expect(api.args).toContain('--controller-namespace=trellis');
+    const meta = parse(await readFile(join(CHARTS.viz, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
+    expect([meta.version, meta.appVersion]).toEqual([VERSION, VERSION]);
+  });
+
+  it("scrapes the proxies and the control plane with Linkerd viz's jobs and relabelling", async () => {
+    const config = scrapeConfig(await objects({ set: { 'prometheus.scrapeInterval': '5s', 'prometheus.scrapeTimeout': '4s' } }));
+    expect(config.global).toEqual({ scrape_interval: '5s', scrape_timeout: '4s' });
+    expect(config.scrape_configs.map((j) => j.job_name)).toEqual(['prometheus', 'linkerd-controller', 'linkerd-proxy']);
+    const proxy = config.scrape_configs[2] as ScrapeJob;
+    expect(proxy.kubernetes_sd_configs).toEqual([{ role: 'pod' }]);
+    expect(proxy.relabel_configs?.[1]).toEqual({
+      source_labels: ['__meta_kubernetes_pod_container_name', '__meta_kubernetes_pod_container_port_name', '__meta_kubernetes_pod_label_linkerd_io_control_plane_ns'],
+      action: 'keep',
+      regex: '^linkerd-proxy;linkerd-admin;trellis$',
+    });
+    expect(proxy.relabel_configs).toContainEqual({ source_labels: ['__meta_kubernetes_pod_label_linkerd_io_proxy_job'], action: 'replace', target_label: 'k8s_job' });
+    expect(proxy.relabel_configs).toContainEqual({ action: 'labelmap', regex: '__meta_kubernetes_pod_label_linkerd_io_proxy_(.+)' });
+    const controllers = config.scrape_configs[1] as ScrapeJob;
+    expect(controllers.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: ['trellis', VIZ_NAMESPACE] } }]);
+  });
+
+  it('lets only the allowed identities call the metrics API and only the metrics API query Prometheus', async () => {
+    const objs = await objects({});
+    expect(find(objs, 'Server', 'metrics-api')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'metrics-api' } }, port: 'http', proxyProtocol: 'HTTP/1' });
+    expect(find(objs, 'MeshTLSAuthentication', 'metrics-api-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'web' }] });
+    expect(find(objs, 'Server', 'prometheus-admin')['spec']).toMatchObject({ port: 'admin' });
+    expect(find(objs, 'MeshTLSAuthentication', 'prometheus-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'metrics-api' }] });
+    const authz = ofKind(objs, 'AuthorizationPolicy').map((a) => `${(a['spec'] as { targetRef: { name: string } }).targetRef.name} <- ${(a['spec'] as { requiredAuthenticationRefs: { kind: string; name: string }[] }).requiredAuthenticationRefs.map((r) => `${r.kind}/${r.name}`).join(',')}`);
+    expect(authz.sort()).toEqual(['metrics-api <- MeshTLSAuthentication/metrics-api-clients', 'metrics-api-admin <- NetworkAuthentication/all-networks', 'prometheus-admin <- MeshTLSAuthentication/prometheus-clients']);
+    expect(ofKind(objs, 'PodMonitor')).toEqual([]);
+  });
+});
+
+describe('trellis-viz: values-ha.yaml', () => {
+  it('runs three metrics API replicas spread over nodes with a PodDisruptionBudget; Prometheus stays one', async () => {
+    const objs = await objects({ values: [VIZ_HA] });
+    const api = find(objs, 'Deployment', 'metrics-api');
+    expect((api['spec'] as { replicas: number }).replicas).toBe(3);
+    expect((podTemplate(api)['spec'] as { affinity: unknown }).affinity).toEqual({
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'metrics-api' } }, topologyKey: 'kubernetes.io/hostname' }] },
+    });
+    expect(find(objs, 'PodDisruptionBudget', 'metrics-api')['spec']).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'metrics-api' } } });
+    expect((find(objs, 'Deployment', 'prometheus')['spec'] as { replicas: number }).replicas).toBe(1);
+  });
+});
+
+describe('trellis-viz: an existing Prometheus', () => {
+  it('installs no Prometheus and points the metrics API at the given URL; the PodMonitor carries the same relabelling', async () => {
+    const c = VIZ_CASES.find((x) => x.name === 'viz-external-prometheus');
+    const objs = await objects(c?.opts ?? {});
+    expect(names(objs).filter((n) => /prometheus/i.test(n))).toEqual([]);
+    expect(container(find(objs, 'Deployment', 'metrics-api')).args).toContain('--prometheus-url=http://prometheus.monitoring.svc.cluster.local:9090');
+    const monitor = find(objs, 'PodMonitor', 'trellis-proxies')['spec'] as { selector: unknown; podMetricsEndpoints: { port: string; relabelings: Record<string, unknown>[] }[] };
+    expect(monitor.selector).toEqual({ matchLabels: { 'linkerd.io/control-plane-ns': 'trellis' } });
+    const bundled = (scrapeConfig(await objects({})).scrape_configs[2] as ScrapeJob).relabel_configs ?? [];
+    const camel = bundled.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k === 'source_labels' ? 'sourceLabels' : k === 'target_label' ? 'targetLabel' : k, v])));
+    expect(monitor.podMetricsEndpoints[0]?.relabelings).toEqual(camel);
+    expect(find(objs, 'NetworkAuthentication', 'metrics-api-networks')['spec']).toEqual({ networks: [{ cidr: '10.96.0.1/32' }] });
+  });
+});
+
+describe('trellis-viz: values.schema.json', () => {
+  it('rejects a misspelled key, naming it and where it is', async () => {
+    const r = await template(CHARTS.viz, { namespace: VIZ_NAMESPACE, set: { 'metricsAPI.replica': '2' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("at '/metricsAPI': additional properties 'replica' not allowed");
+  });
+
+  it('rejects a retention that is not a Prometheus duration, and a URL that is not http(s)', async () => {
+    const retention = await template(CHARTS.viz, { namespace: VIZ_NAMESPACE, set: { 'prometheus.retention': '6hours' } });
+    expect(retention.code).not.toBe(0);
+    expect(retention.stderr).toContain("at '/prometheus/retention'");
+    const url = await template(CHARTS.viz, { namespace: VIZ_NAMESPACE, set: { prometheusUrl: 'prometheus:9090' } });
+    expect(url.code).not.toBe(0);
+    expect(url.stderr).toContain("at '/prometheusUrl'");
+  });
+
+  it('rejects a string where a number belongs, naming the key', async () => {
+    const r = await template(CHARTS.viz, { namespace: VIZ_NAMESPACE, setString: { 'metricsAPI.replicas': 'three' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\/metricsAPI\/replicas'?: got string, want integer/);
+  });
+});
