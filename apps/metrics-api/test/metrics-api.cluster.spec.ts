@@ -3,6 +3,8 @@
 // request parameters and Prometheus being away. Stats from real proxies carrying real traffic are the end-to-end
 // test's (tools/e2e, on the demo).
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -120,14 +122,19 @@ describe('GET /api/v1/stat', () => {
 
 describe('Prometheus away', () => {
   it('answers 503 naming the Prometheus URL and why, for stats and edges', async () => {
-    const away = await start('http://127.0.0.1:1');
+    // A port nothing listens on: one a listener just gave back.
+    const closed = createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const away = await start(`http://127.0.0.1:${port}`);
     try {
       const stat = await get(away, `/api/v1/stat?resource=deploy&namespace=${ns}`);
       expect(stat.status).toBe(503);
-      expect(stat.body).toEqual({ error: { code: 'TRELLIS_ERR_PROMETHEUS_UNREACHABLE', message: 'Prometheus at http://127.0.0.1:1 is unreachable: ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:1)' } });
+      expect(stat.body).toEqual({ error: { code: 'TRELLIS_ERR_PROMETHEUS_UNREACHABLE', message: `Prometheus at http://127.0.0.1:${port} is unreachable: ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:${port})` } });
       const edges = await get(away, `/api/v1/edges?resource=deploy&namespace=${ns}`);
       expect(edges.status).toBe(503);
-      expect((edges.body['error'] as { message: string }).message).toContain('Prometheus at http://127.0.0.1:1 is unreachable');
+      expect((edges.body['error'] as { message: string }).message).toContain(`Prometheus at http://127.0.0.1:${port} is unreachable`);
     } finally {
       await away.close();
     }

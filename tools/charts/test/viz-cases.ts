@@ -14,12 +14,13 @@ export interface VizCase {
 
 export const VIZ_CASES: readonly VizCase[] = [
   { name: 'viz-default', opts: { namespace: VIZ_NAMESPACE } },
-  { name: 'viz-ha', opts: { namespace: VIZ_NAMESPACE, values: [VIZ_HA] } },
+  // The dashboards' ConfigMaps are large and the same in every case: only the default render carries them.
+  { name: 'viz-ha', opts: { namespace: VIZ_NAMESPACE, values: [VIZ_HA], set: { 'grafana.dashboards': 'false' } } },
   {
     name: 'viz-external-prometheus',
     opts: {
       namespace: VIZ_NAMESPACE,
-      set: { prometheusUrl: 'http://prometheus.monitoring.svc.cluster.local:9090', 'podMonitor.enabled': 'true', 'metricsAPI.allowedNetworks': '{10.96.0.1/32}', installNamespace: 'false' },
+      set: { prometheusUrl: 'http://prometheus.monitoring.svc.cluster.local:9090', 'podMonitor.enabled': 'true', 'metricsAPI.allowedNetworks': '{10.96.0.1/32}', installNamespace: 'false', 'grafana.dashboards': 'false' },
     },
     operatorObjects: true,
   },

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CHARTS, REPO_ROOT, lint, render, template } from '../src/helm.ts';
 import { find, names, ofKind, parseManifests, podTemplate, type KubeObject } from '../src/manifests.ts';
+import { dashboardFiles } from '../src/dashboard-files.ts';
+import { DASHBOARDS, panelQueries } from '../src/dashboards.ts';
 import { GOLDEN_DIR } from './golden.ts';
 import { VIZ_CASES, VIZ_HA, VIZ_NAMESPACE } from './viz-cases.ts';
 
@@ -142,5 +144,34 @@ describe('trellis-viz: values.schema.json', () => {
     const r = await template(CHARTS.viz, { namespace: VIZ_NAMESPACE, setString: { 'metricsAPI.replicas': 'three' } });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/\/metricsAPI\/replicas'?: got string, want integer/);
+  });
+});
+
+describe('trellis-viz: Grafana dashboards', () => {
+  it('are what gen-dashboards writes from src/dashboards.ts', async () => {
+    for (const { path, text } of dashboardFiles()) expect(await readFile(path, 'utf8'), `${path} is stale: node tools/charts/src/gen-dashboards.ts`).toBe(text);
+  });
+
+  it('ship as one ConfigMap each, labelled for the Grafana sidecar, carrying the dashboard JSON', async () => {
+    const maps = ofKind(await objects({}), 'ConfigMap').filter((m) => m.metadata.name.startsWith('grafana-dashboard-'));
+    expect(maps.map((m) => m.metadata.name).sort()).toEqual(DASHBOARDS.map((d) => `grafana-dashboard-${d.uid}`).sort());
+    for (const m of maps) {
+      expect((m.metadata['labels'] as Record<string, string>)['grafana_dashboard']).toBe('1');
+      const [[key, json]] = Object.entries(m['data'] as Record<string, string>) as [[string, string]];
+      const file = dashboardFiles().find((f) => f.path.endsWith(`/${key}`));
+      expect(JSON.parse(json)).toEqual(JSON.parse(file?.text ?? 'null'));
+    }
+    expect(ofKind(await objects({ set: { 'grafana.dashboards': 'false' } }), 'ConfigMap').map((m) => m.metadata.name)).toEqual(['prometheus-config']);
+  });
+
+  it("query only Linkerd's proxy metric names and the controllers' own, and leave the admin port out of inbound traffic", () => {
+    const known = new Set(['request_total', 'response_total', 'response_latency_ms_bucket', 'tcp_open_connections', 'tcp_read_bytes_total', 'tcp_write_bytes_total', 'route_request_total', 'route_response_total', 'route_response_latency_ms_bucket', 'process_resident_memory_bytes', 'process_cpu_seconds_total', 'issuer_cert_ttl_seconds', 'proxy_inject_admission_responses_total']);
+    const queries = DASHBOARDS.flatMap(panelQueries);
+    expect(queries.length).toBeGreaterThanOrEqual(40);
+    for (const q of queries) {
+      const metrics = [...q.expr.matchAll(/([a-z_]+)\{/g)].map((m) => m[1] as string);
+      expect(metrics.filter((m) => !known.has(m)), q.panel).toEqual([]);
+      if (q.expr.includes('direction="inbound"') && q.expr.includes('response_total')) expect(q.expr, q.panel).toContain('target_port!="4191"');
+    }
   });
 });

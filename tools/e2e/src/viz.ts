@@ -3,7 +3,7 @@
 // viz Prometheus does (so the series carry namespace, pod and deployment labels), and the metrics API bundle.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT, toolPath } from '@trellis/cluster/src/tools.ts';
@@ -104,4 +104,38 @@ export async function promQuery(url: string, query: string): Promise<{ metric: R
   const body = (await res.json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
   if (body.status !== 'success') throw new Error(`prometheus query ${query}: ${body.error}`);
   return body.data?.result ?? [];
+}
+
+interface DashboardFile {
+  uid: string;
+  templating: { list: { name: string; type: string; definition?: string }[] };
+  panels: { type: string; title: string; targets?: { expr: string }[] }[];
+}
+
+export interface PanelQuery {
+  readonly dashboard: string;
+  readonly panel: string;
+  readonly expr: string;
+}
+
+/**
+ * Every panel query of the viz chart's Grafana dashboards with its variables filled in as Grafana would: each
+ * `label_values(series, label)` variable asked of Prometheus in order, taking the preferred value when offered.
+ */
+export async function dashboardQueries(prometheusUrl: string, prefer: Readonly<Record<string, (value: string) => boolean>>, rateInterval: string): Promise<PanelQuery[]> {
+  const dir = join(VIZ_CHART, 'dashboards');
+  const out: PanelQuery[] = [];
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()) {
+    const d = JSON.parse(await readFile(join(dir, file), 'utf8')) as DashboardFile;
+    const values: Record<string, string> = { __rate_interval: rateInterval };
+    const fill = (text: string) => text.replace(/\$(\w+)/g, (m, name: string) => values[name] ?? m);
+    for (const v of d.templating.list.filter((x) => x.type === 'query')) {
+      const m = /^label_values\((.*), (\w+)\)$/.exec(fill(v.definition ?? ''));
+      if (!m) throw new Error(`${d.uid}: variable ${v.name} is not a label_values() query: ${v.definition}`);
+      const offered = (await promQuery(prometheusUrl, `count by (${m[2]}) (${m[1]})`)).map((s) => s.metric[m[2] as string] ?? '').filter(Boolean).sort();
+      values[v.name] = offered.find((x) => prefer[v.name]?.(x) ?? true) ?? offered[0] ?? '';
+    }
+    for (const p of d.panels) for (const t of p.targets ?? []) out.push({ dashboard: d.uid, panel: p.title, expr: fill(t.expr) });
+  }
+  return out;
 }

@@ -34,7 +34,7 @@ import {
 } from '../src/journey.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
 import { expectedNatTable, normalizeSave } from '../src/nat.ts';
-import { prometheusConfig, promQuery, startMetricsApi, startPrometheus } from '../src/viz.ts';
+import { dashboardQueries, prometheusConfig, promQuery, startMetricsApi, startPrometheus } from '../src/viz.ts';
 
 /** How long to wait for another node cluster on this machine (tools/cluster's node test, a demo) to go down. */
 const NODE_WAIT_MS = 8 * 60_000;
@@ -251,6 +251,16 @@ describe('the seeds journey on a single-node cluster', () => {
       expect(edge('web', 'voting')).toMatchObject({ secured: true, clientId: WEB_ID, serverId: identity('voting') });
       expect(edge('web', 'emoji')).toMatchObject({ secured: true, clientId: WEB_ID, serverId: identity('emoji') });
       expect(edge('vote-bot', 'web')).toMatchObject({ secured: true, clientId: identity('default'), serverId: WEB_ID });
+
+      // The chart's Grafana dashboards: every panel query runs; all but the route dashboard's (the demo has no
+      // ServiceProfile routes) return series for the demo.
+      const panels = await phases.run('dashboard queries', async () => {
+        const queries = await dashboardQueries(prometheus.url, { namespace: (v) => v === DEMO_NS, deployment: (v) => v === 'web', pod: (v) => v.startsWith('web-'), controlPlaneNamespace: (v) => v === TRELLIS_NS }, '30s');
+        return Promise.all(queries.map(async (q) => ({ ...q, series: (await promQuery(prometheus.url, q.expr)).length })));
+      });
+      const empty = panels.filter((p) => p.series === 0);
+      console.log(`[e2e] Grafana panel queries: ${panels.length} run, ${panels.length - empty.length} with series; empty: ${empty.map((p) => `${p.dashboard}/${p.panel}`).join(', ') || 'none'}`);
+      expect(empty.filter((p) => p.dashboard !== 'trellis-route').map((p) => `${p.dashboard}/${p.panel}: ${p.expr}`)).toEqual([]);
     } finally {
       await api?.stop();
       await prometheus.stop();

@@ -63,6 +63,8 @@ export function prometheusClient(url: string, timeoutMs: number): PrometheusClie
 function describeFetchError(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+  // fetch refuses some ports outright (its "bad port" list: 1, 25, 6000 ...).
+  if (e.cause?.message === 'bad port' || e.message === 'bad port') return 'fetch refuses to connect to this port (a blocked port); use another';
   if (e.cause?.code) return `${e.cause.code}${e.cause.message ? ` (${e.cause.message})` : ''}`;
   return e.cause?.message ?? e.message ?? String(err);
 }
