@@ -135,7 +135,11 @@ export async function dashboardQueries(prometheusUrl: string, prefer: Readonly<R
       const offered = (await promQuery(prometheusUrl, `count by (${m[2]}) (${m[1]})`)).map((s) => s.metric[m[2] as string] ?? '').filter(Boolean).sort();
       values[v.name] = offered.find((x) => prefer[v.name]?.(x) ?? true) ?? offered[0] ?? '';
     }
-    for (const p of d.panels) for (const t of p.targets ?? []) out.push({ dashboard: d.uid, panel: p.title, expr: fill(t.expr) });
+    let row = '';
+    for (const p of d.panels) {
+      if (p.type === 'row') row = fill(p.title);
+      for (const t of p.targets ?? []) out.push({ dashboard: d.uid, panel: `${row}: ${p.title}`, expr: fill(t.expr) });
+    }
   }
   return out;
 }
