@@ -17,10 +17,16 @@ declare -A want=(
   [setpriv]=util-linux
   [iptables-nft]=iptables
   [tcpdump]=tcpdump
+  [containerd]=containerd
+  [runc]=runc
+  [busybox]=busybox-static
+  [setcap]=libcap2-bin
 )
 missing=()
 for cmd in "${!want[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}"); done
 [ -x /usr/bin/etcd ] || missing+=(etcd-server)
+# The kubelet node's pod network: the standard CNI plugins (bridge, host-local, loopback, portmap).
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   echo "[trellis] Go (>= 1.24) is needed to build kube-apiserver and helm from their modules; install it and re-run" >&2
   exit 1
@@ -40,4 +46,8 @@ export DEBIAN_FRONTEND=noninteractive
 # Debian starts a system etcd on :2379 after install; our clusters run their own etcd on free ports.
 if printf '%s\n' "${missing[@]}" | grep -qx etcd-server; then
   systemctl disable --now etcd >/dev/null 2>&1 || pkill -x etcd || true
+fi
+# Likewise a system containerd: each kubelet node runs its own, with its own socket and directories.
+if printf '%s\n' "${missing[@]}" | grep -qx containerd; then
+  systemctl disable --now containerd >/dev/null 2>&1 || true
 fi

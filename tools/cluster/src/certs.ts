@@ -59,3 +59,16 @@ export async function makeNodeCert(dir: string, ca: { caCert: string; caKey: str
   return signed(dir, 'node-agent', '/CN=system:node:trellis-node',
     `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${ip}\n`, ca);
 }
+
+/**
+ * A kubelet's certificates, signed by the cluster CA: its client identity `system:node:<name>` in `system:nodes`
+ * (what the Node authorizer expects), and its serving certificate for the node's address (exec, logs, port-forward
+ * from the API server).
+ */
+export async function makeKubeletCerts(dir: string, ca: { caCert: string; caKey: string }, node: string, ip: string) {
+  const client = await signed(dir, `kubelet-client-${node}`, `/O=system:nodes/CN=system:node:${node}`,
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n', ca);
+  const serving = await signed(dir, `kubelet-serving-${node}`, `/CN=system:node:${node}`,
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${ip},DNS:${node}\n`, ca);
+  return { clientCert: client.cert, clientKey: client.key, servingCert: serving.cert, servingKey: serving.key };
+}

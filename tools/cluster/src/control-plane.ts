@@ -9,6 +9,7 @@ import { freePort, isOurs, startProcess, stopProcess, waitFor, type ProcessRecor
 import { toolPath } from './tools.ts';
 import { GATEWAY_IP, setUpHostNetwork } from './node-agent/network.ts';
 import { claimNode, prepareNodeTools, releaseNode, startNode, tearDownNode } from './node.ts';
+import { cleanKubeletNode, drainKubeletNode } from './kubelet/node.ts';
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const SERVICE_IP = '10.96.0.1';
@@ -26,7 +27,11 @@ export interface ClusterState {
   readonly apiHost?: string;
   /** True when `up --node` made the node network (bridge, namespaces, firewall chain) that `down` must remove. */
   readonly node?: boolean;
+  /** Who runs the node's pods: the node agent (default), or the upstream kubelet with containerd. */
+  readonly runtime?: NodeRuntime;
 }
+
+export type NodeRuntime = 'agent' | 'kubelet';
 
 export interface UpOptions {
   /** Also run kube-controller-manager (default service accounts, namespace deletion, EndpointSlices, GC). */
@@ -35,6 +40,8 @@ export interface UpOptions {
   readonly node?: boolean;
   /** With node: how long to wait for another node cluster on this machine to go down (default: fail at once). */
   readonly nodeWaitMs?: number;
+  /** With node: the upstream kubelet and containerd instead of the node agent. */
+  readonly runtime?: NodeRuntime;
   readonly log?: (line: string) => void;
 }
 
@@ -108,14 +115,15 @@ async function apiServerArgs(state: Omit<ClusterState, 'processes'>): Promise<st
     `--tls-cert-file=${c.serverCert}`,
     `--tls-private-key-file=${c.serverKey}`,
     `--client-ca-file=${c.caCert}`,
-    '--authorization-mode=RBAC',
+    // Node: a kubelet (system:node:<name>) may read and write what its own pods need, as in any cluster.
+    '--authorization-mode=Node,RBAC',
     `--service-account-issuer=${SA_ISSUER}`,
     `--service-account-key-file=${c.saPub}`,
     `--service-account-signing-key-file=${c.saKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
     '--allow-privileged=true',
     // Webhooks on loopback are how the injector is tested; the defaults already enable Mutating/Validating webhooks.
-    '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota',
+    '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota',
     '--profiling=false',
     // kubectl logs goes API server -> node agent: the agent accepts only clients with a cluster-CA certificate.
     `--kubelet-client-certificate=${c.adminCert}`,
@@ -147,7 +155,8 @@ async function startControllerManager(state: Omit<ClusterState, 'processes'>): P
       `--service-account-private-key-file=${c.saKey}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--use-service-account-credentials=false',
-      '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach,-ttl',
+      // A kubelet registers its Node tainted not-ready; the node lifecycle controller lifts the taint once it is Ready.
+      `--controllers=*,-nodeipam,${state.runtime === 'kubelet' ? '' : '-nodelifecycle,'}-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach,-ttl`,
       '--v=1',
     ],
     join(state.dir, 'kube-controller-manager.log'),
@@ -161,7 +170,7 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
   if (existing && existing.processes.some(isOurs)) throw new Error(`a cluster is already running in ${dir} (run down first)`);
   await mkdir(dir, { recursive: true });
   const controllers = opts.controllers || opts.node;
-  const [etcdBin, , ] = await Promise.all([toolPath('etcd'), toolPath('kube-apiserver'), controllers ? toolPath('kube-controller-manager') : undefined, opts.node ? prepareNodeTools() : undefined]);
+  const [etcdBin, , ] = await Promise.all([toolPath('etcd'), toolPath('kube-apiserver'), controllers ? toolPath('kube-controller-manager') : undefined, opts.node ? prepareNodeTools(opts.runtime === 'kubelet') : undefined]);
   // Pods reach the API server through the kubernetes Service, so with a node it listens on the bridge's address
   // (still only inside this machine), which exists before anything else starts.
   const apiHost = opts.node ? GATEWAY_IP : '127.0.0.1';
@@ -183,7 +192,7 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
   const server = `https://${apiHost}:${apiPort}`;
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, kubeconfigYaml(server, certs));
-  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs, apiHost, ...(opts.node ? { node: true } : {}) };
+  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs, apiHost, ...(opts.node ? { node: true, runtime: opts.runtime ?? 'agent' } : {}) };
   const processes: ProcessRecord[] = [];
   const state: ClusterState = { ...base, processes };
   try {
@@ -235,10 +244,18 @@ export async function down(dir: string, opts: { keepDir?: boolean } = {}): Promi
   const state = await readState(dir);
   let stopped = 0;
   if (state) {
-    for (const rec of [...state.processes].reverse()) {
+    const kubelets = state.runtime === 'kubelet' ? state.processes.filter((p) => p.name.startsWith('kubelet-')) : [];
+    // Kubelets go first, then their pods (containerd still runs to remove them), then everything else.
+    for (const rec of kubelets) {
       if (isOurs(rec)) stopped++;
       await stopProcess(rec);
     }
+    for (const rec of kubelets) await drainKubeletNode(dir, rec.name.slice('kubelet-'.length));
+    for (const rec of [...state.processes].reverse().filter((p) => !kubelets.includes(p))) {
+      if (isOurs(rec)) stopped++;
+      await stopProcess(rec);
+    }
+    for (const rec of kubelets) await cleanKubeletNode(dir, rec.name.slice('kubelet-'.length));
     if (state.node) {
       await tearDownNode();
       await releaseNode(dir);

@@ -12,14 +12,15 @@ import { REPO_ROOT, toolPath } from './tools.ts';
 import { makeNodeCert } from './certs.ts';
 import { withMachineLock } from './machine-lock.ts';
 import { Kube, KubeApiError } from './node-agent/kube.ts';
-import { DNS_SERVICE_IP, GATEWAY_IP, POD_CIDR, tearDownHostNetwork } from './node-agent/network.ts';
+import { BRIDGE, DNS_SERVICE_IP, GATEWAY_IP, NODE_POD_CIDR, POD_CIDR, tearDownHostNetwork } from './node-agent/network.ts';
+import { reclaimKubeletNode, startKubeletNode } from './kubelet/node.ts';
 import { NODE_NAME } from './node-agent/agent.ts';
 
 const run = promisify(execFile);
 
 /** Builds (first time) the binaries the node needs, so `up --node` fails early when one cannot be had. */
-export async function prepareNodeTools(): Promise<void> {
-  await Promise.all([toolPath('kube-scheduler'), toolPath('kube-proxy'), toolPath('coredns')]);
+export async function prepareNodeTools(kubelet: boolean): Promise<void> {
+  await Promise.all([toolPath('kube-scheduler'), toolPath('kube-proxy'), toolPath('coredns'), ...(kubelet ? [toolPath('kubelet'), toolPath('pause')] : [])]);
 }
 
 export function corefile(kubeconfig: string, readyPort: number): string {
@@ -92,16 +93,21 @@ export async function startNode(state: ClusterState, record: (rec: ProcessRecord
     ),
   );
 
-  log('starting the node agent');
-  await makeNodeCert(dir, state.certs, GATEWAY_IP);
-  const agent = startProcess('node-agent', [process.execPath, join(REPO_ROOT, 'tools/cluster/src/node-agent/main.ts'), `--dir=${dir}`], join(dir, 'node-agent.log'));
-  await record(agent);
+  let nodeProcess: ProcessRecord;
+  if (state.runtime === 'kubelet') {
+    nodeProcess = await startKubeletNode(state, { name: NODE_NAME, ip: GATEWAY_IP, bridge: BRIDGE, subnet: NODE_POD_CIDR, clusterDns: DNS_SERVICE_IP }, record, log);
+  } else {
+    log('starting the node agent');
+    await makeNodeCert(dir, state.certs, GATEWAY_IP);
+    nodeProcess = startProcess('node-agent', [process.execPath, join(REPO_ROOT, 'tools/cluster/src/node-agent/main.ts'), `--dir=${dir}`], join(dir, 'node-agent.log'));
+    await record(nodeProcess);
+  }
   await waitFor(`node ${NODE_NAME} Ready`, async () => {
     const r = await apiGet(state, `/api/v1/nodes/${NODE_NAME}`);
     if (r.status !== 200) return false;
     const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
     return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  }, 30_000, agent);
+  }, 60_000, nodeProcess);
 
   log('starting kube-proxy (iptables mode)');
   const healthz = await freePort();
@@ -162,6 +168,8 @@ export async function claimNode(dir: string, waitMs: number, log: (line: string)
       if (owner && (await ownerAlive(owner))) return owner.split(' ')[0];
       if (owner || existsSync(NODE_OWNER_FILE)) {
         log(`removing the node network left behind by ${owner || 'an unknown cluster'}`);
+        const left = owner ? await readState(owner.split(' ')[0] ?? '').catch(() => undefined) : undefined;
+        if (left?.runtime === 'kubelet') await reclaimKubeletNode(left.dir, NODE_NAME).catch((err: Error) => log(`could not remove its containers: ${err.message}`));
         await tearDownNode();
       }
       await writeFile(NODE_OWNER_FILE, `${dir} ${process.pid}`);
@@ -192,6 +200,11 @@ export async function tearDownNode(): Promise<void> {
     }
     await run(bin, ['-w', '-F', 'KUBE-FIREWALL']).catch(() => undefined);
     await run(bin, ['-w', '-X', 'KUBE-FIREWALL']).catch(() => undefined);
+    // A kubelet's empty marker chains: the canary it watches for a flushed table, and the hint of its iptables mode.
+    for (const [table, chain] of [['mangle', 'KUBE-KUBELET-CANARY'], ['filter', 'KUBE-KUBELET-CANARY'], ['nat', 'KUBE-KUBELET-CANARY'], ['mangle', 'KUBE-IPTABLES-HINT']] as const) {
+      await run(bin, ['-w', '-t', table, '-F', chain]).catch(() => undefined);
+      await run(bin, ['-w', '-t', table, '-X', chain]).catch(() => undefined);
+    }
   }
   await tearDownHostNetwork();
 }

@@ -1,13 +1,16 @@
 // Waiting on a node cluster in tests: poll until a probe says yes, and when it never does, say what the cluster
-// looked like (pods, recent events, the node agent's log) so that the failure explains itself.
+// looked like (pods, recent events, the node's log) so that the failure explains itself.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tail } from './processes.ts';
 
-/** Pods, the last events and the node agent's log tail, through the caller's kubectl. */
+/** Pods, the last events and the node's log tail (the node agent's or the kubelet's), through the caller's kubectl. */
 export async function nodeClusterSnapshot(dir: string, kubectl: (...args: string[]) => Promise<string>): Promise<string> {
   const pods = await kubectl('get', 'pods', '-A', '-o', 'wide').catch((e: Error) => e.message);
   const events = await kubectl('get', 'events', '-A', '--sort-by=.lastTimestamp').catch((e: Error) => e.message);
-  return `\n${pods}\n${events.split('\n').slice(-15).join('\n')}\nnode agent:\n${tail(join(dir, 'node-agent.log'), 15)}`;
+  const kubeletLog = join(dir, 'node-trellis-node', 'kubelet.log');
+  const node = existsSync(kubeletLog) ? `kubelet:\n${tail(kubeletLog, 15)}` : `node agent:\n${tail(join(dir, 'node-agent.log'), 15)}`;
+  return `\n${pods}\n${events.split('\n').slice(-15).join('\n')}\n${node}`;
 }
 
 /**

@@ -18,6 +18,8 @@ import {
   lookAround,
   makeCertificates,
   meshDemo,
+  NODE_RUNTIME,
+  loadNodeImages,
   startCluster,
 } from './journey.ts';
 
@@ -38,6 +40,7 @@ await runCommand(
     const waitMs = parseDuration('--node-wait', cli.values['node-wait'] as string);
     const phases = new Phases(say);
     const cluster: Cluster = await phases.run(`single-node cluster in ${dir}`, () => startCluster(dir, waitMs, (l) => say(`cluster: ${l}`)));
+    if (NODE_RUNTIME === 'kubelet') await phases.run('images: built with buildah, imported into the node\'s containerd', () => loadNodeImages(cluster));
     if (await controlPlaneInstalled(cluster)) {
       say('Trellis is already installed (helm release trellis-control-plane)');
     } else {

@@ -2,8 +2,11 @@
 // the end-to-end test: cluster up, certificates, helm install of the CRDs and the control plane, the demo app,
 // `kubectl get deploy -o yaml | trellis inject - | kubectl apply -f -`, rollout.
 import { join } from 'node:path';
-import { status, up } from '@trellis/cluster/src/control-plane.ts';
+import { readState, status, up, type NodeRuntime } from '@trellis/cluster/src/control-plane.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
+import { loadImages } from '@trellis/cluster/src/kubelet/images.ts';
+import { runtimePaths } from '@trellis/cluster/src/kubelet/node.ts';
+import { NODE_NAME } from '@trellis/cluster/src/node-agent/names.ts';
 import { exec, helm, isReady, kubectl, kubectlInput, longRunning, pods, until, type Cluster, type Pod } from './kube.ts';
 
 export const TRELLIS_NS = 'trellis';
@@ -15,6 +18,10 @@ export const DEMO_DEPLOYMENTS = ['emoji', 'voting', 'web', 'vote-bot'] as const;
 export const DEMO_MANIFESTS = join(REPO_ROOT, 'tools/demo/manifests/emojivoto.yml');
 export const TRELLIS_CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
 const CERTS_CLI = join(REPO_ROOT, 'libs/pki/src/certs-cli.ts');
+const IMAGES_CLI = join(REPO_ROOT, 'tools/images/src/cli.ts');
+
+/** Who runs the node's pods: TRELLIS_NODE_RUNTIME=kubelet for the upstream kubelet with containerd. */
+export const NODE_RUNTIME: NodeRuntime = process.env['TRELLIS_NODE_RUNTIME'] === 'kubelet' ? 'kubelet' : 'agent';
 
 /** Named steps with their durations, printed as they finish and summed up at the end. */
 export class Phases {
@@ -53,8 +60,21 @@ export async function startCluster(dir: string, waitMs: number, log: (line: stri
     log(`reusing the cluster already running in ${dir}`);
     return { dir, kubeconfig: running.state.kubeconfig };
   }
-  const state = await up(dir, { node: true, nodeWaitMs: waitMs, log });
+  const state = await up(dir, { node: true, nodeWaitMs: waitMs, runtime: NODE_RUNTIME, log });
   return { dir, kubeconfig: state.kubeconfig };
+}
+
+/**
+ * On a kubelet node, pods run images: every component image and the demo's, built by tools/images (bundles, the
+ * local base, buildah), imported into the node's containerd. Resolves with the references loaded (none on the agent).
+ */
+export async function loadNodeImages(cluster: Cluster): Promise<string[]> {
+  if ((await readState(cluster.dir))?.runtime !== 'kubelet') return [];
+  const out = await exec(process.execPath, [IMAGES_CLI, '--all', '--demo', '--smoke=false'], { cwd: REPO_ROOT });
+  // The <version> tags only: the <version>-<sha> twins name the same images.
+  const refs = out.split('\n').filter((r) => r && !/-[0-9a-f]{7}$/.test(r));
+  await loadImages(runtimePaths(cluster.dir, NODE_NAME).socket, refs.map((r) => ({ source: r, names: [r] })));
+  return refs;
 }
 
 /** A trust anchor and an issuer from libs/pki's certificate generator, in <dir>/certs. */

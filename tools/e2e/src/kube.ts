@@ -1,6 +1,6 @@
 // kubectl, helm and pod helpers against a trellis-cluster node cluster, shared by the demo command and the
 // end-to-end test.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { nodeClusterSnapshot, pollUntil } from '@trellis/cluster/src/poll.ts';
 import { toolPath, type Tool } from '@trellis/cluster/src/tools.ts';
 
@@ -68,9 +68,6 @@ export function longRunning(p: Pod): ContainerStatus[] {
   return [...(p.status.initContainerStatuses ?? []).filter((s) => sidecars.has(s.name)), ...(p.status.containerStatuses ?? [])];
 }
 
-/** The node agent's network namespace of a pod (tools/cluster/src/node-agent). */
-export const podNetns = (p: Pod): string => `trellis-pod-${p.metadata.uid.replace(/-/g, '').slice(0, 12)}`;
-
 /** What the cluster looks like, for timeout messages: pods, the last events, the node agent's log tail. */
 export const explain = (cluster: Cluster): Promise<string> => nodeClusterSnapshot(cluster.dir, (...args) => kubectl(cluster, ...args));
 
@@ -82,4 +79,30 @@ export const until = <T>(cluster: Cluster, what: string, probe: () => Promise<T 
 export async function httpGet(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
   return { status: res.status, text: await res.text() };
+}
+
+export interface PortForward {
+  readonly port: number;
+  /** What kubectl printed so far. */
+  output(): string;
+  stop(): void;
+}
+
+/** `kubectl -n NS port-forward TARGET :PORT` on 127.0.0.1, resolved once kubectl says where it listens. */
+export async function portForward(cluster: Cluster, ns: string, target: string, port: number, timeoutMs = 30_000): Promise<PortForward> {
+  const child = spawn(await toolPath('kubectl'), ['-n', ns, 'port-forward', target, `:${port}`, '--address', '127.0.0.1'], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const forward = { output: () => out.trim(), stop: () => void child.kill('SIGTERM') };
+  try {
+    const local = await pollUntil(`kubectl port-forward ${target} to listen`, async () => {
+      if (child.exitCode !== null) throw new Error(`kubectl port-forward exited: ${out.trim()}`);
+      return /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+    }, timeoutMs);
+    return { ...forward, port: Number(local) };
+  } catch (err) {
+    forward.stop();
+    throw err;
+  }
 }

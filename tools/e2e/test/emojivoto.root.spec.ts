@@ -7,15 +7,18 @@
 // and going away, the HA values, and a teardown that leaves nothing behind.
 // One node cluster runs per machine: up waits (bounded) for another test's or demo's cluster to go down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { down, readState } from '@trellis/cluster/src/control-plane.ts';
 import { isOurs } from '@trellis/cluster/src/processes.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
-import { NETNS_PREFIX, leftovers } from '@trellis/cluster/src/node-agent/network.ts';
+import { leftovers } from '@trellis/cluster/src/node-agent/network.ts';
+import { nodePodNetns, podNetns } from '@trellis/cluster/src/node-pods.ts';
+import { kubeletNodeLeftovers } from '@trellis/cluster/src/kubelet/node.ts';
+import { NODE_NAME } from '@trellis/cluster/src/node-agent/names.ts';
 import { podLogs } from '@trellis/cluster/src/logs.ts';
-import { exec, helm, httpGet, kubectl, kubectlInput, longRunning, podNetns, pods, until, type Cluster, type Pod } from '../src/kube.ts';
+import { exec, helm, httpGet, kubectl, kubectlInput, longRunning, pods, until, type Cluster, type Pod } from '../src/kube.ts';
 import {
   CONTROL_PLANE,
   DEMO_NS,
@@ -30,6 +33,8 @@ import {
   installTrellis,
   makeCertificates,
   meshDemo,
+  NODE_RUNTIME,
+  loadNodeImages,
   startCluster,
 } from '../src/journey.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
@@ -105,6 +110,7 @@ afterAll(async () => {
 describe('the seeds journey on a single-node cluster', () => {
   it('installs the CRDs and the control plane with helm: each controller pod Ready with its proxy', async () => {
     cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[e2e] cluster: ${l}`)));
+    if (NODE_RUNTIME === 'kubelet') await phases.run('images built and loaded', () => loadNodeImages(cluster));
     const certs = await phases.run('certificates', () => makeCertificates(dir));
     await phases.run('helm install', () => installTrellis(cluster, certs));
     const cp = await phases.run('control plane Ready', () => controlPlaneReady(cluster, 1, 4 * MINUTE));
@@ -172,7 +178,7 @@ describe('the seeds journey on a single-node cluster', () => {
       expect(init, p.metadata.name).toBeDefined();
       const args = init!.args ?? [];
       const save = args[args.indexOf('--firewall-save-bin-path') + 1] ?? 'iptables-legacy-save';
-      const actual = normalizeSave(await exec('ip', ['netns', 'exec', podNetns(p), save, '-t', 'nat']));
+      const actual = normalizeSave(await exec('ip', ['netns', 'exec', await podNetns(dir, p.metadata.uid), save, '-t', 'nat']));
       expect(actual, p.metadata.name).toBe(expectedNatTable(golden, args));
     }
   }, MINUTE);
@@ -367,7 +373,7 @@ describe('the seeds journey on a single-node cluster', () => {
 
   it('tears down with trellis-cluster down: no pod namespace, bridge, rule or process left', async () => {
     const recorded = (await readState(dir))!.processes;
-    const podNs = (await readdir('/run/netns')).filter((n) => n.startsWith(NETNS_PREFIX));
+    const podNs = await nodePodNetns(dir);
     expect(podNs.length).toBeGreaterThan(0);
     const podPids = (await Promise.all(podNs.map((ns) => exec('ip', ['netns', 'pids', ns]).catch(() => '')))).join('\n').split('\n').filter(Boolean);
     expect(podPids.length).toBeGreaterThan(0);
@@ -375,7 +381,8 @@ describe('the seeds journey on a single-node cluster', () => {
     await phases.run('teardown', () => down(dir));
     expect(recorded.filter(isOurs).map((p) => p.name)).toEqual([]);
     expect(podPids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
-    expect(await leftovers()).toEqual([]);
+    expect(podNs.filter((ns) => existsSync(`/run/netns/${ns}`))).toEqual([]);
+    expect([...(await leftovers()), ...(await kubeletNodeLeftovers(dir, NODE_NAME))]).toEqual([]);
     expect(existsSync(dir)).toBe(false);
   }, 2 * MINUTE);
 });

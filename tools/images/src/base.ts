@@ -25,10 +25,19 @@ export interface BaseImage {
   readonly built: boolean;
 }
 
-/** The local base's name: flavor and Node version, so a Node bump makes a new base. */
+/** Bumped when what the base holds changes, so machines that assembled an older one assemble it again. */
+const BASE_RECIPE = 2;
+
+/** The local base's name: flavor, Node version and recipe, so a Node bump or a recipe change makes a new base. */
 export function baseRef(flavor: BaseFlavor, nodeVersion: string): string {
-  return `localhost/trellis/base-${flavor}:node-${nodeVersion}`;
+  return `localhost/trellis/base-${flavor}:node-${nodeVersion}-r${BASE_RECIPE}`;
 }
+
+/**
+ * proxy-init runs as a non-root user with NET_ADMIN and NET_RAW in its bounding set, and Node has no capabilities
+ * after exec: iptables gets them from file capabilities, as the proxy-init images of Linkerd do it.
+ */
+const XTABLES_CAPABILITIES = 'cap_net_admin,cap_net_raw+eip';
 
 /** Shared libraries a binary loads (ldd), as absolute paths. */
 async function sharedLibraries(binary: string): Promise<string[]> {
@@ -58,6 +67,7 @@ export async function assembleRootfs(flavor: BaseFlavor, nodeBinary: string): Pr
     for (const l of await sharedLibraries(from)) libs.add(l);
   }
   if (flavor === 'iptables') {
+    for (const multi of ['xtables-nft-multi', 'xtables-legacy-multi']) await must('setcap', [XTABLES_CAPABILITIES, join(root, 'usr/sbin', multi)]);
     for (const [name, target] of IPTABLES_LINKS) await symlink(target, join(root, 'usr/sbin', name));
     await mkdir(join(root, XTABLES_MODULES), { recursive: true });
     for (const m of await readdir(XTABLES_MODULES)) {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, VERSION, runCommand } from '@trellis/config';
 import { ensureBase } from './base.ts';
 import { buildImage } from './build.ts';
+import { buildDemoImages, demoVersion } from './demo.ts';
 import { StepFailedError, must } from './exec.ts';
 import { IMAGES, imageSpec, type BaseFlavor } from './images.ts';
 import { pushTarget, registryHost, remoteRef, selectApps, tagsFor } from './plan.ts';
@@ -30,6 +31,7 @@ try {
       'base-image': { type: 'string', description: 'base image for every Dockerfile (e.g. node:24-slim); empty assembles a local one from node_modules/node', value: 'IMAGE', default: '' },
       'rebuild-base': { type: 'boolean', description: 'assemble the local base again even if it exists', default: false },
       bundle: { type: 'boolean', description: 'run the esbuild bundles first (nx run-many -t build)', default: true },
+      demo: { type: 'boolean', description: 'also build the demo app\'s images (trellis/demo-<app>, tools/demo/Dockerfile); never pushed', default: false },
       smoke: { type: 'boolean', description: 'run every built image once (--version and its own checks)', default: true },
       isolation: { type: 'string', description: 'buildah isolation for RUN steps and smoke runs (env BUILDAH_ISOLATION)', value: 'KIND', default: process.env['BUILDAH_ISOLATION'] ?? 'chroot' },
     },
@@ -54,7 +56,7 @@ try {
       process.stdout.write(`${JSON.stringify(apps)}\n`);
       return;
     }
-    if (apps.length === 0) {
+    if (apps.length === 0 && !values['demo']) {
       say(`no image is affected between ${str('base')} and ${str('head')}; nothing to build`);
       return;
     }
@@ -62,13 +64,13 @@ try {
     const tags = tagsFor(VERSION, commit);
     say(`building ${apps.join(', ')} as ${tags.join(', ')}`);
 
-    if (values['bundle']) await must(NX, ['run-many', '-t', 'build', `--projects=${apps.map((a) => `@trellis/${a}`).join(',')}`, '--output-style=static'], { cwd: REPO_ROOT });
+    if (values['bundle'] && apps.length > 0) await must(NX, ['run-many', '-t', 'build', `--projects=${apps.map((a) => `@trellis/${a}`).join(',')}`, '--output-style=static'], { cwd: REPO_ROOT });
 
     const bases = new Map<BaseFlavor, string>();
     if (!str('base-image')) {
       const nodeBinary = join(REPO_ROOT, 'node_modules/node/bin/node');
       const nodeVersion = (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/node/package.json'), 'utf8')) as { version: string }).version;
-      for (const flavor of new Set(apps.map((a) => imageSpec(a).base))) {
+      for (const flavor of new Set([...apps.map((a) => imageSpec(a).base), ...(values['demo'] ? ['node' as const] : [])])) {
         const base = await ensureBase(flavor, nodeBinary, nodeVersion, values['rebuild-base'] as boolean);
         say(`${base.built ? 'assembled' : 'reusing'} base ${base.ref}`);
         bases.set(flavor, base.ref);
@@ -91,6 +93,13 @@ try {
       }
     }
     if (failed > 0) throw new ConfigError(`${failed} smoke check(s) failed; not pushing`);
+    const demo: string[] = [];
+    if (values['demo']) {
+      const t0 = Date.now();
+      const version = await demoVersion(REPO_ROOT);
+      demo.push(...(await buildDemoImages({ repoRoot: REPO_ROOT, baseImage: str('base-image') || (bases.get('node') as string), version, commit, isolation })));
+      say(`built ${demo.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    }
 
     if (!target) say('not pushing: TRELLIS_IMAGE_REGISTRY and credentials are not set');
     else {
@@ -103,7 +112,7 @@ try {
         }
       }
     }
-    process.stdout.write(`${built.join('\n')}\n`);
+    process.stdout.write(`${[...built, ...demo].join('\n')}\n`);
   },
   );
 } catch (err) {
