@@ -14,7 +14,9 @@ import { loadCluster } from '../src/cluster/kubeconfig.ts';
 const kubeconfig = inject('kubeconfig');
 const KUBECTL = join(import.meta.dirname, '..', '..', '..', 'tools/bin/kubectl');
 const suffix = randomBytes(3).toString('hex');
-const ns = `trellis-dp-${suffix}`;
+// The shared API server holds other tests' Services, and the check names only the first ten outside the networks
+// (by namespace, then name): this namespace sorts before every other so that its Service is among them.
+const ns = `aaa-trellis-dp-${suffix}`;
 const cp = `trellis-cp-${suffix}`;
 
 function kubectl(args: readonly string[], stdin = ''): Promise<{ code: number; stderr: string }> {
