@@ -95,6 +95,9 @@ export class PodWorker {
   #terminating = false;
   #gone = false;
   #reportTimer: NodeJS.Timeout | undefined;
+  /** A status PATCH is in flight: the next waits for it, so an older status never lands after a newer one. */
+  #reporting = false;
+  #reportAgain = false;
   #lastReport = '';
   #termination: Promise<void> | undefined;
   readonly #events: PodEvents;
@@ -171,6 +174,23 @@ export class PodWorker {
 
   async #report(): Promise<void> {
     if (this.#gone) return;
+    if (this.#reporting) {
+      this.#reportAgain = true;
+      return;
+    }
+    this.#reporting = true;
+    try {
+      await this.#patchStatus();
+    } finally {
+      this.#reporting = false;
+      if (this.#reportAgain) {
+        this.#reportAgain = false;
+        this.#changed();
+      }
+    }
+  }
+
+  async #patchStatus(): Promise<void> {
     const status = podStatus(
       {
         podIP: this.#net?.ip,
