@@ -68,9 +68,9 @@ beforeAll(async () => {
     '--set-file', `identityTrustAnchorsPEM=${join(dir, 'ca.crt')}`,
     '--set-file', `identity.issuer.tls.crtPEM=${join(dir, 'issuer.crt')}`,
     '--set-file', `identity.issuer.tls.keyPEM=${join(dir, 'issuer.key')}`,
-    '--set', `proxyInjector.namespaceSelector.matchLabels.trellis-check=${suffix}`,
-    '--set', `profileValidator.namespaceSelector.matchLabels.trellis-check=${suffix}`,
-    '--set', `policyValidator.namespaceSelector.matchLabels.trellis-check=${suffix}`,
+    '--set-string', `proxyInjector.namespaceSelector.matchLabels.trellis-check=${suffix}`,
+    '--set-string', `profileValidator.namespaceSelector.matchLabels.trellis-check=${suffix}`,
+    '--set-string', `policyValidator.namespaceSelector.matchLabels.trellis-check=${suffix}`,
   ]);
   expect(installed.stderr).toBe('');
   expect(installed.code).toBe(0);

@@ -50,7 +50,8 @@ const WEBHOOK_KINDS = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhoo
 /** The manifests less the cluster-wide webhook configurations (see the file comment). */
 const applicable = (yaml: string) => docs(yaml).filter((d) => !WEBHOOK_KINDS.has(d.kind)).map((d) => `---\n${stringify(d)}`).join('');
 /** Only this test's namespaces may be touched by a webhook that the dry run checks. */
-const SCOPED = ['--set', `proxyInjector.namespaceSelector.matchLabels.trellis-install=${suffix}`, '--set', `profileValidator.namespaceSelector.matchLabels.trellis-install=${suffix}`, '--set', `policyValidator.namespaceSelector.matchLabels.trellis-install=${suffix}`];
+// --set-string: a hex suffix of digits only (or like 1e5) would otherwise reach the chart as a number.
+const SCOPED = ['--set-string', `proxyInjector.namespaceSelector.matchLabels.trellis-install=${suffix}`, '--set-string', `profileValidator.namespaceSelector.matchLabels.trellis-install=${suffix}`, '--set-string', `policyValidator.namespaceSelector.matchLabels.trellis-install=${suffix}`];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trellis-install-'));
