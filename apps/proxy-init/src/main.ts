@@ -1,11 +1,7 @@
 // Wiring only: parse the command line, build the logger and runner, write the rules.
 import { runCommand } from '@trellis/config';
+import { commandRunner, configureFirewall, FirewallError, parseProxyInitConfig, proxyInitCommand, setCloseWaitTimeout, simulate } from '@trellis/iptables';
 import { createLogger } from '@trellis/telemetry';
-import { parseProxyInitConfig } from './config/config.ts';
-import { proxyInitCommand } from './config/flags.ts';
-import { configureFirewall, setCloseWaitTimeout, simulate } from './firewall/apply.ts';
-import { FirewallError } from './firewall/errors.ts';
-import { commandRunner } from './firewall/exec.ts';
 
 await runCommand(proxyInitCommand, process.argv.slice(2), async (cli) => {
   const config = parseProxyInitConfig(cli.values);

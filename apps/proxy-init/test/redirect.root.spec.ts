@@ -3,7 +3,7 @@
 // assigned here, inside these two namespaces, ever carry traffic.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INJECTOR_DEFAULT_ARGS } from '../src/testing/config.ts';
+import { INJECTOR_DEFAULT_ARGS } from '@trellis/iptables';
 import { addNetns, connectFrom, must, proxyInit, removeNetns, startAgent, stopAgent, uniqueName } from './netns.ts';
 
 const POD = { v4: '10.244.77.2', v6: 'fd00:4143::2' };

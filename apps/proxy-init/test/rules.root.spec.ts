@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INJECTOR_DEFAULT_ARGS } from '../src/testing/config.ts';
+import { INJECTOR_DEFAULT_ARGS } from '@trellis/iptables';
 import { addNetns, must, natTable, proxyInit, removeNetns, uniqueName } from './netns.ts';
 
 const GOLDEN = fileURLToPath(new URL('./golden/nat-injector-defaults.iptables-save', import.meta.url));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configFromArgs } from '../testing/config.ts';
+import { configFromArgs } from '../config/from-args.ts';
 import { configuredBinaries, lookPath, resolveBinaries } from './binaries.ts';
 
 const req = ['-p', '4143', '-o', '4140'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configFromArgs, INJECTOR_DEFAULT_ARGS } from '../testing/config.ts';
+import { configFromArgs, INJECTOR_DEFAULT_ARGS } from '../config/from-args.ts';
 import { commandLine, restoreInput, restoreLineOf } from './render.ts';
 import { buildNatRules, EMPTY_NAT_STATE, readNatState, type NatRule } from './rules.ts';
 

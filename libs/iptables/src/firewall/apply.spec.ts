@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { createLogger } from '@trellis/telemetry';
-import { configFromArgs, INJECTOR_DEFAULT_ARGS } from '../testing/config.ts';
+import { configFromArgs, INJECTOR_DEFAULT_ARGS } from '../config/from-args.ts';
 import { configureFirewall, setCloseWaitTimeout, simulate } from './apply.ts';
 import { binariesFor } from './binaries.ts';
 import { FirewallError } from './errors.ts';

@@ -1,7 +1,7 @@
-// Builds a ProxyInitConfig from command-line arguments, for tests.
+// Builds a ProxyInitConfig from proxy-init's command-line arguments (tests, and the settings both tools share).
 import { parseCommandLine } from '@trellis/config';
-import { parseProxyInitConfig, type ProxyInitConfig } from '../config/config.ts';
-import { proxyInitCommand } from '../config/flags.ts';
+import { parseProxyInitConfig, type ProxyInitConfig } from './config.ts';
+import { proxyInitCommand } from './flags.ts';
 
 /** The arguments Linkerd's injector gives linkerd-init by default. */
 export const INJECTOR_DEFAULT_ARGS = [

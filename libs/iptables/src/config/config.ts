@@ -38,6 +38,10 @@ export interface ProxyInitConfig {
 
 type Values = Readonly<Record<string, FlagValue | undefined>>;
 
+/** How an error names a setting: proxy-init names its flag; the CNI plugin names its configuration key. */
+export type SettingLabel = (name: string) => string;
+const flagLabel: SettingLabel = (name) => `--${name}`;
+
 const str = (values: Values, name: string): string => {
   const v = values[name];
   return typeof v === 'string' ? v : '';
@@ -51,23 +55,23 @@ const bool = (values: Values, name: string): boolean => values[name] === true;
 // The largest id the kernel accepts in an owner match; (uid_t)-1 means "no id".
 const MAX_ID = 4_294_967_294;
 
-function requiredPort(values: Values, name: string): number {
+function requiredPort(values: Values, name: string, label: SettingLabel): number {
   const raw = str(values, name).trim();
   const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new ConfigError(`invalid value ${JSON.stringify(raw)} for --${name}: a TCP port from 1 to 65535 is required`);
+    throw new ConfigError(`invalid value ${JSON.stringify(raw)} for ${label(name)}: a TCP port from 1 to 65535 is required`);
   }
   return n;
 }
 
-function portRanges(values: Values, name: string): PortRange[] {
-  return list(values, name).flatMap((item) => parsePortRanges(`--${name}`, item));
+function portRanges(values: Values, name: string, label: SettingLabel): PortRange[] {
+  return list(values, name).flatMap((item) => parsePortRanges(label(name), item));
 }
 
-function subnets(values: Values): SubnetToIgnore[] {
+function subnets(values: Values, label: SettingLabel): SubnetToIgnore[] {
   return list(values, 'subnets-to-ignore').map((item) => {
     const cidr = item.trim();
-    const invalid = () => new ConfigError(`invalid value ${JSON.stringify(cidr)} for --subnets-to-ignore: expected a CIDR such as 10.0.0.0/8`);
+    const invalid = () => new ConfigError(`invalid value ${JSON.stringify(cidr)} for ${label('subnets-to-ignore')}: expected a CIDR such as 10.0.0.0/8`);
     // Go's net.ParseCIDR, which Linkerd uses, insists on the /prefix; so do we.
     if (!cidr.includes('/')) throw invalid();
     try {
@@ -89,33 +93,33 @@ const LOG_LEVELS: Record<string, LogLevel> = {
   panic: 'fatal',
 };
 
-function logLevel(values: Values): LogLevel {
+function logLevel(values: Values, label: SettingLabel): LogLevel {
   const raw = str(values, 'log-level');
   const level = LOG_LEVELS[raw.trim().toLowerCase()];
-  if (!level) throw new ConfigError(`invalid value ${JSON.stringify(raw)} for --log-level: expected one of ${Object.keys(LOG_LEVELS).join(', ')}`);
+  if (!level) throw new ConfigError(`invalid value ${JSON.stringify(raw)} for ${label('log-level')}: expected one of ${Object.keys(LOG_LEVELS).join(', ')}`);
   return level;
 }
 
-export function parseProxyInitConfig(values: Values): ProxyInitConfig {
+export function parseProxyInitConfig(values: Values, label: SettingLabel = flagLabel): ProxyInitConfig {
   const mode = str(values, 'iptables-mode');
-  const portsToRedirect = list(values, 'ports-to-redirect').map((p) => parseInteger('--ports-to-redirect', p, 1, 65535));
+  const portsToRedirect = list(values, 'ports-to-redirect').map((p) => parseInteger(label('ports-to-redirect'), p, 1, 65535));
   return Object.freeze({
-    incomingProxyPort: requiredPort(values, 'incoming-proxy-port'),
-    outgoingProxyPort: requiredPort(values, 'outgoing-proxy-port'),
-    proxyUid: parseInteger('--proxy-uid', str(values, 'proxy-uid'), Number.MIN_SAFE_INTEGER, MAX_ID),
-    proxyGid: parseInteger('--proxy-gid', str(values, 'proxy-gid'), Number.MIN_SAFE_INTEGER, MAX_ID),
+    incomingProxyPort: requiredPort(values, 'incoming-proxy-port', label),
+    outgoingProxyPort: requiredPort(values, 'outgoing-proxy-port', label),
+    proxyUid: parseInteger(label('proxy-uid'), str(values, 'proxy-uid'), Number.MIN_SAFE_INTEGER, MAX_ID),
+    proxyGid: parseInteger(label('proxy-gid'), str(values, 'proxy-gid'), Number.MIN_SAFE_INTEGER, MAX_ID),
     redirectMode: portsToRedirect.length > 0 ? 'redirect-listed' : 'redirect-all',
     portsToRedirect: Object.freeze(portsToRedirect),
-    inboundPortsToIgnore: Object.freeze(portRanges(values, 'inbound-ports-to-ignore')),
-    outboundPortsToIgnore: Object.freeze(portRanges(values, 'outbound-ports-to-ignore')),
-    subnetsToIgnore: Object.freeze(subnets(values)),
+    inboundPortsToIgnore: Object.freeze(portRanges(values, 'inbound-ports-to-ignore', label)),
+    outboundPortsToIgnore: Object.freeze(portRanges(values, 'outbound-ports-to-ignore', label)),
+    subnetsToIgnore: Object.freeze(subnets(values, label)),
     simulate: bool(values, 'simulate'),
     netns: str(values, 'netns').trim(),
     useWaitFlag: bool(values, 'use-wait-flag'),
-    timeoutCloseWaitSecs: parseInteger('--timeout-close-wait-secs', str(values, 'timeout-close-wait-secs'), 0, 2_147_483_647),
-    logFormat: parseEnum('--log-format', str(values, 'log-format'), ['plain', 'json'] as const),
-    logLevel: logLevel(values),
-    iptablesMode: mode === '' ? undefined : parseEnum('--iptables-mode', mode, ['legacy', 'nft', 'plain'] as const),
+    timeoutCloseWaitSecs: parseInteger(label('timeout-close-wait-secs'), str(values, 'timeout-close-wait-secs'), 0, 2_147_483_647),
+    logFormat: parseEnum(label('log-format'), str(values, 'log-format'), ['plain', 'json'] as const),
+    logLevel: logLevel(values, label),
+    iptablesMode: mode === '' ? undefined : parseEnum(label('iptables-mode'), mode, ['legacy', 'nft', 'plain'] as const),
     ipv6: values['ipv6'] !== false,
     firewallBinPath: str(values, 'firewall-bin-path').trim(),
     firewallSaveBinPath: str(values, 'firewall-save-bin-path').trim(),

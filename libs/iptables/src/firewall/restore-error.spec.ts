@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildNatRules } from '../rules/rules.ts';
-import { configFromArgs, INJECTOR_DEFAULT_ARGS } from '../testing/config.ts';
+import { configFromArgs, INJECTOR_DEFAULT_ARGS } from '../config/from-args.ts';
 import { describeRestoreFailure, restoreFailureMessage } from './restore-error.ts';
 
 const rules = buildNatRules(configFromArgs(...INJECTOR_DEFAULT_ARGS), 4);
