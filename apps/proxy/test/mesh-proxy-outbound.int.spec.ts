@@ -49,6 +49,7 @@ async function twoProxies(profile: Parameters<typeof destination.DestinationProf
         return res.end('boom');
       }
       if (req.url === '/slow') return void setTimeout(() => res.end('late'), 1_000).unref();
+      if (req.url === '/canonical') return res.end(`canonical=${String(req.headers['l5d-dst-canonical'] ?? '-')}`);
       if (req.method === 'POST') {
         let body = '';
         req.on('data', (d: Buffer) => (body += d.toString()));
@@ -157,6 +158,33 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'route_actual_request_total', 'rt_route="flaky"')).toBe(12);
     expect(sample(text, 'route_response_total', 'rt_route="flaky",status_code="200",classification="success"')).toBe(6);
     expect(sample(text, 'route_response_total', 'rt_route="slow",status_code="504"')).toBe(1);
+  });
+
+  it("sets l5d-dst-canonical to the profile's service name on the requests it routes, HTTP/1 and HTTP/2, replacing the app's", async () => {
+    const plain = await twoProxies();
+    const h1 = await get(plain.client.outboundPort, '/canonical', { host: 'books.default.svc.cluster.local', 'l5d-dst-canonical': 'spoofed.example:1' });
+    expect(h1.body).toBe('canonical=books.default.svc.cluster.local:80');
+    // Native HTTP/2 through a second pair whose server app speaks HTTP/2.
+    const { server, client } = await twoProxies();
+    const app = h2CreateServer();
+    app.on('stream', (stream, headers) => {
+      stream.respond({ ':status': 200 });
+      stream.end(`canonical=${String(headers['l5d-dst-canonical'] ?? '-')}`);
+    });
+    const appPort = await listenOn(app);
+    cleanups.push(() => app.close());
+    server.inboundTarget = { ip: '127.0.0.1', port: appPort };
+    const session = h2Connect(`http://127.0.0.1:${client.outboundPort}`);
+    cleanups.push(() => session.destroy());
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = session.request({ ':method': 'GET', ':path': '/canonical', ':authority': 'books.default.svc.cluster.local:80' });
+      let b = '';
+      req.on('data', (d: Buffer) => (b += d.toString()));
+      req.on('end', () => resolve(b));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(body).toBe('canonical=books.default.svc.cluster.local:80');
   });
 
   it('carries native HTTP/2 (gRPC-style, with trailers) through both proxies over the pooled mTLS connection, under the profile routes', async () => {

@@ -209,6 +209,7 @@ export class LogicalTarget {
   readonly #discovery: Discovery;
   readonly #o: OutboundOptions;
   readonly #onUpdate: (p: destination.DestinationProfile) => void;
+  readonly #listeners = new Set<() => void>();
 
   constructor(raw: destination.DestinationProfile, port: number, lease: Lease<ProfileWatch>, discovery: Discovery, o: OutboundOptions) {
     this.logical = `${raw.fullyQualifiedName}:${port}`;
@@ -220,8 +221,15 @@ export class LogicalTarget {
     this.#onUpdate = (p) => {
       this.#profile = compileProfile(p);
       this.#split = this.#build(this.#profile);
+      for (const f of this.#listeners) f();
     };
     lease.value.on('update', this.#onUpdate);
+  }
+
+  /** Calls `f` after each profile update has been compiled; returns the function that stops it. */
+  onUpdate(f: () => void): () => void {
+    this.#listeners.add(f);
+    return () => this.#listeners.delete(f);
   }
 
   get profile(): CompiledProfile {
@@ -251,6 +259,7 @@ export class LogicalTarget {
 
   release(): void {
     this.#lease.value.off('update', this.#onUpdate);
+    this.#listeners.clear();
     for (const b of this.#backends.values()) b.close();
     this.#backends.clear();
     this.#lease.release();

@@ -23,6 +23,7 @@ import { leanFront, type H1Options } from './h1-lean-server.ts';
 import { ingressOf, targetOf, upstreamOf } from './connection.ts';
 import { ingressAuthority, L5D_DST_OVERRIDE, type IngressRouter } from '../outbound/ingress.ts';
 import { L5D_REQUIRE_ID, requiredIdentity } from '../outbound/require-id.ts';
+import { L5D_DST_CANONICAL } from '../outbound/routes.ts';
 import { allowHalfOpen, httpParser, responseStarted } from './node-internals.ts';
 import type { PoolRequestArgs } from './pool.ts';
 import { h1Head } from './request-head.ts';
@@ -107,6 +108,8 @@ class H1Exchange extends Exchange {
    */
   private forwardMeshed(mesh: MeshUpstream): void {
     const req = this.req;
+    const routes = mesh.routes;
+    if (routes.kind === 'profile') this.requestHead().setHeader(L5D_DST_CANONICAL, routes.canonical);
     const facts: H1RequestFacts = { method: req.method ?? 'GET', url: req.url ?? '/', httpVersion: req.httpVersionMinor === 0 ? '1.0' : '1.1', rawHeaders: req.rawHeaders };
     mesh.pick(this).then(
       (p) => {

@@ -27,6 +27,7 @@ import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from '
 import { ingressOf, targetOf, upstreamOf } from './connection.ts';
 import { ingressAuthority, L5D_DST_OVERRIDE, type IngressRouter } from '../outbound/ingress.ts';
 import { L5D_REQUIRE_ID, requiredIdentity } from '../outbound/require-id.ts';
+import { L5D_DST_CANONICAL } from '../outbound/routes.ts';
 import { httpParser } from './node-internals.ts';
 import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
@@ -170,7 +171,9 @@ class H2Exchange extends Exchange {
   }
 
   private forwardMeshed(mesh: MeshUpstream): void {
-    if (mesh.policy) return mesh.forwardPolicy(h2Downstream(this, this.stream, this.headers, this.flags));
+    const routes = mesh.routes;
+    if (routes.kind === 'policy') return mesh.forwardPolicy(h2Downstream(this, this.stream, this.headers, this.flags));
+    if (routes.kind === 'profile') this.headers[L5D_DST_CANONICAL] = routes.canonical;
     // Meshed outbound: the profile route (metrics, timeout), then the balancer's endpoint over its pooled HTTP/2
     // connection (mTLS to its identity); retryable routes go through outbound/h2-retry.ts.
     const route = mesh.route(String(this.headers[':method'] ?? 'GET'), String(this.headers[':path'] ?? '/'));

@@ -23,7 +23,7 @@ import { OpaqueRouteRefusedError } from './policy/errors.ts';
 import { forwardPolicy, type Downstream } from './policy/http.ts';
 import { requestFacts } from '../policy/match.ts';
 import type { RouteObserver } from './policy/metrics.ts';
-import { profileOverrides } from './policy/resolve.ts';
+import { chooseRoutes, type TargetRoutes } from './routes.ts';
 import type { BoundDistribution, PolicyTarget } from './policy/target.ts';
 
 /** What discovery resolved a meshed target to: a profile's service or endpoint, or a policy. */
@@ -53,6 +53,9 @@ export class MeshUpstream implements EndpointClient {
   readonly #endpointMetrics: OutboundEndpointMetrics | undefined;
   #budget: RetryBudget | undefined;
   #released = false;
+  /** Chosen when resolved and again on each profile update or policy adoption; read by every request. */
+  #routes: TargetRoutes;
+  readonly #stopWatching: () => void;
 
   constructor(r: Upstream, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies, endpointMetrics?: OutboundEndpointMetrics, connectTimeoutMs = 1_000) {
     this.#connectTimeoutMs = connectTimeoutMs;
@@ -65,6 +68,14 @@ export class MeshUpstream implements EndpointClient {
     this.#isLocal = isLocal;
     this.#routeMetrics = routeMetrics;
     this.#endpointMetrics = endpointMetrics;
+    this.#routes = chooseRoutes(this.#policy, this.logical, this.#endpoint);
+    const logical = this.logical;
+    this.#stopWatching = logical ? logical.onUpdate(() => (this.#routes = chooseRoutes(this.#policy, logical, this.#endpoint))) : noop;
+  }
+
+  /** The routes the target's requests take now (outbound/routes.ts). */
+  get routes(): TargetRoutes {
+    return this.#routes;
   }
 
   /** The profile route a request takes (undefined: no route matched, or no profile). */
@@ -95,8 +106,8 @@ export class MeshUpstream implements EndpointClient {
    * while its ServiceProfile has routes or dst_overrides, which take precedence.
    */
   get policy(): PolicyTarget | undefined {
-    const p = this.#policy;
-    return p && !(this.logical && profileOverrides(this.logical)) ? p : undefined;
+    const r = this.#routes;
+    return r.kind === 'policy' ? r.policy : undefined;
   }
 
   /** Whether the target has a policy at all (one a profile with routes overrides counts). */
@@ -108,6 +119,7 @@ export class MeshUpstream implements EndpointClient {
   adoptPolicy(t: PolicyTarget): void {
     if (this.#policy || this.#released) return t.release();
     this.#policy = t;
+    this.#routes = chooseRoutes(t, this.logical, this.#endpoint);
   }
 
   /** Whether the profile or the policy marks the target opaque (no HTTP detection). */
@@ -233,6 +245,7 @@ export class MeshUpstream implements EndpointClient {
   /** Closes the pooled connections and releases the discovery watches (nothing uses this target any more). */
   release(): void {
     this.#released = true;
+    this.#stopWatching();
     // An adopted policy is this upstream's to release; one it was resolved with goes with the resolution below.
     if (this.#policy && this.#resolution.kind !== 'policy') this.#policy.release();
     for (const a of this.#agents.values()) a.destroy();

@@ -5,13 +5,14 @@
 // the policy API, warned about by PolicyDiscovery) or no answer in time leave the profile's resolution, which
 // forwards to the original destination when there is no profile either. Without a policy controller configured
 // nothing changes. With both a policy and a service profile, both are kept and followed: the profile gaining or
-// losing routes switches new requests between them (outbound/mesh-upstream.ts), as Linkerd's watch does.
+// losing routes switches new requests between them (outbound/routes.ts), as Linkerd's watch does.
 import type { Discovery } from '../../discovery/discovery.ts';
 import type { LogicalTarget, OutboundResolver, Resolution } from '../../discovery/outbound.ts';
 import type { outbound } from '@trellis/proto';
 import type { Lease } from '../../discovery/leases.ts';
 import type { PolicyDiscovery, PolicyWatch } from '../../policy/policy-discovery.ts';
 import type { BalancerEndpoints } from './metrics.ts';
+import { profileOverrides } from '../routes.ts';
 import { PolicyTarget, type PolicyLog } from './target.ts';
 
 export type OutboundResolution = Resolution | { readonly kind: 'policy'; readonly target: PolicyTarget; readonly profile: LogicalTarget | undefined };
@@ -47,12 +48,6 @@ export async function resolveOutbound(parts: ResolveParts, ip: string, port: num
   // A known pod's profile has nothing to say over a policy.
   if (profiled.kind === 'endpoint') profiled.release();
   return { kind: 'policy', target, profile: profiled.kind === 'logical' ? profiled.target : undefined };
-}
-
-/** Whether a ServiceProfile takes precedence over the policy: it has routes or dst_overrides. */
-export function profileOverrides(profile: LogicalTarget): boolean {
-  const p = profile.profile;
-  return p.routes.length > 0 || p.dstOverrides.length > 0;
 }
 
 function policyTarget(parts: ResolveParts, addr: string, policy: outbound.OutboundPolicy, lease: Lease<PolicyWatch<outbound.OutboundPolicy>>, o: ResolveOptions): PolicyTarget {
