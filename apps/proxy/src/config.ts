@@ -54,6 +54,8 @@ export interface ProxyConfig {
   readonly inboundListenAddr: ListenAddr;
   readonly adminListenAddr: ListenAddr;
   readonly controlListenAddr: ListenAddr;
+  /** The tap controller's identity (LINKERD2_PROXY_TAP_SVC_NAME); unset: no tap server, as in Linkerd. */
+  readonly tapSvcName: string | undefined;
   /** The pod's IPs; inbound refuses other original destinations. Undefined: every IP is allowed. */
   readonly inboundIps: readonly string[] | undefined;
   readonly inbound: DirectionConfig;
@@ -226,6 +228,7 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
     inboundListenAddr: get.parse('LINKERD2_PROXY_INBOUND_LISTEN_ADDR', '0.0.0.0:4143', parseListenAddr),
     adminListenAddr: get.parse('LINKERD2_PROXY_ADMIN_LISTEN_ADDR', '127.0.0.1:4191', parseListenAddr),
     controlListenAddr: get.parse('LINKERD2_PROXY_CONTROL_LISTEN_ADDR', '0.0.0.0:4190', parseListenAddr),
+    tapSvcName: get.raw('LINKERD2_PROXY_TAP_SVC_NAME') || undefined,
     inboundIps,
     inbound: directionConfig(get, 'INBOUND', 'LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION', ''),
     // Without discovery the outbound side cannot learn opaque ports, so it starts from the cluster default.

@@ -16,6 +16,8 @@ import { adminAuthorizer } from './inbound/policy/admin.ts';
 import { InboundAuthzMetrics } from './inbound/policy/metrics.ts';
 import { InboundPolicies, type PortLease } from './inbound/policy/policies.ts';
 import { RouteMetricFamilies } from './profiles/metrics.ts';
+import { TapRegistry } from './tap/registry.ts';
+import { createTapServer, type TapServer } from './tap/server.ts';
 import type { Destination } from './tcp/accept.ts';
 import { TargetCache } from './tcp/targets.ts';
 
@@ -33,7 +35,10 @@ export interface RunningProxy {
   readonly outbound: readonly AddressInfo[];
   readonly inbound: AddressInfo;
   readonly admin: AddressInfo;
+  /** The tap server's address; undefined without LINKERD2_PROXY_TAP_SVC_NAME. */
+  readonly control: AddressInfo | undefined;
   readonly metrics: ProxyMetrics;
+  readonly taps: TapRegistry;
   /** Identity, mTLS and discovery; undefined in plaintext mode. */
   readonly mesh: Mesh | undefined;
   /** Starts the drain; resolves true when every connection closed within the grace period. */
@@ -66,17 +71,23 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const outboundServers = cfg.outboundListenAddrs.map(listener);
   const inboundServer = listener();
   const adminServer = listener();
-  const [outboundAddrs, inboundAddr, adminAddr] = await Promise.all([
+  // Linkerd binds the control port only when a tap controller is named.
+  const controlServer = cfg.tapSvcName !== undefined ? listener() : undefined;
+  const [outboundAddrs, inboundAddr, adminAddr, controlAddr] = await Promise.all([
     Promise.all(outboundServers.map((s, i) => listen(s, cfg.outboundListenAddrs[i] as ListenAddr))),
     listen(inboundServer, cfg.inboundListenAddr),
     listen(adminServer, cfg.adminListenAddr),
+    controlServer ? listen(controlServer, cfg.controlListenAddr) : undefined,
   ]);
   const ownPorts: ReadonlySet<number> = new Set([cfg.controlListenAddr.port, ...outboundAddrs.map((a) => a.port), inboundAddr.port, adminAddr.port].filter((p) => p !== 0));
 
   const targets = new TargetCache(metrics, cfg.inboundDefaultPolicy);
   const drain = new Drain();
   const onRefused = (direction: string, err: Error) => logger.debug({ direction, code: (err as { code?: string }).code, err: err.message }, 'connection refused');
-  const shared = { metrics, targets, drain, onRefused };
+  const taps = new TapRegistry();
+  const shared = { metrics, targets, drain, onRefused, taps };
+  const tapServer: TapServer | undefined =
+    cfg.tapSvcName !== undefined ? createTapServer({ registry: taps, permittedId: cfg.tapSvcName, tls: mesh?.tls, log: logger, detectTimeoutMs: cfg.inbound.detectTimeoutMs }) : undefined;
   const resolve = deps.resolve ?? defaultResolve;
   // ServiceProfile route metrics (meshed outbound only).
   const routeMetrics = mesh ? new RouteMetricFamilies() : undefined;
@@ -134,24 +145,29 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   for (const s of outboundServers) s.on('connection', accepting(gate(outbound)));
   inboundServer.on('connection', accepting(gate(inbound)));
   adminServer.on('connection', (socket: Socket) => admin.emit('connection', socket));
+  if (controlServer && tapServer) controlServer.on('connection', accepting(gate((conn: { socket: Socket }) => tapServer.accept(conn.socket))));
   // node:http starts its header and request timeouts when it starts listening; this one is fed connections instead.
   admin.emit('listening');
   for (const s of [...outboundServers, inboundServer]) drain.addListener(s);
   // A failed accept (EMFILE, ...) is logged and the listener keeps going, as Linkerd's accept loop does.
-  for (const s of [...outboundServers, inboundServer, adminServer]) {
+  for (const s of [...outboundServers, inboundServer, adminServer, ...(controlServer ? [controlServer] : [])]) {
     s.on('error', (err: NodeJS.ErrnoException) => logger.warn({ code: err.code, err: err.message }, 'Server failed to accept connection'));
   }
-  logger.info({ outbound: outboundAddrs, inbound: inboundAddr, admin: adminAddr }, 'proxy listening');
+  logger.info({ outbound: outboundAddrs, inbound: inboundAddr, admin: adminAddr, ...(controlAddr ? { control: controlAddr } : {}) }, 'proxy listening');
 
   const closeAdmin = () => {
     adminServer.close();
     admin.closeAllConnections();
+    controlServer?.close();
+    tapServer?.close();
   };
   return {
     outbound: outboundAddrs,
     inbound: inboundAddr,
     admin: adminAddr,
+    control: controlAddr,
     metrics,
+    taps,
     mesh,
     drain: async () => {
       const done = await drain.start(cfg.shutdownGracePeriodMs);

@@ -10,6 +10,8 @@ import { countRequests, rescue, shedLoad } from './http/layers.ts';
 import { createPools } from './http/pool.ts';
 import type { Direction as Dir, ProxyMetrics } from './metrics/proxy-metrics.ts';
 import type { RouteDeps } from './tcp/accept.ts';
+import { tapLayer } from './tap/layer.ts';
+import type { TapRegistry } from './tap/registry.ts';
 import { OpaqueMemory } from './tcp/opaque-memory.ts';
 import type { TargetCache } from './tcp/targets.ts';
 
@@ -18,6 +20,8 @@ export interface SharedParts {
   readonly targets: TargetCache;
   readonly drain: Drain;
   readonly onRefused: (direction: Dir, err: Error) => void;
+  /** The open taps; every HTTP request of both directions passes the tap layer. */
+  readonly taps: TapRegistry;
 }
 
 /** One direction's HTTP servers (registered with the drain) and what routing a connection needs. */
@@ -41,7 +45,7 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
       identify: direction === 'outbound' ? cfg.outboundInformationalHeaders : true,
     },
   };
-  const handler = compose(rescue, shedLoad(dc.maxInFlight), ...layers, countRequests)(forwardExchange);
+  const handler = compose(rescue, tapLayer(shared.taps, direction), shedLoad(dc.maxInFlight), ...layers, countRequests)(forwardExchange);
   const pools = createPools({ idleTimeoutMs: dc.http1PoolIdleTimeoutMs, maxIdle: dc.maxIdleConnsPerEndpoint, connectTimeoutMs: dc.connectTimeoutMs });
   const h1 = createH1Server({ ctx, pools, handler, headerReadTimeoutMs: cfg.http1HeaderReadTimeoutMs, isDraining: () => shared.drain.isDraining });
   const h2 = createH2Server({

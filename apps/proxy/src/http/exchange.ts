@@ -16,6 +16,24 @@ export interface HttpContext {
 
 type Finisher = (ex: Exchange) => void;
 
+/** The endpoint a meshed outbound request was sent to, as a tap reports it. */
+export interface PickedEndpoint {
+  readonly ip: string;
+  readonly port: number;
+  readonly identity: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * What an open tap learns of a request it watches (tap/layer.ts): the response's start (its status set), the
+ * endpoint picked, and response body bytes where the protocol counts them. Absent while nobody taps.
+ */
+export interface ExchangeWatcher {
+  responseStarted(ex: Exchange): void;
+  endpointPicked(ex: Exchange, endpoint: PickedEndpoint): void;
+  bodyBytes(n: number): void;
+}
+
 /** A request as inbound policy reads and edits it (route matching, authorization, header filters). */
 export interface RequestHead {
   readonly method: string;
@@ -33,8 +51,15 @@ export interface RequestHead {
 
 export abstract class Exchange {
   readonly startedAt = performance.now();
+  #status = 0;
   /** Response status (0 until known), gRPC status (-1 when none) and Linkerd's `error` label. */
-  status = 0;
+  get status(): number {
+    return this.#status;
+  }
+  set status(s: number) {
+    this.#status = s;
+    if (this.watcher !== undefined) this.watcher.responseStarted(this);
+  }
   grpcStatus = -1;
   errorLabel = '';
   firstByteAt = 0;
@@ -55,6 +80,9 @@ export abstract class Exchange {
   /** Meshed outbound: the request is counted once the balancer picks its endpoint (atEndpoint), not at the start. */
   readonly meshed: boolean;
 
+  /** An open tap watching this request; undefined while nobody taps (tap/layer.ts sets it). */
+  watcher: ExchangeWatcher | undefined = undefined;
+
   constructor(entry: TargetEntry, grpc: boolean, ctx: HttpContext, meshed = false) {
     this.entry = entry;
     this.meshed = meshed;
@@ -71,7 +99,8 @@ export abstract class Exchange {
   }
 
   /** The balancer picked an endpoint: the exchange is counted in its series (the first pick's, across retries). */
-  atEndpoint(m: EndpointMetrics): void {
+  atEndpoint(m: EndpointMetrics, endpoint?: PickedEndpoint): void {
+    if (endpoint !== undefined && this.watcher !== undefined) this.watcher.endpointPicked(this, endpoint);
     if (this.requestCounted) return;
     this.endpointMetrics = m;
     this.countRequest();
@@ -101,11 +130,36 @@ export abstract class Exchange {
     this.finish();
   }
 
+  /** An open tap watches this request from now on; protocols that can count response body bytes report them. */
+  watch(w: ExchangeWatcher): void {
+    this.watcher = w;
+    this.watchBody(w);
+  }
+
+  protected watchBody(_w: ExchangeWatcher): void {
+    // A protocol whose response body the tap cannot count reports no bytes.
+  }
+
   /** Sends the request on and the response back. */
   abstract forward(): void;
   /** The request's head, for layers that route or authorize it before it is forwarded. */
   abstract requestHead(): RequestHead;
   protected abstract respondError(err: ProxyError): void;
+}
+
+/** Reports the bytes written to a response body (`write` and `end` with a chunk) to `w`; for tapped requests only. */
+export function countWrites(body: { write: (...a: never[]) => boolean; end: (...a: never[]) => unknown }, w: ExchangeWatcher): void {
+  const size = (c: unknown) => (typeof c === 'string' ? Buffer.byteLength(c) : c instanceof Uint8Array ? c.byteLength : 0);
+  const write = body.write as (...a: unknown[]) => boolean;
+  const end = body.end as (...a: unknown[]) => unknown;
+  body.write = function (this: unknown, ...a: unknown[]) {
+    w.bodyBytes(size(a[0]));
+    return write.apply(this, a);
+  } as typeof body.write;
+  body.end = function (this: unknown, ...a: unknown[]) {
+    if (typeof a[0] !== 'function') w.bodyBytes(size(a[0]));
+    return end.apply(this, a);
+  } as typeof body.end;
 }
 
 export type HttpHandler = (ex: Exchange) => void;

@@ -541,6 +541,7 @@ class LeanExchange extends Exchange {
       },
       body: (chunk) => {
         this.firstByte();
+        if (this.watcher !== undefined) this.watcher.bodyBytes(chunk.length);
         return conn.writeBody(r, chunk);
       },
       end: (trailers) => {

@@ -16,7 +16,7 @@ import { bufferForRetry, sendWithRetries, withRouteTimeout, type AttemptResult, 
 import type { CompiledRoute } from '../profiles/routes.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
-import { Exchange, type RequestHead } from './exchange.ts';
+import { countWrites, Exchange, type ExchangeWatcher, type RequestHead } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
 import { leanFront, type H1Options } from './h1-lean-server.ts';
@@ -67,6 +67,10 @@ class H1Exchange extends Exchange {
 
   requestHead(): RequestHead {
     return h1Head(this.req);
+  }
+
+  protected override watchBody(w: ExchangeWatcher): void {
+    if (this.res) countWrites(this.res, w);
   }
 
   forward(): void {

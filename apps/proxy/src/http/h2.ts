@@ -23,7 +23,7 @@ import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
 import { downgradeHost, downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
-import { Exchange, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
+import { countWrites, Exchange, type ExchangeWatcher, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
 import { ingressOf, targetOf, upstreamOf } from './connection.ts';
 import { ingressAuthority, L5D_DST_OVERRIDE, type IngressRouter } from '../outbound/ingress.ts';
 import { L5D_REQUIRE_ID, requiredIdentity } from '../outbound/require-id.ts';
@@ -135,6 +135,10 @@ class H2Exchange extends Exchange {
 
   requestHead(): RequestHead {
     return h2Head(this.headers, this.stream.session?.socket);
+  }
+
+  protected override watchBody(w: ExchangeWatcher): void {
+    countWrites(this.stream, w);
   }
 
   forward(): void {

@@ -4,6 +4,7 @@
 import type { Agent } from 'node:http';
 import type { ClientHttp2Session } from 'node:http2';
 import type { MeshEndpoint } from '../discovery/outbound.ts';
+import type { PickedEndpoint } from '../http/exchange.ts';
 import type { EndpointMetrics } from '../metrics/proxy-metrics.ts';
 
 /** One request's endpoint: report the first response byte and the end exactly once. */
@@ -15,7 +16,7 @@ export interface MeshPick {
 
 /** The request an endpoint is picked for (http/exchange.ts Exchange): counted in the endpoint's series. */
 export interface PickObserver {
-  atEndpoint(m: EndpointMetrics): void;
+  atEndpoint(m: EndpointMetrics, endpoint?: PickedEndpoint): void;
 }
 
 export interface EndpointClient {

@@ -174,7 +174,7 @@ export class MeshUpstream implements EndpointClient {
   }
 
   #observe(request: PickObserver | undefined, me: MeshEndpoint): void {
-    if (request && this.#endpointMetrics) request.atEndpoint(this.#endpointMetrics.http(me.endpoint));
+    if (request && this.#endpointMetrics) request.atEndpoint(this.#endpointMetrics.http(me.endpoint), me.endpoint);
   }
 
   /** A TCP connection to `e`, counted in its tcp_* series (peer="dst"). */
