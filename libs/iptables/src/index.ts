@@ -7,3 +7,6 @@ export * from './firewall/apply.ts';
 export { resolveBinaries, configuredBinaries, type FirewallBinaries } from './firewall/binaries.ts';
 export * from './firewall/errors.ts';
 export { commandRunner, type CommandResult, type CommandRunner } from './firewall/exec.ts';
+export { cleanupRules, checkRules } from './rules/cleanup.ts';
+export { removeFirewall } from './firewall/remove.ts';
+export { checkFirewall } from './firewall/check.ts';

@@ -32,7 +32,7 @@ const restoreCommand = (config: ProxyInitConfig, plan: FamilyPlan, test: boolean
   ...(test ? ['--test'] : []),
 ];
 
-async function saveNat(deps: ApplyDeps, binaries: FirewallBinaries, stage: string): Promise<string> {
+export async function saveNat(deps: ApplyDeps, binaries: FirewallBinaries, stage: string): Promise<string> {
   const cmd = [binaries.save, '-t', 'nat'];
   deps.log.info(deps.runner.argv(cmd).join(' '));
   const res = await deps.runner.run(cmd);
