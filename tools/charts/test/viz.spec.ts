@@ -37,10 +37,10 @@ describe('trellis-viz: golden renders', () => {
 });
 
 describe('trellis-viz: the default install', () => {
-  it('runs Prometheus and the metrics API, each its own Deployment, ServiceAccount and meshed pod', async () => {
+  it('runs Prometheus, the metrics API and the dashboard, each its own Deployment, ServiceAccount and meshed pod', async () => {
     const objs = await objects({});
     const deployments = ofKind(objs, 'Deployment');
-    expect(names(deployments)).toEqual(['Deployment/metrics-api', 'Deployment/prometheus']);
+    expect(names(deployments)).toEqual(['Deployment/metrics-api', 'Deployment/prometheus', 'Deployment/web']);
     for (const d of deployments) {
       const t = podTemplate(d) as { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string } };
       expect(t.metadata.annotations['linkerd.io/inject'], d.metadata.name).toBe('enabled');
@@ -84,20 +84,50 @@ describe('trellis-viz: the default install', () => {
     expect(controllers.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: ['trellis', VIZ_NAMESPACE] } }]);
   });
 
-  it('lets only the allowed identities call the metrics API and only the metrics API query Prometheus', async () => {
+  it("points the dashboard at the metrics API and Prometheus on Linkerd's web port, with Grafana links only when a URL is given", async () => {
+    const web = container(find(await objects({}), 'Deployment', 'web'));
+    expect(web.image).toBe(`trellis/web:${VERSION}`);
+    expect(web.args).toEqual([
+      '--addr=:8084',
+      '--admin-addr=:9994',
+      `--metrics-api-url=http://metrics-api.${VIZ_NAMESPACE}.svc.cluster.local:8085`,
+      `--prometheus-url=http://prometheus.${VIZ_NAMESPACE}.svc.cluster.local:9090`,
+      '--log-level=info',
+      '--log-format=plain',
+    ]);
+    const linked = container(find(await objects({ set: { 'grafana.externalUrl': 'https://grafana.example.com' } }), 'Deployment', 'web'));
+    expect(linked.args).toContain('--grafana-url=https://grafana.example.com');
+    expect(find(await objects({}), 'Service', 'web')['spec']).toMatchObject({ ports: [{ name: 'http', port: 8084, targetPort: 8084 }, { name: 'admin-http', port: 9994, targetPort: 9994 }] });
+  });
+
+  it('leaves the dashboard out with dashboard.enabled=false, and Prometheus then admits the metrics API alone', async () => {
+    const objs = await objects({ set: { 'dashboard.enabled': 'false' } });
+    expect(names(objs).filter((n) => /\/web/.test(n))).toEqual([]);
+    expect(find(objs, 'MeshTLSAuthentication', 'prometheus-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'metrics-api' }] });
+  });
+
+  it('lets only the allowed identities call the metrics API and only the metrics API and the dashboard query Prometheus', async () => {
     const objs = await objects({});
     expect(find(objs, 'Server', 'metrics-api')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'metrics-api' } }, port: 'http', proxyProtocol: 'HTTP/1' });
     expect(find(objs, 'MeshTLSAuthentication', 'metrics-api-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'web' }] });
     expect(find(objs, 'Server', 'prometheus-admin')['spec']).toMatchObject({ port: 'admin' });
-    expect(find(objs, 'MeshTLSAuthentication', 'prometheus-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'metrics-api' }] });
+    expect(find(objs, 'MeshTLSAuthentication', 'prometheus-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'metrics-api' }, { kind: 'ServiceAccount', name: 'web' }] });
+    expect(find(objs, 'Server', 'web')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'web' } }, port: 'http', proxyProtocol: 'HTTP/1' });
+    expect(find(objs, 'NetworkAuthentication', 'web-networks')['spec']).toEqual({ networks: [{ cidr: '0.0.0.0/0' }, { cidr: '::/0' }] });
     const authz = ofKind(objs, 'AuthorizationPolicy').map((a) => `${(a['spec'] as { targetRef: { name: string } }).targetRef.name} <- ${(a['spec'] as { requiredAuthenticationRefs: { kind: string; name: string }[] }).requiredAuthenticationRefs.map((r) => `${r.kind}/${r.name}`).join(',')}`);
-    expect(authz.sort()).toEqual(['metrics-api <- MeshTLSAuthentication/metrics-api-clients', 'metrics-api-admin <- NetworkAuthentication/all-networks', 'prometheus-admin <- MeshTLSAuthentication/prometheus-clients']);
+    expect(authz.sort()).toEqual([
+      'metrics-api <- MeshTLSAuthentication/metrics-api-clients',
+      'metrics-api-admin <- NetworkAuthentication/all-networks',
+      'prometheus-admin <- MeshTLSAuthentication/prometheus-clients',
+      'web <- NetworkAuthentication/web-networks',
+      'web-admin <- NetworkAuthentication/all-networks',
+    ]);
     expect(ofKind(objs, 'PodMonitor')).toEqual([]);
   });
 });
 
 describe('trellis-viz: values-ha.yaml', () => {
-  it('runs three metrics API replicas spread over nodes with a PodDisruptionBudget; Prometheus stays one', async () => {
+  it('runs three metrics API and dashboard replicas spread over nodes with PodDisruptionBudgets; Prometheus stays one', async () => {
     const objs = await objects({ values: [VIZ_HA] });
     const api = find(objs, 'Deployment', 'metrics-api');
     expect((api['spec'] as { replicas: number }).replicas).toBe(3);
@@ -105,6 +135,8 @@ describe('trellis-viz: values-ha.yaml', () => {
       podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'metrics-api' } }, topologyKey: 'kubernetes.io/hostname' }] },
     });
     expect(find(objs, 'PodDisruptionBudget', 'metrics-api')['spec']).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'metrics-api' } } });
+    expect((find(objs, 'Deployment', 'web')['spec'] as { replicas: number }).replicas).toBe(3);
+    expect(find(objs, 'PodDisruptionBudget', 'web')['spec']).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'web' } } });
     expect((find(objs, 'Deployment', 'prometheus')['spec'] as { replicas: number }).replicas).toBe(1);
   });
 });
@@ -115,6 +147,7 @@ describe('trellis-viz: an existing Prometheus', () => {
     const objs = await objects(c?.opts ?? {});
     expect(names(objs).filter((n) => /prometheus/i.test(n))).toEqual([]);
     expect(container(find(objs, 'Deployment', 'metrics-api')).args).toContain('--prometheus-url=http://prometheus.monitoring.svc.cluster.local:9090');
+    expect(container(find(objs, 'Deployment', 'web')).args).toContain('--prometheus-url=http://prometheus.monitoring.svc.cluster.local:9090');
     const monitor = find(objs, 'PodMonitor', 'trellis-proxies')['spec'] as { selector: unknown; podMetricsEndpoints: { port: string; relabelings: Record<string, unknown>[] }[] };
     expect(monitor.selector).toEqual({ matchLabels: { 'linkerd.io/control-plane-ns': 'trellis' } });
     const bundled = (scrapeConfig(await objects({})).scrape_configs[2] as ScrapeJob).relabel_configs ?? [];
@@ -129,6 +162,12 @@ describe('trellis-viz: values.schema.json', () => {
     const r = await template(CHARTS.viz, { namespace: VIZ_NAMESPACE, set: { 'metricsAPI.replica': '2' } });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("at '/metricsAPI': additional properties 'replica' not allowed");
+  });
+
+  it('rejects a Grafana URL that is not http(s)', async () => {
+    const r = await template(CHARTS.viz, { namespace: VIZ_NAMESPACE, set: { 'grafana.externalUrl': 'grafana.example.com' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("at '/grafana/externalUrl'");
   });
 
   it('rejects a retention that is not a Prometheus duration, and a URL that is not http(s)', async () => {

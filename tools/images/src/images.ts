@@ -63,6 +63,15 @@ export const IMAGES: readonly ImageSpec[] = [
     smoke: [{ what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--prometheus-url' }],
   },
   {
+    app: 'web',
+    uid: 2103,
+    base: 'node',
+    smoke: [
+      { what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--metrics-api-url' },
+      { what: 'carries the built front end', argv: ['node', '-e', "console.log(require('node:fs').readdirSync('/app/assets').join(' '))"], expect: 'app.css app.js index.html' },
+    ],
+  },
+  {
     app: 'proxy',
     uid: 2102,
     base: 'node',
