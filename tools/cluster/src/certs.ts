@@ -17,6 +17,10 @@ export interface ClusterCerts {
   readonly adminKey: string;
   readonly saKey: string;
   readonly saPub: string;
+  /** The aggregation layer's front proxy: its own CA and the client certificate the API server calls extension API servers with. */
+  readonly frontProxyCaCert?: string;
+  readonly frontProxyClientCert?: string;
+  readonly frontProxyClientKey?: string;
 }
 
 async function ecKey(path: string): Promise<void> {
@@ -51,7 +55,17 @@ export async function makeClusterCerts(dir: string, serviceIp: string, extraIps:
   const saPub = join(dir, 'sa.pub');
   await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', saKey]);
   await openssl(['pkey', '-in', saKey, '-pubout', '-out', saPub]);
-  return { caCert, caKey, serverCert: server.cert, serverKey: server.key, adminCert: admin.cert, adminKey: admin.key, saKey, saPub };
+  const fpKey = join(dir, 'front-proxy-ca.key');
+  const fpCert = join(dir, 'front-proxy-ca.crt');
+  await ecKey(fpKey);
+  await openssl(['req', '-x509', '-new', '-key', fpKey, '-subj', '/CN=trellis-front-proxy-ca', '-days', '30', '-sha256', '-out', fpCert,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
+  const fpClient = await signed(dir, 'front-proxy-client', '/CN=front-proxy-client',
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n', { caCert: fpCert, caKey: fpKey });
+  return {
+    caCert, caKey, serverCert: server.cert, serverKey: server.key, adminCert: admin.cert, adminKey: admin.key, saKey, saPub,
+    frontProxyCaCert: fpCert, frontProxyClientCert: fpClient.cert, frontProxyClientKey: fpClient.key,
+  };
 }
 
 /** The node agent's serving certificate for its kubelet-style log endpoint, signed by the cluster CA. */

@@ -129,6 +129,21 @@ async function apiServerArgs(state: Omit<ClusterState, 'processes'>): Promise<st
     `--kubelet-client-certificate=${c.adminCert}`,
     `--kubelet-client-key=${c.adminKey}`,
     '--kubelet-preferred-address-types=InternalIP',
+    // The aggregation layer (APIServices such as tap.linkerd.io): the API server calls extension API servers with
+    // the front-proxy client certificate and the user in X-Remote-* headers, at their Service's endpoints (there
+    // may be no kube-proxy to reach a ClusterIP).
+    ...(c.frontProxyCaCert && c.frontProxyClientCert && c.frontProxyClientKey
+      ? [
+          `--requestheader-client-ca-file=${c.frontProxyCaCert}`,
+          '--requestheader-allowed-names=front-proxy-client',
+          '--requestheader-username-headers=X-Remote-User',
+          '--requestheader-group-headers=X-Remote-Group',
+          '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+          `--proxy-client-cert-file=${c.frontProxyClientCert}`,
+          `--proxy-client-key-file=${c.frontProxyClientKey}`,
+          '--enable-aggregator-routing=true',
+        ]
+      : []),
     '--v=1',
   ];
 }

@@ -1,0 +1,120 @@
+// The tap API's HTTPS face (fastify), as an aggregated API server: discovery of tap.linkerd.io/v1alpha1, and the
+// watch endpoints `/apis/tap.linkerd.io/v1alpha1/watch/namespaces/{ns}[/{resource}/{name}]/tap` (GET, or POST
+// as Linkerd's CLI sends). Each watch is authenticated (front proxy), authorized (SubjectAccessReview on the tap
+// subresource), resolved to meshed pods and streamed as newline-delimited JSON TapEvents (protobuf JSON mapping).
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '@trellis/telemetry';
+import { tap } from '@trellis/proto';
+import { authenticate, type RequestHeaderConfig } from './authn.ts';
+import { TAP_GROUP, TAP_VERSION, type Authorizer } from './authz.ts';
+import { statusBody, TapApiError } from './errors.ts';
+import { buildMatch, type TapQuery } from './match.ts';
+import { observePods } from './observe.ts';
+import type { PodResolver } from './pods.ts';
+import { pluralOf, RESOURCES, type TapTarget } from './resources.ts';
+
+export interface TapApiDeps {
+  readonly requestHeader: RequestHeaderConfig;
+  readonly authorize: Authorizer;
+  readonly pods: PodResolver;
+  readonly peerByIp: (ip: string) => Promise<Readonly<Record<string, string>> | undefined>;
+  readonly tapPort: number;
+  readonly tls: { readonly cert: string; readonly key: string };
+  /** Counts taps by outcome (ok, forbidden, not_found, ...). */
+  readonly count: (outcome: string) => void;
+}
+
+const PREFIX = `/apis/${TAP_GROUP}/${TAP_VERSION}`;
+const DEFAULT_MAX_RPS = 100;
+
+function resourceList() {
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: `${TAP_GROUP}/${TAP_VERSION}`,
+    resources: Object.keys(RESOURCES).flatMap((r) => [
+      { name: r, singularName: '', namespaced: r !== 'namespaces', kind: 'Tap', verbs: ['watch'] },
+      { name: `${r}/tap`, singularName: '', namespaced: r !== 'namespaces', kind: 'Tap', verbs: ['watch'] },
+    ]),
+  };
+}
+
+function groupList() {
+  const version = { groupVersion: `${TAP_GROUP}/${TAP_VERSION}`, version: TAP_VERSION };
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: TAP_GROUP, versions: [version], preferredVersion: version }] };
+}
+
+type Query = Record<string, string | undefined>;
+
+function number(q: Query, name: string, fallback: number): number {
+  const v = q[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new TapApiError(400, 'BadRequest', `invalid ${name} "${v}": expected a non-negative number`);
+  return n;
+}
+
+export function buildServer(deps: TapApiDeps, log: Logger): FastifyInstance {
+  const app = fastify({
+    logger: false,
+    return503OnClosing: true,
+    https: { cert: deps.tls.cert, key: deps.tls.key, ca: deps.requestHeader.clientCa, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+  });
+  const fail = (reply: FastifyReply, err: unknown) => {
+    const e = err instanceof TapApiError ? err : new TapApiError(500, 'InternalError', (err as Error).message);
+    if (e.status >= 500) log.warn({ err: e.message }, 'tap request failed');
+    deps.count(e.reason);
+    void reply.code(e.status).header('content-type', 'application/json').send(statusBody(e));
+  };
+
+  app.get('/healthz', async () => 'ok');
+  app.get('/readyz', async () => 'ok');
+  app.get('/livez', async () => 'ok');
+  app.get('/apis', async () => groupList());
+  app.get(PREFIX, async () => resourceList());
+
+  const watch = async (req: FastifyRequest, reply: FastifyReply) => {
+    const params = req.params as { ns: string; resource?: string; name?: string };
+    const q = { ...(req.query as Query), ...((req.body as Query | undefined) ?? {}) };
+    let target: TapTarget;
+    let cancel: (() => void) | undefined;
+    try {
+      // headersDistinct: repeated X-Remote-Group lines stay separate (Node joins them with ", " in `headers`).
+      const user = authenticate(req.raw.socket as TLSSocket, req.raw.headersDistinct, deps.requestHeader);
+      target = params.resource ? { namespace: params.ns, resource: pluralOf(params.resource), name: params.name ?? '' } : { namespace: params.ns, resource: 'namespaces', name: '' };
+      const query: TapQuery = { to: q['toResource'] ?? q['to'], toNamespace: q['toNamespace'], method: q['method'], path: q['path'], authority: q['authority'], scheme: q['scheme'] };
+      const match = buildMatch(query, target.namespace);
+      const maxRps = number(q, 'maxRps', DEFAULT_MAX_RPS) || DEFAULT_MAX_RPS;
+      const limit = Math.floor(number(q, 'limit', 0));
+      await deps.authorize(user, target);
+      const pods = await deps.pods(target);
+      log.info({ user: user.user, target, pods: pods.length, maxRps }, 'tap started');
+      deps.count('ok');
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.flushHeaders();
+      cancel = observePods({
+        pods,
+        tapPort: deps.tapPort,
+        match,
+        extractHeaders: q['extract'] === 'true',
+        maxRps,
+        limit,
+        peerByIp: deps.peerByIp,
+        onEvent: (e) => res.write(JSON.stringify(tap.TapEvent.toJSON(e)) + '\n'),
+        onPodError: (pod, err) => log.warn({ pod: `${pod.namespace}/${pod.name}`, code: err.code, err: err.details }, 'tap of a pod failed'),
+        onEnd: () => res.end(),
+      });
+      req.raw.socket.once('close', () => cancel?.());
+    } catch (err) {
+      fail(reply, err);
+    }
+  };
+  for (const path of [`${PREFIX}/watch/namespaces/:ns/tap`, `${PREFIX}/watch/namespaces/:ns/:resource/:name/tap`]) {
+    app.get(path, watch);
+    app.post(path, watch);
+  }
+  return app;
+}

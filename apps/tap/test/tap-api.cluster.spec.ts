@@ -1,0 +1,148 @@
+// The tap API against a real kube-apiserver, through its aggregation layer: an APIService for
+// tap.linkerd.io/v1alpha1 pointing at the tap API, a meshed pod object, users with and without RBAC for the tap
+// subresource (kubectl --as), and a stand-in for the pod's proxy (test/stand-in-proxy.ts).
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, mkdtemp } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseCommandLine } from '@trellis/config';
+import { loadKubeConfig } from '@trellis/k8s';
+import { tap } from '@trellis/proto';
+import { createLogger, createRegistry } from '@trellis/telemetry';
+import { tapApiConfig, TAP_API_SPEC } from '../src/config.ts';
+import { startTapApi, type RunningTapApi } from '../src/tap-api.ts';
+import { inboundRequest, startStandInProxy, type StandInProxy } from './stand-in-proxy.ts';
+
+const kubeconfig = inject('kubeconfig');
+const clusterDir = inject('clusterDir');
+const KUBECTL = join(import.meta.dirname, '..', '..', '..', 'tools/bin/kubectl');
+const suffix = randomBytes(3).toString('hex');
+const ns = `trellis-tap-${suffix}`;
+const vizNs = `trellis-viz-${suffix}`;
+const run = promisify(execFile);
+
+async function kubectl(args: readonly string[], stdin = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      err ? reject(Object.assign(new Error(`kubectl ${args.join(' ')}: ${stderr}`), { stderr })) : resolve(stdout),
+    );
+    child.stdin?.end(stdin);
+  });
+}
+
+/** The machine's address the API server can reach the tap API at (Endpoints refuse loopback addresses). */
+function hostIp(): string {
+  for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  throw new Error('no non-loopback IPv4 address for the tap API Endpoints');
+}
+
+let api: RunningTapApi;
+let proxy: StandInProxy;
+let caPem: string;
+
+beforeAll(async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tap-api-'));
+  const ip = hostIp();
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=tap-api',
+    '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-addext', `subjectAltName=DNS:trellis-tap.${vizNs}.svc,IP:${ip},IP:127.0.0.1`]);
+  caPem = await readFile(join(dir, 'tls.crt'), 'utf8');
+  proxy = await startStandInProxy([...inboundRequest(0, '/api/vote'), ...inboundRequest(1, '/api/vote'), ...inboundRequest(2, '/api/vote')]);
+  const cli = parseCommandLine(TAP_API_SPEC, ['--addr', '0.0.0.0:0', '--admin-addr', '127.0.0.1:0', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--tap-port', String(proxy.port), '--log-level', 'fatal']);
+  if (cli.kind !== 'run') throw new Error('unexpected command line');
+  api = await startTapApi(tapApiConfig(cli), { log: createLogger({ name: 'test', level: 'fatal', format: 'json' }), registry: createRegistry(), kubeConfig: loadKubeConfig({ kubeconfig }) });
+
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web-0', namespace: ns, labels: { app: 'web', 'linkerd.io/control-plane-ns': 'trellis', 'linkerd.io/proxy-deployment': 'web' } },
+    spec: { serviceAccountName: 'default', containers: [{ name: 'app', image: 'trellis/demo-web:0.1.0' }] },
+  };
+  const apiService = {
+    apiVersion: 'apiregistration.k8s.io/v1',
+    kind: 'APIService',
+    metadata: { name: 'v1alpha1.tap.linkerd.io' },
+    spec: { group: 'tap.linkerd.io', version: 'v1alpha1', groupPriorityMinimum: 1000, versionPriority: 100, caBundle: Buffer.from(caPem).toString('base64'), service: { name: 'trellis-tap', namespace: vizNs, port: 443 } },
+  };
+  await kubectl(['create', 'namespace', ns]);
+  await kubectl(['create', 'namespace', vizNs]);
+  await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+    pod,
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'trellis-tap', namespace: vizNs }, spec: { ports: [{ name: 'apiserver', port: 443, targetPort: api.api.port }] } },
+    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'trellis-tap', namespace: vizNs }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'apiserver', port: api.api.port }] }] },
+  ] }));
+  // Registered once its Service has endpoints, so the aggregator's first availability check can succeed.
+  await kubectl(['create', '-f', '-'], JSON.stringify(apiService));
+  // No node runs the pod: its status is what a kubelet would report (running, on the stand-in proxy's address).
+  await kubectl(['-n', ns, 'patch', 'pod', 'web-0', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }] } })]);
+  const deadline = Date.now() + 60_000;
+  let available = '';
+  while (available !== 'True') {
+    if (Date.now() > deadline) throw new Error(`APIService v1alpha1.tap.linkerd.io not Available: ${await kubectl(['get', 'apiservice', 'v1alpha1.tap.linkerd.io', '-o', 'jsonpath={.status.conditions}'])}`);
+    await new Promise((r) => setTimeout(r, 500));
+    available = await kubectl(['get', 'apiservice', 'v1alpha1.tap.linkerd.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}']);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await kubectl(['delete', 'apiservice', 'v1alpha1.tap.linkerd.io', '--ignore-not-found']).catch(() => undefined);
+  await kubectl(['delete', 'namespace', ns, vizNs, '--wait=false']).catch(() => undefined);
+  await api?.close();
+  proxy?.close();
+});
+
+const TAP_PATH = `/apis/tap.linkerd.io/v1alpha1/watch/namespaces/${ns}/deployments/web/tap`;
+
+describe('tap API through the aggregation layer', () => {
+  it('refuses a user without RBAC for the tap subresource with 403 and the reason', async () => {
+    const err = await kubectl(['--as', 'alice', 'get', '--raw', `${TAP_PATH}?limit=1`]).then(
+      () => undefined,
+      (e: Error & { stderr?: string }) => e.stderr ?? e.message,
+    );
+    expect(err).toMatch(/forbidden: User "alice" cannot watch resource "deployments\/tap" in API group "tap.linkerd.io" in the namespace "trellis-tap-/);
+  });
+
+  it("refuses in its own SubjectAccessReview too, for a front-proxy caller whose user lacks RBAC", async () => {
+    const [cert, key] = await Promise.all([readFile(join(clusterDir, 'front-proxy-client.crt')), readFile(join(clusterDir, 'front-proxy-client.key'))]);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: api.api.port, path: `${TAP_PATH}?limit=1`, ca: caPem, cert, key, headers: { 'X-Remote-User': 'mallory', 'X-Remote-Group': 'system:authenticated' } }, (r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => (body += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.status).toBe(403);
+    const status = JSON.parse(res.body) as { reason: string; message: string };
+    expect(status.reason).toBe('Forbidden');
+    expect(status.message).toMatch(/^tap authorization failed \(not authorized to access deployments.tap.linkerd.io\): user "mallory" cannot watch deployments\/tap "web"/);
+  });
+
+  it('streams the events of the meshed pods to a user with RBAC, completed with the pod, up to the limit', async () => {
+    await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'tap', namespace: ns }, rules: [{ apiGroups: ['tap.linkerd.io'], resources: ['*'], verbs: ['watch'] }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'alice-tap', namespace: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tap' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }] },
+    ] }));
+    const out = await kubectl(['--as', 'alice', 'get', '--raw', `${TAP_PATH}?limit=2&path=/api/vote&method=POST`]);
+    const events = out.trim().split('\n').map((l) => tap.TapEvent.fromJSON(JSON.parse(l)));
+    expect(events.map((e) => e.event?.value.event?.$case)).toEqual(['requestInit', 'responseInit', 'responseEnd', 'requestInit', 'responseInit', 'responseEnd']);
+    expect(events[0]?.destinationMeta?.labels).toMatchObject({ pod: 'web-0', namespace: ns, deployment: 'web' });
+    expect(events[0]?.sourceMeta?.labels).toMatchObject({ tls: 'true' });
+    // The proxy was asked for exactly what the query said.
+    const asked = proxy.requests.at(-1);
+    expect(asked?.match?.match?.$case === 'all' && asked.match.match.value.matches.map((m) => m.match?.$case === 'http' && m.match.value.match?.$case)).toEqual(['method', 'path']);
+  });
+
+  it('answers a target with no meshed pods with 404 and says why', async () => {
+    const err = await kubectl(['get', '--raw', `/apis/tap.linkerd.io/v1alpha1/watch/namespaces/${ns}/deployments/nothing/tap`]).then(
+      () => '',
+      (e: Error & { stderr?: string }) => e.stderr ?? '',
+    );
+    expect(err).toMatch(/no meshed pods to tap for deployments\/nothing in namespace trellis-tap-\w+: it has no pods/);
+  });
+});
+
