@@ -21,12 +21,15 @@ declare -A want=(
   [runc]=runc
   [busybox]=busybox-static
   [setcap]=libcap2-bin
+  [qemu-aarch64]=qemu-user
 )
 missing=()
 for cmd in "${!want[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}"); done
 [ -x /usr/bin/etcd ] || missing+=(etcd-server)
 # The kubelet node's pod network: the standard CNI plugins (bridge, host-local, loopback, portmap).
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+# The arm64 standalone CLI runs under qemu-user in its test: the arm64 C and C++ runtime as a sysroot.
+[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || missing+=(libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross)
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   echo "[trellis] Go (>= 1.24) is needed to build kube-apiserver and helm from their modules; install it and re-run" >&2
   exit 1

@@ -5,6 +5,8 @@ import { AUTHZ_SPEC, runAuthz } from './authz.ts';
 import { CHECK_SPEC, runCheck } from './check.ts';
 import { COMPLETION_SPEC, runComplete, runCompletion } from './completion.ts';
 import { CONTROLLER_METRICS_SPEC, PROXY_METRICS_SPEC, runControllerMetrics, runProxyMetrics } from './diagnostics.ts';
+import { ENDPOINTS_SPEC, POLICY_SPEC, PROFILE_DIAG_SPEC, runEndpoints, runPolicy, runProfileDiagnostics } from './diagnostics-destination.ts';
+import { IDENTITY_SPEC, runIdentity } from './identity.ts';
 import { INJECT_SPEC, runInject } from './inject.ts';
 import { INSTALL_SPEC, runInstall, runUpgrade, UPGRADE_SPEC } from './install.ts';
 import type { CommandNode } from './command-node.ts';
@@ -27,9 +29,13 @@ const COMMANDS: Record<string, CommandNode> = {
     description: 'Commands that show what the proxies and the control plane see, for debugging.',
     subcommands: {
       'controller-metrics': leaf(CONTROLLER_METRICS_SPEC, runControllerMetrics, "Print the raw metrics of the control plane's controllers"),
+      endpoints: leaf(ENDPOINTS_SPEC, runEndpoints, 'Print the endpoints destination gives a proxy for an authority'),
+      policy: leaf(POLICY_SPEC, runPolicy, "Print the inbound or outbound policy destination gives a proxy"),
+      profile: leaf(PROFILE_DIAG_SPEC, runProfileDiagnostics, 'Print the profile destination gives a proxy for an authority or address'),
       'proxy-metrics': leaf(PROXY_METRICS_SPEC, runProxyMetrics, "Print the raw metrics of a resource's proxies"),
     },
   },
+  identity: leaf(IDENTITY_SPEC, runIdentity, "Print the certificate of each meshed pod's proxy"),
   inject: leaf(INJECT_SPEC, runInject, 'Add the Trellis proxy to Kubernetes manifests'),
   install: leaf(INSTALL_SPEC, runInstall, 'Output the manifests to install Trellis (--crds first)'),
   profile: leaf(PROFILE_SPEC, runProfile, 'Output a ServiceProfile: a template, or from an OpenAPI or .proto file'),

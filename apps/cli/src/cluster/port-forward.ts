@@ -1,0 +1,60 @@
+// A local TCP port that reaches one port of a pod through the API server's port-forward (WebSocket), as
+// `kubectl port-forward` does: each local connection gets its own forwarding stream. Needs a kubelet behind the
+// API server; the error says so when the cluster has none.
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { PortForward, type KubeConfig } from '@kubernetes/client-node';
+
+export interface Forwarded {
+  /** `127.0.0.1:<port>` to connect to. */
+  readonly address: string;
+  readonly port: number;
+  /** Why the last forwarding stream could not be opened (the local connection only sees a reset). */
+  lastError(): string | undefined;
+  close(): Promise<void>;
+}
+
+export async function forwardPort(kc: KubeConfig, namespace: string, pod: string, port: number): Promise<Forwarded> {
+  const pf = new PortForward(kc, true);
+  const sockets = new Set<Socket>();
+  let lastError: string | undefined;
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const input = new PassThrough();
+    socket.pipe(input);
+    pf.portForward(namespace, pod, [port], socket, null, input).then(
+      (ws) => {
+        const closeWs = () => (ws as { close?: () => void }).close?.();
+        socket.on('close', closeWs);
+        (ws as { on?: (e: string, f: () => void) => void }).on?.('close', () => socket.end());
+      },
+      (err: unknown) => {
+        lastError = `port-forward to ${namespace}/${pod}:${port} failed: ${describe(err)}`;
+        socket.destroy();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const local = (server.address() as AddressInfo).port;
+  return {
+    address: `127.0.0.1:${local}`,
+    port: local,
+    lastError: () => lastError,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The client library rejects with an Error, or with the WebSocket's error event (a message, or an HTTP status). */
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  const e = err as { message?: string; error?: { message?: string }; target?: { url?: string } } | undefined;
+  return e?.message ?? e?.error?.message ?? String(err);
+}
