@@ -43,10 +43,10 @@ describe('the arm64 standalone trellis', () => {
     await mkdir(empty, { recursive: true });
     const env = { PATH: empty, HOME: join(dir, 'home'), KUBECONFIG: join(dir, 'no-kubeconfig') };
     expect(await exec('sh', ['-c', `PATH=${empty} command -v node || echo none`]).then((r) => r.stdout)).toBe('none\n');
-    const client = await exec(QEMU, ['-L', SYSROOT, binary, 'version', '--client'], { env });
-    expect(client).toEqual({ code: 0, stdout: `Client version: ${VERSION}\n`, stderr: '' });
-    const full = await exec(QEMU, ['-L', SYSROOT, binary, 'version'], { env });
-    expect(full.stdout).toBe(`Client version: ${VERSION}\nServer version: unavailable\n`);
-    expect(full.code).toBe(0);
-  }, 60_000);
+    // No cluster: the client's version, and the server's said to be unavailable.
+    const r = await exec(QEMU, ['-L', SYSROOT, binary, 'version'], { env });
+    expect(r.stdout).toBe(`Client version: ${VERSION}\nServer version: unavailable\n`);
+    expect(r.code).toBe(0);
+    // About 5 s of emulated CPU; the bound is for a machine whose two cores are shared with other builds.
+  }, 180_000);
 });
