@@ -1,7 +1,8 @@
 // Wiring only. Run by the container runtime (CNI_COMMAND set): the request from the environment and stdin, the
 // answer on stdout, logs on stderr (stdout belongs to the runtime), exit 1 with an error result when anything
 // fails. Run as `trellis-cni install` (the DaemonSet): install the plugin on this node until told to stop.
-import { ConfigError } from '@trellis/config';
+// `trellis-cni --version` prints the release.
+import { ConfigError, VERSION } from '@trellis/config';
 import { createLogger } from '@trellis/telemetry';
 import { parseCniEnv } from './cni/env.ts';
 import { CNI_ERR, CniError, errorResult } from './cni/errors.ts';
@@ -61,5 +62,8 @@ async function install(): Promise<void> {
   log.info('installed; watching the CNI configuration');
 }
 
-// No top-level await: the single executable runs a CommonJS bundle.
-void (process.argv[2] === 'install' && !process.env['CNI_COMMAND'] ? install() : plugin());
+// No top-level await: the single executable runs a CommonJS bundle. The runtime passes no arguments.
+if (process.env['CNI_COMMAND']) void plugin();
+else if (process.argv[2] === 'install') void install();
+else if (process.argv[2] === '--version') process.stdout.write(`${VERSION}\n`);
+else void plugin();

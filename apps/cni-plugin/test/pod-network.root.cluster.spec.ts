@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { applyPatch, inject as injectPod, resolveValues } from '@trellis/inject';
 import { buildPluginExecutable } from '../scripts/sea.ts';
 import { kubeconfigText } from '../src/install/kubeconfig.ts';
@@ -20,6 +21,9 @@ import { execPlugin, PluginFailed, Runtime, type ConfList, type PodRef } from '.
 const execFileP = promisify(execFile);
 const GOLDEN = fileURLToPath(new URL('../../proxy-init/test/golden/nat-injector-defaults.iptables-save', import.meta.url));
 const KUBECTL = fileURLToPath(new URL('../../../tools/bin/kubectl', import.meta.url));
+const HELM = fileURLToPath(new URL('../../../tools/bin/helm', import.meta.url));
+const CHART = fileURLToPath(new URL('../../../helm/trellis-cni', import.meta.url));
+const VERSIONS = fileURLToPath(new URL('../../../tools/bin/versions.env', import.meta.url));
 const DEBIAN_PLUGINS = '/usr/lib/cni';
 
 const id = `${process.pid % 10000}${randomBytes(2).toString('hex')}`;
@@ -29,6 +33,8 @@ const subnet = `10.253.${process.pid % 250}.0/24`;
 let work = '';
 let runtime: Runtime;
 let pluginKubeconfig = '';
+/** The conflist entry helm/trellis-cni renders for its default values, as its installer chains it. */
+let chartEntry: Record<string, unknown> = {};
 const netnsNames: string[] = [];
 
 async function sh(cmd: string, ...args: string[]): Promise<string> {
@@ -43,7 +49,7 @@ async function apply(objects: unknown[]): Promise<void> {
 }
 
 /** iptables-save -t nat of a namespace, comments dropped and counters zeroed, as proxy-init's tests compare it. */
-async function natTable(netns: string, save = 'iptables-legacy-save'): Promise<string> {
+async function natTable(netns: string, save = 'iptables-nft-save'): Promise<string> {
   const text = await sh('ip', 'netns', 'exec', netns, save, '-t', 'nat');
   return `${text
     .split('\n')
@@ -63,22 +69,23 @@ async function sandbox(name: string): Promise<PodRef> {
 }
 const nsName = (pod: PodRef) => pod.netns.replace('/run/netns/', '');
 
-// The chart's conflist entry for its default values (helm/trellis-cni), chained after the node's primary network.
+// The chart's entry chained after the node's primary network, with changes to it for some cases.
 function confList(entry: Record<string, unknown> = {}, linkerd: Record<string, unknown> = {}): ConfList {
   return {
     cniVersion: '1.0.0',
     name: 'trellis-test',
     plugins: [
       { type: 'bridge', bridge, isGateway: false, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: join(work, 'ipam') } },
-      {
-        type: 'trellis-cni',
-        log_level: 'info',
-        kubernetes: { kubeconfig: pluginKubeconfig },
-        linkerd: { 'incoming-proxy-port': 4143, 'outgoing-proxy-port': 4140, 'proxy-uid': 2102, 'inbound-ports-to-ignore': ['4190', '4191', '4567', '4568'], 'outbound-ports-to-ignore': ['4567', '4568'], 'iptables-mode': 'legacy', ipv6: false, ...linkerd },
-        ...entry,
-      },
+      { ...chartEntry, linkerd: { ...(chartEntry['linkerd'] as Record<string, unknown>), ...linkerd }, ...entry },
     ],
   };
+}
+
+async function renderChartEntry(kubeconfigPath: string): Promise<Record<string, unknown>> {
+  const kube = /^KUBERNETES_VERSION=(\S+)$/m.exec(await readFile(VERSIONS, 'utf8'))?.[1] ?? '';
+  const docs = parseAllDocuments(await sh(HELM, 'template', 'trellis-cni', CHART, '--namespace', 'trellis-cni', '--kube-version', kube)).map((d) => d.toJS() as { kind?: string; data?: Record<string, string> });
+  const text = docs.find((d) => d.kind === 'ConfigMap')?.data?.['cni_network_config'] ?? '';
+  return JSON.parse(text.replaceAll('__KUBECONFIG_FILEPATH__', kubeconfigPath)) as Record<string, unknown>;
 }
 
 /** A pod as the injector meshes it in CNI mode (network validator, native linkerd-proxy sidecar, no linkerd-init). */
@@ -127,6 +134,7 @@ beforeAll(async () => {
   const admin = await readKubeconfig(inject('kubeconfig'));
   pluginKubeconfig = join(work, 'ZZZ-trellis-cni-kubeconfig');
   await writeFile(pluginKubeconfig, kubeconfigText({ host: admin.server.hostname, port: admin.server.port || '443', token, caPem: admin.ca?.toString(), skipTlsVerify: false }));
+  chartEntry = await renderChartEntry(pluginKubeconfig);
 }, 180_000);
 
 afterAll(async () => {
@@ -140,7 +148,7 @@ afterAll(async () => {
 });
 
 describe('trellis-cni chained after bridge and host-local', () => {
-  it("ADD writes proxy-init's golden nat table into a meshed pod, and hands on the bridge's result", async () => {
+  it("ADD with the chart's entry writes proxy-init's golden nat table into a meshed pod, and hands on the bridge's result", async () => {
     await apply([meshedPod('web')]);
     const pod = await sandbox('web');
     const result = await runtime.add(confList(), pod);
@@ -155,13 +163,13 @@ describe('trellis-cni chained after bridge and host-local', () => {
     expect(await natTable(nsName(pod))).toBe(await readFile(GOLDEN, 'utf8'));
   });
 
-  it('writes the same table with iptables-nft, and into ip6tables too when the conflist asks for IPv6', async () => {
-    await apply([meshedPod('web-nft')]);
-    const pod = await sandbox('web-nft');
-    await runtime.add(confList({}, { 'iptables-mode': 'nft', ipv6: true }), pod);
+  it('writes the same table with iptables-legacy, and into ip6tables too when the conflist asks for IPv6', async () => {
+    await apply([meshedPod('web-legacy')]);
+    const pod = await sandbox('web-legacy');
+    await runtime.add(confList({}, { 'iptables-mode': 'legacy', ipv6: true }), pod);
     const golden = await readFile(GOLDEN, 'utf8');
-    expect(await natTable(nsName(pod), 'iptables-nft-save')).toBe(golden);
-    expect(await natTable(nsName(pod), 'ip6tables-nft-save')).toBe(golden);
+    expect(await natTable(nsName(pod), 'iptables-legacy-save')).toBe(golden);
+    expect(await natTable(nsName(pod), 'ip6tables-legacy-save')).toBe(golden);
   });
 
   it('leaves unmeshed pods, and pods whose linkerd-init writes its own rules, untouched', async () => {
@@ -191,7 +199,7 @@ describe('trellis-cni chained after bridge and host-local', () => {
     const pod = await sandbox('checked');
     await runtime.add(confList(), pod);
     await runtime.check(confList(), pod);
-    await sh('ip', 'netns', 'exec', nsName(pod), 'iptables-legacy', '-t', 'nat', '-D', 'PROXY_INIT_OUTPUT', '1');
+    await sh('ip', 'netns', 'exec', nsName(pod), 'iptables-nft', '-t', 'nat', '-D', 'PROXY_INIT_OUTPUT', '1');
     const failure = await runtime.check(confList(), pod).then(
       () => undefined,
       (err: unknown) => err as PluginFailed,

@@ -211,6 +211,31 @@ export const VIZ_RULES: Record<string, SchemaRule> = {
   'podMonitor.scrapeTimeout': merge(promDuration),
 };
 
+export const CNI_RULES: Record<string, SchemaRule> = {
+  inboundProxyPort: merge(port),
+  outboundProxyPort: merge(port),
+  proxyAdminPort: merge(port),
+  proxyControlPort: merge(port),
+  ignoreInboundPorts: merge(portList),
+  ignoreOutboundPorts: merge(portList),
+  portsToRedirect: merge(portList),
+  proxyUID: merge({ minimum: 1 }),
+  proxyGID: merge({ minimum: -1 }),
+  logLevel: merge({ enum: ['debug', 'info', 'warn', 'error'] }),
+  iptablesMode: merge({ enum: ['nft', 'legacy', 'plain'] }),
+  destCNINetDir: merge({ pattern: '^/' }),
+  destCNIBinDir: merge({ pattern: '^/' }),
+  revisionHistoryLimit: merge({ minimum: 0 }),
+  updateStrategy: replace({ type: 'object' }),
+  podLabels: replace(stringMap),
+  commonLabels: replace(stringMap),
+  tolerations: replace({ type: 'array', items: { type: 'object' } }),
+  image: replace(ref('image')),
+  imagePullSecrets: replace({ type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } }),
+  extraInitContainers: replace({ type: 'array', items: { type: 'object', required: ['name'] } }),
+  resources: replace(ref('resources')),
+};
+
 export interface GeneratedSchema {
   readonly path: string;
   readonly text: string;
@@ -223,6 +248,12 @@ export function generateSchemas(): GeneratedSchema[] {
     [CHARTS.controlPlane, 'Values of the trellis-control-plane chart', CONTROL_PLANE_RULES, definitions],
     [CHARTS.crds, 'Values of the trellis-crds chart', CRDS_RULES, undefined],
     [CHARTS.viz, 'Values of the trellis-viz chart', VIZ_RULES, { quantityPair: definitions['quantityPair'] as JsonSchema, image: definitions['image'] as JsonSchema }],
+    [
+      CHARTS.cni,
+      'Values of the trellis-cni chart',
+      CNI_RULES,
+      { quantityPair: definitions['quantityPair'] as JsonSchema, resources: definitions['resources'] as JsonSchema, image: definitions['image'] as JsonSchema },
+    ],
   ] as const) {
     const values = readFileSync(join(chart, 'values.yaml'), 'utf8');
     const schema = schemaFromValues(values, { title, rules, ...(defs ? { definitions: defs } : {}) });

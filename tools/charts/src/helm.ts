@@ -11,6 +11,7 @@ export const CHARTS = {
   crds: join(REPO_ROOT, 'helm/trellis-crds'),
   controlPlane: join(REPO_ROOT, 'helm/trellis-control-plane'),
   viz: join(REPO_ROOT, 'helm/trellis-viz'),
+  cni: join(REPO_ROOT, 'helm/trellis-cni'),
 } as const;
 
 /** The Kubernetes version the local cluster runs (tools/bin/versions.env); renders target it. */

@@ -21,6 +21,10 @@ export interface ImageSpec {
   readonly uid: number;
   readonly base: BaseFlavor;
   readonly smoke: readonly SmokeCheck[];
+  /** The image's ENTRYPOINT, when it is not `node /app/main.js`. */
+  readonly entrypoint?: readonly string[];
+  /** The command that prints the version, when it is not `node /app/main.js --version`. */
+  readonly versionArgv?: readonly string[];
 }
 
 const MAIN = ['node', '/app/main.js'];
@@ -93,6 +97,15 @@ export const IMAGES: readonly ImageSpec[] = [
       { what: 'has iptables-nft', argv: ['iptables-nft', '--version'], expect: 'nf_tables' },
       { what: 'has iptables-legacy', argv: ['iptables-legacy', '--version'], expect: 'legacy' },
     ],
+  },
+  {
+    app: 'cni-plugin',
+    uid: 0,
+    base: 'node',
+    // One single executable with Node inside: the plugin the runtime execs, and (`install`) the DaemonSet's installer.
+    entrypoint: ['/opt/cni/bin/trellis-cni', 'install'],
+    versionArgv: ['/opt/cni/bin/trellis-cni', '--version'],
+    smoke: [{ what: 'answers a CNI VERSION call', argv: ['env', 'CNI_COMMAND=VERSION', '/opt/cni/bin/trellis-cni'], stdin: '{"cniVersion":"1.0.0"}', expect: '"supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]' }],
   },
   {
     app: 'cli',

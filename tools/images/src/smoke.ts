@@ -23,12 +23,13 @@ export async function imageConfig(ref: string): Promise<ImageConfig> {
 export async function smoke(ref: string, spec: ImageSpec, version: string, isolation: string): Promise<SmokeResult[]> {
   const results: SmokeResult[] = [];
   const cfg = await imageConfig(ref);
+  const entrypoint = (spec.entrypoint ?? ['node', '/app/main.js']).join(' ');
   results.push({
-    check: `runs as uid ${spec.uid}, entrypoint node /app/main.js`,
-    ok: cfg.user === `${spec.uid}:${spec.uid}` && cfg.entrypoint.join(' ') === 'node /app/main.js',
+    check: `runs as uid ${spec.uid}, entrypoint ${entrypoint}`,
+    ok: cfg.user === `${spec.uid}:${spec.uid}` && cfg.entrypoint.join(' ') === entrypoint,
     output: `User=${cfg.user} Entrypoint=${JSON.stringify(cfg.entrypoint)}`,
   });
-  const version_: SmokeCheck = { what: `--version prints ${version}`, argv: ['node', '/app/main.js', '--version'], expect: version };
+  const version_: SmokeCheck = { what: `--version prints ${version}`, argv: spec.versionArgv ?? ['node', '/app/main.js', '--version'], expect: version };
   const ctr = (await must('buildah', ['from', '--pull-never', ref])).trim();
   try {
     for (const check of [version_, ...spec.smoke]) {
