@@ -82,6 +82,7 @@ export const IMAGES: readonly ImageSpec[] = [
     smoke: [
       { what: 'loads the SO_ORIGINAL_DST addon', argv: ['node', '-e', 'const a = require(process.env.TRELLIS_NET_ADDON); console.log(typeof a.originalDst4)'], expect: 'function' },
       { what: 'carries linkerd-await for non-native sidecars', argv: ['/usr/lib/linkerd/linkerd-await', '--help'], expect: 'linkerd-await' },
+      { what: 'carries the network validator for CNI mode', argv: ['/usr/lib/linkerd/linkerd2-network-validator', '--help'], expect: 'linkerd2-network-validator' },
     ],
   },
   {
