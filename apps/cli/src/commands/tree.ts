@@ -9,6 +9,7 @@ import { ENDPOINTS_SPEC, POLICY_SPEC, PROFILE_DIAG_SPEC, runEndpoints, runPolicy
 import { IDENTITY_SPEC, runIdentity } from './identity.ts';
 import { INJECT_SPEC, runInject } from './inject.ts';
 import { INSTALL_SPEC, runInstall, runUpgrade, UPGRADE_SPEC } from './install.ts';
+import { INSTALL_CNI_SPEC, runInstallCni } from './install-cni.ts';
 import type { CommandNode } from './command-node.ts';
 import { PROFILE_SPEC, runProfile } from './profile.ts';
 import { runUninject, UNINJECT_SPEC } from './uninject.ts';
@@ -38,6 +39,7 @@ const COMMANDS: Record<string, CommandNode> = {
   identity: leaf(IDENTITY_SPEC, runIdentity, "Print the certificate of each meshed pod's proxy"),
   inject: leaf(INJECT_SPEC, runInject, 'Add the Trellis proxy to Kubernetes manifests'),
   install: leaf(INSTALL_SPEC, runInstall, 'Output the manifests to install Trellis (--crds first)'),
+  'install-cni': leaf(INSTALL_CNI_SPEC, runInstallCni, 'Output the manifests to install the Trellis CNI plugin'),
   profile: leaf(PROFILE_SPEC, runProfile, 'Output a ServiceProfile: a template, or from an OpenAPI or .proto file'),
   prune: leaf(PRUNE_SPEC, runPrune, 'Output the control-plane objects an upgrade left behind, for kubectl delete'),
   uninject: leaf(UNINJECT_SPEC, runUninject, 'Remove the Trellis proxy from Kubernetes manifests'),
