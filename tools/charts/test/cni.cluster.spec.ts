@@ -29,7 +29,7 @@ describe('kube-apiserver accepts the CNI chart', () => {
     const objects = parseManifests(await render(CHARTS.cni, { ...c.opts, namespace: ns, set: { ...c.opts.set, installNamespace: 'false' } }));
     const file = join(dir, `${name}.yaml`);
     await writeFile(file, objects.map((o) => `---\n${JSON.stringify(o)}\n`).join(''));
-    const r = await kubectl(['apply', '--server-side', '--field-manager=trellis-cni-charts-test', '--validate=strict', '--dry-run=server', '-f', file]);
+    const r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=trellis-cni-charts-test', '--validate=strict', '--dry-run=server', '-f', file]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n').filter((l) => l.endsWith('(server dry run)'))).toHaveLength(objects.length);

@@ -1,5 +1,6 @@
 // Which categories a `trellis check` run goes through, in Linkerd's order.
 import { dataPlaneAnnotationChecks } from './annotations.ts';
+import { cniPlugin, preKubernetesCapability } from './cni.ts';
 import type { CheckContext } from './context.ts';
 import { controlPlaneVersion, trellisConfig, trellisCrd, trellisExistence, trellisHa } from './control-plane.ts';
 import { trellisIdentity, trellisIdentityDataPlane, trellisWebhooks } from './identity.ts';
@@ -16,6 +17,8 @@ export interface Selection {
   readonly crds: boolean;
   /** --proxy: the data plane too. */
   readonly proxy: boolean;
+  /** --cni-enabled: the CNI plugin writes the redirects, so --pre checks it instead of linkerd-init's capabilities. */
+  readonly cniEnabled?: boolean;
 }
 
 /** A category with more checks after its own (kept in files of their own, by concern). */
@@ -23,13 +26,15 @@ const extend = (c: Category<CheckContext>, more: Category<CheckContext>['checks'
 
 export function categoriesFor(s: Selection): Category<CheckContext>[] {
   const base = [kubernetesApi, kubernetesVersion];
-  if (s.pre) return [...base, preKubernetesSetup];
+  if (s.pre) return [...base, preKubernetesSetup, s.cniEnabled ? cniPlugin : preKubernetesCapability];
   if (s.crds) return [...base, trellisCrd];
   return [
     ...base,
     trellisCrd,
     extend(trellisExistence, clusterNetworkChecks),
     trellisConfig,
+    // Decided by the install's cniEnabled (or --cni-enabled), read by trellisConfig.
+    cniPlugin,
     trellisIdentity,
     // Linkerd lists the policy-validator's certificate with the other webhooks'.
     extend(trellisWebhooks, policyValidatorChecks),

@@ -8,6 +8,10 @@ export interface CheckOptions extends ClusterSelection {
   /** --proxy: the namespace whose proxies to check; undefined means every namespace. */
   readonly dataPlaneNamespace?: string;
   readonly cliVersion: string;
+  /** --cni-enabled: the CNI plugin does linkerd-init's work (checked even before an install says so). */
+  readonly cniEnabled?: boolean;
+  /** --cni-namespace: where the CNI plugin's DaemonSet runs. */
+  readonly cniNamespace?: string;
 }
 
 export class CheckContext {
