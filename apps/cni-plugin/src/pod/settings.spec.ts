@@ -59,6 +59,11 @@ describe("a pod's proxy-init settings", () => {
     expect(rules(c).join('\n')).toContain('--dports 4567,4568,443,6443');
   });
 
+  it("fall back to the proxy-uid and proxy-gid annotations when the proxy container does not say", () => {
+    const c = settings(pod({ annotations: { 'config.linkerd.io/proxy-uid': '3100', 'config.linkerd.io/proxy-gid': '3101' }, proxy: proxy({}, {}) }));
+    expect([c.proxyUid, c.proxyGid]).toEqual([3100, 3101]);
+  });
+
   it('name the annotation that holds a bad value', () => {
     try {
       settings(pod({}), { 'config.linkerd.io/skip-outbound-ports': 'mysql' });

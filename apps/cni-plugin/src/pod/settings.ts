@@ -1,6 +1,6 @@
 // One pod's proxy-init settings: the conflist's `linkerd` section, then what the pod itself says, the way the
 // injector would have given them to linkerd-init. The proxy's own ports come from its container's environment
-// and its uid/gid from its securityContext; Linkerd's config.linkerd.io/skip-* and proxy-uid annotations (on the
+// and its uid/gid from its securityContext; Linkerd's config.linkerd.io/skip-* and proxy-uid/gid annotations (on the
 // pod, else on its namespace) replace the conflist's lists; the proxy's control and admin ports are always
 // left alone inbound; control-plane pods also leave the API server's ports alone outbound (Linkerd's plugin).
 // Every value keeps the name of where it came from, so a bad one is reported by that name. Pure.
@@ -15,6 +15,7 @@ export const ANNOTATIONS = {
   skipOutbound: 'config.linkerd.io/skip-outbound-ports',
   skipSubnets: 'config.linkerd.io/skip-subnets',
   proxyUid: 'config.linkerd.io/proxy-uid',
+  proxyGid: 'config.linkerd.io/proxy-gid',
 } as const;
 export const CONTROL_PLANE_LABEL = 'linkerd.io/control-plane-component';
 
@@ -103,7 +104,9 @@ export function podRedirectConfig(conf: RedirectSettings, netns: string, ctx: Po
   if (uid !== undefined) set('proxy-uid', String(uid), `securityContext.runAsUser of ${podName}'s linkerd-proxy`);
   else if (uidAnnotation) set('proxy-uid', uidAnnotation[0], uidAnnotation[1]);
   const gid = proxy?.securityContext?.runAsGroup;
+  const gidAnnotation = annotation(ANNOTATIONS.proxyGid);
   if (gid !== undefined) set('proxy-gid', String(gid), `securityContext.runAsGroup of ${podName}'s linkerd-proxy`);
+  else if (gidAnnotation) set('proxy-gid', gidAnnotation[0], gidAnnotation[1]);
 
   // The proxy's control and admin ports first, as the injector gives them to linkerd-init.
   const proxyPorts = [envPort('LINKERD2_PROXY_CONTROL_LISTEN_ADDR') ?? '4190', envPort('LINKERD2_PROXY_ADMIN_LISTEN_ADDR') ?? '4191'];
