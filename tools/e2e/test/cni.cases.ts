@@ -6,21 +6,24 @@
 // makeCertificates of src/journey.ts, with no control plane installed yet):
 //   installCniPlugin → installControlPlaneInCniMode → demoMeshedWithoutInit → natTablesAreGolden →
 //   meshedTrafficIsMtls → installedPluginRejectsMalformedConfig → validatorNamesTheMissingPlugin (uninstalls).
-// What they need from tools/cluster's kubelet node (src/kubelet/containerd.ts and cni.ts):
-//   - containerd's CNI bin_dir must be a node-private, writable directory, <node dir>/cni-bin (nodeCniDirs below),
-//     holding Debian's bridge, host-local, loopback and portmap (symlinks to /usr/lib/cni/*): the installer copies
-//     trellis-cni there, and must not write into /usr/lib/cni;
-//   - the node's conflist stays in <node dir>/cni (runtimePaths().cniConfDir), written once at node start, so the
-//     installer's patch (the trellis-cni entry appended to its plugins) is what containerd reads for new pods;
-//   - the host reaches the kubernetes Service's ClusterIP (10.96.0.1:443) as it does now through kube-proxy: the
-//     plugin, exec'd by containerd in the host's network namespace, reads pods through it;
+// What they rely on from tools/cluster's kubelet node (src/kubelet/containerd.ts and cni.ts), all true today:
+//   - the chart is pointed at the directories containerd's CRI plugin reads (conf_dir and bin_dir of its
+//     config.toml, see nodeCniDirs): the installer writes trellis-cni into bin_dir. Today that is Debian's
+//     /usr/lib/cni, so a run that stops before validatorNamesTheMissingPlugin leaves /usr/lib/cni/trellis-cni behind
+//     (harmless: only a conflist naming it runs it; remove it by hand). Better, and the one change asked of
+//     tools/cluster: a node-private bin_dir (<node dir>/cni-bin with symlinks to /usr/lib/cni/*), which these
+//     steps pick up from config.toml with no change here;
+//   - the node's conflist stays in conf_dir, written once at node start, so the installer's patch (the trellis-cni
+//     entry appended to its plugins) is what containerd reads for new pods;
+//   - the host reaches the kubernetes Service's ClusterIP (10.96.0.1:443) through kube-proxy: the plugin, exec'd by
+//     containerd in the host's network namespace, reads pods through it;
 //   - trellis/cni-plugin among the images loadNodeImages imports (tools/images builds it: it is in IMAGES).
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
-import { nodeDir, runtimePaths } from '@trellis/cluster/src/kubelet/node.ts';
+import { runtimePaths } from '@trellis/cluster/src/kubelet/node.ts';
 import { NODE_NAME } from '@trellis/cluster/src/node-agent/names.ts';
 import { podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { exec, helm, httpGet, kubectl, pods, until, type Cluster, type Pod } from '../src/kube.ts';
@@ -40,8 +43,16 @@ export interface NodeCniDirs {
   readonly binDir: string;
 }
 
-export function nodeCniDirs(cluster: Cluster): NodeCniDirs {
-  return { confDir: runtimePaths(cluster.dir, NODE_NAME).cniConfDir, binDir: join(nodeDir(cluster.dir, NODE_NAME), 'cni-bin') };
+/** containerd's CNI directories, as its config.toml names them. */
+export async function nodeCniDirs(cluster: Cluster): Promise<NodeCniDirs> {
+  const runtime = runtimePaths(cluster.dir, NODE_NAME);
+  const toml = await readFile(runtime.config, 'utf8');
+  const dir = (key: string) => {
+    const m = new RegExp(`^\\s*${key}\\s*=\\s*"([^"]+)"`, 'm').exec(toml);
+    if (!m?.[1]) throw new Error(`${runtime.config} names no ${key} for the CRI plugin's CNI`);
+    return m[1];
+  };
+  return { confDir: dir('conf_dir'), binDir: dir('bin_dir') };
 }
 
 type ConfList = { plugins: { type: string; kubernetes?: { kubeconfig: string } }[] };
@@ -58,7 +69,7 @@ const initStatus = (p: Pod, name: string) => (p.status.initContainerStatuses as 
  * to end with the trellis-cni entry, the executable and its kubeconfig in place. Resolves with the chained conflist.
  */
 export async function installCniPlugin(cluster: Cluster): Promise<string> {
-  const dirs = nodeCniDirs(cluster);
+  const dirs = await nodeCniDirs(cluster);
   await helm(cluster, 'install', 'trellis-cni', join(REPO_ROOT, 'helm/trellis-cni'), '-n', CNI_NS, '--create-namespace', '--set', 'installNamespace=false', '--set', `destCNINetDir=${dirs.confDir}`, '--set', `destCNIBinDir=${dirs.binDir}`);
   await kubectl(cluster, '-n', CNI_NS, 'rollout', 'status', 'daemonset/trellis-cni', '--timeout=120s');
   const chained = await until(cluster, `trellis-cni chained last in the node's conflist, ${dirs.binDir}/trellis-cni installed`, async () => {
@@ -134,7 +145,7 @@ export async function meshedTrafficIsMtls(cluster: Cluster): Promise<string> {
 
 /** The executable the installer put on the node, exec'd as containerd would with a malformed entry: refused, named. */
 export async function installedPluginRejectsMalformedConfig(cluster: Cluster): Promise<string> {
-  const plugin = join(nodeCniDirs(cluster).binDir, 'trellis-cni');
+  const plugin = join((await nodeCniDirs(cluster)).binDir, 'trellis-cni');
   const stdin = JSON.stringify({ cniVersion: '1.0.0', name: 'trellis', type: 'trellis-cni', linkerd: { 'inbound-ports-to-ignore': ['4190', '41x'] } });
   const answer = await exec('sh', ['-c', `CNI_COMMAND=ADD CNI_CONTAINERID=e2e CNI_NETNS=/proc/self/ns/net CNI_IFNAME=eth0 CNI_PATH=/nonexistent "$0"; echo "exit $?"`, plugin], { input: stdin });
   expect(answer).toContain('"code":7');
@@ -148,7 +159,7 @@ export async function installedPluginRejectsMalformedConfig(cluster: Cluster): P
  * (emoji, restarted) has no redirects: its validator fails and its status says why.
  */
 export async function validatorNamesTheMissingPlugin(cluster: Cluster): Promise<string> {
-  const dirs = nodeCniDirs(cluster);
+  const dirs = await nodeCniDirs(cluster);
   await helm(cluster, 'uninstall', 'trellis-cni', '-n', CNI_NS, '--wait');
   await until(cluster, "trellis-cni out of the node's conflist and bin dir", async () => {
     const lists = await conflists(dirs);
