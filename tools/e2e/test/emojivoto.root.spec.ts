@@ -38,6 +38,7 @@ import {
   startCluster,
 } from '../src/journey.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
+import { millisUntil, newReadyPod, vanish } from '../src/rollout.ts';
 import { expectedNatTable, normalizeSave } from '../src/nat.ts';
 import { dashboardQueries, prometheusConfig, promQuery, startMetricsApi, startPrometheus } from '../src/viz.ts';
 
@@ -349,6 +350,50 @@ describe('the seeds journey on a single-node cluster', () => {
       until(cluster, 'a request from this host to web answered 200 again', async () => (await httpGet(`http://${webIp}/api/list`).catch(() => undefined))?.status === 200, MINUTE),
     );
   }, 4 * MINUTE);
+
+  it('enforces an AuthorizationPolicy within 5 s of a new destination being Ready, after the old one vanished without a reset', async () => {
+    const webIp = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+    const selector = 'linkerd.io/control-plane-component=destination';
+    const old = await pods(cluster, TRELLIS_NS, selector);
+    expect(old).toHaveLength(1);
+    // Open first: web answers this host until the policy reaches web's proxy.
+    expect((await httpGet(`http://${webIp}/api/list`)).status).toBe(200);
+    await phases.run('destination vanished (packets dropped, pod force-deleted)', () => vanish(cluster, old[0]!));
+    const { pod, readyAt } = await phases.run('new destination Ready', () => newReadyPod(cluster, TRELLIS_NS, selector, old, 3 * MINUTE));
+    expect(pod.status.podIP).not.toBe(old[0]!.status.podIP);
+    await kubectlInput(cluster, WEB_AUTHZ, 'apply', '-f', '-');
+    const enforced = await millisUntil(cluster, 'a request from this host to web answered 403', readyAt, async () => (await httpGet(`http://${webIp}/api/list`)).status === 403, MINUTE);
+    console.log(`[e2e] destination replaced (${old[0]!.status.podIP} -> ${pod.status.podIP}): policy enforced by web's proxy ${enforced} ms after the new destination was Ready`);
+    expect(enforced).toBeLessThan(5000);
+    await kubectlInput(cluster, WEB_AUTHZ, 'delete', '-f', '-');
+    const reopened = await millisUntil(cluster, 'a request from this host to web answered 200 again', Date.now(), async () => (await httpGet(`http://${webIp}/api/list`)).status === 200, MINUTE);
+    console.log(`[e2e] policy deleted: web open again after ${reopened} ms`);
+  }, 5 * MINUTE);
+
+  it('sends web\'s calls to a new emoji replica within 5 s of it being Ready', async () => {
+    const webIp = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+    const old = await pods(cluster, DEMO_NS, 'app=emoji-svc');
+    await kubectl(cluster, '-n', DEMO_NS, 'scale', 'deploy/emoji', '--replicas=2');
+    try {
+      const { pod, readyAt } = await phases.run('second emoji replica Ready', () => newReadyPod(cluster, DEMO_NS, 'app=emoji-svc', old, 3 * MINUTE));
+      // This host asks web for the emoji list (web -> emoji-svc) ten times a second meanwhile.
+      let calling = true;
+      const load = (async () => {
+        while (calling) {
+          await httpGet(`http://${webIp}/api/list`).catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const used = await millisUntil(cluster, `the new emoji pod's proxy serving calls from ${WEB_ID}`, readyAt, async () =>
+        select(await proxyMetrics(pod), 'request_total', { direction: 'inbound', tls: 'true', client_id: WEB_ID }).some((s) => s.value > 0), MINUTE);
+      calling = false;
+      await load;
+      console.log(`[e2e] emoji scaled to 2: the new replica ${pod.metadata.name} served web's first call ${used} ms after it was Ready`);
+      expect(used).toBeLessThan(5000);
+    } finally {
+      await kubectl(cluster, '-n', DEMO_NS, 'scale', 'deploy/emoji', '--replicas=1');
+    }
+  }, 5 * MINUTE);
 
   it('runs the HA values: three Ready replicas of each controller with their proxies, and a PodDisruptionBudget each', async () => {
     // values-ha.yaml requires replicas of a controller on different nodes (required pod anti-affinity by hostname).
