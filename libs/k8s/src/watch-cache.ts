@@ -28,7 +28,11 @@ export interface WatchCacheOptions<T extends KubernetesObject = KubernetesObject
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly backoff?: BackoffOptions;
-  /** Restart the watch when nothing (not even a reconnect) arrived for this long. Default 5 min. */
+  /**
+   * Restart the watch when nothing arrived for this long: no event, no bookmark, no reconnect. The watch asks for
+   * bookmarks, which the API server sends on an idle watch about once a minute, so a connection that died without
+   * a reset (the API server's node gone) is noticed after this long. Default 90 s.
+   */
   readonly watchdogMs?: number;
   readonly logger?: WatchLogger;
   /** Objects per list request when (re)listing. Default 500. */
@@ -76,7 +80,7 @@ export class WatchCache<T extends KubernetesObject, S extends KubernetesObject =
     this.resource = collectionPath(ref);
     this.backoff = new Backoff(opts.backoff);
     this.logger = opts.logger;
-    this.watchdogMs = opts.watchdogMs ?? 5 * 60_000;
+    this.watchdogMs = opts.watchdogMs ?? 90_000;
     this.transform = opts.transform;
     const api = KubernetesObjectApi.makeApiClient(kc);
     // Listed in pages, each transformed before the next is fetched, so a big collection is never in memory
@@ -99,7 +103,8 @@ export class WatchCache<T extends KubernetesObject, S extends KubernetesObject =
       } while (token);
       return { ...last, items } as KubernetesListObject<S>;
     };
-    this.lw = new ListWatch<S>(this.resource, this.transform ? new TransformingWatch(kc, (o) => this.apply(o as T)) : new Watch(kc), list, false, opts.labelSelector, opts.fieldSelector);
+    const watch = new ObservedWatch(kc, this.transform ? (o) => this.apply(o as T) : undefined, () => (this.lastActivity = Date.now()));
+    this.lw = new ListWatch<S>(this.resource, watch, list, false, opts.labelSelector, opts.fieldSelector);
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.lw.on(verb, (obj: S) => {
         this.lastActivity = Date.now();
@@ -245,13 +250,19 @@ export class WatchCache<T extends KubernetesObject, S extends KubernetesObject =
   }
 }
 
-/** A Watch that hands ListWatch transformed objects (bookmarks and error statuses pass through untouched). */
-class TransformingWatch extends Watch {
-  private readonly fn: (obj: KubernetesObject) => KubernetesObject | undefined;
+/**
+ * The Watch under ListWatch: asks for bookmarks (so an idle watch still hears from the API server), reports every
+ * event as activity for the watchdog, and hands ListWatch transformed objects when a transform is given (bookmarks
+ * and error statuses pass through untouched).
+ */
+class ObservedWatch extends Watch {
+  private readonly fn: ((obj: KubernetesObject) => KubernetesObject | undefined) | undefined;
+  private readonly onActivity: () => void;
 
-  constructor(kc: KubeConfig, fn: (obj: KubernetesObject) => KubernetesObject | undefined) {
+  constructor(kc: KubeConfig, fn: ((obj: KubernetesObject) => KubernetesObject | undefined) | undefined, onActivity: () => void) {
     super(kc);
     this.fn = fn;
+    this.onActivity = onActivity;
   }
 
   override watch(
@@ -262,9 +273,10 @@ class TransformingWatch extends Watch {
   ): Promise<AbortController> {
     return super.watch(
       path,
-      queryParams,
+      { ...queryParams, allowWatchBookmarks: true },
       (phase, obj, watchObj) => {
-        if (phase !== 'ADDED' && phase !== 'MODIFIED' && phase !== 'DELETED') return callback(phase, obj, watchObj);
+        this.onActivity();
+        if (!this.fn || (phase !== 'ADDED' && phase !== 'MODIFIED' && phase !== 'DELETED')) return callback(phase, obj, watchObj);
         const out = this.fn(obj as KubernetesObject);
         if (out) callback(phase, out, watchObj);
       },
