@@ -64,28 +64,30 @@ metadata: {name: ${INTEROP_NS}, annotations: {linkerd.io/inject: enabled}}
 ${WORKLOADS.map(workload).join('')}`;
 }
 
-/** linkerd2-proxy admits on l-server's gRPC port only l-client's identity: Trellis' client is refused. */
-export const L_SERVER_AUTHZ = `apiVersion: policy.linkerd.io/v1beta3
+/** A Server on a workload's gRPC port whose one AuthorizationPolicy admits only `client`'s identity. */
+export function grpcOnlyFrom(server: Workload, client: Workload): string {
+  return `apiVersion: policy.linkerd.io/v1beta3
 kind: Server
-metadata: {name: l-server-grpc, namespace: ${INTEROP_NS}}
+metadata: {name: ${server}-grpc, namespace: ${INTEROP_NS}}
 spec:
-  podSelector: {matchLabels: {app: l-server}}
+  podSelector: {matchLabels: {app: ${server}}}
   port: ${PEER_PORTS.grpc}
   proxyProtocol: gRPC
 ---
 apiVersion: policy.linkerd.io/v1alpha1
 kind: MeshTLSAuthentication
-metadata: {name: l-client, namespace: ${INTEROP_NS}}
+metadata: {name: ${server}-clients, namespace: ${INTEROP_NS}}
 spec:
-  identityRefs: [{kind: ServiceAccount, name: l-client}]
+  identityRefs: [{kind: ServiceAccount, name: ${client}}]
 ---
 apiVersion: policy.linkerd.io/v1alpha1
 kind: AuthorizationPolicy
-metadata: {name: l-server-from-l-client, namespace: ${INTEROP_NS}}
+metadata: {name: ${server}-from-${client}, namespace: ${INTEROP_NS}}
 spec:
-  targetRef: {group: policy.linkerd.io, kind: Server, name: l-server-grpc}
-  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: l-client}]
+  targetRef: {group: policy.linkerd.io, kind: Server, name: ${server}-grpc}
+  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: ${server}-clients}]
 `;
+}
 
 export async function interopPod(cluster: Cluster, w: Workload): Promise<Pod> {
   const [p] = (await pods(cluster, INTEROP_NS, `app=${w}`)).filter((x) => !x.metadata.deletionTimestamp);

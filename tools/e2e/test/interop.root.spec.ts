@@ -7,15 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
 import { down } from '@trellis/cluster/src/control-plane.ts';
 import { podLogs } from '@trellis/cluster/src/logs.ts';
-import { httpGet, kubectl, kubectlInput, longRunning, until, type Cluster } from '../src/kube.ts';
-import { PROXY_CONTAINER, Phases, controlPlaneReady, installTrellis, makeCertificates, startCluster } from '../src/journey.ts';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
+import { helm, httpGet, kubectl, kubectlInput, longRunning, until, type Cluster } from '../src/kube.ts';
+import { millisUntil } from '../src/rollout.ts';
+import { PROXY_CONTAINER, Phases, TRELLIS_NS, controlPlaneReady, installTrellis, makeCertificates, startCluster } from '../src/journey.ts';
 import { parseMetrics, select, type Sample } from '../src/prom.ts';
 import { hostLines } from '../src/peers/raw-http.ts';
 import { bannerFor } from '../src/peers/banner.ts';
 import { PEER_PORTS } from '../src/peers/ports.ts';
 import {
   INTEROP_NS,
-  L_SERVER_AUTHZ,
+  grpcOnlyFrom,
   WORKLOADS,
   fromPod,
   interopIdentity,
@@ -135,7 +138,7 @@ describe('linkerd2-proxy and Trellis\' proxy in one mesh', () => {
 
   it('enforces a Trellis AuthorizationPolicy in linkerd2-proxy: Trellis\' client denied with PERMISSION_DENIED, the admitted identity served', async () => {
     const target = `${await serviceIp(cluster, 'l-server')}:${PEER_PORTS.grpc}`;
-    await kubectlInput(cluster, L_SERVER_AUTHZ, 'apply', '-f', '-');
+    await kubectlInput(cluster, grpcOnlyFrom('l-server', 'l-client'), 'apply', '-f', '-');
     const denied = await phases.run('authorization enforced by linkerd2-proxy', () =>
       until(cluster, 't-client -> l-server gRPC refused with PERMISSION_DENIED (7)', async () => {
         const res = await fromPod<GrpcResult>(cluster, 't-client', ['grpc', target]);
@@ -150,7 +153,7 @@ describe('linkerd2-proxy and Trellis\' proxy in one mesh', () => {
     const refused = select(m, 'inbound_http_authz_deny_total', { srv_name: 'l-server-grpc' });
     console.log(`[interop] l-server's proxy:\n${lines(refused)}`);
     expect(positive(refused)).toBe(true);
-    await kubectlInput(cluster, L_SERVER_AUTHZ, 'delete', '-f', '-');
+    await kubectlInput(cluster, grpcOnlyFrom('l-server', 'l-client'), 'delete', '-f', '-');
   }, 3 * MINUTE);
 
   it('leaves no error in linkerd2-proxy\'s log about Trellis\' control plane', async () => {
@@ -160,4 +163,25 @@ describe('linkerd2-proxy and Trellis\' proxy in one mesh', () => {
       expect(bad, `${w}'s linkerd2-proxy log`).toEqual([]);
     }
   }, MINUTE);
+
+  it('follows a rolling restart of three destination replicas: a policy applied right after is enforced by both proxies within 5 s', async () => {
+    await phases.run('three replicas of each controller', async () => {
+      await helm(cluster, 'upgrade', 'trellis-control-plane', join(REPO_ROOT, 'helm/trellis-control-plane'), '-n', TRELLIS_NS, '--reuse-values', '--set', 'controllerReplicas=3', '--set', 'enablePodAntiAffinity=false');
+      await controlPlaneReady(cluster, 3, 5 * MINUTE);
+    });
+    await phases.run('destination rolled one replica at a time', async () => {
+      await kubectl(cluster, '-n', TRELLIS_NS, 'rollout', 'restart', 'deploy/trellis-destination');
+      await kubectl(cluster, '-n', TRELLIS_NS, 'rollout', 'status', 'deploy/trellis-destination', '--timeout=300s');
+    });
+    const rolled = Date.now();
+    await kubectlInput(cluster, `${grpcOnlyFrom('t-server', 'l-client')}---\n${grpcOnlyFrom('l-server', 'l-client')}`, 'apply', '-f', '-');
+    const times: string[] = [];
+    for (const server of ['t-server', 'l-server'] as const) {
+      const target = `${await serviceIp(cluster, server)}:${PEER_PORTS.grpc}`;
+      const ms = await millisUntil(cluster, `t-client -> ${server} gRPC refused with PERMISSION_DENIED`, rolled, async () => (await fromPod<GrpcResult>(cluster, 't-client', ['grpc', target])).code === 7, MINUTE);
+      times.push(`${server} (${server.startsWith('l-') ? 'linkerd2-proxy' : 'Trellis'}) ${ms} ms`);
+      expect(ms, server).toBeLessThan(5000);
+    }
+    console.log(`[interop] after the rolling restart, policy enforced: ${times.join(', ')} after the rollout completed`);
+  }, 12 * MINUTE);
 });
