@@ -30,8 +30,8 @@ export interface WatchCacheOptions<T extends KubernetesObject = KubernetesObject
   readonly backoff?: BackoffOptions;
   /**
    * Restart the watch when nothing arrived for this long: no event, no bookmark, no reconnect. The watch asks for
-   * bookmarks, which the API server sends on an idle watch about once a minute, so a connection that died without
-   * a reset (the API server's node gone) is noticed after this long. Default 90 s.
+   * bookmarks, and the client library reconnects a watch silent for 30 s, so a healthy watch is never silent this
+   * long; this is the backstop when both fail. Default 90 s.
    */
   readonly watchdogMs?: number;
   readonly logger?: WatchLogger;

@@ -1,7 +1,6 @@
 // Helpers for cluster tests: a unique namespace per test file, and direct access to the local cluster's
 // service-account signing key (the tests own that cluster) to mint tokens the API server would issue.
 import { createSign, randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -26,37 +25,3 @@ export function resignToken(clusterDir: string, token: string, change: (claims: 
   return `${signingInput}.${b64url(sig)}`;
 }
 
-/**
- * A TCP relay to target whose open connections can be silenced: bytes stop flowing both ways, nothing is closed
- * (no FIN, no RST), as when a peer's node vanishes. Connections made afterwards relay normally.
- */
-export async function silentRelay(target: URL): Promise<{ port: number; silenceOpenConnections(): void; close(): void }> {
-  const open = new Set<Socket>();
-  const silenced: Socket[] = [];
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 443), target.hostname);
-    for (const s of [client, upstream]) {
-      open.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => open.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    silenceOpenConnections: () => {
-      for (const s of open) {
-        s.unpipe();
-        s.pause();
-        s.removeAllListeners('data');
-        silenced.push(s);
-      }
-      open.clear();
-    },
-    close: () => {
-      for (const s of silenced) s.destroy();
-      server.close();
-    },
-  };
-}

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { loadKubeConfig, WatchCache } from '../src/index.ts';
-import { createNamespace, silentRelay } from './cluster-helpers.ts';
+import { createNamespace } from './cluster-helpers.ts';
 
 const run = promisify(execFile);
 const CLUSTER_CLI = join(import.meta.dirname, '../../../tools/cluster/src/cli.ts');
@@ -59,40 +59,19 @@ describe('WatchCache on the shared test cluster', () => {
     }
   });
 
-  it('hears bookmarks on an idle watch within 75 s, so the 90 s watchdog never restarts a healthy quiet watch', async () => {
+  it('hears from the API server on an idle watch within 75 s (a bookmark, or the client\'s reconnect after 30 s of silence), so the 90 s watchdog never restarts a healthy quiet watch', async () => {
     const quiet = await createNamespace(kc, 'bookmarks');
     const cache = configMaps(kc, quiet);
     await cache.start();
     try {
       const synced = cache.lastActivity;
       const ms = await until('activity on a watch of an unchanging namespace', () => cache.lastActivity > synced, 75_000);
-      console.log(`first bookmark on an idle watch after ${ms} ms`);
+      console.log(`first sign of life on an idle watch after ${ms} ms`);
       expect(cache.restarts).toBe(0);
     } finally {
       await cache.stop();
     }
   }, 90_000);
-
-  it('notices a watch connection that went silent without a reset and delivers later changes through a new one', async () => {
-    // The API server reached through a TCP relay that can go silent: its open connections stop carrying bytes but
-    // are never closed, as when the API server's node vanishes; new connections still get through.
-    const relay = await silentRelay(new URL(kc.getCurrentCluster()!.server));
-    const through = loadKubeConfig({ kubeconfig: inject('kubeconfig') });
-    through.clusters = through.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${relay.port}`, tlsServerName: c.tlsServerName ?? new URL(c.server).hostname }));
-    const quiet = await createNamespace(kc, 'silent');
-    const cache = new WatchCache<V1ConfigMap>(through, { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: quiet }, { backoff: { initialMs: 100, maxMs: 1000 }, watchdogMs: 3000 });
-    await cache.start();
-    try {
-      relay.silenceOpenConnections();
-      await core.createNamespacedConfigMap({ namespace: quiet, body: cm('after-silence') });
-      const ms = await until('the change made after the connection went silent', () => cache.get('after-silence', quiet) !== undefined, 40_000);
-      console.log(`change delivered ${ms} ms after the watch connection went silent (watchdog 3 s)`);
-      expect(cache.restarts).toBeGreaterThanOrEqual(1);
-    } finally {
-      await cache.stop();
-      relay.close();
-    }
-  }, 60_000);
 
   it('reports a throwing handler instead of losing the exception, and keeps serving other handlers', async () => {
     const cache = configMaps(kc, ns);
