@@ -53,14 +53,14 @@ export class Phases {
  * A single-node cluster in dir: the one already running there (when it has a node), else a new one. Another node
  * cluster on this machine (one per machine) is waited for up to waitMs, with a line saying so.
  */
-export async function startCluster(dir: string, waitMs: number, log: (line: string) => void): Promise<Cluster> {
+export async function startCluster(dir: string, waitMs: number, log: (line: string) => void, runtime: NodeRuntime = NODE_RUNTIME): Promise<Cluster> {
   const running = await status(dir).catch(() => undefined);
   if (running?.ready && running.components.every((c) => c.running)) {
     if (!running.state.node) throw new Error(`the cluster in ${dir} has no node (started without --node): trellis-cluster down --dir ${dir}, then try again`);
     log(`reusing the cluster already running in ${dir}`);
     return { dir, kubeconfig: running.state.kubeconfig };
   }
-  const state = await up(dir, { node: true, nodeWaitMs: waitMs, runtime: NODE_RUNTIME, log });
+  const state = await up(dir, { node: true, nodeWaitMs: waitMs, runtime, log });
   return { dir, kubeconfig: state.kubeconfig };
 }
 

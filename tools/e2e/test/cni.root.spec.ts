@@ -1,0 +1,59 @@
+// CNI mode end to end on the kubelet node (upstream kubelet and containerd; needs root): no pod gets the
+// privileged linkerd-init, the trellis-cni plugin the runtime chains after the node's bridge writes the redirects
+// instead (steps in cni.cases.ts). One node cluster runs per machine: e2e files run one after another.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp } from 'node:fs/promises';
+import { down } from '@trellis/cluster/src/control-plane.ts';
+import { type Cluster } from '../src/kube.ts';
+import { Phases, loadNodeImages, makeCertificates, startCluster } from '../src/journey.ts';
+import {
+  demoMeshedWithoutInit,
+  installCniPlugin,
+  installControlPlaneInCniMode,
+  installedPluginRejectsMalformedConfig,
+  meshedTrafficIsMtls,
+  natTablesAreGolden,
+  validatorNamesTheMissingPlugin,
+} from './cni.cases.ts';
+
+const NODE_WAIT_MS = 15 * 60_000;
+const MINUTE = 60_000;
+const phases = new Phases((line) => console.log(`[cni] ${line}`));
+let dir: string;
+let cluster: Cluster;
+let certs: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp('/tmp/trellis-cni-e2e-');
+});
+
+afterAll(async () => {
+  if (dir) await down(dir);
+  console.log(`[cni] phase durations:\n${phases.summary()}`);
+}, 3 * MINUTE);
+
+describe('CNI mode on a kubelet node', () => {
+  it('installs trellis-cni with its chart, chained into the node\'s network by the runtime', async () => {
+    cluster = await phases.run('kubelet cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[cni] cluster: ${l}`), 'kubelet'));
+    const images = await phases.run('images built and loaded', () => loadNodeImages(cluster));
+    expect(images.some((r) => r.includes('cni-plugin'))).toBe(true);
+    certs = await makeCertificates(dir);
+    console.log(`[cni] ${await phases.run('trellis-cni installed', () => installCniPlugin(cluster))}`);
+  }, NODE_WAIT_MS + 20 * MINUTE);
+
+  it('runs the control plane with cniEnabled: its pods have the network validator, not linkerd-init', async () => {
+    const cp = await phases.run('control plane Ready (CNI mode)', () => installControlPlaneInCniMode(cluster, certs));
+    expect(cp.length).toBeGreaterThanOrEqual(3);
+  }, 8 * MINUTE);
+
+  it('meshes the demo without linkerd-init, with proxy-init\'s golden nat table in every pod and mTLS between them', async () => {
+    console.log(`[cni] ${await phases.run('demo meshed without linkerd-init', () => demoMeshedWithoutInit(cluster))}`);
+    console.log(`[cni] ${await natTablesAreGolden(cluster)}`);
+    console.log(`[cni] ${await phases.run('mTLS web -> voting', () => meshedTrafficIsMtls(cluster))}`);
+  }, 10 * MINUTE);
+
+  it('refuses a malformed plugin configuration by name, and a pod whose plugin is gone fails its validator saying why', async () => {
+    console.log(`[cni] ${await installedPluginRejectsMalformedConfig(cluster)}`);
+    console.log(`[cni] ${await phases.run('plugin uninstalled: validator fails', () => validatorNamesTheMissingPlugin(cluster))}`);
+  }, 6 * MINUTE);
+});
