@@ -33,7 +33,7 @@ export class H2Endpoint {
   readonly #o: H2EndpointOptions;
   readonly #backoff: Backoff;
   #session: Promise<ClientHttp2Session> | undefined;
-  /** The session once connected, for callers that need no promise (h1.ts sendOnce). */
+  /** The session once connected, for callers that need no promise (the endpoint client's send). */
   #live: ClientHttp2Session | undefined;
   #retry: NodeJS.Timeout | undefined;
   #closed = false;

@@ -1,6 +1,10 @@
 // One HTTP request/response as the layers see it, whatever the protocol. Layers are `(next) => handler`
-// functions; the terminal handler forwards (Exchange.forward, implemented per protocol).
+// functions; the terminal handler hands the exchange to its connection's router (the outbound route stage), or
+// forwards it to the original destination (Exchange.forward, implemented per protocol).
+import type { Agent } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http2';
 import { performance } from 'node:perf_hooks';
+import type { Readable, Writable } from 'node:stream';
 import type { ProxyError } from '../errors.ts';
 import type { EndpointMetrics, ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
@@ -49,6 +53,48 @@ export interface RequestHead {
   removeHeader(name: string): void;
 }
 
+export type Headers = Record<string, string | string[]>;
+
+/** The client's side of a request as the outbound route stages read and answer it (http/downstream.ts builds it). */
+export interface Downstream {
+  readonly ex: Exchange;
+  readonly method: string;
+  /** The request target as received (origin-form path, or absolute-form URL for HTTP/1). */
+  readonly target: string;
+  readonly path: string;
+  readonly authority: string | undefined;
+  readonly scheme: string;
+  /** HTTP/1 clients: the version and whether the target was absolute-form; undefined for HTTP/2. */
+  readonly h1: { readonly version: '1.0' | '1.1'; readonly absolute: boolean } | undefined;
+  /** Lower-case names, no pseudo-headers, no hop-by-hop headers. */
+  readonly headers: Headers;
+  /** undefined: no body. */
+  readonly body: Readable | undefined;
+  readonly declaredLength: number | undefined;
+  readonly headersSent: boolean;
+  /** Sends the response head; the returned sink takes the body (absent when `end` is true). */
+  head(status: number, headers: Headers, end: boolean): Writable | undefined;
+  /** Ends the response with optional trailers. */
+  end(trailers: IncomingHttpHeaders | undefined): void;
+  /** Cuts a response that already began: HTTP/2 resets with `code` (an upstream's reset passed on), HTTP/1 closes. */
+  abort(code?: number): void;
+  /** Runs `f` when the client goes away before the exchange finished. */
+  onGone(f: () => void): void;
+}
+
+/** Where a codec sends a request it relays itself (an HTTP/1 Upgrade or CONNECT): a picked endpoint's agent. */
+export interface ForwardTo {
+  readonly host: string;
+  readonly port: number;
+  readonly agent: Agent;
+  firstByte(): void;
+}
+
+/** What the accept path attached to a connection to route its requests (outbound: a meshed target, ingress). */
+export interface ConnRouter {
+  route(ex: Exchange): void;
+}
+
 export abstract class Exchange {
   readonly startedAt = performance.now();
   #status = 0;
@@ -77,15 +123,18 @@ export abstract class Exchange {
   /** Whether request_total has been counted (the meshed outbound path counts it once an endpoint is picked). */
   requestCounted = false;
 
+  /** Routes the request (outbound: meshed target or ingress); undefined: forwarded to the original destination. */
+  readonly router: ConnRouter | undefined;
   /** Meshed outbound: the request is counted once the balancer picks its endpoint (atEndpoint), not at the start. */
   readonly meshed: boolean;
 
   /** An open tap watching this request; undefined while nobody taps (tap/layer.ts sets it). */
   watcher: ExchangeWatcher | undefined = undefined;
 
-  constructor(entry: TargetEntry, grpc: boolean, ctx: HttpContext, meshed = false) {
+  constructor(entry: TargetEntry, grpc: boolean, ctx: HttpContext, router?: ConnRouter) {
     this.entry = entry;
-    this.meshed = meshed;
+    this.router = router;
+    this.meshed = router !== undefined;
     this.grpc = grpc;
     this.ctx = ctx;
     this.endpointMetrics = entry.endpoint;
@@ -140,8 +189,10 @@ export abstract class Exchange {
     // A protocol whose response body the tap cannot count reports no bytes.
   }
 
-  /** Sends the request on and the response back. */
-  abstract forward(): void;
+  /** Sends the request to the original destination, or (`to`) relays an HTTP/1 tunnel to a picked endpoint. */
+  abstract forward(to?: ForwardTo): void;
+  /** The client's side for the route stages; undefined for a request the codec relays itself (a tunnel). */
+  abstract downstream(): Downstream | undefined;
   /** The request's head, for layers that route or authorize it before it is forwarded. */
   abstract requestHead(): RequestHead;
   protected abstract respondError(err: ProxyError): void;
@@ -170,4 +221,4 @@ export function compose(...layers: readonly HttpLayer[]): (terminal: HttpHandler
   return (terminal) => layers.reduceRight<HttpHandler>((h, layer) => layer(h), terminal);
 }
 
-export const forwardExchange: HttpHandler = (ex) => ex.forward();
+export const forwardExchange: HttpHandler = (ex) => (ex.router ? ex.router.route(ex) : ex.forward());

@@ -13,7 +13,7 @@ import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { Exchange, type RequestHead } from './exchange.ts';
 import type { HttpContext, HttpHandler } from './exchange.ts';
-import { ingressOf, targetOf, upstreamOf } from './connection.ts';
+import { routerOf, targetOf } from './connection.ts';
 import type { Pools } from './pool.ts';
 import { requestHead, writeBody, type Framing, type H1Call } from './h1-lean-client.ts';
 import { filterHopByHop, rawHeader } from './headers.ts';
@@ -525,6 +525,11 @@ class LeanExchange extends Exchange {
     return new LeanHead(this.#r, this.#conn);
   }
 
+  /** Only requests without a router take the lean path: nothing routes them. */
+  downstream(): undefined {
+    return undefined;
+  }
+
   forward(): void {
     const r = this.#r;
     const conn = this.#conn;
@@ -644,7 +649,7 @@ class LeanServer {
   accept(socket: Socket): void {
     const entry = targetOf(socket);
     // Meshed targets keep node:http: their paths (HTTP/2 upgrade, policy routes) are built on its request.
-    if (!entry || upstreamOf(socket) || ingressOf(socket)) return this.toNode(socket);
+    if (!entry || routerOf(socket)) return this.toNode(socket);
     this.#conns.add(new LeanConn(this, socket, entry));
   }
 

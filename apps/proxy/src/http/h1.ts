@@ -1,29 +1,19 @@
 // HTTP/1.1: a node:http server fed with detected connections, and a forwarder that streams requests to the
 // original destination through the keep-alive pool. Upgrade (WebSocket) and CONNECT are tunnelled after the
 // upstream agrees; malformed requests get 400/408/431 from the server and never reach the upstream.
-import { createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { constants as h2constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import { performance } from 'node:perf_hooks';
-import type { Duplex, Readable, Writable } from 'node:stream';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { splice } from '../tcp/forward.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
-import type { MeshPick, MeshUpstream } from '../outbound/mesh-upstream.ts';
-import { h1Downstream } from '../outbound/policy/http.ts';
-import type { RouteSeries } from '../profiles/metrics.ts';
-import { bufferForRetry, sendWithRetries, withRouteTimeout, type AttemptResult, type BufferedBody } from '../profiles/retry.ts';
-import type { CompiledRoute } from '../profiles/routes.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
-import { canUpgrade, L5D_ORIG_PROTO, upgradeRequest, type H1RequestFacts } from '../tls/orig-proto.ts';
-import { countWrites, Exchange, type ExchangeWatcher, type RequestHead } from './exchange.ts';
+import { h1Downstream } from './downstream.ts';
+import { countWrites, Exchange, type Downstream, type ExchangeWatcher, type ForwardTo, type RequestHead } from './exchange.ts';
 import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
 import { leanFront, type H1Options } from './h1-lean-server.ts';
-import { ingressOf, targetOf, upstreamOf } from './connection.ts';
-import { ingressAuthority, L5D_DST_OVERRIDE, type IngressRouter } from '../outbound/ingress.ts';
-import { L5D_REQUIRE_ID, requiredIdentity } from '../outbound/require-id.ts';
-import { L5D_DST_CANONICAL } from '../outbound/routes.ts';
+import { routerOf, targetOf } from './connection.ts';
 import { allowHalfOpen, httpParser, responseStarted } from './node-internals.ts';
 import type { PoolRequestArgs } from './pool.ts';
 import { h1Head } from './request-head.ts';
@@ -34,13 +24,6 @@ const OUTBOUND_RESPONSE_DROP = new Set(['l5d-proxy-error', 'l5d-proxy-connection
 
 type Mode = 'request' | 'upgrade' | 'connect';
 
-/** One attempt of a routed meshed request: its HTTP/2 stream, response head and endpoint. */
-interface Attempt {
-  readonly up: ClientHttp2Stream;
-  readonly h: IncomingHttpHeaders;
-  readonly p: MeshPick;
-}
-
 class H1Exchange extends Exchange {
   private readonly o: H1Options;
   private readonly req: IncomingMessage;
@@ -48,15 +31,9 @@ class H1Exchange extends Exchange {
   private readonly socket: Duplex | undefined;
   private readonly head: Buffer | undefined;
   private readonly mode: Mode;
-  private readonly upstream: MeshUpstream | undefined;
-  private readonly ingress: IngressRouter | undefined;
 
   constructor(entry: TargetEntry, socket0: unknown, o: H1Options, req: IncomingMessage, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, mode: Mode) {
-    const upstream = upstreamOf(socket0);
-    const ingress = upstream ? undefined : ingressOf(socket0);
-    super(entry, isGrpcContentType(req.headers['content-type']), o.ctx, upstream !== undefined || ingress !== undefined);
-    this.upstream = upstream;
-    this.ingress = ingress;
+    super(entry, isGrpcContentType(req.headers['content-type']), o.ctx, routerOf(socket0));
     this.o = o;
     this.req = req;
     this.res = res;
@@ -73,234 +50,14 @@ class H1Exchange extends Exchange {
     if (this.res) countWrites(this.res, w);
   }
 
-  forward(): void {
-    const mesh = this.upstream;
-    if (this.ingress) return this.forwardIngress(this.ingress);
-    // A policy target routes its requests itself (outbound/policy/http.ts); tunnels take the meshed path.
-    if (mesh?.policy && this.mode === 'request') mesh.forwardPolicy(h1Downstream(this, this.req, this.res as ServerResponse, this.o.isDraining));
-    else if (mesh) this.forwardMeshed(mesh);
-    else if (this.mode === 'request') this.forwardRequest();
-    else this.forwardTunnel();
+  downstream(): Downstream | undefined {
+    return this.mode === 'request' ? h1Downstream(this, this.req, this.res as ServerResponse, this.o.isDraining) : undefined;
   }
 
-  /** Ingress mode: the upstream named by l5d-dst-override or Host; the original destination without one. */
-  private forwardIngress(router: IngressRouter): void {
-    const req = this.req;
-    const override = removeHeader(req, L5D_DST_OVERRIDE);
-    const authority = ingressAuthority(override, req.headers.host);
-    // Not meshed after all: counted in the original destination's series, as without ingress mode.
-    const plain = () => {
-      this.countRequest();
-      if (this.mode === 'request') this.forwardRequest();
-      else this.forwardTunnel();
-    };
-    if (authority === undefined) return plain();
-    router.lease(authority).then(
-      (l) => {
-        if (!l) return plain();
-        this.onFinish(l.done);
-        if (l.upstream.policy && this.mode === 'request') return l.upstream.forwardPolicy(h1Downstream(this, req, this.res as ServerResponse, this.o.isDraining));
-        this.forwardMeshed(l.upstream);
-      },
-      (err: unknown) => this.fail(asProxyError(err, authority)),
-    );
-  }
-
-  /**
-   * Meshed outbound: an endpoint from the balancer; upgradable requests ride its pooled HTTP/2 connection with
-   * l5d-orig-proto, the rest (and endpoints without the h2 hint) its pooled HTTP/1 agent (mTLS to its identity).
-   */
-  private forwardMeshed(mesh: MeshUpstream): void {
-    const req = this.req;
-    const routes = mesh.routes;
-    if (routes.kind === 'profile') this.requestHead().setHeader(L5D_DST_CANONICAL, routes.canonical);
-    const facts: H1RequestFacts = { method: req.method ?? 'GET', url: req.url ?? '/', httpVersion: req.httpVersionMinor === 0 ? '1.0' : '1.1', rawHeaders: req.rawHeaders };
-    mesh.pick(this).then(
-      (p) => {
-        const me = p.me;
-        const refused = requiredIdentity(req.headers[L5D_REQUIRE_ID], me);
-        if (refused) {
-          p.done(true);
-          return this.fail(refused);
-        }
-        if (this.mode === 'request' && me.h2 && canUpgrade(facts)) return this.forwardRouted(mesh, facts, p);
-        this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
-        const to = { host: me.endpoint.ip, port: me.endpoint.port, agent: mesh.agent(me) };
-        if (this.mode !== 'request') return this.forwardTunnel(to, p);
-        this.forwardRequest(to, p);
-      },
-      (err: unknown) => this.fail(asProxyError(err, this.entry.target.addr)),
-    );
-  }
-
-  /**
-   * An HTTP/1 request sent as HTTP/2 with l5d-orig-proto, under its profile route: route metrics, the route
-   * timeout (504), and retries of failed responses within the budget when the route is retryable and the
-   * request has no body. The response goes back as HTTP/1 without l5d-orig-proto.
-   */
-  private forwardRouted(mesh: MeshUpstream, facts: H1RequestFacts, first: MeshPick): void {
-    const req = this.req;
-    const res = this.res as ServerResponse;
-    const route = mesh.route(facts.method, facts.url);
-    const series = mesh.series(route);
-    series?.requests.inc();
-    if (series) {
-      this.onFinish((ex) => {
-        const failure = route ? route.isFailure(ex.status, ex.grpcStatus >= 0 ? ex.grpcStatus : undefined) : ex.status >= 500;
-        const rs = series.response(ex.status, failure);
-        rs.total.inc();
-        rs.latency.observe(performance.now() - ex.startedAt);
-      });
-    }
-    // On a retryable route, a body up to 64 KiB is buffered so it can be sent again; larger ones go once.
-    const cl = req.headers['content-length'];
-    const bodyless = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
-    req.on('error', noop);
-    // Nothing to retry and no route timeout, on a connection that is up: one stream, sent at once.
-    const live = !route?.retryable && !(route && route.timeoutMs > 0) ? first.me.h2?.live() : undefined;
-    if (live) return this.sendOnce(live, facts, first, bodyless, route, series);
-    const buffering: Promise<BufferedBody | undefined> = !bodyless && route?.retryable ? bufferForRetry(req, cl === undefined ? undefined : Number(cl)) : Promise.resolve(undefined);
-    let replayable = bodyless;
-    const streams = new Set<ClientHttp2Stream>();
-    // The first pick is settled by its attempt; if the exchange ends before that (client gone while the body
-    // was buffered), it is released here so the balancer does not count it in flight for ever.
-    let firstSent = false;
-    this.onFinish(() => {
-      if (!firstSent) first.done(false);
-    });
-    const send = async (attempt: number): Promise<AttemptResult<Attempt>> => {
-      if (attempt === 0) firstSent = true;
-      const p = attempt === 0 ? first : await mesh.pick();
-      try {
-        if (!p.me.h2) throw new Error(`endpoint ${p.me.endpoint.addr} has no HTTP/2 connection`);
-        const session = await p.me.h2.session();
-        series?.actualRequests.inc();
-        const up = session.request(upgradeRequest(facts), { endStream: bodyless });
-        streams.add(up);
-        up.on('error', noop);
-        const body = await buffering;
-        if (bodyless) {
-          // nothing to send
-        } else if (body?.replayable) up.end(body.body);
-        else if (body) {
-          up.write(body.prefix);
-          if (body.rest) body.rest.pipe(up);
-          else up.end();
-        } else req.pipe(up);
-        const h = await responseOf(up, p.me.endpoint.addr);
-        const status = Number(h[':status']);
-        const g = h['grpc-status'];
-        const grpcStatus = typeof g === 'string' ? Number(g) : undefined;
-        series?.response(status, route ? route.isFailure(status, grpcStatus) : status >= 500).actual.inc();
-        return { status, ...(grpcStatus !== undefined ? { grpcStatus } : {}), response: { up, h, p } };
-      } catch (err) {
-        p.done(false);
-        throw err;
-      }
-    };
-    const discard = (a: Attempt) => {
-      streams.delete(a.up);
-      a.up.close(h2constants.NGHTTP2_CANCEL);
-      a.p.done(false);
-    };
-    const work = buffering.then((body) => {
-      if (body?.replayable) replayable = true;
-      return sendWithRetries<Attempt>({ route, budget: mesh.budget(), replayable, send, discard, onRetryable: (allowed) => series?.retryable(allowed).inc() });
-    });
-    res.on('close', () => {
-      if (this.finished) return;
-      for (const up of streams) if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
-      this.errorLabel = 'i/o';
-      this.finish();
-    });
-    withRouteTimeout(route, work, () => {
-      for (const up of streams) if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
-    }).then(
-      (r) => this.deliverUpgraded(r.response),
-      (err: unknown) => this.fail(asProxyError(err, first.me.endpoint.addr)),
-    );
-  }
-
-  /**
-   * forwardRouted's attempt without the retry and timeout machinery: the same stream, metrics and errors, with
-   * no promise per step (a meshed request used to take about ten).
-   */
-  private sendOnce(session: ClientHttp2Session, facts: H1RequestFacts, p: MeshPick, bodyless: boolean, route: CompiledRoute | undefined, series: RouteSeries | undefined): void {
-    const addr = p.me.endpoint.addr;
-    const res = this.res as ServerResponse;
-    series?.actualRequests.inc();
-    let up: ClientHttp2Stream;
-    try {
-      up = session.request(upgradeRequest(facts), { endStream: bodyless });
-    } catch (err) {
-      p.done(false);
-      this.fail(asProxyError(err, addr));
-      return;
-    }
-    up.on('error', noop);
-    if (!bodyless) relay(this.req, up, true);
-    const failed = (err: Error) => {
-      up.removeListener('error', failed);
-      up.removeListener('close', reset);
-      up.removeListener('response', answered);
-      p.done(false);
-      this.fail(asProxyError(err, addr));
-    };
-    const reset = () => failed(Object.assign(new Error(`stream reset by ${addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
-    const answered = (h: IncomingHttpHeaders) => {
-      up.removeListener('error', failed);
-      up.removeListener('close', reset);
-      const status = Number(h[':status']);
-      const g = h['grpc-status'];
-      const grpcStatus = typeof g === 'string' ? Number(g) : undefined;
-      series?.response(status, route ? route.isFailure(status, grpcStatus) : status >= 500).actual.inc();
-      this.deliverUpgraded({ up, h, p });
-    };
-    up.once('error', failed);
-    up.once('close', reset);
-    up.once('response', answered);
-    res.on('close', () => {
-      if (this.finished) return;
-      if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
-      this.errorLabel = 'i/o';
-      this.finish();
-    });
-  }
-
-  private deliverUpgraded(a: Attempt): void {
-    const { up, h, p } = a;
-    const res = this.res as ServerResponse;
-    this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
-    if (this.finished) {
-      if (!up.closed) up.close(h2constants.NGHTTP2_CANCEL);
-      return;
-    }
-    this.status = Number(h[':status']);
-    const g = h['grpc-status'];
-    if (typeof g === 'string') this.grpcStatus = Number(g);
-    const out: OutgoingHttpHeaders = {};
-    for (const name in h) {
-      const value = h[name];
-      if (value === undefined || name.charCodeAt(0) === 0x3a || name === L5D_ORIG_PROTO || OUTBOUND_RESPONSE_DROP.has(name)) continue;
-      out[name] = value;
-    }
-    if (this.o.isDraining()) res.shouldKeepAlive = false;
-    res.writeHead(this.status, out);
-    up.once('data', () => {
-      this.firstByte();
-      p.firstByte();
-    });
-    relay(up, res, false);
-    up.on('end', () => {
-      res.end();
-      this.finish();
-    });
-    up.on('close', () => {
-      if (this.finished) return;
-      this.errorLabel = 'i/o';
-      res.destroy();
-      this.finish();
-    });
+  /** To the original destination, or (`to`) a tunnel to a picked endpoint over its agent. */
+  forward(to?: ForwardTo): void {
+    if (this.mode !== 'request') return this.forwardTunnel(to);
+    this.forwardRequest();
   }
 
   private requestArgs(filtered: string[], pooled: boolean): PoolRequestArgs {
@@ -318,17 +75,16 @@ class H1Exchange extends Exchange {
     };
   }
 
-  /** `to`: a meshed endpoint and its agent instead of the original destination. */
-  private forwardRequest(to?: Partial<PoolRequestArgs>, p?: MeshPick): void {
+  private forwardRequest(): void {
     const req = this.req;
     const res = this.res as ServerResponse;
     // HTTP/1.0 and requests without a Host use a throwaway connection, as Linkerd does.
     const pooled = req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && !!req.headers.host;
-    if (pooled && to === undefined && httpParser) {
+    if (pooled && httpParser) {
       const framing = leanFraming(req);
       if (framing !== undefined) return this.forwardLean(framing);
     }
-    const up = request({ ...this.requestArgs(filterHopByHop(req.rawHeaders, { keepTransferEncoding: true }), pooled), ...to });
+    const up = request(this.requestArgs(filterHopByHop(req.rawHeaders, { keepTransferEncoding: true }), pooled));
     up.on('continue', () => res.writeContinue());
     up.on('error', (err) => {
       if (this.finished) return;
@@ -340,7 +96,6 @@ class H1Exchange extends Exchange {
       }
     });
     up.on('response', (ur) => {
-      p?.firstByte();
       this.status = ur.statusCode ?? 0;
       const g = ur.headers['grpc-status'];
       if (typeof g === 'string') this.grpcStatus = Number(g);
@@ -447,12 +202,13 @@ class H1Exchange extends Exchange {
   }
 
   /** Upgrade and CONNECT: ask the upstream, and splice the two sockets once it agrees. */
-  private forwardTunnel(to?: Partial<PoolRequestArgs>, p?: MeshPick): void {
+  private forwardTunnel(to?: ForwardTo): void {
     const socket = this.socket as Socket;
     const upgrade = this.mode === 'upgrade';
     // Meshed: a tunnel takes its connection out of the pool for good, so it gets a fresh one from the agent.
-    const up = request({ ...this.requestArgs(filterHopByHop(this.req.rawHeaders, { upgrade }), false), ...to });
-    p?.firstByte();
+    const args = this.requestArgs(filterHopByHop(this.req.rawHeaders, { upgrade }), false);
+    const up = request(to ? { ...args, host: to.host, port: to.port, agent: to.agent } : args);
+    to?.firstByte();
     const tunnel = (ur: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
       this.status = ur.statusCode ?? 0;
       const ok = upgrade ? this.status === 101 : this.status >= 200 && this.status < 300;
@@ -502,24 +258,6 @@ class H1Exchange extends Exchange {
   }
 }
 
-/**
- * The response head of an upstream HTTP/2 stream, or a rejection when it fails or closes first. The listeners
- * go once the head is in: every stream closes when it is done, and an Error (with its stack) built on each of
- * those closes cost ~5 % of a meshed proxy's CPU.
- */
-function responseOf(up: ClientHttp2Stream, addr: string): Promise<IncomingHttpHeaders> {
-  return new Promise((resolve, reject) => {
-    const onClose = () => reject(Object.assign(new Error(`stream reset by ${addr}`), { code: 'ERR_HTTP2_STREAM_ERROR' }));
-    up.once('error', reject);
-    up.once('close', onClose);
-    up.once('response', (h: IncomingHttpHeaders) => {
-      up.removeListener('error', reject);
-      up.removeListener('close', onClose);
-      resolve(h);
-    });
-  });
-}
-
 /** Methods node:http sends without a body (and without framing headers) when the request has none. */
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
@@ -535,29 +273,6 @@ export function leanFraming(req: IncomingMessage): Framing | undefined {
   if (te !== undefined) return cl === undefined && te.trim().toLowerCase() === 'chunked' ? 'chunked' : undefined;
   if (cl !== undefined) return cl === '0' ? 'none' : 'length';
   return BODYLESS_METHODS.has(req.method ?? '') ? 'none' : undefined;
-}
-
-/**
- * What `from.pipe(to)` does on this path (data with back-pressure, and the end when `end`), without pipe's
- * half-dozen listeners on each side added and removed per request; errors and closes are handled by the caller.
- */
-function relay(from: Readable, to: Writable, end: boolean): void {
-  from.on('data', (chunk: Buffer) => {
-    if (to.write(chunk)) return;
-    from.pause();
-    to.once('drain', () => from.resume());
-  });
-  if (end) from.once('end', () => to.end());
-}
-
-/** Removes a request header (from the parsed and the raw headers) and returns its first value. */
-function removeHeader(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  if (v === undefined) return undefined;
-  delete req.headers[name];
-  const raw = req.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2) if ((raw[i] as string).toLowerCase() === name) raw.splice(i, 2);
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function noop(): void {

@@ -14,22 +14,15 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { request as h1Request, type IncomingMessage, type OutgoingHttpHeaders as H1Headers } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { asProxyError, type ProxyError } from '../errors.ts';
-import { forwardRetryable } from '../outbound/h2-retry.ts';
-import { h2Downstream } from '../outbound/policy/http.ts';
-import { RouteTimeoutError } from '../profiles/retry.ts';
+import { h2Downstream } from './downstream.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
 import { downgradeHost, downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
-import { countWrites, Exchange, type ExchangeWatcher, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
-import { ingressOf, targetOf, upstreamOf } from './connection.ts';
-import { ingressAuthority, L5D_DST_OVERRIDE, type IngressRouter } from '../outbound/ingress.ts';
-import { L5D_REQUIRE_ID, requiredIdentity } from '../outbound/require-id.ts';
-import { L5D_DST_CANONICAL } from '../outbound/routes.ts';
+import { countWrites, Exchange, type Downstream, type ExchangeWatcher, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
+import { routerOf, targetOf } from './connection.ts';
 import { httpParser } from './node-internals.ts';
-import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
 import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
 import type { PoolRequestArgs, Pools } from './pool.ts';
 import { h2Head } from './request-head.ts';
@@ -117,15 +110,9 @@ class H2Exchange extends Exchange {
   private readonly stream: ServerHttp2Stream;
   private readonly headers: IncomingHttpHeaders;
   private readonly flags: number;
-  private readonly upstream: MeshUpstream | undefined;
-  private readonly ingress: IngressRouter | undefined;
 
   constructor(entry: TargetEntry, socket: unknown, ctx: HttpContext, sessions: H2Sessions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, pools?: Pools) {
-    const upstream = upstreamOf(socket);
-    const ingress = upstream ? undefined : ingressOf(socket);
-    super(entry, isGrpcContentType(headers['content-type']), ctx, upstream !== undefined || ingress !== undefined);
-    this.upstream = upstream;
-    this.ingress = ingress;
+    super(entry, isGrpcContentType(headers['content-type']), ctx, routerOf(socket));
     this.pools = pools;
     this.sessions = sessions;
     this.stream = stream;
@@ -141,88 +128,20 @@ class H2Exchange extends Exchange {
     countWrites(this.stream, w);
   }
 
+  downstream(): Downstream {
+    return h2Downstream(this, this.stream, this.headers, this.flags);
+  }
+
+  /** To the original destination: over the pooled session, or as HTTP/1 when a meshed client proxy upgraded it. */
   forward(): void {
     if (this.ctx.clientIdHeader) {
       const d = this.pools ? parseOrigProto(this.headers[L5D_ORIG_PROTO]) : undefined;
       if (d) return this.forwardDowngraded(d, this.pools as Pools);
     }
-    const mesh = this.upstream;
-    if (!mesh && this.ingress) return this.forwardIngress(this.ingress);
-    if (!mesh) return this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
-    this.forwardMeshed(mesh);
+    this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
   }
 
-  /** Ingress mode: the upstream named by l5d-dst-override or :authority; the original destination without one. */
-  private forwardIngress(router: IngressRouter): void {
-    const h = this.headers;
-    const o = h[L5D_DST_OVERRIDE];
-    delete h[L5D_DST_OVERRIDE];
-    const authority = ingressAuthority(Array.isArray(o) ? o[0] : o, h[':authority'] ?? h.host);
-    // Not meshed after all: counted in the original destination's series, as without ingress mode.
-    const plain = () => {
-      this.countRequest();
-      this.forwardOn(() => this.sessions.get(this.entry), this.entry.target.addr);
-    };
-    if (authority === undefined) return plain();
-    router.lease(authority).then(
-      (l) => {
-        if (!l) return plain();
-        this.onFinish(l.done);
-        this.forwardMeshed(l.upstream);
-      },
-      (err: unknown) => this.fail(asProxyError(err, authority)),
-    );
-  }
-
-  private forwardMeshed(mesh: MeshUpstream): void {
-    const routes = mesh.routes;
-    if (routes.kind === 'policy') return mesh.forwardPolicy(h2Downstream(this, this.stream, this.headers, this.flags));
-    if (routes.kind === 'profile') this.headers[L5D_DST_CANONICAL] = routes.canonical;
-    // Meshed outbound: the profile route (metrics, timeout), then the balancer's endpoint over its pooled HTTP/2
-    // connection (mTLS to its identity); retryable routes go through outbound/h2-retry.ts.
-    const route = mesh.route(String(this.headers[':method'] ?? 'GET'), String(this.headers[':path'] ?? '/'));
-    const series = mesh.series(route);
-    if (series) {
-      series.requests.inc();
-      series.actualRequests.inc();
-      this.onFinish((ex) => {
-        const grpc = ex.grpcStatus >= 0 ? ex.grpcStatus : undefined;
-        const failure = route ? route.isFailure(ex.status, grpc) : ex.status >= 500;
-        const rs = series.response(ex.status, failure);
-        rs.total.inc();
-        rs.actual.inc();
-        rs.latency.observe(performance.now() - ex.startedAt);
-      });
-    }
-    if (route && route.timeoutMs > 0) {
-      const timer = setTimeout(() => {
-        // The synthesized 504 ends the client's stream, whose close cancels the upstream one.
-        if (!this.finished && !this.stream.headersSent) this.fail(new RouteTimeoutError(route.name, route.timeoutMs));
-      }, route.timeoutMs);
-      this.onFinish(() => clearTimeout(timer));
-    }
-    if (route?.retryable) {
-      const endStream = (this.flags & END_STREAM) !== 0;
-      return forwardRetryable({ ex: this, stream: this.stream, headers: this.headers, endStream, mesh, route, series, resetName });
-    }
-    mesh.pick(this).then(
-      (p) => {
-        const refused = requiredIdentity(this.headers[L5D_REQUIRE_ID], p.me);
-        if (refused) {
-          p.done(true);
-          return this.fail(refused);
-        }
-        this.onFinish((ex) => p.done(ex.errorLabel === '' && ex.status > 0 && ex.status < 500));
-        mesh.h2Session(p.me).then(
-          (session) => this.forwardOn(() => session, p.me.endpoint.addr, p.firstByte),
-          (err: unknown) => this.fail(asProxyError(err, p.me.endpoint.addr)),
-        );
-      },
-      (err: unknown) => this.fail(asProxyError(err, this.entry.target.addr)),
-    );
-  }
-
-  private forwardOn(session: () => ClientHttp2Session, addr: string, onFirstByte?: () => void): void {
+  private forwardOn(session: () => ClientHttp2Session, addr: string): void {
     const stream = this.stream;
     if (stream.closed || stream.destroyed) {
       // The client gave up while the endpoint was being picked.
@@ -253,10 +172,7 @@ class H2Exchange extends Exchange {
         return;
       }
       stream.respond(h, { waitForTrailers: true });
-      up.once('data', () => {
-        this.firstByte();
-        onFirstByte?.();
-      });
+      up.once('data', () => this.firstByte());
       up.pipe(stream);
     });
     up.on('trailers', (t) => {

@@ -14,10 +14,13 @@ class FakeExchange extends Exchange {
   constructor(port: number, meshed = false) {
     const entry = targets.get('outbound', '10.0.0.1', port, false);
     // Meshed outbound: discovery resolved the target (the upstream itself is not used here).
-    super(entry, false, ctx, meshed);
+    super(entry, false, ctx, meshed ? { route: () => undefined } : undefined);
   }
   forward(): void {
     // the tests drive the exchange by hand
+  }
+  downstream(): undefined {
+    return undefined;
   }
   requestHead(): RequestHead {
     throw new Error('these layers do not read the request');

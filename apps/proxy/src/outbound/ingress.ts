@@ -5,8 +5,11 @@
 // shared by every request to it; a name discovery does not know goes to the original destination, as does a
 // request without a name (docs/reference/linkerd-proxy.md §4 "Headers").
 import { isIP } from 'node:net';
+import { asProxyError } from '../errors.ts';
+import type { ConnRouter, Exchange } from '../http/exchange.ts';
 import type { Mesh } from '../identity/mesh.ts';
 import type { RouteMetricFamilies } from '../profiles/metrics.ts';
+import { EndpointClient } from './endpoint-client.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
 export const L5D_DST_OVERRIDE = 'l5d-dst-override';
@@ -35,7 +38,7 @@ export interface IngressLease {
   done(): void;
 }
 
-export class IngressRouter {
+export class IngressRouter implements ConnRouter {
   readonly #slots = new Map<string, Slot>();
   readonly #resolve: (authority: string) => Promise<MeshUpstream | undefined>;
   readonly #idleMs: number;
@@ -45,11 +48,34 @@ export class IngressRouter {
     this.#resolve = async (authority) => {
       const i = authority.lastIndexOf(':');
       const r = await mesh.outbound.resolve(authority.slice(0, i), Number(authority.slice(i + 1)));
-      return r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics, mesh.endpointMetrics, connectTimeoutMs);
+      return r.kind === 'forward' ? undefined : new MeshUpstream(r, new EndpointClient(mesh.tls, isLocal, mesh.endpointMetrics, connectTimeoutMs), routeMetrics);
     };
     this.#idleMs = Math.max(mesh.outboundIdleMs, 1);
     this.#sweep = setInterval(() => this.sweep(Date.now()), Math.min(Math.max(this.#idleMs / 2, 50), 5_000));
     this.#sweep.unref();
+  }
+
+  /** Routes a request by its l5d-dst-override (removed) or Host/:authority; without a known name, as without ingress. */
+  route(ex: Exchange): void {
+    const head = ex.requestHead();
+    const o = head.headers[L5D_DST_OVERRIDE];
+    if (o !== undefined) head.removeHeader(L5D_DST_OVERRIDE);
+    const h = head.headers;
+    const authority = ingressAuthority(Array.isArray(o) ? o[0] : o, (h[':authority'] as string | undefined) ?? (h.host as string | undefined));
+    // Not meshed after all: counted in the original destination's series, as without ingress mode.
+    const plain = () => {
+      ex.countRequest();
+      ex.forward();
+    };
+    if (authority === undefined) return plain();
+    this.lease(authority).then(
+      (l) => {
+        if (!l) return plain();
+        ex.onFinish(l.done);
+        l.upstream.route(ex);
+      },
+      (err: unknown) => ex.fail(asProxyError(err, authority)),
+    );
   }
 
   /** The upstream of `authority` ("name:port"), resolved once; undefined when discovery does not know the name. */

@@ -1,73 +1,52 @@
-// Where a meshed outbound request goes once discovery resolved its original destination to a service (or a
-// known pod): an endpoint picked by the balancer (P2C over peak-EWMA) of the profile's backend, reached over its
-// pooled HTTP/2 connection (HTTP/1 upgraded with l5d-orig-proto), else over a pooled HTTP/1 agent or HTTP/2
-// session whose connections are mTLS to the endpoint's identity (plain TCP when it has none). Connections are
-// kept per endpoint, so a TLS handshake happens per connection, never per request.
-import { Agent, type ClientRequestArgs } from 'node:http';
-import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
-import { connect as netConnect, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import type { Duplex } from 'node:stream';
-import { openOpaque, pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../discovery/outbound.ts';
-import type { Endpoint } from '../discovery/endpoints.ts';
+// A meshed outbound target: what discovery resolved an original destination (or, in ingress mode, a name) to.
+// It holds the target's routes (chosen again on each watch update, outbound/routes.ts), picks endpoints from the
+// balancer of the backend a request goes to (P2C over peak-EWMA), and owns the endpoint client its requests and
+// opaque streams reach those endpoints through. As the router of its connections' HTTP requests it hands each to
+// the route stage (outbound/http-route.ts).
 import { FailFastError } from '../balance/errors.ts';
-import { ConnectTimeoutError } from '../errors.ts';
+import { pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../discovery/outbound.ts';
+import type { ConnRouter, Exchange } from '../http/exchange.ts';
 import { RetryBudget } from '../profiles/budget.ts';
 import type { RouteMetricFamilies, RouteSeries } from '../profiles/metrics.ts';
 import { DEFAULT_BUDGET, routeFor, type CompiledRoute } from '../profiles/routes.ts';
-import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
-import type { MeshTls, PeerTarget } from '../tls/mesh-tls.ts';
-import type { OutboundEndpointMetrics } from './endpoint-metrics.ts';
-import type { EndpointClient, MeshPick, PickObserver } from './endpoint-client.ts';
-import { OpaqueRouteRefusedError } from './policy/errors.ts';
-import { forwardPolicy, type Downstream } from './policy/http.ts';
 import { requestFacts } from '../policy/match.ts';
+import type { EndpointClient, MeshPick, PickObserver } from './endpoint-client.ts';
+import { routeRequest, type RoutedTarget } from './http-route.ts';
+import { OpaqueRouteRefusedError } from './policy/errors.ts';
 import type { RouteObserver } from './policy/metrics.ts';
-import { chooseRoutes, type TargetRoutes } from './routes.ts';
 import type { BoundDistribution, PolicyTarget } from './policy/target.ts';
+import { chooseRoutes, type TargetRoutes } from './routes.ts';
 
 /** What discovery resolved a meshed target to: a profile's service or endpoint, or a policy. */
 export type Upstream = Exclude<Resolution, { kind: 'forward' }> | { readonly kind: 'policy'; readonly target: PolicyTarget; readonly profile: LogicalTarget | undefined };
 
 const noop = (): void => undefined;
 
-function peerOf(e: Endpoint, identity: string): PeerTarget {
-  return { addr: e.addr, host: e.ip, port: e.port, serverId: identity, ...(e.serverName ? { serverName: e.serverName } : {}) };
-}
-
 export type { MeshPick, PickObserver } from './endpoint-client.ts';
 
-export class MeshUpstream implements EndpointClient {
+export class MeshUpstream implements ConnRouter, RoutedTarget {
   readonly logical: LogicalTarget | undefined;
+  readonly client: EndpointClient;
+  readonly policyObserver: RouteObserver | undefined;
   #policy: PolicyTarget | undefined;
   readonly #endpoint: MeshEndpoint | undefined;
   readonly #resolution: Upstream;
-  readonly #policyMetrics: RouteObserver | undefined;
-  readonly #connectTimeoutMs: number;
-  readonly #tls: MeshTls;
-  readonly #isLocal: (ip: string) => boolean;
-  readonly #agents = new Map<string, Agent>();
-  readonly #sessions = new Map<string, ClientHttp2Session>();
   readonly #routeMetrics: RouteMetricFamilies | undefined;
   readonly #series = new Map<CompiledRoute | undefined, RouteSeries>();
-  readonly #endpointMetrics: OutboundEndpointMetrics | undefined;
   #budget: RetryBudget | undefined;
   #released = false;
   /** Chosen when resolved and again on each profile update or policy adoption; read by every request. */
   #routes: TargetRoutes;
   readonly #stopWatching: () => void;
 
-  constructor(r: Upstream, tls: MeshTls, isLocal: (ip: string) => boolean, routeMetrics?: RouteMetricFamilies, endpointMetrics?: OutboundEndpointMetrics, connectTimeoutMs = 1_000) {
-    this.#connectTimeoutMs = connectTimeoutMs;
+  constructor(r: Upstream, client: EndpointClient, routeMetrics?: RouteMetricFamilies) {
     this.#resolution = r;
+    this.client = client;
     this.logical = r.kind === 'logical' ? r.target : r.kind === 'policy' ? r.profile : undefined;
     this.#policy = r.kind === 'policy' ? r.target : undefined;
-    this.#policyMetrics = routeMetrics?.policy;
+    this.policyObserver = routeMetrics?.policy;
     this.#endpoint = r.kind === 'endpoint' ? r.endpoint : undefined;
-    this.#tls = tls;
-    this.#isLocal = isLocal;
     this.#routeMetrics = routeMetrics;
-    this.#endpointMetrics = endpointMetrics;
     this.#routes = chooseRoutes(this.#policy, this.logical, this.#endpoint);
     const logical = this.logical;
     this.#stopWatching = logical ? logical.onUpdate(() => (this.#routes = chooseRoutes(this.#policy, logical, this.#endpoint))) : noop;
@@ -78,8 +57,13 @@ export class MeshUpstream implements EndpointClient {
     return this.#routes;
   }
 
+  /** The route stage takes each HTTP request of the target's connections. */
+  route(ex: Exchange): void {
+    routeRequest(ex, this);
+  }
+
   /** The profile route a request takes (undefined: no route matched, or no profile). */
-  route(method: string, url: string): CompiledRoute | undefined {
+  profileRoute(method: string, url: string): CompiledRoute | undefined {
     if (!this.logical) return undefined;
     let path = url;
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) path = new URL(url).pathname;
@@ -101,10 +85,7 @@ export class MeshUpstream implements EndpointClient {
     return this.#budget;
   }
 
-  /**
-   * The policy routing this target's new requests (outbound/policy/http.ts); undefined when there is none, or
-   * while its ServiceProfile has routes or dst_overrides, which take precedence.
-   */
+  /** The policy routing this target's requests now; undefined when there is none or a profile takes precedence. */
   get policy(): PolicyTarget | undefined {
     const r = this.#routes;
     return r.kind === 'policy' ? r.policy : undefined;
@@ -128,16 +109,6 @@ export class MeshUpstream implements EndpointClient {
     return profileOpaque || (this.policy?.opaque ?? false);
   }
 
-  /** Routes an HTTP request by the target's policy (the caller checked `policy`). */
-  forwardPolicy(d: Downstream): void {
-    forwardPolicy(d, this, this.policy as PolicyTarget, { observer: this.#policyMetrics });
-  }
-
-  /** The exchange reached `me`: it is counted in that endpoint's series. */
-  observe(request: PickObserver, me: MeshEndpoint): void {
-    this.#observe(request, me);
-  }
-
   /** Opaque traffic (and HTTP/1 tunnels) of a policy target: the opaque route, else the first HTTP rule. */
   #policyDistribution(target: PolicyTarget, opaque: boolean): BoundDistribution | undefined {
     if (opaque) {
@@ -154,92 +125,15 @@ export class MeshUpstream implements EndpointClient {
    */
   async pick(request?: PickObserver, opaque = this.opaque): Promise<MeshPick> {
     if (this.#endpoint) {
-      this.#observe(request, this.#endpoint);
+      this.client.observe(request, this.#endpoint);
       return { me: this.#endpoint, firstByte: noop, done: noop };
     }
     const policy = this.policy;
-    if (policy) {
-      const b = this.#policyDistribution(policy, opaque)?.pick();
-      if (!b) throw new FailFastError(policy.addr, 0);
-      const p = await b.backend.balancer.acquire();
-      this.#observe(request, p.endpoint);
-      return { me: p.endpoint, firstByte: () => p.firstByte(), done: (ok) => p.done(ok) };
-    }
-    const target = this.logical as LogicalTarget;
-    const backend = pickBackend(target.split);
-    if (!backend) throw new FailFastError(target.logical, 0);
+    const backend = policy ? this.#policyDistribution(policy, opaque)?.pick()?.backend : pickBackend((this.logical as LogicalTarget).split);
+    if (!backend) throw new FailFastError(policy ? policy.addr : (this.logical as LogicalTarget).logical, 0);
     const p = await backend.balancer.acquire();
-    this.#observe(request, p.endpoint);
+    this.client.observe(request, p.endpoint);
     return { me: p.endpoint, firstByte: () => p.firstByte(), done: (ok) => p.done(ok) };
-  }
-
-  #observe(request: PickObserver | undefined, me: MeshEndpoint): void {
-    if (request && this.#endpointMetrics) request.atEndpoint(this.#endpointMetrics.http(me.endpoint), me.endpoint);
-  }
-
-  /** A TCP connection to `e`, counted in its tcp_* series (peer="dst"). */
-  #dial(e: Endpoint): Socket {
-    const s = netConnect({ host: e.ip, port: e.port, noDelay: true });
-    this.#endpointMetrics?.track(e, s);
-    // The outbound connect timeout (504), as for pooled HTTP/2 endpoints and the original destination.
-    const ms = this.#connectTimeoutMs;
-    if (ms > 0) {
-      const timer = setTimeout(() => s.destroy(new ConnectTimeoutError(e.addr, ms)), ms);
-      const clear = () => clearTimeout(timer);
-      s.once('connect', clear);
-      s.once('close', clear);
-    }
-    return s;
-  }
-
-  /** mTLS to `e` as `id` over a counted TCP connection. */
-  #tlsSocket(e: Endpoint, id: string): TLSSocket {
-    const raw = this.#dial(e);
-    try {
-      return this.#tls.socket(peerOf(e, id), raw);
-    } catch (err) {
-      raw.destroy();
-      throw err;
-    }
-  }
-
-  /** The identity to verify on connections to `e` (none for our own pod's IPs, as Linkerd's is_local). */
-  #identity(e: Endpoint): string | undefined {
-    return e.identity && !this.#isLocal(e.ip) ? e.identity : undefined;
-  }
-
-  /** A keep-alive HTTP/1 agent for an endpoint without the h2 hint (or for requests that cannot be upgraded). */
-  agent(me: MeshEndpoint): Agent {
-    const e = me.endpoint;
-    let a = this.#agents.get(e.addr);
-    if (!a) {
-      a = new Agent({ keepAlive: true, scheduling: 'lifo', timeout: 60_000 });
-      const id = this.#identity(e);
-      // Node's typings declare createConnection as a property; assigning it is what Node calls.
-      a.createConnection = ((_o: ClientRequestArgs) => (id ? this.#tlsSocket(e, id) : this.#dial(e))) as Agent['createConnection'];
-      this.#agents.set(e.addr, a);
-    }
-    return a;
-  }
-
-  /** An HTTP/2 session for native HTTP/2 (gRPC) requests: the endpoint's pooled one, else one kept here. */
-  async h2Session(me: MeshEndpoint): Promise<ClientHttp2Session> {
-    if (me.h2) return me.h2.session();
-    const e = me.endpoint;
-    const existing = this.#sessions.get(e.addr);
-    if (existing && !existing.closed && !existing.destroyed) return existing;
-    const id = this.#identity(e);
-    const session = h2connect(`http://${e.addr}`, {
-      createConnection: () => (id ? asPriorKnowledgeH2(this.#tlsSocket(e, id)) : this.#dial(e)) as Duplex,
-    });
-    const forget = () => {
-      if (this.#sessions.get(e.addr) === session) this.#sessions.delete(e.addr);
-    };
-    session.on('error', forget);
-    session.once('close', forget);
-    session.once('goaway', forget);
-    this.#sessions.set(e.addr, session);
-    return session;
   }
 
   /** Closes the pooled connections and releases the discovery watches (nothing uses this target any more). */
@@ -248,21 +142,9 @@ export class MeshUpstream implements EndpointClient {
     this.#stopWatching();
     // An adopted policy is this upstream's to release; one it was resolved with goes with the resolution below.
     if (this.#policy && this.#resolution.kind !== 'policy') this.#policy.release();
-    for (const a of this.#agents.values()) a.destroy();
-    this.#agents.clear();
-    for (const s of this.#sessions.values()) s.close();
-    this.#sessions.clear();
+    this.client.close();
     if (this.#resolution.kind === 'policy') this.#resolution.profile?.release();
     if (this.#resolution.kind === 'logical' || this.#resolution.kind === 'policy') this.#resolution.target.release();
     else this.#resolution.release();
-  }
-
-  /** A TCP stream for opaque traffic to a picked endpoint (opaque transport / mTLS / plain, outbound.ts). */
-  opaqueStream(me: MeshEndpoint): Promise<Duplex> {
-    const e = me.endpoint;
-    const em = this.#endpointMetrics;
-    const track = em ? (s: Socket) => em.track(e, s) : undefined;
-    if (this.#isLocal(e.ip)) return openOpaque({ ...e, identity: undefined }, this.#tls, undefined, track);
-    return openOpaque(e, this.#tls, undefined, track);
   }
 }

@@ -1,6 +1,6 @@
 // The outbound side (127.0.0.1:4140): everything the app sends out. Plaintext mode forwards every connection to
 // its original destination. Meshed mode first asks discovery about the original destination (docs/reference/linkerd-proxy.md
-// §0, §5): a service or known pod gets its requests balanced over its endpoints with mTLS (mesh-upstream.ts);
+// §0, §5): a service or known pod gets its requests balanced over its endpoints with mTLS (mesh-upstream.ts, its HTTP requests by the route stage: http-route.ts);
 // anything discovery does not know goes to its original destination, as in plaintext mode.
 import type { Socket } from 'node:net';
 import { portIn, type ProxyConfig } from '../config.ts';
@@ -12,6 +12,7 @@ import { composeConn, originalDst, route, type AcceptDeps, type ConnHandler, typ
 import { splice } from '../tcp/forward.ts';
 import { resolveOutbound, whenPolicyArrives } from './policy/resolve.ts';
 import { IngressRouter } from './ingress.ts';
+import { EndpointClient } from './endpoint-client.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
 /**
@@ -50,7 +51,9 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, rou
     const key = `${dst.ip}|${dst.port}`;
     let slot = cache.get(key);
     if (!slot) {
-      const upstream = resolveOutbound(mesh, dst.ip, dst.port, { log, endpoints: routeMetrics?.policy.endpoints }).then((r) => (r.kind === 'forward' ? undefined : new MeshUpstream(r, mesh.tls, isLocal, routeMetrics, mesh.endpointMetrics, cfg.outbound.connectTimeoutMs)));
+      const upstream = resolveOutbound(mesh, dst.ip, dst.port, { log, endpoints: routeMetrics?.policy.endpoints }).then((r) =>
+        r.kind === 'forward' ? undefined : new MeshUpstream(r, new EndpointClient(mesh.tls, isLocal, mesh.endpointMetrics, cfg.outbound.connectTimeoutMs), routeMetrics),
+      );
       const s: Slot = { upstream, conns: 0, idleSince: Date.now(), unwatch: noop };
       cache.set(key, s);
       const forget = () => {
@@ -84,7 +87,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, rou
           if (u.policy.opaqueRoute) return opaqueThrough(u, conn.socket, deps, true);
           return next(conn);
         }
-        conn.upstream = u;
+        conn.router = u;
         const policy = u.policy ? connPolicy(u, deps) : undefined;
         if (policy) conn.policy = policy;
         next(conn);
@@ -123,7 +126,7 @@ function opaqueThrough(u: MeshUpstream, socket: Socket, deps: AcceptDeps, opaque
   u.pick(undefined, opaqueRoute).then(
     async (p) => {
       try {
-        const up = (await u.opaqueStream(p.me)) as Socket;
+        const up = (await u.client.opaqueStream(p.me)) as Socket;
         p.firstByte();
         up.once('close', () => p.done(true));
         splice(socket, up);
@@ -159,7 +162,7 @@ function ingressRouting(mesh: Mesh, cfg: ProxyConfig, routeMetrics: RouteMetricF
   const local = new Set(cfg.inboundIps ?? []);
   const router = new IngressRouter(mesh, (ip) => local.has(ip), cfg.outbound.connectTimeoutMs, routeMetrics);
   return (next) => (conn) => {
-    conn.ingress = router;
+    conn.router = router;
     next(conn);
   };
 }

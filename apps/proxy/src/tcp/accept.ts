@@ -7,8 +7,7 @@ import type { Socket } from 'node:net';
 import { portIn } from '../config.ts';
 import type { PortRange } from '@trellis/config';
 import { attachTarget } from '../http/connection.ts';
-import type { IngressRouter } from '../outbound/ingress.ts';
-import type { MeshUpstream } from '../outbound/mesh-upstream.ts';
+import type { ConnRouter } from '../http/exchange.ts';
 import type { Direction, ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { TlsAccept } from '../tls/labels.ts';
 import { connectTo } from './connect.ts';
@@ -35,10 +34,8 @@ export interface Accepted {
   consumed?: number;
   /** What the port's policy (inbound, inbound/policy/conn.ts) or the target's (outbound, outbound/outbound.ts) says. */
   policy?: ConnPolicy;
-  /** Meshed outbound: where discovery sends the original destination's requests (outbound/outbound.ts). */
-  upstream?: MeshUpstream;
-  /** Ingress mode: each HTTP request is routed by name (outbound/ingress.ts). */
-  ingress?: IngressRouter;
+  /** Meshed outbound: what routes the connection's HTTP requests (its target, or ingress mode's router). */
+  router?: ConnRouter;
 }
 
 /** What an inbound port's policy decides for a connection, for route() to follow. */
@@ -142,7 +139,7 @@ export function route(d: RouteDeps): ConnHandler {
     }
     const entry = d.targets.get(d.direction, dst.ip, dst.port, false, conn.tls, pol?.srv);
     entry.srcTcp.track(socket, conn.consumed);
-    attachTarget(socket, entry, conn.upstream, conn.ingress);
+    attachTarget(socket, entry, conn.router);
     if (pol?.http === 'http2') {
       d.h2.emit('connection', socket);
       return;
