@@ -137,6 +137,30 @@ describe('tap API through the aggregation layer', () => {
     expect(asked?.match?.match?.$case === 'all' && asked.match.match.value.matches.map((m) => m.match?.$case === 'http' && m.match.value.match?.$case)).toEqual(['method', 'path']);
   });
 
+  it('shows the stream to `trellis viz tap` and `trellis viz top` as Linkerd prints them', async () => {
+    const cli = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
+    const trellis = (args: readonly string[], stopAfterLines?: number) =>
+      new Promise<string>((resolve, reject) => {
+        const child = execFile(process.execPath, [cli, ...args, '--kubeconfig', kubeconfig, '--as', 'alice', '-n', ns], { timeout: 30_000 }, (err, stdout, stderr) =>
+          err && !child.killed ? reject(new Error(`trellis ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+        );
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (stopAfterLines !== undefined && out.split('\n').length > stopAfterLines) child.kill('SIGINT');
+        });
+      });
+    const lines = (await trellis(['viz', 'tap', 'deploy/web', '--path', '/api/vote'], 3)).trim().split('\n');
+    console.log(`trellis viz tap deploy/web:\n${lines.join('\n')}`);
+    expect(lines[0]).toBe('req id=0:0 proxy=in  src=10.244.0.10:42658 dst=127.0.0.1:8080 tls=true :method=POST :authority=web-svc:80 :path=/api/vote');
+    expect(lines[1]).toBe('rsp id=0:0 proxy=in  src=10.244.0.10:42658 dst=127.0.0.1:8080 tls=true :status=200 latency=1200µs');
+    expect(lines[2]).toBe('end id=0:0 proxy=in  src=10.244.0.10:42658 dst=127.0.0.1:8080 tls=true duration=100µs response-length=12B');
+    const top = await trellis(['viz', 'top', 'deploy/web', '--interval', '1s', '--duration', '2500ms']);
+    console.log(`trellis viz top deploy/web (plain):\n${top}`);
+    expect(top).toContain('Source       Destination  Method  Path       Count  Best   Worst  Last   Success Rate');
+    expect(top).toMatch(/10\.244\.0\.10\s+web-0\s+POST\s+\/api\/vote\s+3\s+1\.3ms\s+1\.3ms\s+1\.3ms\s+100\.00%/);
+  });
+
   it('answers a target with no meshed pods with 404 and says why', async () => {
     const err = await kubectl(['get', '--raw', `/apis/tap.linkerd.io/v1alpha1/watch/namespaces/${ns}/deployments/nothing/tap`]).then(
       () => '',

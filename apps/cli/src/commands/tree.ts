@@ -16,6 +16,7 @@ import { runUninject, UNINJECT_SPEC } from './uninject.ts';
 import { PRUNE_SPEC, runPrune, runUninstall, UNINSTALL_SPEC } from './uninstall.ts';
 import { runVersion, VERSION_SPEC } from './version.ts';
 import { runStat, STAT_SPEC } from './viz.ts';
+import { runTap, runTop, TAP_SPEC, TOP_SPEC } from './viz-tap.ts';
 
 
 const leaf = (spec: CommandSpec, run: CommandNode['run'], summary = spec.summary): CommandNode => ({ summary, spec, run });
@@ -49,7 +50,11 @@ const COMMANDS: Record<string, CommandNode> = {
   viz: {
     summary: 'Observe meshed traffic',
     description: "Golden metrics of meshed workloads, read from their proxies through the API server.",
-    subcommands: { stat },
+    subcommands: {
+      stat,
+      tap: leaf(TAP_SPEC, runTap, 'Listen to a traffic stream: each request and response of a resource, live'),
+      top: leaf(TOP_SPEC, runTop, 'Display sorted information about live traffic: the most requested paths and their latency'),
+    },
   },
   stat: { ...stat, summary: 'Alias of viz stat', hidden: true },
 };
