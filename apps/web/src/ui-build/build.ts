@@ -1,7 +1,7 @@
 // Builds the front end: src/ui/main.ts bundled and minified into app.js, style.css (with uPlot's) into app.css, and
 // index.html, into one directory that the server reads at start (--assets-dir). Run by `nx run @trellis/web:build-ui`:
 //   node apps/web/src/ui-build/build.ts OUT_DIR
-import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -28,11 +28,14 @@ export async function buildUi(outDir: string): Promise<BuiltUi> {
     sourcemap: false,
     logLevel: 'warning',
     entryNames: '[name]',
+    // The graph and chart libraries load when a page first needs them (import() in the pages).
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
   });
   await rename(join(outDir, 'app-style.css'), join(outDir, 'app.css'));
   await copyFile(join(UI, 'index.html'), join(outDir, 'index.html'));
   const sizes: Record<string, number> = {};
-  for (const f of ['index.html', 'app.js', 'app.css']) sizes[f] = (await stat(join(outDir, f))).size;
+  for (const f of (await readdir(outDir)).sort()) sizes[f] = (await stat(join(outDir, f))).size;
   return { dir: outDir, sizes };
 }
 

@@ -37,14 +37,16 @@ export interface Polled<T> {
 
 /**
  * Loads `load` now and every `everyMs` after the previous answer, keeping the last good data through a failed
- * refresh (the error is shown beside it). `key` restarts the polling when the view changes.
+ * refresh (the error is shown beside it). `key` restarts the polling when the view changes; nothing is loaded
+ * while `enabled` is false (what a page needs first goes first).
  */
-export function usePoll<T>(key: string, everyMs: number, load: (signal: AbortSignal) => Promise<T>): Polled<T> {
+export function usePoll<T>(key: string, everyMs: number, load: (signal: AbortSignal) => Promise<T>, enabled = true): Polled<T> {
   const [state, setState] = useState<Polled<T>>({ data: undefined, error: undefined, at: undefined });
   useEffect(() => {
     const ctl = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     setState({ data: undefined, error: undefined, at: undefined });
+    if (!enabled) return;
     const tick = async () => {
       try {
         const data = await load(ctl.signal);
@@ -61,6 +63,6 @@ export function usePoll<T>(key: string, everyMs: number, load: (signal: AbortSig
       ctl.abort();
       clearTimeout(timer);
     };
-  }, [key]);
+  }, [key, enabled]);
   return state;
 }

@@ -27,6 +27,10 @@ export function Chart(p: ChartProps) {
   const plot = useRef<uPlot | null>(null);
   const data = (): AlignedData => [p.timestamps as number[], ...p.lines.map((l) => l.values as (number | null)[])];
 
+  const points = p.lines.reduce((n, l) => n + l.values.filter((v) => v !== null).length, 0);
+  // Sparse data (a workload that just started) has no segments to draw: dots make its few points visible.
+  const sparse = points < 60;
+
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -37,7 +41,7 @@ export function Chart(p: ChartProps) {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: p.yRange ? { range: () => [p.yRange?.[0] ?? 0, p.yRange?.[1] ?? 1] } : { auto: true } },
       axes: [{ stroke: '#57606a', grid: { stroke: '#eaeef2' } }, { stroke: '#57606a', grid: { stroke: '#eaeef2' }, size: 64, values: (_u, ticks) => ticks.map((t) => p.format(t)) }],
-      series: [{}, ...p.lines.map((l) => ({ label: l.label, stroke: l.color, width: 2, spanGaps: false, value: (_u: uPlot, v: number | null) => p.format(v) }))],
+      series: [{}, ...p.lines.map((l) => ({ label: l.label, stroke: l.color, width: 2, spanGaps: false, points: { show: sparse, size: 5, fill: l.color }, value: (_u: uPlot, v: number | null) => p.format(v) }))],
     };
     const u = new uPlot(opts, data(), el);
     plot.current = u;
@@ -47,15 +51,14 @@ export function Chart(p: ChartProps) {
       ro.disconnect();
       u.destroy();
     };
-  }, [p.lines.length]);
+  }, [p.lines.length, sparse]);
 
   useEffect(() => {
     plot.current?.setData(data());
   }, [p.timestamps, p.lines]);
 
-  const points = p.lines.reduce((n, l) => n + l.values.filter((v) => v !== null).length, 0);
   return html`<figure class="chart" data-testid=${p.testId} data-points=${points}>
-    <figcaption>${p.title}${points === 0 ? html` <span class="muted">(no data in the last hour)</span>` : null}</figcaption>
+    <figcaption>${p.title}${points === 0 ? html` <span class="muted">(no data in this range)</span>` : null}</figcaption>
     <div ref=${box}></div>
   </figure>`;
 }

@@ -3,12 +3,13 @@ import { html } from 'htm/preact';
 import type { StatAnswer } from '../../api-types.ts';
 import { getJson, usePoll } from '../api.ts';
 import { ErrorBanner, Fresh, Loading } from '../components/common.ts';
-import { Graph } from '../components/graph.ts';
 import { buildGraph } from '../components/graph-model.ts';
+import { useModule } from '../lazy.ts';
 import { loadTopology } from '../topology-data.ts';
 import { REFRESH_MS } from './overview.ts';
 
 export function Topology() {
+  const graphModule = useModule(() => import('../components/graph.ts'));
   const topo = usePoll('topology', REFRESH_MS, (signal) => loadTopology('deployment', undefined, signal));
   // Only deployments that take part in an edge: the graph of a whole cluster stays readable.
   const stat = usePoll('topology-stat', REFRESH_MS, (signal) => getJson<StatAnswer>('stat', { resource: 'deploy' }, signal));
@@ -19,6 +20,6 @@ export function Topology() {
     <h1>Topology <${Fresh} at=${topo.at} every="5 s" /></h1>
     <p class="lead">Deployments with open connections between them: solid lines are mutual TLS, dashed are plaintext; the colour is the success rate the caller sees.</p>
     <${ErrorBanner} error=${topo.error ?? stat.error} />
-    ${topo.data ? html`<${Graph} nodes=${graph.nodes} edges=${graph.edges} />` : html`<${Loading} what="the graph" />`}
+    ${topo.data && graphModule ? html`<${graphModule.Graph} nodes=${graph.nodes} edges=${graph.edges} />` : html`<${Loading} what="the graph" />`}
   </section>`;
 }

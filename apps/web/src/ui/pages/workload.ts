@@ -1,17 +1,19 @@
 // One workload: its golden metrics now, who calls it and whom it calls (with the identities at both ends), and its
 // last hour from Prometheus: success rate, requests per second and latency.
 import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
 import type { EdgesAnswer, HistoryAnswer, StatAnswer, StatRow } from '../../api-types.ts';
 import { getJson, usePoll } from '../api.ts';
-import { Chart } from '../components/chart.ts';
 import { ErrorBanner, Fresh, Loading, SuccessRate } from '../components/common.ts';
 import { StatTable } from '../components/stat-table.ts';
 import { CHECK, ms, percent, rps, shortType } from '../format.ts';
 import { grafanaLink } from '../grafana.ts';
+import { useModule } from '../lazy.ts';
 import { href } from '../route.ts';
 import { REFRESH_MS } from './overview.ts';
 
 const HISTORY_REFRESH_MS = 30_000;
+const RANGES = ['5m', '1h', '6h', '24h'] as const;
 
 export function Workload({ namespace, type, name, grafanaUrl }: { namespace: string; type: string; name: string; grafanaUrl: string | null }) {
   const me = `${shortType(type)}/${name}`;
@@ -20,8 +22,11 @@ export function Workload({ namespace, type, name, grafanaUrl }: { namespace: str
   const inbound = usePoll(`in:${key}`, REFRESH_MS, (signal) => getJson<StatAnswer>('stat', { resource: 'deploy', to: me, toNamespace: namespace }, signal));
   const outbound = usePoll(`out:${key}`, REFRESH_MS, (signal) => getJson<StatAnswer>('stat', { resource: 'deploy', from: me, fromNamespace: namespace }, signal));
   const edges = usePoll(`e:${key}`, REFRESH_MS, (signal) => getJson<EdgesAnswer>('edges', { resource: shortType(type), namespace }, signal));
-  const hist = usePoll(`h:${key}`, HISTORY_REFRESH_MS, (signal) => getJson<HistoryAnswer>('history', { resource: me, namespace, range: '1h' }, signal));
+  const [range, setRange] = useState<(typeof RANGES)[number]>('1h');
+  const hist = usePoll(`h:${key}:${range}`, HISTORY_REFRESH_MS, (signal) => getJson<HistoryAnswer>('history', { resource: me, namespace, range }, signal));
 
+  const charts = useModule(() => import('../components/chart.ts'));
+  const Chart = charts?.Chart;
   const row: StatRow | undefined = stat.data?.rows[0];
   const s = row?.stats;
   const mine = (edges.data?.edges ?? []).filter((e) => (e.src.name === name && e.src.namespace === namespace) || (e.dst.name === name && e.dst.namespace === namespace));
@@ -42,9 +47,14 @@ export function Workload({ namespace, type, name, grafanaUrl }: { namespace: str
       : stat.error
         ? null
         : html`<${Loading} what=${name} />`}
-    <h2>Last hour</h2>
+    <h2>
+      History
+      <span class="ranges" role="group" aria-label="range">
+        ${RANGES.map((r) => html`<button type="button" class=${r === range ? 'active' : ''} aria-pressed=${r === range} onClick=${() => setRange(r)}>${r}</button>`)}
+      </span>
+    </h2>
     <${ErrorBanner} error=${hist.error} />
-    ${h
+    ${h && Chart
       ? html`<div class="charts">
           <${Chart} testId="chart-success" title="Success rate" timestamps=${h.timestamps} yRange=${[0, 1]} format=${percent} lines=${[{ label: 'success', color: '#1a7f37', values: h.series.successRate }]} />
           <${Chart} testId="chart-rps" title="Requests per second" timestamps=${h.timestamps} format=${rps} lines=${[{ label: 'RPS', color: '#0969da', values: h.series.rps }]} />
@@ -63,7 +73,7 @@ export function Workload({ namespace, type, name, grafanaUrl }: { namespace: str
       : hist.error
         ? null
         : html`<${Loading} what="the last hour" />`}
-    <div class="two">
+    <div>
       <div>
         <h2>Inbound: who calls ${name}</h2>
         <${ErrorBanner} error=${inbound.error} />
