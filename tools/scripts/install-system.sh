@@ -22,6 +22,8 @@ declare -A want=(
   [busybox]=busybox-static
   [setcap]=libcap2-bin
   [qemu-aarch64]=qemu-user
+  # The dashboard's browser tests (apps/web, tools/e2e): Debian's Chromium, driven by playwright-core.
+  [chromium]=chromium
 )
 missing=()
 for cmd in "${!want[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}"); done
