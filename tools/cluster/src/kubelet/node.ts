@@ -12,7 +12,7 @@ import { containerdInstalled, containerdPaths, ctr, writeContainerdConfig, CONTA
 import { loadImages } from './images.ts';
 import { busyboxImage, pauseImage } from './local-images.ts';
 import { kubeletArgs, kubeletKubeconfig, writeKubeletFiles } from './kubelet.ts';
-import { cgroupsLeft, createCgroups, mountsUnder, removeCgroups, removeContainers, removeNetns, sandboxNetns, unmountUnder } from './teardown.ts';
+import { cgroupsLeft, createCgroups, mountsUnder, reapShims, removeCgroups, removeContainers, removeNetns, sandboxNetns, unmountUnder } from './teardown.ts';
 
 export interface KubeletNodeSpec {
   readonly name: string;
@@ -87,6 +87,7 @@ export async function drainKubeletNode(clusterDir: string, node: string): Promis
 
 /** After every process is stopped: mounts under the node's directory, its cgroups. */
 export async function cleanKubeletNode(clusterDir: string, node: string): Promise<void> {
+  await reapShims(nodeDir(clusterDir, node));
   await unmountUnder(nodeDir(clusterDir, node));
   await removeCgroups(cgroupRoot(node));
 }

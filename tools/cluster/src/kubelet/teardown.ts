@@ -90,3 +90,25 @@ export async function createCgroups(root: string): Promise<void> {
     }
   }
 }
+
+/** Pids of containerd shims whose command line names `dir` (the node's containerd state lives there). */
+export async function shimsUnder(dir: string): Promise<number[]> {
+  const { stdout } = await exec('pgrep', ['-f', `containerd-shim-runc-v2.*${dir}`]).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/**
+ * Shims exit on their own once their task is deleted, but not at once (seconds on a loaded machine): waited for up
+ * to waitMs, then killed, so a stopped node leaves no process behind.
+ */
+export async function reapShims(dir: string, waitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while ((await shimsUnder(dir)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  for (const pid of await shimsUnder(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone between the listing and the kill.
+    }
+  }
+}
