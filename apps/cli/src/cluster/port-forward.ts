@@ -14,7 +14,8 @@ export interface Forwarded {
   close(): Promise<void>;
 }
 
-export async function forwardPort(kc: KubeConfig, namespace: string, pod: string, port: number): Promise<Forwarded> {
+/** `localPort` 0 takes any free port. */
+export async function forwardPort(kc: KubeConfig, namespace: string, pod: string, port: number, localPort = 0): Promise<Forwarded> {
   const pf = new PortForward(kc, true);
   const sockets = new Set<Socket>();
   let lastError: string | undefined;
@@ -37,7 +38,7 @@ export async function forwardPort(kc: KubeConfig, namespace: string, pod: string
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(localPort, '127.0.0.1', () => resolve());
   });
   const local = (server.address() as AddressInfo).port;
   return {

@@ -17,6 +17,9 @@ import { PRUNE_SPEC, runPrune, runUninstall, UNINSTALL_SPEC } from './uninstall.
 import { runVersion, VERSION_SPEC } from './version.ts';
 import { runStat, STAT_SPEC } from './viz.ts';
 import { runTap, runTop, TAP_SPEC, TOP_SPEC } from './viz-tap.ts';
+import { EDGES_SPEC, runEdges } from './viz-edges.ts';
+import { runVizCheck, runVizDashboard, VIZ_CHECK_SPEC, VIZ_DASHBOARD_SPEC } from './viz-check.ts';
+import { runVizInstall, runVizUninstall, VIZ_INSTALL_SPEC, VIZ_UNINSTALL_SPEC } from './viz-install.ts';
 
 
 const leaf = (spec: CommandSpec, run: CommandNode['run'], summary = spec.summary): CommandNode => ({ summary, spec, run });
@@ -49,11 +52,16 @@ const COMMANDS: Record<string, CommandNode> = {
   version: leaf(VERSION_SPEC, runVersion, 'Print the client and the control plane versions'),
   viz: {
     summary: 'Observe meshed traffic',
-    description: "Golden metrics of meshed workloads, read from their proxies through the API server.",
+    description: 'The viz extension (Prometheus, the metrics API, the dashboard) and what it shows of meshed traffic.',
     subcommands: {
+      check: leaf(VIZ_CHECK_SPEC, runVizCheck, 'Check that the viz extension is installed and healthy'),
+      dashboard: leaf(VIZ_DASHBOARD_SPEC, (argv, io) => runVizDashboard(argv, io), 'Serve the dashboard on localhost and print its URL'),
+      edges: leaf(EDGES_SPEC, runEdges, 'Who calls whom among meshed workloads, and whether it is mTLS'),
+      install: leaf(VIZ_INSTALL_SPEC, runVizInstall, 'Output the manifests of the viz extension'),
       stat,
       tap: leaf(TAP_SPEC, runTap, 'Listen to a traffic stream: each request and response of a resource, live'),
       top: leaf(TOP_SPEC, runTop, 'Display sorted information about live traffic: the most requested paths and their latency'),
+      uninstall: leaf(VIZ_UNINSTALL_SPEC, runVizUninstall, 'Output every object of the viz extension, for kubectl delete'),
     },
   },
   stat: { ...stat, summary: 'Alias of viz stat', hidden: true },

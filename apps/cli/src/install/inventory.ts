@@ -68,3 +68,31 @@ export function deletionManifest(refs: readonly ObjectRef[]): string {
     .map((r) => ['---', `apiVersion: ${r.apiVersion}`, `kind: ${r.kind}`, 'metadata:', `  name: ${r.name}`, ...(r.namespace ? [`  namespace: ${r.namespace}`] : [])].join('\n') + '\n')
     .join('');
 }
+
+/** The policy kinds the viz chart makes besides the built-in ones; PodMonitor only where Prometheus Operator is. */
+const VIZ_EXTRA_KINDS: readonly { apiVersion: string; kind: string; namespaced: boolean }[] = [
+  { apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'AuthorizationPolicy', namespaced: true },
+  { apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'MeshTLSAuthentication', namespaced: true },
+  { apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'NetworkAuthentication', namespaced: true },
+  { apiVersion: 'policy.linkerd.io/v1beta3', kind: 'Server', namespaced: true },
+  { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', namespaced: true },
+];
+
+/** Every object of the viz extension (label linkerd.io/extension=viz), its Namespace last. */
+export async function vizObjects(kc: KubeConfig, namespace: string): Promise<ObjectRef[]> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const kinds = [...KINDS.filter((k) => k.kind !== 'CustomResourceDefinition' && k.kind !== 'Namespace'), ...VIZ_EXTRA_KINDS, ...KINDS.filter((k) => k.kind === 'Namespace')];
+  const out: ObjectRef[] = [];
+  for (const k of kinds) {
+    let items;
+    try {
+      items = (await api.list(k.apiVersion, k.kind, k.namespaced ? namespace : undefined, undefined, undefined, undefined, undefined, 'linkerd.io/extension=viz')).items;
+    } catch (err) {
+      // A kind whose CRD is not installed (PodMonitor without Prometheus Operator) has nothing of ours.
+      if ((err as { code?: number }).code === 404) continue;
+      throw err;
+    }
+    for (const o of items) out.push({ apiVersion: k.apiVersion, kind: k.kind, name: o.metadata?.name ?? '', ...(k.namespaced ? { namespace } : {}) });
+  }
+  return out;
+}

@@ -10,6 +10,9 @@ import { helmTemplate } from './helm.ts';
 
 export const CRDS_RELEASE = 'trellis-crds';
 export const CONTROL_PLANE_RELEASE = 'trellis-control-plane';
+/** The viz extension: its chart, release and namespace (Linkerd's is linkerd-viz). */
+export const VIZ_RELEASE = 'trellis-viz';
+export const VIZ_NAMESPACE = 'trellis-viz';
 
 export interface ValueFlags {
   readonly values: readonly string[];
@@ -25,10 +28,10 @@ export interface Say {
 }
 
 /** The helm flags for the user's values, after `base` (values the CLI supplies, e.g. certificates). */
-export function helmValueArgs(flags: ValueFlags, baseFile?: string): string[] {
+export function helmValueArgs(flags: ValueFlags, baseFile?: string, chart = CONTROL_PLANE_RELEASE): string[] {
   return [
     ...(baseFile ? ['--values', baseFile] : []),
-    ...(flags.ha ? ['--values', join(assets().chartsDir, CONTROL_PLANE_RELEASE, 'values-ha.yaml')] : []),
+    ...(flags.ha ? ['--values', join(assets().chartsDir, chart, 'values-ha.yaml')] : []),
     ...flags.values.flatMap((f) => ['--values', f]),
     ...flags.set.flatMap((v) => ['--set', v]),
     ...flags.setString.flatMap((v) => ['--set-string', v]),
@@ -60,6 +63,19 @@ export async function renderControlPlane(namespace: string, base: Record<string,
     const file = join(dir, 'values.json');
     await writeFile(file, JSON.stringify(base), { mode: 0o600 });
     return namespaceManifest(namespace) + (await helmTemplate(CONTROL_PLANE_RELEASE, CONTROL_PLANE_RELEASE, namespace, helmValueArgs(flags, file), say));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The viz chart (it renders its own Namespace); `base` values under the user's, when there are any. */
+export async function renderViz(base: Record<string, unknown>, flags: ValueFlags, say: Say): Promise<string> {
+  if (Object.keys(base).length === 0) return helmTemplate(VIZ_RELEASE, VIZ_RELEASE, VIZ_NAMESPACE, helmValueArgs(flags, undefined, VIZ_RELEASE), say);
+  const dir = await mkdtemp(join(tmpdir(), 'trellis-values-'));
+  try {
+    const file = join(dir, 'values.json');
+    await writeFile(file, JSON.stringify(base), { mode: 0o600 });
+    return await helmTemplate(VIZ_RELEASE, VIZ_RELEASE, VIZ_NAMESPACE, helmValueArgs(flags, file, VIZ_RELEASE), say);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '@trellis/telemetry';
-import { histogramQuantile, renderStatTable, statRow } from './stat.ts';
+import { histogramQuantile, renderStatTable, rowFromApi, statRow } from './stat.ts';
 
 const LE = [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000];
 
@@ -55,6 +55,44 @@ describe('statRow', () => {
     const idle = parsePrometheusText(metrics({ requests: 5, failed: 0, fast: 5, slow: 0, conns: 0 }));
     expect(statRow('emoji', 1, [{ before: idle, after: idle }], 10)).toEqual({ name: 'emoji', meshed: 1, pods: 1, tcpConnections: 0 });
     expect(statRow('legacy', 2, [], 10)).toEqual({ name: 'legacy', meshed: 0, pods: 2 });
+  });
+});
+
+describe('statRow and the admin port', () => {
+  it("never counts what reached the proxy's own admin port (the kubelet's probes of 4191)", () => {
+    const probes = (n: number) =>
+      parsePrometheusText(
+        [
+          `request_total{direction="inbound",authority="10.42.0.7:4191",target_addr="10.42.0.7:4191",tls="no_identity"} ${n}`,
+          `response_total{direction="inbound",authority="10.42.0.7:4191",target_addr="10.42.0.7:4191",tls="no_identity",status_code="200",classification="success"} ${n}`,
+          `response_latency_ms_bucket{direction="inbound",target_addr="10.42.0.7:4191",le="+Inf"} ${n}`,
+        ].join('\n'),
+      );
+    expect(statRow('vote-bot', 1, [{ before: probes(10), after: probes(13) }], 10)).toEqual({ name: 'vote-bot', meshed: 1, pods: 1, tcpConnections: 0 });
+  });
+});
+
+describe('rowFromApi', () => {
+  it("turns the metrics API's rows into the table's, with byte rates over the window and - for services' pods", () => {
+    const deploy = rowFromApi(
+      {
+        resource: { type: 'deployment', namespace: 'emojivoto', name: 'voting' },
+        pods: { running: 1, meshed: 1, failed: 0 },
+        stats: { successRate: 0.88, rps: 1.4, securedRate: 1, latencyMs: { p50: 2, p95: 3.8, p99: 3.96 } },
+        tcp: { openConnections: 1, readBytes: 3000, writeBytes: 1500 },
+      },
+      30,
+    );
+    expect(deploy).toEqual({ name: 'voting', namespace: 'emojivoto', type: 'deployment', meshed: 1, pods: 1, successRate: 0.88, rps: 1.4, latencyMs: { p50: 2, p95: 3.8, p99: 3.96 }, tcpConnections: 1, readBytesPerSec: 100, writeBytesPerSec: 50, securedRate: 1 });
+    const svc = rowFromApi({ resource: { type: 'service', namespace: 'emojivoto', name: 'web-svc' }, stats: null, tcp: null }, 30);
+    expect(renderStatTable([deploy, svc], { namespaces: true, wide: true })).toBe(
+      [
+        'NAMESPACE   NAME      MESHED   SUCCESS      RPS   LATENCY_P50   LATENCY_P95   LATENCY_P99   TCP_CONN   READ_BYTES/SEC   WRITE_BYTES/SEC',
+        'emojivoto   voting       1/1    88.00%   1.4rps           2ms           4ms           4ms          1         100.0B/s           50.0B/s',
+        'emojivoto   web-svc        -         -        -             -             -             -          -                -                 -',
+        '',
+      ].join('\n'),
+    );
   });
 });
 

@@ -4,13 +4,22 @@ import type { Sample } from '@trellis/telemetry';
 
 export interface StatRow {
   readonly name: string;
-  readonly meshed: number;
-  readonly pods: number;
+  /** Set when the rows span namespaces (-A) or come from the metrics API. */
+  readonly namespace?: string;
+  /** The resource type, from the metrics API (deployment, service, authority, ...). */
+  readonly type?: string;
+  /** Undefined for services and authorities, which have no pods of their own. */
+  readonly meshed?: number;
+  readonly pods?: number;
   /** Undefined when no request completed in the window. */
   readonly successRate?: number;
   readonly rps?: number;
   readonly latencyMs?: { readonly p50: number; readonly p95: number; readonly p99: number };
   readonly tcpConnections?: number;
+  /** From the metrics API: the share of responses over mTLS, and the TCP bytes per second of the window. */
+  readonly securedRate?: number;
+  readonly readBytesPerSec?: number;
+  readonly writeBytesPerSec?: number;
 }
 
 /** One pod's proxy, scraped at the start and the end of the window. */
@@ -19,7 +28,12 @@ export interface PodScrape {
   readonly after: readonly Sample[];
 }
 
-const inbound = (s: Sample) => s.labels['direction'] === 'inbound';
+/**
+ * The resource's own inbound traffic: not what reached the proxy's admin port (the kubelet's probes and
+ * Prometheus' scrapes of 4191 show up as inbound series with that target_addr).
+ */
+const inbound = (s: Sample) => s.labels['direction'] === 'inbound' && !s.labels['target_addr']?.endsWith(`:${ADMIN_PORT}`);
+const ADMIN_PORT = 4191;
 
 function sum(samples: readonly Sample[], name: string, pick: (s: Sample) => boolean = () => true): number {
   let n = 0;
@@ -90,20 +104,65 @@ export function statRow(name: string, pods: number, scrapes: readonly PodScrape[
 
 const ms = (v: number) => `${v < 10 ? Math.max(1, Math.round(v)) : Math.round(v)}ms`;
 
+function bytes(perSec: number | undefined): string {
+  if (perSec === undefined) return '-';
+  if (perSec >= 1 << 20) return `${(perSec / (1 << 20)).toFixed(1)}MB/s`;
+  if (perSec >= 1 << 10) return `${(perSec / (1 << 10)).toFixed(1)}KB/s`;
+  return `${perSec.toFixed(1)}B/s`;
+}
+
+export interface StatTableOptions {
+  /** A NAMESPACE column first (-A). */
+  readonly namespaces?: boolean;
+  /** READ_BYTES/SEC and WRITE_BYTES/SEC (-o wide). */
+  readonly wide?: boolean;
+}
+
 /** Linkerd's columns; `-` where the window saw no traffic. */
-export function renderStatTable(rows: readonly StatRow[]): string {
-  const header = ['NAME', 'MESHED', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99', 'TCP_CONN'];
+export function renderStatTable(rows: readonly StatRow[], opts: StatTableOptions = {}): string {
+  const header = [...(opts.namespaces ? ['NAMESPACE'] : []), 'NAME', 'MESHED', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99', 'TCP_CONN', ...(opts.wide ? ['READ_BYTES/SEC', 'WRITE_BYTES/SEC'] : [])];
   const cells = rows.map((r) => [
+    ...(opts.namespaces ? [r.namespace ?? ''] : []),
     r.name,
-    `${r.meshed}/${r.pods}`,
+    r.meshed === undefined || r.pods === undefined ? '-' : `${r.meshed}/${r.pods}`,
     r.successRate === undefined ? '-' : `${(r.successRate * 100).toFixed(2)}%`,
     r.rps === undefined ? '-' : `${r.rps.toFixed(1)}rps`,
     r.latencyMs ? ms(r.latencyMs.p50) : '-',
     r.latencyMs ? ms(r.latencyMs.p95) : '-',
     r.latencyMs ? ms(r.latencyMs.p99) : '-',
     r.tcpConnections === undefined ? '-' : String(r.tcpConnections),
+    ...(opts.wide ? [bytes(r.readBytesPerSec), bytes(r.writeBytesPerSec)] : []),
   ]);
+  const left = opts.namespaces ? 2 : 1;
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
-  const line = (c: readonly string[]) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i] as number) : v.padStart(widths[i] as number))).join('   ');
+  const line = (c: readonly string[]) => c.map((v, i) => (i < left ? v.padEnd(widths[i] as number) : v.padStart(widths[i] as number))).join('   ');
   return [line(header), ...cells.map(line)].join('\n') + '\n';
+}
+
+/** A row of the metrics API's /api/v1/stat answer (apps/metrics-api/README.md). */
+export interface ApiStatRow {
+  readonly resource: { readonly type: string; readonly namespace: string; readonly name: string };
+  readonly pods?: { readonly running: number; readonly meshed: number; readonly failed: number };
+  readonly stats: {
+    readonly successRate: number | null;
+    readonly rps: number;
+    readonly securedRate: number | null;
+    readonly latencyMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
+  } | null;
+  readonly tcp: { readonly openConnections: number; readonly readBytes: number; readonly writeBytes: number } | null;
+}
+
+export function rowFromApi(r: ApiStatRow, windowSeconds: number): StatRow {
+  const s = r.stats;
+  const lat = s?.latencyMs;
+  return {
+    name: r.resource.name,
+    namespace: r.resource.namespace,
+    type: r.resource.type,
+    ...(r.pods ? { meshed: r.pods.meshed, pods: r.pods.running } : {}),
+    ...(s && s.successRate !== null ? { successRate: s.successRate, rps: s.rps } : {}),
+    ...(lat && lat.p50 !== null ? { latencyMs: { p50: lat.p50, p95: lat.p95 ?? lat.p50, p99: lat.p99 ?? lat.p95 ?? lat.p50 } } : {}),
+    ...(r.tcp ? { tcpConnections: r.tcp.openConnections, readBytesPerSec: r.tcp.readBytes / windowSeconds, writeBytesPerSec: r.tcp.writeBytes / windowSeconds } : {}),
+    ...(s && s.securedRate !== null ? { securedRate: s.securedRate } : {}),
+  };
 }
