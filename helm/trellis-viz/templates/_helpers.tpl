@@ -178,3 +178,24 @@ Shared by the bundled Prometheus and the PodMonitor. (list $root "sourceLabelsKe
 - action: labelmap
   regex: __tmp_pod_label_(.+)
 {{- end -}}
+
+{{/* The tap APIService's serving certificate: from values, else the installed Secret's, else a new self-signed one. */}}
+{{- define "viz.tapTls" -}}
+{{- $root := . -}}
+{{- $t := $root.Values.tap -}}
+{{- if and $t.crtPEM $t.keyPEM -}}
+crt: {{ $t.crtPEM | quote }}
+key: {{ $t.keyPEM | quote }}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" $root.Release.Namespace "tap-k8s-tls" -}}
+{{- if and $existing (index ($existing.data | default dict) "tls.crt") (index ($existing.data | default dict) "tls.key") -}}
+crt: {{ index $existing.data "tls.crt" | b64dec | quote }}
+key: {{ index $existing.data "tls.key" | b64dec | quote }}
+{{- else -}}
+{{- $host := printf "tap.%s.svc" $root.Release.Namespace -}}
+{{- $cert := genSelfSignedCert $host (list) (list $host) 365 -}}
+crt: {{ $cert.Cert | quote }}
+key: {{ $cert.Key | quote }}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -1,9 +1,12 @@
 // The trellis-viz renders the golden tests compare, shared with the cluster test that applies them.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CHARTS, type RenderOptions } from '../src/helm.ts';
 
 export const VIZ_HA = join(CHARTS.viz, 'values-ha.yaml');
 export const VIZ_NAMESPACE = 'trellis-viz';
+/** A fixed tap APIService certificate: the chart would otherwise generate one per render. */
+export const TAP_TLS = fileURLToPath(new URL('./fixtures/tap-tls.yaml', import.meta.url));
 
 export interface VizCase {
   readonly name: string;
@@ -13,13 +16,14 @@ export interface VizCase {
 }
 
 export const VIZ_CASES: readonly VizCase[] = [
-  { name: 'viz-default', opts: { namespace: VIZ_NAMESPACE } },
+  { name: 'viz-default', opts: { namespace: VIZ_NAMESPACE, values: [TAP_TLS] } },
   // The dashboards' ConfigMaps are large and the same in every case: only the default render carries them.
-  { name: 'viz-ha', opts: { namespace: VIZ_NAMESPACE, values: [VIZ_HA], set: { 'grafana.dashboards': 'false' } } },
+  { name: 'viz-ha', opts: { namespace: VIZ_NAMESPACE, values: [TAP_TLS, VIZ_HA], set: { 'grafana.dashboards': 'false' } } },
   {
     name: 'viz-external-prometheus',
     opts: {
       namespace: VIZ_NAMESPACE,
+      values: [TAP_TLS],
       set: { prometheusUrl: 'http://prometheus.monitoring.svc.cluster.local:9090', 'podMonitor.enabled': 'true', 'metricsAPI.allowedNetworks': '{10.96.0.1/32}', installNamespace: 'false', 'grafana.dashboards': 'false' },
     },
     operatorObjects: true,

@@ -37,10 +37,10 @@ describe('trellis-viz: golden renders', () => {
 });
 
 describe('trellis-viz: the default install', () => {
-  it('runs Prometheus, the metrics API and the dashboard, each its own Deployment, ServiceAccount and meshed pod', async () => {
+  it('runs Prometheus, the metrics API, the dashboard and the tap API, each its own Deployment, ServiceAccount and meshed pod', async () => {
     const objs = await objects({});
     const deployments = ofKind(objs, 'Deployment');
-    expect(names(deployments)).toEqual(['Deployment/metrics-api', 'Deployment/prometheus', 'Deployment/web']);
+    expect(names(deployments)).toEqual(['Deployment/metrics-api', 'Deployment/prometheus', 'Deployment/tap', 'Deployment/web']);
     for (const d of deployments) {
       const t = podTemplate(d) as { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string } };
       expect(t.metadata.annotations['linkerd.io/inject'], d.metadata.name).toBe('enabled');
@@ -48,6 +48,19 @@ describe('trellis-viz: the default install', () => {
       find(objs, 'ServiceAccount', d.metadata.name);
     }
     expect(find(objs, 'Namespace', VIZ_NAMESPACE).metadata['annotations']).toEqual({ 'linkerd.io/inject': 'enabled' });
+  });
+
+  it('registers the tap API as the tap.linkerd.io/v1alpha1 APIService, trusted by the certificate it serves with', async () => {
+    const objs = await objects({});
+    const api = find(objs, 'APIService', 'v1alpha1.tap.linkerd.io') as unknown as { spec: { service: unknown; caBundle: string } };
+    const secret = find(objs, 'Secret', 'tap-k8s-tls') as unknown as { data: Record<string, string> };
+    expect(api.spec.service).toEqual({ name: 'tap', namespace: VIZ_NAMESPACE, port: 443 });
+    expect(api.spec.caBundle).toBe(secret.data['tls.crt']);
+    expect(Buffer.from(api.spec.caBundle, 'base64').toString()).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const admin = find(objs, 'ClusterRole', `trellis-${VIZ_NAMESPACE}-tap-admin`) as unknown as { rules: unknown };
+    expect(admin.rules).toEqual([{ apiGroups: ['tap.linkerd.io'], resources: ['*'], verbs: ['watch'] }]);
+    expect(container(find(objs, 'Deployment', 'tap')).image).toBe(`trellis/tap:${VERSION}`);
+    expect(names(ofKind(await objects({ set: { 'tap.enabled': 'false' } }), 'Deployment'))).not.toContain('Deployment/tap');
   });
 
   it('gives Prometheus a short retention, a size cap and a memory limit, and keeps its image at the pinned Prometheus release', async () => {
