@@ -60,12 +60,20 @@ export async function dashboardCase(o: DashboardCaseInput): Promise<DashboardCas
   };
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(`${web.url}/#/namespaces/${o.namespace}`);
+    // Three loads in new tabs (the first is a cold browser); the median is held to a second.
+    const renders: number[] = [];
+    let page: Page | undefined;
+    for (let i = 0; i < 3; i++) {
+      await page?.close();
+      page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`${web.url}/#/namespaces/${o.namespace}`);
+      await expect.poll(() => (page as Page).locator('[data-testid=workloads] tbody tr').count(), { timeout: 15_000 }).toBe(4);
+      renders.push(await page.evaluate(() => performance.getEntriesByName('trellis:namespace-rendered')[0]?.startTime ?? Number.NaN));
+    }
+    const firstRenderMs = [...renders].sort((a, b) => a - b)[1] as number;
+    console.log(`[e2e] dashboard: namespace page first render median ${firstRenderMs.toFixed(0)} ms of ${renders.map((r) => r.toFixed(0)).join(', ')} ms`);
+    page = page as Page;
     const rows = page.locator('[data-testid=workloads] tbody tr');
-    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(4);
-    const firstRenderMs = await page.evaluate(() => performance.getEntriesByName('trellis:namespace-rendered')[0]?.startTime ?? Number.NaN);
-    console.log(`[e2e] dashboard: namespace page first render ${firstRenderMs.toFixed(0)} ms`);
     expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-name')))).toEqual(['emoji', 'vote-bot', 'voting', 'web']);
     const voting = Number(await page.locator('[data-testid=workloads] tr[data-name="voting"] [data-success-rate]').getAttribute('data-success-rate'));
     expect(voting).toBeGreaterThan(0);
