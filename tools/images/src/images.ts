@@ -67,6 +67,12 @@ export const IMAGES: readonly ImageSpec[] = [
     smoke: [{ what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--prometheus-url' }],
   },
   {
+    app: 'tap',
+    uid: 2103,
+    base: 'node',
+    smoke: [{ what: 'lists its flags', argv: [...MAIN, '--help'], expect: '--tap-port' }],
+  },
+  {
     app: 'web',
     uid: 2103,
     base: 'node',

@@ -11,7 +11,7 @@ describe('selectApps', () => {
   });
 
   it('builds every image when the image tooling changed', () => {
-    expect(selectApps(['@trellis/images'])).toEqual(['identity', 'destination', 'proxy-injector', 'metrics-api', 'web', 'proxy', 'proxy-init', 'cni-plugin', 'cli']);
+    expect(selectApps(['@trellis/images'])).toEqual(['identity', 'destination', 'proxy-injector', 'metrics-api', 'tap', 'web', 'proxy', 'proxy-init', 'cni-plugin', 'cli']);
   });
 
   it('narrows to --only and rejects names that are not images', () => {
