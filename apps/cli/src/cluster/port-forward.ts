@@ -31,7 +31,7 @@ export async function forwardPort(kc: KubeConfig, namespace: string, pod: string
         (ws as { on?: (e: string, f: () => void) => void }).on?.('close', () => socket.end());
       },
       (err: unknown) => {
-        lastError = `port-forward to ${namespace}/${pod}:${port} failed: ${describe(err)}`;
+        lastError = `port-forward to ${namespace}/${pod}:${port} failed: ${explain(describe(err), namespace)}`;
         socket.destroy();
       },
     );
@@ -58,4 +58,12 @@ function describe(err: unknown): string {
   if (err instanceof Error) return err.message;
   const e = err as { message?: string; error?: { message?: string }; target?: { url?: string } } | undefined;
   return e?.message ?? e?.error?.message ?? String(err);
+}
+
+/** The WebSocket library reports only the status of a refused upgrade; say what the API server means by it. */
+export function explain(message: string, namespace: string): string {
+  const status = /Unexpected server response: (\d+)/.exec(message)?.[1];
+  if (status === '403') return `the API server answered 403: this user may not create pods/portforward in namespace ${namespace}`;
+  if (status) return `the API server answered ${status} to the port-forward (the pod is on no node, or its node's kubelet cannot forward)`;
+  return message;
 }
