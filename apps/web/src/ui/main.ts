@@ -50,4 +50,7 @@ function App() {
   return html`<${Layout} route=${route} grafanaUrl=${g}>${page}<//>`;
 }
 
-render(html`<${App} />`, document.getElementById('app') as HTMLElement);
+const root = document.getElementById('app') as HTMLElement;
+// index.html's placeholder goes: render() keeps what it did not create.
+root.replaceChildren();
+render(html`<${App} />`, root);
