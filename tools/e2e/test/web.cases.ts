@@ -14,7 +14,6 @@ import { expect } from 'vitest';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 
 export const WEB_BUNDLE = join(REPO_ROOT, 'dist/apps/web/main.js');
-export const WEB_ASSETS = join(REPO_ROOT, 'dist/apps/web-assets');
 const CHROMIUM = process.env['TRELLIS_CHROMIUM'] ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'screenshots');
 
@@ -31,7 +30,7 @@ export interface DashboardCaseResult {
 }
 
 async function startWebBundle(o: DashboardCaseInput): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [WEB_BUNDLE, '--addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--metrics-api-url', o.metricsApiUrl, '--prometheus-url', o.prometheusUrl, '--assets-dir', WEB_ASSETS, '--log-format', 'json'], {
+  const child = spawn(process.execPath, [WEB_BUNDLE, '--addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--metrics-api-url', o.metricsApiUrl, '--prometheus-url', o.prometheusUrl, '--log-format', 'json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -10,7 +10,6 @@ import { localName } from './plan.ts';
 export function contextPaths(app: string): string[] {
   const paths = [`dist/apps/${app}`, `apps/${app}/Dockerfile`];
   if (app === 'proxy') paths.push('libs/net/build/Release/trellis_net.node', 'tools/images/files/linkerd-await.mjs', 'tools/images/files/linkerd-network-validator.mjs');
-  if (app === 'web') paths.push('dist/apps/web-assets');
   return paths;
 }
 

@@ -1,7 +1,7 @@
 // Builds the front end: src/ui/main.ts bundled and minified into app.js, style.css (with uPlot's) into app.css, and
 // index.html, into one directory that the server reads at start (--assets-dir). Run by `nx run @trellis/web:build-ui`:
 //   node apps/web/src/ui-build/build.ts OUT_DIR
-import { copyFile, mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -14,6 +14,8 @@ export interface BuiltUi {
 }
 
 export async function buildUi(outDir: string): Promise<BuiltUi> {
+  // Chunk names change with their content: a previous build's would linger and be served.
+  await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   await build({
     entryPoints: { app: join(UI, 'main.ts'), 'app-style': join(UI, 'style.css') },
