@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { parseDiscoveryConfig, type DiscoveryConfig } from './discovery/config.ts';
 import { parseIdentityConfig, type IdentityConfig } from './identity/config.ts';
 import { parsePolicyConfig, type PolicyConfig } from './policy/config.ts';
+import { parseTraceConfig, type TraceConfig } from './trace/config.ts';
 import { ConfigError, parseBoolean, parseEnum, parseInteger, parseListenAddress, parsePortRanges, type ListenAddress, type PortRange } from '@trellis/config';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -56,6 +57,8 @@ export interface ProxyConfig {
   readonly controlListenAddr: ListenAddr;
   /** The tap controller's identity (LINKERD2_PROXY_TAP_SVC_NAME); unset: no tap server, as in Linkerd. */
   readonly tapSvcName: string | undefined;
+  /** Span export (LINKERD2_PROXY_TRACE_*); undefined: tracing off. */
+  readonly trace: TraceConfig | undefined;
   /** The pod's IPs; inbound refuses other original destinations. Undefined: every IP is allowed. */
   readonly inboundIps: readonly string[] | undefined;
   readonly inbound: DirectionConfig;
@@ -229,6 +232,7 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
     adminListenAddr: get.parse('LINKERD2_PROXY_ADMIN_LISTEN_ADDR', '127.0.0.1:4191', parseListenAddr),
     controlListenAddr: get.parse('LINKERD2_PROXY_CONTROL_LISTEN_ADDR', '0.0.0.0:4190', parseListenAddr),
     tapSvcName: get.raw('LINKERD2_PROXY_TAP_SVC_NAME') || undefined,
+    trace: parseTraceConfig(env),
     inboundIps,
     inbound: directionConfig(get, 'INBOUND', 'LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION', ''),
     // Without discovery the outbound side cannot learn opaque ports, so it starts from the cluster default.

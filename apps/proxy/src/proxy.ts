@@ -18,6 +18,7 @@ import { InboundPolicies, type PortLease } from './inbound/policy/policies.ts';
 import { RouteMetricFamilies } from './profiles/metrics.ts';
 import { TapRegistry } from './tap/registry.ts';
 import { createTapServer, type TapServer } from './tap/server.ts';
+import { createSpanSink, type SpanSink } from './trace/exporter.ts';
 import type { Destination } from './tcp/accept.ts';
 import { TargetCache } from './tcp/targets.ts';
 
@@ -39,6 +40,8 @@ export interface RunningProxy {
   readonly control: AddressInfo | undefined;
   readonly metrics: ProxyMetrics;
   readonly taps: TapRegistry;
+  /** Span export; undefined while tracing is off. */
+  readonly spans: SpanSink | undefined;
   /** Identity, mTLS and discovery; undefined in plaintext mode. */
   readonly mesh: Mesh | undefined;
   /** Starts the drain; resolves true when every connection closed within the grace period. */
@@ -85,7 +88,10 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const drain = new Drain();
   const onRefused = (direction: string, err: Error) => logger.debug({ direction, code: (err as { code?: string }).code, err: err.message }, 'connection refused');
   const taps = new TapRegistry();
-  const shared = { metrics, targets, drain, onRefused, taps };
+  const tc = cfg.trace;
+  for (const w of tc?.warnings ?? []) logger.warn(w);
+  const spans = tc ? createSpanSink(tc, { registry, log: logger, ...(mesh && cfg.mesh ? { mesh: { source: mesh.agent, trustAnchorsPem: cfg.mesh.identity.trustAnchorsPem } } : {}) }) : undefined;
+  const shared = { metrics, targets, drain, onRefused, taps, spans };
   const tapServer: TapServer | undefined =
     cfg.tapSvcName !== undefined ? createTapServer({ registry: taps, permittedId: cfg.tapSvcName, tls: mesh?.tls, log: logger, detectTimeoutMs: cfg.inbound.detectTimeoutMs }) : undefined;
   const resolve = deps.resolve ?? defaultResolve;
@@ -160,6 +166,8 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     admin.closeAllConnections();
     controlServer?.close();
     tapServer?.close();
+    // Spans still queued are sent, within the export timeout; a dead collector does not hold the exit.
+    void spans?.shutdown().catch(noop);
   };
   return {
     outbound: outboundAddrs,
@@ -168,6 +176,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     control: controlAddr,
     metrics,
     taps,
+    spans,
     mesh,
     drain: async () => {
       const done = await drain.start(cfg.shutdownGracePeriodMs);

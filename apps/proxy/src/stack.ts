@@ -12,6 +12,8 @@ import type { Direction as Dir, ProxyMetrics } from './metrics/proxy-metrics.ts'
 import type { RouteDeps } from './tcp/accept.ts';
 import { tapLayer } from './tap/layer.ts';
 import type { TapRegistry } from './tap/registry.ts';
+import type { SpanSink } from './trace/exporter.ts';
+import { tracingLayer } from './trace/layer.ts';
 import { OpaqueMemory } from './tcp/opaque-memory.ts';
 import type { TargetCache } from './tcp/targets.ts';
 
@@ -22,6 +24,8 @@ export interface SharedParts {
   readonly onRefused: (direction: Dir, err: Error) => void;
   /** The open taps; every HTTP request of both directions passes the tap layer. */
   readonly taps: TapRegistry;
+  /** Where spans go when tracing is on (LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR); undefined: no tracing stage. */
+  readonly spans?: SpanSink | undefined;
 }
 
 /** One direction's HTTP servers (registered with the drain) and what routing a connection needs. */
@@ -45,7 +49,9 @@ export function buildDirection(direction: Dir, dc: DirectionConfig, cfg: ProxyCo
       identify: direction === 'outbound' ? cfg.outboundInformationalHeaders : true,
     },
   };
-  const handler = compose(rescue, tapLayer(shared.taps, direction), shedLoad(dc.maxInFlight), ...layers, countRequests)(forwardExchange);
+  // Tracing sits with the tap, before load shedding and policy: a refused request still gets its span.
+  const tracing = shared.spans ? [tracingLayer(shared.spans, direction)] : [];
+  const handler = compose(rescue, tapLayer(shared.taps, direction), ...tracing, shedLoad(dc.maxInFlight), ...layers, countRequests)(forwardExchange);
   const pools = createPools({ idleTimeoutMs: dc.http1PoolIdleTimeoutMs, maxIdle: dc.maxIdleConnsPerEndpoint, connectTimeoutMs: dc.connectTimeoutMs });
   const h1 = createH1Server({ ctx, pools, handler, headerReadTimeoutMs: cfg.http1HeaderReadTimeoutMs, isDraining: () => shared.drain.isDraining });
   const h2 = createH2Server({

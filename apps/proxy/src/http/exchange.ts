@@ -130,6 +130,8 @@ export abstract class Exchange {
 
   /** An open tap watching this request; undefined while nobody taps (tap/layer.ts sets it). */
   watcher: ExchangeWatcher | undefined = undefined;
+  /** The first endpoint the balancer picked (meshed outbound); its identity names the peer in the hop's span. */
+  pickedEndpoint: PickedEndpoint | undefined = undefined;
 
   constructor(entry: TargetEntry, grpc: boolean, ctx: HttpContext, router?: ConnRouter) {
     this.entry = entry;
@@ -149,7 +151,10 @@ export abstract class Exchange {
 
   /** The balancer picked an endpoint: the exchange is counted in its series (the first pick's, across retries). */
   atEndpoint(m: EndpointMetrics, endpoint?: PickedEndpoint): void {
-    if (endpoint !== undefined && this.watcher !== undefined) this.watcher.endpointPicked(this, endpoint);
+    if (endpoint !== undefined) {
+      this.pickedEndpoint ??= endpoint;
+      if (this.watcher !== undefined) this.watcher.endpointPicked(this, endpoint);
+    }
     if (this.requestCounted) return;
     this.endpointMetrics = m;
     this.countRequest();
@@ -195,6 +200,13 @@ export abstract class Exchange {
   abstract downstream(): Downstream | undefined;
   /** The request's head, for layers that route or authorize it before it is forwarded. */
   abstract requestHead(): RequestHead;
+  /**
+   * One request header (lower-case name) as received. The protocols read it without building a header object, so
+   * a per-request check (the tracing stage's) costs no allocation; this fallback goes through the request head.
+   */
+  header(name: string): string | string[] | undefined {
+    return this.requestHead().headers[name];
+  }
   protected abstract respondError(err: ProxyError): void;
 }
 

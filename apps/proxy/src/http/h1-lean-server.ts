@@ -525,6 +525,16 @@ class LeanExchange extends Exchange {
     return new LeanHead(this.#r, this.#conn);
   }
 
+  override header(name: string): string | undefined {
+    const raw = this.#r.raw;
+    // Length first: most names differ in length, so few are lower-cased.
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const n = raw[i] as string;
+      if (n.length === name.length && n.toLowerCase() === name) return raw[i + 1];
+    }
+    return undefined;
+  }
+
   /** Only requests without a router take the lean path: nothing routes them. */
   downstream(): undefined {
     return undefined;

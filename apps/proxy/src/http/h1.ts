@@ -46,6 +46,10 @@ class H1Exchange extends Exchange {
     return h1Head(this.req);
   }
 
+  override header(name: string): string | string[] | undefined {
+    return this.req.headers[name];
+  }
+
   protected override watchBody(w: ExchangeWatcher): void {
     if (this.res) countWrites(this.res, w);
   }

@@ -124,6 +124,10 @@ class H2Exchange extends Exchange {
     return h2Head(this.headers, this.stream.session?.socket);
   }
 
+  override header(name: string): string | string[] | undefined {
+    return this.headers[name];
+  }
+
   protected override watchBody(w: ExchangeWatcher): void {
     countWrites(this.stream, w);
   }
