@@ -72,7 +72,14 @@ export async function vizInstallCase(cluster: Cluster, cli: string, dir: string)
       if (Date.now() > deadline) throw new Error(`prometheus not ready:\n${log.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    const manifests = await trellis(cluster, cli, 'viz', 'install', '--set', `prometheusUrl=${prometheusUrl}`, '--set', `metricsAPI.allowedNetworks={${GATEWAY_IP}/32}`);
+    // The metrics API reaches the host's Prometheus around its proxy: the host is no Service destination knows.
+    const manifests = await trellis(
+      cluster, cli, 'viz', 'install',
+      '--set', `prometheusUrl=${prometheusUrl}`,
+      '--set', `metricsAPI.allowedNetworks={${GATEWAY_IP}/32}`,
+      '--set-string', `metricsAPI.podAnnotations.config\\.linkerd\\.io/skip-outbound-ports=${port}`,
+    );
+    expect(manifests).toContain(`config.linkerd.io/skip-outbound-ports: "${port}"`);
     expect(manifests).toContain('kind: Namespace');
     const applied = await kubectlInput(cluster, manifests, 'apply', '-f', '-');
     say(`trellis viz install | kubectl apply -f -:\n${applied}`);
