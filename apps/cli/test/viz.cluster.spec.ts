@@ -73,7 +73,7 @@ describe('trellis viz stat', () => {
     const none = await trellis('viz', 'stat', 'sts', '-n', ns, '-t', '1s');
     expect(none.code).toBe(0);
     expect(none.out).toBe('');
-    expect(none.err.split('\n').slice(1).join('\n')).toBe(`No resources of type sts found in namespace ${ns}.\n`);
+    expect(none.err.split('\n').slice(1).join('\n')).toBe(`No resources of type statefulset found in namespace ${ns}.\n`);
     expect((await trellis('viz', 'stat', 'svc/web', '-n', ns)).err).toMatch(/trellis viz stat: invalid resource "svc\/web": expected TYPE or TYPE\/NAME with TYPE one of deploy, sts, ds, po\n$/);
     expect((await trellis('viz', 'stat', 'deploy', '--to', 'deploy/web', '-n', ns)).err).toMatch(/^trellis viz stat: --to needs the viz extension's metrics API, and (viz is not installed|the metrics API did not answer).*: trellis viz install \| kubectl apply -f -\n$/);
     expect((await trellis('viz', 'stat', 'deploy', '-t', '100ms')).err).toBe('trellis viz stat: invalid value "100ms" for --time-window: at least 1s\n');

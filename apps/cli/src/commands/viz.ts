@@ -41,6 +41,15 @@ export const STAT_SPEC: CommandSpec = {
   ].join('\n'),
 };
 
+/** The long name of a type, as the messages say it (statefulset for sts). */
+function typeName(resource: string): string {
+  try {
+    return parseResource(resource).kind;
+  } catch {
+    return resource.split('/')[0] ?? resource;
+  }
+}
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export async function runStat(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -80,7 +89,7 @@ export async function runStat(argv: readonly string[], io: CommandIo): Promise<n
     rows = await scrapeRows(kc, namespace, resource, ms, io);
   }
   if (rows.length === 0) {
-    io.stderr.write(`No resources of type ${resource.split('/')[0]} found${all ? '' : ` in namespace ${namespace}`}.\n`);
+    io.stderr.write(`No resources of type ${typeName(resource)} found${all ? '' : ` in namespace ${namespace}`}.\n`);
     return 0;
   }
   io.stdout.write(output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : renderStatTable(rows, { namespaces: all, wide: output === 'wide' }));

@@ -131,7 +131,10 @@ export async function reachMetricsApi<T>(kc: KubeConfig, url: string | undefined
   try {
     await kc.makeApiClient(CoreV1Api).readNamespacedService({ name: METRICS_API_SERVICE, namespace: VIZ_NAMESPACE });
   } catch (err) {
-    if ((err as { code?: number }).code === 404) return { absent: `viz is not installed (no Service ${VIZ_NAMESPACE}/${METRICS_API_SERVICE})` };
+    const code = (err as { code?: number }).code;
+    if (code === 404) return { absent: `viz is not installed (no Service ${VIZ_NAMESPACE}/${METRICS_API_SERVICE})` };
+    // A user who may not see the extension's namespace can still read the proxies of their own.
+    if (code === 403) return { absent: `this user may not read Service ${VIZ_NAMESPACE}/${METRICS_API_SERVICE}` };
     throw err;
   }
   const reasons: string[] = [];
