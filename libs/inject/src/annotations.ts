@@ -68,7 +68,12 @@ export const A = {
   nativeSidecarBeta: 'config.beta.linkerd.io/proxy-enable-native-sidecar',
   waitBeforeExitSeconds: 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds',
   additionalEnv: c('proxy-additional-env'),
+  traceCollector: c('trace-collector'),
+  traceCollectorServiceAccount: 'config.alpha.linkerd.io/trace-collector-service-account',
 } as const;
+
+/** Pod annotations whose suffix and value become trace resource attributes (when tracing is on). */
+export const RESOURCE_ATTRIBUTE_PREFIX = 'resource.opentelemetry.io/';
 
 /** Keys a pod never takes from its namespace (§5.3). */
 export const NOT_INHERITED: ReadonlySet<string> = new Set([

@@ -30,6 +30,48 @@ export interface RenderContext {
   readonly inboundPorts: string;
   readonly opaquePorts: string;
   readonly annotationEnv: readonly EnvVar[];
+  /** `resource.opentelemetry.io/<key>` pod annotations, as trace resource attributes. */
+  readonly traceAttributes: readonly (readonly [string, string])[];
+}
+
+/** The downward-API volume the proxy reads the pod's labels from, for trace resource attributes. */
+export const VOLUME_PODINFO = 'linkerd-podinfo';
+const PODINFO_DIR = '/var/run/linkerd/podinfo';
+
+export function podinfoVolume(): Record<string, unknown> {
+  return { downwardAPI: { items: [{ fieldRef: { fieldPath: 'metadata.labels' }, path: 'labels' }] }, name: VOLUME_PODINFO };
+}
+
+/**
+ * The collector's identity: `<sa>.<ns>.serviceaccount.identity.<cp-ns>.<trust domain>`. Without a namespace in the
+ * values, the collector's is taken from its address (`collector.tracing.svc...` → `tracing`), else the pod's own.
+ */
+function collectorIdentity(t: MutableValues['proxy']['tracing'], cpNs: string, td: string): string | undefined {
+  const sa = t.collector.meshIdentity.serviceAccountName;
+  if (!sa) return undefined;
+  const labels = (t.collector.endpoint.split(':')[0] ?? '').split('.');
+  const ns = t.collector.meshIdentity.namespace || (labels.length > 1 ? labels[1] : '$(_pod_ns)');
+  return `${sa}.${ns}.serviceaccount.identity.${cpNs}.${td}`;
+}
+
+function tracingEnv(ctx: RenderContext, td: string): EnvVar[] {
+  const t = ctx.values.proxy.tracing;
+  if (!t.enabled || !t.collector.endpoint) return [];
+  const out: EnvVar[] = [
+    env('LINKERD2_PROXY_TRACE_ATTRIBUTES_PATH', `${PODINFO_DIR}/labels`),
+    env('LINKERD2_PROXY_TRACE_PROTOCOL', 'opentelemetry'),
+    env('LINKERD2_PROXY_TRACE_SERVICE_NAME', t.traceServiceName),
+    env('LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR', t.collector.endpoint),
+  ];
+  const name = collectorIdentity(t, ctx.controlPlaneNamespace, td);
+  if (name) out.push(env('LINKERD2_PROXY_TRACE_COLLECTOR_SVC_NAME', name));
+  const extra = ['k8s.pod.ip=$(_pod_ip)', 'k8s.pod.uid=$(_pod_uid)', 'k8s.container.name=$(_pod_containerName)', ...ctx.traceAttributes.map(([k, val]) => `${k}=${val}`)];
+  out.push(env('LINKERD2_PROXY_TRACE_EXTRA_ATTRIBUTES', extra.join('\n') + '\n'));
+  return out;
+}
+
+export function tracingEnabled(v: MutableValues): boolean {
+  return v.proxy.tracing.enabled && v.proxy.tracing.collector.endpoint !== '';
 }
 
 const pullPolicy = (own: string, v: MutableValues) => own || v.imagePullPolicy;
@@ -220,6 +262,7 @@ export function proxyEnv(ctx: RenderContext): EnvVar[] {
   out.push(env('LINKERD2_PROXY_POLICY_SVC_NAME', `${n.destinationAccount}.${ns}.serviceaccount.identity.${ns}.${td}`));
   if (p.accessLog) out.push(env('LINKERD2_PROXY_ACCESS_LOG', p.accessLog));
   if (p.shutdownGracePeriod) out.push(env('LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD', p.shutdownGracePeriod));
+  out.push(...tracingEnv(ctx, td));
   // Extra env: chart additionalEnv < annotation env (namespace < workload), replacing by name; experimentalEnv last.
   const extra = new Map<string, EnvVar>();
   for (const e of [...p.additionalEnv, ...ctx.annotationEnv, ...p.experimentalEnv]) extra.set(e.name, e);
@@ -292,6 +335,7 @@ export function proxyContainer(ctx: RenderContext): Record<string, unknown> {
   const appMounts: unknown = containersOf(ctx.spec)[0]?.volumeMounts;
   const saMount = Array.isArray(appMounts) ? (appMounts as VolumeMount[]).find((m) => isPlainObject(m) && m.mountPath === SA_TOKEN_DIR) : undefined;
   if (saMount) mounts.push({ ...saMount });
+  if (tracingEnabled(ctx.values)) mounts.push({ mountPath: PODINFO_DIR, name: VOLUME_PODINFO });
   c['volumeMounts'] = mounts;
   return c;
 }

@@ -127,6 +127,9 @@ const ANNOTATION_CASES: readonly (readonly [string, string])[] = [
   [A.nativeSidecarBeta, 'false'],
   [A.waitBeforeExitSeconds, '15'],
   [A.additionalEnv, '[{"name":"EXTRA","value":"1"}]'],
+  [A.traceCollector, 'collector.tracing.svc.cluster.local:4317'],
+  // Alone it changes nothing: it names the identity of a collector that another setting turns on.
+  [A.traceCollectorServiceAccount, 'collector'],
 ];
 
 describe('each config annotation', () => {
@@ -153,7 +156,7 @@ describe('each config annotation', () => {
     }
     // Every row must change the pod, except keys that only act together with another setting: the debug image keys
     // (debug sidecar, tested below) and wait-before-exit (non-native sidecars only; golden case sidecar-non-native-no-await).
-    const inert = new Set<string>([A.debugImage, A.debugImageVersion, A.debugImagePullPolicy, A.waitBeforeExitSeconds]);
+    const inert = new Set<string>([A.debugImage, A.debugImageVersion, A.debugImagePullPolicy, A.waitBeforeExitSeconds, A.traceCollectorServiceAccount]);
     for (const [key, value] of ANNOTATION_CASES) {
       if (!inert.has(key)) expect(Object.keys(all[`${key}=${value}`] as object).length, key).toBeGreaterThan(0);
     }

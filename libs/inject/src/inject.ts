@@ -13,6 +13,7 @@ import {
   LABEL_WORKLOAD_NS,
   labelProxyKind,
   PROXY_VERSION,
+  RESOURCE_ATTRIBUTE_PREFIX,
   TRUST_ROOT_SHA256,
 } from './annotations.ts';
 import {
@@ -20,7 +21,9 @@ import {
   identityVolumes,
   initContainer,
   networkValidatorContainer,
+  podinfoVolume,
   proxyContainer,
+  tracingEnabled,
   type RenderContext,
 } from './containers.ts';
 import { decide, type Origin, type SkipReason } from './decision.ts';
@@ -187,6 +190,9 @@ export function inject(req: InjectRequest): InjectResult {
     inboundPorts: v.proxy.podInboundPorts || podInboundPorts(spec),
     opaquePorts: resolveOpaquePorts(v.proxy.opaquePorts, spec, warnings),
     annotationEnv: opts.annotationEnv,
+    traceAttributes: Object.entries(podAnn)
+      .filter(([k]) => k.startsWith(RESOURCE_ATTRIBUTE_PREFIX) && k.length > RESOURCE_ATTRIBUTE_PREFIX.length)
+      .map(([k, val]) => [k.slice(RESOURCE_ATTRIBUTE_PREFIX.length), val.replace(/\n/g, ' ')] as const),
   };
 
   const ops: PatchOp[] = addAnnotationOps(prefix, template.meta, annotations);
@@ -205,6 +211,7 @@ export function inject(req: InjectRequest): InjectResult {
   }
   if (opts.debugSidecar) ops.push({ op: 'add', path: `${prefix}/spec/containers/-`, value: debugContainer(ctx) });
   for (const vol of identityVolumes()) ops.push({ op: 'add', path: `${prefix}/spec/volumes/-`, value: vol });
+  if (tracingEnabled(v)) ops.push({ op: 'add', path: `${prefix}/spec/volumes/-`, value: podinfoVolume() });
   const proxyPath = native ? `${prefix}/spec/initContainers/1` : v.proxy.await ? `${prefix}/spec/containers/0` : `${prefix}/spec/containers/-`;
   ops.push({ op: 'add', path: proxyPath, value: proxyContainer(ctx) });
 

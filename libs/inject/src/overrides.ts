@@ -113,6 +113,22 @@ export function applyAnnotations(
   use(A.adminShutdown, (x) => (v.proxy.enableShutdownEndpoint = enabled(A.adminShutdown, x)));
   use(A.enableExternalProfiles, (x) => (v.proxy.enableExternalProfiles = parseBoolean(A.enableExternalProfiles, x)));
   use(A.requireIdentityInboundPorts, (x) => (v.proxy.requireIdentityOnInboundPorts = ports(A.requireIdentityInboundPorts, x)));
+  // A collector named on the workload or its namespace turns tracing on for it, as Linkerd's tracing injector does.
+  use(A.traceCollector, (x) => {
+    const addr = x.trim();
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(addr);
+    if (!m) throw new TrellisError('TRELLIS_ERR_CONFIG', `invalid value ${JSON.stringify(x)} for ${A.traceCollector}: expected host:port of an OTLP gRPC collector`);
+    parsePort(A.traceCollector, m[2] as string);
+    v.proxy.tracing.enabled = true;
+    v.proxy.tracing.collector.endpoint = addr;
+  });
+  use(A.traceCollectorServiceAccount, (x) => {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(x.trim())) {
+      throw new TrellisError('TRELLIS_ERR_CONFIG', `invalid value ${JSON.stringify(x)} for ${A.traceCollectorServiceAccount}: expected a service account name`);
+    }
+    v.proxy.tracing.collector.meshIdentity.serviceAccountName = x.trim();
+    v.proxy.tracing.collector.meshIdentity.namespace = '';
+  });
   use(A.metricsHostnameLabels, (x) => (v.proxy.metrics.hostnameLabels = parseBoolean(A.metricsHostnameLabels, x)));
   use(A.outboundConnectTimeout, (x) => (v.proxy.outboundConnectTimeout = ms(A.outboundConnectTimeout, x)));
   use(A.inboundConnectTimeout, (x) => (v.proxy.inboundConnectTimeout = ms(A.inboundConnectTimeout, x)));

@@ -34,6 +34,18 @@ export interface Http2KeepAlive {
   readonly server: { readonly http2: { readonly keepAliveInterval: string; readonly keepAliveTimeout: string } };
 }
 
+/** Span export to an OTLP collector (off by default); the injector renders LINKERD2_PROXY_TRACE_* from it. */
+export interface TracingValues {
+  readonly enabled: boolean;
+  readonly traceServiceName: string;
+  readonly collector: {
+    /** host:port of the collector's OTLP gRPC receiver. */
+    readonly endpoint: string;
+    /** The collector's identity, for mTLS: its service account and namespace (namespace "": the endpoint's). */
+    readonly meshIdentity: { readonly serviceAccountName: string; readonly namespace: string };
+  };
+}
+
 export interface ProxyValues {
   readonly image: ImageValues;
   readonly enableExternalProfiles: boolean;
@@ -69,6 +81,7 @@ export interface ProxyValues {
   readonly startupProbe: ProbeValues;
   readonly control: { readonly streams: { readonly initialTimeout: string; readonly idleTimeout: string; readonly lifetime: string } };
   readonly metrics: { readonly hostnameLabels: boolean };
+  readonly tracing: TracingValues;
   readonly inbound: Http2KeepAlive;
   readonly outbound: Http2KeepAlive;
   readonly additionalEnv: readonly EnvVar[];
@@ -172,6 +185,7 @@ export const DEFAULT_VALUES: Values = deepFreeze({
     startupProbe: { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 120 },
     control: { streams: { initialTimeout: '3s', idleTimeout: '5m', lifetime: '1h' } },
     metrics: { hostnameLabels: false },
+    tracing: { enabled: false, traceServiceName: 'linkerd-proxy', collector: { endpoint: '', meshIdentity: { serviceAccountName: '', namespace: '' } } },
     inbound: keepAlive,
     outbound: keepAlive,
     additionalEnv: [],
