@@ -67,6 +67,7 @@ afterAll(async () => {
     await once(metricsApi, 'exit');
   }
   await run(KUBECTL, ['delete', 'clusterrole', role, '--ignore-not-found']);
+  await run(KUBECTL, ['-n', 'kube-system', 'delete', 'rolebinding', role, '--ignore-not-found']);
 });
 
 describe('trellis viz install', () => {
@@ -95,12 +96,17 @@ describe('trellis viz uninstall', () => {
   it('lists the objects labelled as the viz extension, for kubectl delete', async () => {
     expect((await run(KUBECTL, ['create', 'clusterrole', role, '--verb=get', '--resource=pods'])).code).toBe(0);
     expect((await run(KUBECTL, ['label', 'clusterrole', role, 'linkerd.io/extension=viz'])).code).toBe(0);
+    // The tap API's binding to the API server's client-CA reader sits in kube-system.
+    expect((await run(KUBECTL, ['-n', 'kube-system', 'create', 'rolebinding', role, '--role=extension-apiserver-authentication-reader', '--serviceaccount=trellis-viz:tap'])).code).toBe(0);
+    expect((await run(KUBECTL, ['-n', 'kube-system', 'label', 'rolebinding', role, 'linkerd.io/extension=viz'])).code).toBe(0);
     const r = await trellis('viz', 'uninstall');
     expect(r.code).toBe(0);
     expect(r.out).toContain(`---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: ${role}\n`);
+    expect(r.out).toContain(`---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ${role}\n  namespace: kube-system\n`);
     const dry = await run(KUBECTL, ['delete', '--dry-run=server', '-f', '-'], r.out);
     expect(dry.stderr).toBe('');
     expect(dry.stdout).toContain(`clusterrole.rbac.authorization.k8s.io "${role}" deleted`);
+    expect(dry.stdout).toContain(`rolebinding.rbac.authorization.k8s.io "${role}" deleted`);
   }, 60_000);
 });
 

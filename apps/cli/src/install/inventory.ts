@@ -76,23 +76,33 @@ const VIZ_EXTRA_KINDS: readonly { apiVersion: string; kind: string; namespaced: 
   { apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'NetworkAuthentication', namespaced: true },
   { apiVersion: 'policy.linkerd.io/v1beta3', kind: 'Server', namespaced: true },
   { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', namespaced: true },
+  { apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', namespaced: false },
 ];
+
+/** The tap API reads the API server's client-CA ConfigMap through a RoleBinding that must live in kube-system. */
+const VIZ_KUBE_SYSTEM: readonly { apiVersion: string; kind: string }[] = [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' }];
 
 /** Every object of the viz extension (label linkerd.io/extension=viz), its Namespace last. */
 export async function vizObjects(kc: KubeConfig, namespace: string): Promise<ObjectRef[]> {
   const api = KubernetesObjectApi.makeApiClient(kc);
-  const kinds = [...KINDS.filter((k) => k.kind !== 'CustomResourceDefinition' && k.kind !== 'Namespace'), ...VIZ_EXTRA_KINDS, ...KINDS.filter((k) => k.kind === 'Namespace')];
+  const kinds: { apiVersion: string; kind: string; namespaced: boolean; in?: string }[] = [
+    ...KINDS.filter((k) => k.kind !== 'CustomResourceDefinition' && k.kind !== 'Namespace'),
+    ...VIZ_EXTRA_KINDS,
+    ...VIZ_KUBE_SYSTEM.map((k) => ({ ...k, namespaced: true, in: 'kube-system' })),
+    ...KINDS.filter((k) => k.kind === 'Namespace'),
+  ];
   const out: ObjectRef[] = [];
   for (const k of kinds) {
+    const ns = k.in ?? namespace;
     let items;
     try {
-      items = (await api.list(k.apiVersion, k.kind, k.namespaced ? namespace : undefined, undefined, undefined, undefined, undefined, 'linkerd.io/extension=viz')).items;
+      items = (await api.list(k.apiVersion, k.kind, k.namespaced ? ns : undefined, undefined, undefined, undefined, undefined, 'linkerd.io/extension=viz')).items;
     } catch (err) {
       // A kind whose CRD is not installed (PodMonitor without Prometheus Operator) has nothing of ours.
       if ((err as { code?: number }).code === 404) continue;
       throw err;
     }
-    for (const o of items) out.push({ apiVersion: k.apiVersion, kind: k.kind, name: o.metadata?.name ?? '', ...(k.namespaced ? { namespace } : {}) });
+    for (const o of items) out.push({ apiVersion: k.apiVersion, kind: k.kind, name: o.metadata?.name ?? '', ...(k.namespaced ? { namespace: ns } : {}) });
   }
   return out;
 }
