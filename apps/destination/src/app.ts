@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '@trellis/config';
 import { DestinationService, InboundServerPoliciesService, OutboundPoliciesService } from '@trellis/proto';
 import { AdminServer, type Logger } from '@trellis/telemetry';
+import { createGrpcTracing } from '@trellis/telemetry/grpc-tracing';
 import { createMetrics, type Metrics } from './admin/metrics.ts';
 import { destinationApi } from './api/destination-api.ts';
 import { OpenStreams, type StreamDeps } from './api/update-stream.ts';
@@ -82,7 +83,8 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
     const deps: StreamDeps = { index, metrics, logger, streams, capacity: cfg.streamQueueCapacity };
     // Proxies keep hundreds of streams on one connection; Linkerd leaves the stream limit unset as well.
     // Channelz bookkeeping costs on every call and nothing here reads it.
-    const serverOptions = { 'grpc.max_concurrent_streams': 0xffff_ffff, 'grpc.enable_channelz': 0 };
+    const tracing = cfg.traceCollector ? createGrpcTracing({ collector: cfg.traceCollector, serviceName: 'trellis-destination' }) : undefined;
+    const serverOptions = { 'grpc.max_concurrent_streams': 0xffff_ffff, 'grpc.enable_channelz': 0, ...(tracing ? { interceptors: [tracing.interceptor] } : {}) };
     const dst = new Server(serverOptions);
     dst.addService(DestinationService, destinationApi(cfg, deps));
     const policy = new Server(serverOptions);
@@ -129,6 +131,8 @@ export async function startDestination(cfg: DestinationConfig, opts: { kubeConfi
         await Promise.all([shutdown(dst), shutdown(policy), webhook?.close(), policyWebhook?.close()]);
         await watches.stop();
         await admin.close();
+        // Queued spans are sent within the exporter's timeout; a dead collector does not hold the exit.
+        await tracing?.shutdown().catch(() => undefined);
       },
     };
   } catch (err) {

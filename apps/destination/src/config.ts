@@ -2,6 +2,7 @@
 import { ConfigError, parseCidrList, parseEnum, parseInteger, parseListenAddress, parsePortRanges, type CommandSpec, type FlagValue, type ListenAddress, type PortRange } from '@trellis/config';
 import { durationFromMillis, type destination } from '@trellis/proto';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
+import { parseTraceCollector } from '@trellis/telemetry/grpc-tracing';
 
 export const DEFAULT_POLICIES = ['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny', 'audit'] as const;
 export type DefaultPolicy = (typeof DEFAULT_POLICIES)[number];
@@ -36,6 +37,8 @@ export interface DestinationConfig {
   /** Outbound routes let clients set l5d-retry-* / l5d-timeout style headers (allow_l5d_request_headers). */
   readonly allowL5dRequestHeaders: boolean;
   readonly logLevel: LogLevel;
+  /** host:port of an OTLP gRPC collector; undefined: no spans. */
+  readonly traceCollector: string | undefined;
   readonly logFormat: LogFormat;
 }
 
@@ -74,6 +77,7 @@ export const COMMAND: CommandSpec = {
     'allow-l5d-request-headers': { type: 'boolean', description: 'let clients override route retries and timeouts with l5d-* request headers', default: false },
     'log-level': { type: 'string', description: `log level (${LOG_LEVELS.join(', ')})`, value: 'LEVEL', default: 'info' },
     'log-format': { type: 'string', description: `log format (${LOG_FORMATS.join(', ')})`, value: 'FORMAT', default: 'json' },
+    'trace-collector': { type: 'string', description: 'OTLP gRPC collector for server spans of the Destination and policy calls; empty: no tracing', value: 'HOST:PORT', default: '' },
   },
 };
 
@@ -143,8 +147,17 @@ export function buildConfig(values: Readonly<Record<string, FlagValue | undefine
     allowL5dRequestHeaders: values['allow-l5d-request-headers'] === true,
     logLevel: parseEnum('--log-level', s('log-level'), LOG_LEVELS),
     logFormat: parseEnum('--log-format', s('log-format'), LOG_FORMATS),
+    traceCollector: traceCollector(s('trace-collector')),
   };
   return Object.freeze(cfg);
+}
+
+function traceCollector(value: string): string | undefined {
+  try {
+    return parseTraceCollector('--trace-collector', value);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 }
 
 /** A config with every default, for tests and embedding; `overrides` replace individual fields. */

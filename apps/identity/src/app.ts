@@ -3,6 +3,7 @@
 // registry, Kubernetes) and hands them in; tests hand in their own.
 import { sha256Fingerprint } from '@trellis/pki';
 import { AdminServer, type Logger, type Registry } from '@trellis/telemetry';
+import { createGrpcTracing, type GrpcTracing } from '@trellis/telemetry/grpc-tracing';
 import { CertifyService } from './certify/certify-service.ts';
 import type { TokenReviewer } from './certify/token-reviewer.ts';
 import type { IdentityConfig } from './config.ts';
@@ -32,6 +33,7 @@ export class IdentityApp {
   readonly #watcher: FileWatcher;
   readonly #log: Logger;
   readonly #state: { draining: boolean };
+  readonly #tracing: GrpcTracing | undefined;
 
   private constructor(parts: {
     grpcPort: number;
@@ -42,6 +44,7 @@ export class IdentityApp {
     watcher: FileWatcher;
     log: Logger;
     state: { draining: boolean };
+    tracing: GrpcTracing | undefined;
   }) {
     this.grpcPort = parts.grpcPort;
     this.adminPort = parts.adminPort;
@@ -51,6 +54,7 @@ export class IdentityApp {
     this.#watcher = parts.watcher;
     this.#log = parts.log;
     this.#state = parts.state;
+    this.#tracing = parts.tracing;
   }
 
   /**
@@ -84,7 +88,8 @@ export class IdentityApp {
       clockSkewMs: config.clockSkewMs,
       ...(deps.now ? { now: deps.now } : {}),
     });
-    const grpc = new IdentityGrpcServer({ service, metrics, log });
+    const tracing = config.traceCollector ? createGrpcTracing({ collector: config.traceCollector, serviceName: 'trellis-identity' }) : undefined;
+    const grpc = new IdentityGrpcServer({ service, metrics, log, ...(tracing ? { interceptors: [tracing.interceptor] } : {}) });
     const state = { draining: false };
     const admin = new AdminServer({ registry: deps.registry, ready: () => store.ready() && !state.draining });
     let app: IdentityApp;
@@ -92,7 +97,7 @@ export class IdentityApp {
       const grpcPort = await listenGrpc(grpc, config.addr.host, config.addr.port);
       // node:http listens on every interface, IPv6 and IPv4, when given no host.
       const { port: adminPort } = await admin.listen(config.adminAddr.port, config.adminAddr.host || undefined);
-      app = new IdentityApp({ grpcPort, adminPort, store, grpc, admin, watcher, log, state });
+      app = new IdentityApp({ grpcPort, adminPort, store, grpc, admin, watcher, log, state, tracing });
     } catch (err) {
       watcher.close();
       await Promise.allSettled([grpc.shutdown(0), admin.close()]);
@@ -109,6 +114,8 @@ export class IdentityApp {
     const drained = await this.#grpc.shutdown(graceMs);
     if (!drained) this.#log.warn({ graceMs }, 'shutdown grace period over; cancelled the calls still in flight');
     await this.#admin.close();
+    // Queued spans are sent within the exporter's timeout; a dead collector does not hold the exit.
+    await this.#tracing?.shutdown().catch(() => undefined);
     this.#log.info({ drained }, 'identity stopped');
   }
 }

@@ -2,6 +2,7 @@
 // fallbacks, parsed once into a frozen object. Errors name the flag or variable and the value.
 import { ConfigError, parseDuration, parseEnum, parseListenAddress, type CommandSpec, type FlagValue, type ListenAddress } from '@trellis/config';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
+import { parseTraceCollector } from '@trellis/telemetry/grpc-tracing';
 
 export const IDENTITY_SCHEMES = ['linkerd.io/tls', 'kubernetes.io/tls'] as const;
 export type IdentityScheme = (typeof IDENTITY_SCHEMES)[number];
@@ -23,6 +24,7 @@ export const identityCommand: CommandSpec = {
     'log-level': { type: 'string', description: `log level: ${LOG_LEVELS.join(', ')}`, default: 'info', value: 'LEVEL' },
     'log-format': { type: 'string', description: `log format: ${LOG_FORMATS.join(', ')}`, default: 'json', value: 'FORMAT' },
     'shutdown-grace-period': { type: 'string', description: 'on SIGTERM, how long in-flight calls may take to finish', default: '25s', value: 'DURATION' },
+    'trace-collector': { type: 'string', description: 'OTLP gRPC collector for server spans of Certify calls; empty: no tracing', default: '', value: 'HOST:PORT' },
   },
   epilog: 'Every flag can also be set with an environment variable: TRELLIS_IDENTITY_<FLAG>, upper case with underscores and\nwithout an "identity-" prefix (TRELLIS_IDENTITY_TRUST_DOMAIN, TRELLIS_IDENTITY_ISSUANCE_LIFETIME, ...). Flags win.',
 };
@@ -45,6 +47,16 @@ export interface IdentityConfig {
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly shutdownGraceMs: number;
+  /** host:port of an OTLP gRPC collector; undefined: no spans. */
+  readonly traceCollector: string | undefined;
+}
+
+function traceCollector(value: string, name: string): string | undefined {
+  try {
+    return parseTraceCollector(name, value);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 }
 
 export function envName(flag: string): string {
@@ -105,5 +117,6 @@ export function parseIdentityConfig(
     logLevel: parseEnum(levelName, level, LOG_LEVELS),
     logFormat: parseEnum(formatName, format, LOG_FORMATS),
     shutdownGraceMs: duration('shutdown-grace-period', 0),
+    traceCollector: traceCollector(...get('trace-collector')),
   });
 }

@@ -267,3 +267,14 @@ cert-manager.io/inject-ca-from: {{ .injectCaFrom }}
 cert-manager.io/inject-ca-from-secret: {{ .injectCaFromSecret }}
 {{- end }}
 {{- end -}}
+
+{{/* --trace-collector for identity and destination, when controller tracing is on (Linkerd's partials.linkerd.trace). */}}
+{{- define "trellis.traceCollectorArg" -}}
+{{- if .Values.controller.tracing.enabled -}}
+{{- $endpoint := .Values.controller.tracing.collector.endpoint | default .Values.proxy.tracing.collector.endpoint -}}
+{{- if not $endpoint -}}
+{{- fail "controller.tracing.collector.endpoint or proxy.tracing.collector.endpoint must be set when controller.tracing.enabled is true" -}}
+{{- end -}}
+{{- printf "- --trace-collector=%s" $endpoint -}}
+{{- end -}}
+{{- end }}

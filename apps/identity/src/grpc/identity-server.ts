@@ -1,7 +1,7 @@
 // gRPC face of identity: io.linkerd.proxy.identity.Identity/Certify over h2c (the identity pod's own proxy
 // terminates mTLS in front of it, as in Linkerd). Decodes, calls CertifyService, maps errors with
 // toGrpcStatus, and records the metric and one log line per call.
-import { Server, ServerCredentials, status, type ServerUnaryCall, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerInterceptor, type ServerUnaryCall, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
 import { IdentityService, identity as pb, timestampFromDate } from '@trellis/proto';
 import { sha256Fingerprint } from '@trellis/pki';
 import type { Logger } from '@trellis/telemetry';
@@ -35,6 +35,8 @@ export interface IdentityGrpcServerOptions {
   readonly service: CertifyService;
   readonly metrics: IdentityMetrics;
   readonly log: Logger;
+  /** Server interceptors (the tracing one, when a collector is configured). */
+  readonly interceptors?: readonly ServerInterceptor[];
 }
 
 export class IdentityGrpcServer {
@@ -48,6 +50,7 @@ export class IdentityGrpcServer {
       'grpc.max_send_message_length': MAX_REQUEST_BYTES,
       // Channelz bookkeeping costs on every call and nothing here reads it.
       'grpc.enable_channelz': 0,
+      ...(opts.interceptors ? { interceptors: [...opts.interceptors] } : {}),
     });
     this.#server.addService(DEFINITION, { certify: (call: ServerUnaryCall<DecodedRequest, pb.CertifyResponse>, cb: sendUnaryData<pb.CertifyResponse>) => this.#certify(call, cb) });
   }

@@ -2,6 +2,7 @@
 // `doughnutEvery`-th vote for the doughnut, so the demo's failures show up at a steady rate. It counts outcomes so
 // that a test can see traffic flowing.
 import { BROKEN_SHORTCODE } from '../emojis.ts';
+import { newTraceHeaders } from '../trace.ts';
 
 export interface BotStats {
   ok: number;
@@ -24,7 +25,8 @@ export async function voteOnce(web: string, random: () => number = Math.random, 
   const list = (await (await fetch(`http://${web}/api/list`, { signal: AbortSignal.timeout(5000) })).json()) as { shortcode: string }[];
   if (list.length === 0) throw new Error('web returned an empty list');
   const choice = forced ?? list[Math.floor(random() * list.length)]!.shortcode;
-  const res = await fetch(`http://${web}/api/vote?choice=${encodeURIComponent(choice)}`, { signal: AbortSignal.timeout(5000) });
+  // Each vote starts a sampled trace; the proxies record spans for it when tracing is on, and ignore it otherwise.
+  const res = await fetch(`http://${web}/api/vote?choice=${encodeURIComponent(choice)}`, { signal: AbortSignal.timeout(5000), headers: newTraceHeaders() });
   await res.arrayBuffer();
   return { choice, status: res.status };
 }

@@ -8,6 +8,7 @@ import { Counter, type Registry } from 'prom-client';
 import { unary } from '../grpc.ts';
 import type { Emoji, VotingResult } from '../proto.ts';
 import { PAGE } from './page.ts';
+import { contextOf, traceMetadata } from '../trace.ts';
 
 export interface WebDeps {
   readonly emoji: Client;
@@ -50,8 +51,10 @@ export function webServer(deps: WebDeps): Server {
           json(res, 400, { error: 'missing ?choice=:shortcode:' });
           return 400;
         }
+        // The vote's trace goes on through emoji and voting: the calls carry the request's context.
+        const md = traceMetadata(contextOf(req.headers));
         try {
-          await unary(deps.emoji, 'FindByShortcode', { shortcode: choice });
+          await unary(deps.emoji, 'FindByShortcode', { shortcode: choice }, 5000, md);
         } catch (err) {
           if (isServiceError(err) && err.code === status.NOT_FOUND) {
             json(res, 404, { error: `no emoji ${choice}` });
@@ -59,7 +62,7 @@ export function webServer(deps: WebDeps): Server {
           }
           throw err;
         }
-        await unary(deps.voting, 'Vote', { shortcode: choice });
+        await unary(deps.voting, 'Vote', { shortcode: choice }, 5000, md);
         json(res, 200, { voted: choice });
         return 200;
       }
