@@ -16,6 +16,6 @@ export PATH="$TRELLIS_ROOT/node_modules/.bin:$PATH"
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
 # tools/bin/ensure says "[trellis] building <tool> (first run only, about N min)" before a build it has to do.
-for tool in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubelet pause helm coredns prometheus; do
+for tool in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubelet pause helm coredns prometheus jaeger; do
   tools/bin/ensure "$tool" >/dev/null
 done
