@@ -8,7 +8,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ENSURE = `${REPO_ROOT}tools/bin/ensure`;
 const resolved = new Map<string, Promise<string>>();
 
-export type Tool = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy' | 'kubectl' | 'kubelet' | 'pause' | 'helm' | 'coredns' | 'prometheus';
+export type Tool = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy' | 'kubectl' | 'kubelet' | 'pause' | 'helm' | 'coredns' | 'prometheus' | 'jaeger';
 
 /** Absolute path of a pinned tool; builds it on first use (minutes), then costs one stat. */
 export function toolPath(tool: Tool): Promise<string> {
