@@ -16,15 +16,16 @@ export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection
  * Host (docs/reference/orig-proto.md); to an HTTP/1 endpoint it is set from the authority.
  */
 function h1Headers(raw: readonly string[]): Headers {
-  const listed = new Set<string>();
+  // Most requests carry no Connection header: no set of listed names then.
+  let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() === 'connection') for (const t of (raw[i + 1] as string).split(',')) listed.add(t.trim().toLowerCase());
+    if ((raw[i] as string).toLowerCase() === 'connection') for (const t of (raw[i + 1] as string).split(',')) (listed ??= new Set()).add(t.trim().toLowerCase());
   }
   const out: Headers = {};
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
-    if ((HOP_BY_HOP.has(name) && name !== 'host') || listed.has(name) || name === 'l5d-orig-proto') continue;
+    if ((HOP_BY_HOP.has(name) && name !== 'host') || listed?.has(name) === true || name === 'l5d-orig-proto') continue;
     if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue;
     if (name === 'host' && out.host !== undefined) continue;
     const prev = out[name];
@@ -33,52 +34,79 @@ function h1Headers(raw: readonly string[]): Headers {
   return out;
 }
 
+const H1_1 = { version: '1.1', absolute: false } as const;
+
+/** The client side of an HTTP/1 request: one object per request, its methods on the prototype. */
+class H1Downstream implements Downstream {
+  readonly ex: Exchange;
+  readonly method: string;
+  readonly target: string;
+  readonly path: string;
+  readonly authority: string | undefined;
+  readonly scheme: string;
+  readonly h1: Downstream['h1'];
+  readonly headers: Headers;
+  readonly body: IncomingMessage | undefined;
+  readonly declaredLength: number | undefined;
+  readonly #res: ServerResponse;
+  readonly #isDraining: () => boolean;
+
+  constructor(ex: Exchange, req: IncomingMessage, res: ServerResponse, isDraining: () => boolean) {
+    const url = req.url ?? '/';
+    const abs = url.charCodeAt(0) === 0x2f ? null : /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(url);
+    const cl = req.headers['content-length'];
+    const bodyless = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
+    this.ex = ex;
+    this.method = req.method ?? 'GET';
+    this.target = url;
+    this.path = abs ? abs[3] || '/' : url;
+    this.authority = abs ? abs[2] : req.headers.host;
+    this.scheme = abs ? (abs[1] as string).toLowerCase() : 'http';
+    this.h1 = req.httpVersionMinor === 0 ? { version: '1.0', absolute: abs !== null } : abs ? { version: '1.1', absolute: true } : H1_1;
+    this.headers = h1Headers(req.rawHeaders);
+    this.body = bodyless ? undefined : req;
+    this.declaredLength = cl === undefined ? undefined : Number(cl);
+    this.#res = res;
+    this.#isDraining = isDraining;
+    req.on('error', noop);
+    // The body is read as soon as the request is routed, so the client need not wait for the upstream's 100.
+    const expect = req.headers.expect;
+    if (!bodyless && expect !== undefined && /^\s*100-continue\s*$/i.test(expect)) res.writeContinue();
+  }
+
+  get headersSent(): boolean {
+    return this.#res.headersSent;
+  }
+
+  head(status: number, headers: Headers, end: boolean): ServerResponse | undefined {
+    const res = this.#res;
+    if (this.#isDraining()) res.shouldKeepAlive = false;
+    res.writeHead(status, headers);
+    if (!end) return res;
+    res.end();
+    return undefined;
+  }
+
+  end(trailers: IncomingHttpHeaders | undefined): void {
+    if (trailers) this.#res.addTrailers(trailers as Record<string, string>);
+    this.#res.end();
+  }
+
+  abort(): void {
+    this.#res.destroy();
+  }
+
+  onGone(f: () => void): void {
+    const ex = this.ex;
+    this.#res.on('close', () => {
+      if (!ex.finished) f();
+    });
+  }
+}
+
 /** The client side of an HTTP/1 request. */
 export function h1Downstream(ex: Exchange, req: IncomingMessage, res: ServerResponse, isDraining: () => boolean): Downstream {
-  const url = req.url ?? '/';
-  const abs = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(url);
-  const cl = req.headers['content-length'];
-  const bodyless = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
-  req.on('error', noop);
-  // The body is read as soon as the request is routed, so the client need not wait for the upstream's 100.
-  const expect = req.headers.expect;
-  if (!bodyless && expect !== undefined && /^\s*100-continue\s*$/i.test(expect)) res.writeContinue();
-  return {
-    ex,
-    method: req.method ?? 'GET',
-    target: url,
-    path: abs ? abs[3] || '/' : url,
-    authority: abs ? abs[2] : req.headers.host,
-    scheme: abs ? (abs[1] as string).toLowerCase() : 'http',
-    h1: { version: req.httpVersionMinor === 0 ? '1.0' : '1.1', absolute: abs !== null },
-    headers: h1Headers(req.rawHeaders),
-    body: bodyless ? undefined : req,
-    declaredLength: cl === undefined ? undefined : Number(cl),
-    get headersSent() {
-      return res.headersSent;
-    },
-    head(status, headers, end) {
-      if (isDraining()) res.shouldKeepAlive = false;
-      res.writeHead(status, headers);
-      if (end) {
-        res.end();
-        return undefined;
-      }
-      return res;
-    },
-    end(trailers) {
-      if (trailers) res.addTrailers(trailers as Record<string, string>);
-      res.end();
-    },
-    abort() {
-      res.destroy();
-    },
-    onGone(f) {
-      res.on('close', () => {
-        if (!ex.finished) f();
-      });
-    },
-  };
+  return new H1Downstream(ex, req, res, isDraining);
 }
 
 /** The client side of an HTTP/2 request (a stream of the outbound HTTP/2 server). */

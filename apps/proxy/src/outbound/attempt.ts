@@ -33,14 +33,15 @@ export class InFlight {
   }
 
   /** Waits for a pick; one that comes after the exchange ended goes straight back. */
-  async pick(pick: () => Promise<MeshPick>): Promise<MeshPick> {
-    const p = await pick();
-    if (this.#d.ex.finished) {
-      p.done(false);
-      throw new ExchangeEndedError();
-    }
-    this.#pick = p;
-    return p;
+  pick(pick: () => Promise<MeshPick>): Promise<MeshPick> {
+    return pick().then((p) => {
+      if (this.#d.ex.finished) {
+        p.done(false);
+        throw new ExchangeEndedError();
+      }
+      this.#pick = p;
+      return p;
+    });
   }
 
   /** The attempt being sent (before its head) or answered (after). */

@@ -23,8 +23,12 @@ export interface RoutedTarget extends ProfileTarget {
 /** Routes one request of a meshed target. */
 export function routeRequest(ex: Exchange, t: RoutedTarget): void {
   const routes = t.routes;
-  if (routes.kind === 'profile') ex.requestHead().setHeader(L5D_DST_CANONICAL, routes.canonical);
   const d = ex.downstream();
+  if (routes.kind === 'profile') {
+    // Set on the request being routed (a fresh header object), or, for a tunnel, on the head its codec sends.
+    if (d) d.headers[L5D_DST_CANONICAL] = routes.canonical;
+    else ex.requestHead().setHeader(L5D_DST_CANONICAL, routes.canonical);
+  }
   if (!d) return tunnel(ex, t);
   if (routes.kind === 'policy') return forwardPolicy(d, t.client, routes.policy, { observer: t.policyObserver });
   routeByProfile(d, t);

@@ -66,7 +66,7 @@ export class MeshUpstream implements ConnRouter, RoutedTarget {
   profileRoute(method: string, url: string): CompiledRoute | undefined {
     if (!this.logical) return undefined;
     let path = url;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) path = new URL(url).pathname;
+    if (url.charCodeAt(0) !== 0x2f && /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) path = new URL(url).pathname;
     const q = path.indexOf('?');
     return routeFor(this.logical.profile, { method, path: q >= 0 ? path.slice(0, q) : path });
   }

@@ -52,7 +52,21 @@ export function routeByProfile(d: Downstream, t: ProfileTarget): void {
     onAttempt(res);
     return { res, p };
   };
-  if (!route?.retryable) return void attempt(true, d.body ? { kind: 'stream', prefix: EMPTY, rest: d.body } : NONE).then(answer, failed);
+  if (!route?.retryable) {
+    // One attempt, with as few promise turns as the pick allows.
+    const body: Body = d.body ? { kind: 'stream', prefix: EMPTY, rest: d.body } : NONE;
+    flight
+      .pick(() => t.pick(d.ex))
+      .then((p) => {
+        series?.actualRequests.inc();
+        return sendAttempt(d, t.client, p, d.headers, body, flight).then((res) => {
+          onAttempt(res);
+          answer({ res, p });
+        });
+      })
+      .catch(failed);
+    return;
+  }
   const buffering = d.body ? bufferForRetry(d.body, d.declaredLength) : Promise.resolve(undefined);
   buffering
     .then((b) => {
