@@ -18,7 +18,7 @@ import { InboundPolicies, type PortLease } from './inbound/policy/policies.ts';
 import { RouteMetricFamilies } from './profiles/metrics.ts';
 import { TapRegistry } from './tap/registry.ts';
 import { createTapServer, type TapServer } from './tap/server.ts';
-import { createSpanSink, type SpanSink } from './trace/exporter.ts';
+import type { SpanSink } from './trace/exporter.ts';
 import type { Destination } from './tcp/accept.ts';
 import { TargetCache } from './tcp/targets.ts';
 
@@ -90,7 +90,8 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const taps = new TapRegistry();
   const tc = cfg.trace;
   for (const w of tc?.warnings ?? []) logger.warn(w);
-  const spans = tc ? createSpanSink(tc, { registry, log: logger, ...(mesh && cfg.mesh ? { mesh: { source: mesh.agent, trustAnchorsPem: cfg.mesh.identity.trustAnchorsPem } } : {}) }) : undefined;
+  // Loaded only when tracing is on: a proxy without a collector does not evaluate the OpenTelemetry SDK.
+  const spans = tc ? (await import('./trace/exporter.ts')).createSpanSink(tc, { registry, log: logger, ...(mesh && cfg.mesh ? { mesh: { source: mesh.agent, trustAnchorsPem: cfg.mesh.identity.trustAnchorsPem } } : {}) }) : undefined;
   const shared = { metrics, targets, drain, onRefused, taps, spans };
   const tapServer: TapServer | undefined =
     cfg.tapSvcName !== undefined ? createTapServer({ registry: taps, permittedId: cfg.tapSvcName, tls: mesh?.tls, log: logger, detectTimeoutMs: cfg.inbound.detectTimeoutMs }) : undefined;
