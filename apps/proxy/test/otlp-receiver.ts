@@ -68,7 +68,14 @@ function attrs(kvs: readonly KeyValue[] | undefined): Record<string, string | nu
 
 const PROTO = fileURLToPath(new URL('./fixtures/otlp-trace.proto', import.meta.url));
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** TLS for the receiver: its certificate and key, and the trust anchors client certificates must chain to (mTLS). */
+export interface ReceiverTls {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly trustAnchorsPem: string;
+}
+
+export async function startOtlpReceiver(tls?: ReceiverTls): Promise<OtlpReceiver> {
   const def = loader.loadSync(PROTO, { longs: String, enums: String, defaults: true, oneofs: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     opentelemetry: { proto: { collector: { trace: { v1: { TraceService: grpc.ServiceClientConstructor } } } } };
@@ -107,7 +114,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(
+      '127.0.0.1:0',
+      tls
+        ? grpc.ServerCredentials.createSsl(Buffer.from(tls.trustAnchorsPem), [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], true)
+        : grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
+    ),
   );
   return Object.assign(received, { port });
 }
