@@ -138,7 +138,7 @@ function hop(t: JaegerTrace, app: string, kind: 'client' | 'server', op?: RegExp
  * in time. Prints the trace (span names, parents, durations) as Jaeger returns it.
  */
 export async function voteTraceCase(jaeger: JaegerRunning): Promise<string> {
-  const VOTE = /^\/emojivoto\.v1\.VotingService\/Vote/;
+  const VOTE = /^\/trellis\.demo\.v1\.VotingService\/Vote$/;
   const found = await (async () => {
     const deadline = Date.now() + 2 * MINUTE;
     for (;;) {
