@@ -1,19 +1,19 @@
 // Where the proxy's spans go: OpenTelemetry's trace SDK with a BatchSpanProcessor (a bounded queue, exported in
-// batches off the request path) and the OTLP gRPC exporter, to LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR. Meshed,
-// the collector is reached over mTLS as LINKERD2_PROXY_TRACE_COLLECTOR_SVC_NAME with our current certificate (a
-// new exporter when the certificate changes). Spans that cannot be kept, because the queue is full or the
+// batches off the request path), encoded as OTLP by OpenTelemetry's transformer and sent over gRPC to
+// LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR. Meshed, the collector is reached over mTLS as
+// LINKERD2_PROXY_TRACE_COLLECTOR_SVC_NAME with our current certificate (a new client when the certificate changes). Spans that cannot be kept, because the queue is full or the
 // collector failed the export, are counted; requests never wait for the collector.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BatchSpanProcessor, TracerProvider, type ReadableSpan, type Span, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { controlChannelCredentials } from '../identity/control-tls.ts';
+import { CONTROL_CHANNEL_OPTIONS, controlChannelCredentials } from '../identity/control-tls.ts';
 import type { CredentialSource } from '../tls/mesh-tls.ts';
 import type { TraceConfig } from './config.ts';
 
@@ -24,6 +24,14 @@ export interface ExportLimits {
   readonly scheduledDelayMs: number;
   readonly exportTimeoutMs: number;
 }
+
+/** As the control-plane clients: quick reconnects and re-resolution; no keepalive pings between batches. */
+const CHANNEL_OPTIONS = {
+  'grpc.dns_min_time_between_resolutions_ms': CONTROL_CHANNEL_OPTIONS['grpc.dns_min_time_between_resolutions_ms'],
+  'grpc.initial_reconnect_backoff_ms': CONTROL_CHANNEL_OPTIONS['grpc.initial_reconnect_backoff_ms'],
+  'grpc.max_reconnect_backoff_ms': CONTROL_CHANNEL_OPTIONS['grpc.max_reconnect_backoff_ms'],
+  'grpc.enable_channelz': 0,
+} as const;
 
 export const DEFAULT_EXPORT_LIMITS: ExportLimits = { maxQueueSize: 1000, maxExportBatchSize: 100, scheduledDelayMs: 1000, exportTimeoutMs: 10_000 };
 
@@ -67,8 +75,32 @@ class TraceMetrics {
   }
 }
 
+const raw = (b: Buffer): Buffer => b;
+
+/** OTLP's TraceService/Export as a raw-bytes gRPC client: the request is encoded by OpenTelemetry's transformer. */
+const TraceServiceClient = makeGenericClientConstructor(
+  {
+    export: {
+      path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw,
+    },
+  },
+  'TraceService',
+);
+type TraceService = InstanceType<typeof TraceServiceClient> & {
+  export(req: Buffer, opts: { deadline: number }, cb: (err: ServiceError | null, res?: Buffer) => void): void;
+};
+
 /**
- * An exporter per certificate generation (plaintext: one), which counts what the collector accepted or refused.
+ * Sends batches to the collector and counts what it accepted or refused. The OTLP request is OpenTelemetry's
+ * protobuf encoding (otlp-transformer); the connection is ours, built as the control-plane clients' are: meshed,
+ * mTLS with our current certificate, the collector's identity checked and sent as the TLS server name (so a meshed
+ * collector's inbound proxy terminates it), a new client when the certificate changes; plaintext otherwise.
  * `taken` tells the processor in front how many queued spans left its queue.
  */
 class CollectorExporter implements SpanExporter {
@@ -76,7 +108,7 @@ class CollectorExporter implements SpanExporter {
   readonly #deps: SinkDeps;
   readonly #metrics: TraceMetrics;
   readonly #taken: (n: number) => void;
-  #current: { generation: number; exporter: OTLPTraceExporter } | undefined;
+  #current: { generation: number; client: TraceService } | undefined;
   #failing = false;
 
   constructor(cfg: TraceConfig, deps: SinkDeps, metrics: TraceMetrics, taken: (n: number) => void) {
@@ -86,53 +118,58 @@ class CollectorExporter implements SpanExporter {
     this.#taken = taken;
   }
 
-  #exporter(): OTLPTraceExporter | undefined {
-    const url = `http://${this.#cfg.collector.text}`;
-    const timeoutMillis = (this.#deps.limits ?? DEFAULT_EXPORT_LIMITS).exportTimeoutMs;
+  #client(): TraceService | undefined {
+    const addr = this.#cfg.collector.text;
     const mesh = this.#deps.mesh;
-    if (mesh === undefined || this.#cfg.collectorName === undefined) {
-      this.#current ??= { generation: 0, exporter: new OTLPTraceExporter({ url, credentials: credentials.createInsecure(), timeoutMillis }) };
-      return this.#current.exporter;
+    const name = this.#cfg.collectorName;
+    if (mesh === undefined || name === undefined) {
+      this.#current ??= { generation: 0, client: new TraceServiceClient(addr, credentials.createInsecure(), CHANNEL_OPTIONS) as TraceService };
+      return this.#current.client;
     }
     const creds = mesh.source.current();
     if (creds === undefined) return undefined;
     if (this.#current?.generation !== creds.generation) {
-      void this.#current?.exporter.shutdown();
-      const channel = controlChannelCredentials(mesh.trustAnchorsPem, this.#cfg.collectorName, creds.tls);
-      this.#current = { generation: creds.generation, exporter: new OTLPTraceExporter({ url: `https://${this.#cfg.collector.text}`, credentials: channel, timeoutMillis }) };
+      this.#current?.client.close();
+      const channel = controlChannelCredentials(mesh.trustAnchorsPem, name, creds.tls);
+      const client = new TraceServiceClient(addr, channel, { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': name, 'grpc.default_authority': addr }) as TraceService;
+      this.#current = { generation: creds.generation, client };
     }
-    return this.#current.exporter;
+    return this.#current.client;
+  }
+
+  #failed(n: number, why: string): void {
+    this.#metrics.dropped.inc({ reason: 'export_failed' }, n);
+    // Logged when the collector starts failing, not for every batch.
+    if (!this.#failing) this.#deps.log.warn({ collector: this.#cfg.collector.text, err: why }, 'trace collector failed an export; spans dropped');
+    this.#failing = true;
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.#taken(spans.length);
-    const exporter = this.#exporter();
-    if (exporter === undefined) {
-      this.#metrics.dropped.inc({ reason: 'export_failed' }, spans.length);
-      done({ code: ExportResultCode.FAILED, error: new Error('no certificate yet for mTLS to the trace collector') });
+    const client = this.#client();
+    const body = ProtobufTraceSerializer.serializeRequest(spans);
+    if (client === undefined || body === undefined) {
+      const why = client === undefined ? 'no certificate yet for mTLS to the trace collector' : 'spans could not be encoded';
+      this.#failed(spans.length, why);
+      done({ code: ExportResultCode.FAILED, error: new Error(why) });
       return;
     }
-    exporter.export(spans, (result) => {
-      if (result.code === ExportResultCode.SUCCESS) {
-        this.#metrics.exported.inc(spans.length);
-        if (this.#failing) this.#deps.log.info({ collector: this.#cfg.collector.text }, 'trace collector reachable again');
-        this.#failing = false;
-      } else {
-        this.#metrics.dropped.inc({ reason: 'export_failed' }, spans.length);
-        // Logged when the collector starts failing, not for every batch.
-        if (!this.#failing) this.#deps.log.warn({ collector: this.#cfg.collector.text, err: result.error?.message }, 'trace collector failed an export; spans dropped');
-        this.#failing = true;
+    const timeout = (this.#deps.limits ?? DEFAULT_EXPORT_LIMITS).exportTimeoutMs;
+    client.export(Buffer.from(body), { deadline: Date.now() + timeout }, (err) => {
+      if (err) {
+        this.#failed(spans.length, err.message);
+        done({ code: ExportResultCode.FAILED, error: err });
+        return;
       }
-      done(result);
+      this.#metrics.exported.inc(spans.length);
+      if (this.#failing) this.#deps.log.info({ collector: this.#cfg.collector.text }, 'trace collector reachable again');
+      this.#failing = false;
+      done({ code: ExportResultCode.SUCCESS });
     });
   }
 
-  async forceFlush(): Promise<void> {
-    await this.#current?.exporter.forceFlush();
-  }
-
   async shutdown(): Promise<void> {
-    await this.#current?.exporter.shutdown();
+    this.#current?.client.close();
   }
 }
 
