@@ -28,4 +28,6 @@ export const VIZ_CASES: readonly VizCase[] = [
     },
     operatorObjects: true,
   },
+  // Jaeger as the mesh's trace collector (off by default).
+  { name: 'viz-jaeger', opts: { namespace: VIZ_NAMESPACE, values: [TAP_TLS], set: { 'jaeger.enabled': 'true', 'grafana.dashboards': 'false' } } },
 ];
