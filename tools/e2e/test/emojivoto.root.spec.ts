@@ -45,6 +45,8 @@ import { dashboardQueries, prometheusConfig, promQuery, startMetricsApi, startPr
 /** How long to wait for another node cluster on this machine (tools/cluster's node test, a demo) to go down. */
 const NODE_WAIT_MS = 8 * 60_000;
 const MINUTE = 60_000;
+/** Extra consecutive runs of the policy case (TRELLIS_E2E_POLICY_REPEATS=9 for ten), to measure how steadily policy follows. */
+const POLICY_REPEATS = Number(process.env['TRELLIS_E2E_POLICY_REPEATS'] ?? 0);
 /** Mesh identities: <service account>.<namespace>.serviceaccount.identity.<control-plane namespace>.<trust domain>. */
 const identity = (sa: string) => `${sa}.${DEMO_NS}.serviceaccount.identity.${TRELLIS_NS}.cluster.local`;
 const WEB_ID = identity('web');
@@ -310,7 +312,7 @@ describe('the seeds journey on a single-node cluster', () => {
     });
   }, 5 * MINUTE);
 
-  it('follows policy resources: an HTTPRoute names vote-bot\'s requests to web, an AuthorizationPolicy lets only vote-bot reach web', async () => {
+  it('follows policy resources: an HTTPRoute names vote-bot\'s requests to web, an AuthorizationPolicy lets only vote-bot reach web', { timeout: 4 * MINUTE, repeats: POLICY_REPEATS }, async () => {
     const webIp = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
     const [web, bot] = await Promise.all(['web-svc', 'vote-bot-svc'].map((a) => demoPod(cluster, a)));
     const BOT_ID = identity('default');
@@ -349,7 +351,7 @@ describe('the seeds journey on a single-node cluster', () => {
     await phases.run('policy removed', () =>
       until(cluster, 'a request from this host to web answered 200 again', async () => (await httpGet(`http://${webIp}/api/list`).catch(() => undefined))?.status === 200, MINUTE),
     );
-  }, 4 * MINUTE);
+  });
 
   it('enforces an AuthorizationPolicy within 5 s of a new destination being Ready, after the old one vanished without a reset', async () => {
     const webIp = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
