@@ -39,6 +39,9 @@ import {
 } from '../src/journey.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
 import { millisUntil, newReadyPod, vanish } from '../src/rollout.ts';
+import { TAP_IDENTITY_SET, tapReadyCase, tapWebCase, topVotingCase } from './tap.cases.ts';
+import { vizCheckCase, vizEdgesCase, vizInstallCase, vizStatCase } from './viz-cli.cases.ts';
+import { dashboardCase } from './web.cases.ts';
 import { expectedNatTable, normalizeSave } from '../src/nat.ts';
 import { dashboardQueries, prometheusConfig, promQuery, startMetricsApi, startPrometheus } from '../src/viz.ts';
 
@@ -115,7 +118,7 @@ describe('the seeds journey on a single-node cluster', () => {
     cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[e2e] cluster: ${l}`)));
     if (NODE_RUNTIME === 'kubelet') await phases.run('images built and loaded', () => loadNodeImages(cluster));
     const certs = await phases.run('certificates', () => makeCertificates(dir));
-    await phases.run('helm install', () => installTrellis(cluster, certs));
+    await phases.run('helm install', () => installTrellis(cluster, certs, TAP_IDENTITY_SET));
     const cp = await phases.run('control plane Ready', () => controlPlaneReady(cluster, 1, 4 * MINUTE));
     expect(cp.map((p) => p.metadata.labels?.['linkerd.io/control-plane-component']).sort()).toEqual([...CONTROL_PLANE].sort());
     for (const p of cp) expect(longRunning(p).find((c) => c.name === PROXY_CONTAINER)?.ready, p.metadata.name).toBe(true);
@@ -207,6 +210,22 @@ describe('the seeds journey on a single-node cluster', () => {
     expect(by.get('web')?.rps).toBeGreaterThan(0);
   }, 3 * MINUTE);
 
+  it('installs viz with trellis viz install: viz check √, viz stat from the metrics API, edges, live tap and top', async () => {
+    const viz = await phases.run('trellis viz install | kubectl apply', () => vizInstallCase(cluster, TRELLIS_CLI, dir));
+    try {
+      await phases.run('trellis viz check', () => vizCheckCase(cluster, TRELLIS_CLI));
+      await phases.run('trellis viz stat deploy', () => vizStatCase(cluster, TRELLIS_CLI));
+      await phases.run('trellis viz edges deploy', () => vizEdgesCase(cluster, TRELLIS_CLI));
+      await phases.run('tap API available', () => tapReadyCase(cluster));
+      await phases.run('trellis viz tap deploy/web', () => tapWebCase(cluster, TRELLIS_CLI));
+      await phases.run('trellis viz top deploy/voting', () => topVotingCase(cluster, TRELLIS_CLI));
+    } finally {
+      await viz.stop();
+      // Its pods would crowd the HA case's requests on this one node.
+      await kubectl(cluster, 'delete', 'namespace', 'trellis-viz', '--wait=true', '--timeout=120s').catch(() => undefined);
+    }
+  }, 14 * MINUTE);
+
   it('serves the demo\'s golden metrics and edges from a real Prometheus scraping the proxies, through the metrics API', async () => {
     const prometheus = await phases.run('prometheus up', async () =>
       startPrometheus(join(dir, 'prometheus'), await prometheusConfig({ kubeconfig: cluster.kubeconfig, scrapeInterval: '2s' })),
@@ -266,6 +285,9 @@ describe('the seeds journey on a single-node cluster', () => {
       expect(edge('web', 'emoji')).toMatchObject({ secured: true, clientId: WEB_ID, serverId: identity('emoji') });
       expect(edge('vote-bot', 'web')).toMatchObject({ secured: true, clientId: identity('default'), serverId: WEB_ID });
 
+      const dashboard = await phases.run('dashboard in Chromium', () => dashboardCase({ prometheusUrl: prometheus.url, metricsApiUrl: apiUrl, namespace: DEMO_NS }));
+      console.log(`[e2e] dashboard: ${JSON.stringify(dashboard)}`);
+
       // The chart's Grafana dashboards: every panel query runs; all but the route dashboard's (the demo has no
       // ServiceProfile routes) return series for the demo.
       const panels = await phases.run('dashboard queries', async () => {
@@ -279,7 +301,7 @@ describe('the seeds journey on a single-node cluster', () => {
       await api?.stop();
       await prometheus.stop();
     }
-  }, 6 * MINUTE);
+  }, 8 * MINUTE);
 
   it('keeps existing traffic succeeding while destination and identity are stopped for 30 s', async () => {
     const web = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
