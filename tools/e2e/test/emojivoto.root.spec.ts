@@ -104,6 +104,13 @@ async function botCounts(): Promise<{ ok: number; failed: number; errors: number
   return { ok: Number(m[1]), failed: Number(m[2]), errors: Number(m[3]) };
 }
 
+/** A demo pod's proxy log lines about its control-plane streams, for a failure message. */
+async function controlLog(app: string): Promise<string> {
+  const p = await demoPod(cluster, app);
+  const log = await podLogs(dir, DEMO_NS, p.metadata.name, PROXY_CONTAINER).catch((e: Error) => e.message);
+  return `${app}'s proxy log (control lines):\n${log.split('\n').filter((l) => /stream|reconnect|control|keepalive|resolv/i.test(l)).slice(-40).join('\n')}`;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp('/tmp/trellis-e2e-');
 });
@@ -388,6 +395,7 @@ describe('the seeds journey on a single-node cluster', () => {
     await kubectlInput(cluster, WEB_AUTHZ, 'apply', '-f', '-');
     const enforced = await millisUntil(cluster, 'a request from this host to web answered 403', readyAt, async () => (await httpGet(`http://${webIp}/api/list`)).status === 403, MINUTE);
     console.log(`[e2e] destination replaced (${old[0]!.status.podIP} -> ${pod.status.podIP}): policy enforced by web's proxy ${enforced} ms after the new destination was Ready`);
+    if (enforced >= 5000) console.log(await controlLog('web-svc'));
     expect(enforced).toBeLessThan(5000);
     await kubectlInput(cluster, WEB_AUTHZ, 'delete', '-f', '-');
     const reopened = await millisUntil(cluster, 'a request from this host to web answered 200 again', Date.now(), async () => (await httpGet(`http://${webIp}/api/list`)).status === 200, MINUTE);
@@ -409,7 +417,9 @@ describe('the seeds journey on a single-node cluster', () => {
         }
       })();
       const used = await millisUntil(cluster, `the new emoji pod's proxy serving calls from ${WEB_ID}`, readyAt, async () =>
-        select(await proxyMetrics(pod), 'request_total', { direction: 'inbound', tls: 'true', client_id: WEB_ID }).some((s) => s.value > 0), MINUTE);
+        select(await proxyMetrics(pod), 'request_total', { direction: 'inbound', tls: 'true', client_id: WEB_ID }).some((s) => s.value > 0), MINUTE).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await controlLog('web-svc')}`);
+      });
       calling = false;
       await load;
       console.log(`[e2e] emoji scaled to 2: the new replica ${pod.metadata.name} served web's first call ${used} ms after it was Ready`);
