@@ -228,8 +228,10 @@ describe('the seeds journey on a single-node cluster', () => {
       await phases.run('trellis viz top deploy/voting', () => topVotingCase(cluster, TRELLIS_CLI));
     } finally {
       await viz.stop();
-      // Its pods would crowd the HA case's requests on this one node.
-      await kubectl(cluster, 'delete', 'namespace', 'trellis-viz', '--wait=true', '--timeout=120s').catch(() => undefined);
+      // Its pods would crowd the HA case's requests on this one node. Uninstalled as a user would: deleting only
+      // the namespace would leave the tap APIService pointing nowhere, and the namespace controller then cannot
+      // finish deleting any namespace (the HA case deletes the demo's).
+      await kubectlInput(cluster, await exec(process.execPath, [TRELLIS_CLI, 'viz', 'uninstall', '--kubeconfig', cluster.kubeconfig]), 'delete', '--wait=true', '--timeout=120s', '-f', '-');
     }
   }, 14 * MINUTE);
 

@@ -55,6 +55,8 @@ function trellisUntil(cluster: Cluster, cli: string, args: readonly string[], en
   });
 }
 
+type Container = { name: string; env?: { name: string; value?: string }[] };
+
 /** The tap API is registered and available, and the demo's proxies carry the tap identity. */
 export async function tapReadyCase(cluster: Cluster): Promise<void> {
   await until(
@@ -63,7 +65,9 @@ export async function tapReadyCase(cluster: Cluster): Promise<void> {
     async () => (await kubectl(cluster, 'get', 'apiservice', 'v1alpha1.tap.linkerd.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}')) === 'True',
     2 * MINUTE,
   );
-  const env = await kubectl(cluster, '-n', DEMO_NS, 'get', 'pods', '-l', 'app=web-svc', '-o', 'jsonpath={.items[*].spec.containers[?(@.name=="linkerd-proxy")].env[?(@.name=="LINKERD2_PROXY_TAP_SVC_NAME")].value}');
+  // The proxy is a native sidecar (an init container) or a regular container, depending on the injector's values.
+  const web = JSON.parse(await kubectl(cluster, '-n', DEMO_NS, 'get', 'pods', '-l', 'app=web-svc', '-o', 'json')) as { items: { spec: { containers: Container[]; initContainers?: Container[] } }[] };
+  const env = web.items.flatMap((p) => [...(p.spec.initContainers ?? []), ...p.spec.containers]).filter((c) => c.name === 'linkerd-proxy').flatMap((c) => c.env ?? []).filter((e) => e.name === 'LINKERD2_PROXY_TAP_SVC_NAME').map((e) => e.value).join(' ');
   expect(env, 'web pods were injected without the tap identity: install the control plane with TAP_IDENTITY_SET and restart the demo').toContain(TAP_IDENTITY);
 }
 
