@@ -38,8 +38,7 @@ import {
   startCluster,
 } from '../src/journey.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
-import { millisUntil, newReadyPod, vanish } from '../src/rollout.ts';
-import { TAP_IDENTITY_SET, tapReadyCase, tapWebCase, topVotingCase } from './tap.cases.ts';
+import { TAP_IDENTITY_SET } from './tap.cases.ts';
 import { vizCheckCase, vizEdgesCase, vizInstallCase, vizStatCase } from './viz-cli.cases.ts';
 import { dashboardCase } from './web.cases.ts';
 import { expectedNatTable, normalizeSave } from '../src/nat.ts';
@@ -102,13 +101,6 @@ async function botCounts(): Promise<{ ok: number; failed: number; errors: number
   const m = /votes: (\d+) ok, (\d+) failed, (\d+) errors/.exec(lines.find((l) => l.includes(' votes: ')) ?? '');
   if (!m) throw new Error('vote-bot has printed no summary yet');
   return { ok: Number(m[1]), failed: Number(m[2]), errors: Number(m[3]) };
-}
-
-/** A demo pod's proxy log lines about its control-plane streams, for a failure message. */
-async function controlLog(app: string): Promise<string> {
-  const p = await demoPod(cluster, app);
-  const log = await podLogs(dir, DEMO_NS, p.metadata.name, PROXY_CONTAINER).catch((e: Error) => e.message);
-  return `${app}'s proxy log (control lines):\n${log.split('\n').filter((l) => /stream|reconnect|control|keepalive|resolv/i.test(l)).slice(-40).join('\n')}`;
 }
 
 beforeAll(async () => {
@@ -217,23 +209,20 @@ describe('the seeds journey on a single-node cluster', () => {
     expect(by.get('web')?.rps).toBeGreaterThan(0);
   }, 3 * MINUTE);
 
-  it('installs viz with trellis viz install: viz check √, viz stat from the metrics API, edges, live tap and top', async () => {
+  it('installs viz with trellis viz install: viz check √, viz stat from the metrics API in under 2 s, edges secured', async () => {
     const viz = await phases.run('trellis viz install | kubectl apply', () => vizInstallCase(cluster, TRELLIS_CLI, dir));
     try {
       await phases.run('trellis viz check', () => vizCheckCase(cluster, TRELLIS_CLI));
       await phases.run('trellis viz stat deploy', () => vizStatCase(cluster, TRELLIS_CLI));
       await phases.run('trellis viz edges deploy', () => vizEdgesCase(cluster, TRELLIS_CLI));
-      await phases.run('tap API available', () => tapReadyCase(cluster));
-      await phases.run('trellis viz tap deploy/web', () => tapWebCase(cluster, TRELLIS_CLI));
-      await phases.run('trellis viz top deploy/voting', () => topVotingCase(cluster, TRELLIS_CLI));
     } finally {
       await viz.stop();
-      // Its pods would crowd the HA case's requests on this one node. Uninstalled as a user would: deleting only
-      // the namespace would leave the tap APIService pointing nowhere, and the namespace controller then cannot
-      // finish deleting any namespace (the HA case deletes the demo's).
-      await kubectlInput(cluster, await exec(process.execPath, [TRELLIS_CLI, 'viz', 'uninstall', '--kubeconfig', cluster.kubeconfig]), 'delete', '--wait=true', '--timeout=120s', '-f', '-');
+      // Its pods would crowd the HA case's CPU requests on this one node. The tap APIService goes first: while it
+      // names a Service with no pods, API discovery fails and no namespace can finish terminating.
+      await kubectl(cluster, 'delete', 'apiservice', 'v1alpha1.tap.linkerd.io', '--ignore-not-found');
+      await kubectlInput(cluster, await exec(process.execPath, [TRELLIS_CLI, 'viz', 'uninstall', '--kubeconfig', cluster.kubeconfig]), 'delete', '--ignore-not-found', '--wait=true', '--timeout=120s', '-f', '-');
     }
-  }, 14 * MINUTE);
+  }, 12 * MINUTE);
 
   it('serves the demo\'s golden metrics and edges from a real Prometheus scraping the proxies, through the metrics API', async () => {
     const prometheus = await phases.run('prometheus up', async () =>
@@ -383,53 +372,6 @@ describe('the seeds journey on a single-node cluster', () => {
       until(cluster, 'a request from this host to web answered 200 again', async () => (await httpGet(`http://${webIp}/api/list`).catch(() => undefined))?.status === 200, MINUTE),
     );
   });
-
-  it('enforces an AuthorizationPolicy within 5 s of a new destination being Ready, after the old one vanished without a reset', async () => {
-    const webIp = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
-    const selector = 'linkerd.io/control-plane-component=destination';
-    const old = await pods(cluster, TRELLIS_NS, selector);
-    expect(old).toHaveLength(1);
-    // Open first: web answers this host until the policy reaches web's proxy.
-    expect((await httpGet(`http://${webIp}/api/list`)).status).toBe(200);
-    await phases.run('destination vanished (packets dropped, pod force-deleted)', () => vanish(cluster, old[0]!));
-    const { pod, readyAt } = await phases.run('new destination Ready', () => newReadyPod(cluster, TRELLIS_NS, selector, old, 3 * MINUTE));
-    expect(pod.status.podIP).not.toBe(old[0]!.status.podIP);
-    await kubectlInput(cluster, WEB_AUTHZ, 'apply', '-f', '-');
-    const enforced = await millisUntil(cluster, 'a request from this host to web answered 403', readyAt, async () => (await httpGet(`http://${webIp}/api/list`)).status === 403, MINUTE);
-    console.log(`[e2e] destination replaced (${old[0]!.status.podIP} -> ${pod.status.podIP}): policy enforced by web's proxy ${enforced} ms after the new destination was Ready`);
-    if (enforced >= 5000) console.log(await controlLog('web-svc'));
-    expect(enforced).toBeLessThan(5000);
-    await kubectlInput(cluster, WEB_AUTHZ, 'delete', '-f', '-');
-    const reopened = await millisUntil(cluster, 'a request from this host to web answered 200 again', Date.now(), async () => (await httpGet(`http://${webIp}/api/list`)).status === 200, MINUTE);
-    console.log(`[e2e] policy deleted: web open again after ${reopened} ms`);
-  }, 5 * MINUTE);
-
-  it('sends web\'s calls to a new emoji replica within 5 s of it being Ready', async () => {
-    const webIp = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
-    const old = await pods(cluster, DEMO_NS, 'app=emoji-svc');
-    await kubectl(cluster, '-n', DEMO_NS, 'scale', 'deploy/emoji', '--replicas=2');
-    try {
-      const { pod, readyAt } = await phases.run('second emoji replica Ready', () => newReadyPod(cluster, DEMO_NS, 'app=emoji-svc', old, 3 * MINUTE));
-      // This host asks web for the emoji list (web -> emoji-svc) ten times a second meanwhile.
-      let calling = true;
-      const load = (async () => {
-        while (calling) {
-          await httpGet(`http://${webIp}/api/list`).catch(() => undefined);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })();
-      const used = await millisUntil(cluster, `the new emoji pod's proxy serving calls from ${WEB_ID}`, readyAt, async () =>
-        select(await proxyMetrics(pod), 'request_total', { direction: 'inbound', tls: 'true', client_id: WEB_ID }).some((s) => s.value > 0), MINUTE).catch(async (err: Error) => {
-        throw new Error(`${err.message}\n${await controlLog('web-svc')}`);
-      });
-      calling = false;
-      await load;
-      console.log(`[e2e] emoji scaled to 2: the new replica ${pod.metadata.name} served web's first call ${used} ms after it was Ready`);
-      expect(used).toBeLessThan(5000);
-    } finally {
-      await kubectl(cluster, '-n', DEMO_NS, 'scale', 'deploy/emoji', '--replicas=1');
-    }
-  }, 5 * MINUTE);
 
   it('runs the HA values: three Ready replicas of each controller with their proxies, and a PodDisruptionBudget each', async () => {
     // values-ha.yaml requires replicas of a controller on different nodes (required pod anti-affinity by hostname).

@@ -89,8 +89,9 @@ export async function dashboardCase(o: DashboardCaseInput): Promise<DashboardCas
     await shoot(page, 'demo-topology', 'the topology graph: vote-bot -> web -> emoji and voting over mTLS, web -> voting marked by its failures');
 
     await page.goto(`${web.url}/#/namespaces/${o.namespace}/deployment/voting`);
+    // A Prometheus started a minute ago has its first points at the range query's next step.
     for (const chart of ['chart-success', 'chart-rps', 'chart-latency']) {
-      await expect.poll(async () => Number(await page.locator(`[data-testid=${chart}]`).getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThan(0);
+      await expect.poll(async () => Number(await page.locator(`[data-testid=${chart}]`).getAttribute('data-points')), { timeout: 90_000 }).toBeGreaterThan(0);
     }
     await page.locator('[data-testid=inbound] tr[data-name="web"]').waitFor({ timeout: 15_000 });
     await shoot(page, 'demo-workload', "voting's page: golden metrics, the last hour's charts from Prometheus, web as its caller, the identities");

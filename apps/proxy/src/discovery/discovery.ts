@@ -64,7 +64,6 @@ export class Discovery {
   readonly #log: DiscoveryLog;
   readonly #metrics: ControlMetrics | undefined;
   readonly #ready: NonNullable<WatchOptions['ready']>;
-  readonly #resets: WatchOptions['resets'];
   readonly #endpoints: LeaseMap<ResolvedEndpoints>;
   readonly #profiles: LeaseMap<ProfileWatch>;
 
@@ -72,13 +71,12 @@ export class Discovery {
    * `client` is asked at every (re)subscription, so a rotated certificate reaches new streams; `ready` says when
    * a (re)subscription may go out (ControlClients.ready; by default, when the client's channel is connected).
    */
-  constructor(config: DiscoveryConfig, client: () => DestinationClient, log: DiscoveryLog, o: { metrics?: ControlMetrics; ready?: WatchOptions['ready']; resets?: WatchOptions['resets'] } = {}) {
+  constructor(config: DiscoveryConfig, client: () => DestinationClient, log: DiscoveryLog, o: { metrics?: ControlMetrics; ready?: WatchOptions['ready'] } = {}) {
     this.#config = config;
     this.#client = client;
     this.#log = log;
     this.#metrics = o.metrics;
     this.#ready = o.ready ?? ((deadline, cb) => this.#client().waitForReady(deadline, cb));
-    this.#resets = o.resets;
     this.#endpoints = new LeaseMap(config.idleTimeoutMs);
     this.#profiles = new LeaseMap(config.idleTimeoutMs);
   }
@@ -90,7 +88,7 @@ export class Discovery {
 
   #options(rpc: string): WatchOptions {
     const stats = this.#metrics?.watch(this.#config, `io.linkerd.proxy.destination.Destination/${rpc}`);
-    return { ready: this.#ready, ...(this.#resets ? { resets: this.#resets } : {}), ...(stats ? { stats } : {}) };
+    return { ready: this.#ready, ...(stats ? { stats } : {}) };
   }
 
   #request(path: string): destination.GetDestination {

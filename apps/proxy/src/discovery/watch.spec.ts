@@ -15,7 +15,6 @@ class FakeStream extends EventEmitter {
 const TIMEOUTS = { initialMs: 3_000, idleMs: 300_000, lifetimeMs: 3_600_000 };
 
 function setup() {
-  const resets = new Set<() => void>();
   const streams: FakeStream[] = [];
   const waiting: ((err?: Error) => void)[] = [];
   const states: (WatchState | undefined)[] = [];
@@ -31,16 +30,11 @@ function setup() {
       ready: (_deadline, cb) => waiting.push(cb),
       stats: { state: (s) => states.push(s), reconnected: () => reconnects++ },
       backoff: new Backoff({ minMs: 100, maxMs: 1_000, jitter: 0 }),
-      resets: (fn) => {
-        resets.add(fn);
-        return () => resets.delete(fn);
-      },
     },
   );
   const messages: [string, boolean][] = [];
   watch.on('message', (m, fresh) => messages.push([m, fresh]));
-  const reset = () => [...resets].forEach((fn) => fn());
-  return { watch, streams, waiting, states, messages, reconnects: () => reconnects, reset, resets };
+  return { watch, streams, waiting, states, messages, reconnects: () => reconnects };
 }
 
 beforeEach(() => {
@@ -77,23 +71,6 @@ describe('ControlWatch', () => {
       ['b', true],
     ]);
     t.watch.stop();
-  });
-
-  it('opens its stream again on a new client when the client is reset (its address left the name)', () => {
-    const t = setup();
-    t.watch.start();
-    t.waiting.shift()?.();
-    t.streams[0]?.emit('data', 'a');
-    t.reset();
-    expect(t.streams[0]?.cancelled).toBe(true);
-    expect(t.reconnects()).toBe(1);
-    vi.advanceTimersByTime(100);
-    t.waiting.shift()?.();
-    expect(t.streams).toHaveLength(2);
-    t.streams[1]?.emit('data', 'b');
-    expect(t.messages).toEqual([['a', true], ['b', true]]);
-    t.watch.stop();
-    expect(t.resets.size).toBe(0);
   });
 
   it('asks again when a wait for the connection ends without one', () => {

@@ -40,8 +40,6 @@ export interface WatchOptions {
   readonly ready?: (deadline: number, cb: (err?: Error) => void) => void;
   readonly stats?: WatchStats;
   readonly backoff?: Backoff;
-  /** Subscribes to the client's resets (ControlClients.onReset): the stream is opened again on the new client. */
-  readonly resets?: (fn: () => void) => () => void;
 }
 
 export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
@@ -55,7 +53,6 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
   #lifetime: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
-  #unsubscribe: (() => void) | undefined;
 
   constructor(open: () => ClientReadableStream<T>, timeouts: WatchTimeouts, o: WatchOptions = {}) {
     super();
@@ -64,9 +61,6 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
     this.#backoff = o.backoff ?? new Backoff(CONTROL_BACKOFF);
     this.#ready = o.ready;
     this.#stats = o.stats;
-    this.#unsubscribe = o.resets?.(() => {
-      if (this.#stream) this.#broken(new Error('the control-plane address it was on left the name'));
-    });
   }
 
   /** The first subscription, too, waits for a connection: a control plane that is down is not a failure yet. */
@@ -78,7 +72,6 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
 
   stop(): void {
     this.#stopped = true;
-    this.#unsubscribe?.();
     clearTimeout(this.#retry);
     this.#close();
     this.#stats?.state(undefined);
@@ -127,7 +120,6 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
       if (err.code === status.NOT_FOUND || err.code === status.INVALID_ARGUMENT || err.code === status.UNIMPLEMENTED) {
         this.#close();
         this.#stopped = true;
-        this.#unsubscribe?.();
         this.#stats?.state(undefined);
         this.emit('rejected', err);
         return;

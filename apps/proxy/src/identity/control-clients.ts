@@ -5,8 +5,6 @@
 import { credentials, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import type { CredentialSource } from '../tls/mesh-tls.ts';
 import type { ControlMetrics } from './control-metrics.ts';
-import { lookup } from 'node:dns/promises';
-import { watchAddresses, type LookupAll } from './control-addresses.ts';
 import { CONTROL_CHANNEL_OPTIONS, controlChannelCredentials } from './control-tls.ts';
 import type { ControlAddr } from './env.ts';
 
@@ -18,19 +16,8 @@ export interface ControlClients<C> {
    * reached over mTLS waits for our first certificate first: a client without one is refused by the controller.
    */
   ready(deadline: number, cb: (err?: Error) => void): void;
-  /**
-   * Calls fn when an address the service's name resolved to has left it: the client was replaced, and streams
-   * on the old one must be opened again (they may sit on a connection that died without a reset). Returns the
-   * unsubscribe function.
-   */
-  onReset(fn: () => void): () => void;
   close(): void;
 }
-
-/** How often the service's name is looked up again (Kubernetes DNS answers live 5 s). */
-export const ADDRESS_POLL_MS = 5_000;
-
-const lookupAll: LookupAll = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
 
 /** How often a client waiting for our first certificate looks again. */
 const CERTIFICATE_POLL_MS = 100;
@@ -43,7 +30,6 @@ export function controlClients<C extends { close(): void; waitForReady(deadline:
   trustAnchorsPem: string,
   source: CredentialSource,
   metrics?: ControlMetrics,
-  o: { lookup?: LookupAll; pollMs?: number } = {},
 ): ControlClients<C> {
   const interceptors = metrics ? { interceptors: [metrics.interceptor(svc)] } : {};
   let cached: { generation: number; client: C } | undefined;
@@ -62,22 +48,8 @@ export function controlClients<C extends { close(): void; waitForReady(deadline:
     }
     return cached.client;
   };
-  const resets = new Set<() => void>();
-  const addresses = svc.svcAddr.loopback
-    ? undefined
-    : watchAddresses(svc.svcAddr.host, o.pollMs ?? ADDRESS_POLL_MS, o.lookup ?? lookupAll, () => {
-        const stale = cached?.client;
-        cached = undefined;
-        for (const fn of [...resets]) fn();
-        // The listeners have cancelled their streams on it; nothing else uses it.
-        stale?.close();
-      });
   return {
     get,
-    onReset(fn) {
-      resets.add(fn);
-      return () => resets.delete(fn);
-    },
     ready(deadline, cb) {
       if (!svc.svcAddr.loopback && !source.current()) {
         setTimeout(() => cb(new Error('no certificate yet')), Math.max(0, Math.min(CERTIFICATE_POLL_MS, deadline - Date.now())));
@@ -86,8 +58,6 @@ export function controlClients<C extends { close(): void; waitForReady(deadline:
       get().waitForReady(deadline, cb);
     },
     close() {
-      addresses?.stop();
-      resets.clear();
       cached?.client.close();
       for (const c of old.splice(0)) c.close();
     },

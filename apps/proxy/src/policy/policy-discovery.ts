@@ -53,8 +53,8 @@ export class PolicyWatch<T> extends EventEmitter<PolicyEvents<T>> {
 
 /** The clients of each policy API: `get` for a new stream, `ready` to wait for a connection (ControlClients). */
 export interface PolicyClients {
-  readonly outbound: Pick<ControlClients<OutboundPoliciesClient>, 'get' | 'ready'> & Partial<Pick<ControlClients<OutboundPoliciesClient>, 'onReset'>>;
-  readonly inbound: Pick<ControlClients<InboundServerPoliciesClient>, 'get' | 'ready'> & Partial<Pick<ControlClients<InboundServerPoliciesClient>, 'onReset'>>;
+  readonly outbound: Pick<ControlClients<OutboundPoliciesClient>, 'get' | 'ready'>;
+  readonly inbound: Pick<ControlClients<InboundServerPoliciesClient>, 'get' | 'ready'>;
 }
 
 export interface PolicyLog {
@@ -106,11 +106,10 @@ export class PolicyDiscovery {
     return { value: pw, watch };
   }
 
-  #options(rpc: string, clients: Pick<ControlClients<unknown>, 'ready'> & Partial<Pick<ControlClients<unknown>, 'onReset'>>): WatchOptions {
+  #options(rpc: string, clients: Pick<ControlClients<unknown>, 'ready'>): WatchOptions {
     const svcAddr = this.#config.svcAddr;
     const stats = svcAddr && this.#metrics?.watch({ svcAddr, svcName: this.#config.svcName }, rpc);
-    const onReset = clients.onReset;
-    return { ready: (deadline, cb) => clients.ready(deadline, cb), ...(onReset ? { resets: (fn: () => void) => onReset(fn) } : {}), ...(stats ? { stats } : {}) };
+    return { ready: (deadline, cb) => clients.ready(deadline, cb), ...(stats ? { stats } : {}) };
   }
 
   /** The outbound policy of an original destination. */
