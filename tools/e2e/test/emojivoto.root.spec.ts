@@ -63,16 +63,13 @@ spec:
   - matches: [{path: {type: PathPrefix, value: /api}}]
     backendRefs: [{name: web-svc, port: 80}]
 `;
-/** A Server on web's port whose only AuthorizationPolicy admits vote-bot's identity (service account default). */
-const WEB_AUTHZ = `apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: web-http, namespace: ${DEMO_NS}}
-spec:
-  podSelector: {matchLabels: {app: web-svc}}
-  port: http
-  proxyProtocol: HTTP/1
----
-apiVersion: policy.linkerd.io/v1alpha1
+
+/**
+ * A Server on web's port whose only AuthorizationPolicy admits vote-bot's identity (service account default). The
+ * authorization goes in before the Server, as Linkerd's docs advise: a Server that exists before any policy names
+ * it denies everyone, vote-bot included, for as long as that lasts.
+ */
+const WEB_AUTHZ = `apiVersion: policy.linkerd.io/v1alpha1
 kind: MeshTLSAuthentication
 metadata: {name: vote-bot, namespace: ${DEMO_NS}}
 spec:
@@ -84,6 +81,14 @@ metadata: {name: web-from-vote-bot, namespace: ${DEMO_NS}}
 spec:
   targetRef: {group: policy.linkerd.io, kind: Server, name: web-http}
   requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: vote-bot}]
+---
+apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: web-http, namespace: ${DEMO_NS}}
+spec:
+  podSelector: {matchLabels: {app: web-svc}}
+  port: http
+  proxyProtocol: HTTP/1
 `;
 
 const phases = new Phases((line) => console.log(`[e2e] ${line}`));
