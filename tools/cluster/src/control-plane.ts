@@ -254,8 +254,12 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
   }
 }
 
-/** Stops the processes recorded in `dir` (only those) and removes the directory unless keepDir. */
-export async function down(dir: string, opts: { keepDir?: boolean } = {}): Promise<number> {
+/**
+ * Stops the processes recorded in `dir` (only those) and removes the directory unless keepDir. `beforeRelease` runs
+ * after the node is torn down but while this cluster still owns it: the node's network names are machine-wide, so a
+ * check for leftovers made after the release could see the next cluster's.
+ */
+export async function down(dir: string, opts: { keepDir?: boolean; beforeRelease?: () => Promise<void> } = {}): Promise<number> {
   const state = await readState(dir);
   let stopped = 0;
   if (state) {
@@ -273,7 +277,11 @@ export async function down(dir: string, opts: { keepDir?: boolean } = {}): Promi
     for (const rec of kubelets) await cleanKubeletNode(dir, rec.name.slice('kubelet-'.length));
     if (state.node) {
       await tearDownNode();
-      await releaseNode(dir);
+      try {
+        await opts.beforeRelease?.();
+      } finally {
+        await releaseNode(dir);
+      }
     }
   }
   if (!opts.keepDir) await rm(dir, { recursive: true, force: true });

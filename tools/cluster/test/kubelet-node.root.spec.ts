@@ -129,11 +129,12 @@ describe('trellis-cluster up --node --kubelet', () => {
     expect(podNs.length).toBeGreaterThan(0);
     const shims = (await run('pgrep', ['-f', `containerd-shim-runc-v2.*${dir}`]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
     stopped = true;
-    await down(dir);
+    let left: string[] = ['(not checked)'];
+    await down(dir, { beforeRelease: async () => void (left = [...(await leftovers()), ...(await kubeletNodeLeftovers(dir, NODE_NAME))]) });
     expect(recorded.filter(isOurs).map((p) => p.name)).toEqual([]);
     expect(shims.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
     expect(podNs.filter((ns) => existsSync(`/run/netns/${ns}`))).toEqual([]);
-    expect([...(await leftovers()), ...(await kubeletNodeLeftovers(dir, NODE_NAME))]).toEqual([]);
+    expect(left).toEqual([]);
     expect(existsSync(dir)).toBe(false);
   }, 120_000);
 });
