@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createIssuer, createTrustAnchor, encodeCertificates, privateKeyToPem } from '@trellis/pki';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
     'payload-size': { type: 'string', default: '1024' },
     'max-seconds': { type: 'string', default: '10' },
     profile: { type: 'boolean', default: false },
-    // Results file name under tools/bench/results (a trial run can keep the committed figures).
+    // Results file: a name under tools/bench/results or an absolute path (a trial run can keep the figures).
     out: { type: 'string', default: 'proxy-overhead.json' },
     // Paths to measure (comma-separated), for quick trials; all by default.
     paths: { type: 'string', default: '' },
@@ -58,6 +58,9 @@ const rate = Number(args.rate);
 const seconds = Number(args.seconds);
 const runs = Number(args.runs);
 const connections = String(Number(args.connections));
+// Resolved and created before the run: a results path that cannot be written fails now, not after the run.
+const outFile = resolve(resultsDir, args.out);
+mkdirSync(dirname(outFile), { recursive: true });
 const payload = String(Number(args['payload-size']));
 
 const fortio = execFileSync(join(root, 'tools', 'bin', 'ensure'), ['fortio']).toString().trim();
@@ -463,8 +466,13 @@ async function main(): Promise<void> {
     }
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
     Object.assign(result, { goalsMissed: misses, loadAverage: load });
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, args.out), JSON.stringify(result, null, 2) + '\n');
+    const json = JSON.stringify(result, null, 2) + '\n';
+    try {
+      writeFileSync(outFile, json);
+    } catch (err) {
+      // The run's figures are worth more than the file: print them rather than lose them.
+      process.stderr.write(`cannot write ${outFile} (${(err as Error).message}); results follow\n${json}`);
+    }
     const two = result.addedMs['outbound+inbound'];
     const meshed = result.addedMs.meshed;
     process.stdout.write(
