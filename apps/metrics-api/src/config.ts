@@ -1,6 +1,7 @@
 // The metrics API's configuration: flags parsed once into a frozen object. Invalid values name the flag.
-import { ConfigError, parseDuration, parseEnum, parseListenAddress, parsePort, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
+import { ConfigError, parseDuration, parseListenAddress, parsePort, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
+import { KUBECONFIG_FLAG, kubeconfigFlag, LOG_FLAGS, logFlags, parseHttpUrl } from '@trellis/config/component';
+import type { LogFormat, LogLevel } from '@trellis/telemetry';
 
 export interface MetricsApiConfig {
   readonly addr: ListenAddress;
@@ -24,22 +25,10 @@ export const METRICS_API_SPEC: CommandSpec = {
     'prometheus-timeout': { type: 'string', description: 'how long one query may take', default: '10s', value: 'DURATION' },
     'controller-namespace': { type: 'string', description: 'namespace of the Trellis control plane (meshed pods carry it)', default: 'trellis' },
     'proxy-admin-port': { type: 'string', description: "the proxies' admin port, whose traffic (probes, scrapes) stats leave out", default: '4191', value: 'PORT' },
-    kubeconfig: { type: 'string', description: 'kubeconfig file (default: in-cluster service account, then $KUBECONFIG)', value: 'FILE' },
-    'log-level': { type: 'string', description: 'log level', default: 'info' },
-    'log-format': { type: 'string', description: 'log format (plain, json)', default: 'plain' },
+    ...KUBECONFIG_FLAG,
+    ...LOG_FLAGS,
   },
 };
-
-function parseUrl(name: string, value: string): string {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: not a URL`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: expected an http:// or https:// URL`);
-  return value.replace(/\/+$/, '');
-}
 
 export function metricsApiConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }>): MetricsApiConfig {
   const v = cli.values;
@@ -49,12 +38,11 @@ export function metricsApiConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }
   return Object.freeze({
     addr: parseListenAddress('--addr', str('addr')),
     adminAddr: parseListenAddress('--admin-addr', str('admin-addr')),
-    prometheusUrl: parseUrl('--prometheus-url', str('prometheus-url')),
+    prometheusUrl: parseHttpUrl('--prometheus-url', str('prometheus-url')),
     prometheusTimeoutMs: timeout,
     controlPlaneNamespace: str('controller-namespace'),
     proxyAdminPort: parsePort('--proxy-admin-port', str('proxy-admin-port')),
-    kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined,
-    logLevel: parseEnum('--log-level', str('log-level'), LOG_LEVELS),
-    logFormat: parseEnum('--log-format', str('log-format'), LOG_FORMATS),
+    kubeconfig: kubeconfigFlag(v),
+    ...logFlags(v),
   });
 }

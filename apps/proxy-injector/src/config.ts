@@ -1,7 +1,8 @@
 // The injector's configuration: flags parsed once into a frozen object. Invalid values name the flag.
-import { parseEnum, parseListenAddress, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
+import { parseListenAddress, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
+import { KUBECONFIG_FLAG, kubeconfigFlag, LOG_FLAGS, logFlags } from '@trellis/config/component';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '@trellis/inject';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
+import type { LogFormat, LogLevel } from '@trellis/telemetry';
 
 export interface InjectorConfig {
   readonly addr: ListenAddress;
@@ -27,9 +28,8 @@ export const INJECTOR_SPEC: CommandSpec = {
     'tls-key': { type: 'string', description: 'PEM private key of the webhook (reloaded when it changes)', default: '/var/run/linkerd/tls/tls.key', value: 'FILE' },
     'values-file': { type: 'string', description: 'control-plane values (the trellis-config ConfigMap key "values")', default: '/var/run/linkerd/config/values', value: 'FILE' },
     'trust-anchors-file': { type: 'string', description: 'PEM trust anchors given to injected proxies', default: '/var/run/linkerd/identity/trust-roots/ca-bundle.crt', value: 'FILE' },
-    kubeconfig: { type: 'string', description: 'kubeconfig file (default: in-cluster service account, then $KUBECONFIG)', value: 'FILE' },
-    'log-level': { type: 'string', description: 'log level', default: 'info' },
-    'log-format': { type: 'string', description: 'log format (plain, json)', default: 'plain' },
+    ...KUBECONFIG_FLAG,
+    ...LOG_FLAGS,
   },
 };
 
@@ -45,8 +45,7 @@ export function injectorConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }>)
     tlsKeyFile: str('tls-key'),
     valuesFile: str('values-file'),
     trustAnchorsFile: str('trust-anchors-file'),
-    kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined,
-    logLevel: parseEnum('--log-level', str('log-level'), LOG_LEVELS),
-    logFormat: parseEnum('--log-format', str('log-format'), LOG_FORMATS),
+    kubeconfig: kubeconfigFlag(v),
+    ...logFlags(v),
   });
 }

@@ -1,29 +1,6 @@
 // Wiring only: parse the command line, build the parts, start them, drain on SIGTERM.
-import { runCommand, TrellisError } from '@trellis/config';
-import { createLogger, createRegistry } from '@trellis/telemetry';
+import { runComponent } from '@trellis/config/component';
 import { injectorConfig, INJECTOR_SPEC } from './config.ts';
-import { startInjector, type RunningInjector } from './injector.ts';
+import { startInjector } from './injector.ts';
 
-await runCommand(INJECTOR_SPEC, process.argv.slice(2), async (cli) => {
-  const config = injectorConfig(cli);
-  const log = createLogger({ name: 'proxy-injector', level: config.logLevel, format: config.logFormat });
-  let running: RunningInjector;
-  try {
-    running = await startInjector(config, { log, registry: createRegistry() });
-  } catch (err) {
-    // Unreadable files and the like: one line naming the problem, exit 1.
-    if (!(err instanceof TrellisError)) throw err;
-    log.fatal({ code: err.code }, err.message);
-    process.exitCode = 1;
-    return;
-  }
-  const stop = () => {
-    log.info('shutting down');
-    running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-});
+await runComponent({ spec: INJECTOR_SPEC, config: injectorConfig, start: startInjector, name: 'proxy-injector' });

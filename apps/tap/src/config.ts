@@ -1,6 +1,7 @@
 // The tap API's configuration: flags parsed once into a frozen object. Invalid values name the flag.
-import { parseEnum, parseListenAddress, parsePort, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
+import { parseListenAddress, parsePort, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
+import { KUBECONFIG_FLAG, kubeconfigFlag, LOG_FLAGS, logFlags } from '@trellis/config/component';
+import type { LogFormat, LogLevel } from '@trellis/telemetry';
 
 export interface TapApiConfig {
   readonly addr: ListenAddress;
@@ -22,9 +23,8 @@ export const TAP_API_SPEC: CommandSpec = {
     'tls-cert': { type: 'string', description: 'serving certificate (PEM)', default: '/var/run/trellis/tls/tls.crt', value: 'FILE' },
     'tls-key': { type: 'string', description: 'serving key (PEM)', default: '/var/run/trellis/tls/tls.key', value: 'FILE' },
     'tap-port': { type: 'string', description: "the proxies' tap (control) port", default: '4190', value: 'PORT' },
-    kubeconfig: { type: 'string', description: 'kubeconfig file (default: in-cluster service account, then $KUBECONFIG)', value: 'FILE' },
-    'log-level': { type: 'string', description: 'log level', default: 'info' },
-    'log-format': { type: 'string', description: 'log format (plain, json)', default: 'plain' },
+    ...KUBECONFIG_FLAG,
+    ...LOG_FLAGS,
   },
 };
 
@@ -37,8 +37,7 @@ export function tapApiConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }>): 
     tlsCertFile: str('tls-cert'),
     tlsKeyFile: str('tls-key'),
     tapPort: parsePort('--tap-port', str('tap-port')),
-    kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined,
-    logLevel: parseEnum('--log-level', str('log-level'), LOG_LEVELS),
-    logFormat: parseEnum('--log-format', str('log-format'), LOG_FORMATS),
+    kubeconfig: kubeconfigFlag(v),
+    ...logFlags(v),
   });
 }

@@ -1,6 +1,7 @@
 // The dashboard's configuration: flags parsed once into a frozen object. Invalid values name the flag.
-import { ConfigError, parseDuration, parseEnum, parseListenAddress, parsePort, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@trellis/telemetry';
+import { ConfigError, parseDuration, parseListenAddress, parsePort, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
+import { LOG_FLAGS, logFlags, parseHttpUrl } from '@trellis/config/component';
+import type { LogFormat, LogLevel } from '@trellis/telemetry';
 import { join } from 'node:path';
 
 export interface WebConfig {
@@ -30,21 +31,9 @@ export const WEB_SPEC: CommandSpec = {
     'upstream-timeout': { type: 'string', description: 'how long one call to the metrics API or Prometheus may take', default: '10s', value: 'DURATION' },
     'assets-dir': { type: 'string', description: 'the built front end (default: assets/ beside the program)', value: 'DIR' },
     'proxy-admin-port': { type: 'string', description: "the proxies' admin port, whose traffic (probes, scrapes) the history leaves out", default: '4191', value: 'PORT' },
-    'log-level': { type: 'string', description: 'log level', default: 'info' },
-    'log-format': { type: 'string', description: 'log format (plain, json)', default: 'plain' },
+    ...LOG_FLAGS,
   },
 };
-
-export function parseUrl(name: string, value: string): string {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: not a URL`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${name}: expected an http:// or https:// URL`);
-  return value.replace(/\/+$/, '');
-}
 
 export function webConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }>, defaultAssetsDir = join(import.meta.dirname, 'assets')): WebConfig {
   const v = cli.values;
@@ -54,13 +43,12 @@ export function webConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }>, defa
   return Object.freeze({
     addr: parseListenAddress('--addr', str('addr')),
     adminAddr: parseListenAddress('--admin-addr', str('admin-addr')),
-    metricsApiUrl: parseUrl('--metrics-api-url', str('metrics-api-url')),
-    prometheusUrl: parseUrl('--prometheus-url', str('prometheus-url')),
-    grafanaUrl: typeof v['grafana-url'] === 'string' && v['grafana-url'] !== '' ? parseUrl('--grafana-url', v['grafana-url']) : undefined,
+    metricsApiUrl: parseHttpUrl('--metrics-api-url', str('metrics-api-url')),
+    prometheusUrl: parseHttpUrl('--prometheus-url', str('prometheus-url')),
+    grafanaUrl: typeof v['grafana-url'] === 'string' && v['grafana-url'] !== '' ? parseHttpUrl('--grafana-url', v['grafana-url']) : undefined,
     upstreamTimeoutMs: timeout,
     assetsDir: typeof v['assets-dir'] === 'string' && v['assets-dir'] !== '' ? v['assets-dir'] : defaultAssetsDir,
     proxyAdminPort: parsePort('--proxy-admin-port', str('proxy-admin-port')),
-    logLevel: parseEnum('--log-level', str('log-level'), LOG_LEVELS),
-    logFormat: parseEnum('--log-format', str('log-format'), LOG_FORMATS),
+    ...logFlags(v),
   });
 }
