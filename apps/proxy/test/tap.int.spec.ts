@@ -4,7 +4,10 @@ import { Agent, createServer, request } from 'node:http';
 import { connect as h2Connect, createServer as createH2Server } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ipAddressFromString, type tap } from '@trellis/proto';
+import { ipAddressFromString, tap } from '@trellis/proto';
+import { frame } from '../src/tap/grpc-frames.ts';
+import { OBSERVE_PATH } from '../src/tap/server.ts';
+import { asPriorKnowledgeH2 } from '../src/tls/h2-prior-knowledge.ts';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
 import { listenOn } from './harness.ts';
 import { startFakeIdentity } from './mesh-fake-identity.ts';
@@ -185,6 +188,32 @@ describe('tap server', () => {
     expect(end?.$case === 'responseEnd' && end.value.responseBytes).toBe(7n);
     const init = r.events[0];
     expect(init?.sourceMeta?.labels).toEqual({ tls: 'no_identity' });
+  });
+
+  it('serves a tap controller whose proxy speaks HTTP/2 by prior knowledge over mTLS, offering no ALPN', async () => {
+    // What a meshed tap controller's outbound proxy sends: mTLS with the tap identity and no ALPN, as between proxies.
+    const s = await setup();
+    const mesh = new MeshTls({ current: () => creds });
+    const creds = await s.pki.issue(TAP);
+    const session = h2Connect(`http://${WEB}`, {
+      createConnection: () => asPriorKnowledgeH2(mesh.socket({ addr: `127.0.0.1:${s.tapPort}`, host: '127.0.0.1', port: s.tapPort, serverId: WEB })),
+    });
+    session.on('error', () => undefined);
+    cleanups.push(() => session.close());
+    const traffic = busy(s, [['GET', '/api/list']]);
+    cleanups.push(() => traffic.stop());
+    const stream = session.request({ ':method': 'POST', ':path': OBSERVE_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+    stream.end(frame(tap.ObserveRequest.encode({ limit: 1, match: match.pathPrefix('/api/list'), extract: undefined }).finish()));
+    const got = await new Promise<{ status: unknown; bytes: number; grpcStatus: unknown }>((resolve, reject) => {
+      let status: unknown;
+      let bytes = 0;
+      stream.on('response', (h) => (status = h[':status']));
+      stream.on('data', (d: Buffer) => (bytes += d.length));
+      stream.on('trailers', (t) => resolve({ status, bytes, grpcStatus: t['grpc-status'] }));
+      stream.on('error', reject);
+    });
+    expect(got).toMatchObject({ status: 200, grpcStatus: '0' });
+    expect(got.bytes, 'the tap streamed the events of one request').toBeGreaterThan(0);
   });
 
   it('refuses a client with another identity with Unauthenticated "Unauthorized client"', async () => {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { tap as tapProto } from '@trellis/proto';
 import type { MeshTls } from '../tls/mesh-tls.ts';
 import { detectTls } from '../tls/detect.ts';
+import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
 import { GRPC_INVALID_ARGUMENT, GRPC_UNIMPLEMENTED, TapError, UnauthorizedTapClientError } from './errors.ts';
 import { frame, unframeOne } from './grpc-frames.ts';
 import type { OpenTap, TapRegistry } from './registry.ts';
@@ -136,7 +137,8 @@ export function createTapServer(o: TapServerOptions): TapServer {
         // A ClientHello for another name than ours, or TLS without a certificate of our own: nothing to offer.
         if (d.kind === 'passthrough' || !tls) return socket.destroy();
         tls.terminate(socket, { alpn: ['h2'], handshakeTimeoutMs: o.detectTimeoutMs ?? 10_000 }).then(
-          (t) => serve(t.socket as unknown as Socket, t.clientId === o.permittedId ? { ok: true, peer: t.clientId } : { ok: false, message: 'Unauthorized client' }),
+          // A meshed tap controller's proxy speaks HTTP/2 by prior knowledge, with no ALPN, as between all proxies.
+          (t) => serve(asPriorKnowledgeH2(t.socket) as unknown as Socket, t.clientId === o.permittedId ? { ok: true, peer: t.clientId } : { ok: false, message: 'Unauthorized client' }),
           (err: Error) => o.log.debug({ err: err.message }, 'tap connection TLS failed'),
         );
       },
