@@ -10,6 +10,7 @@ import { Drain } from './drain.ts';
 import { startMesh, type Mesh } from './identity/mesh.ts';
 import { createInbound } from './inbound/inbound.ts';
 import type { ProxyLog } from './log.ts';
+import { EventLoopDelay } from './metrics/event-loop-delay.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { createOutbound } from './outbound/outbound.ts';
 import { adminAuthorizer } from './inbound/policy/admin.ts';
@@ -124,6 +125,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   };
 
   collectDefaultMetrics({ register: registry });
+  const loopDelay = new EventLoopDelay();
   const sweep = setInterval(() => {
     const now = Date.now();
     metrics.sweep(now, cfg.metricsRetainIdleMs);
@@ -133,7 +135,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   sweep.unref();
 
   const admin = createAdminServer({
-    metrics: async () => metrics.render() + (routeMetrics ? routeMetrics.all().map((f) => f.render()).join('') : '') + (await registry.metrics()),
+    metrics: async () => metrics.render() + (routeMetrics ? routeMetrics.all().map((f) => f.render()).join('') : '') + loopDelay.render() + (await registry.metrics()),
     // Meshed: 503 until the first certificate; plaintext mode has no identity to wait for.
     isReady: mesh ? () => mesh.isReady() : () => true,
     env: deps.env,
@@ -187,6 +189,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     },
     close: () => {
       clearInterval(sweep);
+      loopDelay.close();
       closeMesh();
       for (const s of [...outboundServers, inboundServer]) s.close();
       closeAdmin();

@@ -453,3 +453,18 @@ describe('drain', () => {
     own.proxy.close();
   });
 });
+
+describe('admin metrics', () => {
+  it('exposes the event-loop delay as a histogram that counts a blocked loop', async () => {
+    const count = (m: string, le: string) => Number(new RegExp(`^process_event_loop_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\d+)$`, 'm').exec(m)?.[1]);
+    const before = await h.metrics();
+    expect(before).toContain('# TYPE process_event_loop_delay_seconds histogram');
+    const over = (m: string) => count(m, '+Inf') - count(m, '0.1');
+    const until = Date.now() + 250;
+    while (Date.now() < until);
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await h.metrics();
+    expect(over(after) - over(before)).toBeGreaterThanOrEqual(1);
+    expect(count(after, '+Inf')).toBeGreaterThan(count(before, '+Inf'));
+  });
+});

@@ -256,6 +256,62 @@ function anonMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
+/** Cumulative event-loop delay buckets (upper bound in s -> count) from a proxy's /metrics; undefined without it. */
+type LoopBuckets = Map<number, number>;
+
+/**
+ * Scrapes a proxy's admin /metrics from inside its namespace, gzipped as Prometheus asks for it (so a window
+ * holds one scrape's cost, as a pod scraped at the run's length would), and reads process_event_loop_delay_seconds.
+ */
+function scrapeLoopDelay(ns: string): LoopBuckets | undefined {
+  let text: string;
+  try {
+    text = sh('ip', 'netns', 'exec', ns, 'curl', '-sf', '--compressed', '--max-time', '5', 'http://127.0.0.1:4191/metrics');
+  } catch {
+    return undefined;
+  }
+  const buckets: LoopBuckets = new Map();
+  for (const m of text.matchAll(/^process_event_loop_delay_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)) buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return buckets.size ? buckets : undefined;
+}
+
+/** The samples taken between two scrapes, per bucket (cumulative), added to `into`. */
+function addLoopWindow(into: LoopBuckets, before: LoopBuckets | undefined, after: LoopBuckets | undefined): void {
+  if (!before || !after) return;
+  for (const [le, n] of after) into.set(le, (into.get(le) ?? 0) + n - (before.get(le) ?? 0));
+}
+
+/**
+ * p99 (interpolated within its bucket, as Prometheus' histogram_quantile) and max (the upper bound of the
+ * highest bucket with a sample: the histogram's resolution) in ms, or null when the proxy has no histogram.
+ */
+function loopDelaySummary(b: LoopBuckets): { p99Ms: number; maxMsAtMost: number; samples: number } | null {
+  const les = [...b.keys()].sort((x, y) => x - y);
+  const total = b.get(Infinity) ?? 0;
+  if (total === 0) return null;
+  const rank = 0.99 * total;
+  let p99 = Infinity;
+  let prevLe = 0;
+  let prevN = 0;
+  for (const le of les) {
+    const n = b.get(le) ?? 0;
+    if (n >= rank) {
+      p99 = le === Infinity ? prevLe : prevLe + ((le - prevLe) * (rank - prevN)) / Math.max(1, n - prevN);
+      break;
+    }
+    prevLe = le;
+    prevN = n;
+  }
+  let max = 0;
+  let below = 0;
+  for (const le of les) {
+    const n = b.get(le) ?? 0;
+    if (n > below) max = le;
+    below = n;
+  }
+  return { p99Ms: round(p99 * 1000, 2), maxMsAtMost: max === Infinity ? Infinity : round(max * 1000, 2), samples: total };
+}
+
 interface FortioResult {
   readonly qps: number;
   readonly requests: number;
@@ -373,6 +429,10 @@ async function main(): Promise<void> {
     const samples: Record<PathName, FortioResult[]> = { direct: [], outbound: [], 'outbound+inbound': [], meshed: [] };
     const cpu: Record<PairName, { outbound: number[]; inbound: number[] }> = { plain: { outbound: [], inbound: [] }, mesh: { outbound: [], inbound: [] } };
     const userShare: Record<PairName, number[]> = { plain: [], mesh: [] };
+    // Event-loop delay of each proxy over the measured windows of the paths through it.
+    const loop: Record<PairName, { outbound: LoopBuckets; inbound: LoopBuckets }> = { plain: { outbound: new Map(), inbound: new Map() }, mesh: { outbound: new Map(), inbound: new Map() } };
+    const loopSides = (p: (typeof PATHS)[number]): ('outbound' | 'inbound')[] => (p.name === 'direct' ? [] : p.name === 'outbound' ? ['outbound'] : ['outbound', 'inbound']);
+    const nsOf = (pair: PairName, side: 'outbound' | 'inbound') => (side === 'outbound' ? PAIRS[pair].clientNs : PAIRS[pair].serverNs);
     const peakRss = zeroPerProxy();
     const peakAnon = zeroPerProxy();
     const sampler = setInterval(() => {
@@ -385,6 +445,9 @@ async function main(): Promise<void> {
     }, 200);
     for (let run = 0; run < runs; run++) {
       for (const p of measured) {
+        // Scraped outside the CPU window: the scrape's own cost is the loop's (it lands in this window's
+        // delay), not the requests'.
+        const loop0 = loopSides(p).map((side) => scrapeLoopDelay(nsOf(p.pair, side)));
         const before = each(cpuMicros);
         const split0 = each((x) => cpuSplit(x).user);
         const r = await runFortio(p, rate, seconds);
@@ -397,6 +460,7 @@ async function main(): Promise<void> {
           const user = cpuSplit(pid(pair, 'outbound')).user - split0[pair].outbound;
           userShare[pair].push(user / Math.max(1, after[pair].outbound - before[pair].outbound));
         }
+        loopSides(p).forEach((side, i) => addLoopWindow(loop[p.pair][side], loop0[i], scrapeLoopDelay(nsOf(p.pair, side))));
         process.stderr.write(`run ${run + 1}/${runs} ${p.name}: p50 ${round(r.percentilesMs['p50'] ?? 0)} ms, p99 ${round(r.percentilesMs['p99'] ?? 0)} ms, ${r.ok}/${r.requests} ok\n`);
       }
     }
@@ -441,10 +505,16 @@ async function main(): Promise<void> {
       meshedIdleRssMiB: idleRss.mesh,
       idleRssAfterWarmupMiB: idleRssAfterWarmup,
       idleRssAnonMiB: idleAnon,
+      // Per proxy over its measured windows: p99 and max (a bucket's upper bound) in ms, from its own
+      // process_event_loop_delay_seconds; null for a proxy without it (a floor script).
+      eventLoopDelay: {
+        plain: { outbound: loopDelaySummary(loop.plain.outbound), inbound: loopDelaySummary(loop.plain.inbound) },
+        mesh: { outbound: loopDelaySummary(loop.mesh.outbound), inbound: loopDelaySummary(loop.mesh.inbound) },
+      },
       maxThroughputQps: max,
       maxThroughputRatioToDirect: { outbound: ratio('outbound'), 'outbound+inbound': ratio('outbound+inbound'), meshed: ratio('meshed') },
       errors: Object.fromEntries(PATHS.map((p) => [p.name, samples[p.name].reduce((n, s) => n + s.requests - s.ok, 0)])),
-      goals: { cpuMicrosPerRequestPerProxy: 80, addedP50MsTwoProxies: 0.3, addedP99MsTwoProxies: 1, rssMiB: 60 },
+      goals: { cpuMicrosPerRequestPerProxy: 80, addedP50MsTwoProxies: 0.3, addedP99MsTwoProxies: 1, rssMiB: 60, eventLoopDelayP99Ms: 1, eventLoopDelayMaxMs: 5 },
       profileTopSelf: profile.plain,
       meshedProfileTopSelf: profile.mesh,
       runs: samples,
@@ -464,6 +534,17 @@ async function main(): Promise<void> {
       miss(`${label}RSS outbound`, rss.outbound, 60, 'MiB');
       miss(`${label}RSS inbound`, rss.inbound, 60, 'MiB');
     }
+    for (const [pair, label] of [
+      ['plain', ''],
+      ['mesh', 'meshed '],
+    ] as const)
+      for (const side of ['outbound', 'inbound'] as const) {
+        const d = result.eventLoopDelay[pair][side];
+        if (d) {
+          miss(`${label}loop delay p99 ${side}`, d.p99Ms, 1, 'ms');
+          miss(`${label}loop delay max ${side}`, d.maxMsAtMost, 5, 'ms');
+        }
+      }
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
     Object.assign(result, { goalsMissed: misses, loadAverage: load });
     const json = JSON.stringify(result, null, 2) + '\n';
@@ -475,11 +556,16 @@ async function main(): Promise<void> {
     }
     const two = result.addedMs['outbound+inbound'];
     const meshed = result.addedMs.meshed;
+    const loopText = (pair: PairName) => {
+      const d = result.eventLoopDelay[pair];
+      const one = (x: ReturnType<typeof loopDelaySummary>) => (x ? `${x.p99Ms}/${x.maxMsAtMost}` : '-');
+      return `loop delay p99/max ${one(d.outbound)} ${one(d.inbound)} ms (out in)`;
+    };
     process.stdout.write(
       `proxy-overhead: ${rate} rps x ${seconds}s x ${runs}; two proxies add p50 ${two['p50']} ms, p99 ${two['p99']} ms, p99.9 ${two['p99.9']} ms; ` +
-        `CPU ${result.cpuMicrosPerRequest.outbound}/${result.cpuMicrosPerRequest.inbound} us/req (out/in); RSS ${result.peakRssMiB.outbound}/${result.peakRssMiB.inbound} MiB; ` +
+        `CPU ${result.cpuMicrosPerRequest.outbound}/${result.cpuMicrosPerRequest.inbound} us/req (out/in); ${loopText('plain')}; RSS ${result.peakRssMiB.outbound}/${result.peakRssMiB.inbound} MiB; ` +
         `max throughput ${result.maxThroughputRatioToDirect['outbound']}x (one) ${result.maxThroughputRatioToDirect['outbound+inbound']}x (two) of direct; ` +
-        `meshed adds p50 ${meshed['p50']} ms, p99 ${meshed['p99']} ms, p99.9 ${meshed['p99.9']} ms; CPU ${result.meshedCpuMicrosPerRequest.outbound}/${result.meshedCpuMicrosPerRequest.inbound} us/req; ` +
+        `meshed adds p50 ${meshed['p50']} ms, p99 ${meshed['p99']} ms, p99.9 ${meshed['p99.9']} ms; CPU ${result.meshedCpuMicrosPerRequest.outbound}/${result.meshedCpuMicrosPerRequest.inbound} us/req; ${loopText('mesh')}; ` +
         `RSS ${result.meshedPeakRssMiB.outbound}/${result.meshedPeakRssMiB.inbound} MiB; max ${result.maxThroughputRatioToDirect.meshed}x of direct; ` +
         `${misses.length} goal(s) missed; load ${load}\n`,
     );

@@ -1,0 +1,94 @@
+// Event-loop delay as a Prometheus histogram, `process_event_loop_delay_seconds`: how late the loop ran a timer
+// that was due, the stall every request waiting on this loop shares (a sync gzip, a GC pause, TLS work). Sampled
+// by perf_hooks.monitorEventLoopDelay (a libuv timer in native code, no JS per sample); each scrape folds the
+// samples since the last one into cumulative buckets and resets the native histogram.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+/** Upper bounds in seconds: fine below 10 ms, where a proxy's loop should stay, coarse above. */
+export const EVENT_LOOP_DELAY_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+const NAME = 'process_event_loop_delay_seconds';
+
+export interface EventLoopDelaySource {
+  readonly count: number;
+  readonly mean: number;
+  readonly max: number;
+  percentile(p: number): number;
+  reset(): void;
+}
+
+export class EventLoopDelay {
+  readonly #source: EventLoopDelaySource;
+  readonly #stop: () => void;
+  /** The timer's own interval, in ns: the native histogram records the time between ticks, not the delay. */
+  readonly #resolutionNs: number;
+  /** Per bucket (not cumulative), the last one +Inf. */
+  readonly #counts = new Array<number>(EVENT_LOOP_DELAY_BUCKETS.length + 1).fill(0);
+  #count = 0;
+  #sumSeconds = 0;
+
+  /** A sampler on the loop at `resolutionMs`; tests pass a source of their own. */
+  constructor(resolutionMs = 10, source?: EventLoopDelaySource) {
+    this.#resolutionNs = resolutionMs * 1e6;
+    if (source) {
+      this.#source = source;
+      this.#stop = () => undefined;
+    } else {
+      const h = monitorEventLoopDelay({ resolution: resolutionMs });
+      h.enable();
+      this.#source = h;
+      this.#stop = () => h.disable();
+    }
+  }
+
+  /** Moves the samples taken since the last fold into the buckets. */
+  fold(): void {
+    const h = this.#source;
+    const n = h.count;
+    if (n === 0) return;
+    let below = 0;
+    for (let i = 0; i < EVENT_LOOP_DELAY_BUCKETS.length; i++) {
+      const atOrBelow = countAtOrBelow(h, n, (EVENT_LOOP_DELAY_BUCKETS[i] as number) * 1e9 + this.#resolutionNs);
+      this.#counts[i] = (this.#counts[i] as number) + atOrBelow - below;
+      below = atOrBelow;
+    }
+    this.#counts[EVENT_LOOP_DELAY_BUCKETS.length] = (this.#counts[EVENT_LOOP_DELAY_BUCKETS.length] as number) + n - below;
+    this.#count += n;
+    this.#sumSeconds += (Math.max(0, h.mean - this.#resolutionNs) * n) / 1e9;
+    h.reset();
+  }
+
+  /** The histogram in Prometheus text, after folding what the sampler recorded since the last scrape. */
+  render(): string {
+    this.fold();
+    let out = `# HELP ${NAME} Event loop delay: how late the loop ran a timer that was due.\n# TYPE ${NAME} histogram\n`;
+    let cumulative = 0;
+    for (let i = 0; i < EVENT_LOOP_DELAY_BUCKETS.length; i++) {
+      cumulative += this.#counts[i] as number;
+      out += `${NAME}_bucket{le="${EVENT_LOOP_DELAY_BUCKETS[i]}"} ${cumulative}\n`;
+    }
+    out += `${NAME}_bucket{le="+Inf"} ${this.#count}\n${NAME}_sum ${this.#sumSeconds}\n${NAME}_count ${this.#count}\n`;
+    return out;
+  }
+
+  close(): void {
+    this.#stop();
+  }
+}
+
+/**
+ * How many of the n samples are at or below `ns`: the largest percentile whose value is within it, found by
+ * bisection (the native histogram answers percentiles, not counts; 30 steps resolve far below one sample).
+ */
+function countAtOrBelow(h: EventLoopDelaySource, n: number, ns: number): number {
+  if (h.max <= ns) return n;
+  if (h.percentile(100 / n) > ns) return 0;
+  let lo = 100 / n;
+  let hi = 100;
+  for (let i = 0; i < 30; i++) {
+    const mid = (lo + hi) / 2;
+    if (h.percentile(mid) <= ns) lo = mid;
+    else hi = mid;
+  }
+  return Math.round((lo * n) / 100);
+}
