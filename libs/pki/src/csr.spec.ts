@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +28,8 @@ describe('createCsr and parseCsr', () => {
     );
     expect(csr.dnsNames).toEqual([ID, 'other.example']);
     expect(csr.ipAddresses).toEqual(['10.0.0.1', '2001:db8:0:0:0:0:0:1']);
+    const mapped = parseCsr(await createCsr({ keys: generateKeyPair(), ipAddresses: ['::ffff:10.1.2.3', 'fe80::1:2'] }));
+    expect(mapped.ipAddresses).toEqual(['0:0:0:0:0:ffff:a01:203', 'fe80:0:0:0:0:0:1:2']);
     expect(csr.uris).toEqual(['spiffe://td/ns/x']);
   });
 
@@ -61,6 +63,22 @@ describe('createCsr and parseCsr', () => {
     const csr = parseCsr(new Uint8Array(await readFile(join(dir, 'csr'))));
     expect(csr.dnsNames).toEqual([ID]);
     expect(csr.verifySignature()).toBe(true);
+  });
+
+  it('writes a CSR that openssl verifies and reads as the proxy identity with a P-256 key and one DNS SAN', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pki-'));
+    const long = `${'a'.repeat(40)}.${ID}`;
+    await writeFile(join(dir, 'csr.der'), await createCsr({ keys: generateKeyPair(), dnsNames: [long] }));
+    const { stdout, stderr } = await run('openssl', ['req', '-inform', 'DER', '-in', join(dir, 'csr.der'), '-noout', '-verify', '-text']);
+    expect(`${stdout}${stderr}`).toMatch(/verify OK/i);
+    expect(stdout).toMatch(new RegExp(`Subject: CN ?= ?${long.replace(/\./g, "\\.")}\n`));
+    expect(stdout).toContain(`DNS:${long}`);
+    expect(stdout).toMatch(/ASN1 OID: prime256v1/);
+    expect(stdout).toContain('Signature Algorithm: ecdsa-with-SHA256');
+  });
+
+  it('refuses an IP SAN that is not an address', async () => {
+    await expect(createCsr({ keys: generateKeyPair(), ipAddresses: ['10.0.0'] })).rejects.toThrow(/is not an IP address/);
   });
 
   it.each([

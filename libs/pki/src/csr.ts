@@ -1,12 +1,12 @@
-// PKCS#10 certificate signing requests: built with @peculiar/x509 (proxies, tests, tools) and parsed with
+// PKCS#10 certificate signing requests: built with the DER writer (proxies, tests, tools) and parsed with
 // the strict DER reader (identity's hot path). Parsing only extracts facts; the policy (which names and
 // keys are acceptable) belongs to the caller.
-import { createPublicKey, verify, type KeyObject, type webcrypto } from 'node:crypto';
-import { DerReader, TAG, decodeOid, readSingle, tlvRaw, tlvValue, type Tlv } from './der.ts';
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import { DerReader, TAG, bitString, decodeOid, der, encodeOid, octetString, readSingle, sequence, tlvRaw, tlvValue, type Tlv } from './der.ts';
 import { PkiError } from './errors.ts';
-import { ECDSA_SHA256, toCryptoKeyPair, type KeyPair } from './keys.ts';
+import { spkiOf, type KeyPair } from './keys.ts';
 import { OID, SIGNATURE_DIGESTS } from './oids.ts';
-import { x509 } from './x509.ts';
 
 export interface ParsedCsr {
   readonly der: Uint8Array;
@@ -200,7 +200,7 @@ function decodeDirectoryString(t: Tlv): string {
 }
 
 export interface CsrOptions {
-  /** ECDSA (any curve) or RSA: other kinds exist only so tests can prove identity refuses them. */
+  /** ECDSA (P-256, P-384, P-521) or RSA: other kinds exist only so tests can prove identity refuses them. */
   readonly keys: KeyPair;
   /** Subject CN; defaults to the first DNS name. Pass '' for an empty subject. */
   readonly commonName?: string;
@@ -209,43 +209,64 @@ export interface CsrOptions {
   readonly uris?: readonly string[];
 }
 
-/** Builds a DER CSR, as the proxy does before its first Certify: CN = identity, one DNS SAN = identity. */
+/**
+ * Builds a DER PKCS#10 request (RFC 2986) with the DER writer and node:crypto's signature, as the proxy does
+ * before its first Certify: CN = identity, one DNS SAN = identity, signed by its ECDSA P-256 key.
+ */
 export async function createCsr(opts: CsrOptions): Promise<Uint8Array> {
   const cn = opts.commonName ?? opts.dnsNames?.[0] ?? '';
-  const sans: x509.JsonGeneralName[] = [
-    ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
-    ...(opts.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
-    ...(opts.uris ?? []).map((value) => ({ type: 'url' as const, value })),
+  const { digest, algorithm } = signatureAlgorithm(opts.keys.privateKey);
+  const sans = [
+    ...(opts.dnsNames ?? []).map((n) => der(0x82, Buffer.from(n, 'latin1'))),
+    ...(opts.ipAddresses ?? []).map((ip) => der(0x87, ipBytes(ip))),
+    ...(opts.uris ?? []).map((u) => der(0x86, Buffer.from(u, 'latin1'))),
   ];
-  const { keys, signingAlgorithm } = webCryptoKeys(opts.keys);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: cn === '' ? [] : [{ CN: [cn] }],
-    keys,
-    signingAlgorithm,
-    extensions: sans.length === 0 ? [] : [new x509.SubjectAlternativeNameExtension(sans)],
-  });
-  return new Uint8Array(csr.rawData);
+  const subject = cn === '' ? sequence() : sequence(der(TAG.SET, sequence(encodeOid(OID.commonName), der(TAG.UTF8_STRING, Buffer.from(cn, 'utf8')))));
+  const extensionRequest = sequence(encodeOid(OID.extensionRequest), der(TAG.SET, sequence(sequence(encodeOid(OID.subjectAltName), octetString(sequence(...sans))))));
+  const info = sequence(der(TAG.INTEGER, Uint8Array.of(0)), subject, spkiOf(opts.keys.publicKey), der(0xa0, ...(sans.length === 0 ? [] : [extensionRequest])));
+  const signature = sign(digest, info, opts.keys.privateKey);
+  return sequence(info, algorithm, bitString(signature));
 }
 
-function webCryptoKeys(k: KeyPair): { keys: webcrypto.CryptoKeyPair; signingAlgorithm: webcrypto.Algorithm } {
-  const type = k.privateKey.asymmetricKeyType;
+/** The digest and AlgorithmIdentifier for a key: ECDSA with the curve's hash, RSA PKCS#1 v1.5 with SHA-256. */
+function signatureAlgorithm(key: KeyObject): { digest: string; algorithm: Uint8Array } {
+  const type = key.asymmetricKeyType;
   if (type === 'ec') {
-    const curves: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
-    const namedCurve = curves[k.privateKey.asymmetricKeyDetails?.namedCurve ?? ''];
-    if (namedCurve === undefined) throw new PkiError('TRELLIS_ERR_PKI_KEY_UNSUPPORTED', 'unsupported EC curve for a CSR');
-    const alg = { name: 'ECDSA', namedCurve };
-    if (namedCurve === 'P-256') return { keys: toCryptoKeyPair(k), signingAlgorithm: ECDSA_SHA256 };
-    return {
-      keys: { privateKey: k.privateKey.toCryptoKey(alg, false, ['sign']), publicKey: k.publicKey.toCryptoKey(alg, true, ['verify']) },
-      signingAlgorithm: { name: 'ECDSA', hash: namedCurve === 'P-384' ? 'SHA-384' : 'SHA-512' } as webcrypto.Algorithm,
+    const byCurve: Record<string, [string, string]> = {
+      prime256v1: ['sha256', OID.ecdsaWithSha256],
+      secp384r1: ['sha384', OID.ecdsaWithSha384],
+      secp521r1: ['sha512', OID.ecdsaWithSha512],
     };
+    const found = byCurve[key.asymmetricKeyDetails?.namedCurve ?? ''];
+    if (found === undefined) throw new PkiError('TRELLIS_ERR_PKI_KEY_UNSUPPORTED', 'unsupported EC curve for a CSR');
+    // RFC 5758 §3.2: the ECDSA algorithm identifiers have no parameters.
+    return { digest: found[0], algorithm: sequence(encodeOid(found[1])) };
   }
-  if (type === 'rsa') {
-    const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-    return {
-      keys: { privateKey: k.privateKey.toCryptoKey(alg, false, ['sign']), publicKey: k.publicKey.toCryptoKey(alg, true, ['verify']) },
-      signingAlgorithm: alg,
-    };
-  }
+  // RFC 4055 §5: NULL parameters for the RSA PKCS#1 v1.5 identifiers.
+  if (type === 'rsa') return { digest: 'sha256', algorithm: sequence(encodeOid(OID.sha256WithRsa), der(TAG.NULL, new Uint8Array())) };
   throw new PkiError('TRELLIS_ERR_PKI_KEY_UNSUPPORTED', `unsupported key type ${type ?? 'unknown'} for a CSR`);
+}
+
+/** An iPAddress GeneralName's octets: 4 for IPv4, 16 for IPv6 ("::" expanded). */
+function ipBytes(ip: string): Uint8Array {
+  if (isIPv4(ip)) return Uint8Array.from(ip.split('.').map(Number));
+  if (!isIPv6(ip)) throw new PkiError('TRELLIS_ERR_PKI_CSR_MALFORMED', `subjectAltName IP ${JSON.stringify(ip)} is not an IP address`);
+  let text = ip;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4?.[1]) {
+    const b = v4[1].split('.').map(Number) as [number, number, number, number];
+    text = text.slice(0, -v4[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const part = (s: string) => (s === '' ? [] : s.split(':'));
+  const left = part(head);
+  const right = tail === undefined ? [] : part(tail);
+  const groups = [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  });
+  return out;
 }

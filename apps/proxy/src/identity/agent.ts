@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCsr, generateKeyPair, privateKeyToPkcs8, type KeyPair } from '@trellis/pki';
+import { createCsr, generateKeyPair, privateKeyToPkcs8, type KeyPair } from '@trellis/pki/workload';
 import type { identity } from '@trellis/proto';
 import type { Logger } from 'pino';
 import type { IdentityConfig } from './config.ts';

@@ -1,6 +1,6 @@
 // Identity settings (docs/reference/linkerd-proxy.md §3, §7; docs/reference/linkerd-contracts.md §2.1), parsed once into a frozen object.
 import { ConfigError } from '@trellis/config';
-import { decodeCertificates } from '@trellis/pki';
+import { decodeCertificates } from '@trellis/pki/workload';
 import { badValue, controlAddr, EnvReader, type ControlAddr, type Env } from './env.ts';
 
 export interface IdentityConfig {

@@ -2,7 +2,7 @@
 // the leaf chains to a trust anchor through the intermediates, is unexpired, carries our identity among its
 // SANs, and holds the public half of our key.
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { spkiOf, tlsCredentials, verifyChain, type TlsCredentials } from '@trellis/pki';
+import { spkiOf, tlsCredentials, verifyChain, type TlsCredentials } from '@trellis/pki/workload';
 import { IdentityError } from './errors.ts';
 
 export interface Credentials {
