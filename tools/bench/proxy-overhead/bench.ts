@@ -3,7 +3,7 @@
 // between the proxies), runs interleaved; then closed-loop max throughput per path. See README.md.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createIssuer, createTrustAnchor, encodeCertificates, privateKeyToPem } from '@trellis/pki';
+import { CertificateAuthority, createCsr, createIssuer, createTrustAnchor, encodeCertificates, generateKeyPair, parseCsr, privateKeyToPem } from '@trellis/pki';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,8 @@ const proxySource = join(root, 'apps', 'proxy', 'src', 'main.ts');
 const defaultProxyMain = join(root, 'dist', 'bench', 'proxy', 'main.js');
 const proxyInitMain = join(root, 'apps', 'proxy-init', 'src', 'main.ts');
 const controlPlaneMain = join(import.meta.dirname, 'control-plane.ts');
+const floorMain = join(import.meta.dirname, 'floor', 'parser.ts');
+const tlsFloorMain = join(import.meta.dirname, 'floor', 'tls.ts');
 const NODE = process.execPath;
 
 const { values: args } = parseArgs({
@@ -74,23 +76,40 @@ const tag = `trellis-bench-${process.pid}`;
 const PAIRS = {
   plain: { clientNs: `${tag}-client`, serverNs: `${tag}-server`, clientIp: '10.244.93.1', serverIp: '10.244.93.2', outboundIgnore: '8080', inboundIgnore: '4190,4191,8080,8081' },
   mesh: { clientNs: `${tag}-mclient`, serverNs: `${tag}-mserver`, clientIp: '10.244.94.1', serverIp: '10.244.94.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
+  // Linkerd's own proxy (linkerd2-proxy) as the pair's proxies, meshed the same way, against the same stub control plane.
+  linkerd: { clientNs: `${tag}-lclient`, serverNs: `${tag}-lserver`, clientIp: '10.244.95.1', serverIp: '10.244.95.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
+  // Floors: the llhttp relay (floor/parser.ts) in plaintext, and the same relay with mTLS 1.3 between the
+  // pods (floor/tls.ts, certificates from the meshed proxies' issuer).
+  floor: { clientNs: `${tag}-fclient`, serverNs: `${tag}-fserver`, clientIp: '10.244.96.1', serverIp: '10.244.96.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
+  tlsFloor: { clientNs: `${tag}-tclient`, serverNs: `${tag}-tserver`, clientIp: '10.244.97.1', serverIp: '10.244.97.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
 } as const;
+const PAIR_NAMES = Object.keys(PAIRS) as PairName[];
+/** One value per pair. */
+const perPair = <T>(f: (pair: PairName) => T): Record<PairName, T> => Object.fromEntries(PAIR_NAMES.map((p) => [p, f(p)])) as Record<PairName, T>;
 type PairName = keyof typeof PAIRS;
 const PATHS = [
   { name: 'direct', pair: 'plain', port: 8080 },
   { name: 'outbound', pair: 'plain', port: 8081 },
   { name: 'outbound+inbound', pair: 'plain', port: 8082 },
   { name: 'meshed', pair: 'mesh', port: 8083 },
+  { name: 'linkerd', pair: 'linkerd', port: 8084 },
+  { name: 'floor', pair: 'floor', port: 8085 },
+  { name: 'meshed-floor', pair: 'tlsFloor', port: 8087 },
 ] as const;
 type PathName = (typeof PATHS)[number]['name'];
 const measured = args.paths ? PATHS.filter((p) => args.paths.split(',').includes(p.name)) : PATHS;
 /** The paths through two proxies, and the proxies whose CPU each one measures. */
-const TWO_PROXY_PATHS = { 'outbound+inbound': 'plain', meshed: 'mesh' } as const;
+const TWO_PROXY_PATHS: Partial<Record<PathName, PairName>> = { 'outbound+inbound': 'plain', meshed: 'mesh', linkerd: 'linkerd', floor: 'floor', 'meshed-floor': 'tlsFloor' };
 
 // Meshed path: the identities the two proxies get from Certify, and the service the client calls.
 const CLIENT_ID = 'fortio-client.bench.serviceaccount.identity.trellis.cluster.local';
 const SERVER_ID = 'fortio.bench.serviceaccount.identity.trellis.cluster.local';
 const MESH_FQN = 'fortio.bench.svc.cluster.local';
+const L5D_CLIENT_ID = 'fortio-client-l5d.bench.serviceaccount.identity.trellis.cluster.local';
+const L5D_SERVER_ID = 'fortio-l5d.bench.serviceaccount.identity.trellis.cluster.local';
+const L5D_FQN = 'fortio-l5d.bench.svc.cluster.local';
+const CONTROL_SVC_NAME = 'trellis-destination.trellis.serviceaccount.identity.trellis.cluster.local';
+const linkerdEntrypoint = join(root, 'tools', 'linkerd-proxy', 'src', 'main.ts');
 const CONTROL_ADDR = '127.0.0.1:8086';
 const children: ChildProcess[] = [];
 
@@ -163,17 +182,32 @@ async function meshSetup(): Promise<MeshSetup> {
   writeFileSync(join(dir, 'pki', 'key.pem'), privateKeyToPem(issuer.keys.privateKey));
   writeFileSync(join(dir, 'pki', 'ca-bundle.crt'), trustAnchorsPem);
   const tokens: Record<string, string> = {};
-  for (const id of [CLIENT_ID, SERVER_ID]) {
+  for (const id of [CLIENT_ID, SERVER_ID, L5D_CLIENT_ID, L5D_SERVER_ID]) {
     tokens[`token-${id}`] = id;
     mkdirSync(join(dir, id), { mode: 0o777 });
     chmodSync(join(dir, id), 0o777);
     writeFileSync(join(dir, id, 'token'), `token-${id}`, { mode: 0o644 });
   }
   writeFileSync(join(dir, 'tokens.json'), JSON.stringify(tokens));
+  // The meshed floor's certificates: leaves for the meshed identities from the same issuer, as Certify issues them.
+  const ca = CertificateAuthority.fromParts({ chain: [issuer.certificate], privateKey: issuer.keys.privateKey, trustAnchors: [anchor.certificate] });
+  for (const id of [CLIENT_ID, SERVER_ID]) {
+    const keys = generateKeyPair();
+    const leaf = ca.issue(parseCsr(await createCsr({ keys, dnsNames: [id] })), id, { lifetimeMs: 24 * 3_600_000, clockSkewMs: 10_000 });
+    const d = join(dir, `floor-${id}`);
+    mkdirSync(d);
+    writeFileSync(join(d, 'crt.pem'), encodeCertificates([leaf.der, issuer.certificate]));
+    writeFileSync(join(d, 'key.pem'), privateKeyToPem(keys.privateKey));
+    writeFileSync(join(d, 'ca.pem'), trustAnchorsPem);
+  }
   const m = PAIRS.mesh;
+  const l = PAIRS.linkerd;
   writeFileSync(
     join(dir, 'destination.json'),
-    JSON.stringify({ profiles: { [`${m.serverIp}:8083`]: MESH_FQN }, services: { [`${MESH_FQN}:8083`]: [{ ip: m.serverIp, port: 8083, identity: SERVER_ID }] } }),
+    JSON.stringify({
+      profiles: { [`${m.serverIp}:8083`]: MESH_FQN, [`${l.serverIp}:8084`]: L5D_FQN },
+      services: { [`${MESH_FQN}:8083`]: [{ ip: m.serverIp, port: 8083, identity: SERVER_ID }], [`${L5D_FQN}:8084`]: [{ ip: l.serverIp, port: 8084, identity: L5D_SERVER_ID }] },
+    }),
   );
   return { dir, trustAnchorsPem };
 }
@@ -184,7 +218,7 @@ function startControlPlane(ns: string, mesh: MeshSetup): Promise<ChildProcess> {
 }
 
 /** The variables the injector renders for a meshed proxy (identity and destination on loopback). */
-function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh']): Record<string, string> {
+function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh' | 'linkerd']): Record<string, string> {
   return {
     LINKERD2_PROXY_IDENTITY_DIR: join(mesh.dir, identity, 'end-entity'),
     LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(mesh.dir, identity, 'token'),
@@ -214,6 +248,47 @@ function startProxy(ns: string, ip: string, profileDir: string | undefined, mesh
       LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '2s',
     },
     /proxy listening/,
+    2102,
+  );
+}
+
+/** A floor script as a pair's proxy (4140 out, 4143 in), both sides relaying to the pair's server port. */
+function startFloor(ns: string, main: string, target: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+  return startIn(ns, [NODE, main], { FLOOR_OUT: target, FLOOR_IN: target, ...env }, /proxy listening/, 2102);
+}
+
+/**
+ * linkerd2-proxy as Linkerd's image starts it (tools/linkerd-proxy: the entrypoint writes key.p8 and csr.der,
+ * then execs the pinned binary in its own process), with the variables Linkerd's injector renders, one core
+ * (LINKERD2_PROXY_CORES=1, as a proxy without a CPU limit above one core gets), the stub control plane on
+ * loopback for identity, destination and policy.
+ */
+function startLinkerd(ns: string, mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['linkerd'], pod: string): Promise<ChildProcess> {
+  const env = meshEnv(mesh, identity, pair);
+  return startIn(
+    ns,
+    [NODE, linkerdEntrypoint],
+    {
+      ...env,
+      LINKERD2_PROXY_IDENTITY_SVC_NAME: 'trellis-identity.trellis.serviceaccount.identity.trellis.cluster.local',
+      LINKERD2_PROXY_DESTINATION_SVC_NAME: CONTROL_SVC_NAME,
+      LINKERD2_PROXY_POLICY_SVC_ADDR: CONTROL_ADDR,
+      LINKERD2_PROXY_POLICY_SVC_NAME: CONTROL_SVC_NAME,
+      LINKERD2_PROXY_POLICY_WORKLOAD: JSON.stringify({ ns: 'bench', pod }),
+      LINKERD2_PROXY_POLICY_CLUSTER_NETWORKS: env['LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS'] ?? '',
+      LINKERD2_PROXY_INBOUND_DEFAULT_POLICY: 'all-unauthenticated',
+      LINKERD2_PROXY_INBOUND_PORTS: '8084',
+      LINKERD2_PROXY_INBOUND_IPS: ns === pair.clientNs ? pair.clientIp : pair.serverIp,
+      LINKERD2_PROXY_CORES: '1',
+      LINKERD2_PROXY_LOG: 'warn,linkerd=info',
+      LINKERD2_PROXY_LOG_FORMAT: 'plain',
+      LINKERD2_PROXY_ADMIN_LISTEN_ADDR: '0.0.0.0:4191',
+      LINKERD2_PROXY_CONTROL_LISTEN_ADDR: '0.0.0.0:4190',
+      LINKERD2_PROXY_INBOUND_LISTEN_ADDR: '0.0.0.0:4143',
+      LINKERD2_PROXY_OUTBOUND_LISTEN_ADDR: '127.0.0.1:4140',
+      LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '2s',
+    },
+    /Admin interface on/,
     2102,
   );
 }
@@ -390,7 +465,7 @@ function bundleProxy(): void {
 
 type Proxies = Record<PairName, { outbound: ChildProcess; inbound: ChildProcess }>;
 type PerProxy = Record<PairName, { outbound: number; inbound: number }>;
-const zeroPerProxy = (): PerProxy => ({ plain: { outbound: 0, inbound: 0 }, mesh: { outbound: 0, inbound: 0 } });
+const zeroPerProxy = (): PerProxy => perPair(() => ({ outbound: 0, inbound: 0 }));
 
 async function main(): Promise<void> {
   if (!args.bundle) bundleProxy();
@@ -405,7 +480,10 @@ async function main(): Promise<void> {
     }
     const mesh = await meshSetup();
     const m = PAIRS.mesh;
-    for (const ns of [m.clientNs, m.serverNs]) await startControlPlane(ns, mesh);
+    const l = PAIRS.linkerd;
+    const f = PAIRS.floor;
+    const t = PAIRS.tlsFloor;
+    for (const ns of [m.clientNs, m.serverNs, l.clientNs, l.serverNs]) await startControlPlane(ns, mesh);
     const pl = PAIRS.plain;
     const proxies: Proxies = {
       plain: { outbound: await startProxy(pl.clientNs, pl.clientIp, profileDirs?.plain), inbound: await startProxy(pl.serverNs, pl.serverIp, undefined) },
@@ -413,25 +491,29 @@ async function main(): Promise<void> {
         outbound: await startProxy(m.clientNs, m.clientIp, profileDirs?.mesh, meshEnv(mesh, CLIENT_ID, m)),
         inbound: await startProxy(m.serverNs, m.serverIp, undefined, meshEnv(mesh, SERVER_ID, m)),
       },
+      linkerd: { outbound: await startLinkerd(l.clientNs, mesh, L5D_CLIENT_ID, l, 'fortio-client'), inbound: await startLinkerd(l.serverNs, mesh, L5D_SERVER_ID, l, 'fortio') },
+      floor: { outbound: await startFloor(f.clientNs, floorMain, `${f.serverIp}:8085`), inbound: await startFloor(f.serverNs, floorMain, `${f.serverIp}:8085`) },
+      tlsFloor: {
+        outbound: await startFloor(t.clientNs, tlsFloorMain, `${t.serverIp}:8087`, { FLOOR_TLS_DIR: join(mesh.dir, `floor-${CLIENT_ID}`), FLOOR_SERVER_NAME: SERVER_ID }),
+        inbound: await startFloor(t.serverNs, tlsFloorMain, `${t.serverIp}:8087`, { FLOOR_TLS_DIR: join(mesh.dir, `floor-${SERVER_ID}`), FLOOR_SERVER_NAME: SERVER_ID }),
+      },
     };
-    for (const ns of [m.clientNs, m.serverNs]) await waitReady(ns);
+    for (const ns of [m.clientNs, m.serverNs, l.clientNs, l.serverNs]) await waitReady(ns);
     const pid = (pair: PairName, side: 'outbound' | 'inbound') => proxies[pair][side].pid as number;
-    const each = (f: (pid: number) => number): PerProxy => ({
-      plain: { outbound: f(pid('plain', 'outbound')), inbound: f(pid('plain', 'inbound')) },
-      mesh: { outbound: f(pid('mesh', 'outbound')), inbound: f(pid('mesh', 'inbound')) },
-    });
+    const each = (f: (pid: number) => number): PerProxy => perPair((pair) => ({ outbound: f(pid(pair, 'outbound')), inbound: f(pid(pair, 'inbound')) }));
     const idleRss = each((x) => round(rssMiB(x), 1));
     const idleAnon = each((x) => round(anonMiB(x), 1));
     // Warm-up: JIT, pools and (meshed) discovery and TLS sessions, not measured.
     for (const p of measured) await runFortio(p, rate, 3);
     const idleRssAfterWarmup = each((x) => round(rssMiB(x), 1));
 
-    const samples: Record<PathName, FortioResult[]> = { direct: [], outbound: [], 'outbound+inbound': [], meshed: [] };
-    const cpu: Record<PairName, { outbound: number[]; inbound: number[] }> = { plain: { outbound: [], inbound: [] }, mesh: { outbound: [], inbound: [] } };
-    const userShare: Record<PairName, number[]> = { plain: [], mesh: [] };
+    const samples = Object.fromEntries(PATHS.map((p) => [p.name, [] as FortioResult[]])) as Record<PathName, FortioResult[]>;
+    const cpu = perPair(() => ({ outbound: [] as number[], inbound: [] as number[] }));
+    const userShare = perPair(() => [] as number[]);
     // Event-loop delay of each proxy over the measured windows of the paths through it.
-    const loop: Record<PairName, { outbound: LoopBuckets; inbound: LoopBuckets }> = { plain: { outbound: new Map(), inbound: new Map() }, mesh: { outbound: new Map(), inbound: new Map() } };
-    const loopSides = (p: (typeof PATHS)[number]): ('outbound' | 'inbound')[] => (p.name === 'direct' ? [] : p.name === 'outbound' ? ['outbound'] : ['outbound', 'inbound']);
+    const loop = perPair((): { outbound: LoopBuckets; inbound: LoopBuckets } => ({ outbound: new Map(), inbound: new Map() }));
+    const loopSides = (p: (typeof PATHS)[number]): ('outbound' | 'inbound')[] =>
+      p.pair !== 'plain' && p.pair !== 'mesh' ? [] : p.name === 'direct' ? [] : p.name === 'outbound' ? ['outbound'] : ['outbound', 'inbound'];
     const nsOf = (pair: PairName, side: 'outbound' | 'inbound') => (side === 'outbound' ? PAIRS[pair].clientNs : PAIRS[pair].serverNs);
     const peakRss = zeroPerProxy();
     const peakAnon = zeroPerProxy();
@@ -440,7 +522,7 @@ async function main(): Promise<void> {
         [peakRss, each(rssMiB)],
         [peakAnon, each(anonMiB)],
       ] as const)
-        for (const pair of ['plain', 'mesh'] as const)
+        for (const pair of PAIR_NAMES)
           peak[pair] = { outbound: Math.max(peak[pair].outbound, now[pair].outbound), inbound: Math.max(peak[pair].inbound, now[pair].inbound) };
     }, 200);
     for (let run = 0; run < runs; run++) {
@@ -452,8 +534,8 @@ async function main(): Promise<void> {
         const split0 = each((x) => cpuSplit(x).user);
         const r = await runFortio(p, rate, seconds);
         samples[p.name].push(r);
-        if (p.name === 'outbound+inbound' || p.name === 'meshed') {
-          const pair = TWO_PROXY_PATHS[p.name];
+        const pair = TWO_PROXY_PATHS[p.name];
+        if (pair) {
           const after = each(cpuMicros);
           cpu[pair].outbound.push((after[pair].outbound - before[pair].outbound) / r.requests);
           cpu[pair].inbound.push((after[pair].inbound - before[pair].inbound) / r.requests);
@@ -476,7 +558,7 @@ async function main(): Promise<void> {
     >;
     const added = (path: PathName) => Object.fromEntries(pct.map((k) => [k, round((medians[path][k] ?? 0) - (medians.direct[k] ?? 0))]));
 
-    const profile: Record<PairName, { fn: string; selfPercentOfBusy: number }[]> = { plain: [], mesh: [] };
+    const profile = perPair((): { fn: string; selfPercentOfBusy: number }[] => []);
     if (profileDirs) {
       for (const pair of ['plain', 'mesh'] as const) {
         const ob = proxies[pair].outbound;
@@ -493,7 +575,7 @@ async function main(): Promise<void> {
       when: new Date().toISOString(),
       settings: { rate, seconds, runs, connections: Number(connections), payloadBytes: Number(payload), proxyNodeFlags },
       latencyMsMedianOfRuns: medians,
-      addedMs: { outbound: added('outbound'), 'outbound+inbound': added('outbound+inbound'), meshed: added('meshed') },
+      addedMs: Object.fromEntries(PATHS.filter((p) => p.name !== 'direct').map((p) => [p.name, added(p.name)])) as Record<Exclude<PathName, 'direct'>, Record<string, number>>,
       cpuMicrosPerRequest: cpuOf('plain'),
       meshedCpuMicrosPerRequest: cpuOf('mesh'),
       outboundUserCpuShare: round(median(userShare.plain), 2),
@@ -507,12 +589,30 @@ async function main(): Promise<void> {
       idleRssAnonMiB: idleAnon,
       // Per proxy over its measured windows: p99 and max (a bucket's upper bound) in ms, from its own
       // process_event_loop_delay_seconds; null for a proxy without it (a floor script).
-      eventLoopDelay: {
-        plain: { outbound: loopDelaySummary(loop.plain.outbound), inbound: loopDelaySummary(loop.plain.inbound) },
-        mesh: { outbound: loopDelaySummary(loop.mesh.outbound), inbound: loopDelaySummary(loop.mesh.inbound) },
-      },
+      eventLoopDelay: perPair((pair) => ({ outbound: loopDelaySummary(loop[pair].outbound), inbound: loopDelaySummary(loop[pair].inbound) })),
       maxThroughputQps: max,
-      maxThroughputRatioToDirect: { outbound: ratio('outbound'), 'outbound+inbound': ratio('outbound+inbound'), meshed: ratio('meshed') },
+      maxThroughputRatioToDirect: Object.fromEntries(PATHS.filter((p) => p.name !== 'direct').map((p) => [p.name, ratio(p.name)])) as Record<Exclude<PathName, 'direct'>, number>,
+      // Every pair's figures side by side: our plaintext and meshed pairs, linkerd2-proxy, and the two floors.
+      pairs: perPair((pair) => ({
+        cpuMicrosPerRequest: cpuOf(pair),
+        peakRssMiB: { outbound: round(peakRss[pair].outbound, 1), inbound: round(peakRss[pair].inbound, 1) },
+        peakRssAnonMiB: { outbound: round(peakAnon[pair].outbound, 1), inbound: round(peakAnon[pair].inbound, 1) },
+        idleRssMiB: idleRss[pair],
+        idleRssAnonMiB: idleAnon[pair],
+      })),
+      // Ours over theirs (and over the floor): above 1 means ours costs more.
+      ratios: {
+        meshedToLinkerd: {
+          cpuOutbound: round(cpuOf('mesh').outbound / cpuOf('linkerd').outbound, 2),
+          cpuInbound: round(cpuOf('mesh').inbound / cpuOf('linkerd').inbound, 2),
+          peakRssOutbound: round(peakRss.mesh.outbound / peakRss.linkerd.outbound, 2),
+          peakRssAnonOutbound: round(peakAnon.mesh.outbound / peakAnon.linkerd.outbound, 2),
+          maxThroughput: round((max['meshed'] ?? 0) / (max['linkerd'] ?? 1), 3),
+        },
+        meshedToMeshedFloor: { cpuOutbound: round(cpuOf('mesh').outbound / cpuOf('tlsFloor').outbound, 2), cpuInbound: round(cpuOf('mesh').inbound / cpuOf('tlsFloor').inbound, 2) },
+        plainToFloor: { cpuOutbound: round(cpuOf('plain').outbound / cpuOf('floor').outbound, 2), cpuInbound: round(cpuOf('plain').inbound / cpuOf('floor').inbound, 2) },
+        linkerdToMeshedFloor: { cpuOutbound: round(cpuOf('linkerd').outbound / cpuOf('tlsFloor').outbound, 2), cpuInbound: round(cpuOf('linkerd').inbound / cpuOf('tlsFloor').inbound, 2) },
+      },
       errors: Object.fromEntries(PATHS.map((p) => [p.name, samples[p.name].reduce((n, s) => n + s.requests - s.ok, 0)])),
       goals: { cpuMicrosPerRequestPerProxy: 80, addedP50MsTwoProxies: 0.3, addedP99MsTwoProxies: 1, rssMiB: 60, eventLoopDelayP99Ms: 1, eventLoopDelayMaxMs: 5 },
       profileTopSelf: profile.plain,
@@ -556,6 +656,10 @@ async function main(): Promise<void> {
     }
     const two = result.addedMs['outbound+inbound'];
     const meshed = result.addedMs.meshed;
+    const lk = result.addedMs.linkerd;
+    const tf = result.addedMs['meshed-floor'];
+    const lp = result.pairs.linkerd;
+    const r = result.ratios;
     const loopText = (pair: PairName) => {
       const d = result.eventLoopDelay[pair];
       const one = (x: ReturnType<typeof loopDelaySummary>) => (x ? `${x.p99Ms}/${x.maxMsAtMost}` : '-');
@@ -566,7 +670,12 @@ async function main(): Promise<void> {
         `CPU ${result.cpuMicrosPerRequest.outbound}/${result.cpuMicrosPerRequest.inbound} us/req (out/in); ${loopText('plain')}; RSS ${result.peakRssMiB.outbound}/${result.peakRssMiB.inbound} MiB; ` +
         `max throughput ${result.maxThroughputRatioToDirect['outbound']}x (one) ${result.maxThroughputRatioToDirect['outbound+inbound']}x (two) of direct; ` +
         `meshed adds p50 ${meshed['p50']} ms, p99 ${meshed['p99']} ms, p99.9 ${meshed['p99.9']} ms; CPU ${result.meshedCpuMicrosPerRequest.outbound}/${result.meshedCpuMicrosPerRequest.inbound} us/req; ${loopText('mesh')}; ` +
-        `RSS ${result.meshedPeakRssMiB.outbound}/${result.meshedPeakRssMiB.inbound} MiB; max ${result.maxThroughputRatioToDirect.meshed}x of direct; ` +
+        `RSS ${result.meshedPeakRssMiB.outbound}/${result.meshedPeakRssMiB.inbound} MiB (private ${result.pairs.mesh.peakRssAnonMiB.outbound}/${result.pairs.mesh.peakRssAnonMiB.inbound}); max ${result.maxThroughputRatioToDirect.meshed}x of direct; ` +
+        `linkerd2-proxy adds p50 ${lk['p50']} ms, p99 ${lk['p99']} ms, p99.9 ${lk['p99.9']} ms; CPU ${lp.cpuMicrosPerRequest.outbound}/${lp.cpuMicrosPerRequest.inbound} us/req; ` +
+        `RSS ${lp.peakRssMiB.outbound}/${lp.peakRssMiB.inbound} MiB (private ${lp.peakRssAnonMiB.outbound}/${lp.peakRssAnonMiB.inbound}); max ${result.maxThroughputRatioToDirect.linkerd}x of direct; ` +
+        `ours/linkerd CPU ${r.meshedToLinkerd.cpuOutbound}/${r.meshedToLinkerd.cpuInbound}x, max ${r.meshedToLinkerd.maxThroughput}x; ` +
+        `floors: llhttp CPU ${result.pairs.floor.cpuMicrosPerRequest.outbound}/${result.pairs.floor.cpuMicrosPerRequest.inbound} us/req (plain/floor ${r.plainToFloor.cpuOutbound}/${r.plainToFloor.cpuInbound}x), ` +
+        `TLS CPU ${result.pairs.tlsFloor.cpuMicrosPerRequest.outbound}/${result.pairs.tlsFloor.cpuMicrosPerRequest.inbound} us/req, adds p50 ${tf['p50']} ms, p99 ${tf['p99']} ms (meshed/TLS floor ${r.meshedToMeshedFloor.cpuOutbound}/${r.meshedToMeshedFloor.cpuInbound}x, linkerd/TLS floor ${r.linkerdToMeshedFloor.cpuOutbound}/${r.linkerdToMeshedFloor.cpuInbound}x); ` +
         `${misses.length} goal(s) missed; load ${load}\n`,
     );
   } finally {
