@@ -1,4 +1,4 @@
-// `trellis viz install|uninstall|check|edges|dashboard` and `viz stat` over the metrics API, against the real API
+// `trellis viz install|uninstall|check|edges|dashboard` and `viz stat`/`viz routes` over the metrics API, against the real API
 // server: the install is helm template of helm/trellis-viz with the same values; the metrics API is the real one
 // (apps/metrics-api from its source) with its Prometheus away, so its own error must reach the user. The shared
 // cluster runs no pods, so a running extension (checks all √, stat and edges with traffic) is the end-to-end
@@ -133,5 +133,15 @@ describe('viz stat and edges over the metrics API', () => {
     expect(edges.err).toMatch(/^trellis viz edges: the metrics API answered 503: Prometheus at http:\/\/127\.0\.0\.1:9 is unreachable/);
     const bad = await trellis('viz', 'stat', 'widgets', '-n', 'default', '--metrics-api', metricsApiUrl);
     expect(bad.err).toMatch(/^trellis viz stat: the metrics API answered 400: .*widgets/);
+  }, 60_000);
+
+  it("viz routes passes on the metrics API's answers and refuses -o wide without --to", async () => {
+    const routes = await trellis('viz', 'routes', 'deploy/web', '-n', 'default', '--metrics-api', metricsApiUrl);
+    expect(routes.code).toBe(1);
+    expect(routes.err).toBe('trellis viz routes: the metrics API answered 404: deployment default/web not found\n');
+    const wide = await trellis('viz', 'routes', 'deploy/web', '-n', 'default', '-o', 'wide', '--metrics-api', metricsApiUrl);
+    expect(wide.err).toBe('trellis viz routes: -o wide shows effective and actual (retried) requests, which only the client sees: it needs --to\n');
+    const kind = await trellis('viz', 'routes', 'deploy', '-n', 'default', '--metrics-api', metricsApiUrl);
+    expect(kind.err).toBe('trellis viz routes: expected TYPE/NAME (e.g. deploy/web), got "deploy"\n');
   }, 60_000);
 });

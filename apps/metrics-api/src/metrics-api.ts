@@ -7,6 +7,7 @@ import { AdminServer, type Logger, type Registry } from '@trellis/telemetry';
 import { Counter } from 'prom-client';
 import type { MetricsApiConfig } from './config.ts';
 import { buildServer } from './http/server.ts';
+import { kubeRouteSources } from './kube/route-sources.ts';
 import { kubeWorkloads } from './kube/workloads.ts';
 import { prometheusClient } from './prometheus/client.ts';
 
@@ -27,6 +28,7 @@ export async function startMetricsApi(
     {
       prometheus: prometheusClient(config.prometheusUrl, config.prometheusTimeoutMs),
       workloads: kubeWorkloads(kc, config.controlPlaneNamespace),
+      routeSources: kubeRouteSources(kc),
       adminPort: config.proxyAdminPort,
       now: deps.now ?? (() => Date.now() / 1000),
     },

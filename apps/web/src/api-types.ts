@@ -39,6 +39,27 @@ export interface EdgesAnswer {
   readonly edges: readonly Edge[];
 }
 
+/** A route of the metrics API's /api/v1/routes answer: `[DEFAULT]` counts the requests that matched no route. */
+export interface RouteRow {
+  readonly route: string;
+  readonly kind: string;
+  readonly parent: { readonly kind: 'Service' | 'Server'; readonly namespace: string; readonly name: string };
+  readonly authority: string;
+  readonly stats: {
+    readonly successCount: number;
+    readonly failureCount: number;
+    readonly successRate: number | null;
+    readonly rps: number;
+    readonly latencyMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
+  } | null;
+  readonly actual: { readonly successRate: number | null; readonly rps: number } | null;
+}
+
+export interface RoutesAnswer {
+  readonly window: string;
+  readonly rows: readonly RouteRow[];
+}
+
 export const HISTORY_SERIES = ['successRate', 'rps', 'p50', 'p95', 'p99'] as const;
 export type HistorySeriesName = (typeof HISTORY_SERIES)[number];
 

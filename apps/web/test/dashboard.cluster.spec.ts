@@ -238,8 +238,16 @@ describe('the dashboard in Chromium', () => {
     await inbound.waitFor({ timeout: 10_000 });
     expect(Number(await inbound.locator('[data-success-rate]').getAttribute('data-success-rate'))).toBeLessThan(1);
     expect(await page.locator('[data-testid=workload-edges]').innerText()).toContain(identity('default'));
+    // The routes it serves, from its profile route series: the one route, failing as the workload does.
+    const route = page.locator('[data-testid=routes] tr[data-route="POST /vote"]');
+    await route.waitFor({ timeout: 10_000 });
+    expect(await route.locator('td').nth(1).innerText()).toBe('voting-svc');
+    expect(Number(await route.locator('[data-success-rate]').getAttribute('data-success-rate'))).toBeLessThan(1);
+    expect(Number(await route.locator('[data-success-rate]').getAttribute('data-success-rate'))).toBeGreaterThan(0.7);
     expect(await page.locator('a.grafana').first().getAttribute('href')).toBe(`http://grafana.example:3000/d/trellis-deployment/?var-namespace=${ns}&var-deployment=voting`);
-    await screenshot(page, 'workload', 'voting\'s page: golden metrics, the last hour of success rate, RPS and P50/P95/P99 from Prometheus, web as its caller, the connection identities');
+    await screenshot(page, 'workload', 'voting\'s page: golden metrics, the last hour of success rate, RPS and P50/P95/P99 from Prometheus, web as its caller, its route POST /vote below 100 %, the connection identities');
+    await page.locator('[data-testid=routes]').scrollIntoViewIfNeeded();
+    await screenshot(page, 'workload-routes', "voting's routes table: POST /vote on voting-svc (its ServiceProfile route), its success rate in red, RPS and P50/P95/P99");
     // The range buttons ask Prometheus again: the last 5 minutes hold the same points on a finer grid.
     await page.getByRole('button', { name: '5m' }).click();
     await expect.poll(async () => Number(await page.locator('[data-testid=chart-rps]').getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThan(8);

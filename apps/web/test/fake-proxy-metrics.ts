@@ -74,6 +74,24 @@ export function exposition(me: Workload, flows: readonly Flow[], seconds: number
     out.push(`response_latency_ms_count${labels({ ...base(dir, f), status_code: '200' })} ${all}`);
     out.push(`response_latency_ms_sum${labels({ ...base(dir, f), status_code: '200' })} ${all * 6}`);
   }
+  // The server's ServiceProfile route series (linkerd2-proxy's inbound route_*): every call is `POST /vote`, its
+  // failures included, so the route's success rate is the flow's.
+  const inboundFlows = sides.filter((x) => x.dir === 'inbound').map((x) => x.f);
+  const route = (f: Flow) => ({ direction: 'inbound', dst: `${f.to.deployment}-svc.${f.to.namespace}.svc.cluster.local:8080`, rt_route: 'POST /vote' });
+  family('route_response_total', 'counter');
+  for (const f of inboundFlows) {
+    const all = Math.floor(f.rps * seconds);
+    const failed = Math.floor(all * f.failureRatio);
+    out.push(`route_response_total${labels({ ...route(f), status_code: '200', classification: 'success' })} ${all - failed}`);
+    out.push(`route_response_total${labels({ ...route(f), status_code: '500', classification: 'failure' })} ${failed}`);
+  }
+  family('route_response_latency_ms', 'histogram');
+  for (const f of inboundFlows) {
+    const all = Math.floor(f.rps * seconds);
+    const counts = bucketCounts(all);
+    BUCKETS.forEach((le, i) => out.push(`route_response_latency_ms_bucket${labels({ ...route(f), le: String(le) })} ${counts[i]}`));
+    out.push(`route_response_latency_ms_bucket${labels({ ...route(f), le: '+Inf' })} ${all}`);
+  }
   const tcp = (dir: 'inbound' | 'outbound', f: Flow) => {
     const { authority: _a, ...l } = base(dir, f);
     return { ...l, peer: dir === 'inbound' ? 'src' : 'dst' };

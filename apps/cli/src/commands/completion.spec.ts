@@ -37,7 +37,7 @@ function bash(source: string, line: string[]): Promise<string> {
 describe('trellis completion', () => {
   it('completes commands, subcommands and the flags of the command being typed', () => {
     expect(completions(ROOT, ['vi'])).toEqual(['viz']);
-    expect(completions(ROOT, ['-n', 'emojivoto', 'viz', ''])).toEqual(['check', 'dashboard', 'edges', 'install', 'stat', 'tap', 'top', 'uninstall']);
+    expect(completions(ROOT, ['-n', 'emojivoto', 'viz', ''])).toEqual(['check', 'dashboard', 'edges', 'install', 'routes', 'stat', 'tap', 'top', 'uninstall']);
     expect(completions(ROOT, ['check', '--pr'])).toEqual(['--pre', '--proxy']);
 
     expect(completions(ROOT, ['nope', ''])).toEqual([]);

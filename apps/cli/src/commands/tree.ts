@@ -18,6 +18,7 @@ import { runVersion, VERSION_SPEC } from './version.ts';
 import { runStat, STAT_SPEC } from './viz.ts';
 import { runTap, runTop, TAP_SPEC, TOP_SPEC } from './viz-tap.ts';
 import { EDGES_SPEC, runEdges } from './viz-edges.ts';
+import { ROUTES_SPEC, runRoutes } from './viz-routes.ts';
 import { runVizCheck, runVizDashboard, VIZ_CHECK_SPEC, VIZ_DASHBOARD_SPEC } from './viz-check.ts';
 import { runVizInstall, runVizUninstall, VIZ_INSTALL_SPEC, VIZ_UNINSTALL_SPEC } from './viz-install.ts';
 
@@ -58,6 +59,7 @@ const COMMANDS: Record<string, CommandNode> = {
       dashboard: leaf(VIZ_DASHBOARD_SPEC, (argv, io) => runVizDashboard(argv, io), 'Serve the dashboard on localhost and print its URL'),
       edges: leaf(EDGES_SPEC, runEdges, 'Who calls whom among meshed workloads, and whether it is mTLS'),
       install: leaf(VIZ_INSTALL_SPEC, runVizInstall, 'Output the manifests of the viz extension'),
+      routes: leaf(ROUTES_SPEC, runRoutes, "Per-route success rate, RPS and latency of a resource's ServiceProfile and HTTPRoute routes"),
       stat,
       tap: leaf(TAP_SPEC, runTap, 'Listen to a traffic stream: each request and response of a resource, live'),
       top: leaf(TOP_SPEC, runTop, 'Display sorted information about live traffic: the most requested paths and their latency'),

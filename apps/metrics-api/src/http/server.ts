@@ -1,4 +1,4 @@
-// The HTTP/JSON face: GET /api/v1/stat and GET /api/v1/edges (documented in the app's README). Query parameters
+// The HTTP/JSON face: GET /api/v1/stat, GET /api/v1/edges and GET /api/v1/routes (documented in the app's README). Query parameters
 // are parsed here into typed requests; errors are written in one place (http/errors.ts).
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '@trellis/telemetry';
@@ -6,6 +6,7 @@ import { BadRequestError } from '../errors.ts';
 import { edges, type EdgesContext } from '../stats/edges.ts';
 import type { Target } from '../stats/queries.ts';
 import { parseNamespace, parseResource, type ResourceType } from '../stats/resources.ts';
+import { routeSummary, type RoutesContext } from '../stats/routes.ts';
 import { statSummary, type StatContext } from '../stats/stat-summary.ts';
 import { parseWindow } from '../stats/window.ts';
 import { writeError } from './errors.ts';
@@ -35,7 +36,7 @@ function filterOf(q: Query, name: 'to' | 'from', namespace: string | undefined):
   return { type: r.type, name: r.name, namespace: namespaceOf(q, `${name}Namespace`) ?? namespace };
 }
 
-export function buildServer(ctx: StatContext & EdgesContext, log: Logger): FastifyInstance {
+export function buildServer(ctx: StatContext & EdgesContext & RoutesContext, log: Logger): FastifyInstance {
   // Requests are few and each is logged on failure; fastify's per-request lines would be noise.
   const app = fastify({ logger: false, return503OnClosing: true });
 
@@ -65,9 +66,30 @@ export function buildServer(ctx: StatContext & EdgesContext, log: Logger): Fasti
     return { edges: await edges(ctx, r.type, namespaceOf(q, 'namespace')) };
   });
 
+  app.get('/api/v1/routes', async (req) => {
+    const q = req.query as Query;
+    const resource = param(q, 'resource');
+    if (!resource) throw new BadRequestError('parameter "resource" is required (e.g. deploy/web, svc/web-svc)');
+    const r = parseResource('resource', resource);
+    if (r.type === 'all' || !r.name) throw new BadRequestError(`routes are of one object: expected TYPE/NAME (e.g. deploy/web), got "${resource}"`);
+    const namespace = namespaceOf(q, 'namespace');
+    if (!namespace) throw new BadRequestError('parameter "namespace" is required');
+    const to = filterOf(q, 'to', namespace);
+    if (to && !to.name) throw new BadRequestError(`routes go to one object: expected TYPE/NAME for "to" (e.g. svc/web-svc)`);
+    const window = parseWindow(param(q, 'window') ?? DEFAULT_WINDOW);
+    const rows = await routeSummary(ctx, {
+      type: r.type,
+      name: r.name,
+      namespace,
+      to: to ? { type: to.type, name: to.name as string, namespace: to.namespace ?? namespace } : undefined,
+      window,
+    });
+    return { window: window.text, rows };
+  });
+
   app.setErrorHandler((err, req, reply) => writeError(err, req.url, reply, log));
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'TRELLIS_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}: the API serves GET /api/v1/stat and GET /api/v1/edges` } }),
+    reply.code(404).send({ error: { code: 'TRELLIS_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}: the API serves GET /api/v1/stat, GET /api/v1/edges and GET /api/v1/routes` } }),
   );
   return app;
 }

@@ -50,7 +50,7 @@ export interface StatQueries {
 }
 
 /** The series of a resource as the proxies in it report about themselves (their own pod, workload, namespace). */
-function sourceMatchers(t: Target): Matcher[] {
+export function sourceMatchers(t: Target): Matcher[] {
   const out: Matcher[] = [];
   if (t.type === 'namespace') {
     const ns = t.name ?? t.namespace;

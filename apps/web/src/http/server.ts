@@ -1,5 +1,5 @@
-// The dashboard's HTTP face: the front end's files, and beside them a thin JSON API for it: /api/stat and
-// /api/edges passed to the metrics API, /api/history from Prometheus' range queries, /api/config. Documented in the
+// The dashboard's HTTP face: the front end's files, and beside them a thin JSON API for it: /api/stat, /api/edges
+// and /api/routes passed to the metrics API, /api/history from Prometheus' range queries, /api/config. Documented in the
 // app's README.
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '@trellis/telemetry';
@@ -28,6 +28,7 @@ type Query = Record<string, string | string[] | undefined>;
 const PASSED: Readonly<Record<string, readonly string[]>> = {
   stat: ['resource', 'namespace', 'window', 'to', 'toNamespace', 'from', 'fromNamespace', 'labelSelector'],
   edges: ['resource', 'namespace'],
+  routes: ['resource', 'namespace', 'window', 'to', 'toNamespace'],
 };
 
 function param(q: Query, name: string): string | undefined {

@@ -1,10 +1,11 @@
-// One workload: its golden metrics now, who calls it and whom it calls (with the identities at both ends), and its
-// last hour from Prometheus: success rate, requests per second and latency.
+// One workload: its golden metrics now, who calls it and whom it calls (with the identities at both ends), the
+// routes it serves, and its last hour from Prometheus: success rate, requests per second and latency.
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import type { EdgesAnswer, HistoryAnswer, StatAnswer, StatRow } from '../../api-types.ts';
+import type { EdgesAnswer, HistoryAnswer, RoutesAnswer, StatAnswer, StatRow } from '../../api-types.ts';
 import { getJson, usePoll } from '../api.ts';
 import { ErrorBanner, Fresh, Loading, SuccessRate } from '../components/common.ts';
+import { RoutesTable } from '../components/routes-table.ts';
 import { StatTable } from '../components/stat-table.ts';
 import { CHECK, ms, percent, rps, shortType } from '../format.ts';
 import { grafanaLink } from '../grafana.ts';
@@ -21,6 +22,7 @@ export function Workload({ namespace, type, name, grafanaUrl }: { namespace: str
   const stat = usePoll(`w:${key}`, REFRESH_MS, (signal) => getJson<StatAnswer>('stat', { resource: me, namespace }, signal));
   const inbound = usePoll(`in:${key}`, REFRESH_MS, (signal) => getJson<StatAnswer>('stat', { resource: 'deploy', to: me, toNamespace: namespace }, signal));
   const outbound = usePoll(`out:${key}`, REFRESH_MS, (signal) => getJson<StatAnswer>('stat', { resource: 'deploy', from: me, fromNamespace: namespace }, signal));
+  const routes = usePoll(`r:${key}`, REFRESH_MS, (signal) => getJson<RoutesAnswer>('routes', { resource: me, namespace }, signal));
   const edges = usePoll(`e:${key}`, REFRESH_MS, (signal) => getJson<EdgesAnswer>('edges', { resource: shortType(type), namespace }, signal));
   const [range, setRange] = useState<(typeof RANGES)[number]>('1h');
   const hist = usePoll(`h:${key}:${range}`, HISTORY_REFRESH_MS, (signal) => getJson<HistoryAnswer>('history', { resource: me, namespace, range }, signal));
@@ -85,6 +87,11 @@ export function Workload({ namespace, type, name, grafanaUrl }: { namespace: str
         ${outbound.data ? html`<${StatTable} rows=${outbound.data.rows} grafanaUrl=${null} showNamespace=${true} empty="No meshed callee in the last minute." testId="outbound" link=${link} />` : null}
       </div>
     </div>
+    <h2>Routes</h2>
+    <${ErrorBanner} error=${routes.error} />
+    ${routes.data
+      ? html`<${RoutesTable} rows=${routes.data.rows} testId="routes" empty=${`No routes: ${name}'s Services have no ServiceProfile, and no HTTPRoute carried a request in the last minute.`} />`
+      : null}
     <h2>Connections and identities</h2>
     <${ErrorBanner} error=${edges.error} />
     ${mine.length === 0
