@@ -21,7 +21,7 @@ import { toEndpoint } from '../src/discovery/endpoints.ts';
 import { acceptInboundTls } from '../src/tls/inbound.ts';
 import { readDirectHeader, TRANSPORT_HEADER_ALPN } from '../src/tls/transport.ts';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
-import { parseOrigProto, upgradeRequest } from '../src/tls/orig-proto.ts';
+import { parseOrigProto } from '../src/tls/orig-proto.ts';
 import { createMeshPki, type MeshPki } from './mesh-pki.ts';
 import { DESTINATION_SVC_NAME, startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
 
@@ -137,6 +137,11 @@ afterAll(async () => {
   }
 });
 
+/** An app's HTTP/1.1 GET as a client proxy upgrades it (l5d-orig-proto, its Host kept beside :authority). */
+function upgraded(path: string, host: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { ':method': 'GET', ':scheme': 'http', ':path': path, ':authority': host, host, ...extra, 'l5d-orig-proto': 'HTTP/1.1' };
+}
+
 function logicalOf(r: Resolution): LogicalTarget {
   if (r.kind !== 'logical') throw new Error(`expected a logical target, got ${r.kind}`);
   return r.target;
@@ -152,7 +157,7 @@ async function send(r: LogicalTarget): Promise<{ status: number; peer: string; o
     const h2 = (picked.endpoint as MeshEndpoint).h2;
     if (!h2) throw new Error('endpoint has no HTTP/2 client');
     const session: ClientHttp2Session = await h2.session();
-    const headers = upgradeRequest({ method: 'GET', url: '/books/1', httpVersion: '1.1', rawHeaders: ['Host', 'books.default.svc.cluster.local', 'l5d-client-id', 'spoofed'] });
+    const headers = upgraded('/books/1', 'books.default.svc.cluster.local', { 'l5d-client-id': 'spoofed' });
     const res = await new Promise<{ status: number; peer: string; origProto: string }>((resolve, reject) => {
       const req = session.request(headers);
       let out = { status: 0, peer: '', origProto: '' };
@@ -207,7 +212,7 @@ async function sendRouted(target: LogicalTarget, budget: RetryBudget, metrics: R
       const session = await h2.session();
       series.actualRequests.inc();
       const status = await new Promise<number>((resolve, reject) => {
-        const req = session.request(upgradeRequest({ method: 'GET', url: path, httpVersion: '1.1', rawHeaders: ['Host', target.logical] }));
+        const req = session.request(upgraded(path, target.logical));
         streams.push(req);
         let st = 0;
         req.on('response', (h) => (st = Number(h[':status'])));
