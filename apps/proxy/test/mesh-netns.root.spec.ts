@@ -164,9 +164,9 @@ describe('two meshed pods', () => {
     expect(sample(inbound, 'request_total', `direction="inbound",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",client_id="${WEB}"`)).toBeGreaterThanOrEqual(1);
     expect(sample(inbound, 'tcp_open_total', `direction="inbound",peer="src",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",client_id="${WEB}"`)).toBeGreaterThanOrEqual(1);
     const outbound = await metricsOf(pods.client);
-    const labels = `direction="outbound",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",server_id="${BOOKS}",dst_namespace="test",dst_pod="books-0",dst_service="books"`;
+    const labels = `direction="outbound",authority="${FQN}:8080",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",server_id="${BOOKS}",dst_namespace="test",dst_pod="books-0",dst_service="books"`;
     expect(sample(outbound, 'request_total', labels)).toBeGreaterThanOrEqual(1);
-    expect(sample(outbound, 'tcp_open_total', `direction="outbound",peer="dst",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",server_id="${BOOKS}"`)).toBeGreaterThanOrEqual(1);
+    expect(sample(outbound, 'tcp_open_total', `direction="outbound",peer="dst",authority="${FQN}:8080",target_addr="${srv}:8080",target_ip="${srv}",target_port="8080",tls="true",server_id="${BOOKS}"`)).toBeGreaterThanOrEqual(1);
   });
 
   it('carries gRPC unary and server-streaming calls over mTLS', async () => {
@@ -200,7 +200,7 @@ describe('two meshed pods', () => {
     expect(sample(inbound, 'tcp_read_bytes_total', labels)).toBe('LOGIN'.length);
     expect(inbound).not.toContain('TRELLIS_ERR_NOT_REDIRECTED');
     const outbound = await metricsOf(pods.client);
-    expect(sample(outbound, 'tcp_open_total', `direction="outbound",peer="dst",target_addr="${srv}:3306",target_ip="${srv}",target_port="3306",tls="true",server_id="${BOOKS}"`)).toBe(1);
+    expect(sample(outbound, 'tcp_open_total', `direction="outbound",peer="dst",authority="${FQN}:3306",target_addr="${srv}:3306",target_ip="${srv}",target_port="3306",tls="true",server_id="${BOOKS}"`)).toBe(1);
   });
 
   describe('a direct connection to the inbound port, from a meshed peer on the host', () => {

@@ -119,10 +119,10 @@ describe('meshed proxy outbound', () => {
     for (let i = 0; i < 2; i++) expect((await get(client.outboundPort, `/books/${i}`, { host: 'books.default.svc.cluster.local' })).status).toBe(200);
     const text = await client.metrics();
     const port = server.inboundPort;
-    const labels = `direction="outbound",target_addr="127.0.0.1:${port}",target_ip="127.0.0.1",target_port="${port}",tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books"`;
+    const labels = `direction="outbound",authority="books.default.svc.cluster.local:80",target_addr="127.0.0.1:${port}",target_ip="127.0.0.1",target_port="${port}",tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books"`;
     expect(text).toContain(`request_total{${labels}} 2`);
     expect(text).toContain(`response_total{${labels},status_code="200",classification="success",grpc_status="",error=""} 2`);
-    expect(text).toContain(`tcp_open_total{direction="outbound",peer="dst",target_addr="127.0.0.1:${port}",target_ip="127.0.0.1",target_port="${port}",tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books"} 1`);
+    expect(text).toContain(`tcp_open_total{direction="outbound",peer="dst",authority="books.default.svc.cluster.local:80",target_addr="127.0.0.1:${port}",target_ip="127.0.0.1",target_port="${port}",tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books"} 1`);
     // Nothing meshed is reported as plaintext.
     expect(text.split('\n').filter((l) => /^(request|response)_total\{direction="outbound"/.test(l) && l.includes('no_tls_reason'))).toEqual([]);
   });
@@ -249,7 +249,7 @@ describe('meshed proxy outbound', () => {
     expect(sample(text, 'route_request_total', 'rt_route="Slow"')).toBe(1);
     expect(text).toMatch(/route_response_total\{[^}]*rt_route="Slow"[^}]*classification="failure"\} 1/);
     // Both native HTTP/2 requests are counted under the endpoint, over mTLS to its identity.
-    expect(sample(text, 'request_total', `direction="outbound",target_addr="127.0.0.1:${server.inboundPort}"`)).toBe(2);
+    expect(sample(text, 'request_total', `direction="outbound",authority="books.default.svc.cluster.local:80",target_addr="127.0.0.1:${server.inboundPort}"`)).toBe(2);
     expect(sample(text, 'response_total', `tls="true",server_id="${BOOKS}",dst_namespace="default",dst_service="books",status_code="200",classification="success",grpc_status="0"`)).toBe(1);
   });
 
@@ -354,7 +354,7 @@ describe('meshed proxy outbound', () => {
     sock.destroy();
     expect(sample(await server.metrics(), 'tcp_open_total', `tls="true",client_id="${WEB}"`)).toBe(1);
     // The client proxy's connection (to the peer's inbound port) is mTLS, labelled with the endpoint it reaches.
-    expect(sample(await client.metrics(), 'tcp_open_total', `direction="outbound",peer="dst",target_addr="127.0.0.1:${dbPort}",target_ip="127.0.0.1",target_port="${dbPort}",tls="true",server_id="${BOOKS}"`)).toBe(1);
+    expect(sample(await client.metrics(), 'tcp_open_total', `direction="outbound",peer="dst",authority="db.default.svc.cluster.local:5432",target_addr="127.0.0.1:${dbPort}",target_ip="127.0.0.1",target_port="${dbPort}",tls="true",server_id="${BOOKS}"`)).toBe(1);
   });
 
   it('tunnels an HTTP/1 Upgrade over mTLS HTTP/1 to the endpoint (upgrades are never carried over HTTP/2)', async () => {

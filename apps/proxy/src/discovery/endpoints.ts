@@ -20,6 +20,8 @@ export interface Endpoint {
   /** Peer's inbound port for opaque transport (4143), when set. */
   readonly opaqueTransportPort: number | undefined;
   readonly authorityOverride: string | undefined;
+  /** The logical name and port it was discovered by ("web-svc.emojivoto.svc.cluster.local:80"), when by name. */
+  readonly authority?: string;
   /** Compared to decide whether an add changed an endpoint. */
   readonly fingerprint: string;
 }
@@ -37,7 +39,7 @@ function addrOf(a: net.TcpAddress | undefined): { ip: string; port: number; addr
   return { ip, port: a.port, addr: ip.includes(':') ? `[${ip}]:${a.port}` : `${ip}:${a.port}` };
 }
 
-export function toEndpoint(w: destination.WeightedAddr, setLabels: Readonly<Record<string, string>>): Endpoint | undefined {
+export function toEndpoint(w: destination.WeightedAddr, setLabels: Readonly<Record<string, string>>, authority?: string): Endpoint | undefined {
   const a = addrOf(w.addr);
   if (!a) return undefined;
   const strategy = w.tlsIdentity?.strategy;
@@ -50,7 +52,7 @@ export function toEndpoint(w: destination.WeightedAddr, setLabels: Readonly<Reco
   const authorityOverride = w.authorityOverride?.authorityOverride || undefined;
   const weight = w.weight || 1;
   const fingerprint = JSON.stringify([weight, labels, identity, serverName, hint, opaqueTransportPort, authorityOverride]);
-  return Object.freeze({ ...a, weight, labels, identity: identity || undefined, serverName: serverName || undefined, hint, opaqueTransportPort, authorityOverride, fingerprint });
+  return Object.freeze({ ...a, weight, labels, identity: identity || undefined, serverName: serverName || undefined, hint, opaqueTransportPort, authorityOverride, fingerprint, ...(authority ? { authority } : {}) });
 }
 
 export class EndpointSet extends EventEmitter<EndpointSetEvents> {
@@ -89,7 +91,7 @@ export class EndpointSet extends EventEmitter<EndpointSetEvents> {
     switch (u?.$case) {
       case 'add':
         for (const w of u.value.addrs) {
-          const e = toEndpoint(w, u.value.metricLabels);
+          const e = toEndpoint(w, u.value.metricLabels, this.authority);
           if (!e) continue;
           const old = this.#endpoints.get(e.addr);
           if (old?.fingerprint === e.fingerprint) continue;

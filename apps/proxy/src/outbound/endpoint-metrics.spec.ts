@@ -26,6 +26,12 @@ describe('outboundEndpointLabels', () => {
     );
   });
 
+  it('puts the name an endpoint was discovered by in authority, after direction, as Linkerd does', () => {
+    expect(outboundEndpointLabels(endpoint({ authority: 'books.default.svc.cluster.local:8080', labels: {} }), false)).toMatch(
+      /^direction="outbound",authority="books\.default\.svc\.cluster\.local:8080",target_addr="10\.1\.0\.7:8080",/,
+    );
+  });
+
   it('says why there is no TLS: no identity from discovery, or our own pod', () => {
     expect(outboundEndpointLabels(endpoint({ identity: undefined, labels: {} }), false)).toContain('tls="no_identity",no_tls_reason="not_provided_by_service_discovery"');
     expect(outboundEndpointLabels(endpoint({ labels: {} }), true)).toContain('tls="no_identity",no_tls_reason="loopback"');

@@ -1,5 +1,5 @@
 // Metrics of the endpoints a meshed outbound request or connection actually reaches (docs/reference/linkerd-contracts.md §9.2, "outbound
-// endpoint"): `direction="outbound",target_addr/ip/port` of the endpoint, the TLS connect labels (`tls="true",
+// endpoint"): `direction="outbound"`, `authority` when discovered by name, `target_addr/ip/port` of the endpoint, the TLS connect labels (`tls="true",
 // server_id` when discovery gave it an identity), then its Destination metric labels prefixed with dst_.
 // The forward path keeps the original destination's labels (metrics/proxy-metrics.ts makeTarget).
 import type { Socket } from 'node:net';
@@ -14,11 +14,13 @@ function labelName(k: string): string {
 }
 
 /** The label string of an outbound endpoint; `local`: one of this pod's own IPs (no TLS, loopback). */
-export function outboundEndpointLabels(e: Pick<Endpoint, 'ip' | 'port' | 'identity' | 'labels'>, local: boolean): string {
+export function outboundEndpointLabels(e: Pick<Endpoint, 'ip' | 'port' | 'identity' | 'labels' | 'authority'>, local: boolean): string {
   const dst: Record<string, string> = {};
   for (const k of Object.keys(e.labels).sort()) dst[labelName(k)] = e.labels[k] as string;
   return labelText({
     direction: 'outbound',
+    // The logical name the endpoint was discovered by, as Linkerd labels it (viz groups by it: `stat authority`).
+    ...(e.authority ? { authority: e.authority } : {}),
     target_addr: formatAddr(e.ip, e.port),
     target_ip: e.ip,
     target_port: String(e.port),
