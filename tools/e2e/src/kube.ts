@@ -30,6 +30,7 @@ export interface PodContainer {
   readonly name: string;
   readonly args?: readonly string[];
   readonly restartPolicy?: string;
+  readonly env?: readonly { readonly name: string; readonly value?: string }[];
 }
 
 export interface ContainerStatus {

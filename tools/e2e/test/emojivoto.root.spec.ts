@@ -38,7 +38,9 @@ import {
   startCluster,
 } from '../src/journey.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
-import { TAP_IDENTITY_SET } from './tap.cases.ts';
+import { TAP_IDENTITY_SET, tapReadyCase, tapWebCase, topVotingCase } from './tap.cases.ts';
+import { tracingCollectorCase, tracingOnCase, voteTraceCase } from './tracing.cases.ts';
+import { ingressCleanup, ingressHostCase, ingressOverrideCase, ingressReadyCase } from './ingress.cases.ts';
 import { vizCheckCase, vizEdgesCase, vizInstallCase, vizStatCase } from './viz-cli.cases.ts';
 import { dashboardCase } from './web.cases.ts';
 import { expectedNatTable, normalizeSave } from '../src/nat.ts';
@@ -113,7 +115,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!tornDown && dir) await down(dir);
+  // TRELLIS_E2E_KEEP=1 leaves the cluster up after a filtered run, to look around (trellis-cluster down DIR ends it).
+  if (process.env['TRELLIS_E2E_KEEP'] === '1' && dir) console.log(`[e2e] cluster kept in ${dir}: KUBECONFIG=${cluster?.kubeconfig}`);
+  else if (!tornDown && dir) await down(dir);
   console.log(`[e2e] phase durations:\n${phases.summary()}`);
 }, 120_000);
 
@@ -166,6 +170,16 @@ describe('the seeds journey on a single-node cluster', () => {
     const callers = select(await appMetrics(voting!), 'calls_by_client_total', { method: 'Vote' }).filter((s) => s.value > 0);
     expect(callers.map((s) => s.labels['client_id'])).toContain(WEB_ID);
   }, 2 * MINUTE);
+
+  it('routes an ingress controller\'s requests by name in ingress mode: Host to web over mTLS, l5d-dst-override elsewhere', async () => {
+    try {
+      await phases.run('ingress and echo Ready', () => ingressReadyCase(cluster));
+      await phases.run('ingress: Host routes to web', () => ingressHostCase(cluster));
+      await phases.run('ingress: l5d-dst-override routes to echo', () => ingressOverrideCase(cluster));
+    } finally {
+      await ingressCleanup(cluster);
+    }
+  }, 7 * MINUTE);
 
   it('classifies the doughnut\'s failed votes as classification="failure" by their grpc-status', async () => {
     const voting = await demoPod(cluster, 'voting-svc');
@@ -220,6 +234,9 @@ describe('the seeds journey on a single-node cluster', () => {
       await phases.run('trellis viz check', () => vizCheckCase(cluster, TRELLIS_CLI));
       await phases.run('trellis viz stat deploy', () => vizStatCase(cluster, TRELLIS_CLI));
       await phases.run('trellis viz edges deploy', () => vizEdgesCase(cluster, TRELLIS_CLI));
+      await phases.run('tap API available, demo proxies tappable', () => tapReadyCase(cluster));
+      await phases.run('trellis viz tap deploy/web', () => tapWebCase(cluster, TRELLIS_CLI));
+      await phases.run('trellis viz top deploy/voting', () => topVotingCase(cluster, TRELLIS_CLI));
     } finally {
       await viz.stop();
       // Its pods would crowd the HA case's CPU requests on this one node. The tap APIService goes first: while it
@@ -227,7 +244,7 @@ describe('the seeds journey on a single-node cluster', () => {
       await kubectl(cluster, 'delete', 'apiservice', 'v1alpha1.tap.linkerd.io', '--ignore-not-found');
       await kubectlInput(cluster, await exec(process.execPath, [TRELLIS_CLI, 'viz', 'uninstall', '--kubeconfig', cluster.kubeconfig]), 'delete', '--ignore-not-found', '--wait=true', '--timeout=120s', '-f', '-');
     }
-  }, 12 * MINUTE);
+  }, 16 * MINUTE);
 
   it('serves the demo\'s golden metrics and edges from a real Prometheus scraping the proxies, through the metrics API', async () => {
     const prometheus = await phases.run('prometheus up', async () =>
@@ -377,6 +394,16 @@ describe('the seeds journey on a single-node cluster', () => {
       until(cluster, 'a request from this host to web answered 200 again', async () => (await httpGet(`http://${webIp}/api/list`).catch(() => undefined))?.status === 200, MINUTE),
     );
   });
+
+  it('traces a vote end to end: one trace in Jaeger with vote-bot\'s, web\'s and voting\'s proxy spans nested', async () => {
+    const jaeger = await phases.run('jaeger up', () => tracingCollectorCase(dir));
+    try {
+      await phases.run('tracing on: namespace annotated, demo restarted', () => tracingOnCase(cluster, jaeger));
+      await phases.run('a vote traced through four proxies', () => voteTraceCase(jaeger));
+    } finally {
+      await jaeger.stop();
+    }
+  }, 10 * MINUTE);
 
   it('runs the HA values: three Ready replicas of each controller with their proxies, and a PodDisruptionBudget each', async () => {
     // values-ha.yaml requires replicas of a controller on different nodes (required pod anti-affinity by hostname).
