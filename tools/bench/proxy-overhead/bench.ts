@@ -7,6 +7,8 @@ import { CertificateAuthority, createCsr, createIssuer, createTrustAnchor, encod
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { jaegerArgv, OTLP_ADDR, spansInJaeger } from './trace-sink.ts';
+import { tapComparison, tapText, traceComparison, traceText, type PathWindows } from './variants.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const resultsDir = join(root, 'tools', 'bench', 'results');
@@ -17,6 +19,7 @@ const defaultProxyMain = join(root, 'dist', 'bench', 'proxy', 'main.js');
 const proxyInitMain = join(root, 'apps', 'proxy-init', 'src', 'main.ts');
 const controlPlaneMain = join(import.meta.dirname, 'control-plane.ts');
 const floorMain = join(import.meta.dirname, 'floor', 'parser.ts');
+const tapLoadMain = join(import.meta.dirname, 'tap-load.ts');
 const tlsFloorMain = join(import.meta.dirname, 'floor', 'tls.ts');
 const NODE = process.execPath;
 
@@ -44,6 +47,10 @@ const { values: args } = parseArgs({
     'no-image-flags': { type: 'boolean', default: false },
     // A directory for every child's output (proxies, control planes, fortio servers), one file per process.
     logs: { type: 'string', default: '' },
+    // Each two-proxy path of ours measured again with a tap open on both its proxies (tap-load.ts).
+    tap: { type: 'boolean', default: false },
+    // A meshed pair with tracing configured (Jaeger in its pods), measured with untraced and sampled traffic.
+    trace: { type: 'boolean', default: false },
   },
 });
 const proxyMain = args.bundle || defaultProxyMain;
@@ -82,8 +89,11 @@ const PAIRS = {
   // pods (floor/tls.ts, certificates from the meshed proxies' issuer).
   floor: { clientNs: `${tag}-fclient`, serverNs: `${tag}-fserver`, clientIp: '10.244.96.1', serverIp: '10.244.96.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
   tlsFloor: { clientNs: `${tag}-tclient`, serverNs: `${tag}-tserver`, clientIp: '10.244.97.1', serverIp: '10.244.97.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
+  // --trace: the meshed pair again with LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR set (Jaeger on loopback in each pod).
+  trace: { clientNs: `${tag}-xclient`, serverNs: `${tag}-xserver`, clientIp: '10.244.98.1', serverIp: '10.244.98.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
 } as const;
-const PAIR_NAMES = Object.keys(PAIRS) as PairName[];
+/** The pairs this run sets up: the trace pair only with --trace. */
+const PAIR_NAMES = (Object.keys(PAIRS) as PairName[]).filter((p) => p !== 'trace' || args.trace);
 /** One value per pair. */
 const perPair = <T>(f: (pair: PairName) => T): Record<PairName, T> => Object.fromEntries(PAIR_NAMES.map((p) => [p, f(p)])) as Record<PairName, T>;
 type PairName = keyof typeof PAIRS;
@@ -95,11 +105,29 @@ const PATHS = [
   { name: 'linkerd', pair: 'linkerd', port: 8084 },
   { name: 'floor', pair: 'floor', port: 8085 },
   { name: 'meshed-floor', pair: 'tlsFloor', port: 8087 },
+  // --tap: the same ports as the paths they vary, with a tap open on both proxies for the window.
+  { name: 'outbound+inbound+tap', pair: 'plain', port: 8082, tap: true },
+  { name: 'meshed+tap', pair: 'mesh', port: 8083, tap: true },
+  // --trace: tracing configured; untraced requests, then every request with a sampled W3C traceparent.
+  { name: 'meshed-traced', pair: 'trace', port: 8088 },
+  { name: 'meshed-sampled', pair: 'trace', port: 8088, traceparent: true },
 ] as const;
 type PathName = (typeof PATHS)[number]['name'];
-const measured = args.paths ? PATHS.filter((p) => args.paths.split(',').includes(p.name)) : PATHS;
+type Path = (typeof PATHS)[number];
+/** A path measured on another's port (a tap or trace variant): no fortio server of its own. */
+const variantOf: Partial<Record<PathName, PathName>> = { 'outbound+inbound+tap': 'outbound+inbound', 'meshed+tap': 'meshed', 'meshed-sampled': 'meshed-traced' };
+const isTap = (p: Path) => 'tap' in p && p.tap;
+const BASE_PATHS = PATHS.filter((p) => !isTap(p) && PAIR_NAMES.includes(p.pair));
+/** --tap puts each tap variant right after the path it varies; --trace adds its paths after meshed. */
+const measured = (args.paths ? BASE_PATHS.filter((p) => args.paths.split(',').includes(p.name)) : BASE_PATHS.filter((p) => p.pair !== 'trace')).flatMap((p) => [
+  p,
+  ...PATHS.filter((v) => args.tap && isTap(v) && variantOf[v.name] === p.name),
+  ...(args.trace && p.name === 'meshed' && !args.paths ? PATHS.filter((v) => v.pair === 'trace') : []),
+]);
 /** The paths through two proxies, and the proxies whose CPU each one measures. */
-const TWO_PROXY_PATHS: Partial<Record<PathName, PairName>> = { 'outbound+inbound': 'plain', meshed: 'mesh', linkerd: 'linkerd', floor: 'floor', 'meshed-floor': 'tlsFloor' };
+const TWO_PROXY_PATHS: Partial<Record<PathName, PairName>> = { 'outbound+inbound': 'plain', meshed: 'mesh', linkerd: 'linkerd', floor: 'floor', 'meshed-floor': 'tlsFloor', 'meshed-traced': 'trace' };
+/** The paths compared per path (their own CPU figures): the tap and trace variants and what they vary. */
+const PATH_CPU: Partial<Record<PathName, PairName>> = { ...TWO_PROXY_PATHS, 'outbound+inbound+tap': 'plain', 'meshed+tap': 'mesh', 'meshed-sampled': 'trace' };
 
 // Meshed path: the identities the two proxies get from Certify, and the service the client calls.
 const CLIENT_ID = 'fortio-client.bench.serviceaccount.identity.trellis.cluster.local';
@@ -109,12 +137,18 @@ const L5D_CLIENT_ID = 'fortio-client-l5d.bench.serviceaccount.identity.trellis.c
 const L5D_SERVER_ID = 'fortio-l5d.bench.serviceaccount.identity.trellis.cluster.local';
 const L5D_FQN = 'fortio-l5d.bench.svc.cluster.local';
 const CONTROL_SVC_NAME = 'trellis-destination.trellis.serviceaccount.identity.trellis.cluster.local';
+// --tap: the tap controller's identity (LINKERD2_PROXY_TAP_SVC_NAME) the tap client presents.
+const TAP_ID = 'tap.trellis-viz.serviceaccount.identity.trellis.cluster.local';
+const TRACE_FQN = 'fortio-traced.bench.svc.cluster.local';
+// --trace: the W3C context fortio sends on the sampled path (one trace, sampled flag set).
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 const linkerdEntrypoint = join(root, 'tools', 'linkerd-proxy', 'src', 'main.ts');
 const CONTROL_ADDR = '127.0.0.1:8086';
 const children: ChildProcess[] = [];
 
 function setup(): void {
-  for (const pair of Object.values(PAIRS)) {
+  for (const pair of PAIR_NAMES.map((p) => PAIRS[p])) {
     for (const ns of [pair.clientNs, pair.serverNs]) {
       sh('ip', 'netns', 'add', ns);
       sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
@@ -136,7 +170,7 @@ function setup(): void {
 
 function teardown(): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const ns of Object.values(PAIRS).flatMap((p) => [p.clientNs, p.serverNs])) {
+  for (const ns of PAIR_NAMES.flatMap((p) => [PAIRS[p].clientNs, PAIRS[p].serverNs])) {
     try {
       sh('ip', 'netns', 'del', ns);
     } catch {
@@ -191,7 +225,7 @@ async function meshSetup(): Promise<MeshSetup> {
   writeFileSync(join(dir, 'tokens.json'), JSON.stringify(tokens));
   // The meshed floor's certificates: leaves for the meshed identities from the same issuer, as Certify issues them.
   const ca = CertificateAuthority.fromParts({ chain: [issuer.certificate], privateKey: issuer.keys.privateKey, trustAnchors: [anchor.certificate] });
-  for (const id of [CLIENT_ID, SERVER_ID]) {
+  for (const id of [CLIENT_ID, SERVER_ID, TAP_ID]) {
     const keys = generateKeyPair();
     const leaf = ca.issue(parseCsr(await createCsr({ keys, dnsNames: [id] })), id, { lifetimeMs: 24 * 3_600_000, clockSkewMs: 10_000 });
     const d = join(dir, `floor-${id}`);
@@ -202,11 +236,16 @@ async function meshSetup(): Promise<MeshSetup> {
   }
   const m = PAIRS.mesh;
   const l = PAIRS.linkerd;
+  const x = PAIRS.trace;
   writeFileSync(
     join(dir, 'destination.json'),
     JSON.stringify({
-      profiles: { [`${m.serverIp}:8083`]: MESH_FQN, [`${l.serverIp}:8084`]: L5D_FQN },
-      services: { [`${MESH_FQN}:8083`]: [{ ip: m.serverIp, port: 8083, identity: SERVER_ID }], [`${L5D_FQN}:8084`]: [{ ip: l.serverIp, port: 8084, identity: L5D_SERVER_ID }] },
+      profiles: { [`${m.serverIp}:8083`]: MESH_FQN, [`${l.serverIp}:8084`]: L5D_FQN, [`${x.serverIp}:8088`]: TRACE_FQN },
+      services: {
+        [`${MESH_FQN}:8083`]: [{ ip: m.serverIp, port: 8083, identity: SERVER_ID }],
+        [`${L5D_FQN}:8084`]: [{ ip: l.serverIp, port: 8084, identity: L5D_SERVER_ID }],
+        [`${TRACE_FQN}:8088`]: [{ ip: x.serverIp, port: 8088, identity: SERVER_ID }],
+      },
     }),
   );
   return { dir, trustAnchorsPem };
@@ -218,7 +257,7 @@ function startControlPlane(ns: string, mesh: MeshSetup): Promise<ChildProcess> {
 }
 
 /** The variables the injector renders for a meshed proxy (identity and destination on loopback). */
-function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh' | 'linkerd']): Record<string, string> {
+function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh' | 'linkerd' | 'trace']): Record<string, string> {
   return {
     LINKERD2_PROXY_IDENTITY_DIR: join(mesh.dir, identity, 'end-entity'),
     LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(mesh.dir, identity, 'token'),
@@ -246,6 +285,8 @@ function startProxy(ns: string, ip: string, profileDir: string | undefined, mesh
       LINKERD2_PROXY_INBOUND_IPS: ip,
       LINKERD2_PROXY_ADMIN_LISTEN_ADDR: '0.0.0.0:4191',
       LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '2s',
+      // --tap: the tap server on (port 4190), so the windows without a tap open measure it idle.
+      ...(args.tap ? { LINKERD2_PROXY_TAP_SVC_NAME: TAP_ID } : {}),
     },
     /proxy listening/,
     2102,
@@ -392,14 +433,58 @@ interface FortioResult {
   readonly requests: number;
   readonly ok: number;
   readonly percentilesMs: Record<string, number>;
+  /** A tap variant's window: the events each proxy's tap client read. */
+  readonly tap?: TapWindow;
 }
 
-function runFortio(path: (typeof PATHS)[number], qps: number, secs: number): Promise<FortioResult> {
+/** What a tap client read over one window (tap-load.ts's last line); endedEarly: the proxy ended the tap. */
+interface TapCount {
+  readonly events: number;
+  readonly kinds: Record<string, number>;
+  readonly endedEarly: { code: number; details: string } | null;
+}
+type TapWindow = { outbound: TapCount; inbound: TapCount };
+
+/** --tap: the tap client's certificate (for TAP_ID) and the meshed proxies' identities, once the mesh is set up. */
+let tapDirs: { tls: string; clientId: string; serverId: string } | undefined;
+
+/** A tap client (tap-load.ts) on the proxy in `ns`, open once the proxy answered; close() ends it and gives its count. */
+function openTap(ns: string, serverId: string | undefined): Promise<{ close(): Promise<TapCount> }> {
+  const tls = serverId && tapDirs ? { TAP_TLS_DIR: tapDirs.tls, TAP_SERVER_ID: serverId } : {};
+  const child = spawn('ip', ['netns', 'exec', ns, NODE, tapLoadMain], { env: { PATH: process.env['PATH'] ?? '', TAP_ADDR: '127.0.0.1:4190', ...tls } });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tap in ${ns} not open after 20 s: ${err}`)), 20_000);
+    child.once('exit', (code) => reject(new Error(`tap client in ${ns} exited ${code}: ${err}`)));
+    child.stdout.on('data', () => {
+      if (!out.includes('tap open\n')) return;
+      clearTimeout(timer);
+      resolve({
+        async close() {
+          child.kill('SIGTERM');
+          await exited;
+          const last = out.trim().split('\n').pop() ?? '';
+          if (!last.startsWith('{')) throw new Error(`tap client in ${ns} printed no count: ${err}`);
+          return JSON.parse(last) as TapCount;
+        },
+      });
+    });
+  });
+}
+
+function runFortio(path: Path, qps: number, secs: number): Promise<FortioResult> {
+  if (isTap(path)) return withTaps(path, qps, secs);
   const pair = PAIRS[path.pair];
   const out = mkdtempSync(join(tmpdir(), 'fortio-'));
   const json = join(out, 'r.json');
   const argv = ['load', '-quiet', '-qps', String(qps), '-c', connections, '-t', `${secs}s`, '-payload-size', payload, '-p', '50,90,99,99.9', '-json', json];
   if (qps > 0) argv.push('-uniform');
+  if ('traceparent' in path) argv.push('-H', `traceparent: ${TRACEPARENT}`);
   argv.push(`http://${pair.serverIp}:${path.port}/echo`);
   const child = spawn('ip', ['netns', 'exec', pair.clientNs, fortio, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -417,6 +502,60 @@ function runFortio(path: (typeof PATHS)[number], qps: number, secs: number): Pro
       resolve({ qps: r.ActualQPS, requests: r.DurationHistogram.Count, ok: r.RetCodes['200'] ?? 0, percentilesMs });
     });
   });
+}
+
+/** --tap and --trace: their sections of the results (`tap`, `trace`) and their text for the summary line. */
+function reportVariants(result: object, samples: Record<PathName, FortioResult[]>, pathCpu: Record<PathName, { outbound: number[]; inbound: number[] }>): string {
+  const windows = (name: PathName): PathWindows => ({
+    cpu: pathCpu[name],
+    p99Ms: samples[name].map((s) => s.percentilesMs['p99'] ?? 0),
+    requests: samples[name].map((s) => s.requests),
+    tapEvents: samples[name].flatMap((s) => (s.tap ? [{ outbound: s.tap.outbound.events, inbound: s.tap.inbound.events, endedEarly: Boolean(s.tap.outbound.endedEarly ?? s.tap.inbound.endedEarly) }] : [])),
+  });
+  const text: string[] = [];
+  if (args.tap) {
+    const tap: Record<string, ReturnType<typeof tapComparison>> = {};
+    for (const p of measured.filter(isTap)) {
+      const base = variantOf[p.name] as PathName;
+      tap[base] = tapComparison(windows(base), windows(p.name));
+      text.push(tapText(base, tap[base]));
+    }
+    Object.assign(result, { tap });
+  }
+  if (args.trace && samples['meshed-traced'].length && samples['meshed-sampled'].length) {
+    const trace = traceComparison(windows('meshed'), windows('meshed-traced'), windows('meshed-sampled'));
+    const x = PAIRS.trace;
+    // Over the whole run (warm-up and max-throughput windows too): what the proxies exported and Jaeger holds.
+    const spans = {
+      exported: { outbound: scrapeCounter(x.clientNs, 'trace_spans_exported_total'), inbound: scrapeCounter(x.serverNs, 'trace_spans_exported_total') },
+      dropped: { outbound: scrapeCounter(x.clientNs, 'trace_spans_dropped_total'), inbound: scrapeCounter(x.serverNs, 'trace_spans_dropped_total') },
+      inJaeger: { outbound: spansInJaeger(x.clientNs, TRACE_ID), inbound: spansInJaeger(x.serverNs, TRACE_ID) },
+    };
+    Object.assign(result, { trace: { ...trace, spans } });
+    text.push(traceText(trace, `spans exported ${spans.exported.outbound}/${spans.exported.inbound}, dropped ${spans.dropped.outbound}/${spans.dropped.inbound}, in Jaeger ${spans.inJaeger.outbound}/${spans.inJaeger.inbound}`));
+  }
+  return text.map((t) => `${t}; `).join('');
+}
+
+/** The sum of a counter's series in a proxy's /metrics (from inside its namespace); NaN when unreadable. */
+function scrapeCounter(ns: string, name: string): number {
+  try {
+    const text = sh('ip', 'netns', 'exec', ns, 'curl', '-sf', '--max-time', '5', 'http://127.0.0.1:4191/metrics');
+    return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+  } catch {
+    return NaN;
+  }
+}
+
+/** A tap variant's window: a tap open on both proxies of the pair for the whole fortio run. */
+async function withTaps(path: Path, qps: number, secs: number): Promise<FortioResult> {
+  const pair = PAIRS[path.pair];
+  const meshed = path.pair !== 'plain';
+  const taps = await Promise.all([openTap(pair.clientNs, meshed ? tapDirs?.clientId : undefined), openTap(pair.serverNs, meshed ? tapDirs?.serverId : undefined)]);
+  const base = PATHS.find((p) => p.name === variantOf[path.name]) as Path;
+  const r = await runFortio(base, qps, secs);
+  const [outbound, inbound] = await Promise.all(taps.map((t) => t.close()));
+  return { ...r, tap: { outbound: outbound as TapCount, inbound: inbound as TapCount } };
 }
 
 const median = (xs: number[]) => {
@@ -474,7 +613,7 @@ async function main(): Promise<void> {
   const profileDirs = args.profile ? { plain: mkdtempSync(join(tmpdir(), 'proxy-prof-')), mesh: mkdtempSync(join(tmpdir(), 'proxy-prof-mesh-')) } : undefined;
   for (const d of Object.values(profileDirs ?? {})) chmodSync(d, 0o777);
   try {
-    for (const p of PATHS) {
+    for (const p of BASE_PATHS.filter((x) => !variantOf[x.name])) {
       const pair = PAIRS[p.pair];
       await startIn(pair.serverNs, [fortio, 'server', '-http-port', `${pair.serverIp}:${p.port}`, '-grpc-port', 'disabled', '-redirect-port', 'disabled'], {}, /(Fortio|fortio).*(server|listening)|All fortio/i);
     }
@@ -483,7 +622,12 @@ async function main(): Promise<void> {
     const l = PAIRS.linkerd;
     const f = PAIRS.floor;
     const t = PAIRS.tlsFloor;
-    for (const ns of [m.clientNs, m.serverNs, l.clientNs, l.serverNs]) await startControlPlane(ns, mesh);
+    const x = PAIRS.trace;
+    const meshedNs = [m.clientNs, m.serverNs, l.clientNs, l.serverNs, ...(args.trace ? [x.clientNs, x.serverNs] : [])];
+    for (const ns of meshedNs) await startControlPlane(ns, mesh);
+    // --trace: Jaeger in each pod of the trace pair, taking OTLP on loopback.
+    if (args.trace) for (const ns of [x.clientNs, x.serverNs]) await startIn(ns, jaegerArgv(root, mkdtempSync(join(tmpdir(), 'proxy-bench-jaeger-'))), {}, /Everything is ready/);
+    const traceEnv = { LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR: OTLP_ADDR, LINKERD2_PROXY_TRACE_SERVICE_NAME: 'fortio-proxy' };
     const pl = PAIRS.plain;
     const proxies: Proxies = {
       plain: { outbound: await startProxy(pl.clientNs, pl.clientIp, profileDirs?.plain), inbound: await startProxy(pl.serverNs, pl.serverIp, undefined) },
@@ -497,8 +641,17 @@ async function main(): Promise<void> {
         outbound: await startFloor(t.clientNs, tlsFloorMain, `${t.serverIp}:8087`, { FLOOR_TLS_DIR: join(mesh.dir, `floor-${CLIENT_ID}`), FLOOR_SERVER_NAME: SERVER_ID }),
         inbound: await startFloor(t.serverNs, tlsFloorMain, `${t.serverIp}:8087`, { FLOOR_TLS_DIR: join(mesh.dir, `floor-${SERVER_ID}`), FLOOR_SERVER_NAME: SERVER_ID }),
       },
-    };
-    for (const ns of [m.clientNs, m.serverNs, l.clientNs, l.serverNs]) await waitReady(ns);
+      ...(args.trace
+        ? {
+            trace: {
+              outbound: await startProxy(x.clientNs, x.clientIp, undefined, { ...meshEnv(mesh, CLIENT_ID, x), ...traceEnv }),
+              inbound: await startProxy(x.serverNs, x.serverIp, undefined, { ...meshEnv(mesh, SERVER_ID, x), ...traceEnv }),
+            },
+          }
+        : {}),
+    } as Proxies;
+    for (const ns of meshedNs) await waitReady(ns);
+    tapDirs = { tls: join(mesh.dir, `floor-${TAP_ID}`), clientId: CLIENT_ID, serverId: SERVER_ID };
     const pid = (pair: PairName, side: 'outbound' | 'inbound') => proxies[pair][side].pid as number;
     const each = (f: (pid: number) => number): PerProxy => perPair((pair) => ({ outbound: f(pid(pair, 'outbound')), inbound: f(pid(pair, 'inbound')) }));
     const idleRss = each((x) => round(rssMiB(x), 1));
@@ -509,11 +662,13 @@ async function main(): Promise<void> {
 
     const samples = Object.fromEntries(PATHS.map((p) => [p.name, [] as FortioResult[]])) as Record<PathName, FortioResult[]>;
     const cpu = perPair(() => ({ outbound: [] as number[], inbound: [] as number[] }));
+    // Per path (the tap and trace variants and their bases): CPU µs per request of the pair's two proxies.
+    const pathCpu = Object.fromEntries(PATHS.map((p) => [p.name, { outbound: [] as number[], inbound: [] as number[] }])) as Record<PathName, { outbound: number[]; inbound: number[] }>;
     const userShare = perPair(() => [] as number[]);
     // Event-loop delay of each proxy over the measured windows of the paths through it.
     const loop = perPair((): { outbound: LoopBuckets; inbound: LoopBuckets } => ({ outbound: new Map(), inbound: new Map() }));
     const loopSides = (p: (typeof PATHS)[number]): ('outbound' | 'inbound')[] =>
-      p.pair !== 'plain' && p.pair !== 'mesh' ? [] : p.name === 'direct' ? [] : p.name === 'outbound' ? ['outbound'] : ['outbound', 'inbound'];
+      (p.pair !== 'plain' && p.pair !== 'mesh') || isTap(p) ? [] : p.name === 'direct' ? [] : p.name === 'outbound' ? ['outbound'] : ['outbound', 'inbound'];
     const nsOf = (pair: PairName, side: 'outbound' | 'inbound') => (side === 'outbound' ? PAIRS[pair].clientNs : PAIRS[pair].serverNs);
     const peakRss = zeroPerProxy();
     const peakAnon = zeroPerProxy();
@@ -534,16 +689,21 @@ async function main(): Promise<void> {
         const split0 = each((x) => cpuSplit(x).user);
         const r = await runFortio(p, rate, seconds);
         samples[p.name].push(r);
+        const pc = PATH_CPU[p.name];
+        const after = each(cpuMicros);
+        if (pc) {
+          pathCpu[p.name].outbound.push((after[pc].outbound - before[pc].outbound) / r.requests);
+          pathCpu[p.name].inbound.push((after[pc].inbound - before[pc].inbound) / r.requests);
+        }
         const pair = TWO_PROXY_PATHS[p.name];
         if (pair) {
-          const after = each(cpuMicros);
           cpu[pair].outbound.push((after[pair].outbound - before[pair].outbound) / r.requests);
           cpu[pair].inbound.push((after[pair].inbound - before[pair].inbound) / r.requests);
           const user = cpuSplit(pid(pair, 'outbound')).user - split0[pair].outbound;
           userShare[pair].push(user / Math.max(1, after[pair].outbound - before[pair].outbound));
         }
         loopSides(p).forEach((side, i) => addLoopWindow(loop[p.pair][side], loop0[i], scrapeLoopDelay(nsOf(p.pair, side))));
-        process.stderr.write(`run ${run + 1}/${runs} ${p.name}: p50 ${round(r.percentilesMs['p50'] ?? 0)} ms, p99 ${round(r.percentilesMs['p99'] ?? 0)} ms, ${r.ok}/${r.requests} ok\n`);
+        process.stderr.write(`run ${run + 1}/${runs} ${p.name}: p50 ${round(r.percentilesMs['p50'] ?? 0)} ms, p99 ${round(r.percentilesMs['p99'] ?? 0)} ms, ${r.ok}/${r.requests} ok${r.tap ? `, tap events ${r.tap.outbound.events}/${r.tap.inbound.events}` : ''}\n`);
       }
     }
     clearInterval(sampler);
@@ -647,6 +807,7 @@ async function main(): Promise<void> {
       }
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
     Object.assign(result, { goalsMissed: misses, loadAverage: load });
+    const variantsText = reportVariants(result, samples, pathCpu);
     const json = JSON.stringify(result, null, 2) + '\n';
     try {
       writeFileSync(outFile, json);
@@ -676,7 +837,7 @@ async function main(): Promise<void> {
         `ours/linkerd CPU ${r.meshedToLinkerd.cpuOutbound}/${r.meshedToLinkerd.cpuInbound}x, max ${r.meshedToLinkerd.maxThroughput}x; ` +
         `floors: llhttp CPU ${result.pairs.floor.cpuMicrosPerRequest.outbound}/${result.pairs.floor.cpuMicrosPerRequest.inbound} us/req (plain/floor ${r.plainToFloor.cpuOutbound}/${r.plainToFloor.cpuInbound}x), ` +
         `TLS CPU ${result.pairs.tlsFloor.cpuMicrosPerRequest.outbound}/${result.pairs.tlsFloor.cpuMicrosPerRequest.inbound} us/req, adds p50 ${tf['p50']} ms, p99 ${tf['p99']} ms (meshed/TLS floor ${r.meshedToMeshedFloor.cpuOutbound}/${r.meshedToMeshedFloor.cpuInbound}x, linkerd/TLS floor ${r.linkerdToMeshedFloor.cpuOutbound}/${r.linkerdToMeshedFloor.cpuInbound}x); ` +
-        `${misses.length} goal(s) missed; load ${load}\n`,
+        `${variantsText}${misses.length} goal(s) missed; load ${load}\n`,
     );
   } finally {
     teardown();
