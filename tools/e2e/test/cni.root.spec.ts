@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
 import { down } from '@trellis/cluster/src/control-plane.ts';
 import { type Cluster } from '../src/kube.ts';
-import { Phases, loadNodeImages, makeCertificates, startCluster } from '../src/journey.ts';
+import { Phases, TRELLIS_CLI, loadNodeImages, makeCertificates, startCluster } from '../src/journey.ts';
 import {
   demoMeshedWithoutInit,
   installCniPlugin,
@@ -15,6 +15,7 @@ import {
   natTablesAreGolden,
   validatorNamesTheMissingPlugin,
 } from './cni.cases.ts';
+import { builtImagesCase, cliPortForwardCase, execCase, portForwardWebCase, proxyUserCase } from './kubelet-node.cases.ts';
 
 const NODE_WAIT_MS = 15 * 60_000;
 const MINUTE = 60_000;
@@ -51,6 +52,14 @@ describe('CNI mode on a kubelet node', () => {
     console.log(`[cni] ${await natTablesAreGolden(cluster)}`);
     console.log(`[cni] ${await phases.run('mTLS web -> voting', () => meshedTrafficIsMtls(cluster))}`);
   }, 10 * MINUTE);
+
+  it('serves kubectl port-forward and exec through the kubelet; control-plane pods run the built images; the proxy runs as uid 2102', async () => {
+    await phases.run('kubectl port-forward svc/web-svc', () => portForwardWebCase(cluster));
+    await phases.run('kubectl exec', () => execCase(cluster));
+    await builtImagesCase(cluster);
+    await proxyUserCase(cluster);
+    await phases.run('trellis identity, diagnostics endpoints (port-forward)', () => cliPortForwardCase(cluster, TRELLIS_CLI));
+  }, 5 * MINUTE);
 
   it('refuses a malformed plugin configuration by name, and a pod whose plugin is gone fails its validator saying why', async () => {
     console.log(`[cni] ${await installedPluginRejectsMalformedConfig(cluster)}`);

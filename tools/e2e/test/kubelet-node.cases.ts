@@ -1,0 +1,90 @@
+// What the upstream kubelet node gives the seeds' journey that a process-per-pod node cannot, for a run on the kubelet
+// node once the demo is meshed (each function asserts what a user would see and returns what it printed):
+//
+//   await portForwardWebCase(cluster);  // kubectl -n emojivoto port-forward svc/web-svc, then a GET through it
+//   await execCase(cluster);            // kubectl exec into web's app container: the image's user and the pod's name
+//   await builtImagesCase(cluster);     // each control-plane pod runs the image tools/images built (same image ID)
+//   await proxyUserCase(cluster);       // the process listening on the proxy's inbound port runs as uid 2102
+import { readFile } from 'node:fs/promises';
+import { expect } from 'vitest';
+import { buildahImageId } from '@trellis/cluster/src/kubelet/images.ts';
+import { podNetns } from '@trellis/cluster/src/node-pods.ts';
+import { DEMO_NS, PROXY_CONTAINER, TRELLIS_NS, demoPod } from '../src/journey.ts';
+import { exec, kubectl, pods, portForward, type Cluster } from '../src/kube.ts';
+
+const say = (line: string) => console.log(`[node] ${line}`);
+
+/** The seeds reach the demo with `kubectl -n emojivoto port-forward svc/web-svc 8080:80`: here on a free local port. */
+export async function portForwardWebCase(cluster: Cluster): Promise<string> {
+  const pf = await portForward(cluster, DEMO_NS, 'svc/web-svc', 80);
+  try {
+    const res = await fetch(`http://127.0.0.1:${pf.port}/api/list`, { signal: AbortSignal.timeout(10_000) });
+    const list = (await res.json()) as { shortcode: string }[];
+    const line = `kubectl -n ${DEMO_NS} port-forward svc/web-svc :80 -> ${pf.output().split('\n')[0]}; GET /api/list: HTTP ${res.status}, ${list.length} emojis`;
+    say(line);
+    expect(res.status).toBe(200);
+    expect(list.length).toBeGreaterThan(10);
+    return line;
+  } finally {
+    pf.stop();
+  }
+}
+
+/** `kubectl exec` into web's app container: it runs as the image's user (65534), in the pod (its hostname). */
+export async function execCase(cluster: Cluster): Promise<string> {
+  const web = await demoPod(cluster, 'web-svc');
+  const out = (await kubectl(cluster, '-n', DEMO_NS, 'exec', web.metadata.name, '-c', 'web', '--', 'node', '-e', 'console.log(process.getuid(), require("node:os").hostname())')).trim();
+  say(`kubectl -n ${DEMO_NS} exec ${web.metadata.name} -c web -- node -e ...: ${out}`);
+  expect(out).toBe(`65534 ${web.metadata.name}`);
+  return out;
+}
+
+type Status = { name: string; image: string; imageID: string };
+
+/** Each control-plane pod's component container runs the image tools/images built: the kubelet's imageID is its ID. */
+export async function builtImagesCase(cluster: Cluster): Promise<string> {
+  const lines: string[] = [];
+  for (const p of await pods(cluster, TRELLIS_NS)) {
+    const statuses = (p.status as unknown as { containerStatuses?: Status[]; initContainerStatuses?: Status[] });
+    for (const s of [...(statuses.containerStatuses ?? []), ...(statuses.initContainerStatuses ?? [])]) {
+      if (!/trellis\//.test(s.image)) continue;
+      const built = await buildahImageId(s.image);
+      lines.push(`${p.metadata.name} ${s.name}: ${s.image} imageID=${s.imageID} built=${built}`);
+      expect(s.imageID.replace(/^.*sha256:/, ''), `${p.metadata.name}/${s.name} runs ${s.image}`).toBe(built.replace(/^sha256:/, ''));
+    }
+  }
+  say(`control-plane images:\n${lines.join('\n')}`);
+  expect(lines.length).toBeGreaterThanOrEqual(6);
+  return lines.join('\n');
+}
+
+/** The process that listens on the proxy's inbound port (4143) in web's pod runs as uid 2102, as the chart asks. */
+export async function proxyUserCase(cluster: Cluster): Promise<string> {
+  const web = await demoPod(cluster, 'web-svc');
+  const netns = await podNetns(cluster.dir, web.metadata.uid);
+  const ss = await exec('ip', ['netns', 'exec', netns, 'ss', '-Hltnp', 'sport = :4143']);
+  const pid = /pid=(\d+)/.exec(ss)?.[1];
+  expect(pid, `no process listening on 4143 in ${netns}: ${ss}`).toBeDefined();
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
+  const line = `${web.metadata.name} ${PROXY_CONTAINER}: pid ${pid} listening on 4143, Uid: ${uids.join(' ')}`;
+  say(line);
+  expect(uids).toEqual(['2102', '2102', '2102', '2102']);
+  return line;
+}
+
+/**
+ * The CLI commands that reach the mesh through a port-forward, as Linkerd's do: `trellis identity` (the certificate
+ * web's proxy presents) and `trellis diagnostics endpoints` (what destination tells a proxy for web-svc).
+ */
+export async function cliPortForwardCase(cluster: Cluster, cli: string): Promise<string> {
+  const trellis = (...args: string[]) => exec(process.execPath, [cli, ...args, '--kubeconfig', cluster.kubeconfig]);
+  const identity = await trellis('-n', DEMO_NS, 'identity', 'deploy/web');
+  say(`trellis -n ${DEMO_NS} identity deploy/web:\n${identity.split('\n').slice(0, 14).join('\n')}`);
+  expect(identity).toContain(`web.${DEMO_NS}.serviceaccount.identity.${TRELLIS_NS}.cluster.local`);
+  const endpoints = await trellis('diagnostics', 'endpoints', `web-svc.${DEMO_NS}.svc.cluster.local:80`);
+  say(`trellis diagnostics endpoints web-svc.${DEMO_NS}.svc.cluster.local:80:\n${endpoints}`);
+  const web = await demoPod(cluster, 'web-svc');
+  expect(endpoints).toContain(web.status.podIP);
+  return `${identity}\n${endpoints}`;
+}
