@@ -119,7 +119,7 @@ describe('trellis-viz: the default install', () => {
     expect(find(objs, 'MeshTLSAuthentication', 'prometheus-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'metrics-api' }] });
   });
 
-  it('lets only the allowed identities call the metrics API and only the metrics API and the dashboard query Prometheus', async () => {
+  it('lets only the allowed identities and the cluster\'s networks (the API server\'s service proxy) call the metrics API, and only the metrics API and the dashboard query Prometheus', async () => {
     const objs = await objects({});
     expect(find(objs, 'Server', 'metrics-api')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'metrics-api' } }, port: 'http', proxyProtocol: 'HTTP/1' });
     expect(find(objs, 'MeshTLSAuthentication', 'metrics-api-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'web' }] });
@@ -127,15 +127,22 @@ describe('trellis-viz: the default install', () => {
     expect(find(objs, 'MeshTLSAuthentication', 'prometheus-clients')['spec']).toEqual({ identityRefs: [{ kind: 'ServiceAccount', name: 'metrics-api' }, { kind: 'ServiceAccount', name: 'web' }] });
     expect(find(objs, 'Server', 'web')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'web' } }, port: 'http', proxyProtocol: 'HTTP/1' });
     expect(find(objs, 'NetworkAuthentication', 'web-networks')['spec']).toEqual({ networks: [{ cidr: '0.0.0.0/0' }, { cidr: '::/0' }] });
+    // Linkerd's clusterNetworks: where the API server's service proxy connects from, so `viz stat` works after install.
+    expect(find(objs, 'NetworkAuthentication', 'metrics-api-networks')['spec']).toEqual({
+      networks: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'].map((cidr) => ({ cidr })),
+    });
     const authz = ofKind(objs, 'AuthorizationPolicy').map((a) => `${(a['spec'] as { targetRef: { name: string } }).targetRef.name} <- ${(a['spec'] as { requiredAuthenticationRefs: { kind: string; name: string }[] }).requiredAuthenticationRefs.map((r) => `${r.kind}/${r.name}`).join(',')}`);
     expect(authz.sort()).toEqual([
       'metrics-api <- MeshTLSAuthentication/metrics-api-clients',
+      'metrics-api <- NetworkAuthentication/metrics-api-networks',
       'metrics-api-admin <- NetworkAuthentication/all-networks',
       'prometheus-admin <- MeshTLSAuthentication/prometheus-clients',
       'web <- NetworkAuthentication/web-networks',
       'web-admin <- NetworkAuthentication/all-networks',
     ]);
     expect(ofKind(objs, 'PodMonitor')).toEqual([]);
+    // Without networks (null removes the default list), mesh identities only.
+    expect(names(await objects({ set: { 'metricsAPI.allowedNetworks': 'null' } })).filter((n) => n.includes('metrics-api-networks'))).toEqual([]);
   });
 });
 

@@ -12,8 +12,9 @@
 // vizInstallCase runs the pinned Prometheus on the host, listening on the node bridge's address (pods reach it
 // there) with the chart's own scrape configuration, and installs the chart with prometheusUrl pointing at it: the
 // metrics API and the dashboard run in pods, meshed. The metrics API's Server admits the API server (the bridge
-// address, from which the API server's service proxy connects to pods) through metricsAPI.allowedNetworks, so the
-// CLI reaches it as it would in a cluster without port-forward.
+// address, from which the API server's service proxy connects to pods) by the chart's default
+// metricsAPI.allowedNetworks (Linkerd's clusterNetworks), so the CLI reaches it as it would in a cluster without
+// port-forward.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -76,7 +77,6 @@ export async function vizInstallCase(cluster: Cluster, cli: string, dir: string)
     const manifests = await trellis(
       cluster, cli, 'viz', 'install',
       '--set', `prometheusUrl=${prometheusUrl}`,
-      '--set', `metricsAPI.allowedNetworks={${GATEWAY_IP}/32}`,
       '--set-string', `metricsAPI.podAnnotations.config\\.linkerd\\.io/skip-outbound-ports=${port}`,
     );
     expect(manifests).toContain(`config.linkerd.io/skip-outbound-ports: "${port}"`);

@@ -1,6 +1,6 @@
 // Reaching the viz extension's metrics API (HTTP/JSON, apps/metrics-api): through the API server's service proxy
-// (`services/metrics-api:http/proxy/...`, which works wherever kubectl does, if the chart's policy admits the API
-// server: metricsAPI.allowedNetworks), else through a port-forward to a metrics-api pod (Linkerd's way: the
+// (`services/metrics-api:http/proxy/...`, which works wherever kubectl does, since the chart's policy admits the API
+// server by default: metricsAPI.allowedNetworks), else through a port-forward to a metrics-api pod (Linkerd's way: the
 // connection starts inside the pod, so its proxy's policy does not apply), or at a URL given on the command line.
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type RequestOptions } from 'node:http';
