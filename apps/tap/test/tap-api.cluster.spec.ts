@@ -64,7 +64,7 @@ beforeAll(async () => {
   const apiService = {
     apiVersion: 'apiregistration.k8s.io/v1',
     kind: 'APIService',
-    metadata: { name: 'v1alpha1.tap.linkerd.io' },
+    metadata: { name: 'v1alpha1.tap.linkerd.io', labels: { 'trellis.test/owner': ns } },
     spec: { group: 'tap.linkerd.io', version: 'v1alpha1', groupPriorityMinimum: 1000, versionPriority: 100, caBundle: Buffer.from(caPem).toString('base64'), service: { name: 'trellis-tap', namespace: vizNs, port: 443 } },
   };
   await kubectl(['create', 'namespace', ns]);
@@ -74,8 +74,16 @@ beforeAll(async () => {
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'trellis-tap', namespace: vizNs }, spec: { ports: [{ name: 'apiserver', port: 443, targetPort: api.api.port }] } },
     { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'trellis-tap', namespace: vizNs }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'apiserver', port: api.api.port }] }] },
   ] }));
-  // Registered once its Service has endpoints, so the aggregator's first availability check can succeed.
-  await kubectl(['create', '-f', '-'], JSON.stringify(apiService));
+  // Registered once its Service has endpoints, so the aggregator's first availability check can succeed. The
+  // APIService is cluster-wide and the dashboard's live-tap test registers the same one: wait while it holds it.
+  for (const free = Date.now() + 5 * 60_000; ; ) {
+    const created = await kubectl(['create', '-f', '-'], JSON.stringify(apiService)).then(() => true, (err: Error) => {
+      if (!/AlreadyExists/.test(err.message) || Date.now() > free) throw err;
+      return false;
+    });
+    if (created) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   // No node runs the pod: its status is what a kubelet would report (running, on the stand-in proxy's address).
   await kubectl(['-n', ns, 'patch', 'pod', 'web-0', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }] } })]);
   const deadline = Date.now() + 60_000;
@@ -88,7 +96,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await kubectl(['delete', 'apiservice', 'v1alpha1.tap.linkerd.io', '--ignore-not-found']).catch(() => undefined);
+  await kubectl(['delete', 'apiservice', 'v1alpha1.tap.linkerd.io', '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
   await kubectl(['delete', 'namespace', ns, vizNs, '--wait=false']).catch(() => undefined);
   await api?.close();
   proxy?.close();

@@ -1,6 +1,6 @@
 // The dashboard's configuration: flags parsed once into a frozen object. Invalid values name the flag.
 import { ConfigError, parseDuration, parseListenAddress, parsePort, type CommandSpec, type ListenAddress, type ParsedCommandLine } from '@trellis/config';
-import { LOG_FLAGS, logFlags, parseHttpUrl } from '@trellis/config/component';
+import { KUBECONFIG_FLAG, kubeconfigFlag, LOG_FLAGS, logFlags, parseHttpUrl } from '@trellis/config/component';
 import type { LogFormat, LogLevel } from '@trellis/telemetry';
 import { join } from 'node:path';
 
@@ -15,6 +15,8 @@ export interface WebConfig {
   /** The built front end (index.html, app.js, app.css). */
   readonly assetsDir: string;
   readonly proxyAdminPort: number;
+  /** For live tap, through the API server; undefined: in-cluster service account, then $KUBECONFIG. */
+  readonly kubeconfig: string | undefined;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 }
@@ -31,6 +33,7 @@ export const WEB_SPEC: CommandSpec = {
     'upstream-timeout': { type: 'string', description: 'how long one call to the metrics API or Prometheus may take', default: '10s', value: 'DURATION' },
     'assets-dir': { type: 'string', description: 'the built front end (default: assets/ beside the program)', value: 'DIR' },
     'proxy-admin-port': { type: 'string', description: "the proxies' admin port, whose traffic (probes, scrapes) the history leaves out", default: '4191', value: 'PORT' },
+    ...KUBECONFIG_FLAG,
     ...LOG_FLAGS,
   },
 };
@@ -49,6 +52,7 @@ export function webConfig(cli: Extract<ParsedCommandLine, { kind: 'run' }>, defa
     upstreamTimeoutMs: timeout,
     assetsDir: typeof v['assets-dir'] === 'string' && v['assets-dir'] !== '' ? v['assets-dir'] : defaultAssetsDir,
     proxyAdminPort: parsePort('--proxy-admin-port', str('proxy-admin-port')),
+    kubeconfig: kubeconfigFlag(v),
     ...logFlags(v),
   });
 }

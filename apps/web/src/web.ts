@@ -1,10 +1,14 @@
 // Builds and starts the dashboard from its config: used by main.ts and the tests.
 import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '@trellis/k8s';
 import { AdminServer, type Logger, type Registry } from '@trellis/telemetry';
 import { Counter } from 'prom-client';
 import type { WebConfig } from './config.ts';
 import { loadAssets } from './http/assets.ts';
+import { TapError } from './errors.ts';
 import { buildServer } from './http/server.ts';
+import { streamTap } from './tap/tap-stream.ts';
 import { metricsApiClient } from './upstream/metrics-api.ts';
 import { prometheusRangeClient } from './upstream/prometheus.ts';
 
@@ -17,6 +21,7 @@ export interface RunningWeb {
 export async function startWeb(config: WebConfig, deps: { readonly log: Logger; readonly registry: Registry; readonly now?: () => number }): Promise<RunningWeb> {
   const { log, registry } = deps;
   const assets = await loadAssets(config.assetsDir);
+  let kc: KubeConfig | undefined;
   const requests = new Counter({ name: 'trellis_web_requests_total', help: 'dashboard requests by route and HTTP status', labelNames: ['route', 'status'] as const, registers: [registry] });
   const app = buildServer(
     {
@@ -26,6 +31,17 @@ export async function startWeb(config: WebConfig, deps: { readonly log: Logger; 
       grafanaUrl: config.grafanaUrl,
       adminPort: config.proxyAdminPort,
       now: deps.now ?? (() => Date.now() / 1000),
+      tap: async (target, onEvent, signal) => {
+        // Read on first use: the dashboard serves everything else without Kubernetes credentials.
+        if (!kc) {
+          try {
+            kc = loadKubeConfig({ kubeconfig: config.kubeconfig });
+          } catch (err) {
+            throw new TapError('TRELLIS_ERR_TAP_UNAVAILABLE', `no Kubernetes credentials to reach the tap API: ${(err as Error).message}`);
+          }
+        }
+        return streamTap(kc, target, onEvent, signal);
+      },
     },
     log.child({ part: 'http' }),
   );

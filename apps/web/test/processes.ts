@@ -1,5 +1,5 @@
 // The real parts the dashboard test runs beside the dashboard itself: the pinned Prometheus (tools/bin, built on
-// first use) and the metrics API from its sources, each on a free loopback port, stopped and cleaned up after.
+// first use), the metrics API and the tap API from their sources, each on a free port, stopped and cleaned up after.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -84,4 +84,18 @@ export async function startMetricsApi(o: { kubeconfig: string; prometheusUrl: st
   const log = collect(child);
   const addr = await waitFor('metrics-api', child, log, async () => /"api":"(127\.0\.0\.1:\d+)"/.exec(log())?.[1], 60_000);
   return { url: `http://${addr}`, stop: () => stopChild(child) };
+}
+
+const TAP_API_MAIN = join(REPO, 'apps/tap/src/main.ts');
+
+/** The tap API from its sources, serving TLS on all addresses (the API server's aggregator calls it), its port. */
+export async function startTapApi(o: { kubeconfig: string; tlsCert: string; tlsKey: string; tapPort: number }): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [TAP_API_MAIN, '--addr', '0.0.0.0:0', '--admin-addr', '127.0.0.1:0', '--tls-cert', o.tlsCert, '--tls-key', o.tlsKey, '--tap-port', String(o.tapPort), '--kubeconfig', o.kubeconfig, '--log-format', 'json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const log = collect(child);
+  const port = await waitFor('tap API', child, log, async () => /"api":"[^"]*:(\d+)"/.exec(log())?.[1], 60_000);
+  return { port: Number(port), stop: () => stopChild(child) };
 }

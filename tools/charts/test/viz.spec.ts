@@ -131,6 +131,10 @@ describe('trellis-viz: the default install', () => {
     expect(find(objs, 'NetworkAuthentication', 'metrics-api-networks')['spec']).toEqual({
       networks: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'].map((cidr) => ({ cidr })),
     });
+    expect(find(objs, 'ClusterRoleBinding', 'trellis-trellis-viz-web-tap-admin')).toMatchObject({
+      roleRef: { kind: 'ClusterRole', name: 'trellis-trellis-viz-tap-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'web', namespace: 'trellis-viz' }],
+    });
     const authz = ofKind(objs, 'AuthorizationPolicy').map((a) => `${(a['spec'] as { targetRef: { name: string } }).targetRef.name} <- ${(a['spec'] as { requiredAuthenticationRefs: { kind: string; name: string }[] }).requiredAuthenticationRefs.map((r) => `${r.kind}/${r.name}`).join(',')}`);
     expect(authz.sort()).toEqual([
       'metrics-api <- MeshTLSAuthentication/metrics-api-clients',

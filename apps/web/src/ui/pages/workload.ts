@@ -1,10 +1,12 @@
 // One workload: its golden metrics now, who calls it and whom it calls (with the identities at both ends), the
-// routes it serves, and its last hour from Prometheus: success rate, requests per second and latency.
+// routes it serves, its live requests (tap and top, on demand), and its last hour from Prometheus: success rate,
+// requests per second and latency.
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { EdgesAnswer, HistoryAnswer, RoutesAnswer, StatAnswer, StatRow } from '../../api-types.ts';
 import { getJson, usePoll } from '../api.ts';
 import { ErrorBanner, Fresh, Loading, SuccessRate } from '../components/common.ts';
+import { Live } from '../components/live.ts';
 import { RoutesTable } from '../components/routes-table.ts';
 import { StatTable } from '../components/stat-table.ts';
 import { CHECK, ms, percent, rps, shortType } from '../format.ts';
@@ -92,6 +94,8 @@ export function Workload({ namespace, type, name, grafanaUrl }: { namespace: str
     ${routes.data
       ? html`<${RoutesTable} rows=${routes.data.rows} testId="routes" empty=${`No routes: ${name}'s Services have no ServiceProfile, and no HTTPRoute carried a request in the last minute.`} />`
       : null}
+    <h2>Live requests</h2>
+    <${Live} namespace=${namespace} type=${shortType(type)} name=${name} />
     <h2>Connections and identities</h2>
     <${ErrorBanner} error=${edges.error} />
     ${mine.length === 0
