@@ -23,7 +23,7 @@ export interface WebConfig {
 
 export const WEB_SPEC: CommandSpec = {
   name: 'web',
-  summary: 'trellis web: the viz dashboard (namespaces, workloads, topology, history) over the metrics API and Prometheus.',
+  summary: 'trellis web: the viz dashboard (namespaces, workloads, topology, routes, history, live tap) over the metrics API, Prometheus and the tap API.',
   flags: {
     addr: { type: 'string', description: 'address of the dashboard', default: ':8084', value: 'HOST:PORT' },
     'admin-addr': { type: 'string', description: 'address of the admin server (/metrics, /ping, /ready)', default: ':9994', value: 'HOST:PORT' },
