@@ -1,12 +1,12 @@
 // The admin server on 4191 (docs/reference/linkerd-proxy.md §6, docs/reference/linkerd-contracts.md §9.1), on node:http: /metrics (gzip when asked),
 // /ready, /live, /env.json, /proxy-log-level (loopback only), /shutdown (loopback only, when enabled).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import { constants, gzip } from 'node:zlib';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { constants, gzip, type InputType, type ZlibOptions } from 'node:zlib';
+import { createServer } from '../http/node-http.ts';
 
 // Compressed on libuv's thread pool, not the event loop, at the fastest level: a large exposition (hundreds of
 // KiB) took milliseconds of the loop at the default level, a stall every proxied request shared.
-const gzipAsync = promisify(gzip);
+const gzipAsync = (body: InputType, options: ZlibOptions) => new Promise<Buffer>((resolve, reject) => gzip(body, options, (err, out) => (err ? reject(err) : resolve(out))));
 const GZIP_OPTIONS = { level: constants.Z_BEST_SPEED } as const;
 
 export interface AdminDeps {

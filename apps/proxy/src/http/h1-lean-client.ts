@@ -4,7 +4,7 @@
 // written together with its first body bytes. node:http's ClientRequest and Agent cost about a fifth of a
 // plaintext proxy's CPU per request (the ClientRequest constructor with Agent.addRequest alone ~13 %); what they
 // do beyond this (Expect: 100-continue, Upgrade, CONNECT, throwaway connections) still goes through them (h1.ts).
-import { maxHeaderSize } from 'node:http';
+import { maxHeaderSize } from './node-http.ts';
 import type { Socket } from 'node:net';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';

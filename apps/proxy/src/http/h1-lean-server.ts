@@ -5,7 +5,8 @@
 // a plaintext proxy's CPU. Anything else is handed to the node:http server (h1.ts) at that request's boundary:
 // the head is written back in front of the unread bytes and the connection given to node:http's own listener,
 // which then serves it to the end (Upgrade, CONNECT, 100-continue, HTTP/1.0, Host-less requests, meshed targets).
-import { STATUS_CODES, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { STATUS_CODES } from './node-http.ts';
 import type { Socket } from 'node:net';
 import type { ProxyError } from '../errors.ts';
 import { asProxyError } from '../errors.ts';

@@ -1,7 +1,8 @@
 // HTTP/1.1: a node:http server fed with detected connections, and a forwarder that streams requests to the
 // original destination through the keep-alive pool. Upgrade (WebSocket) and CONNECT are tunnelled after the
 // upstream agrees; malformed requests get 400/408/431 from the server and never reach the upstream.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, request } from './node-http.ts';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { asProxyError, type ProxyError } from '../errors.ts';

@@ -13,7 +13,8 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import { request as h1Request, type IncomingMessage, type OutgoingHttpHeaders as H1Headers } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders as H1Headers } from 'node:http';
+import { request as h1Request } from './node-http.ts';
 import { asProxyError, type ProxyError } from '../errors.ts';
 import { h2Downstream } from './downstream.ts';
 import { connectTo } from '../tcp/connect.ts';

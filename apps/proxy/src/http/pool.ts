@@ -1,7 +1,8 @@
 // HTTP/1 connection pools: keep-alive per endpoint with Linkerd's idle timeout and idle-connection cap.
 // Connections are opened by connectTo (connect timeout, peer="dst" metrics); the target rides in the request
 // options, which Node hands to createConnection.
-import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
+import type { AgentOptions, ClientRequestArgs } from 'node:http';
+import { Agent } from './node-http.ts';
 import type { Socket } from 'node:net';
 import { connectTo } from '../tcp/connect.ts';
 import { H1Pool } from './h1-lean-client.ts';

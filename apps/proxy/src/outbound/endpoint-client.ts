@@ -4,7 +4,8 @@
 // per endpoint (beside the pooled HTTP/2 connection of endpoints with the h2 hint), and sends one attempt through
 // `send`: HTTP/1 requests ride an h2-hinted endpoint's connection upgraded with l5d-orig-proto, else go as the
 // client spoke them. It knows nothing of routes, retries or timeouts: those are stages around `send`.
-import { Agent, request as h1Request, type ClientRequestArgs, type IncomingMessage, type OutgoingHttpHeaders as H1Headers } from 'node:http';
+import type { ClientRequestArgs, IncomingMessage, OutgoingHttpHeaders as H1Headers } from 'node:http';
+import { Agent, request as h1Request } from '../http/node-http.ts';
 import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
