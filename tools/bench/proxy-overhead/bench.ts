@@ -621,6 +621,8 @@ type PerProxy = Record<PairName, { outbound: number; inbound: number }>;
 const zeroPerProxy = (): PerProxy => perPair(() => ({ outbound: 0, inbound: 0 }));
 
 async function main(): Promise<void> {
+  // The machine is shared: the load when the run starts, next to the one at its end.
+  const loadAtStart = readFileSync('/proc/loadavg', 'utf8').trim();
   if (!args.bundle) bundleProxy();
   setup();
   // --profile: the plain and the meshed outbound proxy run under node --cpu-prof (one directory each).
@@ -820,7 +822,7 @@ async function main(): Promise<void> {
         }
       }
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
-    Object.assign(result, { goalsMissed: misses, loadAverage: load });
+    Object.assign(result, { goalsMissed: misses, loadAverage: load, loadAverageAtStart: loadAtStart });
     const variantsText = reportVariants(result, samples, pathCpu);
     const json = JSON.stringify(result, null, 2) + '\n';
     try {
