@@ -2,9 +2,26 @@
 // new one (mTLS verified as the service's `*_SVC_NAME`), or plaintext to a loopback address. Streams already
 // open on an old client continue until they end; old clients are closed with the rest. Every call is counted
 // in the control_* families when metrics are given.
-import { credentials, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
+//
+// The service's name is a headless Service: when its pod is replaced, the old address may answer nothing at all.
+// grpc-js alone then stays on it (docs/reference/control-plane-clients.md): its TCP connect has no timeout, its
+// pick-first policy reconnects to the addresses it resolved last and resolves again only once every one of them
+// has failed, a failed resolution is not retried until something asks the channel to connect, and a closed
+// channel keeps its waiters until their deadline. So each client is also watched here (every 250 ms):
+// - calls on an address that the name no longer gives (looked up every 5 s, the Kubernetes DNS TTL, at which
+//   Linkerd's control clients re-resolve) fail UNAVAILABLE and their client is closed, so every watch on it
+//   subscribes again on a new client, which resolves the name afresh;
+// - while a watch waits for a connection, the name is looked up once a second, and a client still connecting
+//   when the answer changes is replaced; a channel in TRANSIENT_FAILURE is asked to connect (and so to resolve
+//   again) once a second;
+// - a channel CONNECTING for longer than its allowance (2 s, doubling after each miss up to 10 s, back to 2 s once
+//   connected) is replaced: a TCP connect to an address that drops everything would wait minutes for the kernel.
+// Replacing a client releases its waiters at once, so they wait on the new one.
+import { connectivityState, credentials, status, type ChannelCredentials, type ClientOptions, type Interceptor } from '@grpc/grpc-js';
+import { isIP } from 'node:net';
 import type { CredentialSource } from '../tls/mesh-tls.ts';
-import type { ControlMetrics } from './control-metrics.ts';
+import type { ControlMetrics, RetireReason } from './control-metrics.ts';
+import { CallSet, lookupAddresses, type LookupFn } from './control-peer.ts';
 import { CONTROL_CHANNEL_OPTIONS, controlChannelCredentials } from './control-tls.ts';
 import type { ControlAddr } from './env.ts';
 
@@ -19,47 +36,207 @@ export interface ControlClients<C> {
   close(): void;
 }
 
+const RETIRE_MESSAGES: Record<RetireReason, string> = {
+  peer_left: 'the control-plane peer left the service name',
+  name_changed: 'the service name changed while connecting',
+  connect_timeout: 'connecting to the control plane timed out',
+};
+
 /** How often a client waiting for our first certificate looks again. */
 const CERTIFICATE_POLL_MS = 100;
 
+export interface SupervisionTiming {
+  readonly tickMs: number;
+  readonly kickEveryMs: number;
+  readonly connectAllowanceMs: number;
+  readonly maxConnectAllowanceMs: number;
+  readonly lookupEveryMs: number;
+}
+
+export const SUPERVISION: SupervisionTiming = {
+  tickMs: 250,
+  kickEveryMs: 1_000,
+  connectAllowanceMs: 2_000,
+  maxConnectAllowanceMs: 10_000,
+  lookupEveryMs: 5_000,
+};
+
+export interface SupervisionOptions {
+  readonly log?: { warn(obj: object, msg: string): void };
+  readonly lookup?: LookupFn;
+  readonly timing?: Partial<SupervisionTiming>;
+}
+
 type Ctor<C> = new (address: string, creds: ChannelCredentials, options?: ClientOptions) => C;
 
-export function controlClients<C extends { close(): void; waitForReady(deadline: number, cb: (err?: Error) => void): void }>(
+interface GrpcClient {
+  close(): void;
+  waitForReady(deadline: number, cb: (err?: Error) => void): void;
+  getChannel(): { getConnectivityState(tryToConnect: boolean): connectivityState };
+}
+
+interface Entry<C> {
+  readonly generation: number;
+  readonly client: C;
+  readonly calls: CallSet;
+  /** Who waits for this client to connect: released with an error when it is retired (grpc-js would keep them until their deadline). */
+  readonly waiters: Set<(err?: Error) => void>;
+}
+
+/**
+ * `source`: our certificate for mutual TLS; `null` for TLS without a client certificate (identity's Certify, before
+ * we have one).
+ */
+export function controlClients<C extends GrpcClient>(
   Client: Ctor<C>,
   svc: { readonly svcAddr: ControlAddr; readonly svcName: string },
   trustAnchorsPem: string,
-  source: CredentialSource,
+  source: CredentialSource | null,
   metrics?: ControlMetrics,
+  o: SupervisionOptions = {},
 ): ControlClients<C> {
-  const interceptors = metrics ? { interceptors: [metrics.interceptor(svc)] } : {};
-  let cached: { generation: number; client: C } | undefined;
-  const old: C[] = [];
-  const get = (): C => {
-    if (svc.svcAddr.loopback) {
-      cached ??= { generation: 0, client: new Client(svc.svcAddr.text, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, ...interceptors }) };
-      return cached.client;
+  const timing = { ...SUPERVISION, ...o.timing };
+  const lookup = o.lookup ?? lookupAddresses;
+  const addr = svc.svcAddr;
+  let cached: Entry<C> | undefined;
+  const old: Entry<C>[] = [];
+  let closed = false;
+
+  const build = (generation: number, tls: { readonly key: string; readonly cert: string } | undefined): Entry<C> => {
+    const calls = new CallSet();
+    const interceptors: Interceptor[] = [calls.interceptor(), ...(metrics ? [metrics.interceptor(svc)] : [])];
+    const client = addr.loopback
+      ? new Client(addr.text, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, interceptors })
+      : new Client(addr.text, controlChannelCredentials(trustAnchorsPem, svc.svcName, tls), {
+          ...CONTROL_CHANNEL_OPTIONS,
+          'grpc.ssl_target_name_override': svc.svcName,
+          'grpc.default_authority': addr.text,
+          interceptors,
+        });
+    return { generation, client, calls, waiters: new Set() };
+  };
+
+  const current = (): Entry<C> => {
+    if (addr.loopback || source === null) {
+      cached ??= build(0, undefined);
+      return cached;
     }
     const creds = source.current();
     const generation = creds?.generation ?? -1;
     if (cached?.generation !== generation) {
-      if (cached) old.push(cached.client);
-      const channel = controlChannelCredentials(trustAnchorsPem, svc.svcName, creds?.tls);
-      cached = { generation, client: new Client(svc.svcAddr.text, channel, { ...CONTROL_CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': svc.svcName, 'grpc.default_authority': svc.svcAddr.text, ...interceptors }) };
+      if (cached) old.push(cached);
+      cached = build(generation, creds?.tls);
     }
-    return cached.client;
+    return cached;
   };
+
+  const stateOf = (e: Entry<C>): connectivityState | undefined => {
+    try {
+      return e.client.getChannel().getConnectivityState(false);
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Fails the entry's calls (so their watches subscribe again) and closes its client; the next `get` builds anew. */
+  const retire = (e: Entry<C>, reason: RetireReason, detail: object): void => {
+    if (cached === e) cached = undefined;
+    const i = old.indexOf(e);
+    if (i >= 0) old.splice(i, 1);
+    metrics?.retired(svc, reason);
+    o.log?.warn({ addr: addr.text, reason, ...detail }, 'Control-plane client replaced');
+    const message = RETIRE_MESSAGES[reason];
+    for (const c of [...e.calls.calls]) c.cancelWithStatus(status.UNAVAILABLE, message);
+    for (const w of [...e.waiters]) w(new Error(message));
+    e.client.close();
+  };
+
+  let allowance = timing.connectAllowanceMs;
+  let connectingSince: number | undefined;
+  let lastLookup = 0;
+  let lastKick = 0;
+  let looking = false;
+  /** The name's last answer, sorted and joined: a change while connecting means the attempt is on an old answer. */
+  let lastAnswer: string | undefined;
+  const named = !addr.loopback && isIP(addr.host.replace(/^\[|\]$/g, '')) === 0;
+
+  const lookUp = (now: number) => {
+    lastLookup = now;
+    looking = true;
+    // The name exactly as grpc-js looks it up.
+    void lookup(addr.host).then(
+      (addresses) => {
+        looking = false;
+        if (closed || !addresses) return;
+        const answer = [...addresses].sort().join(',');
+        const changed = lastAnswer !== undefined && answer !== lastAnswer;
+        lastAnswer = answer;
+        for (const x of [...(cached ? [cached] : []), ...old]) {
+          const gone = [...x.calls.peerHosts()].filter((h) => !addresses.has(h));
+          if (gone.length > 0) retire(x, 'peer_left', { peers: gone, addresses: [...addresses] });
+        }
+        const e = cached;
+        if (changed && e && stateOf(e) === connectivityState.CONNECTING) {
+          connectingSince = undefined;
+          retire(e, 'name_changed', { addresses: [...addresses] });
+        }
+      },
+      () => {
+        looking = false;
+      },
+    );
+  };
+
+  const tick = () => {
+    const e = cached;
+    const now = Date.now();
+    const state = e && stateOf(e);
+    if (e && state === connectivityState.CONNECTING) {
+      connectingSince ??= now;
+      if (now - connectingSince > allowance) {
+        connectingSince = undefined;
+        retire(e, 'connect_timeout', { allowanceMs: allowance });
+        allowance = Math.min(allowance * 2, timing.maxConnectAllowanceMs);
+        return;
+      }
+    } else {
+      connectingSince = undefined;
+      if (state === connectivityState.READY) allowance = timing.connectAllowanceMs;
+    }
+    // Someone waits for a connection that is not there: look at the name (and, failing, connect again, which makes
+    // grpc-js resolve it again; its own retries stop after a resolution failed) once a second.
+    const waitedOn = e !== undefined && e.waiters.size > 0 && state !== connectivityState.READY;
+    if (waitedOn && state === connectivityState.TRANSIENT_FAILURE && now - lastKick >= timing.kickEveryMs) {
+      lastKick = now;
+      e.client.getChannel().getConnectivityState(true);
+    }
+    if (!named || looking) return;
+    const withCalls = (cached?.calls.calls.size ?? 0) > 0 || old.some((x) => x.calls.calls.size > 0);
+    if ((waitedOn && now - lastLookup >= timing.kickEveryMs) || (withCalls && now - lastLookup >= timing.lookupEveryMs)) lookUp(now);
+  };
+  const timer = addr.loopback ? undefined : setInterval(tick, timing.tickMs);
+  timer?.unref();
+
   return {
-    get,
+    get: () => current().client,
     ready(deadline, cb) {
-      if (!svc.svcAddr.loopback && !source.current()) {
+      if (!addr.loopback && source !== null && !source.current()) {
         setTimeout(() => cb(new Error('no certificate yet')), Math.max(0, Math.min(CERTIFICATE_POLL_MS, deadline - Date.now())));
         return;
       }
-      get().waitForReady(deadline, cb);
+      const e = current();
+      const done = (err?: Error) => {
+        if (e.waiters.delete(done)) cb(err);
+      };
+      e.waiters.add(done);
+      e.client.waitForReady(deadline, done);
     },
     close() {
+      closed = true;
+      clearInterval(timer);
       cached?.client.close();
-      for (const c of old.splice(0)) c.close();
+      cached = undefined;
+      for (const e of old.splice(0)) e.client.close();
     },
   };
 }

@@ -18,6 +18,12 @@ export interface ControlTarget {
 /** `watching`: subscribed, waiting for the control plane or its first message; `live`: a message came on this stream. */
 export type WatchState = 'watching' | 'live';
 
+/**
+ * Why a control client was replaced: its calls were on an address the service's name no longer gives, the name
+ * changed while it was connecting, or it could not connect in time.
+ */
+export type RetireReason = 'peer_left' | 'name_changed' | 'connect_timeout';
+
 /** One long-lived watch's view of the families. */
 export interface WatchStats {
   state(s: WatchState | undefined): void;
@@ -29,6 +35,8 @@ export interface ControlMetrics {
   interceptor(target: ControlTarget): Interceptor;
   /** The stats of one watch of `rpc` (e.g. `io.linkerd.proxy.destination.Destination/Get`) on `target`. */
   watch(target: ControlTarget, rpc: string): WatchStats;
+  /** A client to `target` was closed and its calls failed, so that they start again on a new one. */
+  retired(target: ControlTarget, reason: RetireReason): void;
 }
 
 const LABELS = ['addr', 'tls', 'server_id', 'no_tls_reason'] as const;
@@ -58,6 +66,12 @@ export function controlMetrics(registry: Registry): ControlMetrics {
   });
   const watches = new Gauge({ name: 'trellis_control_watches', help: 'Long-lived control-plane watches by state: live (a message came on the current stream) or watching (waiting for the control plane).', labelNames: ['addr', 'rpc', 'state'] as const, registers });
   const reconnects = new Counter({ name: 'trellis_control_watch_reconnects_total', help: 'Control-plane watches re-subscribed after their stream failed, ended or went silent.', labelNames: ['addr', 'rpc'] as const, registers });
+  const replaced = new Counter({
+    name: 'trellis_control_client_replacements_total',
+    help: 'Control-plane clients closed, their calls failed so that they start again on a new client: peer_left (the address they were on left the service name), name_changed (the name changed while connecting), connect_timeout (no connection within the allowance).',
+    labelNames: ['addr', 'reason'] as const,
+    registers,
+  });
 
   return {
     interceptor(target) {
@@ -108,6 +122,9 @@ export function controlMetrics(registry: Registry): ControlMetrics {
           reconnects.inc({ addr, rpc });
         },
       };
+    },
+    retired(target, reason) {
+      replaced.inc({ addr: targetLabels(target).addr, reason });
     },
   };
 }

@@ -31,7 +31,12 @@ export function controlChannelCredentials(trustAnchorsPem: string, svcName: stri
  * - HTTP/2 PINGs every 10 s, idle or not, and a connection whose PING is not acknowledged within 3 s is closed;
  *   without them a watch on a vanished peer stays open, silent, until the stream's idle timeout (5 min);
  * - failed connections are retried from 100 ms up to 500 ms apart (grpc-js: 1 s up to 120 s), and the name is
- *   re-resolved at most 1 s apart (grpc-js: 30 s), so a replaced controller pod is dialled within seconds.
+ *   re-resolved at most 1 s apart (grpc-js: 30 s), so a replaced controller pod is dialled within seconds;
+ * - each channel has its own subchannels (grpc-js shares them between channels by default), so a client built to
+ *   replace one stuck on a dead address does not inherit its connection attempt;
+ * - no service config is looked up in TXT records (the control plane publishes none).
+ * What grpc-js cannot do here (a connect timeout, resolving again while it waits on a dead address, leaving an
+ * address the name no longer gives) control-clients.ts does around it.
  */
 export const CONTROL_CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 10_000,
@@ -40,4 +45,6 @@ export const CONTROL_CHANNEL_OPTIONS = {
   'grpc.dns_min_time_between_resolutions_ms': 1_000,
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 500,
+  'grpc.use_local_subchannel_pool': 1,
+  'grpc.service_config_disable_resolution': 1,
 } as const;

@@ -65,18 +65,19 @@ export interface MeshDeps {
 export async function startMesh(config: MeshConfig, deps: MeshDeps): Promise<Mesh> {
   const { identity: idc, discovery: dc, policy: pc } = config;
   const control = controlMetrics(deps.registry);
-  const rpc = grpcCertify(idc, control);
+  const supervision = { log: deps.logger };
+  const rpc = grpcCertify(idc, control, supervision);
   const agent = new IdentityAgent({ config: idc, certify: rpc.certify, log: deps.logger, metrics: identityMetrics(deps.registry) });
   const tls = new MeshTls(agent);
-  const clients = destinationClients(dc, idc.trustAnchorsPem, agent, control);
+  const clients = destinationClients(dc, idc.trustAnchorsPem, agent, control, supervision);
   const log = deps.logger;
   const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) }, { metrics: control, ready: clients.ready });
   let policy: PolicyDiscovery | undefined;
   const policyClose: (() => void)[] = [];
   if (pc.svcAddr) {
     const svc = { svcAddr: pc.svcAddr, svcName: pc.svcName };
-    const out = controlClients(OutboundPoliciesClient, svc, idc.trustAnchorsPem, agent, control);
-    const inb = controlClients(InboundServerPoliciesClient, svc, idc.trustAnchorsPem, agent, control);
+    const out = controlClients(OutboundPoliciesClient, svc, idc.trustAnchorsPem, agent, control, supervision);
+    const inb = controlClients(InboundServerPoliciesClient, svc, idc.trustAnchorsPem, agent, control, supervision);
     policyClose.push(() => out.close(), () => inb.close());
     const timeouts = { initialMs: dc.streamInitialTimeoutMs, idleMs: dc.streamIdleTimeoutMs, lifetimeMs: dc.streamLifetimeMs };
     policy = new PolicyDiscovery(pc, { outbound: out, inbound: inb }, { timeouts, idleTimeoutMs: dc.idleTimeoutMs, inboundIdleTimeoutMs: pc.inboundIdleTimeoutMs, log, metrics: control });
