@@ -8,9 +8,9 @@
 // pick-first policy reconnects to the addresses it resolved last and resolves again only once every one of them
 // has failed, a failed resolution is not retried until something asks the channel to connect, and a closed
 // channel keeps its waiters until their deadline. So each client is also watched here (every 250 ms):
-// - calls on an address that the name no longer gives (looked up every 5 s, the Kubernetes DNS TTL, at which
-//   Linkerd's control clients re-resolve) fail UNAVAILABLE and their client is closed, so every watch on it
-//   subscribes again on a new client, which resolves the name afresh;
+// - calls on an address that the name no longer gives (looked up every 3 s; Linkerd's control clients re-resolve
+//   at the DNS TTL, 5 s for a Kubernetes Service) fail UNAVAILABLE and their client is closed, so every watch on
+//   it subscribes again on a new client, which resolves the name afresh;
 // - while a watch waits for a connection, the name is looked up once a second, and a client still connecting
 //   when the answer changes is replaced; a channel in TRANSIENT_FAILURE is asked to connect (and so to resolve
 //   again) once a second;
@@ -58,7 +58,7 @@ export const SUPERVISION: SupervisionTiming = {
   kickEveryMs: 1_000,
   connectAllowanceMs: 2_000,
   maxConnectAllowanceMs: 10_000,
-  lookupEveryMs: 5_000,
+  lookupEveryMs: 3_000,
 };
 
 export interface SupervisionOptions {

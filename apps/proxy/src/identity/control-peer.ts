@@ -46,12 +46,26 @@ export function peerHost(peer: string): string | undefined {
 /** The addresses a name gives now; `undefined` when the lookup failed for another reason than the name having none. */
 export type LookupFn = (host: string) => Promise<Set<string> | undefined>;
 
-/** As grpc-js resolves (getaddrinfo, both families); a name without addresses (NXDOMAIN, NODATA) gives none. */
-export const lookupAddresses: LookupFn = async (host) => {
+async function lookupOnce(host: string): Promise<Set<string> | undefined> {
   try {
     return new Set((await dns.lookup(host, { all: true })).map((a) => a.address));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOTFOUND' || code === 'ENODATA' ? new Set() : undefined;
   }
+}
+
+const inFlight = new Map<string, Promise<Set<string> | undefined>>();
+
+/**
+ * As grpc-js resolves (getaddrinfo, both families); a name without addresses (NXDOMAIN, NODATA) gives none. Clients
+ * of one name asking at once share one lookup (getaddrinfo holds a libuv worker while it waits).
+ */
+export const lookupAddresses: LookupFn = (host) => {
+  let p = inFlight.get(host);
+  if (!p) {
+    p = lookupOnce(host).finally(() => inFlight.delete(host));
+    inFlight.set(host, p);
+  }
+  return p;
 };
