@@ -19,6 +19,14 @@ describe('inboundCheck', () => {
     expect(check({ ip: 'FD00::5', port: 80 })).toBeUndefined();
   });
 
+  it('admits the inbound port itself on loopback (kubectl port-forward), and nothing else there', () => {
+    const meshed = inboundCheck(cfg, new Set([4140, 4143, 4190, 4191]), { port: 4143 });
+    expect(meshed({ ip: '127.0.0.1', port: 4143 })).toBeUndefined();
+    expect(meshed({ ip: '::1', port: 4143 })).toBeUndefined();
+    expect(meshed({ ip: '127.0.0.1', port: 80 })?.message).toMatch(/not allowed on this IP address/);
+    expect(meshed({ ip: '10.0.0.6', port: 4143 })?.message).toMatch(/not allowed on this IP address/);
+  });
+
   it('admits every IP when LINKERD2_PROXY_INBOUND_IPS is unset', () => {
     const open = inboundCheck(parseProxyConfig({ TRELLIS_PROXY_PLAINTEXT: 'true' }), new Set([4143]));
     expect(open({ ip: '192.0.2.1', port: 80 })).toBeUndefined();

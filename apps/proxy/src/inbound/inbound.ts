@@ -40,9 +40,16 @@ export function inboundCheck(cfg: ProxyConfig, own: ReadonlySet<number>, direct?
   const ips = cfg.inboundIps ? new Set(cfg.inboundIps.map((ip) => ip.toLowerCase())) : undefined;
   return (dst) => {
     if (own.has(dst.port) && dst.port !== direct?.port) return new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `inbound connection must not target port ${dst.port}`);
-    if (ips && !ips.has(dst.ip.toLowerCase())) return new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `inbound connections are not allowed on this IP address (${dst.ip})`);
+    // kubectl port-forward reaches the pod on loopback: the inbound port itself is served there (trellis identity
+    // reads the proxy's certificate that way); the direct stack still wants mTLS and a transport header after it.
+    const forwarded = direct !== undefined && dst.port === direct.port && isLoopbackIp(dst.ip);
+    if (ips && !forwarded && !ips.has(dst.ip.toLowerCase())) return new RefusedConnection('TRELLIS_ERR_FORBIDDEN_TARGET', `inbound connections are not allowed on this IP address (${dst.ip})`);
     return undefined;
   };
+}
+
+function isLoopbackIp(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.toLowerCase().startsWith('::ffff:127.');
 }
 
 function noop(): void {
