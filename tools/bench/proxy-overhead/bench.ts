@@ -783,7 +783,7 @@ async function main(): Promise<void> {
           cpuInbound: round(cpuOf('mesh').inbound / cpuOf('linkerd').inbound, 2),
           peakRssOutbound: round(peakRss.mesh.outbound / peakRss.linkerd.outbound, 2),
           peakRssAnonOutbound: round(peakAnon.mesh.outbound / peakAnon.linkerd.outbound, 2),
-          maxThroughput: round((max['meshed'] ?? 0) / (max['linkerd'] ?? 1), 3),
+          maxThroughput: round((max['meshed'] ?? NaN) / (max['linkerd'] ?? NaN), 3),
         },
         meshedToMeshedFloor: { cpuOutbound: round(cpuOf('mesh').outbound / cpuOf('tlsFloor').outbound, 2), cpuInbound: round(cpuOf('mesh').inbound / cpuOf('tlsFloor').inbound, 2) },
         plainToFloor: { cpuOutbound: round(cpuOf('plain').outbound / cpuOf('floor').outbound, 2), cpuInbound: round(cpuOf('plain').inbound / cpuOf('floor').inbound, 2) },
