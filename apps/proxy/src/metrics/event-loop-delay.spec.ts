@@ -25,7 +25,7 @@ describe('event-loop delay histogram', () => {
     expect(s['process_event_loop_delay_seconds_bucket{le="+Inf"}']).toBe(100);
     expect(s['process_event_loop_delay_seconds_count']).toBe(100);
     expect(s['process_event_loop_delay_seconds_sum']).toBeCloseTo(0.0194 + 0.004 + 0.04 + 3, 2);
-    // The samples were taken over: the next scrape adds only what came after.
+    // A later scrape counts what came since on top (the buckets are cumulative).
     elapsed(0.9);
     s = series(eld.render());
     expect(s['process_event_loop_delay_seconds_bucket{le="0.001"}']).toBe(98);

@@ -1,7 +1,7 @@
 // Event-loop delay as a Prometheus histogram, `process_event_loop_delay_seconds`: how late the loop ran a timer
 // that was due, the stall every request waiting on this loop shares (a sync gzip, a GC pause, TLS work). Sampled
 // by perf_hooks.monitorEventLoopDelay (a libuv timer in native code, no JS per sample); each scrape folds the
-// samples since the last one into cumulative buckets and resets the native histogram.
+// samples into cumulative buckets.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /** Upper bounds in seconds: fine below 10 ms, where a proxy's loop should stay, coarse above. */
@@ -14,7 +14,6 @@ export interface EventLoopDelaySource {
   readonly mean: number;
   /** Percentile (0-100) -> value, in one pass over the histogram. */
   readonly percentiles: ReadonlyMap<number, number>;
-  reset(): void;
 }
 
 export class EventLoopDelay {
@@ -22,8 +21,8 @@ export class EventLoopDelay {
   readonly #stop: () => void;
   /** The timer's own interval, in ns: the native histogram records the time between ticks, not the delay. */
   readonly #resolutionNs: number;
-  /** Per bucket (not cumulative), the last one +Inf. */
-  readonly #counts = new Array<number>(EVENT_LOOP_DELAY_BUCKETS.length + 1).fill(0);
+  /** Samples at or below each bound (cumulative, as exposed). */
+  readonly #cumulative = new Array<number>(EVENT_LOOP_DELAY_BUCKETS.length).fill(0);
   #count = 0;
   #sumSeconds = 0;
 
@@ -42,41 +41,35 @@ export class EventLoopDelay {
   }
 
   /**
-   * Moves the samples taken since the last fold into the buckets. One read of the native histogram's percentile
-   * distribution (a single pass; each percentile() call scans the whole histogram, ~0.4 ms): a bucket gets the
-   * samples up to the highest percentile whose value is within its bound, so a sample between two reported
-   * percentiles counts in the higher bucket (the distribution's tail is reported finely: 99.2, 99.6, ... 100).
+   * Brings the buckets up to the native histogram, which is never reset: a reset also forgets when the timer last
+   * ran, so the first delay after it (the stall of the scrape that reset it, say) would go unrecorded. One read of
+   * its percentile distribution (a single pass; each percentile() call scans the whole histogram, ~0.4 ms): a bucket
+   * holds the samples up to the highest percentile whose value is within its bound, so a sample between two
+   * reported percentiles counts in a higher bucket (the tail is reported finely: 99.2, 99.6, ... 100). Buckets
+   * and sum only grow, as Prometheus counters must.
    */
   fold(): void {
     const h = this.#source;
     const n = h.count;
     if (n === 0) return;
     const dist = [...h.percentiles].sort((x, y) => x[0] - y[0]);
-    let below = 0;
     let at = 0;
     for (let i = 0; i < EVENT_LOOP_DELAY_BUCKETS.length; i++) {
       const bound = (EVENT_LOOP_DELAY_BUCKETS[i] as number) * 1e9 + this.#resolutionNs;
       while (at < dist.length && (dist[at] as [number, number])[1] <= bound) at++;
       // The value at percentile p is the ceil(p·n)th sample's: at least that many are within it.
       const atOrBelow = at === 0 ? 0 : Math.min(n, Math.ceil(((dist[at - 1] as [number, number])[0] * n) / 100 - 1e-9));
-      this.#counts[i] = (this.#counts[i] as number) + atOrBelow - below;
-      below = atOrBelow;
+      this.#cumulative[i] = Math.max(this.#cumulative[i] as number, atOrBelow);
     }
-    this.#counts[EVENT_LOOP_DELAY_BUCKETS.length] = (this.#counts[EVENT_LOOP_DELAY_BUCKETS.length] as number) + n - below;
-    this.#count += n;
-    this.#sumSeconds += (Math.max(0, h.mean - this.#resolutionNs) * n) / 1e9;
-    h.reset();
+    this.#count = Math.max(this.#count, n);
+    this.#sumSeconds = Math.max(this.#sumSeconds, (Math.max(0, h.mean - this.#resolutionNs) * n) / 1e9);
   }
 
   /** The histogram in Prometheus text, after folding what the sampler recorded since the last scrape. */
   render(): string {
     this.fold();
     let out = `# HELP ${NAME} Event loop delay: how late the loop ran a timer that was due.\n# TYPE ${NAME} histogram\n`;
-    let cumulative = 0;
-    for (let i = 0; i < EVENT_LOOP_DELAY_BUCKETS.length; i++) {
-      cumulative += this.#counts[i] as number;
-      out += `${NAME}_bucket{le="${EVENT_LOOP_DELAY_BUCKETS[i]}"} ${cumulative}\n`;
-    }
+    for (let i = 0; i < EVENT_LOOP_DELAY_BUCKETS.length; i++) out += `${NAME}_bucket{le="${EVENT_LOOP_DELAY_BUCKETS[i]}"} ${this.#cumulative[i]}\n`;
     out += `${NAME}_bucket{le="+Inf"} ${this.#count}\n${NAME}_sum ${this.#sumSeconds}\n${NAME}_count ${this.#count}\n`;
     return out;
   }
