@@ -93,7 +93,8 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 500));
     available = await kubectl(['get', 'apiservice', 'v1alpha1.tap.linkerd.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}']);
   }
-}, 120_000);
+  // Up to 5 min waiting for the dashboard's test to give the APIService back, then a minute for availability.
+}, 10 * 60_000);
 
 afterAll(async () => {
   await kubectl(['delete', 'apiservice', 'v1alpha1.tap.linkerd.io', '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
