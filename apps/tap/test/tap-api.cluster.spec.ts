@@ -1,7 +1,8 @@
 // The tap API against a real kube-apiserver, through its aggregation layer: an APIService for
 // tap.linkerd.io/v1alpha1 pointing at the tap API, a meshed pod object, users with and without RBAC for the tap
 // subresource (kubectl --as), and a stand-in for the pod's proxy (test/stand-in-proxy.ts).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { readFile, mkdtemp } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
@@ -40,6 +41,17 @@ function hostIp(): string {
   throw new Error('no non-loopback IPv4 address for the tap API Endpoints');
 }
 
+/**
+ * Holds the machine-wide lock on the tap APIService until the returned release is called. It is cluster-wide, and
+ * apps/tap's and apps/web's tests (run in parallel, on one API server) both register it: each holds it for its file.
+ */
+async function holdTapApiService(): Promise<() => void> {
+  const holder = spawn('flock', ['--exclusive', join(tmpdir(), 'trellis-tap-apiservice.lock'), 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await once(holder.stdout, 'data');
+  return () => void holder.stdin.end();
+}
+
+let releaseApiService: (() => void) | undefined;
 let api: RunningTapApi;
 let proxy: StandInProxy;
 let caPem: string;
@@ -74,8 +86,9 @@ beforeAll(async () => {
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'trellis-tap', namespace: vizNs }, spec: { ports: [{ name: 'apiserver', port: 443, targetPort: api.api.port }] } },
     { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'trellis-tap', namespace: vizNs }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'apiserver', port: api.api.port }] }] },
   ] }));
-  // Registered once its Service has endpoints, so the aggregator's first availability check can succeed. The
-  // APIService is cluster-wide and the dashboard's live-tap test registers the same one: wait while it holds it.
+  // Registered once its Service has endpoints, so the aggregator's first availability check can succeed, and once
+  // the dashboard's live-tap test has given it back.
+  releaseApiService = await holdTapApiService();
   for (const free = Date.now() + 5 * 60_000; ; ) {
     const created = await kubectl(['create', '-f', '-'], JSON.stringify(apiService)).then(() => true, (err: Error) => {
       if (!/AlreadyExists/.test(err.message) || Date.now() > free) throw err;
@@ -98,6 +111,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kubectl(['delete', 'apiservice', 'v1alpha1.tap.linkerd.io', '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
+  releaseApiService?.();
   await kubectl(['delete', 'namespace', ns, vizNs, '--wait=false']).catch(() => undefined);
   await api?.close();
   proxy?.close();

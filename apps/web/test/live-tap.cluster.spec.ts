@@ -3,7 +3,8 @@
 // real tap API (from its sources), which resolves the deployment to its meshed pod and observes that pod's proxy:
 // the one fake here (fake-tap-proxy.ts says why). A second dashboard, whose credentials have no RBAC for tap, shows
 // the 403 and its reason. The live section's screenshot is saved under .test-results/screenshots.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -81,6 +82,18 @@ async function nobodyKubeconfig(dir: string): Promise<string> {
   return path;
 }
 
+/**
+ * Holds the machine-wide lock on the tap APIService until the returned release is called. It is cluster-wide, and
+ * apps/tap's and apps/web's tests (run in parallel, on one API server) both register it: each holds it for its file.
+ */
+async function holdTapApiService(): Promise<() => void> {
+  const holder = spawn('flock', ['--exclusive', join(tmpdir(), 'trellis-tap-apiservice.lock'), 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await once(holder.stdout, 'data');
+  return () => void holder.stdin.end();
+}
+
+let releaseApiService: (() => void) | undefined;
+
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'trellis-web-tap-'));
   const ip = hostIp();
@@ -112,6 +125,7 @@ beforeAll(async () => {
     metadata: { name: APISERVICE, labels: { 'trellis.test/owner': ns } },
     spec: { group: 'tap.linkerd.io', version: 'v1alpha1', groupPriorityMinimum: 1000, versionPriority: 100, caBundle: Buffer.from(caPem).toString('base64'), service: { name: 'trellis-tap', namespace: vizNs, port: 443 } },
   };
+  releaseApiService = await holdTapApiService();
   await until('the tap APIService to be free', async () => kubectl(['create', '-f', '-'], JSON.stringify(apiService)).then(() => true), 5 * 60_000);
   registered = true;
   await until('the tap APIService to be Available', async () => (await kubectl(['get', 'apiservice', APISERVICE, '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}'])) === 'True', 60_000);
@@ -129,6 +143,7 @@ afterAll(async () => {
   await web?.close();
   await forbidden?.close();
   if (registered) await kubectl(['delete', 'apiservice', APISERVICE, '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
+  releaseApiService?.();
   await kubectl(['delete', 'namespace', ns, vizNs, '--wait=false']).catch(() => undefined);
   await tapApi?.stop();
   proxy?.close();
