@@ -110,7 +110,7 @@ beforeAll(async () => {
 }, 10 * 60_000);
 
 afterAll(async () => {
-  await kubectl(['delete', 'apiservice', 'v1alpha1.tap.linkerd.io', '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
+  await kubectl(['delete', 'apiservice', '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
   releaseApiService?.();
   await kubectl(['delete', 'namespace', ns, vizNs, '--wait=false']).catch(() => undefined);
   await api?.close();

@@ -142,7 +142,7 @@ afterAll(async () => {
   await browser?.close();
   await web?.close();
   await forbidden?.close();
-  if (registered) await kubectl(['delete', 'apiservice', APISERVICE, '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
+  if (registered) await kubectl(['delete', 'apiservice', '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
   releaseApiService?.();
   await kubectl(['delete', 'namespace', ns, vizNs, '--wait=false']).catch(() => undefined);
   await tapApi?.stop();
