@@ -49,6 +49,7 @@ export class ProfileWatch extends EventEmitter<ProfileEvents> {
 
 export interface DiscoveryLog {
   debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
@@ -114,6 +115,7 @@ export class Discovery {
         set.clear();
       });
       watch.on('reconnecting', (err) => this.#log.warn({ authority, err: err.message }, 'Destination stream failed; reconnecting'));
+      watch.on('recovered', (r) => this.#log.info({ authority, ...r }, 'Destination stream re-established'));
       return { value: set, watch };
     });
   }
@@ -136,6 +138,7 @@ export class Discovery {
         pw.emit('notFound');
       });
       watch.on('reconnecting', (err) => this.#log.warn({ target, err: err.message }, 'Profile stream failed; reconnecting'));
+      watch.on('recovered', (r) => this.#log.info({ target, ...r }, 'Profile stream re-established'));
       return { value: pw, watch };
     });
   }

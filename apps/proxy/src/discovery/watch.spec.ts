@@ -73,6 +73,24 @@ describe('ControlWatch', () => {
     t.watch.stop();
   });
 
+  it('reports how long it was without a stream once a new one answers, split at the last subscription', () => {
+    const t = setup();
+    const recovered: { downMs: number; subscribedAfterMs: number }[] = [];
+    t.watch.on('recovered', (r) => recovered.push(r));
+    t.watch.start();
+    t.waiting.shift()?.();
+    t.streams[0]?.emit('data', 'a');
+    expect(recovered).toEqual([]);
+    t.streams[0]?.emit('error', Object.assign(new Error('gone'), { code: 14 }));
+    vi.advanceTimersByTime(2_000);
+    t.waiting.shift()?.();
+    vi.advanceTimersByTime(500);
+    t.streams[1]?.emit('data', 'b');
+    t.streams[1]?.emit('data', 'c');
+    expect(recovered).toEqual([{ downMs: 2_500, subscribedAfterMs: 2_000 }]);
+    t.watch.stop();
+  });
+
   it('asks again when a wait for the connection ends without one', () => {
     const t = setup();
     t.watch.start();

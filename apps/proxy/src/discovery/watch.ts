@@ -23,6 +23,11 @@ export interface WatchEvents<T> {
   rejected: [ServiceError];
   /** A stream broke and will be reopened; for logs and metrics. */
   reconnecting: [Error];
+  /**
+   * The first message after a break: how long the watch was without a stream, and how long of that it waited for a
+   * connection before its last subscription (the rest is the controller's first answer). For logs.
+   */
+  recovered: [{ downMs: number; subscribedAfterMs: number }];
 }
 
 /**
@@ -53,6 +58,8 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
   #lifetime: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** When the stream broke, until a message comes on a new one. */
+  #brokenAt: number | undefined;
 
   constructor(open: () => ClientReadableStream<T>, timeouts: WatchTimeouts, o: WatchOptions = {}) {
     super();
@@ -98,6 +105,7 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
     if (this.#stopped) return;
     let fresh = true;
     this.#stats?.state('watching');
+    const subscribedAt = Date.now();
     const stream = this.#open();
     this.#stream = stream;
     this.#arm(this.#timeouts.initialMs, `no message within ${this.#timeouts.initialMs}ms of subscribing`);
@@ -114,6 +122,11 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
       const f = fresh;
       fresh = false;
       if (f) this.#stats?.state('live');
+      const brokenAt = this.#brokenAt;
+      if (f && brokenAt !== undefined) {
+        this.#brokenAt = undefined;
+        this.emit('recovered', { downMs: Date.now() - brokenAt, subscribedAfterMs: subscribedAt - brokenAt });
+      }
       this.emit('message', msg, f);
     });
     stream.on('error', (err: ServiceError) => {
@@ -132,6 +145,7 @@ export class ControlWatch<T> extends EventEmitter<WatchEvents<T>> {
   #broken(err: Error): void {
     if (this.#stopped) return;
     this.#close();
+    this.#brokenAt ??= Date.now();
     this.#stats?.state('watching');
     this.#stats?.reconnected();
     this.emit('reconnecting', err);

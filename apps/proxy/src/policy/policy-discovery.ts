@@ -59,6 +59,7 @@ export interface PolicyClients {
 
 export interface PolicyLog {
   debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
@@ -103,6 +104,7 @@ export class PolicyDiscovery {
       pw.emit('rejected', pw.state);
     });
     watch.on('reconnecting', (err) => this.#log.warn({ [what]: key, err: err.message }, 'Policy stream failed; reconnecting'));
+    watch.on('recovered', (r) => this.#log.info({ [what]: key, ...r }, 'Policy stream re-established'));
     return { value: pw, watch };
   }
 
