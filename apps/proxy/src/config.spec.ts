@@ -103,6 +103,12 @@ describe('parseProxyConfig', () => {
     expect(() => parseProxyConfig({ ...plain, LINKERD2_PROXY_INGRESS_MODE: 'sometimes' })).toThrow(/LINKERD2_PROXY_INGRESS_MODE/);
   });
 
+  it('sends HTTP/1 between proxies upgraded to HTTP/2 unless TRELLIS_PROXY_MESH_HTTP1 says otherwise', () => {
+    expect(parseProxyConfig(plain).meshHttp1).toBe(false);
+    expect(parseProxyConfig({ ...plain, TRELLIS_PROXY_MESH_HTTP1: 'true' }).meshHttp1).toBe(true);
+    expect(() => parseProxyConfig({ ...plain, TRELLIS_PROXY_MESH_HTTP1: 'h1' })).toThrow(/TRELLIS_PROXY_MESH_HTTP1/);
+  });
+
   it('ignores the policy controller in plaintext mode (the inbound default policy applies)', () => {
     const cfg = parseProxyConfig({ ...plain, LINKERD2_PROXY_POLICY_SVC_ADDR: 'policy.example:8090' });
     expect(cfg.mesh).toBeUndefined();

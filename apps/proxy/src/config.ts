@@ -65,6 +65,11 @@ export interface ProxyConfig {
   readonly outbound: DirectionConfig;
   readonly inboundDefaultPolicy: DefaultPolicy;
   readonly outboundInformationalHeaders: boolean;
+  /**
+   * HTTP/1 requests to meshed endpoints with the h2 hint go as HTTP/1 over pooled mTLS connections
+   * (TRELLIS_PROXY_MESH_HTTP1) instead of upgraded to HTTP/2 with l5d-orig-proto (outbound/mesh-h1.ts).
+   */
+  readonly meshHttp1: boolean;
   /** Ingress mode: outbound HTTP requests are routed by l5d-dst-override or Host/:authority (outbound/ingress.ts). */
   readonly ingressMode: boolean;
   readonly http2InitialStreamWindowSize: number;
@@ -242,6 +247,7 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
     ),
     // An ingress answers clients outside the mesh: the proxy's error text stays out of their responses unless asked.
     outboundInformationalHeaders: !get.boolean('LINKERD2_PROXY_OUTBOUND_DISABLE_INFORMATIONAL_HEADERS', ingressMode),
+    meshHttp1: get.boolean('TRELLIS_PROXY_MESH_HTTP1', false),
     ingressMode,
     http2InitialStreamWindowSize: get.integer('LINKERD2_PROXY_HTTP2_INITIAL_STREAM_WINDOW_SIZE', 65_535, 1, 2 ** 31 - 1),
     http2InitialConnectionWindowSize: get.integer('LINKERD2_PROXY_HTTP2_INITIAL_CONNECTION_WINDOW_SIZE', 1_048_576, 65_535, 2 ** 31 - 1),

@@ -5,7 +5,7 @@ import { createServer, request } from 'node:http';
 import { connect as h2Connect, createServer as h2CreateServer } from 'node:http2';
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import { destination, tcpAddress } from '@trellis/proto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listenOn, sample } from './harness.ts';
 import { startFakeIdentity } from './mesh-fake-identity.ts';
 import { startMeshedProxy } from './mesh-harness.ts';
@@ -36,9 +36,9 @@ async function twoProxies(profile: Parameters<typeof destination.DestinationProf
     const identity = await startFakeIdentity(pki, { tls: false });
     const dst = await startStubDestination(pki, { tls: false });
     cleanups.push(() => identity.close(), () => dst.close());
-    const server = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: BOOKS });
+    const server = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: BOOKS, env: modeEnv });
     cleanups.push(() => server.proxy.close());
-    const client = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: WEB, env: clientEnv });
+    const client = await startMeshedProxy({ pki, identitySvc: identity, destination: dst, identity: WEB, env: { ...modeEnv, ...clientEnv } });
     cleanups.push(() => client.proxy.close());
     let flaky = 0;
     const app = createServer((req, res) => {
@@ -86,7 +86,17 @@ async function twoProxies(profile: Parameters<typeof destination.DestinationProf
     return { server, client, dst };
 }
 
-describe('meshed proxy outbound', () => {
+/** The proxies' setting of HTTP/1 between proxies, per pass of the suite below. */
+let modeEnv: Record<string, string> = {};
+
+// The suite runs twice: HTTP/1 upgraded to HTTP/2 between the proxies (the default), then with
+// TRELLIS_PROXY_MESH_HTTP1 (HTTP/1 over pooled mTLS connections); every behaviour must be the same.
+for (const [mode, env] of [['', {}], [' (TRELLIS_PROXY_MESH_HTTP1)', { TRELLIS_PROXY_MESH_HTTP1: 'true' }]] as const) {
+describe(`meshed proxy outbound${mode}`, () => {
+  beforeAll(() => {
+    modeEnv = env;
+  });
+
   it('sends a service request through the balancer over pooled mTLS HTTP/2 to the peer proxy, which downgrades it', async () => {
     const { server, client } = await twoProxies();
     for (let i = 0; i < 3; i++) {
@@ -401,3 +411,4 @@ describe('meshed proxy outbound', () => {
     expect(dst.requests.some((r) => r.method === 'getProfile' && r.path === `127.0.0.1:${appPort}`)).toBe(true);
   });
 });
+}

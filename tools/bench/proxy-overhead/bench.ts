@@ -89,6 +89,8 @@ const PAIRS = {
   // pods (floor/tls.ts, certificates from the meshed proxies' issuer).
   floor: { clientNs: `${tag}-fclient`, serverNs: `${tag}-fserver`, clientIp: '10.244.96.1', serverIp: '10.244.96.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
   tlsFloor: { clientNs: `${tag}-tclient`, serverNs: `${tag}-tserver`, clientIp: '10.244.97.1', serverIp: '10.244.97.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
+  // The meshed pair again with TRELLIS_PROXY_MESH_HTTP1: HTTP/1 between the proxies over pooled mTLS connections.
+  meshH1: { clientNs: `${tag}-hclient`, serverNs: `${tag}-hserver`, clientIp: '10.244.99.1', serverIp: '10.244.99.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
   // --trace: the meshed pair again with LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR set (Jaeger on loopback in each pod).
   trace: { clientNs: `${tag}-xclient`, serverNs: `${tag}-xserver`, clientIp: '10.244.98.1', serverIp: '10.244.98.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
 } as const;
@@ -105,6 +107,7 @@ const PATHS = [
   { name: 'linkerd', pair: 'linkerd', port: 8084 },
   { name: 'floor', pair: 'floor', port: 8085 },
   { name: 'meshed-floor', pair: 'tlsFloor', port: 8087 },
+  { name: 'meshed-h1', pair: 'meshH1', port: 8089 },
   // --tap: the same ports as the paths they vary, with a tap open on both proxies for the window.
   { name: 'outbound+inbound+tap', pair: 'plain', port: 8082, tap: true },
   { name: 'meshed+tap', pair: 'mesh', port: 8083, tap: true },
@@ -125,7 +128,7 @@ const measured = (args.paths ? BASE_PATHS.filter((p) => args.paths.split(',').in
   ...(args.trace && p.name === 'meshed' && !args.paths ? PATHS.filter((v) => v.pair === 'trace') : []),
 ]);
 /** The paths through two proxies, and the proxies whose CPU each one measures. */
-const TWO_PROXY_PATHS: Partial<Record<PathName, PairName>> = { 'outbound+inbound': 'plain', meshed: 'mesh', linkerd: 'linkerd', floor: 'floor', 'meshed-floor': 'tlsFloor', 'meshed-traced': 'trace' };
+const TWO_PROXY_PATHS: Partial<Record<PathName, PairName>> = { 'outbound+inbound': 'plain', meshed: 'mesh', linkerd: 'linkerd', floor: 'floor', 'meshed-floor': 'tlsFloor', 'meshed-traced': 'trace', 'meshed-h1': 'meshH1' };
 /** The paths compared per path (their own CPU figures): the tap and trace variants and what they vary. */
 const PATH_CPU: Partial<Record<PathName, PairName>> = { ...TWO_PROXY_PATHS, 'outbound+inbound+tap': 'plain', 'meshed+tap': 'mesh', 'meshed-sampled': 'trace' };
 
@@ -140,6 +143,7 @@ const CONTROL_SVC_NAME = 'trellis-destination.trellis.serviceaccount.identity.tr
 // --tap: the tap controller's identity (LINKERD2_PROXY_TAP_SVC_NAME) the tap client presents.
 const TAP_ID = 'tap.trellis-viz.serviceaccount.identity.trellis.cluster.local';
 const TRACE_FQN = 'fortio-traced.bench.svc.cluster.local';
+const MESH_H1_FQN = 'fortio-h1.bench.svc.cluster.local';
 // --trace: the W3C context fortio sends on the sampled path (one trace, sampled flag set).
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -237,14 +241,16 @@ async function meshSetup(): Promise<MeshSetup> {
   const m = PAIRS.mesh;
   const l = PAIRS.linkerd;
   const x = PAIRS.trace;
+  const h = PAIRS.meshH1;
   writeFileSync(
     join(dir, 'destination.json'),
     JSON.stringify({
-      profiles: { [`${m.serverIp}:8083`]: MESH_FQN, [`${l.serverIp}:8084`]: L5D_FQN, [`${x.serverIp}:8088`]: TRACE_FQN },
+      profiles: { [`${m.serverIp}:8083`]: MESH_FQN, [`${l.serverIp}:8084`]: L5D_FQN, [`${x.serverIp}:8088`]: TRACE_FQN, [`${h.serverIp}:8089`]: MESH_H1_FQN },
       services: {
         [`${MESH_FQN}:8083`]: [{ ip: m.serverIp, port: 8083, identity: SERVER_ID }],
         [`${L5D_FQN}:8084`]: [{ ip: l.serverIp, port: 8084, identity: L5D_SERVER_ID }],
         [`${TRACE_FQN}:8088`]: [{ ip: x.serverIp, port: 8088, identity: SERVER_ID }],
+        [`${MESH_H1_FQN}:8089`]: [{ ip: h.serverIp, port: 8089, identity: SERVER_ID }],
       },
     }),
   );
@@ -257,7 +263,7 @@ function startControlPlane(ns: string, mesh: MeshSetup): Promise<ChildProcess> {
 }
 
 /** The variables the injector renders for a meshed proxy (identity and destination on loopback). */
-function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh' | 'linkerd' | 'trace']): Record<string, string> {
+function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh' | 'linkerd' | 'trace' | 'meshH1']): Record<string, string> {
   return {
     LINKERD2_PROXY_IDENTITY_DIR: join(mesh.dir, identity, 'end-entity'),
     LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(mesh.dir, identity, 'token'),
@@ -639,17 +645,23 @@ async function main(): Promise<void> {
     const f = PAIRS.floor;
     const t = PAIRS.tlsFloor;
     const x = PAIRS.trace;
-    const meshedNs = [m.clientNs, m.serverNs, l.clientNs, l.serverNs, ...(args.trace ? [x.clientNs, x.serverNs] : [])];
+    const h = PAIRS.meshH1;
+    const meshedNs = [m.clientNs, m.serverNs, h.clientNs, h.serverNs, l.clientNs, l.serverNs, ...(args.trace ? [x.clientNs, x.serverNs] : [])];
     for (const ns of meshedNs) await startControlPlane(ns, mesh);
     // --trace: Jaeger in each pod of the trace pair, taking OTLP on loopback.
     if (args.trace) for (const ns of [x.clientNs, x.serverNs]) await startIn(ns, jaegerArgv(root, mkdtempSync(join(tmpdir(), 'proxy-bench-jaeger-'))), {}, /Everything is ready/);
     const traceEnv = { LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR: OTLP_ADDR, LINKERD2_PROXY_TRACE_SERVICE_NAME: 'fortio-proxy' };
+    const meshH1Env = { TRELLIS_PROXY_MESH_HTTP1: 'true' };
     const pl = PAIRS.plain;
     const proxies: Proxies = {
       plain: { outbound: await startProxy(pl.clientNs, pl.clientIp, profileDirs?.plain), inbound: await startProxy(pl.serverNs, pl.serverIp, undefined) },
       mesh: {
         outbound: await startProxy(m.clientNs, m.clientIp, profileDirs?.mesh, meshEnv(mesh, CLIENT_ID, m)),
         inbound: await startProxy(m.serverNs, m.serverIp, undefined, meshEnv(mesh, SERVER_ID, m)),
+      },
+      meshH1: {
+        outbound: await startProxy(h.clientNs, h.clientIp, undefined, { ...meshEnv(mesh, CLIENT_ID, h), ...meshH1Env }),
+        inbound: await startProxy(h.serverNs, h.serverIp, undefined, { ...meshEnv(mesh, SERVER_ID, h), ...meshH1Env }),
       },
       linkerd: { outbound: await startLinkerd(l.clientNs, mesh, L5D_CLIENT_ID, l, 'fortio-client'), inbound: await startLinkerd(l.serverNs, mesh, L5D_SERVER_ID, l, 'fortio') },
       floor: { outbound: await startFloor(f.clientNs, floorMain, `${f.serverIp}:8085`), inbound: await startFloor(f.serverNs, floorMain, `${f.serverIp}:8085`) },
@@ -785,6 +797,10 @@ async function main(): Promise<void> {
           peakRssAnonOutbound: round(peakAnon.mesh.outbound / peakAnon.linkerd.outbound, 2),
           maxThroughput: round((max['meshed'] ?? NaN) / (max['linkerd'] ?? NaN), 3),
         },
+        // HTTP/1 between our proxies (TRELLIS_PROXY_MESH_HTTP1) over the HTTP/2 upgrade, the meshed floor and linkerd2-proxy.
+        meshedH1ToMeshed: { cpuOutbound: round(cpuOf('meshH1').outbound / cpuOf('mesh').outbound, 2), cpuInbound: round(cpuOf('meshH1').inbound / cpuOf('mesh').inbound, 2) },
+        meshedH1ToMeshedFloor: { cpuOutbound: round(cpuOf('meshH1').outbound / cpuOf('tlsFloor').outbound, 2), cpuInbound: round(cpuOf('meshH1').inbound / cpuOf('tlsFloor').inbound, 2) },
+        meshedH1ToLinkerd: { cpuOutbound: round(cpuOf('meshH1').outbound / cpuOf('linkerd').outbound, 2), cpuInbound: round(cpuOf('meshH1').inbound / cpuOf('linkerd').inbound, 2) },
         meshedToMeshedFloor: { cpuOutbound: round(cpuOf('mesh').outbound / cpuOf('tlsFloor').outbound, 2), cpuInbound: round(cpuOf('mesh').inbound / cpuOf('tlsFloor').inbound, 2) },
         plainToFloor: { cpuOutbound: round(cpuOf('plain').outbound / cpuOf('floor').outbound, 2), cpuInbound: round(cpuOf('plain').inbound / cpuOf('floor').inbound, 2) },
         linkerdToMeshedFloor: { cpuOutbound: round(cpuOf('linkerd').outbound / cpuOf('tlsFloor').outbound, 2), cpuInbound: round(cpuOf('linkerd').inbound / cpuOf('tlsFloor').inbound, 2) },
@@ -835,6 +851,8 @@ async function main(): Promise<void> {
     const meshed = result.addedMs.meshed;
     const lk = result.addedMs.linkerd;
     const tf = result.addedMs['meshed-floor'];
+    const mh = result.addedMs['meshed-h1'];
+    const hp = result.pairs.meshH1;
     const lp = result.pairs.linkerd;
     const r = result.ratios;
     const loopText = (pair: PairName) => {
@@ -848,6 +866,9 @@ async function main(): Promise<void> {
         `max throughput ${result.maxThroughputRatioToDirect['outbound']}x (one) ${result.maxThroughputRatioToDirect['outbound+inbound']}x (two) of direct; ` +
         `meshed adds p50 ${meshed['p50']} ms, p99 ${meshed['p99']} ms, p99.9 ${meshed['p99.9']} ms; CPU ${result.meshedCpuMicrosPerRequest.outbound}/${result.meshedCpuMicrosPerRequest.inbound} us/req; ${loopText('mesh')}; ` +
         `RSS ${result.meshedPeakRssMiB.outbound}/${result.meshedPeakRssMiB.inbound} MiB (private ${result.pairs.mesh.peakRssAnonMiB.outbound}/${result.pairs.mesh.peakRssAnonMiB.inbound}); max ${result.maxThroughputRatioToDirect.meshed}x of direct; ` +
+        `meshed-h1 adds p50 ${mh['p50']} ms, p99 ${mh['p99']} ms, p99.9 ${mh['p99.9']} ms; CPU ${hp.cpuMicrosPerRequest.outbound}/${hp.cpuMicrosPerRequest.inbound} us/req ` +
+        `(h1/meshed ${r.meshedH1ToMeshed.cpuOutbound}/${r.meshedH1ToMeshed.cpuInbound}x, h1/TLS floor ${r.meshedH1ToMeshedFloor.cpuOutbound}/${r.meshedH1ToMeshedFloor.cpuInbound}x, h1/linkerd ${r.meshedH1ToLinkerd.cpuOutbound}/${r.meshedH1ToLinkerd.cpuInbound}x); ` +
+        `RSS ${hp.peakRssMiB.outbound}/${hp.peakRssMiB.inbound} MiB; max ${result.maxThroughputRatioToDirect['meshed-h1']}x of direct; ` +
         `linkerd2-proxy adds p50 ${lk['p50']} ms, p99 ${lk['p99']} ms, p99.9 ${lk['p99.9']} ms; CPU ${lp.cpuMicrosPerRequest.outbound}/${lp.cpuMicrosPerRequest.inbound} us/req; ` +
         `RSS ${lp.peakRssMiB.outbound}/${lp.peakRssMiB.inbound} MiB (private ${lp.peakRssAnonMiB.outbound}/${lp.peakRssAnonMiB.inbound}); max ${result.maxThroughputRatioToDirect.linkerd}x of direct; ` +
         `ours/linkerd CPU ${r.meshedToLinkerd.cpuOutbound}/${r.meshedToLinkerd.cpuInbound}x, max ${r.meshedToLinkerd.maxThroughput}x; ` +

@@ -27,11 +27,11 @@ export interface H1CallHandler {
 const kNoCall = Symbol('idle');
 
 /** A pooled connection: its socket, its response parser and the request it serves (none while idle). */
-class Conn {
+class Conn<K extends object> {
   readonly socket: Socket;
   readonly parser: HttpParser;
-  readonly entry: TargetEntry;
-  call: H1Call | typeof kNoCall = kNoCall;
+  readonly key: K;
+  call: H1Call<K> | typeof kNoCall = kNoCall;
   idleSince = 0;
   /** Header pairs llhttp flushed before the head completed (many headers), or the trailers. */
   pending: string[] = [];
@@ -39,8 +39,8 @@ class Conn {
   informational = false;
   private socketError: Error | undefined;
 
-  constructor(entry: TargetEntry, socket: Socket, pool: H1Pool) {
-    this.entry = entry;
+  constructor(key: K, addr: string, socket: Socket, pool: H1Pool<K>) {
+    this.key = key;
     this.socket = socket;
     // Only built when the parser is there (pool.ts creates no lean pool otherwise).
     const { HTTPParser } = httpParser as NonNullable<typeof httpParser>;
@@ -66,7 +66,7 @@ class Conn {
         return 0;
       }
       if (upgrade || status === 101) {
-        call.fail(Object.assign(new Error(`unexpected protocol switch (${status}) from ${entry.target.addr}`), { code: 'HPE_UNEXPECTED_UPGRADE' }));
+        call.fail(Object.assign(new Error(`unexpected protocol switch (${status}) from ${addr}`), { code: 'HPE_UNEXPECTED_UPGRADE' }));
         return 1;
       }
       return call.onHead(status, message, raw, keepAlive) ? 1 : 0;
@@ -122,9 +122,9 @@ class Conn {
 }
 
 /** One request on a pooled connection. */
-export class H1Call {
-  readonly #pool: H1Pool;
-  readonly #conn: Conn;
+export class H1Call<K extends object = TargetEntry> {
+  readonly #pool: H1Pool<K>;
+  readonly #conn: Conn<K>;
   readonly #h: H1CallHandler;
   readonly #chunked: boolean;
   readonly #skipBody: boolean;
@@ -140,7 +140,7 @@ export class H1Call {
   #dead = false;
   #onDrain: (() => void) | undefined;
 
-  constructor(pool: H1Pool, conn: Conn, head: string, framing: Framing, skipBody: boolean, h: H1CallHandler) {
+  constructor(pool: H1Pool<K>, conn: Conn<K>, head: string, framing: Framing, skipBody: boolean, h: H1CallHandler) {
     this.#pool = pool;
     this.#conn = conn;
     this.#h = h;
@@ -195,6 +195,8 @@ export class H1Call {
   abort(): void {
     if (this.#dead) return;
     this.#dead = true;
+    // Released already: the connection is idle in the pool, or serving another request.
+    if (this.#conn.call !== this) return;
     this.#settled = true;
     this.#conn.call = kNoCall;
     this.#conn.socket.destroy();
@@ -248,22 +250,31 @@ export class H1Call {
   }
 }
 
-export interface H1PoolOptions {
+export interface H1PoolOptions<K extends object> {
   readonly connectTimeoutMs: number;
   /** Idle connections close after this long (0: never); swept once a second, as EndpointAgent does. */
   readonly idleTimeoutMs: number;
   /** Idle connections kept per target. */
   readonly maxIdle: number;
+  /** Opens a connection to a key's target (for keys other than a TargetEntry, which connectTo opens). */
+  readonly connect?: (key: K) => Socket;
+  /** The target's address, for errors. */
+  readonly addrOf?: (key: K) => string;
 }
 
 /** Keep-alive connections per target, reused last-in first-out. */
-export class H1Pool {
-  readonly #o: H1PoolOptions;
-  readonly #idle = new Map<TargetEntry, Conn[]>();
+export class H1Pool<K extends object = TargetEntry> {
+  readonly #o: H1PoolOptions<K>;
+  readonly #connect: (key: K) => Socket;
+  readonly #addrOf: (key: K) => string;
+  readonly #idle = new Map<K, Conn<K>[]>();
   readonly #sweeper: NodeJS.Timeout | undefined;
 
-  constructor(o: H1PoolOptions) {
+  constructor(o: H1PoolOptions<K>) {
     this.#o = o;
+    // Without a dialer of their own the keys are TargetEntries (the plaintext and inbound paths).
+    this.#connect = o.connect ?? ((key: K) => connectTo(key as unknown as TargetEntry, o.connectTimeoutMs));
+    this.#addrOf = o.addrOf ?? ((key: K) => (key as unknown as TargetEntry).target.addr);
     if (o.idleTimeoutMs > 0) {
       this.#sweeper = setInterval(() => this.closeIdle(Date.now()), Math.min(1000, o.idleTimeoutMs));
       this.#sweeper.unref();
@@ -274,8 +285,8 @@ export class H1Pool {
    * Sends a request head (`head`: request line and headers, CRLF-terminated, as written) on an idle connection
    * to the target, or a new one. The body follows with `write`/`end` on the returned call.
    */
-  request(entry: TargetEntry, head: string, framing: Framing, skipBody: boolean, h: H1CallHandler): H1Call {
-    const conn = this.#takeIdle(entry) ?? new Conn(entry, connectTo(entry, this.#o.connectTimeoutMs), this);
+  request(key: K, head: string, framing: Framing, skipBody: boolean, h: H1CallHandler): H1Call<K> {
+    const conn = this.#takeIdle(key) ?? new Conn(key, this.#addrOf(key), this.#connect(key), this);
     const call = new H1Call(this, conn, head, framing, skipBody, h);
     conn.call = call;
     if (conn.socket.isPaused()) conn.socket.resume();
@@ -283,37 +294,37 @@ export class H1Pool {
   }
 
   /** The most recently parked live connection to the target (a destroyed one leaves the list before its 'close'). */
-  #takeIdle(entry: TargetEntry): Conn | undefined {
-    const list = this.#idle.get(entry);
+  #takeIdle(key: K): Conn<K> | undefined {
+    const list = this.#idle.get(key);
     if (!list) return undefined;
     let conn = list.pop();
     while (conn && (conn.socket.destroyed || !conn.socket.writable)) conn = list.pop();
-    if (list.length === 0) this.#idle.delete(entry);
+    if (list.length === 0) this.#idle.delete(key);
     return conn;
   }
 
   /** Idle connections per target (tests). */
-  idleCount(entry: TargetEntry): number {
-    return this.#idle.get(entry)?.length ?? 0;
+  idleCount(key: K): number {
+    return this.#idle.get(key)?.length ?? 0;
   }
 
   /** @returns false when the target already keeps its maximum of idle connections. */
-  park(conn: Conn): boolean {
+  park(conn: Conn<K>): boolean {
     if (conn.socket.destroyed) return false;
-    let list = this.#idle.get(conn.entry);
-    if (!list) this.#idle.set(conn.entry, (list = []));
+    let list = this.#idle.get(conn.key);
+    if (!list) this.#idle.set(conn.key, (list = []));
     if (list.length >= Math.max(1, this.#o.maxIdle)) return false;
     conn.idleSince = Date.now();
     list.push(conn);
     return true;
   }
 
-  forget(conn: Conn): void {
-    const list = this.#idle.get(conn.entry);
+  forget(conn: Conn<K>): void {
+    const list = this.#idle.get(conn.key);
     if (!list) return;
     const i = list.indexOf(conn);
     if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.#idle.delete(conn.entry);
+    if (list.length === 0) this.#idle.delete(conn.key);
   }
 
   /** Closes connections idle for the idle timeout or longer. */

@@ -2,7 +2,8 @@
 // picked, whatever route chose it. It dials with the connect timeout, speaks mTLS to the endpoint's identity (plain
 // TCP when discovery gave none, or for our own pod's IPs), keeps an HTTP/1 keep-alive agent and an HTTP/2 session
 // per endpoint (beside the pooled HTTP/2 connection of endpoints with the h2 hint), and sends one attempt through
-// `send`: HTTP/1 requests ride an h2-hinted endpoint's connection upgraded with l5d-orig-proto, else go as the
+// `send`: HTTP/1 requests ride an h2-hinted endpoint's connection upgraded with l5d-orig-proto (or, with
+// TRELLIS_PROXY_MESH_HTTP1, go as HTTP/1 over a pool of mTLS connections to it: mesh-h1.ts), else go as the
 // client spoke them. It knows nothing of routes, retries or timeouts: those are stages around `send`.
 import type { ClientRequestArgs, IncomingMessage, OutgoingHttpHeaders as H1Headers } from 'node:http';
 import { Agent, request as h1Request } from '../http/node-http.ts';
@@ -16,15 +17,15 @@ import { ConnectTimeoutError } from '../errors.ts';
 import type { Headers, PickedEndpoint } from '../http/exchange.ts';
 import type { EndpointMetrics } from '../metrics/proxy-metrics.ts';
 import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
+import { grpcOf, REQUEST_DROP, RESPONSE_DROP, type Body, type OutRequest, type SendListener, type Sent } from './send-interface.ts';
 import type { MeshTls, PeerTarget } from '../tls/mesh-tls.ts';
 import type { OutboundEndpointMetrics } from './endpoint-metrics.ts';
+import { MeshH1Pool, type MeshH1Options } from './mesh-h1.ts';
 
 const { NGHTTP2_CANCEL, HTTP2_FLAG_END_STREAM } = constants as unknown as Record<string, number>;
 const END_STREAM = HTTP2_FLAG_END_STREAM ?? 0x1;
-/** Response headers a client proxy drops: hop-by-hop ones, and those it or the server proxy made for each other. */
-const RESPONSE_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host', 'l5d-orig-proto', 'l5d-proxy-error', 'l5d-proxy-connection']);
-/** Request headers that stop at this proxy (l5d-require-id is checked before the endpoint is sent anything). */
-const REQUEST_DROP = 'l5d-require-id';
+
+export { grpcOf, type Body, type OutRequest, type SendListener, type Sent, type UpResponse } from './send-interface.ts';
 
 /** One request's endpoint: report the first response byte and the end exactly once. */
 export interface MeshPick {
@@ -36,55 +37,6 @@ export interface MeshPick {
 /** The request an endpoint is picked for (http/exchange.ts Exchange): counted in the endpoint's series. */
 export interface PickObserver {
   atEndpoint(m: EndpointMetrics, endpoint?: PickedEndpoint): void;
-}
-
-/** What `send` needs of the client's request (http/downstream.ts Downstream has it). */
-export interface OutRequest {
-  readonly method: string;
-  /** The HTTP/1 request target as received (origin-form, or absolute-form). */
-  readonly target: string;
-  readonly path: string;
-  readonly authority: string | undefined;
-  readonly scheme: string;
-  /** The client spoke HTTP/1 (its version, and whether the target was absolute-form); undefined for HTTP/2. */
-  readonly h1: { readonly version: '1.0' | '1.1'; readonly absolute: boolean } | undefined;
-}
-
-/** A request body as an attempt sends it: none, buffered whole (replayable), or streamed after a read prefix. */
-export type Body = { readonly kind: 'none' } | { readonly kind: 'buffer'; readonly data: Buffer } | { readonly kind: 'stream'; readonly prefix: Buffer; readonly rest: Readable | undefined };
-
-/** One upstream response, whatever carried it. */
-export interface UpResponse {
-  readonly status: number;
-  readonly grpcStatus: number | undefined;
-  /** Lower-case names, without pseudo-headers and what RESPONSE_DROP names. */
-  readonly headers: Headers;
-  readonly body: Readable;
-  /** The response had no body (HTTP/2 END_STREAM on its headers). */
-  readonly ended: boolean;
-  trailers(): IncomingHttpHeaders | undefined;
-  /** The HTTP/2 reset code when the upstream stream was reset (not a clean end), else undefined. */
-  resetCode(): number | undefined;
-  cancel(): void;
-}
-
-/** How one attempt ends: its response head, or an error before it (with the HTTP/2 reset code, if any). */
-export interface SendListener {
-  response(res: UpResponse): void;
-  error(err: Error & { rstCode?: number }): void;
-  /** The whole request has been handed to the connection. */
-  requestEnd(): void;
-}
-
-/** Stops an attempt, before or after its response head. */
-export interface Sent {
-  cancel(): void;
-}
-
-export function grpcOf(h: IncomingHttpHeaders | Headers): number | undefined {
-  const g = h['grpc-status'];
-  const v = Array.isArray(g) ? g[0] : g;
-  return typeof v === 'string' ? Number(v) : undefined;
 }
 
 function cleanResponse(h: IncomingHttpHeaders): Headers {
@@ -135,12 +87,16 @@ export class EndpointClient {
   readonly #agents = new Map<string, Agent>();
   readonly #sessions = new Map<string, ClientHttp2Session>();
   readonly #metrics: OutboundEndpointMetrics | undefined;
+  readonly #meshH1Options: MeshH1Options | undefined;
+  #meshH1: MeshH1Pool | undefined;
 
-  constructor(tls: MeshTls, isLocal: (ip: string) => boolean, metrics?: OutboundEndpointMetrics, connectTimeoutMs = 1_000) {
+  /** `meshHttp1`: HTTP/1 requests to h2-hinted endpoints go as HTTP/1 over pooled mTLS connections (mesh-h1.ts). */
+  constructor(tls: MeshTls, isLocal: (ip: string) => boolean, metrics?: OutboundEndpointMetrics, connectTimeoutMs = 1_000, meshHttp1?: MeshH1Options) {
     this.#tls = tls;
     this.#isLocal = isLocal;
     this.#metrics = metrics;
     this.#connectTimeoutMs = connectTimeoutMs;
+    this.#meshH1Options = meshHttp1;
   }
 
   /** The request reached `me`: it is counted in that endpoint's series. */
@@ -154,6 +110,10 @@ export class EndpointClient {
    */
   send(me: MeshEndpoint, r: OutRequest, headers: Headers, body: Body, l: SendListener): Sent {
     if (r.h1 && !me.h2) return this.#sendH1(me, r, headers, body, l);
+    if (r.h1 && this.#meshH1Options) {
+      const sent = this.#meshH1Pool(this.#meshH1Options).send(me.endpoint, r, headers, body, l);
+      if (sent) return sent;
+    }
     const session = r.h1 && me.h2 ? (me.h2.live() ?? me.h2.session()) : this.#h2Session(me);
     if (!(session instanceof Promise)) return this.#sendH2(session, me, r, headers, body, l);
     let sent: Sent | undefined;
@@ -172,6 +132,20 @@ export class EndpointClient {
         sent?.cancel();
       },
     };
+  }
+
+  /** The pool of HTTP/1 connections to h2-hinted endpoints, made on first use. */
+  #meshH1Pool(o: MeshH1Options): MeshH1Pool {
+    this.#meshH1 ??= new MeshH1Pool(o, (e) => {
+      const id = this.#identity(e);
+      return id ? this.#tlsSocket(e, id) : this.#dial(e);
+    });
+    return this.#meshH1;
+  }
+
+  /** Idle HTTP/1 connections to an h2-hinted endpoint (tests). */
+  meshH1IdleCount(e: Endpoint): number {
+    return this.#meshH1?.idleCount(e) ?? 0;
   }
 
   /** HTTP/1 as the client spoke it, over the endpoint's keep-alive agent. */
@@ -337,6 +311,8 @@ export class EndpointClient {
 
   /** Closes the connections kept here (the endpoints' pooled HTTP/2 connections belong to their balancers). */
   close(): void {
+    this.#meshH1?.close();
+    this.#meshH1 = undefined;
     for (const a of this.#agents.values()) a.destroy();
     this.#agents.clear();
     for (const s of this.#sessions.values()) s.close();

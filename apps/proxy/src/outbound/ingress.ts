@@ -10,6 +10,7 @@ import type { ConnRouter, Exchange } from '../http/exchange.ts';
 import type { Mesh } from '../identity/mesh.ts';
 import type { RouteMetricFamilies } from '../profiles/metrics.ts';
 import { EndpointClient } from './endpoint-client.ts';
+import type { MeshH1Options } from './mesh-h1.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
 export const L5D_DST_OVERRIDE = 'l5d-dst-override';
@@ -44,11 +45,11 @@ export class IngressRouter implements ConnRouter {
   readonly #idleMs: number;
   readonly #sweep: NodeJS.Timeout;
 
-  constructor(mesh: Mesh, isLocal: (ip: string) => boolean, connectTimeoutMs: number, routeMetrics: RouteMetricFamilies | undefined) {
+  constructor(mesh: Mesh, isLocal: (ip: string) => boolean, connectTimeoutMs: number, routeMetrics: RouteMetricFamilies | undefined, meshHttp1?: MeshH1Options) {
     this.#resolve = async (authority) => {
       const i = authority.lastIndexOf(':');
       const r = await mesh.outbound.resolve(authority.slice(0, i), Number(authority.slice(i + 1)));
-      return r.kind === 'forward' ? undefined : new MeshUpstream(r, new EndpointClient(mesh.tls, isLocal, mesh.endpointMetrics, connectTimeoutMs), routeMetrics);
+      return r.kind === 'forward' ? undefined : new MeshUpstream(r, new EndpointClient(mesh.tls, isLocal, mesh.endpointMetrics, connectTimeoutMs, meshHttp1), routeMetrics);
     };
     this.#idleMs = Math.max(mesh.outboundIdleMs, 1);
     this.#sweep = setInterval(() => this.sweep(Date.now()), Math.min(Math.max(this.#idleMs / 2, 50), 5_000));

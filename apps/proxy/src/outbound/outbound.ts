@@ -13,6 +13,7 @@ import { splice } from '../tcp/forward.ts';
 import { resolveOutbound, whenPolicyArrives } from './policy/resolve.ts';
 import { IngressRouter } from './ingress.ts';
 import { EndpointClient } from './endpoint-client.ts';
+import type { MeshH1Options } from './mesh-h1.ts';
 import { MeshUpstream } from './mesh-upstream.ts';
 
 /**
@@ -52,7 +53,7 @@ export function meshOutbound(mesh: Mesh, cfg: ProxyConfig, deps: AcceptDeps, rou
     let slot = cache.get(key);
     if (!slot) {
       const upstream = resolveOutbound(mesh, dst.ip, dst.port, { log, endpoints: routeMetrics?.policy.endpoints }).then((r) =>
-        r.kind === 'forward' ? undefined : new MeshUpstream(r, new EndpointClient(mesh.tls, isLocal, mesh.endpointMetrics, cfg.outbound.connectTimeoutMs), routeMetrics),
+        r.kind === 'forward' ? undefined : new MeshUpstream(r, new EndpointClient(mesh.tls, isLocal, mesh.endpointMetrics, cfg.outbound.connectTimeoutMs, meshHttp1Of(cfg)), routeMetrics),
       );
       const s: Slot = { upstream, conns: 0, idleSince: Date.now(), unwatch: noop };
       cache.set(key, s);
@@ -160,7 +161,7 @@ export function createOutbound(cfg: ProxyConfig, shared: SharedParts, resolve: (
 /** Ingress mode: HTTP requests are routed by name, each by itself; other traffic goes to its original destination. */
 function ingressRouting(mesh: Mesh, cfg: ProxyConfig, routeMetrics: RouteMetricFamilies | undefined): ConnLayer {
   const local = new Set(cfg.inboundIps ?? []);
-  const router = new IngressRouter(mesh, (ip) => local.has(ip), cfg.outbound.connectTimeoutMs, routeMetrics);
+  const router = new IngressRouter(mesh, (ip) => local.has(ip), cfg.outbound.connectTimeoutMs, routeMetrics, meshHttp1Of(cfg));
   return (next) => (conn) => {
     conn.router = router;
     next(conn);
@@ -169,4 +170,9 @@ function ingressRouting(mesh: Mesh, cfg: ProxyConfig, routeMetrics: RouteMetricF
 
 function noop(): void {
   // nothing to stop
+}
+
+/** The pool settings of HTTP/1 between proxies (the outbound HTTP/1 pool's), when TRELLIS_PROXY_MESH_HTTP1 is on. */
+function meshHttp1Of(cfg: ProxyConfig): MeshH1Options | undefined {
+  return cfg.meshHttp1 ? { idleTimeoutMs: cfg.outbound.http1PoolIdleTimeoutMs, maxIdle: cfg.outbound.maxIdleConnsPerEndpoint } : undefined;
 }
