@@ -56,7 +56,7 @@ const profile = {
 
 const webDst = () => `web-svc.${ns}.svc.cluster.local:8080`;
 
-/** web's proxy: its inbound ServiceProfile routes (as linkerd2-proxy reports them) and an inbound HTTPRoute. */
+/** web's proxy: its inbound ServiceProfile routes (as linkerd2-proxy and Trellis' proxy report them: apps/proxy's inbound-profile-routes.root.spec.ts) and an inbound HTTPRoute. */
 function webSeries(): FakeSeries[] {
   const rt = (route: string | undefined, status: string, classification: string, perSecond: number, ms: number): FakeSeries[] => {
     const l = { direction: 'inbound', dst: webDst(), ...(route ? { rt_route: route } : {}), status_code: status };

@@ -16,6 +16,7 @@ import { createOutbound } from './outbound/outbound.ts';
 import { adminAuthorizer } from './inbound/policy/admin.ts';
 import { InboundAuthzMetrics } from './inbound/policy/metrics.ts';
 import { InboundPolicies, type PortLease } from './inbound/policy/policies.ts';
+import { InboundProfiles } from './inbound/profile-routes.ts';
 import { RouteMetricFamilies } from './profiles/metrics.ts';
 import { TapRegistry } from './tap/registry.ts';
 import { createTapServer, type TapServer } from './tap/server.ts';
@@ -97,7 +98,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const tapServer: TapServer | undefined =
     cfg.tapSvcName !== undefined ? createTapServer({ registry: taps, permittedId: cfg.tapSvcName, tls: mesh?.tls, log: logger, detectTimeoutMs: cfg.inbound.detectTimeoutMs }) : undefined;
   const resolve = deps.resolve ?? defaultResolve;
-  // ServiceProfile route metrics (meshed outbound only).
+  // ServiceProfile route metrics (meshed mode): outbound per profile route, inbound per the request's logical name.
   const routeMetrics = mesh ? new RouteMetricFamilies() : undefined;
   const outbound = createOutbound(cfg, shared, resolve, mesh, routeMetrics, logger);
   const pc = cfg.policy;
@@ -114,13 +115,18 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const adminLease: PortLease = policies.lease(adminAddr.port);
   const authz = new InboundAuthzMetrics(metrics);
   // Meshed: connections made straight to the inbound port are its direct stack (transport header).
-  const inbound = createInbound(cfg, shared, resolve, ownPorts, { policies, authz, log: logger }, mesh, { port: inboundAddr.port });
+  const profiles =
+    mesh && cfg.mesh && routeMetrics
+      ? new InboundProfiles(mesh.discovery, routeMetrics, { initialTimeoutMs: cfg.mesh.discovery.profileInitialTimeoutMs, idleTimeoutMs: pc.inboundIdleTimeoutMs })
+      : undefined;
+  const inbound = createInbound(cfg, shared, resolve, ownPorts, { policies, authz, log: logger, profiles }, mesh, { port: inboundAddr.port });
   let meshClosed = false;
   const closeMesh = () => {
     if (meshClosed) return;
     meshClosed = true;
     adminLease.release();
     policies.close();
+    profiles?.close();
     mesh?.close();
   };
 

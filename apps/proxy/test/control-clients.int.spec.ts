@@ -41,6 +41,7 @@ function config(host: string, port: number): DiscoveryConfig {
     streamIdleTimeoutMs: 300_000,
     streamLifetimeMs: 3_600_000,
     idleTimeoutMs: 5_000,
+    profileInitialTimeoutMs: 500,
   };
 }
 

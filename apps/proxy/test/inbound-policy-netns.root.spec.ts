@@ -4,16 +4,14 @@
 // proxy's identity, refuses a plaintext client outside the mesh, and, once updated to name another identity,
 // refuses the client proxy too. Needs root (namespaces, iptables), as CI has.
 import type { ChildProcess } from 'node:child_process';
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { destination, tcpAddress } from '@trellis/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from './harness.ts';
-import { IDENTITY_SVC_NAME, startFakeIdentity, type FakeIdentity } from './mesh-fake-identity.ts';
+import { startFakeIdentity, type FakeIdentity } from './mesh-fake-identity.ts';
 import { createMeshPki, type MeshPki } from './mesh-pki.ts';
 import { DESTINATION_SVC_NAME, startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
-import { client, hostLink, metricsOf, PROXY_UID, removePods, sh, startApp, startProxy, stop, twoPods, type Pod } from './netns.ts';
+import { client, metricsOf, startApp, type Pod } from './netns.ts';
+import { linkedPods, meshDir, proxyReady, startMeshedPodProxy, tearDownMesh } from './netns-mesh.ts';
 import { authz, detect, server, startPolicyStub, type PolicyStub } from './policy-stub.ts';
 
 const WEB = 'web.test.serviceaccount.identity.trellis.cluster.local';
@@ -32,50 +30,12 @@ let dst: StubDestination | undefined;
 let policy: PolicyStub | undefined;
 const children: (ChildProcess | undefined)[] = [];
 
-async function meshedProxy(pod: Pod, name: string, [hostIp, podIp]: readonly [string, string], extra: Record<string, string> = {}): Promise<ChildProcess> {
-  const home = join(dir, pod.ns);
-  await mkdir(join(home, 'end-entity'), { recursive: true });
-  const token = `token-${name}`;
-  await writeFile(join(home, 'token'), token);
-  for (const p of [home, join(home, 'end-entity'), join(home, 'token')]) await chown(p, PROXY_UID, PROXY_UID);
-  (identity as FakeIdentity).accounts.set(token, name);
-  const port = (a: string) => a.slice(a.lastIndexOf(':') + 1);
-  return startProxy(pod, {
-    TRELLIS_PROXY_PLAINTEXT: 'false',
-    LINKERD2_PROXY_IDENTITY_DIR: join(home, 'end-entity'),
-    LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(home, 'token'),
-    LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS: pki.trustAnchorsPem,
-    LINKERD2_PROXY_IDENTITY_LOCAL_NAME: name,
-    LINKERD2_PROXY_IDENTITY_SVC_ADDR: `${hostIp}:${port((identity as FakeIdentity).addr)}`,
-    LINKERD2_PROXY_IDENTITY_SVC_NAME: IDENTITY_SVC_NAME,
-    LINKERD2_PROXY_DESTINATION_SVC_ADDR: `${hostIp}:${port((dst as StubDestination).addr)}`,
-    LINKERD2_PROXY_DESTINATION_SVC_NAME: DESTINATION_SVC_NAME,
-    LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS: '10.0.0.0/8',
-    LINKERD2_PROXY_INBOUND_IPS: `${pod.ip},${podIp}`,
-    ...extra,
-  });
-}
-
-async function ready(pod: Pod, deadline: number): Promise<void> {
-  for (;;) {
-    const r = await client<{ status?: number }>(pod, 'get', '127.0.0.1', '4191', '/ready');
-    if (r.status === 200) return;
-    if (Date.now() > deadline) throw new Error(`proxy in ${pod.ns} not ready: ${JSON.stringify(r)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 beforeAll(async () => {
   pki = await createMeshPki();
-  dir = await mkdtemp(join(tmpdir(), 'trellis-policy-netns-'));
-  await chown(dir, 0, PROXY_UID);
-  await sh('chmod', '0750', dir);
-  pods = await twoPods(93, { client: true, server: true });
+  dir = await meshDir('trellis-policy-netns-');
+  pods = await linkedPods(93, 'trp', LINKS);
   made.push(pods.client, pods.server);
   try {
-    await hostLink(pods.client, `trp${process.pid % 100000}c`, LINKS.client[0], LINKS.client[1]);
-    await hostLink(pods.server, `trp${process.pid % 100000}s`, LINKS.server[0], LINKS.server[1]);
-    await sh('ip', '-n', pods.client.ns, 'route', 'add', '10.96.0.0/12', 'dev', 'eth0');
     identity = await startFakeIdentity(pki, { host: '0.0.0.0' });
     dst = await startStubDestination(pki, { host: '0.0.0.0' });
     policy = await startPolicyStub({ pki, host: '0.0.0.0' });
@@ -102,29 +62,27 @@ beforeAll(async () => {
     const policyPort = policy.addr.slice(policy.addr.lastIndexOf(':') + 1);
     children.push(await startApp(pods.server));
     children.push(
-      await meshedProxy(pods.server, BOOKS, LINKS.server, {
+      await startMeshedPodProxy(mesh(), pods.server, BOOKS, LINKS.server, {
         LINKERD2_PROXY_POLICY_SVC_ADDR: `${LINKS.server[0]}:${policyPort}`,
         LINKERD2_PROXY_POLICY_SVC_NAME: DESTINATION_SVC_NAME,
         LINKERD2_PROXY_POLICY_WORKLOAD: '{"ns":"test","pod":"books-0"}',
         LINKERD2_PROXY_INBOUND_PORTS: '8080',
       }),
     );
-    children.push(await meshedProxy(pods.client, WEB, LINKS.client));
-    for (const p of [pods.client, pods.server]) await ready(p, Date.now() + 20_000);
+    children.push(await startMeshedPodProxy(mesh(), pods.client, WEB, LINKS.client));
+    for (const p of [pods.client, pods.server]) await proxyReady(p, Date.now() + 20_000);
   } catch (err) {
     await cleanup();
     throw err;
   }
 }, 90_000);
 
-async function cleanup(): Promise<void> {
-  await Promise.all(children.map((c) => stop(c)));
-  await identity?.close();
-  await dst?.close();
-  await policy?.close();
-  await removePods(...made.splice(0));
-  await rm(dir, { recursive: true, force: true });
+function cleanup(): Promise<void> {
+  return tearDownMesh(children, [identity, dst, policy], made, dir);
 }
+
+/** What each pod's meshed proxy is started with. */
+const mesh = () => ({ dir, pki, identity: identity as FakeIdentity, dst: dst as StubDestination });
 
 afterAll(cleanup, 30_000);
 

@@ -44,6 +44,7 @@ async function setup(over: Partial<DiscoveryConfig> = {}, registry?: Registry): 
     streamIdleTimeoutMs: 300_000,
     streamLifetimeMs: 3_600_000,
     idleTimeoutMs: 5_000,
+    profileInitialTimeoutMs: 500,
     ...over,
   };
   const metrics = registry ? controlMetrics(registry) : undefined;

@@ -6,16 +6,16 @@
 // connections to the inbound port go through proxy-init's real rules, so SO_ORIGINAL_DST (not the test) decides
 // that they reached the inbound port itself. Needs root (namespaces, iptables, tcpdump), as CI has.
 import type { ChildProcess } from 'node:child_process';
-import { chown, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { destination, tcpAddress } from '@trellis/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from './harness.ts';
-import { IDENTITY_SVC_NAME, startFakeIdentity, type FakeIdentity } from './mesh-fake-identity.ts';
-import { createMeshPki } from './mesh-pki.ts';
-import { DESTINATION_SVC_NAME, startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
-import { capture, client, hostLink, metricsOf, PROXY_UID, removePods, sh, startApp, startProxy, stop, twoPods, type Pod } from './netns.ts';
+import { startFakeIdentity, type FakeIdentity } from './mesh-fake-identity.ts';
+import { createMeshPki, type MeshPki } from './mesh-pki.ts';
+import { startStubDestination, type StubDestination } from './mesh-stub-destination.ts';
+import { capture, client, metricsOf, sh, startApp, type Pod } from './netns.ts';
+import { linkedPods, meshDir, proxyReady, startMeshedPodProxy, tearDownMesh } from './netns-mesh.ts';
 import { tlsFlows } from './pcap.ts';
 import { MeshTls } from '../src/tls/mesh-tls.ts';
 import { connectOpaqueTransport, headerFor, TRANSPORT_HEADER_ALPN } from '../src/tls/transport.ts';
@@ -36,6 +36,7 @@ let pods: { client: Pod; server: Pod };
 /** The namespaces made so far, for cleanup. */
 const made: Pod[] = [];
 let dir: string;
+let pki: MeshPki;
 let identity: FakeIdentity | undefined;
 let dst: StubDestination | undefined;
 const children: (ChildProcess | undefined)[] = [];
@@ -61,55 +62,12 @@ function endpoint(pod: Pod, port: number, opaque = false): destination.Update {
   });
 }
 
-/** The meshed proxy of `pod` as `name`, with its token and identity directory readable by uid 2102. */
-async function meshedProxy(pod: Pod, name: string, [hostIp, podIp]: readonly [string, string]): Promise<ChildProcess> {
-  const home = join(dir, pod.ns);
-  await mkdir(join(home, 'end-entity'), { recursive: true });
-  const token = `token-${name}`;
-  await writeFile(join(home, 'token'), token);
-  for (const p of [home, join(home, 'end-entity'), join(home, 'token')]) await chown(p, PROXY_UID, PROXY_UID);
-  (identity as FakeIdentity).accounts.set(token, name);
-  const port = (a: string) => a.slice(a.lastIndexOf(':') + 1);
-  return startProxy(pod, {
-    TRELLIS_PROXY_PLAINTEXT: 'false',
-    LINKERD2_PROXY_IDENTITY_DIR: join(home, 'end-entity'),
-    LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(home, 'token'),
-    LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS: pki.trustAnchorsPem,
-    LINKERD2_PROXY_IDENTITY_LOCAL_NAME: name,
-    LINKERD2_PROXY_IDENTITY_SVC_ADDR: `${hostIp}:${port((identity as FakeIdentity).addr)}`,
-    LINKERD2_PROXY_IDENTITY_SVC_NAME: IDENTITY_SVC_NAME,
-    LINKERD2_PROXY_DESTINATION_SVC_ADDR: `${hostIp}:${port((dst as StubDestination).addr)}`,
-    LINKERD2_PROXY_DESTINATION_SVC_NAME: DESTINATION_SVC_NAME,
-    LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS: '10.0.0.0/8',
-    // The control link's address is the pod's too: a client outside the mesh (the host) calls it there.
-    LINKERD2_PROXY_INBOUND_IPS: `${pod.ip},${podIp}`,
-  });
-}
-
-let pki: Awaited<ReturnType<typeof createMeshPki>>;
-
-/** Polls the proxy's /ready (503 until its first certificate) until 200 or the deadline. */
-async function ready(pod: Pod, deadline: number): Promise<void> {
-  for (;;) {
-    const r = await client<{ status?: number }>(pod, 'get', '127.0.0.1', '4191', '/ready');
-    if (r.status === 200) return;
-    if (Date.now() > deadline) throw new Error(`proxy in ${pod.ns} not ready: ${JSON.stringify(r)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 beforeAll(async () => {
   pki = await createMeshPki();
-  dir = await mkdtemp(join(tmpdir(), 'trellis-mesh-netns-'));
-  await chown(dir, 0, PROXY_UID);
-  await sh('chmod', '0750', dir);
-  pods = await twoPods(92, { client: true, server: true });
+  dir = await meshDir('trellis-mesh-netns-');
+  pods = await linkedPods(92, 'trx', LINKS);
   made.push(pods.client, pods.server);
   try {
-    await hostLink(pods.client, `trx${process.pid % 100000}c`, LINKS.client[0], LINKS.client[1]);
-    await hostLink(pods.server, `trx${process.pid % 100000}s`, LINKS.server[0], LINKS.server[1]);
-    // The client reaches the service address through its proxy: it needs a route for connect() to start.
-    await sh('ip', '-n', pods.client.ns, 'route', 'add', '10.96.0.0/12', 'dev', 'eth0');
     // Certify over TLS (verified as the identity service's name), Destination over mTLS, as in a cluster.
     identity = await startFakeIdentity(pki, { host: '0.0.0.0' });
     dst = await startStubDestination(pki, { host: '0.0.0.0' });
@@ -118,23 +76,21 @@ beforeAll(async () => {
       dst.services.set(`${FQN}:${port}`, [endpoint(pods.server, port, port === 3306)]);
     }
     children.push(await startApp(pods.server));
-    children.push(await meshedProxy(pods.server, BOOKS, LINKS.server));
-    children.push(await meshedProxy(pods.client, WEB, LINKS.client));
-    for (const p of [pods.client, pods.server]) await ready(p, Date.now() + 20_000);
+    children.push(await startMeshedPodProxy(mesh(), pods.server, BOOKS, LINKS.server));
+    children.push(await startMeshedPodProxy(mesh(), pods.client, WEB, LINKS.client));
+    for (const p of [pods.client, pods.server]) await proxyReady(p, Date.now() + 20_000);
   } catch (err) {
     await cleanup();
     throw err;
   }
 }, 90_000);
 
-async function cleanup(): Promise<void> {
-  await Promise.all(children.map((c) => stop(c)));
-  await identity?.close();
-  await dst?.close();
-  // Removing a namespace removes the veth ends in it, and with them their host-side peers.
-  await removePods(...made.splice(0));
-  await rm(dir, { recursive: true, force: true });
+function cleanup(): Promise<void> {
+  return tearDownMesh(children, [identity, dst], made, dir);
 }
+
+/** What each pod's meshed proxy is started with. */
+const mesh = () => ({ dir, pki, identity: identity as FakeIdentity, dst: dst as StubDestination });
 
 afterAll(cleanup, 30_000);
 

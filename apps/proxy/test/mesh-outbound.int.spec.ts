@@ -121,6 +121,7 @@ beforeAll(async () => {
     streamIdleTimeoutMs: 300_000,
     streamLifetimeMs: 3_600_000,
     idleTimeoutMs: 5_000,
+    profileInitialTimeoutMs: 500,
   };
   const clients = destinationClients(config, pki.trustAnchorsPem, clientSource);
   closeClients = clients.close;
@@ -210,7 +211,7 @@ async function sendRouted(target: LogicalTarget, budget: RetryBudget, metrics: R
       const h2 = (picked.endpoint as MeshEndpoint).h2;
       if (!h2) throw new Error('endpoint has no HTTP/2 client');
       const session = await h2.session();
-      series.actualRequests.inc();
+      series.actualRequests?.inc();
       const status = await new Promise<number>((resolve, reject) => {
         const req = session.request(upgraded(path, target.logical));
         streams.push(req);

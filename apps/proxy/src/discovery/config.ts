@@ -18,6 +18,8 @@ export interface DiscoveryConfig {
   readonly streamLifetimeMs: number;
   /** A target nobody used for this long is dropped and its streams closed. */
   readonly idleTimeoutMs: number;
+  /** How long the inbound's first request for a logical name waits for that name's profile. */
+  readonly profileInitialTimeoutMs: number;
 }
 
 export function parseDiscoveryConfig(envVars: Env): DiscoveryConfig {
@@ -40,5 +42,6 @@ export function parseDiscoveryConfig(envVars: Env): DiscoveryConfig {
     streamIdleTimeoutMs: idle,
     streamLifetimeMs: lifetime,
     idleTimeoutMs: env.duration('LINKERD2_PROXY_OUTBOUND_DISCOVERY_IDLE_TIMEOUT', '5s'),
+    profileInitialTimeoutMs: env.duration('LINKERD2_PROXY_DESTINATION_PROFILE_INITIAL_TIMEOUT', '500ms'),
   });
 }

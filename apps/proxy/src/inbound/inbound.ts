@@ -10,6 +10,7 @@ import type { ProxyConfig } from '../config.ts';
 import type { Mesh } from '../identity/mesh.ts';
 import { enforcePolicy, lookupPolicy, type InboundPolicyDeps } from './policy/conn.ts';
 import { authorizeRequests } from './policy/http.ts';
+import type { InboundProfiles } from './profile-routes.ts';
 import type { InboundAuthzMetrics } from './policy/metrics.ts';
 import type { InboundPolicies, InboundPolicyLog } from './policy/policies.ts';
 import { buildDirection, type SharedParts } from '../stack.ts';
@@ -128,6 +129,8 @@ export interface InboundPolicyParts {
   readonly policies: InboundPolicies;
   readonly authz: InboundAuthzMetrics;
   readonly log: InboundPolicyLog;
+  /** ServiceProfile route metrics of admitted requests (meshed mode). */
+  readonly profiles?: InboundProfiles | undefined;
 }
 
 /**
@@ -144,7 +147,7 @@ export function createInbound(
   mesh?: Mesh,
   direct: { readonly port: number } = { port: -1 },
 ): ConnHandler {
-  const stack = buildDirection('inbound', cfg.inbound, cfg, shared, [authorizeRequests(policy)]);
+  const stack = buildDirection('inbound', cfg.inbound, cfg, shared, [authorizeRequests(policy), ...(policy.profiles ? [policy.profiles.layer()] : [])]);
   const deps = { direction: 'inbound' as const, metrics: shared.metrics, onRefused: shared.onRefused };
   const pd: InboundPolicyDeps = { ...deps, ...policy, meshed: mesh !== undefined };
   const afterTls = enforcePolicy(pd)(route(stack.routeDeps));

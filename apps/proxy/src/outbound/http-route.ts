@@ -10,7 +10,8 @@ import { forwardPolicy } from './policy/http.ts';
 import type { RouteObserver } from './policy/metrics.ts';
 import { routeByProfile, type ProfileTarget } from './profile-route.ts';
 import { L5D_REQUIRE_ID, requiredIdentity } from './require-id.ts';
-import { L5D_DST_CANONICAL, type TargetRoutes } from './routes.ts';
+import { L5D_DST_CANONICAL } from '../profiles/routes.ts';
+import type { TargetRoutes } from './routes.ts';
 
 /** What the stage needs of a meshed target (outbound/mesh-upstream.ts). */
 export interface RoutedTarget extends ProfileTarget {

@@ -1,19 +1,17 @@
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
-import { parseCidrList } from '@trellis/config';
 import { destination, durationFromMillis, outbound, tcpAddress } from '@trellis/proto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listenOn } from '../../test/harness.ts';
-import { startStubDestination, type StubDestination } from '../../test/mesh-stub-destination.ts';
+import type { StubDestination } from '../../test/mesh-stub-destination.ts';
+import { startStubDiscovery, type StubDiscovery } from '../../test/stub-discovery.ts';
 import { FailFastError } from '../balance/errors.ts';
-import { Discovery } from '../discovery/discovery.ts';
-import { destinationClients } from '../discovery/grpc-destination.ts';
+import type { Discovery } from '../discovery/discovery.ts';
 import { OutboundResolver, type Resolution } from '../discovery/outbound.ts';
 import { attachTarget } from '../http/connection.ts';
 import { forwardExchange, type HttpContext } from '../http/exchange.ts';
 import { createH1Server } from '../http/h1.ts';
 import { createPools } from '../http/pool.ts';
-import { controlAddr } from '../identity/env.ts';
 import { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { PolicyWatch } from '../policy/policy-discovery.ts';
 import { TargetCache } from '../tcp/targets.ts';
@@ -25,7 +23,6 @@ import { PolicyTarget } from './policy/target.ts';
 
 // Every endpoint here is plaintext (no identity) and destination is on loopback: the TLS part is never asked.
 const noTls = undefined as unknown as MeshTls;
-const noPki = undefined as unknown as Parameters<typeof startStubDestination>[0];
 const quiet = { warn: () => undefined, debug: () => undefined };
 const metrics = new ProxyMetrics();
 const ctx: HttpContext = { metrics, respond: { direction: 'outbound', proxyName: 'p', informational: true, identify: true }, connectTimeoutMs: 1000 };
@@ -34,33 +31,17 @@ const targets = new TargetCache(metrics, 'all-unauthenticated');
 let stub: StubDestination;
 let discovery: Discovery;
 let resolver: OutboundResolver;
-let closeClients: () => void;
+let sd: StubDiscovery;
 const cleanups: (() => unknown)[] = [];
 
 beforeAll(async () => {
-  stub = await startStubDestination(noPki, { tls: false });
-  const config = {
-    svcAddr: controlAddr('LINKERD2_PROXY_DESTINATION_SVC_ADDR', stub.addr),
-    svcName: '',
-    contextToken: '{"ns":"default"}',
-    profileNetworks: parseCidrList('X', '10.0.0.0/8'),
-    profileSuffixes: ['svc.cluster.local.'],
-    streamInitialTimeoutMs: 3_000,
-    streamIdleTimeoutMs: 300_000,
-    streamLifetimeMs: 3_600_000,
-    idleTimeoutMs: 50,
-  };
-  const clients = destinationClients(config, '', { current: () => undefined });
-  closeClients = clients.close;
-  discovery = new Discovery(config, clients.get, quiet, { ready: clients.ready });
+  sd = await startStubDiscovery(50);
+  stub = sd.stub;
+  discovery = sd.discovery;
   resolver = new OutboundResolver(discovery, { tls: noTls, failfastMs: 300 });
 });
 
-afterAll(async () => {
-  discovery.close();
-  closeClients();
-  await stub.close();
-});
+afterAll(() => sd.close());
 
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

@@ -7,8 +7,8 @@ import { FailFastError } from '../balance/errors.ts';
 import { pickBackend, type LogicalTarget, type MeshEndpoint, type Resolution } from '../discovery/outbound.ts';
 import type { ConnRouter, Exchange } from '../http/exchange.ts';
 import { RetryBudget } from '../profiles/budget.ts';
-import type { RouteMetricFamilies, RouteSeries } from '../profiles/metrics.ts';
-import { DEFAULT_BUDGET, routeFor, type CompiledRoute } from '../profiles/routes.ts';
+import { LogicalRouteSeries, type RouteMetricFamilies, type RouteSeries } from '../profiles/metrics.ts';
+import { DEFAULT_BUDGET, routeForTarget, type CompiledRoute } from '../profiles/routes.ts';
 import { requestFacts } from '../policy/match.ts';
 import type { EndpointClient, MeshPick, PickObserver } from './endpoint-client.ts';
 import { routeRequest, type RoutedTarget } from './http-route.ts';
@@ -32,7 +32,7 @@ export class MeshUpstream implements ConnRouter, RoutedTarget {
   readonly #endpoint: MeshEndpoint | undefined;
   readonly #resolution: Upstream;
   readonly #routeMetrics: RouteMetricFamilies | undefined;
-  readonly #series = new Map<CompiledRoute | undefined, RouteSeries>();
+  #series: LogicalRouteSeries | undefined;
   #budget: RetryBudget | undefined;
   #released = false;
   /** Chosen when resolved and again on each profile update or policy adoption; read by every request. */
@@ -64,19 +64,14 @@ export class MeshUpstream implements ConnRouter, RoutedTarget {
 
   /** The profile route a request takes (undefined: no route matched, or no profile). */
   profileRoute(method: string, url: string): CompiledRoute | undefined {
-    if (!this.logical) return undefined;
-    let path = url;
-    if (url.charCodeAt(0) !== 0x2f && /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) path = new URL(url).pathname;
-    const q = path.indexOf('?');
-    return routeFor(this.logical.profile, { method, path: q >= 0 ? path.slice(0, q) : path });
+    return this.logical ? routeForTarget(this.logical.profile, method, url) : undefined;
   }
 
   /** Route metric series (route_request_total and friends), found once per route. */
   series(route: CompiledRoute | undefined): RouteSeries | undefined {
     if (!this.#routeMetrics || !this.logical) return undefined;
-    let s = this.#series.get(route);
-    if (!s) this.#series.set(route, (s = this.#routeMetrics.route('outbound', this.logical.logical, route?.labels ?? {})));
-    return s;
+    this.#series ??= new LogicalRouteSeries(this.#routeMetrics, 'outbound', this.logical.logical);
+    return this.#series.of(route);
   }
 
   /** The profile's retry budget, shared by every request to this target. */

@@ -4,11 +4,10 @@
 // route_actual_* per attempt, route_response_total and latency at the end), the route timeout (a fatal 504 until
 // the response head), and retries of failed responses (by the route's classes) on a retryable route while the
 // profile's budget allows, with the body buffered up to 64 KiB so it can be sent again.
-import { performance } from 'node:perf_hooks';
 import { asProxyError } from '../errors.ts';
-import type { Downstream, Exchange } from '../http/exchange.ts';
+import type { Downstream } from '../http/exchange.ts';
 import type { RetryBudget } from '../profiles/budget.ts';
-import type { RouteSeries } from '../profiles/metrics.ts';
+import { countRoute, isRouteFailure, type RouteSeries } from '../profiles/metrics.ts';
 import { bufferForRetry, RouteTimeoutError, sendWithRetries, type AttemptResult } from '../profiles/retry.ts';
 import type { CompiledRoute } from '../profiles/routes.ts';
 import type { Body, EndpointClient, MeshPick, PickObserver, UpResponse } from './endpoint-client.ts';
@@ -25,10 +24,6 @@ export interface ProfileTarget {
   pick(request?: PickObserver): Promise<MeshPick>;
 }
 
-function isFailure(route: CompiledRoute | undefined, status: number, grpcStatus: number | undefined): boolean {
-  return route ? route.isFailure(status, grpcStatus) : status >= 500;
-}
-
 /** Routes one request of a profile-routed target (or a known pod: no profile, no route) and answers the client. */
 export function routeByProfile(d: Downstream, t: ProfileTarget): void {
   const route = t.profileRoute(d.method, d.target);
@@ -36,7 +31,7 @@ export function routeByProfile(d: Downstream, t: ProfileTarget): void {
   countRoute(d.ex, route, series);
   const flight = new InFlight(d);
   const timeout = routeTimeout(d, route, flight);
-  const onAttempt = (res: UpResponse) => series?.response(res.status, isFailure(route, res.status, res.grpcStatus)).actual.inc();
+  const onAttempt = (res: UpResponse) => series?.response(res.status, isRouteFailure(route, res.status, res.grpcStatus)).actual?.inc();
   const answer = (r: { res: UpResponse; p: MeshPick }) => {
     clearTimeout(timeout);
     flight.settled();
@@ -47,7 +42,7 @@ export function routeByProfile(d: Downstream, t: ProfileTarget): void {
   };
   const attempt = async (first: boolean, body: Body) => {
     const p = await flight.pick(() => t.pick(first ? d.ex : undefined));
-    series?.actualRequests.inc();
+    series?.actualRequests?.inc();
     const res = await sendAttempt(d, t.client, p, d.headers, body, flight);
     onAttempt(res);
     return { res, p };
@@ -58,7 +53,7 @@ export function routeByProfile(d: Downstream, t: ProfileTarget): void {
     flight
       .pick(() => t.pick(d.ex))
       .then((p) => {
-        series?.actualRequests.inc();
+        series?.actualRequests?.inc();
         return sendAttempt(d, t.client, p, d.headers, body, flight).then((res) => {
           onAttempt(res);
           answer({ res, p });
@@ -84,17 +79,6 @@ export function routeByProfile(d: Downstream, t: ProfileTarget): void {
 
 const EMPTY = Buffer.alloc(0);
 const NONE: Body = { kind: 'none' };
-
-/** Route metrics: the request counted at once, its response and latency when the exchange ends. */
-function countRoute(ex: Exchange, route: CompiledRoute | undefined, series: RouteSeries | undefined): void {
-  if (!series) return;
-  series.requests.inc();
-  ex.onFinish((e) => {
-    const rs = series.response(e.status, isFailure(route, e.status, e.grpcStatus >= 0 ? e.grpcStatus : undefined));
-    rs.total.inc();
-    rs.latency.observe(performance.now() - e.startedAt);
-  });
-}
 
 /** The route timeout: covers every attempt until a response head comes; then the request fails with 504. */
 function routeTimeout(d: Downstream, route: CompiledRoute | undefined, flight: InFlight): NodeJS.Timeout | undefined {

@@ -5,9 +5,6 @@
 import type { LogicalTarget, MeshEndpoint } from '../discovery/outbound.ts';
 import type { PolicyTarget } from './policy/target.ts';
 
-/** The header Linkerd's outbound sets on requests routed by a ServiceProfile: the service's logical name. */
-export const L5D_DST_CANONICAL = 'l5d-dst-canonical';
-
 export type TargetRoutes =
   /** Routed by the OutboundPolicy's rules (outbound/policy/http.ts). */
   | { readonly kind: 'policy'; readonly policy: PolicyTarget; readonly logical: LogicalTarget | undefined }

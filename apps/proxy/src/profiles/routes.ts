@@ -3,6 +3,12 @@
 // is retryable, its timeout and its metric labels (rt_*). Path regexes are matched against the whole path.
 import { durationToMillis, httpTypes, type destination } from '@trellis/proto';
 
+/**
+ * The header Linkerd's outbound sets on requests routed by a ServiceProfile: the service's logical name, which
+ * the server's inbound looks the profile up by.
+ */
+export const L5D_DST_CANONICAL = 'l5d-dst-canonical';
+
 export interface RequestFacts {
   readonly method: string;
   /** The path without the query string. */
@@ -159,4 +165,13 @@ export function compileProfile(p: destination.DestinationProfile): CompiledProfi
 export function routeFor(profile: CompiledProfile, req: RequestFacts): CompiledRoute | undefined {
   for (const r of profile.routes) if (r.matches(req)) return r;
   return undefined;
+}
+
+/** The route of a request by its method and request target (origin or absolute form); the query is not matched. */
+export function routeForTarget(profile: CompiledProfile, method: string, target: string): CompiledRoute | undefined {
+  if (profile.routes.length === 0) return undefined;
+  let path = target;
+  if (target.charCodeAt(0) !== 0x2f && /^[a-z][a-z0-9+.-]*:\/\//i.test(target)) path = new URL(target).pathname;
+  const q = path.indexOf('?');
+  return routeFor(profile, { method, path: q >= 0 ? path.slice(0, q) : path });
 }
