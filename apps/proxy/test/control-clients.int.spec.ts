@@ -16,7 +16,7 @@ import { createMeshPki, type MeshPki } from './mesh-pki.ts';
 import { DESTINATION_SVC_NAME, startStubDestination } from './mesh-stub-destination.ts';
 
 const SVC = 'emoji-svc.emojivoto.svc.cluster.local:8080';
-const quiet = { debug: () => undefined, warn: () => undefined };
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined };
 const timing = { tickMs: 20, kickEveryMs: 100, connectAllowanceMs: 300, maxConnectAllowanceMs: 1_000, lookupEveryMs: 100 };
 let pki: MeshPki;
 let creds: Credentials;

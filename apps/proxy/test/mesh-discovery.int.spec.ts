@@ -15,7 +15,7 @@ import { DESTINATION_SVC_NAME, startStubDestination, type StubDestination } from
 
 const SVC = 'emoji-svc.emojivoto.svc.cluster.local:8080';
 const TOKEN = '{"ns":"emojivoto","nodeName":"node-1","pod":"web-0"}';
-const quiet = { debug: () => undefined, warn: () => undefined };
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined };
 let pki: MeshPki;
 let creds: Credentials;
 const cleanups: (() => unknown)[] = [];

@@ -125,7 +125,7 @@ beforeAll(async () => {
   };
   const clients = destinationClients(config, pki.trustAnchorsPem, clientSource);
   closeClients = clients.close;
-  discovery = new Discovery(config, clients.get, { debug: () => undefined, warn: () => undefined });
+  discovery = new Discovery(config, clients.get, { debug: () => undefined, info: () => undefined, warn: () => undefined });
   resolver = new OutboundResolver(discovery, { tls: new MeshTls(clientSource) });
 });
 afterAll(async () => {

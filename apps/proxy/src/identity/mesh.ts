@@ -71,7 +71,7 @@ export async function startMesh(config: MeshConfig, deps: MeshDeps): Promise<Mes
   const tls = new MeshTls(agent);
   const clients = destinationClients(dc, idc.trustAnchorsPem, agent, control, supervision);
   const log = deps.logger;
-  const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), warn: (o, m) => log.warn(o, m) }, { metrics: control, ready: clients.ready });
+  const discovery = new Discovery(dc, clients.get, { debug: (o, m) => log.debug(o, m), info: (o, m) => log.info(o, m), warn: (o, m) => log.warn(o, m) }, { metrics: control, ready: clients.ready });
   let policy: PolicyDiscovery | undefined;
   const policyClose: (() => void)[] = [];
   if (pc.svcAddr) {
