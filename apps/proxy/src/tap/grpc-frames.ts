@@ -1,5 +1,6 @@
 // gRPC's length-prefixed messages on an HTTP/2 stream: a flag byte (0: not compressed), a big-endian uint32
-// length, the message. The tap server reads one request message and writes a stream of events.
+// length, the message. The tap server reads one request message here; its events are framed as they are written
+// (proto-writer.ts).
 
 /** One frame around an encoded message. */
 export function frame(message: Uint8Array): Buffer {

@@ -8,6 +8,7 @@ function fakeExchange(target: string, headers: Record<string, string>): Exchange
   return {
     entry: { target: { ip: '10.0.0.2', port: 8080 } },
     watcher: undefined,
+    header: (name: string) => headers[name],
     requestHead: () => ({ method: 'GET', target, headers, connection: { remoteAddress: '::ffff:10.0.0.1', remotePort: 5555 } }),
   } as unknown as Exchange;
 }

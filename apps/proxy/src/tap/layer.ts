@@ -3,8 +3,8 @@
 // outbound request once its endpoint is picked, so destination matches see the endpoint, as Linkerd's endpoint
 // stack does) and streams its request init, response init and response end to the taps that took it.
 import { performance } from 'node:perf_hooks';
-import type { Exchange, ExchangeWatcher, HttpLayer, PickedEndpoint } from '../http/exchange.ts';
-import { eventBase, headersOf, requestInitEvent, responseEndEvent, responseInitEvent, type TapEos, type TapEventBase } from './events.ts';
+import type { Exchange, ExchangeWatcher, HttpLayer, PickedEndpoint, RequestHead } from '../http/exchange.ts';
+import { eventBaseOf, type TapEos, type TapEventBase } from './events.ts';
 import type { TapSubject } from './match.ts';
 import type { TapHit, TapRegistry } from './registry.ts';
 
@@ -35,8 +35,11 @@ const RESET_CODES: Record<string, number> = {
   HTTP_1_1_REQUIRED: 13,
 };
 
+const PLAIN_END: TapEos = {};
+
 /** How the exchange's response ended: grpc-status for gRPC, the reset code when the stream was reset. */
 export function eosOf(ex: Pick<Exchange, 'grpc' | 'grpcStatus' | 'errorLabel'>): TapEos {
+  if (ex.errorLabel === '') return ex.grpc && ex.grpcStatus >= 0 ? { grpcStatus: ex.grpcStatus } : PLAIN_END;
   const reset = /^h2\(([A-Z_0-9]+)\)$/.exec(ex.errorLabel)?.[1];
   if (reset !== undefined) return { resetCode: RESET_CODES[reset] ?? 2 };
   if (ex.grpc && ex.grpcStatus >= 0) return { grpcStatus: ex.grpcStatus };
@@ -48,14 +51,17 @@ function bareIp(a: string | undefined): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
+// Shared, so requests on one connection keep matching its cached event base (events.ts compares by reference).
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** The request's facts a match reads. */
-export function subjectOf(ex: Exchange): TapSubject {
-  const head = ex.requestHead();
-  const h = head.headers;
+export function subjectOf(ex: Exchange, head: RequestHead = ex.requestHead()): TapSubject {
   const conn = head.connection as { remoteAddress?: string; remotePort?: number } | undefined;
+  const authorityHeader = ex.header(':authority') ?? ex.header('host');
+  const schemeHeader = ex.header(':scheme');
   let path = head.target;
-  let authority = String(h[':authority'] ?? h['host'] ?? '');
-  let scheme = typeof h[':scheme'] === 'string' ? (h[':scheme'] as string) : 'http';
+  let authority = String(authorityHeader ?? '');
+  let scheme = typeof schemeHeader === 'string' ? schemeHeader : 'http';
   if (!path.startsWith('/')) {
     // Absolute form (a request through an HTTP proxy): the URL carries scheme and authority.
     try {
@@ -74,8 +80,8 @@ export function subjectOf(ex: Exchange): TapSubject {
     sourcePort: conn?.remotePort ?? 0,
     destinationIp: ex.entry.target.ip,
     destinationPort: ex.entry.target.port,
-    destinationLabels: {},
-    routeLabels: {},
+    destinationLabels: NO_LABELS,
+    routeLabels: NO_LABELS,
     scheme,
     method: head.method,
     authority,
@@ -86,6 +92,7 @@ export function subjectOf(ex: Exchange): TapSubject {
 class Watch implements ExchangeWatcher {
   readonly #registry: TapRegistry;
   readonly #direction: TapDirection;
+  readonly #head: RequestHead;
   #subject: TapSubject;
   #decided = false;
   #hits: TapHit[] | undefined;
@@ -94,9 +101,10 @@ class Watch implements ExchangeWatcher {
   #respondedAt = 0;
   #bytes = 0;
 
-  constructor(registry: TapRegistry, direction: TapDirection, subject: TapSubject) {
+  constructor(registry: TapRegistry, direction: TapDirection, head: RequestHead, subject: TapSubject) {
     this.#registry = registry;
     this.#direction = direction;
+    this.#head = head;
     this.#subject = subject;
   }
 
@@ -111,18 +119,16 @@ class Watch implements ExchangeWatcher {
     }
     this.#hits = hits;
     const s = this.#subject;
-    const base = eventBase(s, {
+    const head = this.#head;
+    const base = eventBaseOf(head.connection, s, {
       direction: this.#direction,
       clientId: ex.entry.clientId,
       serverId: this.#serverId,
       destinationLabels: s.destinationLabels,
     });
     this.#base = base;
-    let headers;
-    for (const { tap, stream } of hits) {
-      if (tap.extractHeaders) headers ??= headersOf(ex.requestHead().headers);
-      tap.emit(requestInitEvent(base, tap.base, stream, s, tap.extractHeaders ? headers : undefined));
-    }
+    // The header object is built only for a tap that extracts headers.
+    for (const { tap, stream } of hits) tap.requestInit(base, stream, s, tap.extractHeaders ? head.headers : undefined);
   }
 
   endpointPicked(ex: Exchange, e: PickedEndpoint): void {
@@ -137,7 +143,7 @@ class Watch implements ExchangeWatcher {
     if (this.#hits === undefined || this.#respondedAt !== 0) return;
     this.#respondedAt = performance.now();
     const since = this.#respondedAt - ex.startedAt;
-    for (const { tap, stream } of this.#hits) tap.emit(responseInitEvent(this.#base as TapEventBase, tap.base, stream, since, ex.status));
+    for (const { tap, stream } of this.#hits) tap.responseInit(this.#base as TapEventBase, stream, since, ex.status);
   }
 
   bodyBytes(n: number): void {
@@ -153,14 +159,15 @@ class Watch implements ExchangeWatcher {
     const t = { sinceRequestMs: now - ex.startedAt, sinceResponseMs: this.#respondedAt === 0 ? 0 : now - this.#respondedAt, bytes: this.#bytes };
     const eos = eosOf(ex);
     for (const { tap, stream } of hits) {
-      tap.emit(responseEndEvent(this.#base as TapEventBase, tap.base, stream, t, eos));
+      tap.responseEnd(this.#base as TapEventBase, stream, t, eos);
       tap.requestEnded();
     }
   }
 }
 
 function watchExchange(registry: TapRegistry, direction: TapDirection, ex: Exchange): void {
-  const w = new Watch(registry, direction, subjectOf(ex));
+  const head = ex.requestHead();
+  const w = new Watch(registry, direction, head, subjectOf(ex, head));
   ex.watch(w);
   ex.onFinish(() => w.finished(ex));
   // A meshed outbound request is matched once its endpoint is picked (or when it ends without one).

@@ -166,15 +166,13 @@ export function methodName(m: httpTypes.HttpMethod): string {
   return name;
 }
 
-/** The registered method for a name, or the name itself when HTTP registers none for it. */
-export function httpMethodOf(name: string): httpTypes.HttpMethod {
-  const i = METHODS.indexOf(name);
-  return i >= 0 ? { type: { $case: 'registered', value: i as httpTypes.HttpMethod_Registered } } : { type: { $case: 'unregistered', value: name } };
+/** HttpMethod.Registered's value for a method name; -1 when HTTP registers none for it. */
+export function registeredMethod(name: string): number {
+  return METHODS.indexOf(name);
 }
 
-/** The registered scheme for 'http'/'https', else the unregistered name. */
-export function schemeOf(name: string): httpTypes.Scheme {
-  if (name === 'http') return { type: { $case: 'registered', value: 0 } };
-  if (name === 'https') return { type: { $case: 'registered', value: 1 } };
-  return { type: { $case: 'unregistered', value: name } };
+/** The registered method for a name, or the name itself when HTTP registers none for it. */
+export function httpMethodOf(name: string): httpTypes.HttpMethod {
+  const i = registeredMethod(name);
+  return i >= 0 ? { type: { $case: 'registered', value: i as httpTypes.HttpMethod_Registered } } : { type: { $case: 'unregistered', value: name } };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { tap } from '@trellis/proto';
+import { tap } from '@trellis/proto';
 import type { TapError } from './errors.ts';
 import type { TapSubject } from './match.ts';
+import { encodeEventBase } from './events.ts';
 import { TapRegistry, type TapSink } from './registry.ts';
 
 const subject = (path: string): TapSubject => ({
@@ -19,22 +20,29 @@ const subject = (path: string): TapSubject => ({
 
 const prefix = (value: string): tap.ObserveRequest_Match => ({ match: { $case: 'http', value: { match: { $case: 'path', value: { match: { $case: 'prefix', value } } } } } });
 
-function sink(capacity = Infinity): TapSink & { events: tap.TapEvent[]; ended: (TapError | undefined)[] } {
-  const events: tap.TapEvent[] = [];
+/** A sink that records each batch it takes as the streams and kinds of its events; full after `capacity` batches. */
+function sink(capacity = Infinity): TapSink & { batches: string[][]; ended: (TapError | undefined)[] } {
+  const batches: string[][] = [];
   const ended: (TapError | undefined)[] = [];
   return {
-    events,
+    batches,
     ended,
-    push: (e) => {
-      if (events.length >= capacity) return false;
-      events.push(e);
+    push: (b) => {
+      if (batches.length >= capacity) return false;
+      const events: string[] = [];
+      for (let at = 0; at < b.length; at += 5 + b.readUInt32BE(at + 1)) {
+        const e = tap.TapEvent.decode(b.subarray(at + 5, at + 5 + b.readUInt32BE(at + 1))).event?.value.event;
+        events.push(`${e?.value.id?.stream}:${e?.$case}`);
+      }
+      batches.push(events);
       return true;
     },
     end: (err) => ended.push(err),
   };
 }
 
-const ev = {} as tap.TapEvent;
+const base = encodeEventBase(subject('/'), { direction: 'inbound' });
+const never = { flushMs: 3_600_000, flushBytes: 1 << 30 };
 
 describe('TapRegistry', () => {
   it('is inactive until a tap opens and again once the last one closes', () => {
@@ -72,18 +80,55 @@ describe('TapRegistry', () => {
   });
 
   it('closes a tap whose sink is full with a slow-client error, and takes nothing more for it', () => {
-    const r = new TapRegistry();
+    const r = new TapRegistry(never);
     const s = sink(1);
     const t = r.open({ limit: 100, match: prefix('/'), extract: undefined }, s);
     r.match(subject('/'));
-    t.emit(ev);
-    t.emit(ev);
-    expect(s.events).toHaveLength(1);
+    t.responseInit(base, 0, 1, 200);
+    t.flush();
+    t.responseEnd(base, 0, { sinceRequestMs: 1, sinceResponseMs: 0, bytes: 0 }, {});
+    t.flush();
+    expect(s.batches).toEqual([['0:responseInit']]);
     expect(s.ended[0]?.code).toBe('TRELLIS_ERR_TAP_SLOW_CLIENT');
     expect(s.ended[0]?.grpcStatus).toBe(8);
     expect(r.active).toBe(false);
-    t.emit(ev);
-    expect(s.events).toHaveLength(1);
+    t.responseInit(base, 0, 1, 200);
+    t.flush();
+    expect(s.batches).toHaveLength(1);
+  });
+
+  it('sends the events of several requests in one batch, after the flush interval', async () => {
+    const r = new TapRegistry({ flushMs: 20, flushBytes: 1 << 20 });
+    const s = sink();
+    const t = r.open({ limit: 100, match: prefix('/'), extract: undefined }, s);
+    for (const path of ['/1', '/2']) {
+      const stream = r.match(subject(path))?.[0]?.stream ?? -1;
+      t.requestInit(base, stream, subject(path), undefined);
+      t.responseInit(base, stream, 1, 200);
+    }
+    expect(s.batches).toEqual([]);
+    await expect.poll(() => s.batches, { timeout: 2000, interval: 5 }).toEqual([['0:requestInit', '0:responseInit', '1:requestInit', '1:responseInit']]);
+    t.responseEnd(base, 0, { sinceRequestMs: 2, sinceResponseMs: 1, bytes: 10 }, {});
+    await expect.poll(() => s.batches.length, { timeout: 2000, interval: 5 }).toBe(2);
+    expect(s.batches[1]).toEqual(['0:responseEnd']);
+    t.close();
+  });
+
+  it('sends a batch at once when it reaches the size limit, and the last events as the tap ends at its limit', () => {
+    const r = new TapRegistry({ flushMs: 3_600_000, flushBytes: 200 });
+    const s = sink();
+    const t = r.open({ limit: 2, match: prefix('/'), extract: undefined }, s);
+    r.match(subject('/1'));
+    r.match(subject('/2'));
+    for (let i = 0; i < 10 && s.batches.length === 0; i++) t.responseInit(base, 0, 1, 200);
+    expect(s.batches).toHaveLength(1);
+    t.responseEnd(base, 0, { sinceRequestMs: 2, sinceResponseMs: 1, bytes: 10 }, {});
+    t.requestEnded();
+    t.responseEnd(base, 1, { sinceRequestMs: 2, sinceResponseMs: 1, bytes: 10 }, {});
+    expect(s.batches).toHaveLength(1);
+    t.requestEnded();
+    expect(s.batches[1]).toEqual(['0:responseEnd', '1:responseEnd']);
+    expect(s.ended).toEqual([undefined]);
   });
 
   it('refuses a zero limit and a bad match before opening anything', () => {

@@ -1,19 +1,31 @@
 // The open taps. The data path asks `active` (one length check) before anything else, so while nobody taps a
 // request costs no allocation and no call. With taps open, each request is matched once; a matching tap gives it a
 // stream id and counts it against its limit. A tap at its limit takes no new requests and ends once the requests it
-// took have ended (as Linkerd's does). Events go to the tap's sink, which never blocks: a sink that cannot take an
-// event (its client reads too slowly) closes the tap.
+// took have ended (as Linkerd's does). A tap encodes its events into one buffer and hands them to its sink in one
+// batch a few milliseconds later (one write to the client, not one per event). The sink never blocks: a sink that
+// cannot take a batch (its client reads too slowly) closes the tap.
 import type { tap } from '@trellis/proto';
 import { InvalidTapError, SlowTapClientError, type TapError } from './errors.ts';
+import { writeRequestInit, writeResponseEnd, writeResponseInit, type HeaderRecord, type TapEndTimes, type TapEos, type TapEventBase } from './events.ts';
 import { compileMatch, type Matcher, type TapSubject } from './match.ts';
+import { ProtoWriter } from './proto-writer.ts';
 
 /** Where a tap's events go (the Observe response stream). */
 export interface TapSink {
-  /** Takes an event; false when it cannot (its buffer is full), which closes the tap. */
-  push(event: tap.TapEvent): boolean;
+  /** Takes a batch of events, each a gRPC message; false when it cannot (its client is too far behind), which closes the tap. */
+  push(events: Buffer): boolean;
   /** The tap ended: its limit reached and drained (no error), or closed for `err`. */
   end(err?: TapError): void;
 }
+
+export interface TapBatching {
+  /** How long events wait for others to share their write. */
+  readonly flushMs: number;
+  /** Pending bytes that are sent at once, without waiting. */
+  readonly flushBytes: number;
+}
+
+const DEFAULT_BATCHING: TapBatching = { flushMs: 50, flushBytes: 32 * 1024 };
 
 export class OpenTap {
   /** StreamId.base of this tap's events: one per Observe call. */
@@ -26,9 +38,14 @@ export class OpenTap {
   #inFlight = 0;
   #nextStream = 0;
   #closed = false;
+  readonly #out = new ProtoWriter();
+  readonly #batching: TapBatching;
+  #timer: NodeJS.Timeout | undefined;
+  #flushPending = false;
 
-  constructor(registry: TapRegistry, base: number, req: tap.ObserveRequest, sink: TapSink) {
+  constructor(registry: TapRegistry, base: number, req: tap.ObserveRequest, sink: TapSink, batching: TapBatching = DEFAULT_BATCHING) {
     if (!(req.limit > 0)) throw new InvalidTapError('limit must be greater than zero');
+    this.#batching = batching;
     this.#matcher = compileMatch(req.match);
     this.extractHeaders = req.extract?.extract?.$case === 'http' && req.extract.extract.value.extract?.$case === 'headers';
     this.#registry = registry;
@@ -50,10 +67,42 @@ export class OpenTap {
     return this.#nextStream++;
   }
 
-  /** Sends an event of a request this tap took; a full sink closes the tap. */
-  emit(event: tap.TapEvent): void {
+  /** Queues a request's init, with its headers when the tap extracts them (`extractHeaders`). */
+  requestInit(base: TapEventBase, stream: number, s: TapSubject, headers: HeaderRecord | undefined): void {
     if (this.#closed) return;
-    if (!this.#sink.push(event)) this.close(new SlowTapClientError(this.#inFlight));
+    writeRequestInit(this.#out, base, this.base, stream, s, this.extractHeaders ? headers : undefined);
+    this.#queued();
+  }
+
+  responseInit(base: TapEventBase, stream: number, sinceRequestMs: number, status: number): void {
+    if (this.#closed) return;
+    writeResponseInit(this.#out, base, this.base, stream, sinceRequestMs, status);
+    this.#queued();
+  }
+
+  responseEnd(base: TapEventBase, stream: number, t: TapEndTimes, eos: TapEos): void {
+    if (this.#closed) return;
+    writeResponseEnd(this.#out, base, this.base, stream, t, eos);
+    this.#queued();
+  }
+
+  #queued(): void {
+    if (this.#out.length >= this.#batching.flushBytes) {
+      this.flush();
+      return;
+    }
+    if (this.#flushPending) return;
+    this.#flushPending = true;
+    // One timer per tap, re-armed for each batch.
+    if (this.#timer === undefined) this.#timer = setTimeout(() => this.flush(), this.#batching.flushMs).unref();
+    else this.#timer.refresh();
+  }
+
+  /** Hands the queued events to the sink now; a sink that cannot take them closes the tap. */
+  flush(): void {
+    this.#flushPending = false;
+    if (this.#out.length === 0) return;
+    if (!this.#sink.push(this.#out.take())) this.close(new SlowTapClientError(this.#inFlight));
   }
 
   /** A request this tap took has ended (its last event sent): the tap ends after its last one at the limit. */
@@ -65,7 +114,12 @@ export class OpenTap {
   /** Ends the tap (the client went away, the proxy stops, or `err`). */
   close(err?: TapError): void {
     if (this.#closed) return;
+    // Ending normally, the events queued are the stream's last; a client too slow for them gets none.
+    if (err === undefined) this.flush();
+    if (this.#closed) return;
     this.#closed = true;
+    this.#out.clear();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#registry.retire(this);
     this.#sink.end(err);
   }
@@ -74,6 +128,11 @@ export class OpenTap {
 export class TapRegistry {
   #taps: OpenTap[] = [];
   #nextBase = 0;
+  readonly #batching: TapBatching;
+
+  constructor(batching: TapBatching = DEFAULT_BATCHING) {
+    this.#batching = batching;
+  }
 
   /** Whether any tap takes new requests: the data path's only question while nobody taps. */
   get active(): boolean {
@@ -86,7 +145,7 @@ export class TapRegistry {
 
   /** Opens a tap; throws InvalidTapError for a request it cannot serve. */
   open(req: tap.ObserveRequest, sink: TapSink): OpenTap {
-    const t = new OpenTap(this, this.#nextBase++, req, sink);
+    const t = new OpenTap(this, this.#nextBase++, req, sink, this.#batching);
     // Copy on write: a request being matched keeps iterating the list it started with.
     this.#taps = [...this.#taps, t];
     return t;

@@ -11,7 +11,7 @@ import type { MeshTls } from '../tls/mesh-tls.ts';
 import { detectTls } from '../tls/detect.ts';
 import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
 import { GRPC_INVALID_ARGUMENT, GRPC_UNIMPLEMENTED, TapError, UnauthorizedTapClientError } from './errors.ts';
-import { frame, unframeOne } from './grpc-frames.ts';
+import { unframeOne } from './grpc-frames.ts';
 import type { OpenTap, TapRegistry } from './registry.ts';
 
 export const OBSERVE_PATH = '/io.linkerd.proxy.tap.Tap/Observe';
@@ -94,11 +94,11 @@ export function createTapServer(o: TapServerOptions): TapServer {
     let t: OpenTap;
     try {
       t = o.registry.open(req, {
-        push: (event) => {
+        push: (events) => {
           if (stream.destroyed || stream.closed) return true;
           // Unread events beyond the limit: this client cannot keep up, and traffic will not wait for it.
           if (stream.writableLength > maxBuffered) return false;
-          stream.write(frame(tapProto.TapEvent.encode(event).finish()));
+          stream.write(events);
           return true;
         },
         end: (err) => {
