@@ -64,20 +64,7 @@ export interface RoutesAnswer {
  * One event of a live tap (`GET api/tap`, server-sent events): Linkerd's tap line, and on a request's end what top
  * aggregates of it.
  */
-export interface TapLine {
-  readonly kind: 'req' | 'rsp' | 'end';
-  readonly text: string;
-  readonly done?: {
-    readonly source: string;
-    readonly destination: string;
-    readonly method: string;
-    readonly path: string;
-    /** Request start to response end. */
-    readonly latencyMs: number;
-    /** HTTP status below 500, gRPC status OK, no reset. */
-    readonly ok: boolean;
-  };
-}
+export type { TapLine } from '@trellis/tap-view';
 
 export const HISTORY_SERIES = ['successRate', 'rps', 'p50', 'p95', 'p99'] as const;
 export type HistorySeriesName = (typeof HISTORY_SERIES)[number];

@@ -31,10 +31,3 @@ export function describeFetchError(err: unknown, timeoutMs: number): string {
   if (e.cause?.code) return `${e.cause.code}${e.cause.message ? ` (${e.cause.message})` : ''}`;
   return e.cause?.message ?? e.message ?? String(err);
 }
-
-/** A live tap failed: the tap API refused it (403 with RBAC's reason, no meshed pods) or could not be reached. */
-export class TapError extends TrellisError {
-  constructor(code: 'TRELLIS_ERR_TAP_FORBIDDEN' | 'TRELLIS_ERR_TAP_REFUSED' | 'TRELLIS_ERR_TAP_UNAVAILABLE' | 'TRELLIS_ERR_TAP_ANSWER', message: string) {
-    super(code, message);
-  }
-}

@@ -6,9 +6,8 @@ import { AdminServer, type Logger, type Registry } from '@trellis/telemetry';
 import { Counter } from 'prom-client';
 import type { WebConfig } from './config.ts';
 import { loadAssets } from './http/assets.ts';
-import { TapError } from './errors.ts';
 import { buildServer } from './http/server.ts';
-import { streamTap } from './tap/tap-stream.ts';
+import { streamTap, TapStreamError } from '@trellis/tap-view/stream';
 import { metricsApiClient } from './upstream/metrics-api.ts';
 import { prometheusRangeClient } from './upstream/prometheus.ts';
 
@@ -37,7 +36,7 @@ export async function startWeb(config: WebConfig, deps: { readonly log: Logger; 
           try {
             kc = loadKubeConfig({ kubeconfig: config.kubeconfig });
           } catch (err) {
-            throw new TapError('TRELLIS_ERR_TAP_UNAVAILABLE', `no Kubernetes credentials to reach the tap API: ${(err as Error).message}`);
+            throw new TapStreamError('TRELLIS_ERR_TAP_UNAVAILABLE', `no Kubernetes credentials to reach the tap API: ${(err as Error).message}`);
           }
         }
         return streamTap(kc, target, onEvent, signal);

@@ -1,9 +1,10 @@
 // `trellis viz tap RESOURCE` and `trellis viz top RESOURCE`: live requests of meshed workloads from the tap API
 // (through the API server), printed as Linkerd prints them: one line per event, or the top table.
 import { ConfigError, parseCommandLine, parseDuration, parseEnum, type CommandSpec, type FlagSpec } from '@trellis/config';
+import { tapLineText } from '@trellis/tap-view/events';
+import { streamTap, type TapRequest } from '@trellis/tap-view/stream';
 import { clusterSelection, GLOBAL_FLAGS, loadCluster, targetNamespace } from '../cluster/kubeconfig.ts';
-import { renderTapJson, renderTapLine } from '../viz/tap-render.ts';
-import { streamTap, type TapRequest } from '../viz/tap-stream.ts';
+import { renderTapJson } from '../viz/tap-render.ts';
 import { TopTable } from '../viz/top-table.ts';
 import type { CommandIo } from './io.ts';
 
@@ -103,7 +104,7 @@ export async function runTap(argv: readonly string[], io: CommandIo): Promise<nu
     await streamTap(
       kc,
       req,
-      (e) => io.stdout.write((output === 'json' ? renderTapJson(e) : renderTapLine(e, output === 'wide' ? wideKind : undefined)) + '\n'),
+      (e) => io.stdout.write((output === 'json' ? renderTapJson(e) : tapLineText(e, output === 'wide' ? wideKind : undefined)) + '\n'),
       ac.signal,
     );
   } finally {

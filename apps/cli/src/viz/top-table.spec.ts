@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLatency, TopTable } from './top-table.ts';
+import { TopTable } from './top-table.ts';
 import { requestEvents } from './tap-events.fixture.ts';
 
 describe('top table', () => {
@@ -30,9 +30,5 @@ describe('top table', () => {
     const t = new TopTable();
     [...requestEvents({ stream: 0, path: '/a', latencyMs: 1, srcPod: 'x' }), ...requestEvents({ base: 4, stream: 0, path: '/a', latencyMs: 2, srcPod: 'y', status: 503 })].forEach((e) => t.add(e));
     expect(t.render({ hideSources: true }).split('\n')[1]).toBe('10.244.0.12  GET     /a    2      1ms   2ms    1ms   50.00%');
-  });
-
-  it('formats latencies in µs, ms and s', () => {
-    expect([formatLatency(0.4371), formatLatency(1.0924), formatLatency(2500)]).toEqual(['437µs', '1.092ms', '2.5s']);
   });
 });

@@ -8,8 +8,8 @@ import type { DashboardConfig } from '../api-types.ts';
 import { BadRequestError } from '../errors.ts';
 import { history } from '../history/history.ts';
 import { parseHistoryTarget, parseRange } from '../history/queries.ts';
-import { TapLines } from '../tap/tap-lines.ts';
-import type { TapTarget } from '../tap/tap-stream.ts';
+import { TapEvents } from '@trellis/tap-view/events';
+import type { TapRequest } from '@trellis/tap-view/stream';
 import type { tap } from '@trellis/proto';
 import type { MetricsApiClient } from '../upstream/metrics-api.ts';
 import type { PrometheusRangeClient } from '../upstream/prometheus.ts';
@@ -25,7 +25,7 @@ export interface ServerContext {
   /** Seconds since the epoch. */
   readonly now: () => number;
   /** A live tap through the tap API, until `signal` aborts. */
-  readonly tap: (target: TapTarget, onEvent: (e: tap.TapEvent) => void, signal: AbortSignal) => Promise<void>;
+  readonly tap: (target: TapRequest, onEvent: (e: tap.TapEvent) => void, signal: AbortSignal) => Promise<void>;
 }
 
 /** Resource types a live tap is opened on, as the tap API's plural paths. */
@@ -36,7 +36,7 @@ const MAX_TAP_RPS = 100;
 /** Events a slow page has not read yet, beyond which new ones are dropped rather than held. */
 const MAX_TAP_BUFFER = 1 << 20;
 
-function tapTarget(q: Query): TapTarget {
+function tapTarget(q: Query): TapRequest {
   const [type = '', name = '', extra] = (param(q, 'resource') ?? '').split('/');
   const resource = TAP_RESOURCES[type];
   if (!resource || !K8S_NAME.test(name) || extra !== undefined) throw new BadRequestError(`invalid resource ${JSON.stringify(param(q, 'resource') ?? '')}: expected TYPE/NAME with TYPE one of deploy, sts, ds, job, po`);
@@ -124,7 +124,7 @@ export function buildServer(ctx: ServerContext, log: Logger): FastifyInstance {
     const ac = new AbortController();
     raw.on('close', () => ac.abort());
     const beat = setInterval(() => raw.write(': keepalive\n\n'), 15_000);
-    const lines = new TapLines();
+    const lines = new TapEvents();
     let dropped = 0;
     try {
       await ctx.tap(

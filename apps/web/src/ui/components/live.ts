@@ -4,43 +4,12 @@
 // twice a second, however fast the events come; the tap closes when stopped or when the page goes away.
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { TapLine } from '../../api-types.ts';
+import { formatLatency, TopRows, type TapLine } from '@trellis/tap-view';
 import { ApiError } from '../api.ts';
 import { ErrorBanner, SuccessRate } from './common.ts';
 
 const REDRAW_MS = 500;
 const KEPT_LINES = 50;
-
-export interface TopRow {
-  readonly source: string;
-  readonly destination: string;
-  readonly method: string;
-  readonly path: string;
-  count: number;
-  bestMs: number;
-  worstMs: number;
-  lastMs: number;
-  successes: number;
-}
-
-/** Adds a finished request to the top rows (keyed by source, destination, method, path). */
-export function addToTop(rows: Map<string, TopRow>, d: NonNullable<TapLine['done']>): void {
-  const key = `${d.source}|${d.destination}|${d.method}|${d.path}`;
-  let r = rows.get(key);
-  if (!r) rows.set(key, (r = { source: d.source, destination: d.destination, method: d.method, path: d.path, count: 0, bestMs: d.latencyMs, worstMs: d.latencyMs, lastMs: d.latencyMs, successes: 0 }));
-  r.count++;
-  r.bestMs = Math.min(r.bestMs, d.latencyMs);
-  r.worstMs = Math.max(r.worstMs, d.latencyMs);
-  r.lastMs = d.latencyMs;
-  if (d.ok) r.successes++;
-}
-
-/** Linkerd's top latencies: µs under a millisecond, else ms (or s) with up to three decimals. */
-export function latency(ms: number): string {
-  if (ms < 1) return `${Math.round(ms * 1000)}\u00b5s`;
-  if (ms < 1000) return `${Number(ms.toFixed(3))}ms`;
-  return `${Number((ms / 1000).toFixed(3))}s`;
-}
 
 type State = 'idle' | 'open' | 'ended';
 
@@ -48,7 +17,7 @@ export function Live({ namespace, type, name }: { namespace: string; type: strin
   const [state, setState] = useState<State>('idle');
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [, redraw] = useState(0);
-  const top = useRef(new Map<string, TopRow>());
+  const top = useRef(new TopRows());
   const lines = useRef<string[]>([]);
   const source = useRef<EventSource | undefined>(undefined);
 
@@ -67,7 +36,7 @@ export function Live({ namespace, type, name }: { namespace: string; type: strin
   useEffect(() => () => source.current?.close(), [namespace, type, name]);
 
   const start = () => {
-    top.current = new Map();
+    top.current = new TopRows();
     lines.current = [];
     setError(undefined);
     const q = new URLSearchParams({ resource: `${type}/${name}`, namespace, maxRps: '10' });
@@ -77,7 +46,7 @@ export function Live({ namespace, type, name }: { namespace: string; type: strin
       const l = JSON.parse(m.data) as TapLine;
       lines.current.unshift(l.text);
       if (lines.current.length > KEPT_LINES) lines.current.length = KEPT_LINES;
-      if (l.done) addToTop(top.current, l.done);
+      if (l.done) top.current.add(l.done);
     };
     es.addEventListener('failure', (m) => {
       const e = (JSON.parse((m as MessageEvent<string>).data) as { error: { code: string; message: string } }).error;
@@ -95,7 +64,7 @@ export function Live({ namespace, type, name }: { namespace: string; type: strin
     setState('open');
   };
 
-  const rows = [...top.current.values()].sort((a, b) => b.count - a.count || a.path.localeCompare(b.path));
+  const rows = top.current.rows();
   return html`<div class="live" data-testid="live" data-state=${state}>
     <p>
       ${state === 'open'
@@ -117,9 +86,9 @@ export function Live({ namespace, type, name }: { namespace: string; type: strin
                 <td>${r.method}</td>
                 <td class="name">${r.path}</td>
                 <td class="num">${r.count}</td>
-                <td class="num">${latency(r.bestMs)}</td>
-                <td class="num">${latency(r.worstMs)}</td>
-                <td class="num">${latency(r.lastMs)}</td>
+                <td class="num">${formatLatency(r.bestMs)}</td>
+                <td class="num">${formatLatency(r.worstMs)}</td>
+                <td class="num">${formatLatency(r.lastMs)}</td>
                 <td class="num"><${SuccessRate} rate=${r.successes / r.count} /></td>
               </tr>`,
             )}

@@ -1,15 +1,18 @@
-// Streams a tap through the API server: GET on the tap API's watch path (the aggregation layer applies the user's
-// authentication, impersonation and RBAC), one JSON TapEvent per line. Errors are the API's Status messages.
+// A tap through the API server, for the CLI and the dashboard's server (Node only): GET on the tap API's watch path
+// (tap.linkerd.io/v1alpha1, served by the tap API behind the aggregation layer, which applies the caller's
+// authentication, impersonation and RBAC), one JSON TapEvent per line. Failures carry the API's Status message.
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TrellisError } from '@trellis/config';
 import { tap } from '@trellis/proto';
 
-/** The tap API refused or failed the request (its Status message), or could not be reached. */
+export type TapErrorCode = 'TRELLIS_ERR_TAP_FORBIDDEN' | 'TRELLIS_ERR_TAP_REFUSED' | 'TRELLIS_ERR_TAP_UNAVAILABLE' | 'TRELLIS_ERR_TAP_ANSWER';
+
+/** The tap API refused (403: RBAC's reason) or failed the request, sent something else, or could not be reached. */
 export class TapStreamError extends TrellisError {
-  constructor(message: string, cause?: unknown) {
-    super('TRELLIS_ERR_TAP', message, cause === undefined ? undefined : { cause });
+  constructor(code: TapErrorCode, message: string, cause?: unknown) {
+    super(code, message, cause === undefined ? undefined : { cause });
   }
 }
 
@@ -47,10 +50,10 @@ export function tapPath(r: TapRequest): string {
   return `${path}?${q.toString()}`;
 }
 
-/** Calls `onEvent` for each event until the stream ends or `signal` aborts; rejects with the API's message. */
+/** Calls `onEvent` for each event until the stream ends or `signal` aborts; rejects with what went wrong. */
 export async function streamTap(kc: KubeConfig, r: TapRequest, onEvent: (e: tap.TapEvent) => void, signal?: AbortSignal): Promise<void> {
   const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new TapStreamError('kubeconfig has no current cluster');
+  if (!server) throw new TapStreamError('TRELLIS_ERR_TAP_UNAVAILABLE', 'the kubeconfig has no current cluster to reach the tap API through');
   const url = new URL(`${server.replace(/\/$/, '')}${tapPath(r)}`);
   const opts: RequestOptions & { headers: Record<string, string> } = { method: 'GET', headers: { accept: 'application/json' } };
   await kc.applyToHTTPSOptions(opts);
@@ -61,13 +64,12 @@ export async function streamTap(kc: KubeConfig, r: TapRequest, onEvent: (e: tap.
       res.setEncoding('utf8');
       if (res.statusCode !== 200) {
         res.on('data', (c: string) => (buf += c));
-        res.on('end', () => reject(new TapStreamError(apiMessage(res.statusCode ?? 0, buf))));
+        res.on('end', () => reject(statusError(res.statusCode ?? 0, buf)));
         return;
       }
       res.on('data', (c: string) => {
         buf += c;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
           const line = buf.slice(0, nl).trim();
           buf = buf.slice(nl + 1);
           if (!line) continue;
@@ -76,27 +78,29 @@ export async function streamTap(kc: KubeConfig, r: TapRequest, onEvent: (e: tap.
             e = tap.TapEvent.fromJSON(JSON.parse(line));
           } catch (err) {
             req.destroy();
-            reject(new TapStreamError(`the tap API sent a line that is not a TapEvent: ${(err as Error).message}`));
-            return;
+            return reject(new TapStreamError('TRELLIS_ERR_TAP_ANSWER', `the tap API sent a line that is not a TapEvent: ${(err as Error).message}`));
           }
           onEvent(e);
         }
       });
       res.on('end', () => resolve());
-      res.on('error', (err) => (signal?.aborted ? resolve() : reject(new TapStreamError(`the tap stream broke: ${err.message}`, err))));
+      res.on('error', (err) => (signal?.aborted ? resolve() : reject(new TapStreamError('TRELLIS_ERR_TAP_UNAVAILABLE', `the tap stream broke: ${err.message}`, err))));
     });
-    req.on('error', (err) => (signal?.aborted ? resolve() : reject(new TapStreamError(`cannot reach the API server at ${url.host}: ${err.message}`, err))));
+    req.on('error', (err) => (signal?.aborted ? resolve() : reject(new TapStreamError('TRELLIS_ERR_TAP_UNAVAILABLE', `cannot reach the Kubernetes API at ${url.host}: ${err.message}`, err))));
     req.end();
   });
 }
 
-/** The message of a Kubernetes Status body, or the status line. */
-export function apiMessage(status: number, body: string): string {
+/** A Kubernetes Status (403 with RBAC's reason, 404 for no meshed pods or no tap API) as the error to show. */
+export function statusError(status: number, body: string): TapStreamError {
+  let message = '';
   try {
-    const s = JSON.parse(body) as { message?: string };
-    if (s.message) return status === 404 && s.message === 'the server could not find the requested resource' ? 'the tap API is not installed (no tap.linkerd.io APIService): install the viz extension' : s.message;
+    message = (JSON.parse(body) as { message?: string }).message ?? '';
   } catch {
-    // Not a Status: fall through to the raw text.
+    // Not a Status: the raw text below.
   }
-  return `the tap API answered ${status}: ${body.trim().slice(0, 200)}`;
+  if (status === 404 && (message === '' || message === 'the server could not find the requested resource')) {
+    return new TapStreamError('TRELLIS_ERR_TAP_UNAVAILABLE', 'the tap API is not installed (no tap.linkerd.io APIService): install the viz extension with its tap API');
+  }
+  return new TapStreamError(status === 403 ? 'TRELLIS_ERR_TAP_FORBIDDEN' : 'TRELLIS_ERR_TAP_REFUSED', message || `the tap API answered ${status}: ${body.trim().slice(0, 200)}`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiMessage, tapPath } from './tap-stream.ts';
+import { statusError, tapPath } from './stream.ts';
 
 describe('tap request', () => {
   it('asks the tap API for the resource with the filters as query parameters', () => {
@@ -10,8 +10,9 @@ describe('tap request', () => {
   });
 
   it("shows the API's reason for a refusal, and says when the tap API is missing", () => {
-    expect(apiMessage(403, JSON.stringify({ kind: 'Status', message: 'deployments.tap.linkerd.io "web" is forbidden: User "alice" cannot watch' }))).toMatch(/forbidden: User "alice"/);
-    expect(apiMessage(404, JSON.stringify({ message: 'the server could not find the requested resource' }))).toMatch(/install the viz extension/);
-    expect(apiMessage(502, 'bad gateway')).toBe('the tap API answered 502: bad gateway');
+    const forbidden = statusError(403, JSON.stringify({ kind: 'Status', message: 'deployments.tap.linkerd.io "web" is forbidden: User "alice" cannot watch' }));
+    expect([forbidden.code, forbidden.message]).toEqual(['TRELLIS_ERR_TAP_FORBIDDEN', 'deployments.tap.linkerd.io "web" is forbidden: User "alice" cannot watch']);
+    expect(statusError(404, JSON.stringify({ message: 'the server could not find the requested resource' })).message).toMatch(/install the viz extension/);
+    expect(statusError(502, 'bad gateway')).toMatchObject({ code: 'TRELLIS_ERR_TAP_REFUSED', message: 'the tap API answered 502: bad gateway' });
   });
 });
