@@ -411,6 +411,15 @@ describe('inbound policy: Servers from the controller', () => {
     expect(sample(metricsOf(m.proxy), 'inbound_http_local_ratelimit_total', `{${target(web)},srv_group="policy.linkerd.io",srv_kind="server",srv_name="web-http",srv_port="${web}",ratelimit_group="policy.linkerd.io",ratelimit_kind="HTTPLocalRateLimitPolicy",ratelimit_name="web-rl",ratelimit_scope="total",tls="no_identity",no_tls_reason="no_tls_from_remote"}`)).toBe(1);
   });
 
+  it("a Server declaring HTTP/2 still detects a meshed peer's protocol: HTTP/1 over mTLS (a Trellis client proxy with TRELLIS_PROXY_MESH_HTTP1) is served as HTTP/1", async () => {
+    const web = await app();
+    const http2: inbound.ProxyProtocol['kind'] = { $case: 'http2', value: { routes: [], localRateLimit: undefined } };
+    const m = await mesh({ LINKERD2_PROXY_INBOUND_PORTS: String(web) }, { servers: [[web, server('web-h2', http2, [authz('anyone')])]] });
+    m.proxy.inboundTarget = { ip: '127.0.0.1', port: web };
+    const meshed = await meshGet(m.pki, CLIENT, m.proxy.inboundPort, '/h1-over-mtls');
+    expect([meshed.status, JSON.parse(meshed.body)]).toMatchObject([200, { path: '/h1-over-mtls', clientId: CLIENT }]);
+  });
+
   it('a gRPC Server answers methods its routes do not authorize with PERMISSION_DENIED', async () => {
     const grpc = await startGrpcServer();
     cleanups.push(() => grpc.server.forceShutdown());

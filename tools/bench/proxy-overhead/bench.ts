@@ -631,8 +631,10 @@ async function main(): Promise<void> {
   const loadAtStart = readFileSync('/proc/loadavg', 'utf8').trim();
   if (!args.bundle) bundleProxy();
   setup();
-  // --profile: the plain and the meshed outbound proxy run under node --cpu-prof (one directory each).
-  const profileDirs = args.profile ? { plain: mkdtempSync(join(tmpdir(), 'proxy-prof-')), mesh: mkdtempSync(join(tmpdir(), 'proxy-prof-mesh-')) } : undefined;
+  // --profile: the plain and the two meshed outbound proxies run under node --cpu-prof (one directory each).
+  const profileDirs = args.profile
+    ? { plain: mkdtempSync(join(tmpdir(), 'proxy-prof-')), mesh: mkdtempSync(join(tmpdir(), 'proxy-prof-mesh-')), meshH1: mkdtempSync(join(tmpdir(), 'proxy-prof-mesh-h1-')) }
+    : undefined;
   for (const d of Object.values(profileDirs ?? {})) chmodSync(d, 0o777);
   try {
     for (const p of BASE_PATHS.filter((x) => !variantOf[x.name])) {
@@ -660,7 +662,7 @@ async function main(): Promise<void> {
         inbound: await startProxy(m.serverNs, m.serverIp, undefined, meshEnv(mesh, SERVER_ID, m)),
       },
       meshH1: {
-        outbound: await startProxy(h.clientNs, h.clientIp, undefined, { ...meshEnv(mesh, CLIENT_ID, h), ...meshH1Env }),
+        outbound: await startProxy(h.clientNs, h.clientIp, profileDirs?.meshH1, { ...meshEnv(mesh, CLIENT_ID, h), ...meshH1Env }),
         inbound: await startProxy(h.serverNs, h.serverIp, undefined, { ...meshEnv(mesh, SERVER_ID, h), ...meshH1Env }),
       },
       linkerd: { outbound: await startLinkerd(l.clientNs, mesh, L5D_CLIENT_ID, l, 'fortio-client'), inbound: await startLinkerd(l.serverNs, mesh, L5D_SERVER_ID, l, 'fortio') },
@@ -748,7 +750,7 @@ async function main(): Promise<void> {
 
     const profile = perPair((): { fn: string; selfPercentOfBusy: number }[] => []);
     if (profileDirs) {
-      for (const pair of ['plain', 'mesh'] as const) {
+      for (const pair of ['plain', 'mesh', 'meshH1'] as const) {
         const ob = proxies[pair].outbound;
         ob.kill('SIGTERM');
         await new Promise((r) => ob.once('exit', r));
@@ -809,6 +811,7 @@ async function main(): Promise<void> {
       goals: { cpuMicrosPerRequestPerProxy: 80, addedP50MsTwoProxies: 0.3, addedP99MsTwoProxies: 1, rssMiB: 60, eventLoopDelayP99Ms: 1, eventLoopDelayMaxMs: 5 },
       profileTopSelf: profile.plain,
       meshedProfileTopSelf: profile.mesh,
+      meshedH1ProfileTopSelf: profile.meshH1,
       runs: samples,
     };
     const misses: string[] = [];

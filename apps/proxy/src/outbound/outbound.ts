@@ -113,7 +113,7 @@ function connPolicy(u: MeshUpstream, deps: AcceptDeps): ConnPolicy | undefined {
   return {
     http: proto === 'http1' ? 'http1' : proto === 'http2' || proto === 'grpc' ? 'http2' : undefined,
     detectTimeoutMs: p.policy.detectTimeoutMs,
-    timeoutHttp1: false,
+    timeoutAs: undefined,
     admitOpaque: (_entry, socket) => {
       if (!p.opaqueRoute) return true;
       opaqueThrough(u, socket, deps, true);

@@ -46,8 +46,8 @@ export interface ConnPolicy {
   readonly http: 'http1' | 'http2' | undefined;
   /** The Server's detection timeout (the proxy's when undefined). */
   readonly detectTimeoutMs: number | undefined;
-  /** A detection timeout means HTTP/1 (a port declared HTTP/1), not opaque TCP. */
-  readonly timeoutHttp1: boolean;
+  /** What a detection timeout means on a port declared HTTP (its version), instead of opaque TCP. */
+  readonly timeoutAs: 'http1' | 'http2' | undefined;
   /** Authorizes a connection about to be forwarded as TCP; false: it was refused and closed. */
   admitOpaque(entry: TargetEntry, socket: Socket): boolean;
 }
@@ -155,7 +155,8 @@ export function route(d: RouteDeps): ConnHandler {
           return;
         case 'timeout':
           timeouts.inc();
-          if (pol?.timeoutHttp1) return h1(socket);
+          if (pol?.timeoutAs === 'http1') return h1(socket);
+          if (pol?.timeoutAs === 'http2') return void d.h2.emit('connection', socket);
           d.memory.remember(dst.port);
           tcp(entry);
           return;

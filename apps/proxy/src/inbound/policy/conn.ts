@@ -107,9 +107,10 @@ export function enforcePolicy(d: InboundPolicyDeps): ConnLayer {
       const cp: ConnPolicy = {
         srv: server.meta,
         detectTimeoutMs: server.protocol === 'detect' ? server.detectTimeoutMs : undefined,
-        // HTTP/1 from a meshed peer may arrive upgraded to HTTP/2, so it is still detected (Linkerd does).
-        http: server.protocol === 'http2' || server.protocol === 'grpc' ? 'http2' : server.protocol === 'http1' && conn.tls?.kind !== 'meshed' ? 'http1' : undefined,
-        timeoutHttp1: server.protocol === 'http1',
+        // A meshed peer's requests are detected on ports declared HTTP: HTTP/1 may arrive upgraded to HTTP/2 (Linkerd
+        // does that), and a Trellis peer with TRELLIS_PROXY_MESH_HTTP1 sends HTTP/1 to HTTP/2 and gRPC ports too.
+        http: conn.tls?.kind === 'meshed' ? undefined : server.protocol === 'http2' || server.protocol === 'grpc' ? 'http2' : server.protocol === 'http1' ? 'http1' : undefined,
+        timeoutAs: server.protocol === 'http1' ? 'http1' : server.protocol === 'http2' || server.protocol === 'grpc' ? 'http2' : undefined,
         admitOpaque: (entry, socket) => admit(d, entry, socket, policy, server, client, h.clientAddr),
       };
       conn.policy = cp;
