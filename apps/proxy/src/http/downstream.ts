@@ -4,6 +4,7 @@
 // the stages above never see the protocol.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Readable, Writable } from 'node:stream';
 import type { Downstream, Exchange, Headers } from './exchange.ts';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, HTTP2_FLAG_END_STREAM } = constants as unknown as Record<string, number>;
@@ -36,8 +37,23 @@ function h1Headers(raw: readonly string[]): Headers {
 
 const H1_1 = { version: '1.1', absolute: false } as const;
 
-/** The client side of an HTTP/1 request: one object per request, its methods on the prototype. */
-class H1Downstream implements Downstream {
+/** What an HTTP/1 request line and its Host say, as the route stages read them. */
+export type H1RequestLine = Pick<Downstream, 'target' | 'path' | 'authority' | 'scheme' | 'h1'>;
+
+/** The target as received, its path, authority (Host, or an absolute-form URL's) and scheme, and the version. */
+export function h1RequestLine(url: string, host: string | undefined, minor: number): H1RequestLine {
+  const abs = url.charCodeAt(0) === 0x2f ? null : /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(url);
+  return {
+    target: url,
+    path: abs ? abs[3] || '/' : url,
+    authority: abs ? abs[2] : host,
+    scheme: abs ? (abs[1] as string).toLowerCase() : 'http',
+    h1: minor === 0 ? { version: '1.0', absolute: abs !== null } : abs ? { version: '1.1', absolute: true } : H1_1,
+  };
+}
+
+/** The request side of an HTTP/1 Downstream, whatever writes its response (node:http here, h1-lean-downstream.ts). */
+export abstract class H1RequestSide implements Downstream {
   readonly ex: Exchange;
   readonly method: string;
   readonly target: string;
@@ -46,26 +62,39 @@ class H1Downstream implements Downstream {
   readonly scheme: string;
   readonly h1: Downstream['h1'];
   readonly headers: Headers;
-  readonly body: IncomingMessage | undefined;
+  readonly body: Readable | undefined;
   readonly declaredLength: number | undefined;
+
+  /** `raw`: the request's header pairs as received; `cl`: its Content-Length. */
+  constructor(ex: Exchange, method: string, line: H1RequestLine, raw: readonly string[], body: Readable | undefined, cl: string | undefined) {
+    this.ex = ex;
+    this.method = method;
+    this.target = line.target;
+    this.path = line.path;
+    this.authority = line.authority;
+    this.scheme = line.scheme;
+    this.h1 = line.h1;
+    this.headers = h1Headers(raw);
+    this.body = body;
+    this.declaredLength = cl === undefined ? undefined : Number(cl);
+  }
+
+  abstract get headersSent(): boolean;
+  abstract head(status: number, headers: Headers, end: boolean): Writable | undefined;
+  abstract end(trailers: IncomingHttpHeaders | undefined): void;
+  abstract abort(code?: number): void;
+  abstract onGone(f: () => void): void;
+}
+
+/** The client side of an HTTP/1 request: one object per request, its methods on the prototype. */
+class H1Downstream extends H1RequestSide {
   readonly #res: ServerResponse;
   readonly #isDraining: () => boolean;
 
   constructor(ex: Exchange, req: IncomingMessage, res: ServerResponse, isDraining: () => boolean) {
-    const url = req.url ?? '/';
-    const abs = url.charCodeAt(0) === 0x2f ? null : /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(url);
     const cl = req.headers['content-length'];
     const bodyless = (cl === undefined || cl === '0') && req.headers['transfer-encoding'] === undefined;
-    this.ex = ex;
-    this.method = req.method ?? 'GET';
-    this.target = url;
-    this.path = abs ? abs[3] || '/' : url;
-    this.authority = abs ? abs[2] : req.headers.host;
-    this.scheme = abs ? (abs[1] as string).toLowerCase() : 'http';
-    this.h1 = req.httpVersionMinor === 0 ? { version: '1.0', absolute: abs !== null } : abs ? { version: '1.1', absolute: true } : H1_1;
-    this.headers = h1Headers(req.rawHeaders);
-    this.body = bodyless ? undefined : req;
-    this.declaredLength = cl === undefined ? undefined : Number(cl);
+    super(ex, req.method ?? 'GET', h1RequestLine(req.url ?? '/', req.headers.host, req.httpVersionMinor), req.rawHeaders, bodyless ? undefined : req, cl);
     this.#res = res;
     this.#isDraining = isDraining;
     req.on('error', noop);

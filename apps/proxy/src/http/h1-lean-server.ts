@@ -2,9 +2,10 @@
 // Content-Length, chunked or none, no Expect, no Upgrade or CONNECT, to a target without a mesh upstream. It
 // parses with Node's own parser (llhttp, one per connection, as node:http does) and writes response heads and
 // bodies itself, without node:http's IncomingMessage and ServerResponse per request, which cost about a third of
-// a plaintext proxy's CPU. Anything else is handed to the node:http server (h1.ts) at that request's boundary:
+// a plaintext proxy's CPU. A meshed target's requests go to its router with a Downstream over the same parser and
+// writer (h1-lean-downstream.ts). Anything else is handed to the node:http server (h1.ts) at that request's boundary:
 // the head is written back in front of the unread bytes and the connection given to node:http's own listener,
-// which then serves it to the end (Upgrade, CONNECT, 100-continue, HTTP/1.0, Host-less requests, meshed targets).
+// which then serves it to the end (Upgrade, CONNECT, 100-continue, HTTP/1.0, Host-less requests).
 import type { Server } from 'node:http';
 import { STATUS_CODES } from './node-http.ts';
 import type { Socket } from 'node:net';
@@ -13,7 +14,8 @@ import { asProxyError } from '../errors.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
 import { applyClientIdRaw } from '../tls/client-id.ts';
 import { Exchange, type RequestHead } from './exchange.ts';
-import type { HttpContext, HttpHandler } from './exchange.ts';
+import type { ConnRouter, HttpContext, HttpHandler } from './exchange.ts';
+import { LeanDownstream, RequestBody, type LeanResponder } from './h1-lean-downstream.ts';
 import { routerOf, targetOf } from './connection.ts';
 import type { Pools } from './pool.ts';
 import { requestHead, writeBody, type Framing, type H1Call } from './h1-lean-client.ts';
@@ -71,9 +73,11 @@ function clientErrorHead(status: number): string {
 type BodyMode = 'none' | 'length' | 'chunked' | 'close' | 'auto';
 
 /** The response of the exchange at the head of a connection's queue. */
-class LeanConn {
+class LeanConn implements LeanResponder<LeanRequest> {
   readonly socket: Socket;
   readonly entry: TargetEntry;
+  /** A meshed target's router, which takes the connection's requests (none: forwarded to the original destination). */
+  readonly router: ConnRouter | undefined;
   readonly #server: LeanServer;
   readonly #parser: HttpParser;
   #pendingRaw: string[] = [];
@@ -95,10 +99,11 @@ class LeanConn {
   #mode: BodyMode = 'none';
   #headSent = false;
 
-  constructor(server: LeanServer, socket: Socket, entry: TargetEntry) {
+  constructor(server: LeanServer, socket: Socket, entry: TargetEntry, router: ConnRouter | undefined) {
     this.#server = server;
     this.socket = socket;
     this.entry = entry;
+    this.router = router;
     this.headersStart = Date.now();
     // Only reached when the parser is there (createH1Server installs the lean path only then).
     const { HTTPParser } = httpParser as NonNullable<typeof httpParser>;
@@ -220,7 +225,7 @@ class LeanConn {
     this.#head = undefined;
     this.#headSent = false;
     this.#mode = 'none';
-    const ex = new LeanExchange(this.entry, this.#server.o, this, r);
+    const ex = new LeanExchange(this.entry, this.#server.o, this, r, this.router);
     r.ex = ex;
     this.#server.o.handler(ex);
     if (r.chunks) {
@@ -511,15 +516,19 @@ class LeanExchange extends Exchange {
   readonly #conn: LeanConn;
   readonly #r: LeanRequest;
   #call: H1Call | undefined;
+  /** A routed request's body, read from its start, and its client side once the route stage asks for it. */
+  readonly #body: RequestBody | undefined;
+  #down: LeanDownstream<LeanRequest> | undefined;
   /** Body bytes that came before forward() (layers run first; they are synchronous today). */
   #early: Buffer[] | undefined;
   #earlyEnd = false;
 
-  constructor(entry: TargetEntry, o: H1Options, conn: LeanConn, r: LeanRequest) {
-    super(entry, isGrpcContentType(rawHeader(r.raw, 'content-type')), o.ctx);
+  constructor(entry: TargetEntry, o: H1Options, conn: LeanConn, r: LeanRequest, router: ConnRouter | undefined) {
+    super(entry, isGrpcContentType(rawHeader(r.raw, 'content-type')), o.ctx, router);
     this.#o = o;
     this.#conn = conn;
     this.#r = r;
+    this.#body = router && r.framing !== 'none' ? new RequestBody(() => conn.blockBody(false)) : undefined;
   }
 
   requestHead(): RequestHead {
@@ -536,9 +545,12 @@ class LeanExchange extends Exchange {
     return undefined;
   }
 
-  /** Only requests without a router take the lean path: nothing routes them. */
-  downstream(): undefined {
-    return undefined;
+  /** A routed request's client side; tunnels (Upgrade, CONNECT) never take the lean path. */
+  downstream(): LeanDownstream<LeanRequest> | undefined {
+    if (!this.router) return undefined;
+    // r.raw as the layers left it (ingress mode removed l5d-dst-override).
+    this.#down ??= new LeanDownstream(this, this.#conn, this.#r, this.#r.method, this.#r.url, this.#r.raw, this.#body);
+    return this.#down;
   }
 
   forward(): void {
@@ -588,6 +600,7 @@ class LeanExchange extends Exchange {
   }
 
   requestBody(chunk: Buffer): void {
+    if (this.router) return this.#body?.feed(chunk, () => this.#conn.blockBody(true));
     const call = this.#call;
     if (this.finished && !call) return;
     if (!call) {
@@ -600,21 +613,36 @@ class LeanExchange extends Exchange {
   }
 
   requestEnd(): void {
-    if (this.#call) this.#call.end();
+    if (this.router) {
+      this.#body?.push(null);
+      // All of it is in: a body still held by its reader no longer holds the connection.
+      this.#conn.blockBody(false);
+    } else if (this.#call) this.#call.end();
     else this.#earlyEnd = true;
   }
 
   responseDrained(): void {
-    this.#call?.resume();
+    if (this.router) this.#down?.drained();
+    else this.#call?.resume();
+  }
+
+  /** A routed request answered before its body was read: the rest flows on (to its reader, or nowhere), as node:http dumps it. */
+  override finish(): void {
+    super.finish();
+    const body = this.#body;
+    if (body && !body.readableEnded && !body.destroyed) body.resume();
   }
 
   /** The response is complete but the request body will not be: the upstream connection cannot be reused. */
   dropUpstream(): void {
-    this.#call?.abort();
+    if (this.router) this.#body?.cut();
+    else this.#call?.abort();
   }
 
   /** The client went away (or closed mid-body): stop the upstream request too. */
   clientGone(): void {
+    this.#body?.cut();
+    this.#down?.gone();
     if (this.finished) return;
     this.#call?.abort();
     this.errorLabel = 'i/o';
@@ -659,9 +687,8 @@ class LeanServer {
 
   accept(socket: Socket): void {
     const entry = targetOf(socket);
-    // Meshed targets keep node:http: their paths (HTTP/2 upgrade, policy routes) are built on its request.
-    if (!entry || routerOf(socket)) return this.toNode(socket);
-    this.#conns.add(new LeanConn(this, socket, entry));
+    if (!entry) return this.toNode(socket);
+    this.#conns.add(new LeanConn(this, socket, entry, routerOf(socket)));
   }
 
   toNode(socket: Socket): void {
