@@ -43,6 +43,11 @@ export class ProtoWriter {
   varint(v: number): void {
     this.#room(10);
     const b = this.#buf;
+    // Tags, small numbers and most lengths: one byte.
+    if (v < 128) {
+      b[this.#pos++] = v;
+      return;
+    }
     let p = this.#pos;
     while (v > 0x7fffffff) {
       b[p++] = (v % 128) | 0x80;
