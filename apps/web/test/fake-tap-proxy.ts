@@ -1,7 +1,8 @@
 // FAKE: a meshed pod's proxy as the tap API sees it (Linkerd's Tap gRPC service, plaintext grpc-js on loopback),
-// streaming the events of made-up requests to every Observe: a named fake because the real proxy's tap server needs
-// the pod's network and iptables, which only the node cluster has (tools/e2e taps the demo's real proxies). Everything
-// between it and the browser is real: the tap API, the API server's aggregation layer, the dashboard's server.
+// streaming the events of made-up requests to every Observe: a named fake so that the live tap test runs without
+// root (a real proxy carrying requests needs the pod's network namespace and iptables:
+// live-tap-real-proxy.root.cluster.spec.ts is that twin; tools/e2e taps the demo's real proxies). Everything between
+// it and the browser is real: the tap API, the API server's aggregation layer, the dashboard's server.
 import * as grpc from '@grpc/grpc-js';
 import { durationFromMillis, tcpAddress, TapService, type tap } from '@trellis/proto';
 

@@ -1,15 +1,13 @@
 // Live tap and top on a workload's page in real Chromium: the dashboard's server opens the tap through the real
 // API server's aggregation layer (an APIService for tap.linkerd.io/v1alpha1, as apps/tap's tests register it) to the
 // real tap API (from its sources), which resolves the deployment to its meshed pod and observes that pod's proxy:
-// the one fake here (fake-tap-proxy.ts says why). A second dashboard, whose credentials have no RBAC for tap, shows
-// the 403 and its reason. The live section's screenshot is saved under .test-results/screenshots.
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+// the one fake here (fake-tap-proxy.ts says why; live-tap-real-proxy.root.cluster.spec.ts is the twin on a real
+// proxy). A second dashboard, whose credentials have no RBAC for tap, shows the 403 and its reason. The live
+// section's screenshot is saved under .test-results/screenshots.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -20,45 +18,20 @@ import { buildUi } from '../src/ui-build/build.ts';
 import { startWeb, type RunningWeb } from '../src/web.ts';
 import { launchChromium, SCREENSHOTS } from './browser.ts';
 import { startFakeTapProxy, type FakeTapProxy } from './fake-tap-proxy.ts';
-import { freePort, startTapApi } from './processes.ts';
+import { freePort } from './processes.ts';
+import { kubectlWith, registerTapApi, type TapAggregation } from './tap-aggregation.ts';
 
 const kubeconfig = inject('kubeconfig');
-const KUBECTL = join(import.meta.dirname, '..', '..', '..', 'tools/bin/kubectl');
 const suffix = randomBytes(3).toString('hex');
 const ns = `trellis-webtap-${suffix}`;
 const vizNs = `trellis-webtap-viz-${suffix}`;
-const APISERVICE = 'v1alpha1.tap.linkerd.io';
-const run = promisify(execFile);
-
-function kubectl(args: readonly string[], stdin = '', kc = kubeconfig): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(KUBECTL, ['--kubeconfig', kc, ...args], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
-    child.stdin?.end(stdin);
-  });
-}
-
-/** The API server's aggregator calls the tap API at this machine's address (Endpoints refuse loopback). */
-function hostIp(): string {
-  for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  throw new Error('no non-loopback IPv4 address for the tap API Endpoints');
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const kubectl = kubectlWith(kubeconfig);
 
 let proxy: FakeTapProxy;
-let tapApi: { port: number; stop(): Promise<void> } | undefined;
+let aggregation: TapAggregation | undefined;
 let web: RunningWeb | undefined;
 let forbidden: RunningWeb | undefined;
 let browser: Browser | undefined;
-let registered = false;
 
 async function dashboard(kc: string, assets: string, metricsApiPort: number): Promise<RunningWeb> {
   // No metrics API here (its port is closed): the live section needs none.
@@ -82,53 +55,11 @@ async function nobodyKubeconfig(dir: string): Promise<string> {
   return path;
 }
 
-/**
- * Holds the machine-wide lock on the tap APIService until the returned release is called. It is cluster-wide, and
- * apps/tap's and apps/web's tests (run in parallel, on one API server) both register it: each holds it for its file.
- */
-async function holdTapApiService(): Promise<() => void> {
-  const holder = spawn('flock', ['--exclusive', join(tmpdir(), 'trellis-tap-apiservice.lock'), 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await once(holder.stdout, 'data');
-  return () => void holder.stdin.end();
-}
-
-let releaseApiService: (() => void) | undefined;
-
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'trellis-web-tap-'));
-  const ip = hostIp();
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=tap-api',
-    '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-addext', `subjectAltName=DNS:trellis-tap.${vizNs}.svc,IP:${ip},IP:127.0.0.1`]);
-  const caPem = await readFile(join(dir, 'tls.crt'), 'utf8');
   proxy = await startFakeTapProxy();
-  tapApi = await startTapApi({ kubeconfig, tlsCert: join(dir, 'tls.crt'), tlsKey: join(dir, 'tls.key'), tapPort: proxy.port });
-
-  await kubectl(['create', 'namespace', ns]);
-  await kubectl(['create', 'namespace', vizNs]);
-  const pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'web-0', namespace: ns, labels: { app: 'web', 'linkerd.io/control-plane-ns': 'trellis', 'linkerd.io/proxy-deployment': 'web' } },
-    spec: { serviceAccountName: 'default', containers: [{ name: 'app', image: 'trellis/demo-web:0.1.0' }] },
-  };
-  await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    pod,
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'trellis-tap', namespace: vizNs }, spec: { ports: [{ name: 'apiserver', port: 443, targetPort: tapApi.port }] } },
-    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'trellis-tap', namespace: vizNs }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'apiserver', port: tapApi.port }] }] },
-  ] }));
-  // No node runs the pod: its status is what a kubelet would report (running, on the fake proxy's address).
-  await kubectl(['-n', ns, 'patch', 'pod', 'web-0', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }] } })]);
-  // The APIService is cluster-wide and apps/tap's test registers the same one: wait while another test holds it.
-  const apiService = {
-    apiVersion: 'apiregistration.k8s.io/v1',
-    kind: 'APIService',
-    metadata: { name: APISERVICE, labels: { 'trellis.test/owner': ns } },
-    spec: { group: 'tap.linkerd.io', version: 'v1alpha1', groupPriorityMinimum: 1000, versionPriority: 100, caBundle: Buffer.from(caPem).toString('base64'), service: { name: 'trellis-tap', namespace: vizNs, port: 443 } },
-  };
-  releaseApiService = await holdTapApiService();
-  await until('the tap APIService to be free', async () => kubectl(['create', '-f', '-'], JSON.stringify(apiService)).then(() => true), 5 * 60_000);
-  registered = true;
-  await until('the tap APIService to be Available', async () => (await kubectl(['get', 'apiservice', APISERVICE, '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}'])) === 'True', 60_000);
+  // The pod runs "at" loopback, where the FAKE proxy's tap server listens.
+  aggregation = await registerTapApi({ kubeconfig, ns, vizNs, tapPort: proxy.port, podIp: '127.0.0.1' });
 
   const assets = await mkdtemp(join(tmpdir(), 'trellis-web-ui-'));
   await buildUi(assets);
@@ -142,10 +73,7 @@ afterAll(async () => {
   await browser?.close();
   await web?.close();
   await forbidden?.close();
-  if (registered) await kubectl(['delete', 'apiservice', '-l', `trellis.test/owner=${ns}`, '--ignore-not-found']).catch(() => undefined);
-  releaseApiService?.();
-  await kubectl(['delete', 'namespace', ns, vizNs, '--wait=false']).catch(() => undefined);
-  await tapApi?.stop();
+  await aggregation?.close();
   proxy?.close();
 });
 
