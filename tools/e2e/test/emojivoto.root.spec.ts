@@ -2,9 +2,10 @@
 // same steps `npm run demo` takes (src/journey.ts): cluster up, certificates, helm install, the demo meshed with
 // `trellis inject`, then what the mesh must show: mTLS between web and emoji/voting in the proxies' metrics, the
 // caller's identity at the app, the doughnut's failures classified, golden metrics and edges from a real Prometheus
-// through the metrics API, proxy-init's golden nat table in every pod, traffic
-// surviving a control-plane outage, policy resources (an HTTPRoute, a Server with an AuthorizationPolicy) taking effect
-// and going away, the HA values, and a teardown that leaves nothing behind.
+// through the metrics API, proxy-init's golden nat table in every pod, traffic surviving a control-plane outage,
+// policy resources (an HTTPRoute, a Server with an AuthorizationPolicy) taking effect and going away, policy and
+// endpoints following a destination pod that vanished without a reset, the HA values, and a teardown that leaves
+// nothing behind.
 // One node cluster runs per machine: up waits (bounded) for another test's or demo's cluster to go down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -43,6 +44,7 @@ import { tracingCollectorCase, tracingOnCase, voteTraceCase } from './tracing.ca
 import { ingressCleanup, ingressHostCase, ingressOverrideCase, ingressReadyCase } from './ingress.cases.ts';
 import { vizCheckCase, vizEdgesCase, vizInstallCase, vizStatCase } from './viz-cli.cases.ts';
 import { dashboardCase } from './web.cases.ts';
+import { destinationVanishedEndpointCase, destinationVanishedPolicyCase } from './vanish.cases.ts';
 import { expectedNatTable, normalizeSave } from '../src/nat.ts';
 import { dashboardQueries, prometheusConfig, promQuery, startMetricsApi, startPrometheus } from '../src/viz.ts';
 
@@ -417,6 +419,14 @@ describe('the seeds journey on a single-node cluster', () => {
       until(cluster, 'a request from this host to web answered 200 again', async () => (await httpGet(`http://${webIp}/api/list`).catch(() => undefined))?.status === 200, MINUTE),
     );
   });
+
+  it('enforces an AuthorizationPolicy within 5 s of a new destination being Ready, after the old one vanished without a reset', async () => {
+    await phases.run('destination vanished: policy', () => destinationVanishedPolicyCase(cluster, WEB_AUTHZ));
+  }, 5 * MINUTE);
+
+  it('sends web\'s calls to a new emoji replica within 5 s of it being Ready, after destination vanished without a reset', async () => {
+    await phases.run('destination vanished: endpoints', () => destinationVanishedEndpointCase(cluster));
+  }, 5 * MINUTE);
 
   it('traces a vote end to end: one trace in Jaeger with vote-bot\'s, web\'s and voting\'s proxy spans nested', async () => {
     const jaeger = await phases.run('jaeger up', () => tracingCollectorCase(dir));
