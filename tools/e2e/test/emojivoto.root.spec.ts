@@ -43,7 +43,7 @@ import { TAP_IDENTITY_SET, tapReadyCase, tapWebCase, topVotingCase } from './tap
 import { tracingCollectorCase, tracingOnCase, voteTraceCase } from './tracing.cases.ts';
 import { ingressCleanup, ingressHostCase, ingressOverrideCase, ingressReadyCase } from './ingress.cases.ts';
 import { vizCheckCase, vizEdgesCase, vizInstallCase, vizStatCase } from './viz-cli.cases.ts';
-import { dashboardCase } from './web.cases.ts';
+import { dashboardCase, dashboardLiveTapCase } from './web.cases.ts';
 import { destinationVanishedEndpointCase, destinationVanishedPolicyCase } from './vanish.cases.ts';
 import { expectedNatTable, normalizeSave } from '../src/nat.ts';
 import { dashboardQueries, prometheusConfig, promQuery, startMetricsApi, startPrometheus } from '../src/viz.ts';
@@ -249,6 +249,8 @@ describe('the seeds journey on a single-node cluster', () => {
       await phases.run('tap API available, demo proxies tappable', () => tapReadyCase(cluster));
       await phases.run('trellis viz tap deploy/web', () => tapWebCase(cluster, TRELLIS_CLI));
       await phases.run('trellis viz top deploy/voting', () => topVotingCase(cluster, TRELLIS_CLI));
+      const live = await phases.run('dashboard live tap of web', () => dashboardLiveTapCase(cluster, DEMO_NS));
+      console.log(`[e2e] the dashboard's live tap of deploy/web:\n${live.lines.split('\n').slice(0, 8).join('\n')}`);
     } finally {
       await viz.stop();
       // Its pods would crowd the HA case's CPU requests on this one node. The tap APIService goes first: while it

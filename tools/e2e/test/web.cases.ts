@@ -3,7 +3,8 @@
 // the viz test there, while its Prometheus and metrics API run:
 //   await dashboardCase({ prometheusUrl: prometheus.url, metricsApiUrl: apiUrl, namespace: DEMO_NS })
 // Screenshots go to tools/e2e/.test-results/screenshots (git-ignored); their paths and the namespace page's
-// first-render time are printed.
+// first-render time are printed. With viz installed, the dashboard's own pod and its live tap:
+//   await dashboardLiveTapCase(cluster)   // web's workload page taps web through the tap API: lines with tls=true
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
+import { pods, until, type Cluster } from '../src/kube.ts';
 
 export const WEB_BUNDLE = join(REPO_ROOT, 'dist/apps/web/main.js');
 const CHROMIUM = process.env['TRELLIS_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -102,5 +104,39 @@ export async function dashboardCase(o: DashboardCaseInput): Promise<DashboardCas
       web.child.kill('SIGTERM');
       await once(web.child, 'exit');
     }
+  }
+}
+
+/**
+ * The viz chart's dashboard pod, opened from this host at its pod address (its Server admits every network), on web's
+ * workload page: Start tap streams web's requests through the aggregated tap API, which the dashboard calls with its
+ * own service account, and the tap controller's proxies over mTLS with the tap identity. The lines and the top table
+ * must show the demo's real requests (inbound /api/* with tls=true).
+ */
+export async function dashboardLiveTapCase(cluster: Cluster, namespace: string): Promise<{ lines: string; screenshot: string }> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (tools/scripts/install-system.sh does), or set TRELLIS_CHROMIUM`);
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const pod = await until(cluster, 'a Ready dashboard pod in trellis-viz', async () =>
+    (await pods(cluster, 'trellis-viz', 'linkerd.io/extension=viz,component=web')).find((p) => p.status.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')), 2 * 60_000);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`http://${pod.status.podIP}:8084/#/namespaces/${namespace}/deployment/web`);
+    await page.locator('[data-testid=tap-toggle]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=tap-toggle]').click();
+    let lines = '';
+    await expect.poll(async () => {
+      lines = await page.locator('[data-testid=tap-lines]').innerText().catch(() => '');
+      return /^req .*proxy=in .*tls=true .*:path=\/api\//m.test(lines) && /^end /m.test(lines);
+    }, { timeout: 90_000, interval: 500 }).toBe(true);
+    const paths = await page.locator('[data-testid=top] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-path')));
+    expect(paths.some((p) => p?.startsWith('/api/'))).toBe(true);
+    const path = join(SCREENSHOTS, 'demo-live-tap.png');
+    await page.screenshot({ path });
+    await page.locator('[data-testid=tap-toggle]').click();
+    console.log(`[e2e] dashboard screenshot ${path}: web's workload page tapping web live through the tap API; top rows ${paths.join(', ')}`);
+    return { lines, screenshot: path };
+  } finally {
+    await browser.close();
   }
 }
