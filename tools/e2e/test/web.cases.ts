@@ -131,6 +131,8 @@ export async function dashboardLiveTapCase(cluster: Cluster, namespace: string):
     }, { timeout: 90_000, interval: 500 }).toBe(true);
     const paths = await page.locator('[data-testid=top] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-path')));
     expect(paths.some((p) => p?.startsWith('/api/'))).toBe(true);
+    // Pod names and gRPC paths must not push the table's success rate off a 1280-wide screen.
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
     const path = join(SCREENSHOTS, 'demo-live-tap.png');
     await page.screenshot({ path });
     await page.locator('[data-testid=tap-toggle]').click();
