@@ -446,7 +446,8 @@ interface FortioResult {
 /** What a tap client read over one window (tap-load.ts's last line); endedEarly: the proxy ended the tap. */
 interface TapCount {
   readonly events: number;
-  readonly kinds: Record<string, number>;
+  /** The tap client's own CPU time over the window: it runs on the proxies' cores. */
+  readonly cpuMs: number;
   readonly endedEarly: { code: number; details: string } | null;
 }
 type TapWindow = { outbound: TapCount; inbound: TapCount };
@@ -516,7 +517,7 @@ function reportVariants(result: object, samples: Record<PathName, FortioResult[]
     cpu: pathCpu[name],
     p99Ms: samples[name].map((s) => s.percentilesMs['p99'] ?? 0),
     requests: samples[name].map((s) => s.requests),
-    tapEvents: samples[name].flatMap((s) => (s.tap ? [{ outbound: s.tap.outbound.events, inbound: s.tap.inbound.events, endedEarly: Boolean(s.tap.outbound.endedEarly ?? s.tap.inbound.endedEarly) }] : [])),
+    tapEvents: samples[name].flatMap((s) => (s.tap ? [{ outbound: s.tap.outbound.events, inbound: s.tap.inbound.events, clientCpuMs: s.tap.outbound.cpuMs + s.tap.inbound.cpuMs, endedEarly: Boolean(s.tap.outbound.endedEarly ?? s.tap.inbound.endedEarly) }] : [])),
   });
   const text: string[] = [];
   if (args.tap) {

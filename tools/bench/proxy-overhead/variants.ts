@@ -6,7 +6,7 @@ export interface PathWindows {
   readonly cpu: { readonly outbound: readonly number[]; readonly inbound: readonly number[] };
   readonly p99Ms: readonly number[];
   readonly requests: readonly number[];
-  readonly tapEvents?: readonly { readonly outbound: number; readonly inbound: number; readonly endedEarly: boolean }[];
+  readonly tapEvents?: readonly { readonly outbound: number; readonly inbound: number; readonly clientCpuMs: number; readonly endedEarly: boolean }[];
 }
 
 const median = (xs: readonly number[]) => {
@@ -37,6 +37,8 @@ export function tapComparison(without: PathWindows, withTap: PathWindows) {
     },
     // Events the tap clients read per request (3 when every request's init, response init and end arrived).
     tapEventsPerRequest: { outbound: perRequest('outbound'), inbound: perRequest('inbound') },
+    // What the two tap clients (reading without decoding) cost the same cores, per request.
+    tapClientsCpuMicrosPerRequest: round(median(events.map((e, i) => (1000 * e.clientCpuMs) / Math.max(1, withTap.requests[i] ?? 1)))),
     tapsEndedEarly: events.filter((e) => e.endedEarly).length,
   };
 }
@@ -62,7 +64,8 @@ export function traceComparison(off: PathWindows, configured: PathWindows, sampl
 export function tapText(path: string, t: ReturnType<typeof tapComparison>): string {
   return (
     `${path} tap: CPU ${t.without.cpuMicrosPerRequest.outbound}/${t.without.cpuMicrosPerRequest.inbound} -> ${t.with.cpuMicrosPerRequest.outbound}/${t.with.cpuMicrosPerRequest.inbound} us/req ` +
-    `(x${t.ratio.cpuOutbound}/x${t.ratio.cpuInbound}), p99 ${t.without.p99Ms} -> ${t.with.p99Ms} ms (x${t.ratio.p99}), ${t.tapEventsPerRequest.outbound}/${t.tapEventsPerRequest.inbound} events/req`
+    `(x${t.ratio.cpuOutbound}/x${t.ratio.cpuInbound}), p99 ${t.without.p99Ms} -> ${t.with.p99Ms} ms (x${t.ratio.p99}), ${t.tapEventsPerRequest.outbound}/${t.tapEventsPerRequest.inbound} events/req, ` +
+    `tap clients ${t.tapClientsCpuMicrosPerRequest} us/req`
   );
 }
 
