@@ -45,6 +45,8 @@ export function exec(bin: string, args: readonly string[], opts: { input?: strin
       // The tail of stdout too: `trellis check` says what failed there.
       err ? reject(new Error(`${[bin, ...args].join(' ')}: ${err.message}\n${stdout.slice(-4000)}${stderr}`)) : resolve(stdout),
     );
+    // A child may exit before reading all its input: its exit code says what happened, the write's EPIPE adds nothing.
+    child.stdin?.on('error', () => undefined);
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }

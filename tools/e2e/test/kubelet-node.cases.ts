@@ -5,12 +5,18 @@
 //   await execCase(cluster);            // kubectl exec into web's app container: the image's user and the pod's name
 //   await builtImagesCase(cluster);     // each control-plane pod runs the image tools/images built (same image ID)
 //   await proxyUserCase(cluster);       // the process listening on the proxy's inbound port runs as uid 2102
-import { readFile } from 'node:fs/promises';
+//   await proxyInitCase(cluster, cli);  // linkerd-init as the injector renders it by default (non-root, no privilege
+//                                       // escalation) writes its redirects under containerd
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { buildahImageId } from '@trellis/cluster/src/kubelet/images.ts';
 import { podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { DEMO_NS, PROXY_CONTAINER, TRELLIS_NS, demoPod } from '../src/journey.ts';
-import { exec, kubectl, pods, portForward, type Cluster } from '../src/kube.ts';
+import { exec, isReady, kubectl, kubectlInput, pods, portForward, until, type Cluster, type Pod } from '../src/kube.ts';
+import { normalizeSave } from '../src/nat.ts';
+import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 
 const say = (line: string) => console.log(`[node] ${line}`);
 
@@ -88,4 +94,57 @@ export async function cliPortForwardCase(cluster: Cluster, cli: string): Promise
   const web = await demoPod(cluster, 'web-svc');
   expect(endpoints).toContain(web.status.podIP);
   return `${identity}\n${endpoints}`;
+}
+
+const INIT_NS = 'proxy-init-e2e';
+const INIT_GOLDEN = join(REPO_ROOT, 'apps/proxy-init/test/golden/nat-injector-defaults.iptables-save');
+
+type InitStatus = { name: string; state?: { terminated?: { exitCode: number; reason?: string } } };
+type InitSpec = { name: string; securityContext?: { runAsUser?: number; runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[] } } };
+
+/**
+ * linkerd-init as the injector renders it by default, on containerd: uid 65534, allowPrivilegeEscalation false (so
+ * no_new_privs), NET_ADMIN and NET_RAW added. The kernel then lets an exec keep only the capabilities its caller held,
+ * so the image must grant them to Node as well as to iptables. demo's voting Deployment is injected with
+ * `trellis inject --manual` and cniEnabled=false laid over the cluster's values (the CNI plugin leaves pods with a
+ * linkerd-init alone), applied to a namespace of its own: linkerd-init exits 0, its nat table is proxy-init's golden
+ * one and the pod turns Ready.
+ */
+export async function proxyInitCase(cluster: Cluster, cli: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'trellis-init-e2e-'));
+  try {
+    const deploy = JSON.parse(await kubectl(cluster, '-n', DEMO_NS, 'get', 'deploy/voting', '-o', 'json')) as {
+      metadata: Record<string, unknown>;
+      spec: { template: { spec: Record<string, unknown> } };
+    };
+    const manifest = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'voting', namespace: INIT_NS },
+      spec: { ...deploy.spec, template: { ...deploy.spec.template, spec: { ...deploy.spec.template.spec, serviceAccountName: 'default' } } },
+    };
+    await writeFile(join(dir, 'deploy.json'), JSON.stringify(manifest));
+    await writeFile(join(dir, 'values.yaml'), 'cniEnabled: false\n');
+    const injected = await exec(process.execPath, [cli, 'inject', '--manual', '--values', join(dir, 'values.yaml'), join(dir, 'deploy.json'), '--kubeconfig', cluster.kubeconfig]);
+    await kubectl(cluster, 'create', 'namespace', INIT_NS);
+    await kubectlInput(cluster, injected, 'apply', '-f', '-');
+    const pod = await until(cluster, `${INIT_NS}'s voting pod Ready after its linkerd-init`, async () => (await pods(cluster, INIT_NS)).find(isReady), 4 * 60_000).catch(async (err: Error) => {
+      const all = await pods(cluster, INIT_NS).catch(() => [] as Pod[]);
+      const logs = await kubectl(cluster, '-n', INIT_NS, 'logs', '-l', 'app=voting-svc', '-c', 'linkerd-init', '--tail', '20').catch((e: Error) => e.message);
+      throw new Error(`${err.message}\npods: ${JSON.stringify(all.map((p) => p.status))}\nlinkerd-init logs: ${logs}`);
+    });
+    const spec = (pod.spec.initContainers as readonly InitSpec[] | undefined)?.find((c) => c.name === 'linkerd-init');
+    const status = (pod.status.initContainerStatuses as readonly InitStatus[] | undefined)?.find((c) => c.name === 'linkerd-init');
+    expect(spec?.securityContext).toMatchObject({ runAsUser: 65534, runAsNonRoot: true, allowPrivilegeEscalation: false });
+    expect(spec?.securityContext?.capabilities?.add).toEqual(expect.arrayContaining(['NET_ADMIN', 'NET_RAW']));
+    expect(status?.state?.terminated?.exitCode).toBe(0);
+    const table = normalizeSave(await exec('ip', ['netns', 'exec', await podNetns(cluster.dir, pod.metadata.uid), 'iptables-nft-save', '-t', 'nat']));
+    expect(table).toBe(await readFile(INIT_GOLDEN, 'utf8'));
+    const line = `${INIT_NS}/${pod.metadata.name}: linkerd-init (uid 65534, allowPrivilegeEscalation false) exited ${status?.state?.terminated?.exitCode} (${status?.state?.terminated?.reason}); nat table is proxy-init's golden; pod Ready`;
+    say(line);
+    return line;
+  } finally {
+    await kubectl(cluster, 'delete', 'namespace', INIT_NS, '--ignore-not-found', '--wait=false').catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -26,7 +26,7 @@ export interface BaseImage {
 }
 
 /** Bumped when what the base holds changes, so machines that assembled an older one assemble it again. */
-const BASE_RECIPE = 2;
+const BASE_RECIPE = 3;
 
 /** The local base's name: flavor, Node version and recipe, so a Node bump or a recipe change makes a new base. */
 export function baseRef(flavor: BaseFlavor, nodeVersion: string): string {
@@ -34,10 +34,15 @@ export function baseRef(flavor: BaseFlavor, nodeVersion: string): string {
 }
 
 /**
- * proxy-init runs as a non-root user with NET_ADMIN and NET_RAW in its bounding set, and Node has no capabilities
- * after exec: iptables gets them from file capabilities, as the proxy-init images of Linkerd do it.
+ * proxy-init runs as a non-root user with NET_ADMIN and NET_RAW added, and a non-root process loses its capabilities
+ * at exec unless the file grants them: iptables gets them from file capabilities, as in Linkerd's proxy-init image.
+ * With allowPrivilegeEscalation: false (no_new_privs) an exec can only keep capabilities its caller already had, so
+ * Node, the entrypoint, needs them permitted too, or iptables starts with none and fails with "you must be root".
+ * Node gets no effective bit: it never uses them itself, and with the bit set, exec would fail outright in any
+ * container whose bounding set lacks them.
  */
 const XTABLES_CAPABILITIES = 'cap_net_admin,cap_net_raw+eip';
+const ENTRYPOINT_CAPABILITIES = 'cap_net_admin,cap_net_raw+ip';
 
 /** Shared libraries a binary loads (ldd), as absolute paths. */
 async function sharedLibraries(binary: string): Promise<string[]> {
@@ -68,6 +73,7 @@ export async function assembleRootfs(flavor: BaseFlavor, nodeBinary: string): Pr
   }
   if (flavor === 'iptables') {
     for (const multi of ['xtables-nft-multi', 'xtables-legacy-multi']) await must('setcap', [XTABLES_CAPABILITIES, join(root, 'usr/sbin', multi)]);
+    await must('setcap', [ENTRYPOINT_CAPABILITIES, join(root, 'usr/local/bin/node')]);
     for (const [name, target] of IPTABLES_LINKS) await symlink(target, join(root, 'usr/sbin', name));
     await mkdir(join(root, XTABLES_MODULES), { recursive: true });
     for (const m of await readdir(XTABLES_MODULES)) {

@@ -21,6 +21,8 @@ export function exec(cmd: string, args: readonly string[], opts: { stdin?: strin
       if (err && typeof err.code !== 'number') return reject(new Error(`cannot run ${cmd}: ${err.message}`));
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
     });
+    // A child may exit before reading all its input: its exit code says what happened, the write's EPIPE adds nothing.
+    child.stdin?.on('error', () => undefined);
     if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
   });
 }

@@ -38,6 +38,9 @@ function pipe(producer: [string, string[]], consumer: [string, string[]]): Promi
     a.stderr.on('data', (d: Buffer) => (errA += d.toString()));
     b.stderr.on('data', (d: Buffer) => (errB += d.toString()));
     b.stdout.resume();
+    // ctr stops reading at the archive's end marker and may exit before tar's record padding is written to it: that
+    // write's EPIPE is not a failure (both exit codes decide), and unhandled it would crash the caller.
+    b.stdin.on('error', () => undefined);
     a.stdout.pipe(b.stdin);
     let left = 2;
     const codes: (number | null)[] = [];
