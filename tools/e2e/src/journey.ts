@@ -65,12 +65,13 @@ export async function startCluster(dir: string, waitMs: number, log: (line: stri
 }
 
 /**
- * On a kubelet node, pods run images: every component image and the demo's, built by tools/images (bundles, the
- * local base, buildah), imported into the node's containerd. Resolves with the references loaded (none on the agent).
+ * On a kubelet node, pods run images: every component image, the demo's and the upstream Prometheus the viz chart
+ * runs, built by tools/images (bundles, the local base, buildah; Prometheus from its pinned binary), imported into the
+ * node's containerd. Resolves with the references loaded (none on the agent).
  */
 export async function loadNodeImages(cluster: Cluster): Promise<string[]> {
   if ((await readState(cluster.dir))?.runtime !== 'kubelet') return [];
-  const out = await exec(process.execPath, [IMAGES_CLI, '--all', '--demo', '--smoke=false'], { cwd: REPO_ROOT });
+  const out = await exec(process.execPath, [IMAGES_CLI, '--all', '--demo', '--upstream', '--smoke=false'], { cwd: REPO_ROOT });
   // The <version> tags only: the <version>-<sha> twins name the same images.
   const refs = out.split('\n').filter((r) => r && !/-[0-9a-f]{7}$/.test(r));
   await loadImages(runtimePaths(cluster.dir, NODE_NAME).socket, refs.map((r) => ({ source: r, names: [r] })));
@@ -172,16 +173,25 @@ export async function lookAround(cluster: Cluster): Promise<string> {
   const web = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
   const voting = (await demoPod(cluster, 'voting-svc')).status.podIP ?? '<voting pod IP>';
   const bot = (await demoPod(cluster, 'vote-bot-svc')).metadata.name;
+  // The upstream kubelet serves port-forward and logs as in any cluster; the node agent has its own log command.
+  const kubelet = (await readState(cluster.dir))?.runtime === 'kubelet';
+  const reach = kubelet
+    ? `  kubectl -n ${DEMO_NS} port-forward svc/web-svc 8080:80 &   # as the seeds reach it; then open http://localhost:8080
+  curl -s http://localhost:8080/api/leaderboard
+  curl -s "http://localhost:8080/api/vote?choice=:doughnut:"   # the demo's deliberate failure
+`
+    : `  curl -s http://${web}/api/leaderboard        # web-svc's ClusterIP, reachable from this host
+  curl -s "http://${web}/api/vote?choice=:doughnut:"   # the demo's deliberate failure
+`;
+  const logs = kubelet ? `kubectl -n ${DEMO_NS} logs ${bot} -c vote-bot` : `trellis-cluster logs --dir ${cluster.dir} -n ${DEMO_NS} ${bot}`;
   return `
 Look around:
   export KUBECONFIG=${cluster.kubeconfig} PATH=${join(REPO_ROOT, 'tools/bin')}:$PATH
   kubectl -n ${DEMO_NS} get pods
-  curl -s http://${web}/api/leaderboard        # web-svc's ClusterIP, reachable from this host
-  curl -s "http://${web}/api/vote?choice=:doughnut:"   # the demo's deliberate failure
-  curl -s http://${voting}:4191/metrics | grep 'tls="true"'   # voting's proxy: mTLS, with the caller's identity
+${reach}  curl -s http://${voting}:4191/metrics | grep 'tls="true"'   # voting's proxy: mTLS, with the caller's identity
   trellis check --proxy -n ${DEMO_NS}          # health checks, control plane and demo proxies
   trellis viz stat deploy -n ${DEMO_NS}        # golden metrics: voting's success rate shows the doughnut
-  trellis-cluster logs --dir ${cluster.dir} -n ${DEMO_NS} ${bot}
+  ${logs}
 Tear it down:
   trellis-cluster down --dir ${cluster.dir}
 `;

@@ -12,6 +12,7 @@ import { StepFailedError, must } from './exec.ts';
 import { IMAGES, imageSpec, type BaseFlavor } from './images.ts';
 import { pushTarget, registryHost, remoteRef, selectApps, tagsFor } from './plan.ts';
 import { smoke } from './smoke.ts';
+import { buildUpstreamImages } from './upstream.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NX = join(REPO_ROOT, 'node_modules/.bin/nx');
@@ -32,6 +33,7 @@ try {
       'rebuild-base': { type: 'boolean', description: 'assemble the local base again even if it exists', default: false },
       bundle: { type: 'boolean', description: 'run the esbuild bundles first (nx run-many -t build)', default: true },
       demo: { type: 'boolean', description: 'also build the demo app\'s images (trellis/demo-<app>, tools/demo/Dockerfile); never pushed', default: false },
+      upstream: { type: 'boolean', description: 'also build the upstream servers the charts run (prom/prometheus) from the binaries tools/bin pins, for a node no registry serves; never pushed', default: false },
       smoke: { type: 'boolean', description: 'run every built image once (--version and its own checks)', default: true },
       isolation: { type: 'string', description: 'buildah isolation for RUN steps and smoke runs (env BUILDAH_ISOLATION)', value: 'KIND', default: process.env['BUILDAH_ISOLATION'] ?? 'chroot' },
     },
@@ -56,7 +58,7 @@ try {
       process.stdout.write(`${JSON.stringify(apps)}\n`);
       return;
     }
-    if (apps.length === 0 && !values['demo']) {
+    if (apps.length === 0 && !values['demo'] && !values['upstream']) {
       say(`no image is affected between ${str('base')} and ${str('head')}; nothing to build`);
       return;
     }
@@ -93,12 +95,20 @@ try {
       }
     }
     if (failed > 0) throw new ConfigError(`${failed} smoke check(s) failed; not pushing`);
-    const demo: string[] = [];
+    // Images only a local node runs: never pushed.
+    const local: string[] = [];
     if (values['demo']) {
       const t0 = Date.now();
       const version = await demoVersion(REPO_ROOT);
-      demo.push(...(await buildDemoImages({ repoRoot: REPO_ROOT, baseImage: str('base-image') || (bases.get('node') as string), version, commit, isolation })));
-      say(`built ${demo.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      local.push(...(await buildDemoImages({ repoRoot: REPO_ROOT, baseImage: str('base-image') || (bases.get('node') as string), version, commit, isolation })));
+      say(`built ${local.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    }
+
+    if (values['upstream']) {
+      const t0 = Date.now();
+      const refs = await buildUpstreamImages({ repoRoot: REPO_ROOT });
+      say(`built ${refs.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      local.push(...refs);
     }
 
     if (!target) say('not pushing: TRELLIS_IMAGE_REGISTRY and credentials are not set');
@@ -112,7 +122,7 @@ try {
         }
       }
     }
-    process.stdout.write(`${[...built, ...demo].join('\n')}\n`);
+    process.stdout.write(`${[...built, ...local].join('\n')}\n`);
   },
   );
 } catch (err) {

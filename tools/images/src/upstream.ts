@@ -1,0 +1,66 @@
+// Images of the upstream servers Trellis' charts run (Prometheus for the viz extension), for a local node that no
+// registry serves: each is the binary tools/bin pins (built from its Go module), with the shared libraries it loads,
+// on an empty root, under the reference the chart names, so the chart installs unchanged.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { must } from './exec.ts';
+
+export interface UpstreamImage {
+  /** The tools/bin/ensure tool whose binary the image runs. */
+  readonly tool: string;
+  /** The image reference the chart uses (its default values). */
+  readonly ref: (versions: Readonly<Record<string, string>>) => string;
+  /** Where the binary goes; the entrypoint. */
+  readonly path: string;
+  readonly user: string;
+  readonly workdir: string;
+}
+
+export const UPSTREAM_IMAGES: readonly UpstreamImage[] = [
+  // helm/trellis-viz values: prometheus.image prom/prometheus, version v<PROMETHEUS_VERSION>; upstream runs as nobody.
+  { tool: 'prometheus', ref: (v) => `prom/prometheus:v${v['PROMETHEUS_VERSION']}`, path: '/bin/prometheus', user: '65534:65534', workdir: '/prometheus' },
+];
+
+/** tools/bin/versions.env as a map. */
+export async function pinnedVersions(repoRoot: string): Promise<Record<string, string>> {
+  const text = await readFile(join(repoRoot, 'tools/bin/versions.env'), 'utf8');
+  return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)=(\S*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+}
+
+/** Shared libraries a binary loads, with the dynamic loader; none for a static binary. */
+async function sharedLibraries(binary: string): Promise<string[]> {
+  const out = await must('ldd', [binary]).catch(() => ''); // ldd fails on a static binary: it needs nothing
+  return [...out.matchAll(/(\/\S+\.so[^\s]*)/g)].map((m) => m[1] as string);
+}
+
+/** Builds each upstream image from its pinned binary; returns the references. */
+export async function buildUpstreamImages(o: { repoRoot: string; images?: readonly UpstreamImage[] }): Promise<string[]> {
+  const versions = await pinnedVersions(o.repoRoot);
+  const refs: string[] = [];
+  for (const image of o.images ?? UPSTREAM_IMAGES) {
+    const binary = (await must(join(o.repoRoot, 'tools/bin/ensure'), [image.tool])).trim();
+    const ref = image.ref(versions);
+    const ctr = (await must('buildah', ['from', 'scratch'])).trim();
+    try {
+      await must('buildah', ['copy', '--chmod', '0755', ctr, binary, image.path]);
+      for (const lib of await sharedLibraries(binary)) await must('buildah', ['copy', ctr, await must('realpath', [lib]).then((p) => p.trim()), lib]);
+      const empty = await mkdtemp(join(tmpdir(), 'trellis-upstream-'));
+      await must('buildah', ['copy', '--chown', image.user, ctr, empty, image.workdir]).finally(() => rm(empty, { recursive: true, force: true }));
+      await must('buildah', [
+        'config',
+        '--entrypoint', JSON.stringify([image.path]),
+        '--cmd', '',
+        '--user', image.user,
+        '--workingdir', image.workdir,
+        '--label', `org.opencontainers.image.description=${image.tool} ${ref.split(':').at(-1)} built from its Go module by tools/bin for a local node`,
+        ctr,
+      ]);
+      await must('buildah', ['commit', '--quiet', ctr, ref]);
+      refs.push(ref);
+    } finally {
+      await must('buildah', ['rm', ctr]).catch(() => undefined);
+    }
+  }
+  return refs;
+}
