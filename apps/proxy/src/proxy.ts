@@ -4,7 +4,9 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { originalDestination } from '@trellis/net';
-import { createAdminServer } from './admin/server.ts';
+import { adminAcceptor } from './admin/accept.ts';
+import { adminHandler } from './admin/server.ts';
+import { createServer as createHttpServer } from './http/node-http.ts';
 import type { ListenAddr, ProxyConfig } from './config.ts';
 import { Drain } from './drain.ts';
 import { startMesh, type Mesh } from './identity/mesh.ts';
@@ -140,7 +142,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   }, Math.min(60_000, Math.max(1000, cfg.metricsRetainIdleMs / 10)));
   sweep.unref();
 
-  const admin = createAdminServer({
+  const handleAdmin = adminHandler({
     metrics: async () => metrics.render() + (routeMetrics ? routeMetrics.all().map((f) => f.render()).join('') : '') + loopDelay.render() + (await registry.metrics()),
     // Meshed: 503 until the first certificate; plaintext mode has no identity to wait for.
     isReady: mesh ? () => mesh.isReady() : () => true,
@@ -151,6 +153,13 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
     shutdown: deps.onShutdownRequest,
     authorize: adminAuthorizer({ authz, log: logger }, targets, () => adminLease.policy),
   });
+  const admin = createHttpServer(handleAdmin);
+  const adminAccept = adminAcceptor({
+    h1: admin,
+    handler: handleAdmin as Parameters<typeof adminAcceptor>[0]['handler'],
+    tls: mesh?.tls,
+    onTlsFailure: (err) => logger.debug({ err: err.message }, 'admin connection refused during TLS'),
+  });
 
   const accepting = (accept: (conn: { socket: Socket }) => void) => (socket: Socket) => {
     socket.on('error', noop);
@@ -159,7 +168,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const gate = mesh ? mesh.gate.bind(mesh) : <C>(accept: (conn: C) => void) => accept;
   for (const s of outboundServers) s.on('connection', accepting(gate(outbound)));
   inboundServer.on('connection', accepting(gate(inbound)));
-  adminServer.on('connection', (socket: Socket) => admin.emit('connection', socket));
+  adminServer.on('connection', (socket: Socket) => adminAccept.accept(socket));
   if (controlServer && tapServer) controlServer.on('connection', accepting(gate((conn: { socket: Socket }) => tapServer.accept(conn.socket))));
   // node:http starts its header and request timeouts when it starts listening; this one is fed connections instead.
   admin.emit('listening');
@@ -173,6 +182,7 @@ export async function startProxy(cfg: ProxyConfig, deps: ProxyDeps): Promise<Run
   const closeAdmin = () => {
     adminServer.close();
     admin.closeAllConnections();
+    adminAccept.close();
     controlServer?.close();
     tapServer?.close();
     // Spans still queued are sent, within the export timeout; a dead collector does not hold the exit.

@@ -110,8 +110,9 @@ export async function handleAdmin(deps: AdminDeps, req: IncomingMessage, res: Se
   }
 }
 
-export function createAdminServer(deps: AdminDeps): Server {
-  return createServer((req, res) => {
+/** The admin endpoints as one request handler, for HTTP/1 (node:http) and HTTP/2 (node:http2's compatibility API). */
+export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const refused = deps.authorize?.(req);
     if (refused) {
       res.writeHead(refused.status, { 'content-length': 0 });
@@ -122,5 +123,9 @@ export function createAdminServer(deps: AdminDeps): Server {
       if (!res.headersSent) text(res, 500, `${err instanceof Error ? err.message : String(err)}\n`);
       else res.destroy();
     });
-  });
+  };
+}
+
+export function createAdminServer(deps: AdminDeps): Server {
+  return createServer(adminHandler(deps));
 }

@@ -40,6 +40,9 @@ export interface Polled<T> {
  * refresh (the error is shown beside it). `key` restarts the polling when the view changes; nothing is loaded
  * while `enabled` is false (what a page needs first goes first).
  */
+/** A failed load is tried again this soon even where the page refreshes less often (the history's 30 s). */
+const RETRY_AFTER_ERROR_MS = 5_000;
+
 export function usePoll<T>(key: string, everyMs: number, load: (signal: AbortSignal) => Promise<T>, enabled = true): Polled<T> {
   const [state, setState] = useState<Polled<T>>({ data: undefined, error: undefined, at: undefined });
   useEffect(() => {
@@ -48,15 +51,17 @@ export function usePoll<T>(key: string, everyMs: number, load: (signal: AbortSig
     setState({ data: undefined, error: undefined, at: undefined });
     if (!enabled) return;
     const tick = async () => {
+      let failed = false;
       try {
         const data = await load(ctl.signal);
         if (!ctl.signal.aborted) setState({ data, error: undefined, at: Date.now() });
       } catch (err) {
         if (ctl.signal.aborted) return;
+        failed = true;
         const e = err instanceof ApiError ? err : new ApiError('TRELLIS_ERR_INTERNAL', (err as Error).message);
         setState((s) => ({ ...s, error: e }));
       }
-      if (!ctl.signal.aborted) timer = setTimeout(tick, everyMs);
+      if (!ctl.signal.aborted) timer = setTimeout(tick, failed ? Math.min(everyMs, RETRY_AFTER_ERROR_MS) : everyMs);
     };
     void tick();
     return () => {
