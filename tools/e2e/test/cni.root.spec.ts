@@ -15,7 +15,7 @@ import {
   natTablesAreGolden,
   validatorNamesTheMissingPlugin,
 } from './cni.cases.ts';
-import { builtImagesCase, cliPortForwardCase, execCase, portForwardWebCase, proxyInitCase, proxyUserCase } from './kubelet-node.cases.ts';
+import { builtImagesCase, cliPortForwardCase, execCase, portForwardWebCase, proxyInitCase, proxyUserCase, vizInClusterCase } from './kubelet-node.cases.ts';
 
 const NODE_WAIT_MS = 15 * 60_000;
 const MINUTE = 60_000;
@@ -64,6 +64,10 @@ describe('CNI mode on a kubelet node', () => {
   it('runs linkerd-init as the injector renders it by default (non-root, no privilege escalation) on containerd', async () => {
     console.log(`[cni] ${await phases.run('linkerd-init on containerd', () => proxyInitCase(cluster, TRELLIS_CLI))}`);
   }, 6 * MINUTE);
+
+  it('installs viz with its own Prometheus in a pod, which scrapes every proxy over mTLS; viz stat answers from it', async () => {
+    await phases.run('viz in the cluster: every proxy scraped', () => vizInClusterCase(cluster, TRELLIS_CLI));
+  }, 8 * MINUTE);
 
   it('refuses a malformed plugin configuration by name, and a pod whose plugin is gone fails its validator saying why', async () => {
     console.log(`[cni] ${await installedPluginRejectsMalformedConfig(cluster)}`);

@@ -7,6 +7,7 @@
 //   await proxyUserCase(cluster);       // the process listening on the proxy's inbound port runs as uid 2102
 //   await proxyInitCase(cluster, cli);  // linkerd-init as the injector renders it by default (non-root, no privilege
 //                                       // escalation) writes its redirects under containerd
+//   await vizInClusterCase(cluster, cli); // viz's own meshed Prometheus scrapes every proxy; viz stat answers
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,5 +147,42 @@ export async function proxyInitCase(cluster: Cluster, cli: string): Promise<stri
   } finally {
     await kubectl(cluster, 'delete', 'namespace', INIT_NS, '--ignore-not-found', '--wait=false').catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+type Target = { labels: Record<string, string>; scrapeUrl: string; health: string; lastError: string };
+
+/**
+ * `trellis viz install | kubectl apply -f -` on the node, with the chart's own Prometheus in a pod, meshed: it scrapes
+ * every proxy's admin port through its proxy (mTLS, HTTP/2 between proxies), so every linkerd-proxy target is up
+ * (before the admin port took mTLS, every one failed with 502), and `trellis viz stat` answers from it.
+ */
+export async function vizInClusterCase(cluster: Cluster, cli: string): Promise<string> {
+  const trellis = (...args: string[]) => exec(process.execPath, [cli, ...args, '--kubeconfig', cluster.kubeconfig]);
+  await kubectlInput(cluster, await trellis('viz', 'install'), 'apply', '-f', '-');
+  await until(cluster, 'every trellis-viz pod Ready', async () => {
+    const all = await pods(cluster, 'trellis-viz');
+    return all.length >= 4 && all.every(isReady) && all;
+  }, 4 * 60_000);
+  const meshed = (await pods(cluster, TRELLIS_NS)).length + (await pods(cluster, DEMO_NS)).length + (await pods(cluster, 'trellis-viz')).length;
+  const pf = await portForward(cluster, 'trellis-viz', 'deploy/prometheus', 9090);
+  try {
+    const targets = await until(cluster, `all ${meshed} linkerd-proxy targets up in the in-cluster Prometheus`, async () => {
+      const res = (await (await fetch(`http://127.0.0.1:${pf.port}/api/v1/targets`, { signal: AbortSignal.timeout(5_000) })).json()) as { data: { activeTargets: Target[] } };
+      const proxies = res.data.activeTargets.filter((t) => t.labels['job'] === 'linkerd-proxy');
+      return proxies.length >= meshed && proxies.every((t) => t.health === 'up') && proxies;
+    }, 3 * 60_000).catch(async (err: Error) => {
+      const res = await fetch(`http://127.0.0.1:${pf.port}/api/v1/targets`).then((r) => r.text(), (e: Error) => e.message);
+      throw new Error(`${err.message}\n${res.slice(0, 3000)}`);
+    });
+    const stat = await until(cluster, "viz stat with voting's success rate", async () => {
+      const out = await trellis('-n', DEMO_NS, 'viz', 'stat', 'deploy');
+      return /^voting\s+1\/1\s+\d+\.\d+%/m.test(out) && out;
+    }, 3 * 60_000);
+    const lines = [`${targets.length} linkerd-proxy targets up: ${targets.map((t) => t.scrapeUrl).join(' ')}`, `trellis -n ${DEMO_NS} viz stat deploy:\n${stat}`];
+    say(lines.join('\n'));
+    return lines.join('\n');
+  } finally {
+    pf.stop();
   }
 }
