@@ -23,6 +23,13 @@ describe('parseProxyConfig', () => {
     expect(Object.isFrozen(c.inbound)).toBe(true);
   });
 
+  it('runs one data-path thread whatever LINKERD2_PROXY_CORES says, unless worker threads are enabled', () => {
+    expect(parseProxyConfig(plain).cores).toBe(1);
+    expect(parseProxyConfig({ ...plain, LINKERD2_PROXY_CORES: '2' }).cores).toBe(1);
+    expect(parseProxyConfig({ ...plain, LINKERD2_PROXY_CORES: '2', TRELLIS_PROXY_WORKER_THREADS: 'true' }).cores).toBe(2);
+    expect(() => parseProxyConfig({ ...plain, LINKERD2_PROXY_CORES: '0', TRELLIS_PROXY_WORKER_THREADS: 'true' })).toThrow(/LINKERD2_PROXY_CORES/);
+  });
+
   it('reads the injected values', () => {
     const c = parseProxyConfig({
       ...plain,

@@ -81,6 +81,12 @@ export interface ProxyConfig {
   readonly opaqueMemoryMax: number;
   readonly shutdownGracePeriodMs: number;
   readonly shutdownEndpointEnabled: boolean;
+  /**
+   * Threads serving the data path: LINKERD2_PROXY_CORES when TRELLIS_PROXY_WORKER_THREADS is true (worker threads
+   * sharing the listeners), else 1. Off by default: a worker costs ~20 MiB idle and did not raise throughput on a
+   * 2-core machine (apps/proxy/README.md).
+   */
+  readonly cores: number;
   readonly log: string;
   readonly logFormat: 'plain' | 'json';
 }
@@ -257,6 +263,7 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
     opaqueMemoryMax: get.integer('TRELLIS_PROXY_DETECT_TIMEOUT_MEMORY_MAX', 1024, 0),
     shutdownGracePeriodMs: get.duration('LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD', '120s'),
     shutdownEndpointEnabled: get.boolean('LINKERD2_PROXY_SHUTDOWN_ENDPOINT_ENABLED', false),
+    cores: get.boolean('TRELLIS_PROXY_WORKER_THREADS', false) ? get.integer('LINKERD2_PROXY_CORES', 1, 1, 1024) : 1,
     log: get.raw('LINKERD2_PROXY_LOG') ?? 'warn,linkerd=info,hickory=error',
     logFormat,
   });

@@ -51,6 +51,9 @@ const { values: args } = parseArgs({
     tap: { type: 'boolean', default: false },
     // A meshed pair with tracing configured (Jaeger in its pods), measured with untraced and sampled traffic.
     trace: { type: 'boolean', default: false },
+    // The meshed pair again with LINKERD2_PROXY_CORES=2 and TRELLIS_PROXY_WORKER_THREADS=true (worker threads sharing
+    // the listeners): path meshed-cores2.
+    cores: { type: 'boolean', default: false },
   },
 });
 const proxyMain = args.bundle || defaultProxyMain;
@@ -93,9 +96,11 @@ const PAIRS = {
   meshH1: { clientNs: `${tag}-hclient`, serverNs: `${tag}-hserver`, clientIp: '10.244.99.1', serverIp: '10.244.99.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
   // --trace: the meshed pair again with LINKERD2_PROXY_TRACE_COLLECTOR_SVC_ADDR set (Jaeger on loopback in each pod).
   trace: { clientNs: `${tag}-xclient`, serverNs: `${tag}-xserver`, clientIp: '10.244.98.1', serverIp: '10.244.98.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
+  // --cores: the meshed pair again, each proxy with LINKERD2_PROXY_CORES=2.
+  meshCores: { clientNs: `${tag}-cclient`, serverNs: `${tag}-cserver`, clientIp: '10.244.90.1', serverIp: '10.244.90.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
 } as const;
-/** The pairs this run sets up: the trace pair only with --trace. */
-const PAIR_NAMES = (Object.keys(PAIRS) as PairName[]).filter((p) => p !== 'trace' || args.trace);
+/** The pairs this run sets up: the trace pair only with --trace, the two-core pair only with --cores. */
+const PAIR_NAMES = (Object.keys(PAIRS) as PairName[]).filter((p) => (p !== 'trace' || args.trace) && (p !== 'meshCores' || args.cores));
 /** One value per pair. */
 const perPair = <T>(f: (pair: PairName) => T): Record<PairName, T> => Object.fromEntries(PAIR_NAMES.map((p) => [p, f(p)])) as Record<PairName, T>;
 type PairName = keyof typeof PAIRS;
@@ -108,6 +113,7 @@ const PATHS = [
   { name: 'floor', pair: 'floor', port: 8085 },
   { name: 'meshed-floor', pair: 'tlsFloor', port: 8087 },
   { name: 'meshed-h1', pair: 'meshH1', port: 8089 },
+  { name: 'meshed-cores2', pair: 'meshCores', port: 8090 },
   // --tap: the same ports as the paths they vary, with a tap open on both proxies for the window.
   { name: 'outbound+inbound+tap', pair: 'plain', port: 8082, tap: true },
   { name: 'meshed+tap', pair: 'mesh', port: 8083, tap: true },
@@ -128,7 +134,7 @@ const measured = (args.paths ? BASE_PATHS.filter((p) => args.paths.split(',').in
   ...(args.trace && p.name === 'meshed' && !args.paths ? PATHS.filter((v) => v.pair === 'trace') : []),
 ]);
 /** The paths through two proxies, and the proxies whose CPU each one measures. */
-const TWO_PROXY_PATHS: Partial<Record<PathName, PairName>> = { 'outbound+inbound': 'plain', meshed: 'mesh', linkerd: 'linkerd', floor: 'floor', 'meshed-floor': 'tlsFloor', 'meshed-traced': 'trace', 'meshed-h1': 'meshH1' };
+const TWO_PROXY_PATHS: Partial<Record<PathName, PairName>> = { 'outbound+inbound': 'plain', meshed: 'mesh', linkerd: 'linkerd', floor: 'floor', 'meshed-floor': 'tlsFloor', 'meshed-traced': 'trace', 'meshed-h1': 'meshH1', 'meshed-cores2': 'meshCores' };
 /** The paths compared per path (their own CPU figures): the tap and trace variants and what they vary. */
 const PATH_CPU: Partial<Record<PathName, PairName>> = { ...TWO_PROXY_PATHS, 'outbound+inbound+tap': 'plain', 'meshed+tap': 'mesh', 'meshed-sampled': 'trace' };
 
@@ -144,6 +150,7 @@ const CONTROL_SVC_NAME = 'trellis-destination.trellis.serviceaccount.identity.tr
 const TAP_ID = 'tap.trellis-viz.serviceaccount.identity.trellis.cluster.local';
 const TRACE_FQN = 'fortio-traced.bench.svc.cluster.local';
 const MESH_H1_FQN = 'fortio-h1.bench.svc.cluster.local';
+const MESH_CORES_FQN = 'fortio-cores.bench.svc.cluster.local';
 // --trace: the W3C context fortio sends on the sampled path (one trace, sampled flag set).
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -242,15 +249,17 @@ async function meshSetup(): Promise<MeshSetup> {
   const l = PAIRS.linkerd;
   const x = PAIRS.trace;
   const h = PAIRS.meshH1;
+  const c = PAIRS.meshCores;
   writeFileSync(
     join(dir, 'destination.json'),
     JSON.stringify({
-      profiles: { [`${m.serverIp}:8083`]: MESH_FQN, [`${l.serverIp}:8084`]: L5D_FQN, [`${x.serverIp}:8088`]: TRACE_FQN, [`${h.serverIp}:8089`]: MESH_H1_FQN },
+      profiles: { [`${m.serverIp}:8083`]: MESH_FQN, [`${l.serverIp}:8084`]: L5D_FQN, [`${x.serverIp}:8088`]: TRACE_FQN, [`${h.serverIp}:8089`]: MESH_H1_FQN, [`${c.serverIp}:8090`]: MESH_CORES_FQN },
       services: {
         [`${MESH_FQN}:8083`]: [{ ip: m.serverIp, port: 8083, identity: SERVER_ID }],
         [`${L5D_FQN}:8084`]: [{ ip: l.serverIp, port: 8084, identity: L5D_SERVER_ID }],
         [`${TRACE_FQN}:8088`]: [{ ip: x.serverIp, port: 8088, identity: SERVER_ID }],
         [`${MESH_H1_FQN}:8089`]: [{ ip: h.serverIp, port: 8089, identity: SERVER_ID }],
+        [`${MESH_CORES_FQN}:8090`]: [{ ip: c.serverIp, port: 8090, identity: SERVER_ID }],
       },
     }),
   );
@@ -263,7 +272,7 @@ function startControlPlane(ns: string, mesh: MeshSetup): Promise<ChildProcess> {
 }
 
 /** The variables the injector renders for a meshed proxy (identity and destination on loopback). */
-function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh' | 'linkerd' | 'trace' | 'meshH1']): Record<string, string> {
+function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh' | 'linkerd' | 'trace' | 'meshH1' | 'meshCores']): Record<string, string> {
   return {
     LINKERD2_PROXY_IDENTITY_DIR: join(mesh.dir, identity, 'end-entity'),
     LINKERD2_PROXY_IDENTITY_TOKEN_FILE: join(mesh.dir, identity, 'token'),
@@ -544,6 +553,36 @@ function reportVariants(result: object, samples: Record<PathName, FortioResult[]
   return text.map((t) => `${t}; `).join('');
 }
 
+/**
+ * --cores: the two-core meshed pair against the one-core meshed pair of the same run: max throughput (and its
+ * ratio), CPU per request at the constant rate, peak and private memory, as a `cores` section and summary text.
+ */
+function reportCores(
+  result: object,
+  cpuOf: (pair: PairName) => { outbound: number; inbound: number },
+  max: Record<string, number>,
+  peakRss: PerProxy,
+  peakAnon: PerProxy,
+  idleAnon: PerProxy,
+): string {
+  const side = (pair: PairName) => ({
+    maxThroughputQps: round(max[pair === 'mesh' ? 'meshed' : 'meshed-cores2'] ?? NaN, 0),
+    maxThroughputRatioToDirect: round((max[pair === 'mesh' ? 'meshed' : 'meshed-cores2'] ?? NaN) / (max['direct'] ?? NaN)),
+    cpuMicrosPerRequest: cpuOf(pair),
+    peakRssMiB: { outbound: round(peakRss[pair].outbound, 1), inbound: round(peakRss[pair].inbound, 1) },
+    peakRssAnonMiB: { outbound: round(peakAnon[pair].outbound, 1), inbound: round(peakAnon[pair].inbound, 1) },
+    idleRssAnonMiB: idleAnon[pair],
+  });
+  const one = side('mesh');
+  const two = side('meshCores');
+  const cores = { one, two, maxThroughputTwoOverOne: round(two.maxThroughputQps / one.maxThroughputQps), loadAverage: readFileSync('/proc/loadavg', 'utf8').trim() };
+  Object.assign(result, { cores });
+  const f = (x: typeof one) =>
+    `max ${x.maxThroughputQps} rps (${x.maxThroughputRatioToDirect}x of direct), CPU ${x.cpuMicrosPerRequest.outbound}/${x.cpuMicrosPerRequest.inbound} us/req, ` +
+    `RSS ${x.peakRssMiB.outbound}/${x.peakRssMiB.inbound} MiB (private ${x.peakRssAnonMiB.outbound}/${x.peakRssAnonMiB.inbound}, idle ${x.idleRssAnonMiB.outbound}/${x.idleRssAnonMiB.inbound})`;
+  return `cores: meshed 1 core ${f(one)}; 2 cores ${f(two)}; max 2/1 x${cores.maxThroughputTwoOverOne}; `;
+}
+
 /** The sum of a counter's series in a proxy's /metrics (from inside its namespace); NaN when unreadable. */
 function scrapeCounter(ns: string, name: string): number {
   try {
@@ -649,7 +688,8 @@ async function main(): Promise<void> {
     const t = PAIRS.tlsFloor;
     const x = PAIRS.trace;
     const h = PAIRS.meshH1;
-    const meshedNs = [m.clientNs, m.serverNs, h.clientNs, h.serverNs, l.clientNs, l.serverNs, ...(args.trace ? [x.clientNs, x.serverNs] : [])];
+    const c = PAIRS.meshCores;
+    const meshedNs = [m.clientNs, m.serverNs, h.clientNs, h.serverNs, l.clientNs, l.serverNs, ...(args.trace ? [x.clientNs, x.serverNs] : []), ...(args.cores ? [c.clientNs, c.serverNs] : [])];
     for (const ns of meshedNs) await startControlPlane(ns, mesh);
     // --trace: Jaeger in each pod of the trace pair, taking OTLP on loopback.
     if (args.trace) for (const ns of [x.clientNs, x.serverNs]) await startIn(ns, jaegerArgv(root, mkdtempSync(join(tmpdir(), 'proxy-bench-jaeger-'))), {}, /Everything is ready/);
@@ -672,6 +712,14 @@ async function main(): Promise<void> {
         outbound: await startFloor(t.clientNs, tlsFloorMain, `${t.serverIp}:8087`, { FLOOR_TLS_DIR: join(mesh.dir, `floor-${CLIENT_ID}`), FLOOR_SERVER_NAME: SERVER_ID }),
         inbound: await startFloor(t.serverNs, tlsFloorMain, `${t.serverIp}:8087`, { FLOOR_TLS_DIR: join(mesh.dir, `floor-${SERVER_ID}`), FLOOR_SERVER_NAME: SERVER_ID }),
       },
+      ...(args.cores
+        ? {
+            meshCores: {
+              outbound: await startProxy(c.clientNs, c.clientIp, undefined, { ...meshEnv(mesh, CLIENT_ID, c), LINKERD2_PROXY_CORES: '2', TRELLIS_PROXY_WORKER_THREADS: 'true' }),
+              inbound: await startProxy(c.serverNs, c.serverIp, undefined, { ...meshEnv(mesh, SERVER_ID, c), LINKERD2_PROXY_CORES: '2', TRELLIS_PROXY_WORKER_THREADS: 'true' }),
+            },
+          }
+        : {}),
       ...(args.trace
         ? {
             trace: {
@@ -843,7 +891,7 @@ async function main(): Promise<void> {
       }
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
     Object.assign(result, { goalsMissed: misses, loadAverage: load, loadAverageAtStart: loadAtStart });
-    const variantsText = reportVariants(result, samples, pathCpu);
+    const variantsText = reportVariants(result, samples, pathCpu) + (args.cores ? reportCores(result, cpuOf, max, peakRss, peakAnon, idleAnon) : '');
     const json = JSON.stringify(result, null, 2) + '\n';
     try {
       writeFileSync(outFile, json);

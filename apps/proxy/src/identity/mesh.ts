@@ -32,9 +32,11 @@ import { MeshTls } from '../tls/mesh-tls.ts';
 import { IdentityAgent } from './agent.ts';
 import { grpcCertify } from './grpc-certify.ts';
 import { identityMetrics } from './metrics.ts';
+import type { IdentitySource } from './mirror.ts';
 
 export interface Mesh {
-  readonly agent: IdentityAgent;
+  /** The identity agent, or in a worker thread the certificates the main thread's agent posts. */
+  readonly agent: IdentitySource;
   readonly tls: MeshTls;
   readonly discovery: Discovery;
   readonly outbound: OutboundResolver;
@@ -59,6 +61,8 @@ export interface MeshDeps {
   readonly localIps?: readonly string[];
   /** The proxy's metrics: outbound requests and connections are counted per endpoint reached. */
   readonly metrics?: ProxyMetrics;
+  /** A worker thread's identity, mirrored from the main thread's agent: no key, CSR or Certify of its own. */
+  readonly identity?: IdentitySource;
 }
 
 /** Starts identity (the first Certify) and builds discovery and policy discovery on it. */
@@ -66,8 +70,9 @@ export async function startMesh(config: MeshConfig, deps: MeshDeps): Promise<Mes
   const { identity: idc, discovery: dc, policy: pc } = config;
   const control = controlMetrics(deps.registry);
   const supervision = { log: deps.logger };
-  const rpc = grpcCertify(idc, control, supervision);
-  const agent = new IdentityAgent({ config: idc, certify: rpc.certify, log: deps.logger, metrics: identityMetrics(deps.registry) });
+  const rpc = deps.identity ? undefined : grpcCertify(idc, control, supervision);
+  const own = rpc ? new IdentityAgent({ config: idc, certify: rpc.certify, log: deps.logger, metrics: identityMetrics(deps.registry) }) : undefined;
+  const agent: IdentitySource = own ?? (deps.identity as IdentitySource);
   const tls = new MeshTls(agent);
   const clients = destinationClients(dc, idc.trustAnchorsPem, agent, control, supervision);
   const log = deps.logger;
@@ -94,7 +99,7 @@ export async function startMesh(config: MeshConfig, deps: MeshDeps): Promise<Mes
     ready = true;
     for (const run of parked.splice(0)) run();
   });
-  await agent.start();
+  await own?.start();
   return {
     agent,
     tls,
@@ -118,7 +123,7 @@ export async function startMesh(config: MeshConfig, deps: MeshDeps): Promise<Mes
       clients.close();
       policy?.close();
       for (const c of policyClose) c();
-      rpc.close();
+      rpc?.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import { tap } from '@trellis/proto';
 import type { TapError } from './errors.ts';
 import type { TapSubject } from './match.ts';
 import { encodeEventBase } from './events.ts';
+import { TapQuota } from './quota.ts';
 import { TapRegistry, type TapSink } from './registry.ts';
 
 const subject = (path: string): TapSubject => ({
@@ -143,5 +144,28 @@ describe('TapRegistry', () => {
     const t = r.open({ limit: 1, match: prefix('/'), extract: { extract: { $case: 'http', value: { extract: { $case: 'headers', value: {} } } } } }, sink());
     const u = r.open({ limit: 1, match: prefix('/'), extract: undefined }, sink());
     expect([t.extractHeaders, u.extractHeaders]).toEqual([true, false]);
+  });
+
+  it('shares one limit and one run of stream ids between the parts of a tap in two threads, and ends each part when the last request ends', () => {
+    // Two registries stand for two threads; the second part's quota is the first's buffer, as a worker gets it.
+    const quota = new TapQuota(3);
+    const req = { limit: 3, match: prefix('/'), extract: undefined };
+    const [sa, sb] = [sink(), sink()];
+    const a = new TapRegistry(never).open(req, sa, { base: 7, quota });
+    const rb = new TapRegistry(never);
+    const b = rb.open(req, sb, { base: 7, quota: new TapQuota(0, quota.buffer) });
+    expect([a.take(subject('/1')), b.take(subject('/2')), a.take(subject('/3'))]).toEqual([0, 1, 2]);
+    expect([a.base, b.base]).toEqual([7, 7]);
+    a.requestEnded();
+    b.requestEnded();
+    expect([sa.ended, sb.ended]).toEqual([[], []]);
+    // The last one ends in the first thread: that part ends. The second part, still offered requests, takes no
+    // more and ends as it finds nothing in flight anywhere.
+    a.requestEnded();
+    expect(sa.ended).toEqual([undefined]);
+    expect(rb.active).toBe(true);
+    expect(rb.match(subject('/4'))).toBeUndefined();
+    expect(rb.active).toBe(false);
+    expect(sb.ended).toEqual([undefined]);
   });
 });

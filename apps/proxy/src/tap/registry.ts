@@ -9,6 +9,7 @@ import { InvalidTapError, SlowTapClientError, type TapError } from './errors.ts'
 import { writeRequestInit, writeResponseEnd, writeResponseInit, type HeaderRecord, type TapEndTimes, type TapEos, type TapEventBase } from './events.ts';
 import { compileMatch, type Matcher, type TapSubject } from './match.ts';
 import { ProtoWriter } from './proto-writer.ts';
+import { TapQuota } from './quota.ts';
 
 /** Where a tap's events go (the Observe response stream). */
 export interface TapSink {
@@ -16,6 +17,17 @@ export interface TapSink {
   push(events: Buffer): boolean;
   /** The tap ended: its limit reached and drained (no error), or closed for `err`. */
   end(err?: TapError): void;
+}
+
+/** An open tap as the tap server holds it: this thread's tap, or one served by every thread. */
+export interface TapHandle {
+  readonly base: number;
+  close(err?: TapError): void;
+}
+
+/** What opens taps for the tap server: the registry itself, or (worker threads) one that opens a part in each. */
+export interface TapOpener {
+  open(req: tap.ObserveRequest, sink: TapSink): TapHandle;
 }
 
 export interface TapBatching {
@@ -34,23 +46,21 @@ export class OpenTap {
   readonly #matcher: Matcher;
   readonly #sink: TapSink;
   readonly #registry: TapRegistry;
-  #remaining: number;
-  #inFlight = 0;
-  #nextStream = 0;
+  readonly #quota: TapQuota;
   #closed = false;
   readonly #out = new ProtoWriter();
   readonly #batching: TapBatching;
   #timer: NodeJS.Timeout | undefined;
   #flushPending = false;
 
-  constructor(registry: TapRegistry, base: number, req: tap.ObserveRequest, sink: TapSink, batching: TapBatching = DEFAULT_BATCHING) {
+  constructor(registry: TapRegistry, base: number, req: tap.ObserveRequest, sink: TapSink, batching: TapBatching = DEFAULT_BATCHING, quota?: TapQuota) {
     if (!(req.limit > 0)) throw new InvalidTapError('limit must be greater than zero');
     this.#batching = batching;
     this.#matcher = compileMatch(req.match);
     this.extractHeaders = req.extract?.extract?.$case === 'http' && req.extract.extract.value.extract?.$case === 'headers';
     this.#registry = registry;
     this.base = base;
-    this.#remaining = req.limit;
+    this.#quota = quota ?? new TapQuota(req.limit);
     this.#sink = sink;
   }
 
@@ -60,11 +70,12 @@ export class OpenTap {
 
   /** Takes the request if it matches and the limit allows: its stream id, or -1. */
   take(s: TapSubject): number {
-    if (this.#closed || this.#remaining === 0 || !this.#matcher(s)) return -1;
-    this.#remaining--;
-    if (this.#remaining === 0) this.#registry.retire(this);
-    this.#inFlight++;
-    return this.#nextStream++;
+    if (this.#closed || !this.#matcher(s)) return -1;
+    const stream = this.#quota.take();
+    if (this.#quota.exhausted) this.#registry.retire(this);
+    // The limit was reached in another thread: this part ends once nothing is in flight anywhere.
+    if (stream < 0 && this.#quota.finished) this.close();
+    return stream;
   }
 
   /** Queues a request's init, with its headers when the tap extracts them (`extractHeaders`). */
@@ -102,13 +113,12 @@ export class OpenTap {
   flush(): void {
     this.#flushPending = false;
     if (this.#out.length === 0) return;
-    if (!this.#sink.push(this.#out.take())) this.close(new SlowTapClientError(this.#inFlight));
+    if (!this.#sink.push(this.#out.take())) this.close(new SlowTapClientError(this.#quota.inFlight));
   }
 
   /** A request this tap took has ended (its last event sent): the tap ends after its last one at the limit. */
   requestEnded(): void {
-    this.#inFlight--;
-    if (this.#remaining === 0 && this.#inFlight === 0) this.close();
+    if (this.#quota.ended()) this.close();
   }
 
   /** Ends the tap (the client went away, the proxy stops, or `err`). */
@@ -143,9 +153,12 @@ export class TapRegistry {
     return this.#taps.length;
   }
 
-  /** Opens a tap; throws InvalidTapError for a request it cannot serve. */
-  open(req: tap.ObserveRequest, sink: TapSink): OpenTap {
-    const t = new OpenTap(this, this.#nextBase++, req, sink, this.#batching);
+  /**
+   * Opens a tap; throws InvalidTapError for a request it cannot serve. `part`: this thread's part of a tap opened
+   * in another (its base and shared quota).
+   */
+  open(req: tap.ObserveRequest, sink: TapSink, part?: { readonly base: number; readonly quota: TapQuota }): OpenTap {
+    const t = new OpenTap(this, part ? part.base : this.#nextBase++, req, sink, this.#batching, part?.quota);
     // Copy on write: a request being matched keeps iterating the list it started with.
     this.#taps = [...this.#taps, t];
     return t;

@@ -12,12 +12,12 @@ import { detectTls } from '../tls/detect.ts';
 import { asPriorKnowledgeH2 } from '../tls/h2-prior-knowledge.ts';
 import { GRPC_INVALID_ARGUMENT, GRPC_UNIMPLEMENTED, TapError, UnauthorizedTapClientError } from './errors.ts';
 import { unframeOne } from './grpc-frames.ts';
-import type { OpenTap, TapRegistry } from './registry.ts';
+import type { TapHandle, TapOpener } from './registry.ts';
 
 export const OBSERVE_PATH = '/io.linkerd.proxy.tap.Tap/Observe';
 
 export interface TapServerOptions {
-  readonly registry: TapRegistry;
+  readonly registry: TapOpener;
   /** The tap controller's identity (LINKERD2_PROXY_TAP_SVC_NAME). */
   readonly permittedId: string;
   /** Meshed mode's TLS; undefined in plaintext mode (loopback clients only). */
@@ -44,7 +44,7 @@ function isLoopback(ip: string | undefined): boolean {
 export function createTapServer(o: TapServerOptions): TapServer {
   const maxBuffered = o.maxBufferedBytes ?? 256 * 1024;
   const servers = new Set<Http2Server>();
-  const open = new Set<OpenTap>();
+  const open = new Set<TapHandle>();
 
   const serve = (socket: Socket, auth: Auth) => {
     const h2 = createH2();
@@ -91,7 +91,7 @@ export function createTapServer(o: TapServerOptions): TapServer {
 
   const observe = (stream: ServerHttp2Stream, req: tapProto.ObserveRequest, peer: string) => {
     let ending: TapError | undefined;
-    let t: OpenTap;
+    let t: TapHandle;
     try {
       t = o.registry.open(req, {
         push: (events) => {
