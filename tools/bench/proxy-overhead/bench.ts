@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '16' },
     'payload-size': { type: 'string', default: '1024' },
     'max-seconds': { type: 'string', default: '10' },
+    // Rounds of the max-throughput phase, paths interleaved in each; the figures are the rounds' medians.
+    'max-runs': { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     // Results file: a name under tools/bench/results or an absolute path (a trial run can keep the figures).
     out: { type: 'string', default: 'proxy-overhead.json' },
@@ -561,6 +563,7 @@ function reportCores(
   result: object,
   cpuOf: (pair: PairName) => { outbound: number; inbound: number },
   max: Record<string, number>,
+  maxRuns: Record<string, number[]>,
   peakRss: PerProxy,
   peakAnon: PerProxy,
   idleAnon: PerProxy,
@@ -575,12 +578,20 @@ function reportCores(
   });
   const one = side('mesh');
   const two = side('meshCores');
-  const cores = { one, two, maxThroughputTwoOverOne: round(two.maxThroughputQps / one.maxThroughputQps), loadAverage: readFileSync('/proc/loadavg', 'utf8').trim() };
+  // Per round (the two paths' windows back to back), so a change in the machine's load between rounds cancels out.
+  const perRound = (maxRuns['meshed-cores2'] ?? []).map((q, i) => round(q / (maxRuns['meshed']?.[i] ?? NaN)));
+  const cores = {
+    one,
+    two,
+    maxThroughputTwoOverOne: round(two.maxThroughputQps / one.maxThroughputQps),
+    maxThroughputTwoOverOnePerRound: perRound,
+    loadAverage: readFileSync('/proc/loadavg', 'utf8').trim(),
+  };
   Object.assign(result, { cores });
   const f = (x: typeof one) =>
     `max ${x.maxThroughputQps} rps (${x.maxThroughputRatioToDirect}x of direct), CPU ${x.cpuMicrosPerRequest.outbound}/${x.cpuMicrosPerRequest.inbound} us/req, ` +
     `RSS ${x.peakRssMiB.outbound}/${x.peakRssMiB.inbound} MiB (private ${x.peakRssAnonMiB.outbound}/${x.peakRssAnonMiB.inbound}, idle ${x.idleRssAnonMiB.outbound}/${x.idleRssAnonMiB.inbound})`;
-  return `cores: meshed 1 core ${f(one)}; 2 cores ${f(two)}; max 2/1 x${cores.maxThroughputTwoOverOne}; `;
+  return `cores: meshed 1 core ${f(one)}; 2 cores ${f(two)}; max 2/1 x${cores.maxThroughputTwoOverOne} (per round ${perRound.join(', ')}); `;
 }
 
 /** The sum of a counter's series in a proxy's /metrics (from inside its namespace); NaN when unreadable. */
@@ -787,8 +798,10 @@ async function main(): Promise<void> {
     }
     clearInterval(sampler);
 
-    const max: Record<string, number> = {};
-    for (const p of measured) max[p.name] = (await runFortio(p, 0, Number(args['max-seconds']))).qps;
+    const maxRuns: Record<string, number[]> = {};
+    for (let pass = 0; pass < Number(args['max-runs']); pass++)
+      for (const p of measured) (maxRuns[p.name] ??= []).push((await runFortio(p, 0, Number(args['max-seconds']))).qps);
+    const max: Record<string, number> = Object.fromEntries(Object.entries(maxRuns).map(([name, qps]) => [name, median(qps)]));
 
     const pct = ['p50', 'p90', 'p99', 'p99.9'];
     const medians = Object.fromEntries(PATHS.map((p) => [p.name, Object.fromEntries(pct.map((k) => [k, round(median(samples[p.name].map((s) => s.percentilesMs[k] ?? 0)))]))])) as Record<
@@ -830,6 +843,7 @@ async function main(): Promise<void> {
       // process_event_loop_delay_seconds; null for a proxy without it (a floor script).
       eventLoopDelay: perPair((pair) => ({ outbound: loopDelaySummary(loop[pair].outbound), inbound: loopDelaySummary(loop[pair].inbound) })),
       maxThroughputQps: max,
+      maxThroughputQpsRounds: maxRuns,
       maxThroughputRatioToDirect: Object.fromEntries(PATHS.filter((p) => p.name !== 'direct').map((p) => [p.name, ratio(p.name)])) as Record<Exclude<PathName, 'direct'>, number>,
       // Every pair's figures side by side: our plaintext and meshed pairs, linkerd2-proxy, and the two floors.
       pairs: perPair((pair) => ({
@@ -891,7 +905,7 @@ async function main(): Promise<void> {
       }
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
     Object.assign(result, { goalsMissed: misses, loadAverage: load, loadAverageAtStart: loadAtStart });
-    const variantsText = reportVariants(result, samples, pathCpu) + (args.cores ? reportCores(result, cpuOf, max, peakRss, peakAnon, idleAnon) : '');
+    const variantsText = reportVariants(result, samples, pathCpu) + (args.cores ? reportCores(result, cpuOf, max, maxRuns, peakRss, peakAnon, idleAnon) : '');
     const json = JSON.stringify(result, null, 2) + '\n';
     try {
       writeFileSync(outFile, json);
