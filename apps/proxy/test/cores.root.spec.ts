@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from './harness.ts';
 import { client, metricsOf, NODE, removePods, startApp, startProxy, stop, twoPods, type Pod } from './netns.ts';
 
-const CLIENT = fileURLToPath(new URL('./fixtures/app-client.ts', import.meta.url));
+const TAP = fileURLToPath(new URL('./fixtures/tap-observe.ts', import.meta.url));
 const CORES = { LINKERD2_PROXY_CORES: '2', TRELLIS_PROXY_WORKER_THREADS: 'true', LINKERD2_PROXY_TAP_SVC_NAME: 'tap.trellis-viz.serviceaccount.identity.trellis.cluster.local' };
 
 let pods: { client: Pod; server: Pod };
@@ -38,9 +38,9 @@ afterAll(async () => {
 const srv = () => pods.server.ip;
 const accepts = (m: string, thread: number) => sample(m, 'trellis_proxy_thread_accepts_total', `thread="${thread}"`) ?? 0;
 
-/** The client app in its namespace, left running (for the tap, which must be open before the traffic). */
-function background(pod: Pod, ...args: string[]): { child: ChildProcess; opened: Promise<void>; result: Promise<Record<string, unknown>> } {
-  const child = spawn('ip', ['netns', 'exec', pod.ns, NODE, CLIENT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** The tap client in a namespace, left running: the tap must be open before the traffic. */
+function openTap(pod: Pod, ...args: string[]): { child: ChildProcess; opened: Promise<void>; result: Promise<Record<string, unknown>> } {
+  const child = spawn('ip', ['netns', 'exec', pod.ns, NODE, TAP, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let onOpen: () => void = () => undefined;
   const opened = new Promise<void>((resolve) => (onOpen = resolve));
@@ -78,7 +78,7 @@ describe('a proxy with LINKERD2_PROXY_CORES=2', () => {
 
   it('taps the requests of both threads in one Observe call, up to its limit', async () => {
     const n = 24;
-    const tap = background(pods.client, 'tap', '127.0.0.1', '4190', String(n));
+    const tap = openTap(pods.client, '127.0.0.1:4190', String(n));
     try {
       await tap.opened;
       const before = await metricsOf(pods.client);
@@ -100,7 +100,7 @@ describe('a proxy with LINKERD2_PROXY_CORES=2', () => {
     const slow = client<{ bodies: string[]; ms: number }>(pods.client, 'slow', srv(), '8080', '16');
     // Wait until all 16 are in flight on the client proxy (sixteen open connections to the server).
     await expect
-      .poll(async () => sample(await metricsOf(pods.client), 'tcp_open_connections', `direction="outbound",peer="src",target_addr="${srv()}:8080"`) ?? 0, { timeout: 15_000, interval: 100 })
+      .poll(async () => sample(await metricsOf(pods.client), 'tcp_open_connections', `direction="outbound",peer="src",target_addr="${srv()}:8080"`) ?? 0, { timeout: 30_000, interval: 100 })
       .toBe(16);
     const during = await metricsOf(pods.client);
     expect(accepts(during, 0) - accepts(before, 0)).toBeGreaterThan(0);
@@ -114,5 +114,5 @@ describe('a proxy with LINKERD2_PROXY_CORES=2', () => {
     const [code] = (await exited) as [number | null];
     expect(code).toBe(0);
     clientProxy = undefined;
-  }, 60_000);
+  }, 90_000);
 });
