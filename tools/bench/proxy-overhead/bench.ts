@@ -45,7 +45,10 @@ const { values: args } = parseArgs({
     bundle: { type: 'string', default: '' },
     // Extra V8/Node flags for the proxies, after the image's (e.g. --node-options=--max-semi-space-size=1)
     'node-options': { type: 'string', default: '' },
-    // Leave out the flags of the image's ENTRYPOINT (for before/after comparisons of them).
+    // Extra environment for our proxies, after the image's (e.g. --proxy-env=MALLOC_MMAP_THRESHOLD_=65536,A=b;
+    // NAME= leaves one of the image's out).
+    'proxy-env': { type: 'string', default: '' },
+    // Leave out the flags of the image's ENTRYPOINT and its ENV (for before/after comparisons of them).
     'no-image-flags': { type: 'boolean', default: false },
     // A directory for every child's output (proxies, control planes, fortio servers), one file per process.
     logs: { type: 'string', default: '' },
@@ -67,7 +70,32 @@ function imageNodeFlags(): string[] {
   const argv = line ? (JSON.parse(line.slice('ENTRYPOINT '.length)) as string[]) : [];
   return argv.slice(1, -1);
 }
+/**
+ * The environment the proxy image sets (its last stage's `ENV NAME=value` lines, such as glibc's malloc settings),
+ * less TRELLIS_NET_ADDON, which the bench points at the workspace's addon.
+ */
+function imageEnv(): Record<string, string> {
+  const lines = readFileSync(join(root, 'apps', 'proxy', 'Dockerfile'), 'utf8').split('\n');
+  const lastStage = lines.map((l) => l.startsWith('FROM ')).lastIndexOf(true);
+  const env: Record<string, string> = {};
+  for (const l of lines.slice(lastStage)) {
+    const m = /^ENV (\w+)=(\S*)$/.exec(l.trim());
+    if (m && m[1] !== 'TRELLIS_NET_ADDON') env[m[1] as string] = m[2] as string;
+  }
+  return env;
+}
 const proxyNodeFlags = [...(args['no-image-flags'] ? [] : imageNodeFlags()), ...(args['node-options'] ? args['node-options'].split(' ') : [])];
+const proxyEnv: Record<string, string> = Object.fromEntries(
+  Object.entries({
+    ...(args['no-image-flags'] ? {} : imageEnv()),
+    ...Object.fromEntries(
+      args['proxy-env']
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
+  }).filter(([, v]) => v !== ''),
+);
 const rate = Number(args.rate);
 const seconds = Number(args.seconds);
 const runs = Number(args.runs);
@@ -304,6 +332,7 @@ function startProxy(ns: string, ip: string, profileDir: string | undefined, mesh
       LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '2s',
       // --tap: the tap server on (port 4190), so the windows without a tap open measure it idle.
       ...(args.tap ? { LINKERD2_PROXY_TAP_SVC_NAME: TAP_ID } : {}),
+      ...proxyEnv,
     },
     /proxy listening/,
     2102,
@@ -825,7 +854,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'proxy-overhead',
       when: new Date().toISOString(),
-      settings: { rate, seconds, runs, connections: Number(connections), payloadBytes: Number(payload), proxyNodeFlags },
+      settings: { rate, seconds, runs, connections: Number(connections), payloadBytes: Number(payload), proxyNodeFlags, proxyEnv },
       latencyMsMedianOfRuns: medians,
       addedMs: Object.fromEntries(PATHS.filter((p) => p.name !== 'direct').map((p) => [p.name, added(p.name)])) as Record<Exclude<PathName, 'direct'>, Record<string, number>>,
       cpuMicrosPerRequest: cpuOf('plain'),
