@@ -6,7 +6,6 @@
 # TRELLIS_NODE_RUNTIME=agent runs the pods as processes in network namespaces instead (no images to build).
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 [ "$(id -u)" = 0 ] || { say "the demo needs root (containers, a bridge, iptables)"; exit 1; }
-export TRELLIS_NODE_RUNTIME="${TRELLIS_NODE_RUNTIME:-kubelet}"
 say "building the Trellis components (esbuild bundles; the CLI runs from dist/apps/cli)"
 nx run-many -t build -p @trellis/identity @trellis/destination @trellis/proxy-injector @trellis/proxy @trellis/proxy-init @trellis/cli --output-style=static >/dev/null
 exec node tools/e2e/src/demo.ts --dir "${TRELLIS_CLUSTER_DIR:-/tmp/trellis-cluster}" "$@"

@@ -7,6 +7,7 @@ import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 import { podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { exec, kubectl, type Cluster, type Pod, pods } from './kube.ts';
 import { TRELLIS_NS } from './journey.ts';
+import { peerContainer } from './peer-container.ts';
 import { PEER_PORTS } from './peers/ports.ts';
 
 export const INTEROP_NS = 'interop';
@@ -18,13 +19,11 @@ const LINKERD_PROXY_IMAGE = 'cr.l5d.io/linkerd/proxy';
 
 export const interopIdentity = (w: Workload) => `${w}.${INTEROP_NS}.serviceaccount.identity.${TRELLIS_NS}.cluster.local`;
 
-const PEER = (file: string) => JSON.stringify([process.execPath, join(REPO_ROOT, 'tools/e2e/src/peers', file)]);
-
 function workload(w: Workload): string {
   const server = w.endsWith('-server');
   const annotations = w.startsWith('l-') ? `{config.linkerd.io/proxy-image: ${LINKERD_PROXY_IMAGE}, config.linkerd.io/proxy-version: edge-26.8.1}` : '{}';
   const container = server
-    ? `{name: app, image: busybox, command: ${PEER('server-main.ts')}, ports: [{name: http, containerPort: ${PEER_PORTS.http}}],
+    ? `{name: app, ${peerContainer('agent', 'server-main.ts')}, ports: [{name: http, containerPort: ${PEER_PORTS.http}}],
          readinessProbe: {httpGet: {path: /ready, port: ${PEER_PORTS.http}}, periodSeconds: 2}}`
     : `{name: app, image: busybox, command: [sleep, infinity]}`;
   const service = server

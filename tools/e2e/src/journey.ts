@@ -20,8 +20,8 @@ export const TRELLIS_CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
 const CERTS_CLI = join(REPO_ROOT, 'libs/pki/src/certs-cli.ts');
 const IMAGES_CLI = join(REPO_ROOT, 'tools/images/src/cli.ts');
 
-/** Who runs the node's pods: TRELLIS_NODE_RUNTIME=kubelet for the upstream kubelet with containerd. */
-export const NODE_RUNTIME: NodeRuntime = process.env['TRELLIS_NODE_RUNTIME'] === 'kubelet' ? 'kubelet' : 'agent';
+/** Who runs the node's pods: the upstream kubelet with containerd, or TRELLIS_NODE_RUNTIME=agent for the node agent. */
+export const NODE_RUNTIME: NodeRuntime = process.env['TRELLIS_NODE_RUNTIME'] === 'agent' ? 'agent' : 'kubelet';
 
 /** Named steps with their durations, printed as they finish and summed up at the end. */
 export class Phases {
@@ -65,13 +65,13 @@ export async function startCluster(dir: string, waitMs: number, log: (line: stri
 }
 
 /**
- * On a kubelet node, pods run images: every component image, the demo's and the upstream Prometheus the viz chart
- * runs, built by tools/images (bundles, the local base, buildah; Prometheus from its pinned binary), imported into the
+ * On a kubelet node, pods run images: every component image, the demo's, the e2e peers' and the upstream Prometheus
+ * the viz chart runs, built by tools/images (bundles, the local base, buildah; Prometheus from its pinned binary), imported into the
  * node's containerd. Resolves with the references loaded (none on the agent).
  */
 export async function loadNodeImages(cluster: Cluster): Promise<string[]> {
   if ((await readState(cluster.dir))?.runtime !== 'kubelet') return [];
-  const out = await exec(process.execPath, [IMAGES_CLI, '--all', '--demo', '--upstream', '--smoke=false'], { cwd: REPO_ROOT });
+  const out = await exec(process.execPath, [IMAGES_CLI, '--all', '--demo', '--peers', '--upstream', '--smoke=false'], { cwd: REPO_ROOT });
   // The <version> tags only: the <version>-<sha> twins name the same images.
   const refs = out.split('\n').filter((r) => r && !/-[0-9a-f]{7}$/.test(r));
   await loadImages(runtimePaths(cluster.dir, NODE_NAME).socket, refs.map((r) => ({ source: r, names: [r] })));

@@ -9,22 +9,21 @@
 // ingress configured with one upstream would: only a proxy that routes by the request's name (ingress mode) gets a
 // web page out of it. The unmeshed client is this host, which reaches pod addresses on the node's bridge.
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { expect } from 'vitest';
-import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
+import type { NodeRuntime } from '@trellis/cluster/src/control-plane.ts';
 import { DEMO_NS, PROXY_CONTAINER, TRELLIS_NS } from '../src/journey.ts';
+import { clusterRuntime, peerContainer } from '../src/peer-container.ts';
 import { httpGet, kubectl, kubectlInput, pods, until, type Cluster, type Pod } from '../src/kube.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
 
 export const INGRESS_NS = 'ingress';
 const MINUTE = 60_000;
 const say = (line: string) => console.log(`[e2e] ${line}`);
-const PEER = (file: string) => JSON.stringify([process.execPath, join(REPO_ROOT, 'tools/e2e/src/peers', file)]);
 const id = (sa: string, ns: string) => `${sa}.${ns}.serviceaccount.identity.${TRELLIS_NS}.cluster.local`;
 const WEB_HOST = `web-svc.${DEMO_NS}.svc.cluster.local`;
 const ECHO_HOST = `echo.${INGRESS_NS}.svc.cluster.local:8080`;
 
-function manifests(): string {
+function manifests(runtime: NodeRuntime): string {
   return `apiVersion: v1
 kind: Namespace
 metadata: {name: ${INGRESS_NS}, annotations: {linkerd.io/inject: enabled}}
@@ -44,7 +43,7 @@ spec:
     spec:
       serviceAccountName: ingress
       containers:
-      - {name: app, image: busybox, command: ${PEER('forwarder-main.ts')}, env: [{name: FORWARD_TO, value: "voting-svc.${DEMO_NS}.svc.cluster.local:8080"}],
+      - {name: app, ${peerContainer(runtime, 'forwarder-main.ts')}, env: [{name: FORWARD_TO, value: "voting-svc.${DEMO_NS}.svc.cluster.local:8080"}],
          ports: [{name: http, containerPort: 8080}], readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 2}}
 ---
 apiVersion: v1
@@ -62,7 +61,7 @@ spec:
     spec:
       serviceAccountName: echo
       containers:
-      - {name: app, image: busybox, command: ${PEER('server-main.ts')}, ports: [{name: http, containerPort: 8080}],
+      - {name: app, ${peerContainer(runtime, 'server-main.ts')}, ports: [{name: http, containerPort: 8080}],
          readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 2}}
 ---
 apiVersion: v1
@@ -99,7 +98,7 @@ const proxyMetrics = async (p: Pod) => parseMetrics((await httpGet(`http://${p.s
 
 /** The ingress and echo workloads Ready, each with its proxy; the ingress proxy told it runs in ingress mode. */
 export async function ingressReadyCase(cluster: Cluster): Promise<Pod> {
-  await kubectlInput(cluster, manifests(), 'apply', '-f', '-');
+  await kubectlInput(cluster, manifests(await clusterRuntime(cluster.dir)), 'apply', '-f', '-');
   const ready = (p: Pod) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
   await until(cluster, `ingress and echo pods Ready in ${INGRESS_NS}`, async () => {
     const all = (await pods(cluster, INGRESS_NS)).filter((p) => !p.metadata.deletionTimestamp);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
 import { down } from '@trellis/cluster/src/control-plane.ts';
 import { type Cluster } from '../src/kube.ts';
-import { Phases, TRELLIS_CLI, startCluster } from '../src/journey.ts';
+import { Phases, TRELLIS_CLI, loadNodeImages, startCluster } from '../src/journey.ts';
 import { installCheckCase } from './viz-cli.cases.ts';
 
 const NODE_WAIT_MS = 15 * 60_000;
@@ -26,6 +26,7 @@ afterAll(async () => {
 describe('trellis install on a fresh cluster', () => {
   it('installs with trellis install | kubectl apply -f - and passes trellis check', async () => {
     cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[install] cluster: ${l}`)));
+    await phases.run('images built and loaded', () => loadNodeImages(cluster));
     const check = await phases.run('trellis install, then trellis check', () => installCheckCase(cluster, TRELLIS_CLI));
     expect(check).toContain('√');
   }, NODE_WAIT_MS + 8 * MINUTE);

@@ -11,6 +11,7 @@ import { buildDemoImages, demoVersion } from './demo.ts';
 import { StepFailedError, must } from './exec.ts';
 import { IMAGES, imageSpec, type BaseFlavor } from './images.ts';
 import { pushTarget, registryHost, remoteRef, selectApps, tagsFor } from './plan.ts';
+import { buildPeersImage } from './peers.ts';
 import { smoke } from './smoke.ts';
 import { buildUpstreamImages } from './upstream.ts';
 
@@ -33,6 +34,7 @@ try {
       'rebuild-base': { type: 'boolean', description: 'assemble the local base again even if it exists', default: false },
       bundle: { type: 'boolean', description: 'run the esbuild bundles first (nx run-many -t build)', default: true },
       demo: { type: 'boolean', description: 'also build the demo app\'s images (trellis/demo-<app>, tools/demo/Dockerfile); never pushed', default: false },
+      peers: { type: 'boolean', description: 'also build the end-to-end tests\' peer apps (trellis/e2e-peers, tools/e2e/src/peers); never pushed', default: false },
       upstream: { type: 'boolean', description: 'also build the upstream servers the charts run (prom/prometheus) from the binaries tools/bin pins, for a node no registry serves; never pushed', default: false },
       smoke: { type: 'boolean', description: 'run every built image once (--version and its own checks)', default: true },
       isolation: { type: 'string', description: 'buildah isolation for RUN steps and smoke runs (env BUILDAH_ISOLATION)', value: 'KIND', default: process.env['BUILDAH_ISOLATION'] ?? 'chroot' },
@@ -58,7 +60,7 @@ try {
       process.stdout.write(`${JSON.stringify(apps)}\n`);
       return;
     }
-    if (apps.length === 0 && !values['demo'] && !values['upstream']) {
+    if (apps.length === 0 && !values['demo'] && !values['upstream'] && !values['peers']) {
       say(`no image is affected between ${str('base')} and ${str('head')}; nothing to build`);
       return;
     }
@@ -72,7 +74,7 @@ try {
     if (!str('base-image')) {
       const nodeBinary = join(REPO_ROOT, 'node_modules/node/bin/node');
       const nodeVersion = (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/node/package.json'), 'utf8')) as { version: string }).version;
-      for (const flavor of new Set([...apps.map((a) => imageSpec(a).base), ...(values['demo'] ? ['node' as const] : [])])) {
+      for (const flavor of new Set([...apps.map((a) => imageSpec(a).base), ...(values['demo'] || values['peers'] ? ['node' as const] : [])])) {
         const base = await ensureBase(flavor, nodeBinary, nodeVersion, values['rebuild-base'] as boolean);
         say(`${base.built ? 'assembled' : 'reusing'} base ${base.ref}`);
         bases.set(flavor, base.ref);
@@ -102,6 +104,13 @@ try {
       const version = await demoVersion(REPO_ROOT);
       local.push(...(await buildDemoImages({ repoRoot: REPO_ROOT, baseImage: str('base-image') || (bases.get('node') as string), version, commit, isolation })));
       say(`built ${local.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    }
+
+    if (values['peers']) {
+      const t0 = Date.now();
+      const ref = await buildPeersImage({ repoRoot: REPO_ROOT, baseImage: str('base-image') || (bases.get('node') as string), version: VERSION });
+      say(`built ${ref} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      local.push(ref);
     }
 
     if (values['upstream']) {

@@ -1,0 +1,44 @@
+// The end-to-end tests' peer apps as one image (trellis/e2e-peers), so a kubelet node runs them as it runs the demo:
+// each tools/e2e/src/peers/*-main.ts bundled by esbuild into /app/<name>.js on the Node base, user 65534. A pod
+// picks its program with `command: [node, /app/<name>.js]`. Never pushed.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { must } from './exec.ts';
+
+export const peersRef = (version: string) => `trellis/e2e-peers:${version}`;
+
+/** Builds trellis/e2e-peers:<version> from the Node base; returns its reference. */
+export async function buildPeersImage(o: { repoRoot: string; baseImage: string; version: string }): Promise<string> {
+  const src = join(o.repoRoot, 'tools/e2e/src/peers');
+  const mains = (await readdir(src)).filter((f) => f.endsWith('-main.ts'));
+  const out = await mkdtemp(join(tmpdir(), 'trellis-image-peers-'));
+  const ref = peersRef(o.version);
+  try {
+    await build({
+      entryPoints: mains.map((m) => join(src, m)),
+      outdir: out,
+      bundle: true,
+      platform: 'node',
+      target: 'node24',
+      format: 'esm',
+      outExtension: { '.js': '.js' },
+      // CommonJS dependencies (grpc-js) call require(); an ES module has none unless given one.
+      banner: { js: "import { createRequire as __trellisRequire } from 'node:module'; const require = __trellisRequire(import.meta.url);" },
+      legalComments: 'none',
+      logLevel: 'error',
+    });
+    const ctr = (await must('buildah', ['from', o.baseImage])).trim();
+    try {
+      await must('buildah', ['copy', ctr, out, '/app']);
+      await must('buildah', ['config', '--user', '65534:65534', '--workingdir', '/app', '--entrypoint', '["node"]', '--cmd', '', '--label', 'org.opencontainers.image.description=Trellis e2e peer apps (tools/e2e/src/peers)', ctr]);
+      await must('buildah', ['commit', '--quiet', ctr, ref]);
+    } finally {
+      await must('buildah', ['rm', ctr]).catch(() => undefined);
+    }
+    return ref;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
