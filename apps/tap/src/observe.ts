@@ -1,7 +1,8 @@
 // One tap request fanned out to the proxies of its pods: Observe on each pod's control port, the streams merged
 // into one, each event completed with the pods on both sides, at most max_rps requests a second overall and at
 // most `limit` requests in all. The pod's own proxy carries the connection over mTLS as the tap identity, as in
-// Linkerd; a proxy that cannot be reached or refuses ends only its own stream.
+// Linkerd; a proxy that cannot be reached or refuses ends only its own stream. `onOpen` tells when the first proxy
+// has answered (its response headers), so the caller can still fail the whole request while none has.
 import * as grpc from '@grpc/grpc-js';
 import { ipAddressToString, TapClient, type tap } from '@trellis/proto';
 import type { MeshedPod } from './pods.ts';
@@ -17,6 +18,8 @@ export interface ObserveOptions {
   readonly limit: number;
   readonly peerByIp: (ip: string) => Promise<Readonly<Record<string, string>> | undefined>;
   readonly onEvent: (e: tap.TapEvent) => void;
+  /** Once, when the first proxy answers the Observe call. */
+  readonly onOpen: () => void;
   readonly onPodError: (pod: MeshedPod, err: grpc.ServiceError) => void;
   readonly onEnd: () => void;
 }
@@ -26,6 +29,12 @@ export function observePods(o: ObserveOptions): () => void {
   const rate = new RateLimit(o.maxRps);
   const taken = new Set<string>();
   let shown = 0;
+  let isOpen = false;
+  const opened = () => {
+    if (isOpen) return;
+    isOpen = true;
+    o.onOpen();
+  };
   let open = o.pods.length;
   const calls: grpc.ClientReadableStream<tap.TapEvent>[] = [];
   const clients: InstanceType<typeof TapClient>[] = [];
@@ -51,6 +60,7 @@ export function observePods(o: ObserveOptions): () => void {
     clients.push(client);
     const call = client.observe(request);
     calls.push(call);
+    call.once('metadata', opened);
     // Events of one pod are enriched in order: the peer lookups of an event finish before the next one's.
     let chain = Promise.resolve();
     call.on('data', (e: tap.TapEvent) => {

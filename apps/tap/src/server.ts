@@ -23,10 +23,18 @@ export interface TapApiDeps {
   readonly tls: { readonly cert: string; readonly key: string };
   /** Counts taps by outcome (ok, forbidden, not_found, ...). */
   readonly count: (outcome: string) => void;
+  /** How long to wait for a first proxy's answer before starting the response (tests shorten it). */
+  readonly headersWaitMs?: number;
 }
 
 const PREFIX = `/apis/${TAP_GROUP}/${TAP_VERSION}`;
 const DEFAULT_MAX_RPS = 100;
+/** How long a tap waits for a first proxy to answer before it starts the response anyway. */
+const HEADERS_WAIT_MS = 5_000;
+
+function describeTarget(t: TapTarget): string {
+  return t.resource === 'namespaces' ? `namespace ${t.namespace}` : `${t.resource}/${t.name} in namespace ${t.namespace}`;
+}
 
 function resourceList() {
   return {
@@ -93,8 +101,19 @@ export function buildServer(deps: TapApiDeps, log: Logger): FastifyInstance {
       deps.count('ok');
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-      res.flushHeaders();
+      // The response starts once a proxy has answered (or after HEADERS_WAIT_MS): until then, the request can still
+      // fail as a whole, with a Status the CLI shows, when no proxy can be tapped.
+      let started = false;
+      const start = () => {
+        if (started) return;
+        started = true;
+        clearTimeout(wait);
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+        res.flushHeaders();
+      };
+      const wait = setTimeout(() => res.destroyed || start(), deps.headersWaitMs ?? HEADERS_WAIT_MS);
+      const failures: string[] = [];
+      const what = describeTarget(target);
       cancel = observePods({
         pods,
         tapPort: deps.tapPort,
@@ -103,9 +122,34 @@ export function buildServer(deps: TapApiDeps, log: Logger): FastifyInstance {
         maxRps,
         limit,
         peerByIp: deps.peerByIp,
-        onEvent: (e) => res.write(JSON.stringify(tap.TapEvent.toJSON(e)) + '\n'),
-        onPodError: (pod, err) => log.warn({ pod: `${pod.namespace}/${pod.name}`, code: err.code, err: err.details }, 'tap of a pod failed'),
-        onEnd: () => res.end(),
+        onOpen: start,
+        onEvent: (e) => {
+          start();
+          res.write(JSON.stringify(tap.TapEvent.toJSON(e)) + '\n');
+        },
+        onPodError: (pod, err) => {
+          // grpc-js ends connection errors with an empty "Resolution note:".
+          failures.push(`${pod.name}: ${(err.details || err.message).replace(/\s*Resolution note:\s*$/, '')}`);
+          log.warn({ pod: `${pod.namespace}/${pod.name}`, code: err.code, err: err.details }, 'tap of a pod failed');
+        },
+        onEnd: () => {
+          clearTimeout(wait);
+          if (res.destroyed) return;
+          if (failures.length < pods.length) {
+            start();
+            res.end();
+            return;
+          }
+          const e = new TapApiError(503, 'ServiceUnavailable', `cannot tap ${what}: the proxy of ${pods.length === 1 ? 'its pod' : `each of its ${pods.length} pods`} failed on the tap port ${deps.tapPort} (${failures.join('; ')})`);
+          if (!started) {
+            started = true;
+            res.writeHead(e.status, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(statusBody(e)));
+          } else {
+            // Events were already under way: the last line is the Status (no TapEvent has a kind) the CLI reports.
+            res.end(JSON.stringify(statusBody(e)) + '\n');
+          }
+        },
       });
       req.raw.socket.once('close', () => cancel?.());
     } catch (err) {

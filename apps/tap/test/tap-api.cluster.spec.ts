@@ -67,12 +67,16 @@ beforeAll(async () => {
   if (cli.kind !== 'run') throw new Error('unexpected command line');
   api = await startTapApi(tapApiConfig(cli), { log: createLogger({ name: 'test', level: 'fatal', format: 'json' }), registry: createRegistry(), kubeConfig: loadKubeConfig({ kubeconfig }) });
 
-  const pod = {
+  // Meshed pods of three Deployments: web's proxy has the tap identity; old's was started before viz was installed
+  // (no identity); gone's has it, but nothing answers on its address's tap port.
+  const tapIdentity = [{ name: 'LINKERD2_PROXY_TAP_SVC_NAME', value: `tap.${vizNs}.serviceaccount.identity.trellis.cluster.local` }];
+  const meshedPod = (name: string, deployment: string, env: { name: string; value: string }[]) => ({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'web-0', namespace: ns, labels: { app: 'web', 'linkerd.io/control-plane-ns': 'trellis', 'linkerd.io/proxy-deployment': 'web' } },
-    spec: { serviceAccountName: 'default', containers: [{ name: 'app', image: 'trellis/demo-web:0.1.0' }] },
-  };
+    metadata: { name, namespace: ns, labels: { app: deployment, 'linkerd.io/control-plane-ns': 'trellis', 'linkerd.io/proxy-deployment': deployment } },
+    spec: { serviceAccountName: 'default', containers: [{ name: 'app', image: 'trellis/demo-web:0.1.0' }, { name: 'linkerd-proxy', image: 'trellis/proxy:0.1.0', env }] },
+  });
+  const pods = [meshedPod('web-0', 'web', tapIdentity), meshedPod('old-0', 'old', []), meshedPod('old-1', 'old', []), meshedPod('gone-0', 'gone', tapIdentity)];
   const apiService = {
     apiVersion: 'apiregistration.k8s.io/v1',
     kind: 'APIService',
@@ -82,7 +86,7 @@ beforeAll(async () => {
   await kubectl(['create', 'namespace', ns]);
   await kubectl(['create', 'namespace', vizNs]);
   await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-    pod,
+    ...pods,
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'trellis-tap', namespace: vizNs }, spec: { ports: [{ name: 'apiserver', port: 443, targetPort: api.api.port }] } },
     { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'trellis-tap', namespace: vizNs }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'apiserver', port: api.api.port }] }] },
   ] }));
@@ -98,7 +102,10 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 1000));
   }
   // No node runs the pod: its status is what a kubelet would report (running, on the stand-in proxy's address).
-  await kubectl(['-n', ns, 'patch', 'pod', 'web-0', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }] } })]);
+  // gone-0's (and old's) address is another loopback one, where the stand-in proxy does not listen.
+  for (const [name, ip] of [['web-0', '127.0.0.1'], ['old-0', '127.0.0.3'], ['old-1', '127.0.0.3'], ['gone-0', '127.0.0.2']] as const) {
+    await kubectl(['-n', ns, 'patch', 'pod', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } })]);
+  }
   const deadline = Date.now() + 60_000;
   let available = '';
   while (available !== 'True') {
@@ -116,6 +123,16 @@ afterAll(async () => {
   await api?.close();
   proxy?.close();
 });
+
+/** `trellis viz ...` as alice, to its exit: code, stdout, stderr. */
+function trellisExit(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cli = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args, '--kubeconfig', kubeconfig, '--as', 'alice', '-n', ns], { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 const TAP_PATH = `/apis/tap.linkerd.io/v1alpha1/watch/namespaces/${ns}/deployments/web/tap`;
 
@@ -182,6 +199,27 @@ describe('tap API through the aggregation layer', () => {
     console.log(`trellis viz top deploy/web (plain):\n${top}`);
     expect(top).toContain('Source       Destination  Method  Path       Count  Best   Worst  Last   Success Rate');
     expect(top).toMatch(/10\.244\.0\.10\s+web-0\s+POST\s+\/api\/vote\s+3\s+1\.3ms\s+1\.3ms\s+1\.3ms\s+100\.00%/);
+  });
+
+  it('answers 404 naming the pods whose proxies lack the tap identity and what to do; the CLI prints it and fails', async () => {
+    const err = await kubectl(['get', '--raw', `/apis/tap.linkerd.io/v1alpha1/watch/namespaces/${ns}/deployments/old/tap`]).then(
+      () => '',
+      (e: Error & { stderr?: string }) => e.stderr ?? '',
+    );
+    const message = `no pods to tap for deployments/old in namespace ${ns}: 2 meshed pods found with tap not enabled (old-0, old-1): their proxies were started without LINKERD2_PROXY_TAP_SVC_NAME, so they serve no taps; restart them (kubectl rollout restart) so that the viz extension's tap injector gives the new pods the tap identity`;
+    expect(err).toContain(message);
+    for (const command of ['tap', 'top']) {
+      const r = await trellisExit(['viz', command, 'deploy/old']);
+      expect(r).toEqual({ code: 1, stdout: '', stderr: `trellis viz ${command}: ${message}\n` });
+    }
+  });
+
+  it('fails the tap, and the CLI, when the proxy of every pod fails on the tap port, naming the pod and the error', async () => {
+    const r = await trellisExit(['viz', 'tap', 'deploy/gone']);
+    console.log(`trellis viz tap deploy/gone: exit ${r.code}\n${r.stderr}`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^trellis viz tap: cannot tap deployments/gone in namespace ${ns}: the proxy of its pod failed on the tap port ${proxy.port} \\(gone-0: .*ECONNREFUSED`));
   });
 
   it('answers a target with no meshed pods with 404 and says why', async () => {

@@ -80,7 +80,14 @@ export async function registerTapApi(o: { kubeconfig: string; ns: string; vizNs:
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web-0', namespace: o.ns, labels: { app: 'web', 'linkerd.io/control-plane-ns': 'trellis', 'linkerd.io/proxy-deployment': 'web' } },
-      spec: { serviceAccountName: 'default', containers: [{ name: 'app', image: 'trellis/demo-web:0.1.0' }] },
+      // Its proxy holds the tap identity (the tap injector's LINKERD2_PROXY_TAP_SVC_NAME): the tap API taps only such pods.
+      spec: {
+        serviceAccountName: 'default',
+        containers: [
+          { name: 'app', image: 'trellis/demo-web:0.1.0' },
+          { name: 'linkerd-proxy', image: 'trellis/proxy:0.1.0', env: [{ name: 'LINKERD2_PROXY_TAP_SVC_NAME', value: `tap.${o.vizNs}.serviceaccount.identity.trellis.cluster.local` }] },
+        ],
+      },
     };
     await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
       pod,

@@ -179,23 +179,40 @@ Shared by the bundled Prometheus and the PodMonitor. (list $root "sourceLabelsKe
   regex: __tmp_pod_label_(.+)
 {{- end -}}
 
-{{/* The tap APIService's serving certificate: from values, else the installed Secret's, else a new self-signed one. */}}
-{{- define "viz.tapTls" -}}
-{{- $root := . -}}
-{{- $t := $root.Values.tap -}}
-{{- if and $t.crtPEM $t.keyPEM -}}
-crt: {{ $t.crtPEM | quote }}
-key: {{ $t.keyPEM | quote }}
+{{/*
+A serving certificate for the API server to call one of ours (the tap APIService, the tap injector's webhook): from
+values, else the installed Secret's, else a new self-signed one. (list $root $values "secret-name" "service-name")
+*/}}
+{{- define "viz.servingTls" -}}
+{{- $root := index . 0 -}}{{- $v := index . 1 -}}{{- $secret := index . 2 -}}{{- $service := index . 3 -}}
+{{- if and $v.crtPEM $v.keyPEM -}}
+crt: {{ $v.crtPEM | quote }}
+key: {{ $v.keyPEM | quote }}
 {{- else -}}
-{{- $existing := lookup "v1" "Secret" $root.Release.Namespace "tap-k8s-tls" -}}
+{{- $existing := lookup "v1" "Secret" $root.Release.Namespace $secret -}}
 {{- if and $existing (index ($existing.data | default dict) "tls.crt") (index ($existing.data | default dict) "tls.key") -}}
 crt: {{ index $existing.data "tls.crt" | b64dec | quote }}
 key: {{ index $existing.data "tls.key" | b64dec | quote }}
 {{- else -}}
-{{- $host := printf "tap.%s.svc" $root.Release.Namespace -}}
+{{- $host := printf "%s.%s.svc" $service $root.Release.Namespace -}}
 {{- $cert := genSelfSignedCert $host (list) (list $host) 365 -}}
 crt: {{ $cert.Cert | quote }}
 key: {{ $cert.Key | quote }}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The tap APIService's serving certificate. */}}
+{{- define "viz.tapTls" -}}
+{{ include "viz.servingTls" (list . .Values.tap "tap-k8s-tls" "tap") }}
+{{- end -}}
+
+{{/* The tap injector webhook's serving certificate. */}}
+{{- define "viz.tapInjectorTls" -}}
+{{ include "viz.servingTls" (list . .Values.tapInjector "tap-injector-k8s-tls" "tap-injector") }}
+{{- end -}}
+
+{{/* Whether the tap injector is installed (it is served by the tap API's pod). */}}
+{{- define "viz.tapInjectorEnabled" -}}
+{{- if and .Values.tap.enabled .Values.tapInjector.enabled }}true{{ end -}}
 {{- end -}}

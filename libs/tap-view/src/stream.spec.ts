@@ -1,5 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { statusError, tapPath } from './stream.ts';
+import { tap } from '@trellis/proto';
+import { statusError, streamTap, tapPath } from './stream.ts';
 
 describe('tap request', () => {
   it('asks the tap API for the resource with the filters as query parameters', () => {
@@ -14,5 +18,26 @@ describe('tap request', () => {
     expect([forbidden.code, forbidden.message]).toEqual(['TRELLIS_ERR_TAP_FORBIDDEN', 'deployments.tap.linkerd.io "web" is forbidden: User "alice" cannot watch']);
     expect(statusError(404, JSON.stringify({ message: 'the server could not find the requested resource' })).message).toMatch(/install the viz extension/);
     expect(statusError(502, 'bad gateway')).toMatchObject({ code: 'TRELLIS_ERR_TAP_REFUSED', message: 'the tap API answered 502: bad gateway' });
+  });
+});
+
+describe('tap stream', () => {
+  it('delivers the events before a closing Status line, then fails with its message', async () => {
+    const event = tap.TapEvent.toJSON({ proxyDirection: 1, source: undefined, sourceMeta: undefined, destination: undefined, destinationMeta: undefined, routeMeta: undefined, event: undefined });
+    const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 503, reason: 'ServiceUnavailable', message: 'cannot tap deployments/web in namespace emojivoto: the proxy of its pod failed on the tap port 4190 (web-0: connect ECONNREFUSED)' };
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify(event)}\n${JSON.stringify(status)}\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({ clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+      const seen: tap.TapEvent[] = [];
+      await expect(streamTap(kc, { namespace: 'emojivoto', resource: 'deployments', name: 'web', maxRps: 1 }, (e) => seen.push(e))).rejects.toMatchObject({ code: 'TRELLIS_ERR_TAP_REFUSED', message: status.message });
+      expect(seen.map((e) => e.proxyDirection)).toEqual([1]);
+    } finally {
+      server.close();
+    }
   });
 });

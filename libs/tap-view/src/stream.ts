@@ -75,7 +75,13 @@ export async function streamTap(kc: KubeConfig, r: TapRequest, onEvent: (e: tap.
           if (!line) continue;
           let e: tap.TapEvent;
           try {
-            e = tap.TapEvent.fromJSON(JSON.parse(line));
+            const parsed = JSON.parse(line) as unknown;
+            // The tap API ends a stream whose every proxy failed with a Status line (a TapEvent has no kind).
+            if (typeof parsed === 'object' && parsed !== null && (parsed as { kind?: unknown }).kind === 'Status') {
+              req.destroy();
+              return reject(statusError((parsed as { code?: number }).code ?? 500, line));
+            }
+            e = tap.TapEvent.fromJSON(parsed);
           } catch (err) {
             req.destroy();
             return reject(new TapStreamError('TRELLIS_ERR_TAP_ANSWER', `the tap API sent a line that is not a TapEvent: ${(err as Error).message}`));

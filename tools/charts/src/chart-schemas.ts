@@ -205,6 +205,8 @@ export const VIZ_RULES: Record<string, SchemaRule> = {
   'dashboard.resources': replace(vizResources),
   'dashboard.allowedNetworks': replace({ type: 'array', items: { type: 'string', minLength: 1 } }),
   'dashboard.podAnnotations': replace(stringMap),
+  'tapInjector.failurePolicy': merge({ enum: ['Ignore', 'Fail'] }),
+  ...webhookRules('tapInjector', ['namespaceSelector', 'objectSelector']),
   'grafana.externalUrl': merge({ pattern: '^(https?://.+)?$' }),
   'podMonitor.labels': replace(stringMap),
   'podMonitor.scrapeInterval': merge(promDuration),
@@ -247,7 +249,12 @@ export function generateSchemas(): GeneratedSchema[] {
   for (const [chart, title, rules, defs] of [
     [CHARTS.controlPlane, 'Values of the trellis-control-plane chart', CONTROL_PLANE_RULES, definitions],
     [CHARTS.crds, 'Values of the trellis-crds chart', CRDS_RULES, undefined],
-    [CHARTS.viz, 'Values of the trellis-viz chart', VIZ_RULES, { quantityPair: definitions['quantityPair'] as JsonSchema, image: definitions['image'] as JsonSchema }],
+    [
+      CHARTS.viz,
+      'Values of the trellis-viz chart',
+      VIZ_RULES,
+      { quantityPair: definitions['quantityPair'] as JsonSchema, image: definitions['image'] as JsonSchema, labelSelector: definitions['labelSelector'] as JsonSchema },
+    ],
     [
       CHARTS.cni,
       'Values of the trellis-cni chart',

@@ -5,7 +5,7 @@ import { CHARTS, type RenderOptions } from '../src/helm.ts';
 
 export const VIZ_HA = join(CHARTS.viz, 'values-ha.yaml');
 export const VIZ_NAMESPACE = 'trellis-viz';
-/** A fixed tap APIService certificate: the chart would otherwise generate one per render. */
+/** A fixed tap APIService (and tap injector) certificate: the chart would otherwise generate one per render. */
 export const TAP_TLS = fileURLToPath(new URL('./fixtures/tap-tls.yaml', import.meta.url));
 
 export interface VizCase {

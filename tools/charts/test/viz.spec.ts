@@ -63,6 +63,38 @@ describe('trellis-viz: the default install', () => {
     expect(names(ofKind(await objects({ set: { 'tap.enabled': 'false' } }), 'Deployment'))).not.toContain('Deployment/tap');
   });
 
+  it("runs the tap injector in the tap API's pod, called after the control plane's injector and trusted by its own certificate", async () => {
+    const objs = await objects({});
+    const config = find(objs, 'MutatingWebhookConfiguration', 'trellis-tap-injector-webhook-config');
+    // The API server calls mutating webhooks in the order of their configurations' names.
+    expect(['trellis-proxy-injector-webhook-config', config.metadata.name].sort()).toEqual(['trellis-proxy-injector-webhook-config', 'trellis-tap-injector-webhook-config']);
+    const [hook] = config['webhooks'] as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- a rendered object
+    expect(hook).toMatchObject({
+      clientConfig: { service: { name: 'tap-injector', namespace: VIZ_NAMESPACE, path: '/' } },
+      failurePolicy: 'Ignore',
+      reinvocationPolicy: 'IfNeeded',
+      sideEffects: 'None',
+      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+    });
+    expect(hook?.['namespaceSelector'].matchExpressions).toEqual([
+      { key: 'config.linkerd.io/admission-webhooks', operator: 'NotIn', values: ['disabled'] },
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
+    ]);
+    const secret = find(objs, 'Secret', 'tap-injector-k8s-tls') as unknown as { data: Record<string, string> };
+    expect(hook?.['clientConfig'].caBundle).toBe(secret.data['tls.crt']);
+    expect(find(objs, 'Service', 'tap-injector')['spec']).toMatchObject({ ports: [{ name: 'tap-injector', port: 443, targetPort: 'tap-injector' }] });
+    const tap = container(find(objs, 'Deployment', 'tap'));
+    expect(tap.args).toEqual(expect.arrayContaining(['--injector-addr=:8443', `--tap-service-name=tap.${VIZ_NAMESPACE}.serviceaccount.identity.$(_l5d_ns).$(_l5d_trustdomain)`]));
+    // The API server reaches the webhook port through the tap pod's proxy: its Server admits every network, over TLS.
+    expect(find(objs, 'Server', 'tap-injector-webhook')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'tap' } }, port: 'tap-injector', proxyProtocol: 'TLS' });
+    expect(find(objs, 'AuthorizationPolicy', 'tap-injector')['spec']).toMatchObject({ targetRef: { kind: 'Server', name: 'tap-injector-webhook' }, requiredAuthenticationRefs: [{ kind: 'NetworkAuthentication', name: 'all-networks' }] });
+
+    const off = await objects({ set: { 'tapInjector.enabled': 'false' } });
+    expect(ofKind(off, 'MutatingWebhookConfiguration')).toEqual([]);
+    expect(names(off).filter((n) => n.includes('tap-injector'))).toEqual([]);
+    expect(container(find(off, 'Deployment', 'tap')).args.filter((a) => a.startsWith('--injector') || a.startsWith('--tap-service-name'))).toEqual([]);
+  });
+
   it('gives Prometheus a short retention, a size cap and a memory limit, and keeps its image at the pinned Prometheus release', async () => {
     const prom = container(find(await objects({}), 'Deployment', 'prometheus'));
     const pinned = /^PROMETHEUS_VERSION=(\S+)$/m.exec(await readFile(join(REPO_ROOT, 'tools/bin/versions.env'), 'utf8'))?.[1];
@@ -141,6 +173,7 @@ describe('trellis-viz: the default install', () => {
       'metrics-api <- NetworkAuthentication/metrics-api-networks',
       'metrics-api-admin <- NetworkAuthentication/all-networks',
       'prometheus-admin <- MeshTLSAuthentication/prometheus-clients',
+      'tap-injector-webhook <- NetworkAuthentication/all-networks',
       'web <- NetworkAuthentication/web-networks',
       'web-admin <- NetworkAuthentication/all-networks',
     ]);
