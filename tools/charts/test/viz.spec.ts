@@ -89,6 +89,10 @@ describe('trellis-viz: the default install', () => {
     expect(find(objs, 'Server', 'tap-injector-webhook')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'tap' } }, port: 'tap-injector', proxyProtocol: 'TLS' });
     expect(find(objs, 'AuthorizationPolicy', 'tap-injector')['spec']).toMatchObject({ targetRef: { kind: 'Server', name: 'tap-injector-webhook' }, requiredAuthenticationRefs: [{ kind: 'NetworkAuthentication', name: 'all-networks' }] });
 
+    // With failurePolicy Fail, its own namespace is left out: a tap pod must be creatable while none serves.
+    const fail = find(await objects({ set: { 'tapInjector.failurePolicy': 'Fail' } }), 'MutatingWebhookConfiguration', 'trellis-tap-injector-webhook-config');
+    expect((fail['webhooks'] as { namespaceSelector: { matchExpressions: unknown[] } }[])[0]?.namespaceSelector.matchExpressions.at(-1)).toEqual({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [VIZ_NAMESPACE] });
+
     const off = await objects({ set: { 'tapInjector.enabled': 'false' } });
     expect(ofKind(off, 'MutatingWebhookConfiguration')).toEqual([]);
     expect(names(off).filter((n) => n.includes('tap-injector'))).toEqual([]);
