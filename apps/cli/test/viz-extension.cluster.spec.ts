@@ -35,8 +35,8 @@ async function trellis(...argv: string[]): Promise<{ code: number; out: string; 
   return { code, out, err };
 }
 
-/** The tap API's serving certificate is generated anew by every render (helm's genSelfSignedCert): its bytes aside. */
-const sameRender = (text: string) => text.replace(/^(\s*(?:tls\.crt|tls\.key|caBundle|checksum\/tls): ).+$/gm, '$1<generated>');
+/** The tap API's and tap injector's serving certificates are generated anew by every render (helm's genSelfSignedCert): their bytes aside. */
+const sameRender = (text: string) => text.replace(/^(\s*(?:tls\.crt|tls\.key|caBundle|checksum\/(?:injector-)?tls): ).+$/gm, '$1<generated>');
 
 const helmTemplate = async (...args: string[]) => {
   const r = await run(HELM, ['template', 'trellis-viz', join(REPO, 'helm/trellis-viz'), '--namespace', 'trellis-viz', '--kube-version', KUBE_VERSION, ...args]);
