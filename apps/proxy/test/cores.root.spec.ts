@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from './harness.ts';
-import { client, metricsOf, NODE, removePods, startApp, startProxy, stop, twoPods, type Pod } from './netns.ts';
+import { client, metricsOf, NODE, startProxiedPair, stopProxiedPair, type Pod } from './netns.ts';
 
 const TAP = fileURLToPath(new URL('./fixtures/tap-observe.ts', import.meta.url));
 const CORES = { LINKERD2_PROXY_CORES: '2', TRELLIS_PROXY_WORKER_THREADS: 'true', LINKERD2_PROXY_TAP_SVC_NAME: 'tap.trellis-viz.serviceaccount.identity.trellis.cluster.local' };
@@ -18,22 +18,10 @@ let clientProxy: ChildProcess | undefined;
 let serverProxy: ChildProcess | undefined;
 
 beforeAll(async () => {
-  pods = await twoPods(89, { client: true, server: true });
-  try {
-    app = await startApp(pods.server);
-    serverProxy = await startProxy(pods.server, CORES);
-    clientProxy = await startProxy(pods.client, { ...CORES, LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '20s' });
-  } catch (err) {
-    await Promise.all([stop(app), stop(serverProxy), stop(clientProxy)]);
-    await removePods(pods.client, pods.server);
-    throw err;
-  }
+  ({ pods, app, serverProxy, clientProxy } = await startProxiedPair(89, { server: CORES, client: { ...CORES, LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '20s' } }));
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([stop(app), stop(serverProxy), stop(clientProxy)]);
-  await removePods(pods.client, pods.server);
-});
+afterAll(() => stopProxiedPair({ pods, app, serverProxy, clientProxy }));
 
 const srv = () => pods.server.ip;
 const accepts = (m: string, thread: number) => sample(m, 'trellis_proxy_thread_accepts_total', `thread="${thread}"`) ?? 0;

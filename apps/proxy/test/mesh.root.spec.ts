@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from './harness.ts';
-import { client, metricsOf, removePods, startApp, startProxy, stop, twoPods, type Pod } from './netns.ts';
+import { client, metricsOf, startProxiedPair, stopProxiedPair, type Pod } from './netns.ts';
 
 let pods: { client: Pod; server: Pod };
 let app: ChildProcess | undefined;
@@ -13,22 +13,10 @@ let clientProxy: ChildProcess | undefined;
 let serverProxy: ChildProcess | undefined;
 
 beforeAll(async () => {
-  pods = await twoPods(91, { client: true, server: true });
-  try {
-    app = await startApp(pods.server);
-    serverProxy = await startProxy(pods.server);
-    clientProxy = await startProxy(pods.client, { LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '10s' });
-  } catch (err) {
-    await Promise.all([stop(app), stop(serverProxy), stop(clientProxy)]);
-    await removePods(pods.client, pods.server);
-    throw err;
-  }
+  ({ pods, app, serverProxy, clientProxy } = await startProxiedPair(91, { client: { LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '10s' } }));
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([stop(app), stop(serverProxy), stop(clientProxy)]);
-  await removePods(pods.client, pods.server);
-});
+afterAll(() => stopProxiedPair({ pods, app, serverProxy, clientProxy }));
 
 const srv = () => pods.server.ip;
 

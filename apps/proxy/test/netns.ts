@@ -145,3 +145,30 @@ export async function capture(pod: Pod, file: string, filter: string): Promise<{
     },
   };
 }
+
+export interface ProxiedPair {
+  readonly pods: { client: Pod; server: Pod };
+  readonly app: ChildProcess | undefined;
+  readonly serverProxy: ChildProcess | undefined;
+  readonly clientProxy: ChildProcess | undefined;
+}
+
+/** Two meshed pods, the app behind the server's proxy and a proxy in each; what started is stopped if a step fails. */
+export async function startProxiedPair(subnet: number, env: { server?: Record<string, string>; client?: Record<string, string> } = {}): Promise<ProxiedPair> {
+  const pods = await twoPods(subnet, { client: true, server: true });
+  const started: { app?: ChildProcess; serverProxy?: ChildProcess; clientProxy?: ChildProcess } = {};
+  try {
+    started.app = await startApp(pods.server);
+    started.serverProxy = await startProxy(pods.server, env.server);
+    started.clientProxy = await startProxy(pods.client, env.client);
+    return { pods, app: started.app, serverProxy: started.serverProxy, clientProxy: started.clientProxy };
+  } catch (err) {
+    await stopProxiedPair({ pods, app: started.app, serverProxy: started.serverProxy, clientProxy: started.clientProxy });
+    throw err;
+  }
+}
+
+export async function stopProxiedPair(p: ProxiedPair): Promise<void> {
+  await Promise.all([stop(p.app), stop(p.serverProxy), stop(p.clientProxy)]);
+  await removePods(p.pods.client, p.pods.server);
+}

@@ -7,7 +7,8 @@
 //   await proxyUserCase(cluster);       // the process listening on the proxy's inbound port runs as uid 2102
 //   await proxyInitCase(cluster, cli);  // linkerd-init as the injector renders it by default (non-root, no privilege
 //                                       // escalation) writes its redirects under containerd
-//   await vizInClusterCase(cluster, cli); // viz's own meshed Prometheus scrapes every proxy; viz stat answers
+//   await vizInClusterCase(cluster, cli); // viz's own meshed Prometheus scrapes every proxy; viz stat answers; tap
+//                                         // refuses until the app restarts, then viz's tap injector enables it
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { DEMO_NS, PROXY_CONTAINER, TRELLIS_NS, demoPod } from '../src/journey.ts';
 import { exec, isReady, kubectl, kubectlInput, pods, portForward, until, type Cluster, type Pod } from '../src/kube.ts';
 import { normalizeSave } from '../src/nat.ts';
+import { tapReadyCase, tapWebCase } from './tap.cases.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 
 const say = (line: string) => console.log(`[node] ${line}`);
@@ -155,7 +157,8 @@ type Target = { labels: Record<string, string>; scrapeUrl: string; health: strin
 /**
  * `trellis viz install | kubectl apply -f -` on the node, with the chart's own Prometheus in a pod, meshed: it scrapes
  * every proxy's admin port through its proxy (mTLS, HTTP/2 between proxies), so every linkerd-proxy target is up
- * (before the admin port took mTLS, every one failed with 502), and `trellis viz stat` answers from it.
+ * (before the admin port took mTLS, every one failed with 502), and `trellis viz stat` answers from it. Then tap, as
+ * a user meets it after installing viz: refused with the reason until the app's pods restart, then streaming.
  */
 export async function vizInClusterCase(cluster: Cluster, cli: string): Promise<string> {
   const trellis = (...args: string[]) => exec(process.execPath, [cli, ...args, '--kubeconfig', cluster.kubeconfig]);
@@ -179,7 +182,20 @@ export async function vizInClusterCase(cluster: Cluster, cli: string): Promise<s
       const out = await trellis('-n', DEMO_NS, 'viz', 'stat', 'deploy');
       return /^voting\s+1\/1\s+\d+\.\d+%/m.test(out) && out;
     }, 3 * 60_000);
-    const lines = [`${targets.length} linkerd-proxy targets up: ${targets.map((t) => t.scrapeUrl).join(' ')}`, `trellis -n ${DEMO_NS} viz stat deploy:\n${stat}`];
+    // The seeds' order: viz after the app. The app's proxies have no tap identity yet; tap says so, and after a restart
+    // viz's tap injector has given the new pods the identity and tap streams their requests.
+    const refused = await trellis('-n', DEMO_NS, 'viz', 'tap', 'deploy/web').then((out) => `exit 0: ${out}`, (err: Error) => err.message);
+    expect(refused).toContain('tap not enabled');
+    await kubectl(cluster, '-n', DEMO_NS, 'rollout', 'restart', 'deploy');
+    await kubectl(cluster, '-n', DEMO_NS, 'rollout', 'status', 'deploy', '--timeout=180s');
+    await tapReadyCase(cluster);
+    const tapped = await tapWebCase(cluster, cli);
+    const lines = [
+      `${targets.length} linkerd-proxy targets up: ${targets.map((t) => t.scrapeUrl).join(' ')}`,
+      `trellis -n ${DEMO_NS} viz stat deploy:\n${stat}`,
+      `trellis -n ${DEMO_NS} viz tap deploy/web before the restart: ${refused.split('\n').filter((l) => l.includes('tap')).slice(0, 2).join(' ')}`,
+      `after kubectl rollout restart: ${tapped.split('\n').slice(0, 3).join('\n')}`,
+    ];
     say(lines.join('\n'));
     return lines.join('\n');
   } finally {
