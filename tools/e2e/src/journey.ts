@@ -23,6 +23,11 @@ const IMAGES_CLI = join(REPO_ROOT, 'tools/images/src/cli.ts');
 /** Who runs the node's pods: the upstream kubelet with containerd, or TRELLIS_NODE_RUNTIME=agent for the node agent. */
 export const NODE_RUNTIME: NodeRuntime = process.env['TRELLIS_NODE_RUNTIME'] === 'agent' ? 'agent' : 'kubelet';
 
+/** Who runs a running cluster's pods (the node agent unless it was started with the kubelet). */
+export async function clusterRuntime(dir: string): Promise<NodeRuntime> {
+  return (await readState(dir))?.runtime === 'kubelet' ? 'kubelet' : 'agent';
+}
+
 /** Named steps with their durations, printed as they finish and summed up at the end. */
 export class Phases {
   readonly #log: (line: string) => void;
@@ -70,7 +75,7 @@ export async function startCluster(dir: string, waitMs: number, log: (line: stri
  * node's containerd. Resolves with the references loaded (none on the agent).
  */
 export async function loadNodeImages(cluster: Cluster): Promise<string[]> {
-  if ((await readState(cluster.dir))?.runtime !== 'kubelet') return [];
+  if ((await clusterRuntime(cluster.dir)) !== 'kubelet') return [];
   const out = await exec(process.execPath, [IMAGES_CLI, '--all', '--demo', '--peers', '--upstream', '--smoke=false'], { cwd: REPO_ROOT });
   // The <version> tags only: the <version>-<sha> twins name the same images.
   const refs = out.split('\n').filter((r) => r && !/-[0-9a-f]{7}$/.test(r));
@@ -174,7 +179,7 @@ export async function lookAround(cluster: Cluster): Promise<string> {
   const voting = (await demoPod(cluster, 'voting-svc')).status.podIP ?? '<voting pod IP>';
   const bot = (await demoPod(cluster, 'vote-bot-svc')).metadata.name;
   // The upstream kubelet serves port-forward and logs as in any cluster; the node agent has its own log command.
-  const kubelet = (await readState(cluster.dir))?.runtime === 'kubelet';
+  const kubelet = (await clusterRuntime(cluster.dir)) === 'kubelet';
   const reach = kubelet
     ? `  kubectl -n ${DEMO_NS} port-forward svc/web-svc 8080:80 &   # as the seeds reach it; then open http://localhost:8080
   curl -s http://localhost:8080/api/leaderboard

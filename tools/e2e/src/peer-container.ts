@@ -3,16 +3,11 @@
 // on the repository's file.
 import { join } from 'node:path';
 import { VERSION } from '@trellis/config';
-import { readState, type NodeRuntime } from '@trellis/cluster/src/control-plane.ts';
+import type { NodeRuntime } from '@trellis/cluster/src/control-plane.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 
 /** The container's image and command for `main` (e.g. server-main.ts), as YAML flow-mapping entries. */
 export function peerContainer(runtime: NodeRuntime, main: string): string {
   if (runtime === 'kubelet') return `image: trellis/e2e-peers:${VERSION}, imagePullPolicy: Never, command: ${JSON.stringify(['node', `/app/${main.replace(/\.ts$/, '.js')}`])}`;
   return `image: busybox, command: ${JSON.stringify([process.execPath, join(REPO_ROOT, 'tools/e2e/src/peers', main)])}`;
-}
-
-/** Who runs the cluster's pods (the node agent unless it was started with the kubelet). */
-export async function clusterRuntime(dir: string): Promise<NodeRuntime> {
-  return (await readState(dir))?.runtime === 'kubelet' ? 'kubelet' : 'agent';
 }

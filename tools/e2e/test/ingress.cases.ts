@@ -11,8 +11,8 @@
 import { request } from 'node:http';
 import { expect } from 'vitest';
 import type { NodeRuntime } from '@trellis/cluster/src/control-plane.ts';
-import { DEMO_NS, PROXY_CONTAINER, TRELLIS_NS } from '../src/journey.ts';
-import { clusterRuntime, peerContainer } from '../src/peer-container.ts';
+import { clusterRuntime, DEMO_NS, PROXY_CONTAINER, TRELLIS_NS } from '../src/journey.ts';
+import { peerContainer } from '../src/peer-container.ts';
 import { httpGet, kubectl, kubectlInput, pods, until, type Cluster, type Pod } from '../src/kube.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
 

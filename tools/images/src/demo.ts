@@ -14,6 +14,9 @@ export async function demoVersion(repoRoot: string): Promise<string> {
   return (JSON.parse(await readFile(join(repoRoot, 'tools/demo/package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** CommonJS dependencies (grpc-js) call require(); an ES module bundle has none unless given one. */
+export const REQUIRE_BANNER = { js: "import { createRequire as __trellisRequire } from 'node:module'; const require = __trellisRequire(import.meta.url);" };
+
 export const demoRef = (app: DemoApp, version: string) => `trellis/demo-${app}:${version}`;
 
 /** Bundles one demo app into <out>/dist/demo/<app>/main.js. */
@@ -25,8 +28,7 @@ export async function bundleDemo(repoRoot: string, app: DemoApp, out: string): P
     platform: 'node',
     target: 'node24',
     format: 'esm',
-    // CommonJS dependencies (grpc-js) call require(); an ES module has none unless given one.
-    banner: { js: "import { createRequire as __trellisRequire } from 'node:module'; const require = __trellisRequire(import.meta.url);" },
+    banner: REQUIRE_BANNER,
     minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'error',

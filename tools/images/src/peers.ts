@@ -5,6 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { REQUIRE_BANNER } from './demo.ts';
 import { must } from './exec.ts';
 
 export const peersRef = (version: string) => `trellis/e2e-peers:${version}`;
@@ -24,8 +25,7 @@ export async function buildPeersImage(o: { repoRoot: string; baseImage: string; 
       target: 'node24',
       format: 'esm',
       outExtension: { '.js': '.js' },
-      // CommonJS dependencies (grpc-js) call require(); an ES module has none unless given one.
-      banner: { js: "import { createRequire as __trellisRequire } from 'node:module'; const require = __trellisRequire(import.meta.url);" },
+      banner: REQUIRE_BANNER,
       legalComments: 'none',
       logLevel: 'error',
     });

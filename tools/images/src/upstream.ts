@@ -1,5 +1,5 @@
 // Images of the upstream servers Trellis' charts run (Prometheus for the viz extension), for a local node that no
-// registry serves: each is the binary tools/bin pins (built from its Go module), with the shared libraries it loads,
+// registry serves: each is the binary tools/bin pins (built from its Go module with CGO_ENABLED=0, so static), alone
 // on an empty root, under the reference the chart names, so the chart installs unchanged.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,12 +28,6 @@ export async function pinnedVersions(repoRoot: string): Promise<Record<string, s
   return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)=(\S*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
 }
 
-/** Shared libraries a binary loads, with the dynamic loader; none for a static binary. */
-async function sharedLibraries(binary: string): Promise<string[]> {
-  const out = await must('ldd', [binary]).catch(() => ''); // ldd fails on a static binary: it needs nothing
-  return [...out.matchAll(/(\/\S+\.so[^\s]*)/g)].map((m) => m[1] as string);
-}
-
 /** Builds each upstream image from its pinned binary; returns the references. */
 export async function buildUpstreamImages(o: { repoRoot: string; images?: readonly UpstreamImage[] }): Promise<string[]> {
   const versions = await pinnedVersions(o.repoRoot);
@@ -44,7 +38,6 @@ export async function buildUpstreamImages(o: { repoRoot: string; images?: readon
     const ctr = (await must('buildah', ['from', 'scratch'])).trim();
     try {
       await must('buildah', ['copy', '--chmod', '0755', ctr, binary, image.path]);
-      for (const lib of await sharedLibraries(binary)) await must('buildah', ['copy', ctr, await must('realpath', [lib]).then((p) => p.trim()), lib]);
       const empty = await mkdtemp(join(tmpdir(), 'trellis-upstream-'));
       await must('buildah', ['copy', '--chown', image.user, ctr, empty, image.workdir]).finally(() => rm(empty, { recursive: true, force: true }));
       await must('buildah', [
