@@ -28,13 +28,16 @@ export async function pinnedVersions(repoRoot: string): Promise<Record<string, s
   return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)=(\S*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
 }
 
-/** Builds each upstream image from its pinned binary; returns the references. */
-export async function buildUpstreamImages(o: { repoRoot: string; images?: readonly UpstreamImage[] }): Promise<string[]> {
+/**
+ * Builds each upstream image from its pinned binary; returns the references. `tagSuffix` gives a build its own tags
+ * (a test that removes what it built must never remove the reference a concurrent cluster load is reading).
+ */
+export async function buildUpstreamImages(o: { repoRoot: string; images?: readonly UpstreamImage[]; tagSuffix?: string }): Promise<string[]> {
   const versions = await pinnedVersions(o.repoRoot);
   const refs: string[] = [];
   for (const image of o.images ?? UPSTREAM_IMAGES) {
     const binary = (await must(join(o.repoRoot, 'tools/bin/ensure'), [image.tool])).trim();
-    const ref = image.ref(versions);
+    const ref = `${image.ref(versions)}${o.tagSuffix ?? ''}`;
     const ctr = (await must('buildah', ['from', 'scratch'])).trim();
     try {
       await must('buildah', ['copy', '--chmod', '0755', ctr, binary, image.path]);

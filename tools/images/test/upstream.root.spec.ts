@@ -1,5 +1,6 @@
 // The upstream images a local node runs in place of a registry's (root, buildah): Prometheus from the binary
 // tools/bin pins, under the reference the viz chart names, running as nobody and printing its pinned version.
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { buildUpstreamImages, pinnedVersions } from '../src/upstream.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 let built: string[] = [];
+// Its own tag: the e2e loads prom/prometheus:<version> into its node while this file may run, and this file removes what it built.
+const suffix = `-test-${randomBytes(3).toString('hex')}`;
 
 afterAll(async () => {
   for (const ref of built) await exec('buildah', ['rmi', ref]);
@@ -16,8 +19,8 @@ afterAll(async () => {
 describe('upstream images', () => {
   it("builds prom/prometheus at the pinned version: the chart's reference, its entrypoint, nobody, --version", async () => {
     const versions = await pinnedVersions(REPO_ROOT);
-    built = await buildUpstreamImages({ repoRoot: REPO_ROOT });
-    const ref = `prom/prometheus:v${versions['PROMETHEUS_VERSION']}`;
+    built = await buildUpstreamImages({ repoRoot: REPO_ROOT, tagSuffix: suffix });
+    const ref = `prom/prometheus:v${versions['PROMETHEUS_VERSION']}${suffix}`;
     expect(built).toEqual([ref]);
     const values = await readFile(`${REPO_ROOT}/helm/trellis-viz/values.yaml`, 'utf8');
     expect(/^prometheus:\n(?:[ #].*\n)*?\s+name: (\S+)\n(?:[ #].*\n)*?\s+version: (\S+)/m.exec(values)?.slice(1)).toEqual(['prom/prometheus', `v${versions['PROMETHEUS_VERSION']}`]);
