@@ -16,12 +16,12 @@ let sp: AdmissionServer;
 let policy: AdmissionServer;
 let ca: Buffer;
 
-function post(port: number, body: string, path = '/'): Promise<{ status: number; text: string }> {
+function post(port: number, body: string, path = '/'): Promise<{ status: number; text: string; connection?: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method: 'POST', path, ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ...(res.headers.connection ? { connection: res.headers.connection } : {}) }));
     });
     req.on('error', reject);
     req.end(body);
@@ -60,6 +60,11 @@ afterAll(async () => {
 });
 
 describe('sp-validator over HTTPS', () => {
+  it('closes the connection after each review, so kube-apiserver never waits on one to a pod that vanished', async () => {
+    const res = await post(sp.port, JSON.stringify(review('linkerd.io', 'ServiceProfile', { metadata: { name: 'web.shop.svc.cluster.local' }, spec: {} })));
+    expect(res).toMatchObject({ status: 200, connection: 'close' });
+  });
+
   it('admits a valid ServiceProfile', async () => {
     const res = await json(sp.port, review('linkerd.io', 'ServiceProfile', { metadata: { name: 'web.shop.svc.cluster.local' }, spec: { routes: [{ name: 'home', condition: { method: 'GET', pathRegex: '/' } }] } }));
     expect(res.response).toEqual({ uid: 'uid-ServiceProfile', allowed: true });

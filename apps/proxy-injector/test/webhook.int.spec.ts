@@ -55,6 +55,10 @@ describe('proxy-injector webhook', () => {
     expect(cluster.events).toContainEqual({ involved: expect.objectContaining({ kind: 'Deployment', name: 'web' }), type: 'Normal', reason: 'Injected', message: 'Trellis sidecar proxy injected' });
   });
 
+  it('closes the connection after each review, so kube-apiserver never waits on one to a pod that vanished', async () => {
+    expect(await send(review(pod(), { uid: 'uid-close' }))).toMatchObject({ status: 200, connection: 'close' });
+  });
+
   it('answers admission.k8s.io/v1beta1 reviews in v1beta1', async () => {
     const out = JSON.parse((await send(review(pod(), { apiVersion: 'admission.k8s.io/v1beta1', uid: 'uid-beta' }))).text);
     expect(out).toMatchObject({ apiVersion: 'admission.k8s.io/v1beta1', response: { uid: 'uid-beta', allowed: true, patchType: 'JSONPatch' } });

@@ -153,6 +153,8 @@ describe('tap injector on a real API server, after the core injector', () => {
         const req = request({ host: '127.0.0.1', port: api.injector?.port, path: '/', method: 'POST', ca: caPem, headers: { 'content-type': 'application/json' } }, (res) => {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));
+          // Each review on a fresh connection: kube-apiserver must never wait on one to a pod that vanished.
+          expect(res.headers.connection).toBe('close');
           res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
         });
         req.on('error', reject);

@@ -3,3 +3,4 @@ export * from './resource-path.ts';
 export * from './backoff.ts';
 export * from './watch-cache.ts';
 export * from './tokens.ts';
+export * from './admission-connection.ts';

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
+import { oneReviewPerConnection } from '@trellis/k8s';
 import type { Logger } from '@trellis/telemetry';
 import { BadAdmissionReviewError } from '../errors.ts';
 import { answer, decodeReview, type Validator } from './admission-review.ts';
@@ -35,6 +36,7 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
     bodyLimit: 4 * 1024 * 1024,
     return503OnClosing: true,
   });
+  oneReviewPerConnection(app.server);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

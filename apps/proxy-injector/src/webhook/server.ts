@@ -1,6 +1,7 @@
 // The HTTPS face of the webhook: fastify on TLS 1.3, POST / with a 10 MB body limit. The body is taken raw and
 // decoded here so that every decoding failure maps to one answer (HTTP 400 with a message naming the problem).
 import fastify, { type FastifyInstance } from 'fastify';
+import { oneReviewPerConnection } from '@trellis/k8s';
 import type { Logger } from '@trellis/telemetry';
 import type { AdmissionHandler } from './admission.ts';
 import { BadReviewError } from './errors.ts';
@@ -22,6 +23,7 @@ export function buildWebhookServer(opts: WebhookServerOptions): FastifyInstance 
     logger: false,
     return503OnClosing: true,
   });
+  oneReviewPerConnection(app.server);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

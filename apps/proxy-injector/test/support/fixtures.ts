@@ -48,6 +48,8 @@ export interface HttpAnswer {
   readonly status: number;
   readonly text: string;
   readonly peerCertificate?: string;
+  /** The answer's Connection header. */
+  readonly connection?: string;
 }
 
 export function post(port: number, body: string | Buffer, ca: string, opts: { maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<HttpAnswer> {
@@ -58,7 +60,7 @@ export function post(port: number, body: string | Buffer, ca: string, opts: { ma
         const chunks: Buffer[] = [];
         const fingerprint = (res.socket as import('node:tls').TLSSocket).getPeerCertificate?.().fingerprint256;
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(fingerprint ? { peerCertificate: fingerprint } : {}) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(fingerprint ? { peerCertificate: fingerprint } : {}), ...(res.headers.connection ? { connection: res.headers.connection } : {}) }));
       },
     );
     req.on('error', reject);

@@ -2,6 +2,7 @@
 // AdmissionReview. The body is read raw and decoded here, so every malformed request gets one kind of answer: HTTP
 // 400 with a message naming the problem.
 import fastify, { type FastifyInstance } from 'fastify';
+import { oneReviewPerConnection } from '@trellis/k8s';
 import type { Logger } from '@trellis/telemetry';
 import { answerReview, BadReviewError, type ReviewDeps } from './review.ts';
 
@@ -9,6 +10,7 @@ const BODY_LIMIT = 10 * 1024 * 1024;
 
 export function buildInjectorServer(opts: { readonly tls: { readonly cert: string; readonly key: string }; readonly deps: ReviewDeps; readonly log: Logger }): FastifyInstance {
   const app = fastify({ https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, bodyLimit: BODY_LIMIT, logger: false, return503OnClosing: true });
+  oneReviewPerConnection(app.server);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   const bad = (message: string) => `TRELLIS_ERR_BAD_ADMISSION_REVIEW: ${message}\n`;
