@@ -53,6 +53,8 @@ const NODE_WAIT_MS = 8 * 60_000;
 const MINUTE = 60_000;
 /** Extra consecutive runs of the policy case (TRELLIS_E2E_POLICY_REPEATS=9 for ten), to measure how steadily policy follows. */
 const POLICY_REPEATS = Number(process.env['TRELLIS_E2E_POLICY_REPEATS'] ?? 0);
+/** Extra runs of each destination-vanished case (TRELLIS_E2E_VANISH_REPEATS=4 for five). */
+const VANISH_REPEATS = Number(process.env['TRELLIS_E2E_VANISH_REPEATS'] ?? 0);
 /** Mesh identities: <service account>.<namespace>.serviceaccount.identity.<control-plane namespace>.<trust domain>. */
 const identity = (sa: string) => `${sa}.${DEMO_NS}.serviceaccount.identity.${TRELLIS_NS}.cluster.local`;
 const WEB_ID = identity('web');
@@ -422,13 +424,13 @@ describe('the seeds journey on a single-node cluster', () => {
     );
   });
 
-  it('enforces an AuthorizationPolicy within 5 s of a new destination being Ready, after the old one vanished without a reset', async () => {
+  it('enforces an AuthorizationPolicy within 5 s of a new destination being Ready, after the old one vanished without a reset', { timeout: 5 * MINUTE, repeats: VANISH_REPEATS }, async () => {
     await phases.run('destination vanished: policy', () => destinationVanishedPolicyCase(cluster, WEB_AUTHZ));
-  }, 5 * MINUTE);
+  });
 
-  it('sends web\'s calls to a new emoji replica within 5 s of it being Ready, after destination vanished without a reset', async () => {
+  it('sends web\'s calls to a new emoji replica within 5 s of it being Ready, after destination vanished without a reset', { timeout: 5 * MINUTE, repeats: VANISH_REPEATS }, async () => {
     await phases.run('destination vanished: endpoints', () => destinationVanishedEndpointCase(cluster));
-  }, 5 * MINUTE);
+  });
 
   it('traces a vote end to end: one trace in Jaeger with vote-bot\'s, web\'s and voting\'s proxy spans nested', async () => {
     const jaeger = await phases.run('jaeger up', () => tracingCollectorCase(dir));
