@@ -97,7 +97,7 @@ export async function vizCheckCase(cluster: Cluster, cli: string): Promise<strin
   const out = await trellis(cluster, cli, 'viz', 'check', '--proxy', '-n', DEMO_NS, '--wait', '3m');
   say(`trellis viz check --proxy -n ${DEMO_NS}:\n${out}`);
   expect(out).not.toContain('×');
-  for (const check of ['trellis-viz Namespace exists', 'viz extension pods are injected', 'viz extension pods are running', 'viz extension proxies are healthy', 'the metrics API answers and reaches Prometheus', 'data plane proxy metrics are present in Prometheus']) {
+  for (const check of ['trellis-viz Namespace exists', 'viz extension pods are injected', 'viz extension pods are running', 'viz extension proxies are healthy', 'tap API server has valid cert', 'tap API service is running', 'tap-injector webhook has valid cert', 'the metrics API answers and reaches Prometheus', 'data plane proxy metrics are present in Prometheus']) {
     expect(out, check).toMatch(new RegExp(`^[√‼] ${check}$`, 'm'));
   }
   expect(out.trimEnd().endsWith('Status check results are √')).toBe(true);

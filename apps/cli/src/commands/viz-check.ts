@@ -37,6 +37,7 @@ export async function runVizCheck(argv: readonly string[], io: CommandIo): Promi
   const ctx = {
     kc: loadCluster(clusterSelection(v)),
     cliVersion: VERSION,
+    vizNamespace: VIZ_NAMESPACE,
     ...(typeof v['namespace'] === 'string' && v['namespace'] !== '' ? { dataPlaneNamespace: v['namespace'] } : {}),
     ...(typeof v['metrics-api'] === 'string' && v['metrics-api'] !== '' ? { metricsApiUrl: v['metrics-api'] } : {}),
   };

@@ -6,6 +6,7 @@ import { fail, ok, warn, type Category, type CheckOutcome } from '../check/model
 import { VIZ_NAMESPACE } from '../install/render.ts';
 import { reachMetricsApi, MetricsApiError } from './metrics-api.ts';
 import type { ApiStatRow } from './stat.ts';
+import { dataPlaneTapCheck, tapApiChecks } from './tap-checks.ts';
 
 export interface VizCheckContext {
   readonly kc: KubeConfig;
@@ -13,13 +14,16 @@ export interface VizCheckContext {
   /** With --proxy: the data plane's namespace, or undefined for all. */
   readonly dataPlaneNamespace?: string;
   readonly metricsApiUrl?: string;
+  /** Where the extension is installed (trellis-viz). */
+  readonly vizNamespace: string;
+  readonly now?: () => Date;
 }
 
 const SELECTOR = 'linkerd.io/extension=viz';
 const INSTALL = 'trellis viz install | kubectl apply -f -';
 
 async function vizPods(ctx: VizCheckContext): Promise<V1Pod[]> {
-  return (await ctx.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: VIZ_NAMESPACE, labelSelector: SELECTOR })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  return (await ctx.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ctx.vizNamespace, labelSelector: SELECTOR })).items.filter((p) => !p.metadata?.deletionTimestamp);
 }
 
 const proxyOf = (p: V1Pod) => [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].find((c) => c.name === 'linkerd-proxy');
@@ -42,10 +46,10 @@ export function vizCategories(proxy: boolean): Category<VizCheckContext>[] {
           fatal: true,
           run: async (ctx) => {
             try {
-              await ctx.kc.makeApiClient(CoreV1Api).readNamespace({ name: VIZ_NAMESPACE });
+              await ctx.kc.makeApiClient(CoreV1Api).readNamespace({ name: ctx.vizNamespace });
               return ok;
             } catch (err) {
-              if ((err as { code?: number }).code === 404) return fail(`namespace ${VIZ_NAMESPACE} does not exist`, INSTALL);
+              if ((err as { code?: number }).code === 404) return fail(`namespace ${ctx.vizNamespace} does not exist`, INSTALL);
               throw err;
             }
           },
@@ -58,24 +62,25 @@ export function vizCategories(proxy: boolean): Category<VizCheckContext>[] {
           description: `${VIZ_NAMESPACE} ClusterRoleBindings exist`,
           run: async (ctx) => ((await ctx.kc.makeApiClient(RbacAuthorizationV1Api).listClusterRoleBinding({ labelSelector: SELECTOR })).items.length ? ok : fail(`no ClusterRoleBinding labelled ${SELECTOR}`, INSTALL)),
         },
+        ...tapApiChecks,
         {
           description: 'viz extension pods are injected',
           retry: true,
           run: async (ctx) => {
             const pods = await vizPods(ctx);
-            if (pods.length === 0) return fail(`no pods in ${VIZ_NAMESPACE} yet`);
+            if (pods.length === 0) return fail(`no pods in ${ctx.vizNamespace} yet`);
             const bare = pods.filter((p) => ![...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].some((c) => c.name === 'linkerd-proxy'));
-            return bare.length ? fail(`not meshed: ${bare.map(name).join(', ')}`, `is the proxy injector running? (trellis check); then kubectl -n ${VIZ_NAMESPACE} rollout restart deploy`) : ok;
+            return bare.length ? fail(`not meshed: ${bare.map(name).join(', ')}`, `is the proxy injector running? (trellis check); then kubectl -n ${ctx.vizNamespace} rollout restart deploy`) : ok;
           },
         },
         {
           description: 'viz extension pods are running',
           retry: true,
           run: async (ctx) => {
-            const deployments = (await ctx.kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: VIZ_NAMESPACE, labelSelector: SELECTOR })).items;
-            if (deployments.length === 0) return fail(`no Deployments in ${VIZ_NAMESPACE}`, INSTALL);
+            const deployments = (await ctx.kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: ctx.vizNamespace, labelSelector: SELECTOR })).items;
+            if (deployments.length === 0) return fail(`no Deployments in ${ctx.vizNamespace}`, INSTALL);
             const behind = deployments.filter((d) => (d.status?.readyReplicas ?? 0) < (d.spec?.replicas ?? 1));
-            return behind.length ? fail(behind.map((d) => `deployment/${d.metadata?.name}: ${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1} ready`).join('\n'), `kubectl -n ${VIZ_NAMESPACE} get pods`) : ok;
+            return behind.length ? fail(behind.map((d) => `deployment/${d.metadata?.name}: ${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1} ready`).join('\n'), `kubectl -n ${ctx.vizNamespace} get pods`) : ok;
           },
         },
         {
@@ -83,27 +88,27 @@ export function vizCategories(proxy: boolean): Category<VizCheckContext>[] {
           retry: true,
           run: async (ctx) => {
             const sick = (await vizPods(ctx)).filter((p) => !proxyOf(p)?.ready);
-            return sick.length ? fail(`proxy not ready: ${sick.map(name).join(', ')}`, `kubectl -n ${VIZ_NAMESPACE} logs POD -c linkerd-proxy`) : ok;
+            return sick.length ? fail(`proxy not ready: ${sick.map(name).join(', ')}`, `kubectl -n ${ctx.vizNamespace} logs POD -c linkerd-proxy`) : ok;
           },
         },
         {
           description: 'viz extension proxies and cli versions match',
           run: async (ctx) => {
             const other = (await vizPods(ctx)).filter((p) => (p.metadata?.annotations?.['linkerd.io/proxy-version'] ?? '') !== ctx.cliVersion);
-            return other.length ? warn(other.map((p) => `${name(p)} runs proxy ${p.metadata?.annotations?.['linkerd.io/proxy-version'] ?? 'unknown'}, the CLI is ${ctx.cliVersion}`).join('\n'), `kubectl -n ${VIZ_NAMESPACE} rollout restart deploy`) : ok;
+            return other.length ? warn(other.map((p) => `${name(p)} runs proxy ${p.metadata?.annotations?.['linkerd.io/proxy-version'] ?? 'unknown'}, the CLI is ${ctx.cliVersion}`).join('\n'), `kubectl -n ${ctx.vizNamespace} rollout restart deploy`) : ok;
           },
         },
         {
           description: 'prometheus is installed and configured correctly',
           run: async (ctx) => {
             const core = ctx.kc.makeApiClient(CoreV1Api);
-            const deployments = (await ctx.kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: VIZ_NAMESPACE, labelSelector: `${SELECTOR},component=prometheus` })).items;
-            if (deployments.length === 0) return warn(`no bundled Prometheus in ${VIZ_NAMESPACE}: the metrics API must be given one (prometheusUrl)`);
+            const deployments = (await ctx.kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: ctx.vizNamespace, labelSelector: `${SELECTOR},component=prometheus` })).items;
+            if (deployments.length === 0) return warn(`no bundled Prometheus in ${ctx.vizNamespace}: the metrics API must be given one (prometheusUrl)`);
             try {
-              await core.readNamespacedConfigMap({ name: 'prometheus-config', namespace: VIZ_NAMESPACE });
+              await core.readNamespacedConfigMap({ name: 'prometheus-config', namespace: ctx.vizNamespace });
               return ok;
             } catch (err) {
-              if ((err as { code?: number }).code === 404) return fail(`ConfigMap ${VIZ_NAMESPACE}/prometheus-config is missing`, INSTALL);
+              if ((err as { code?: number }).code === 404) return fail(`ConfigMap ${ctx.vizNamespace}/prometheus-config is missing`, INSTALL);
               throw err;
             }
           },
@@ -113,10 +118,10 @@ export function vizCategories(proxy: boolean): Category<VizCheckContext>[] {
           retry: true,
           run: async (ctx): Promise<CheckOutcome> => {
             try {
-              const rows = await stat(ctx, 'ns', VIZ_NAMESPACE);
-              return typeof rows === 'string' ? fail(rows, `kubectl -n ${VIZ_NAMESPACE} logs deploy/metrics-api metrics-api`) : ok;
+              const rows = await stat(ctx, 'ns', ctx.vizNamespace);
+              return typeof rows === 'string' ? fail(rows, `kubectl -n ${ctx.vizNamespace} logs deploy/metrics-api metrics-api`) : ok;
             } catch (err) {
-              if (err instanceof MetricsApiError) return fail(err.message, `kubectl -n ${VIZ_NAMESPACE} get pods -l component=prometheus`);
+              if (err instanceof MetricsApiError) return fail(err.message, `kubectl -n ${ctx.vizNamespace} get pods -l component=prometheus`);
               throw err;
             }
           },
@@ -134,14 +139,15 @@ export function vizCategories(proxy: boolean): Category<VizCheckContext>[] {
           run: async (ctx) => {
             const rows = await stat(ctx, 'po', ctx.dataPlaneNamespace);
             if (typeof rows === 'string') return fail(rows);
-            const meshed = rows.filter((r) => (r.pods?.meshed ?? 0) > 0 && r.resource.namespace !== VIZ_NAMESPACE);
+            const meshed = rows.filter((r) => (r.pods?.meshed ?? 0) > 0 && r.resource.namespace !== ctx.vizNamespace);
             const silent = meshed.filter((r) => r.stats === null && r.tcp === null);
             if (meshed.length === 0) return warn(`no meshed pods${ctx.dataPlaneNamespace ? ` in ${ctx.dataPlaneNamespace}` : ''}`);
             // Idle pods have nothing to show; only when no meshed pod has any series is scraping itself in doubt.
-            if (silent.length === meshed.length) return fail(`no traffic metrics for any of ${meshed.length} meshed pod(s) in the last minute: is Prometheus scraping them?`, `kubectl -n ${VIZ_NAMESPACE} logs deploy/prometheus prometheus`);
+            if (silent.length === meshed.length) return fail(`no traffic metrics for any of ${meshed.length} meshed pod(s) in the last minute: is Prometheus scraping them?`, `kubectl -n ${ctx.vizNamespace} logs deploy/prometheus prometheus`);
             return silent.length ? warn(`no traffic in the last minute (idle?): ${silent.map((r) => `${r.resource.namespace}/${r.resource.name}`).join(', ')}`) : ok;
           },
         },
+        dataPlaneTapCheck,
       ],
     });
   }
