@@ -204,6 +204,7 @@ export const VIZ_RULES: Record<string, SchemaRule> = {
   'dashboard.logFormat': merge({ enum: ['', 'plain', 'json'] }),
   'dashboard.resources': replace(vizResources),
   'dashboard.allowedNetworks': replace({ type: 'array', items: { type: 'string', minLength: 1 } }),
+  'tap.allowedNetworks': replace({ type: 'array', items: { type: 'string', minLength: 1 } }),
   'dashboard.podAnnotations': replace(stringMap),
   'tapInjector.failurePolicy': merge({ enum: ['Ignore', 'Fail'] }),
   ...webhookRules('tapInjector', ['namespaceSelector', 'objectSelector']),

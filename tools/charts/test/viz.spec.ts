@@ -63,6 +63,33 @@ describe('trellis-viz: the default install', () => {
     expect(names(ofKind(await objects({ set: { 'tap.enabled': 'false' } }), 'Deployment'))).not.toContain('Deployment/tap');
   });
 
+  it("admits to the tap API's port only the API server's aggregation layer: no mesh identity, over TLS, from tap.allowedNetworks", async () => {
+    const objs = await objects({});
+    const tap = find(objs, 'Deployment', 'tap');
+    const ports = (podTemplate(tap)['spec'] as { containers: { ports: { name: string; containerPort: number }[] }[] }).containers[0]?.ports;
+    expect(ports).toContainEqual({ name: 'apiserver', containerPort: 8089 });
+    expect(find(objs, 'Service', 'tap')['spec']).toMatchObject({ ports: [{ name: 'apiserver', port: 443, targetPort: 8089 }] });
+    expect(find(objs, 'Server', 'tap-api')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'tap' } }, port: 'apiserver', proxyProtocol: 'TLS' });
+    expect(find(objs, 'AuthorizationPolicy', 'tap')['spec']).toEqual({
+      targetRef: { group: 'policy.linkerd.io', kind: 'Server', name: 'tap-api' },
+      requiredAuthenticationRefs: [{ group: 'policy.linkerd.io', kind: 'NetworkAuthentication', name: 'kube-api-server' }],
+    });
+    // Linkerd's clusterNetworks: where the API server's in-cluster address is; nothing from outside them.
+    const networks = (find(objs, 'NetworkAuthentication', 'kube-api-server')['spec'] as { networks: { cidr: string }[] }).networks.map((n) => n.cidr);
+    expect(networks).toEqual(['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8']);
+    // Every authorization of the tap pod's two API-server ports names this authentication, and no other.
+    const tapPolicies = ofKind(objs, 'AuthorizationPolicy').filter((p) => ['tap-api', 'tap-injector-webhook'].includes((p['spec'] as { targetRef: { name: string } }).targetRef.name));
+    expect(names(tapPolicies)).toEqual(['AuthorizationPolicy/tap', 'AuthorizationPolicy/tap-injector']);
+
+    const narrowed = await objects({ set: { 'tap.allowedNetworks[0]': '10.96.0.1/32' } });
+    expect((find(narrowed, 'NetworkAuthentication', 'kube-api-server')['spec'] as { networks: unknown }).networks).toEqual([{ cidr: '10.96.0.1/32' }]);
+    // No networks: the Servers stay and admit no one (a Server without an authorization denies everything).
+    const closed = await objects({ set: { 'tap.allowedNetworks': 'null' } });
+    expect(names(closed).filter((n) => /tap|kube-api-server/.test(n) && /Server|Authorization|Authentication/.test(n))).toEqual(['Server/tap-api', 'Server/tap-injector-webhook']);
+    const off = await objects({ set: { 'tap.enabled': 'false' } });
+    expect(names(off).filter((n) => /tap|kube-api-server/.test(n))).toEqual([]);
+  });
+
   it("runs the tap injector in the tap API's pod, called after the control plane's injector and trusted by its own certificate", async () => {
     const objs = await objects({});
     const config = find(objs, 'MutatingWebhookConfiguration', 'trellis-tap-injector-webhook-config');
@@ -85,9 +112,9 @@ describe('trellis-viz: the default install', () => {
     expect(find(objs, 'Service', 'tap-injector')['spec']).toMatchObject({ ports: [{ name: 'tap-injector', port: 443, targetPort: 'tap-injector' }] });
     const tap = container(find(objs, 'Deployment', 'tap'));
     expect(tap.args).toEqual(expect.arrayContaining(['--injector-addr=:8443', `--tap-service-name=tap.${VIZ_NAMESPACE}.serviceaccount.identity.$(_l5d_ns).$(_l5d_trustdomain)`]));
-    // The API server reaches the webhook port through the tap pod's proxy: its Server admits every network, over TLS.
+    // The API server reaches the webhook port through the tap pod's proxy, over TLS, from the cluster's networks.
     expect(find(objs, 'Server', 'tap-injector-webhook')['spec']).toEqual({ podSelector: { matchLabels: { 'linkerd.io/extension': 'viz', component: 'tap' } }, port: 'tap-injector', proxyProtocol: 'TLS' });
-    expect(find(objs, 'AuthorizationPolicy', 'tap-injector')['spec']).toMatchObject({ targetRef: { kind: 'Server', name: 'tap-injector-webhook' }, requiredAuthenticationRefs: [{ kind: 'NetworkAuthentication', name: 'all-networks' }] });
+    expect(find(objs, 'AuthorizationPolicy', 'tap-injector')['spec']).toMatchObject({ targetRef: { kind: 'Server', name: 'tap-injector-webhook' }, requiredAuthenticationRefs: [{ kind: 'NetworkAuthentication', name: 'kube-api-server' }] });
 
     // With failurePolicy Fail, its own namespace is left out: a tap pod must be creatable while none serves.
     const fail = find(await objects({ set: { 'tapInjector.failurePolicy': 'Fail' } }), 'MutatingWebhookConfiguration', 'trellis-tap-injector-webhook-config');
@@ -177,7 +204,8 @@ describe('trellis-viz: the default install', () => {
       'metrics-api <- NetworkAuthentication/metrics-api-networks',
       'metrics-api-admin <- NetworkAuthentication/all-networks',
       'prometheus-admin <- MeshTLSAuthentication/prometheus-clients',
-      'tap-injector-webhook <- NetworkAuthentication/all-networks',
+      'tap-api <- NetworkAuthentication/kube-api-server',
+      'tap-injector-webhook <- NetworkAuthentication/kube-api-server',
       'web <- NetworkAuthentication/web-networks',
       'web-admin <- NetworkAuthentication/all-networks',
     ]);
