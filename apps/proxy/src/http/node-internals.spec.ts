@@ -1,8 +1,10 @@
 // Fails loudly, naming the internal, when the running Node no longer has what the lean HTTP/1 paths use.
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { Server } from 'node:http';
+import { get, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { httpParser, parserProblems } from './node-internals.ts';
+import { httpParser, parserProblems, responseStarted } from './node-internals.ts';
 
 describe('Node internals of the lean HTTP/1 paths', () => {
   it(`are all in this Node (${process.version}): _http_common's HTTPParser, its callbacks and llhttp's method table`, () => {
@@ -29,6 +31,25 @@ describe('Node internals of the lean HTTP/1 paths', () => {
 
   it('keep httpAllowHalfOpen an own property of node:http servers (set to let half-closed clients get their answer)', () => {
     expect(Object.hasOwn(new Server(), 'httpAllowHalfOpen')).toBe(true);
+  });
+
+  it("keep a server socket's _httpMessage, whose headersSent says a response has begun (no error page may follow it)", async () => {
+    const seen: boolean[] = [];
+    const server = new Server((req, res) => {
+      seen.push(responseStarted(req.socket));
+      res.flushHeaders();
+      seen.push(responseStarted(req.socket));
+      res.end('ok');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const res = await new Promise<{ statusCode?: number }>((resolve, reject) => get({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', agent: false }, resolve).on('error', reject));
+      expect(res.statusCode).toBe(200);
+      expect(seen).toEqual([false, true]);
+    } finally {
+      server.close();
+    }
   });
 
   it('name what is missing from a changed _http_common', () => {
