@@ -81,11 +81,19 @@ export function observePods(o: ObserveOptions): () => void {
         if (o.limit > 0 && shown >= o.limit && taken.size === 0) stopAll();
       });
     });
+    // grpc-js may emit both 'error' and 'end' for one call: it counts as ended once, or a failed pod would end the
+    // streams of the others with it.
+    let ended = false;
+    const finish = () => {
+      if (ended) return;
+      ended = true;
+      void chain.then(done);
+    };
     call.on('error', (err: grpc.ServiceError) => {
       if (err.code !== grpc.status.CANCELLED) o.onPodError(pod, err);
-      void chain.then(done);
+      finish();
     });
-    call.on('end', () => void chain.then(done));
+    call.on('end', finish);
   }
   return stopAll;
 }

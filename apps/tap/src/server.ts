@@ -8,7 +8,7 @@ import type { Logger } from '@trellis/telemetry';
 import { tap } from '@trellis/proto';
 import { authenticate, type RequestHeaderConfig } from './authn.ts';
 import { TAP_GROUP, TAP_VERSION, type Authorizer } from './authz.ts';
-import { statusBody, TapApiError } from './errors.ts';
+import { statusBody, TapApiError, warningLine } from './errors.ts';
 import { buildMatch, type TapQuery } from './match.ts';
 import { observePods } from './observe.ts';
 import type { PodResolver } from './pods.ts';
@@ -104,12 +104,16 @@ export function buildServer(deps: TapApiDeps, log: Logger): FastifyInstance {
       // The response starts once a proxy has answered (or after HEADERS_WAIT_MS): until then, the request can still
       // fail as a whole, with a Status the CLI shows, when no proxy can be tapped.
       let started = false;
+      // Warnings of pods that failed before the response started: sent with its start, or dropped when every pod
+      // fails and the request fails as a whole.
+      const pending: string[] = [];
       const start = () => {
         if (started) return;
         started = true;
         clearTimeout(wait);
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
         res.flushHeaders();
+        for (const line of pending.splice(0)) res.write(line);
       };
       const wait = setTimeout(() => res.destroyed || start(), deps.headersWaitMs ?? HEADERS_WAIT_MS);
       const failures: string[] = [];
@@ -129,8 +133,15 @@ export function buildServer(deps: TapApiDeps, log: Logger): FastifyInstance {
         },
         onPodError: (pod, err) => {
           // grpc-js ends connection errors with an empty "Resolution note:".
-          failures.push(`${pod.name}: ${(err.details || err.message).replace(/\s*Resolution note:\s*$/, '')}`);
+          const reason = (err.details || err.message).replace(/\s*Resolution note:\s*$/, '');
+          failures.push(`${pod.name}: ${reason}`);
           log.warn({ pod: `${pod.namespace}/${pod.name}`, code: err.code, err: err.details }, 'tap of a pod failed');
+          // The last of them all: the closing Status names every pod. Otherwise the user learns which pod's requests
+          // are missing while the others' stream on.
+          if (failures.length === pods.length || res.destroyed) return;
+          const line = warningLine(pod.namespace, pod.name, `its proxy failed on the tap port ${deps.tapPort}: ${reason}`);
+          if (started) res.write(line);
+          else pending.push(line);
         },
         onEnd: () => {
           clearTimeout(wait);

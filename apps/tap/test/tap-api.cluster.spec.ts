@@ -67,8 +67,9 @@ beforeAll(async () => {
   if (cli.kind !== 'run') throw new Error('unexpected command line');
   api = await startTapApi(tapApiConfig(cli), { log: createLogger({ name: 'test', level: 'fatal', format: 'json' }), registry: createRegistry(), kubeConfig: loadKubeConfig({ kubeconfig }) });
 
-  // Meshed pods of three Deployments: web's proxy has the tap identity; old's was started before viz was installed
-  // (no identity); gone's has it, but nothing answers on its address's tap port.
+  // Meshed pods of four Deployments: web's proxy has the tap identity; old's was started before viz was installed
+  // (no identity); gone's has it, but nothing answers on its address's tap port; half's two pods have it, and only
+  // half-0's proxy answers.
   const tapIdentity = [{ name: 'LINKERD2_PROXY_TAP_SVC_NAME', value: `tap.${vizNs}.serviceaccount.identity.trellis.cluster.local` }];
   const meshedPod = (name: string, deployment: string, env: { name: string; value: string }[]) => ({
     apiVersion: 'v1',
@@ -76,7 +77,7 @@ beforeAll(async () => {
     metadata: { name, namespace: ns, labels: { app: deployment, 'linkerd.io/control-plane-ns': 'trellis', 'linkerd.io/proxy-deployment': deployment } },
     spec: { serviceAccountName: 'default', containers: [{ name: 'app', image: 'trellis/demo-web:0.1.0' }, { name: 'linkerd-proxy', image: 'trellis/proxy:0.1.0', env }] },
   });
-  const pods = [meshedPod('web-0', 'web', tapIdentity), meshedPod('old-0', 'old', []), meshedPod('old-1', 'old', []), meshedPod('gone-0', 'gone', tapIdentity)];
+  const pods = [meshedPod('web-0', 'web', tapIdentity), meshedPod('old-0', 'old', []), meshedPod('old-1', 'old', []), meshedPod('gone-0', 'gone', tapIdentity), meshedPod('half-0', 'half', tapIdentity), meshedPod('half-1', 'half', tapIdentity)];
   const apiService = {
     apiVersion: 'apiregistration.k8s.io/v1',
     kind: 'APIService',
@@ -103,7 +104,7 @@ beforeAll(async () => {
   }
   // No node runs the pod: its status is what a kubelet would report (running, on the stand-in proxy's address).
   // gone-0's (and old's) address is another loopback one, where the stand-in proxy does not listen.
-  for (const [name, ip] of [['web-0', '127.0.0.1'], ['old-0', '127.0.0.3'], ['old-1', '127.0.0.3'], ['gone-0', '127.0.0.2']] as const) {
+  for (const [name, ip] of [['web-0', '127.0.0.1'], ['old-0', '127.0.0.3'], ['old-1', '127.0.0.3'], ['gone-0', '127.0.0.2'], ['half-0', '127.0.0.1'], ['half-1', '127.0.0.2']] as const) {
     await kubectl(['-n', ns, 'patch', 'pod', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } })]);
   }
   const deadline = Date.now() + 60_000;
@@ -220,6 +221,31 @@ describe('tap API through the aggregation layer', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(new RegExp(`^trellis viz tap: cannot tap deployments/gone in namespace ${ns}: the proxy of its pod failed on the tap port ${proxy.port} \\(gone-0: .*ECONNREFUSED`));
+  });
+
+  it('streams the pods that answer and warns, naming the pod and the error, of one whose proxy fails: the CLI prints it on stderr and goes on', async () => {
+    const cli = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
+    const child = spawn(process.execPath, [cli, 'viz', 'tap', 'deploy/half', '--kubeconfig', kubeconfig, '--as', 'alice', '-n', ns], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const seen = new Promise<void>((resolve) => {
+      const check = () => out.split('\n').length > 9 && err.includes('\n') && resolve();
+      child.stdout.on('data', (d: Buffer) => ((out += d.toString()), check()));
+      child.stderr.on('data', (d: Buffer) => ((err += d.toString()), check()));
+    });
+    const exited = once(child, 'exit');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await Promise.race([seen, exited]);
+    // Still streaming after the warning: it ends only when the user interrupts it.
+    expect(child.exitCode).toBe(null);
+    child.kill('SIGINT');
+    const [code] = await exited;
+    clearTimeout(timer);
+    console.log(`trellis viz tap deploy/half: exit ${code}\nstderr: ${err}stdout:\n${out}`);
+    expect(err).toMatch(new RegExp(`^Warning: pod ${ns}/half-1 is not tapped: its proxy failed on the tap port ${proxy.port}: .*ECONNREFUSED 127\\.0\\.0\\.2:${proxy.port}.* \\(the tap goes on with the other pods\\)\n$`));
+    const lines = out.trim().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['req', 'rsp', 'end', 'req', 'rsp', 'end', 'req', 'rsp', 'end']);
+    expect(code).toBe(0);
   });
 
   it('answers a target with no meshed pods with 404 and says why', async () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { tap } from '@trellis/proto';
-import { statusError, streamTap, tapPath } from './stream.ts';
+import { statusError, streamTap, tapPath, tapWarningText, type TapWarning } from './stream.ts';
 
 describe('tap request', () => {
   it('asks the tap API for the resource with the filters as query parameters', () => {
@@ -36,6 +36,26 @@ describe('tap stream', () => {
       const seen: tap.TapEvent[] = [];
       await expect(streamTap(kc, { namespace: 'emojivoto', resource: 'deployments', name: 'web', maxRps: 1 }, (e) => seen.push(e))).rejects.toMatchObject({ code: 'TRELLIS_ERR_TAP_REFUSED', message: status.message });
       expect(seen.map((e) => e.proxyDirection)).toEqual([1]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('passes a pod the tap API could not tap to onWarning and goes on with the events after it', async () => {
+    const event = (direction: tap.TapEvent_ProxyDirection) => tap.TapEvent.toJSON({ proxyDirection: direction, source: undefined, sourceMeta: undefined, destination: undefined, destinationMeta: undefined, routeMeta: undefined, event: undefined });
+    const warning = { kind: 'TapWarning', apiVersion: 'tap.linkerd.io/v1alpha1', namespace: 'emojivoto', pod: 'web-1', message: 'its proxy failed on the tap port 4190: connect ECONNREFUSED 10.244.0.13:4190' };
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify(event(1))}\n${JSON.stringify(warning)}\n${JSON.stringify(event(2))}\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({ clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+      const seen: (number | TapWarning)[] = [];
+      await streamTap(kc, { namespace: 'emojivoto', resource: 'deployments', name: 'web', maxRps: 1 }, (e) => seen.push(e.proxyDirection), undefined, (w) => seen.push(w));
+      expect(seen).toEqual([1, { namespace: 'emojivoto', pod: 'web-1', message: warning.message }, 2]);
+      expect(tapWarningText(seen[1] as TapWarning)).toBe('Warning: pod emojivoto/web-1 is not tapped: its proxy failed on the tap port 4190: connect ECONNREFUSED 10.244.0.13:4190 (the tap goes on with the other pods)');
     } finally {
       server.close();
     }

@@ -31,6 +31,21 @@ export interface TapRequest {
   readonly extract?: boolean;
 }
 
+/**
+ * A pod the tap could not reach while the others stream (a line of the tap API's stream beside the TapEvents):
+ * Linkerd's tap API only logs it; here the user is told which pod's requests are missing, and why.
+ */
+export interface TapWarning {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly message: string;
+}
+
+/** How the CLI shows a warning (as kubectl shows the API server's). */
+export function tapWarningText(w: TapWarning): string {
+  return `Warning: pod ${w.namespace}/${w.pod} is not tapped: ${w.message} (the tap goes on with the other pods)`;
+}
+
 /** The API path and query of a tap request. */
 export function tapPath(r: TapRequest): string {
   const base = `/apis/tap.linkerd.io/v1alpha1/watch/namespaces/${encodeURIComponent(r.namespace)}`;
@@ -50,8 +65,11 @@ export function tapPath(r: TapRequest): string {
   return `${path}?${q.toString()}`;
 }
 
-/** Calls `onEvent` for each event until the stream ends or `signal` aborts; rejects with what went wrong. */
-export async function streamTap(kc: KubeConfig, r: TapRequest, onEvent: (e: tap.TapEvent) => void, signal?: AbortSignal): Promise<void> {
+/**
+ * Calls `onEvent` for each event (and `onWarning` for each pod the tap API could not tap while others stream) until
+ * the stream ends or `signal` aborts; rejects with what went wrong.
+ */
+export async function streamTap(kc: KubeConfig, r: TapRequest, onEvent: (e: tap.TapEvent) => void, signal?: AbortSignal, onWarning?: (w: TapWarning) => void): Promise<void> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new TapStreamError('TRELLIS_ERR_TAP_UNAVAILABLE', 'the kubeconfig has no current cluster to reach the tap API through');
   const url = new URL(`${server.replace(/\/$/, '')}${tapPath(r)}`);
@@ -76,10 +94,17 @@ export async function streamTap(kc: KubeConfig, r: TapRequest, onEvent: (e: tap.
           let e: tap.TapEvent;
           try {
             const parsed = JSON.parse(line) as unknown;
-            // The tap API ends a stream whose every proxy failed with a Status line (a TapEvent has no kind).
-            if (typeof parsed === 'object' && parsed !== null && (parsed as { kind?: unknown }).kind === 'Status') {
+            // The tap API ends a stream whose every proxy failed with a Status line, and names a pod it could not
+            // tap while others stream with a TapWarning line (a TapEvent has no kind).
+            const kind = typeof parsed === 'object' && parsed !== null ? (parsed as { kind?: unknown }).kind : undefined;
+            if (kind === 'Status') {
               req.destroy();
               return reject(statusError((parsed as { code?: number }).code ?? 500, line));
+            }
+            if (kind === 'TapWarning') {
+              const w = parsed as Partial<TapWarning>;
+              onWarning?.({ namespace: String(w.namespace ?? ''), pod: String(w.pod ?? ''), message: String(w.message ?? '') });
+              continue;
             }
             e = tap.TapEvent.fromJSON(parsed);
           } catch (err) {

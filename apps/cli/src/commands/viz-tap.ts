@@ -2,7 +2,7 @@
 // (through the API server), printed as Linkerd prints them: one line per event, or the top table.
 import { ConfigError, parseCommandLine, parseDuration, parseEnum, type CommandSpec, type FlagSpec } from '@trellis/config';
 import { tapLineText } from '@trellis/tap-view/events';
-import { streamTap, type TapRequest } from '@trellis/tap-view/stream';
+import { streamTap, tapWarningText, type TapRequest, type TapWarning } from '@trellis/tap-view/stream';
 import { clusterSelection, GLOBAL_FLAGS, loadCluster, targetNamespace } from '../cluster/kubeconfig.ts';
 import { renderTapJson } from '../viz/tap-render.ts';
 import { TopTable } from '../viz/top-table.ts';
@@ -92,6 +92,9 @@ function interruptible(): { ac: AbortController; done: () => void } {
   };
 }
 
+/** A pod the tap API could not tap while the others stream: one line on stderr, and the stream goes on. */
+const warnTo = (io: CommandIo) => (w: TapWarning) => io.stderr.write(`${tapWarningText(w)}\n`);
+
 export async function runTap(argv: readonly string[], io: CommandIo): Promise<number> {
   const cl = parseCommandLine(TAP_SPEC, argv, io.stdout);
   if (cl.kind === 'exit') return cl.code;
@@ -106,6 +109,7 @@ export async function runTap(argv: readonly string[], io: CommandIo): Promise<nu
       req,
       (e) => io.stdout.write((output === 'json' ? renderTapJson(e) : tapLineText(e, output === 'wide' ? wideKind : undefined)) + '\n'),
       ac.signal,
+      warnTo(io),
     );
   } finally {
     done();
@@ -133,7 +137,7 @@ export async function runTop(argv: readonly string[], io: CommandIo): Promise<nu
   const timer = setInterval(draw, intervalMs);
   const stopAfter = durationMs > 0 ? setTimeout(() => ac.abort(), durationMs) : undefined;
   try {
-    await streamTap(kc, req, (e) => table.add(e), ac.signal);
+    await streamTap(kc, req, (e) => table.add(e), ac.signal, warnTo(io));
   } finally {
     clearInterval(timer);
     clearTimeout(stopAfter);
