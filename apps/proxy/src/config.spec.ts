@@ -103,6 +103,27 @@ describe('parseProxyConfig', () => {
     expect(() => parseProxyConfig({ ...env, LINKERD2_PROXY_INBOUND_PORTS: '80,x' })).toThrow(/LINKERD2_PROXY_INBOUND_PORTS/);
   });
 
+  it('names every invalid variable of one start, not only the first, in one ConfigError', async () => {
+    const errorOf = (env: Record<string, string>) => {
+      try {
+        parseProxyConfig(env);
+      } catch (err) {
+        return err as Error;
+      }
+      throw new Error('the configuration was accepted');
+    };
+    const plainErr = errorOf({ ...plain, LINKERD2_PROXY_INBOUND_CONNECT_TIMEOUT: '100', LINKERD2_PROXY_INBOUND_IPS: '10.0.0.1,nope', LINKERD2_PROXY_LOG_FORMAT: 'xml' });
+    expect(plainErr).toBeInstanceOf(ConfigError);
+    expect(plainErr.message.split('\n')).toEqual([
+      '3 invalid settings:',
+      expect.stringContaining('"10.0.0.1,nope" for LINKERD2_PROXY_INBOUND_IPS'),
+      expect.stringContaining('"100" for LINKERD2_PROXY_INBOUND_CONNECT_TIMEOUT'),
+      expect.stringContaining('LINKERD2_PROXY_LOG_FORMAT'),
+    ]);
+    const meshedErr = errorOf({ ...(await meshedEnv()), LINKERD2_PROXY_IDENTITY_MIN_REFRESH: '10', LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS: '10.0.0.0/99', LINKERD2_PROXY_OUTBOUND_CONNECT_TIMEOUT: 'soon' });
+    for (const name of ['LINKERD2_PROXY_IDENTITY_MIN_REFRESH', 'LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS', 'LINKERD2_PROXY_OUTBOUND_CONNECT_TIMEOUT']) expect(meshedErr.message).toContain(name);
+  });
+
   it('reads LINKERD2_PROXY_INGRESS_MODE; ingress mode turns informational headers off unless set explicitly', () => {
     expect(parseProxyConfig(plain)).toMatchObject({ ingressMode: false, outboundInformationalHeaders: true });
     expect(parseProxyConfig({ ...plain, LINKERD2_PROXY_INGRESS_MODE: 'true' })).toMatchObject({ ingressMode: true, outboundInformationalHeaders: false });

@@ -1,6 +1,7 @@
 // The proxy's configuration: Linkerd's LINKERD2_PROXY_* variables (docs/reference/linkerd-proxy.md §7, docs/reference/linkerd-contracts.md §5.4) plus a
 // few TRELLIS_PROXY_* extensions, parsed once at start into one frozen object, the identity, discovery and policy
-// sections included (their parsers live beside the code they configure). Every error names the variable and the value.
+// sections included (their parsers live beside the code they configure). Every error names the variable and the value,
+// and a start with several invalid variables names them all.
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { parseDiscoveryConfig, type DiscoveryConfig } from './discovery/config.ts';
@@ -139,28 +140,33 @@ function directionConfig(get: Getter, dir: 'INBOUND' | 'OUTBOUND', opaqueVar: st
 
 interface Getter {
   raw(name: string): string | undefined;
+  /** `parse()`, or `fallback()` with its ConfigError kept for the end of the parse. */
+  take<T>(parse: () => T, fallback: () => T): T;
   parse<T>(name: string, fallback: string, parse: (name: string, value: string) => T): T;
   duration(name: string, fallback: string): number;
   integer(name: string, fallback: number, min?: number, max?: number): number;
   boolean(name: string, fallback: boolean): boolean;
 }
 
-function getter(env: Env): Getter {
+/** Reads variables with their defaults; an invalid one is kept in `problems` and its default used meanwhile. */
+function getter(env: Env, problems: Problems): Getter {
   const raw = (name: string) => {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v;
   };
+  const take = <T>(parse: () => T, fallback: () => T): T => problems.take(parse, fallback);
   return {
     raw,
-    parse: (name, fallback, parse) => parse(name, raw(name) ?? fallback),
-    duration: (name, fallback) => parseProxyDuration(name, raw(name) ?? fallback),
+    take,
+    parse: (name, fallback, parse) => take(() => parse(name, raw(name) ?? fallback), () => parse(name, fallback)),
+    duration: (name, fallback) => take(() => parseProxyDuration(name, raw(name) ?? fallback), () => parseProxyDuration(name, fallback)),
     integer: (name, fallback, min, max) => {
       const v = raw(name);
-      return v === undefined ? fallback : parseInteger(name, v, min, max);
+      return v === undefined ? fallback : take(() => parseInteger(name, v, min, max), () => fallback);
     },
     boolean: (name, fallback) => {
       const v = raw(name);
-      return v === undefined ? fallback : parseBoolean(name, v);
+      return v === undefined ? fallback : take(() => parseBoolean(name, v), () => fallback);
     },
   };
 }
@@ -187,64 +193,35 @@ const REQUIRED_WITH_IDENTITY = [
   'LINKERD2_PROXY_DESTINATION_SVC_ADDR',
 ] as const;
 
-/** Parses the environment (and the --plaintext flag) once; throws ConfigError naming the variable. */
+/**
+ * Parses the environment (and the --plaintext flag) once. Every invalid variable is named: the ConfigError lists
+ * each (the identity, discovery, policy and trace sections name their first each).
+ */
 export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean } = {}): ProxyConfig {
-  const get = getter(env);
+  const problems = new Problems();
+  const get = getter(env, problems);
   if (get.raw('LINKERD2_PROXY_IDENTITY_DISABLED') !== undefined) {
-    throw bad('LINKERD2_PROXY_IDENTITY_DISABLED', env['LINKERD2_PROXY_IDENTITY_DISABLED'] ?? '', 'identity cannot be disabled this way; use TRELLIS_PROXY_PLAINTEXT=true');
+    problems.add(bad('LINKERD2_PROXY_IDENTITY_DISABLED', env['LINKERD2_PROXY_IDENTITY_DISABLED'] ?? '', 'identity cannot be disabled this way; use TRELLIS_PROXY_PLAINTEXT=true'));
   }
   const plaintext = flags.plaintext === true || get.boolean('TRELLIS_PROXY_PLAINTEXT', false);
-  if (!plaintext) {
-    const missing = REQUIRED_WITH_IDENTITY.filter((n) => get.raw(n) === undefined);
-    if (missing.length > 0) throw new ConfigError(`${missing.join(', ')} must be set (or run with TRELLIS_PROXY_PLAINTEXT=true)`);
-  }
-  const mesh = plaintext ? undefined : parseMeshConfig(env);
+  const missing = plaintext ? [] : REQUIRED_WITH_IDENTITY.filter((n) => get.raw(n) === undefined);
+  if (missing.length > 0) problems.add(new ConfigError(`${missing.join(', ')} must be set (or run with TRELLIS_PROXY_PLAINTEXT=true)`));
+  const mesh = plaintext || missing.length > 0 ? undefined : meshSections(env, problems);
   // Plaintext mode has no policy controller; its inbound ports run on the default policy.
-  const policy = mesh ? mesh.policy : parsePolicyConfig({ ...env, LINKERD2_PROXY_POLICY_SVC_ADDR: undefined });
-
-  const outboundAddrsRaw = get.raw('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS');
-  const outboundListenAddrs =
-    outboundAddrsRaw !== undefined
-      ? outboundAddrsRaw
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-          .map((s) => parseListenAddr('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS', s))
-      : [get.parse('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDR', '127.0.0.1:4140', parseListenAddr)];
-  if (outboundListenAddrs.length === 0 || outboundListenAddrs.length > 2) {
-    throw bad('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS', outboundAddrsRaw ?? '', 'expected one or two addresses');
-  }
-
-  const ipsRaw = get.raw('LINKERD2_PROXY_INBOUND_IPS');
-  const inboundIps =
-    ipsRaw === undefined
-      ? undefined
-      : Object.freeze(
-          ipsRaw
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-            .map((ip) => {
-              if (isIP(ip) === 0) throw bad('LINKERD2_PROXY_INBOUND_IPS', ipsRaw, `${JSON.stringify(ip)} is not an IP address`);
-              return ip;
-            }),
-        );
-
+  const policy = mesh ? mesh.policy : problems.take(() => parsePolicyConfig({ ...env, LINKERD2_PROXY_POLICY_SVC_ADDR: undefined }), () => parsePolicyConfig({}));
   const ingressMode = get.boolean('LINKERD2_PROXY_INGRESS_MODE', false);
-  const logFormat = get.parse('LINKERD2_PROXY_LOG_FORMAT', 'plain', (n, v) => parseEnum(n, v.toLowerCase(), ['plain', 'json'] as const));
-
-  return Object.freeze({
+  const cfg: ProxyConfig = {
     plaintext,
     mesh,
     policy,
-    proxyName: proxyNameFrom(get),
-    outboundListenAddrs: Object.freeze(outboundListenAddrs),
+    proxyName: get.take(() => proxyNameFrom(get), hostname),
+    outboundListenAddrs: Object.freeze(outboundListenAddrs(get)),
     inboundListenAddr: get.parse('LINKERD2_PROXY_INBOUND_LISTEN_ADDR', '0.0.0.0:4143', parseListenAddr),
     adminListenAddr: get.parse('LINKERD2_PROXY_ADMIN_LISTEN_ADDR', '127.0.0.1:4191', parseListenAddr),
     controlListenAddr: get.parse('LINKERD2_PROXY_CONTROL_LISTEN_ADDR', '0.0.0.0:4190', parseListenAddr),
     tapSvcName: get.raw('LINKERD2_PROXY_TAP_SVC_NAME') || undefined,
-    trace: parseTraceConfig(env),
-    inboundIps,
+    trace: get.take(() => parseTraceConfig(env), () => undefined),
+    inboundIps: get.take(() => inboundIps(get), () => undefined),
     inbound: directionConfig(get, 'INBOUND', 'LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION', ''),
     // Without discovery the outbound side cannot learn opaque ports, so it starts from the cluster default.
     outbound: directionConfig(get, 'OUTBOUND', 'TRELLIS_PROXY_OUTBOUND_PORTS_DISABLE_PROTOCOL_DETECTION', DEFAULT_OPAQUE_PORTS),
@@ -265,8 +242,75 @@ export function parseProxyConfig(env: Env, flags: { readonly plaintext?: boolean
     shutdownEndpointEnabled: get.boolean('LINKERD2_PROXY_SHUTDOWN_ENDPOINT_ENABLED', false),
     cores: get.boolean('TRELLIS_PROXY_WORKER_THREADS', false) ? get.integer('LINKERD2_PROXY_CORES', 1, 1, 1024) : 1,
     log: get.raw('LINKERD2_PROXY_LOG') ?? 'warn,linkerd=info,hickory=error',
-    logFormat,
-  });
+    logFormat: get.parse('LINKERD2_PROXY_LOG_FORMAT', 'plain', (n, v) => parseEnum(n, v.toLowerCase(), ['plain', 'json'] as const)),
+  };
+  problems.throwIfAny();
+  return Object.freeze(cfg);
+}
+
+function outboundListenAddrs(get: Getter): ListenAddr[] {
+  const raw = get.raw('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS');
+  const fallback = () => [parseListenAddr('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDR', '127.0.0.1:4140')];
+  if (raw === undefined) return [get.parse('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDR', '127.0.0.1:4140', parseListenAddr)];
+  return get.take(() => {
+    const addrs = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => parseListenAddr('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS', s));
+    if (addrs.length === 0 || addrs.length > 2) throw bad('LINKERD2_PROXY_OUTBOUND_LISTEN_ADDRS', raw, 'expected one or two addresses');
+    return addrs;
+  }, fallback);
+}
+
+function inboundIps(get: Getter): readonly string[] | undefined {
+  const raw = get.raw('LINKERD2_PROXY_INBOUND_IPS');
+  if (raw === undefined) return undefined;
+  return Object.freeze(
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((ip) => {
+        if (isIP(ip) === 0) throw bad('LINKERD2_PROXY_INBOUND_IPS', raw, `${JSON.stringify(ip)} is not an IP address`);
+        return ip;
+      }),
+  );
+}
+
+/** Meshed mode's sections, each parsed by its own part's parser; undefined when one of them is invalid. */
+function meshSections(env: Env, problems: Problems): MeshConfig | undefined {
+  const identity = problems.take(() => parseIdentityConfig(env), () => undefined);
+  const discovery = problems.take(() => parseDiscoveryConfig(env), () => undefined);
+  const policy = problems.take(() => parsePolicyConfig(env), () => undefined);
+  return identity && discovery && policy ? Object.freeze({ identity, discovery, policy }) : undefined;
+}
+
+/** The invalid variables of one start, so that it fails naming every one of them rather than the first. */
+class Problems {
+  readonly #errors: ConfigError[] = [];
+
+  add(err: ConfigError): void {
+    if (!this.#errors.some((e) => e.message === err.message)) this.#errors.push(err);
+  }
+
+  /** `parse()`, or `fallback()` once its ConfigError is kept (the start fails at the end all the same). */
+  take<T>(parse: () => T, fallback: () => T): T {
+    try {
+      return parse();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.add(err);
+      return fallback();
+    }
+  }
+
+  throwIfAny(): void {
+    const [first, ...more] = this.#errors;
+    if (!first) return;
+    if (more.length === 0) throw first;
+    throw new ConfigError(`${this.#errors.length} invalid settings:\n${this.#errors.map((e) => `  ${e.message}`).join('\n')}`);
+  }
 }
 
 /** The identity, discovery and policy sections of meshed mode, each parsed by its own part's parser. */
