@@ -19,7 +19,7 @@ import { nodePodNetns, podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { kubeletNodeLeftovers } from '@trellis/cluster/src/kubelet/node.ts';
 import { NODE_NAME } from '@trellis/cluster/src/node-agent/names.ts';
 import { podLogs } from '@trellis/cluster/src/logs.ts';
-import { exec, helm, httpGet, kubectl, kubectlInput, longRunning, pods, until, type Cluster, type Pod } from '../src/kube.ts';
+import { exec, helm, httpGet, kubectl, kubectlInput, longRunning, pods, reversedDocs, until, type Cluster, type Pod } from '../src/kube.ts';
 import {
   CONTROL_PLANE,
   DEMO_NS,
@@ -336,6 +336,13 @@ describe('the seeds journey on a single-node cluster', () => {
       console.log(`[e2e] trellis -n ${DEMO_NS} viz routes deploy/vote-bot --to svc/web-svc:\n${routes}`);
       expect(routes).toMatch(/^GET \/api\/vote\s+web-svc\s+\d+\.\d\d%\s+\d/m);
       expect(routes).toMatch(/^GET \/api\/list\s+web-svc\s+/m);
+      // And from the server's side: web's own proxy counts the requests it receives under web-svc's profile routes.
+      const inbound = await until(cluster, 'trellis viz routes deploy/web with GET /api/vote measured', async () => {
+        const out = await exec(process.execPath, [TRELLIS_CLI, '-n', DEMO_NS, 'viz', 'routes', 'deploy/web', '--metrics-api', apiUrl, '--kubeconfig', cluster.kubeconfig]);
+        return /^GET \/api\/vote\s+web-svc\s+\d+\.\d\d%\s+\d/m.test(out) && out;
+      }, MINUTE);
+      console.log(`[e2e] trellis -n ${DEMO_NS} viz routes deploy/web:\n${inbound}`);
+      expect(inbound).toMatch(/^GET \/api\/list\s+web-svc\s+100\.00%\s+\d/m);
 
       // The chart's Grafana dashboards: every panel query returns series for the demo.
       const panels = await phases.run('dashboard queries', async () => {
@@ -418,7 +425,7 @@ describe('the seeds journey on a single-node cluster', () => {
     expect(allowed.some((s) => s.value > 0)).toBe(true);
     expect(refused.some((s) => s.value > 0)).toBe(true);
     // Removing the policy resources opens web to this host again, without restarting anything.
-    await kubectlInput(cluster, `${WEB_ROUTE}\n---\n${WEB_AUTHZ}`, 'delete', '-f', '-');
+    await kubectlInput(cluster, reversedDocs(`${WEB_ROUTE}---\n${WEB_AUTHZ}`), 'delete', '-f', '-');
     await phases.run('policy removed', () =>
       until(cluster, 'a request from this host to web answered 200 again', async () => (await httpGet(`http://${webIp}/api/list`).catch(() => undefined))?.status === 200, MINUTE),
     );

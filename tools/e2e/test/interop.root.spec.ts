@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 import { helm, httpGet, kubectl, kubectlInput, longRunning, until, type Cluster } from '../src/kube.ts';
 import { millisUntil } from '../src/rollout.ts';
-import { PROXY_CONTAINER, Phases, TRELLIS_NS, controlPlaneReady, installTrellis, makeCertificates, startCluster } from '../src/journey.ts';
+import { PROXY_CONTAINER, Phases, TRELLIS_NS, controlPlaneReady, installTrellis, loadNodeImages, makeCertificates, startCluster } from '../src/journey.ts';
 import { parseMetrics, select, type Sample } from '../src/prom.ts';
 import { hostLines } from '../src/peers/raw-http.ts';
 import { bannerFor } from '../src/peers/banner.ts';
@@ -53,9 +53,8 @@ afterAll(async () => {
 
 describe('linkerd2-proxy and Trellis\' proxy in one mesh', () => {
   it('runs linkerd2-proxy as the sidecar of pods the injector meshes with the chart defaults, Ready beside Trellis-meshed pods', async () => {
-    // The node agent: linkerd2-proxy's image (cr.l5d.io/linkerd/proxy) is not built for the kubelet node yet, and the
-    // clients run in their pods' network namespaces from this host.
-    cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[interop] cluster: ${l}`), 'agent'));
+    cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[interop] cluster: ${l}`)));
+    await phases.run('images built and loaded', () => loadNodeImages(cluster));
     const certs = await phases.run('certificates', () => makeCertificates(dir));
     await phases.run('helm install', () => installTrellis(cluster, certs));
     await phases.run('control plane Ready', () => controlPlaneReady(cluster, 1, 4 * MINUTE));

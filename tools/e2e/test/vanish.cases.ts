@@ -11,7 +11,7 @@ import { expect } from 'vitest';
 import { podLogs } from '@trellis/cluster/src/logs.ts';
 import { podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { DEMO_NS, PROXY_CONTAINER, TRELLIS_NS, demoPod } from '../src/journey.ts';
-import { exec, httpGet, isReady, kubectl, kubectlInput, pods, until, type Cluster, type Pod } from '../src/kube.ts';
+import { exec, httpGet, isReady, kubectl, kubectlInput, pods, reversedDocs, until, type Cluster, type Pod } from '../src/kube.ts';
 import { parseMetrics, select } from '../src/prom.ts';
 import { millisUntil } from '../src/rollout.ts';
 
@@ -64,7 +64,7 @@ export async function destinationVanishedPolicyCase(cluster: Cluster, webAuthz: 
     `kubectl apply of the AuthorizationPolicy returned ${storedAt - readyAt} ms after Ready; web's proxy enforced it ${enforced} ms after Ready`);
   say(`web's proxy, control streams since the loss:\n${await controlLog(cluster, lost)}`);
   expect(enforced).toBeLessThan(BOUND_MS);
-  await kubectlInput(cluster, webAuthz, 'delete', '-f', '-');
+  await kubectlInput(cluster, reversedDocs(webAuthz), 'delete', '-f', '-');
   const reopened = await millisUntil(cluster, 'a request from this host to web answered 200 again', Date.now(), async () => (await httpGet(`http://${webIp}/api/list`)).status === 200, MINUTE);
   say(`policy deleted: web open to this host again after ${reopened} ms`);
 }

@@ -11,6 +11,7 @@ import { buildDemoImages, demoVersion } from './demo.ts';
 import { StepFailedError, must } from './exec.ts';
 import { IMAGES, imageSpec, type BaseFlavor } from './images.ts';
 import { pushTarget, registryHost, remoteRef, selectApps, tagsFor } from './plan.ts';
+import { buildLinkerdProxyImage } from './linkerd-proxy.ts';
 import { buildPeersImage } from './peers.ts';
 import { smoke } from './smoke.ts';
 import { buildUpstreamImages } from './upstream.ts';
@@ -34,7 +35,7 @@ try {
       'rebuild-base': { type: 'boolean', description: 'assemble the local base again even if it exists', default: false },
       bundle: { type: 'boolean', description: 'run the esbuild bundles first (nx run-many -t build)', default: true },
       demo: { type: 'boolean', description: 'also build the demo app\'s images (trellis/demo-<app>, tools/demo/Dockerfile); never pushed', default: false },
-      peers: { type: 'boolean', description: 'also build the end-to-end tests\' peer apps (trellis/e2e-peers, tools/e2e/src/peers); never pushed', default: false },
+      peers: { type: 'boolean', description: 'also build the end-to-end tests\' peers: their apps (trellis/e2e-peers, tools/e2e/src/peers) and Linkerd\'s proxy (cr.l5d.io/linkerd/proxy, tools/linkerd-proxy); never pushed', default: false },
       upstream: { type: 'boolean', description: 'also build the upstream servers the charts run (prom/prometheus) from the binaries tools/bin pins, for a node no registry serves; never pushed', default: false },
       smoke: { type: 'boolean', description: 'run every built image once (--version and its own checks)', default: true },
       isolation: { type: 'string', description: 'buildah isolation for RUN steps and smoke runs (env BUILDAH_ISOLATION)', value: 'KIND', default: process.env['BUILDAH_ISOLATION'] ?? 'chroot' },
@@ -108,9 +109,10 @@ try {
 
     if (values['peers']) {
       const t0 = Date.now();
-      const ref = await buildPeersImage({ repoRoot: REPO_ROOT, baseImage: str('base-image') || (bases.get('node') as string), version: VERSION });
-      say(`built ${ref} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-      local.push(ref);
+      const baseImage = str('base-image') || (bases.get('node') as string);
+      const refs = [await buildPeersImage({ repoRoot: REPO_ROOT, baseImage, version: VERSION }), await buildLinkerdProxyImage({ repoRoot: REPO_ROOT, baseImage })];
+      say(`built ${refs.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      local.push(...refs);
     }
 
     if (values['upstream']) {

@@ -3,8 +3,8 @@
 import { fileURLToPath } from 'node:url';
 import { EntrypointError, identityEnv, writeIdentity } from './identity.ts';
 
-/** tools/bin/linkerd2-proxy: finds the pinned binary and checks it before running it. */
-const PROXY = fileURLToPath(new URL('../../bin/linkerd2-proxy', import.meta.url));
+/** The proxy: the image's binary (TRELLIS_LINKERD2_PROXY_BIN), else tools/bin/linkerd2-proxy, which finds the pinned one and checks it. */
+const PROXY = process.env['TRELLIS_LINKERD2_PROXY_BIN'] || fileURLToPath(new URL('../../bin/linkerd2-proxy', import.meta.url));
 
 try {
   await writeIdentity(identityEnv(process.env));
