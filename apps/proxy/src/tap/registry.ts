@@ -37,7 +37,10 @@ export interface TapBatching {
   readonly flushBytes: number;
 }
 
-const DEFAULT_BATCHING: TapBatching = { flushMs: 50, flushBytes: 32 * 1024 };
+// A write costs about the same for 20 KiB as for 60 (~0.4 ms of CPU each on a 2-core machine): fewer, fuller writes.
+// 100 ms keeps the events a person watches prompt; 60 KiB stays under HTTP/2's default 64 KiB stream window, so a
+// batch leaves in one go instead of waiting for the client's window update.
+const DEFAULT_BATCHING: TapBatching = { flushMs: 100, flushBytes: 60 * 1024 };
 
 export class OpenTap {
   /** StreamId.base of this tap's events: one per Observe call. */
