@@ -3,7 +3,6 @@
 # upstream kubelet with containerd running the images tools/images builds), Trellis installed with Helm, and the demo
 # app (tools/demo) meshed the seeds' way (kubectl get | trellis inject | kubectl apply). The journey itself is
 # tools/e2e/src/demo.ts, the same steps the end-to-end test takes. Needs root (containers, a bridge, iptables).
-# TRELLIS_NODE_RUNTIME=agent runs the pods as processes in network namespaces instead (no images to build).
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 [ "$(id -u)" = 0 ] || { say "the demo needs root (containers, a bridge, iptables)"; exit 1; }
 say "building the Trellis components (esbuild bundles; the CLI runs from dist/apps/cli)"

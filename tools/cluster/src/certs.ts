@@ -68,12 +68,6 @@ export async function makeClusterCerts(dir: string, serviceIp: string, extraIps:
   };
 }
 
-/** The node agent's serving certificate for its kubelet-style log endpoint, signed by the cluster CA. */
-export async function makeNodeCert(dir: string, ca: { caCert: string; caKey: string }, ip: string): Promise<{ cert: string; key: string }> {
-  return signed(dir, 'node-agent', '/CN=system:node:trellis-node',
-    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${ip}\n`, ca);
-}
-
 /**
  * A kubelet's certificates, signed by the cluster CA: its client identity `system:node:<name>` in `system:nodes`
  * (what the Node authorizer expects), and its serving certificate for the node's address (exec, logs, port-forward

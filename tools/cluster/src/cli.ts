@@ -16,8 +16,7 @@ await runCommand(
     flags: {
       dir: { type: 'string', description: 'state directory (env TRELLIS_CLUSTER_DIR)', value: 'DIR', default: process.env['TRELLIS_CLUSTER_DIR'] ?? join(tmpdir(), 'trellis-cluster') },
       controllers: { type: 'boolean', description: 'also run kube-controller-manager', default: true },
-      node: { type: 'boolean', description: 'up: a whole single-node Kubernetes (scheduler, kube-proxy, CoreDNS, node agent running pods; needs root)', default: false },
-      kubelet: { type: 'boolean', description: 'up --node: run pods with the upstream kubelet and containerd instead of the node agent (env TRELLIS_NODE_RUNTIME=kubelet)', default: process.env['TRELLIS_NODE_RUNTIME'] === 'kubelet' },
+      node: { type: 'boolean', description: 'up: a whole single-node Kubernetes (scheduler, kube-proxy, CoreDNS, the kubelet with containerd running pods; needs root)', default: false },
       'node-wait': { type: 'string', description: 'up --node: how long to wait for another node cluster on this machine to go down', value: 'DURATION', default: '0' },
       container: { type: 'string', short: 'c', description: 'logs: the container (needed when the pod has several)', value: 'NAME', default: '' },
       namespace: { type: 'string', short: 'n', description: 'logs: the pod\'s namespace', value: 'NS', default: 'default' },
@@ -52,7 +51,7 @@ async function main(values: Readonly<Record<string, unknown>>, positionals: read
   switch (command) {
     case 'up': {
       const nodeWaitMs = parseDuration('--node-wait', values['node-wait'] as string);
-      const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, nodeWaitMs, runtime: values['kubelet'] ? 'kubelet' : 'agent', log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
+      const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, nodeWaitMs, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
       process.stderr.write(`trellis-cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       process.stdout.write(`API server: ${state.server}\nkubeconfig: ${state.kubeconfig}\nexport KUBECONFIG=${state.kubeconfig}\n`);
       return;

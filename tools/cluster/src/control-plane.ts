@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { makeClusterCerts, type ClusterCerts } from './certs.ts';
 import { freePort, isOurs, startProcess, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
 import { toolPath } from './tools.ts';
-import { GATEWAY_IP, setUpHostNetwork } from './node-agent/network.ts';
+import { GATEWAY_IP, setUpHostNetwork } from './node-network.ts';
 import { claimNode, prepareNodeTools, releaseNode, startNode, tearDownNode } from './node.ts';
 import { cleanKubeletNode, drainKubeletNode } from './kubelet/node.ts';
 
@@ -25,23 +25,17 @@ export interface ClusterState {
   readonly processes: ProcessRecord[];
   /** Address the API server listens on: loopback, or the node bridge's address when pods must reach it. */
   readonly apiHost?: string;
-  /** True when `up --node` made the node network (bridge, namespaces, firewall chain) that `down` must remove. */
+  /** True when `up --node` made the node (kubelet, containerd, bridge, firewall chain) that `down` must remove. */
   readonly node?: boolean;
-  /** Who runs the node's pods: the node agent (default), or the upstream kubelet with containerd. */
-  readonly runtime?: NodeRuntime;
 }
-
-export type NodeRuntime = 'agent' | 'kubelet';
 
 export interface UpOptions {
   /** Also run kube-controller-manager (default service accounts, namespace deletion, EndpointSlices, GC). */
   readonly controllers?: boolean;
-  /** A whole single-node Kubernetes: kube-scheduler, kube-proxy, CoreDNS and the node agent running pods (needs root). */
+  /** A whole single-node Kubernetes: kube-scheduler, kube-proxy, CoreDNS and the kubelet with containerd running pods (needs root). */
   readonly node?: boolean;
   /** With node: how long to wait for another node cluster on this machine to go down (default: fail at once). */
   readonly nodeWaitMs?: number;
-  /** With node: the upstream kubelet and containerd instead of the node agent. */
-  readonly runtime?: NodeRuntime;
   readonly log?: (line: string) => void;
 }
 
@@ -78,14 +72,27 @@ function kubeconfigYaml(server: string, c: ClusterCerts): string {
   ].join('\n');
 }
 
+type ApiTarget = Pick<ClusterState, 'apiPort' | 'certs' | 'apiHost'>;
+
 /** GET a path on the API server with admin credentials; resolves to the HTTP status (0 on connection error). */
-export function apiGet(state: Pick<ClusterState, 'apiPort' | 'certs' | 'apiHost'>, path: string): Promise<{ status: number; body: string }> {
+export function apiGet(state: ApiTarget, path: string): Promise<{ status: number; body: string }> {
+  return apiRequest(state, 'GET', path);
+}
+
+/** POST an object to a collection with admin credentials; resolves to the HTTP status (0 on connection error). */
+export function apiCreate(state: ApiTarget, path: string, object: unknown): Promise<{ status: number; body: string }> {
+  return apiRequest(state, 'POST', path, JSON.stringify(object));
+}
+
+function apiRequest(state: ApiTarget, method: string, path: string, payload?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = request(
       {
+        method,
         host: state.apiHost ?? '127.0.0.1',
         port: state.apiPort,
         path,
+        ...(payload === undefined ? {} : { headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }),
         ca: readFileSync(state.certs.caCert),
         cert: readFileSync(state.certs.adminCert),
         key: readFileSync(state.certs.adminKey),
@@ -100,7 +107,7 @@ export function apiGet(state: Pick<ClusterState, 'apiPort' | 'certs' | 'apiHost'
     );
     req.on('error', () => resolve({ status: 0, body: '' }));
     req.on('timeout', () => req.destroy());
-    req.end();
+    req.end(payload);
   });
 }
 
@@ -125,7 +132,7 @@ async function apiServerArgs(state: Omit<ClusterState, 'processes'>): Promise<st
     // Webhooks on loopback are how the injector is tested; the defaults already enable Mutating/Validating webhooks.
     '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota',
     '--profiling=false',
-    // kubectl logs goes API server -> node agent: the agent accepts only clients with a cluster-CA certificate.
+    // kubectl logs, exec and port-forward go API server -> kubelet, which accepts only clients with a cluster-CA certificate.
     `--kubelet-client-certificate=${c.adminCert}`,
     `--kubelet-client-key=${c.adminKey}`,
     '--kubelet-preferred-address-types=InternalIP',
@@ -171,7 +178,8 @@ async function startControllerManager(state: Omit<ClusterState, 'processes'>): P
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--use-service-account-credentials=false',
       // A kubelet registers its Node tainted not-ready; the node lifecycle controller lifts the taint once it is Ready.
-      `--controllers=*,-nodeipam,${state.runtime === 'kubelet' ? '' : '-nodelifecycle,'}-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach,-ttl`,
+      // Without a node it stays off: Nodes that tests create have no kubelet, and it would taint them and evict their pods.
+      `--controllers=*,-nodeipam,${state.node ? '' : '-nodelifecycle,'}-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach,-ttl`,
       '--v=1',
     ],
     join(state.dir, 'kube-controller-manager.log'),
@@ -185,7 +193,7 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
   if (existing && existing.processes.some(isOurs)) throw new Error(`a cluster is already running in ${dir} (run down first)`);
   await mkdir(dir, { recursive: true });
   const controllers = opts.controllers || opts.node;
-  const [etcdBin, , ] = await Promise.all([toolPath('etcd'), toolPath('kube-apiserver'), controllers ? toolPath('kube-controller-manager') : undefined, opts.node ? prepareNodeTools(opts.runtime === 'kubelet') : undefined]);
+  const [etcdBin, , ] = await Promise.all([toolPath('etcd'), toolPath('kube-apiserver'), controllers ? toolPath('kube-controller-manager') : undefined, opts.node ? prepareNodeTools() : undefined]);
   // Pods reach the API server through the kubernetes Service, so with a node it listens on the bridge's address
   // (still only inside this machine), which exists before anything else starts.
   const apiHost = opts.node ? GATEWAY_IP : '127.0.0.1';
@@ -207,7 +215,7 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
   const server = `https://${apiHost}:${apiPort}`;
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, kubeconfigYaml(server, certs));
-  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs, apiHost, ...(opts.node ? { node: true, runtime: opts.runtime ?? 'agent' } : {}) };
+  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs, apiHost, ...(opts.node ? { node: true } : {}) };
   const processes: ProcessRecord[] = [];
   const state: ClusterState = { ...base, processes };
   try {
@@ -263,7 +271,7 @@ export async function down(dir: string, opts: { keepDir?: boolean; beforeRelease
   const state = await readState(dir);
   let stopped = 0;
   if (state) {
-    const kubelets = state.runtime === 'kubelet' ? state.processes.filter((p) => p.name.startsWith('kubelet-')) : [];
+    const kubelets = state.processes.filter((p) => p.name.startsWith('kubelet-'));
     // Kubelets go first, then their pods (containerd still runs to remove them), then everything else.
     for (const rec of kubelets) {
       if (isOurs(rec)) stopped++;

@@ -1,13 +1,12 @@
 // `trellis-cluster logs POD [-c CONTAINER] [-n NS]`: prints the newest pod of that name's container output, from the
-// node's log files: the node agent writes <dir>/pods/<ns>_<pod>_<uid>/<container>.log, the kubelet
-// <pod logs dir>/<ns>_<pod>_<uid>/<container>/<restart>.log in the CRI format (a line is `<time> <stream> <P|F> text`,
-// P for a partial line continued by the next record).
+// kubelet's log files, <pod logs dir>/<ns>_<pod>_<uid>/<container>/<restart>.log in the CRI format (a line is
+// `<time> <stream> <P|F> text`, P for a partial line continued by the next record). It reads the files, so it works
+// when the API server or the kubelet does not.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '@trellis/config';
-import { readState } from './control-plane.ts';
 import { nodeDir } from './kubelet/node.ts';
-import { NODE_NAME } from './node-agent/names.ts';
+import { NODE_NAME } from './node-name.ts';
 
 /** The text of CRI log records, partial lines joined. */
 export function criLogText(records: string): string {
@@ -36,16 +35,10 @@ function chooseContainer(namespace: string, pod: string, names: string[], contai
 }
 
 export async function podLogs(dir: string, namespace: string, pod: string, container?: string): Promise<string> {
-  const state = await readState(dir);
-  if (state?.runtime === 'kubelet') {
-    const podDir = await newestPodDir(join(nodeDir(dir, NODE_NAME), 'pod-logs'), namespace, pod);
-    const name = chooseContainer(namespace, pod, await readdir(podDir), container);
-    // One file per restart (0.log, 1.log, ...): all of them in order, as the agent's one file has them.
-    const files = (await readdir(join(podDir, name))).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => parseInt(a) - parseInt(b));
-    const parts = await Promise.all(files.map((f) => readFile(join(podDir, name, f), 'utf8')));
-    return parts.map(criLogText).join('');
-  }
-  const podDir = await newestPodDir(join(dir, 'pods'), namespace, pod);
-  const logs = (await readdir(podDir)).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -4));
-  return readFile(join(podDir, `${chooseContainer(namespace, pod, logs, container)}.log`), 'utf8');
+  const podDir = await newestPodDir(join(nodeDir(dir, NODE_NAME), 'pod-logs'), namespace, pod);
+  const name = chooseContainer(namespace, pod, await readdir(podDir), container);
+  // One file per restart (0.log, 1.log, ...): all of them in order, every run of the container.
+  const files = (await readdir(join(podDir, name))).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => parseInt(a) - parseInt(b));
+  const parts = await Promise.all(files.map((f) => readFile(join(podDir, name, f), 'utf8')));
+  return parts.map(criLogText).join('');
 }

@@ -1,18 +1,13 @@
-// A pod's network namespace and processes on the node, whichever runs the pods: the node agent names the namespace
-// trellis-pod-<uid>; the kubelet's containerd makes cni-<random>, records it in the pod sandbox's spec, and knows each
-// container's process.
+// A pod's network namespace and processes on the node, from the host: the kubelet's containerd makes the namespace
+// (cni-<random>), records it in the pod sandbox's spec, and knows each container's process.
 import { basename } from 'node:path';
-import { readState } from './control-plane.ts';
 import { ctr } from './kubelet/containerd.ts';
 import { runtimePaths } from './kubelet/node.ts';
 import { sandboxNetns } from './kubelet/teardown.ts';
-import { NODE_NAME } from './node-agent/names.ts';
-import { podNamespaces, podNetworkNames } from './node-agent/network.ts';
+import { NODE_NAME } from './node-name.ts';
 
 /** The name under /run/netns of a pod's network namespace (for `ip netns exec NAME ...`). */
 export async function podNetns(dir: string, uid: string): Promise<string> {
-  const state = await readState(dir);
-  if (state?.runtime !== 'kubelet') return podNetworkNames(uid).netns;
   const runtime = runtimePaths(dir, NODE_NAME);
   const ids = (await ctr(runtime, ['containers', 'list', '--quiet', `labels."io.kubernetes.pod.uid"==${uid},labels."io.cri-containerd.kind"==sandbox`])).split('\n').filter(Boolean);
   for (const id of ids) {
@@ -25,12 +20,10 @@ export async function podNetns(dir: string, uid: string): Promise<string> {
 
 /** Names under /run/netns of every pod network namespace the node has now. */
 export async function nodePodNetns(dir: string): Promise<string[]> {
-  const state = await readState(dir);
-  if (state?.runtime !== 'kubelet') return podNamespaces();
   return (await sandboxNetns(runtimePaths(dir, NODE_NAME))).map((p) => basename(p));
 }
 
-/** The host pid of a container's main process on a kubelet node (for reading /proc/<pid>/status from the host). */
+/** The host pid of a container's main process (for reading /proc/<pid>/status from the host). */
 export async function containerPid(dir: string, uid: string, container: string): Promise<number> {
   const runtime = runtimePaths(dir, NODE_NAME);
   const filter = `labels."io.kubernetes.pod.uid"==${uid},labels."io.kubernetes.container.name"==${container}`;

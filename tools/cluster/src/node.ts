@@ -1,26 +1,24 @@
-// The node half of `trellis-cluster up --node`: kube-scheduler, the node agent, kube-proxy (iptables mode) and
-// CoreDNS behind the kube-dns Service, on top of the control plane. Everything listens on loopback or on the node
+// The node half of `trellis-cluster up --node`: kube-scheduler, the kubelet with containerd (kubelet/node.ts),
+// kube-proxy (iptables mode) and CoreDNS behind the kube-dns Service, on top of the control plane. Everything listens on loopback or on the node
 // bridge's address; nothing is reachable from outside the machine.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { apiGet, readState, type ClusterState } from './control-plane.ts';
+import { apiCreate, apiGet, readState, type ClusterState } from './control-plane.ts';
 import { delay, freePort, isOurs, startProcess, waitFor, type ProcessRecord } from './processes.ts';
-import { REPO_ROOT, toolPath } from './tools.ts';
-import { makeNodeCert } from './certs.ts';
+import { toolPath } from './tools.ts';
 import { withMachineLock } from './machine-lock.ts';
-import { Kube, KubeApiError } from './node-agent/kube.ts';
-import { BRIDGE, DNS_SERVICE_IP, GATEWAY_IP, NODE_POD_CIDR, POD_CIDR, tearDownHostNetwork } from './node-agent/network.ts';
+import { BRIDGE, DNS_SERVICE_IP, GATEWAY_IP, NODE_POD_CIDR, POD_CIDR, tearDownHostNetwork } from './node-network.ts';
 import { reclaimKubeletNode, startKubeletNode } from './kubelet/node.ts';
-import { NODE_NAME } from './node-agent/agent.ts';
+import { NODE_NAME } from './node-name.ts';
 
 const run = promisify(execFile);
 
 /** Builds (first time) the binaries the node needs, so `up --node` fails early when one cannot be had. */
-export async function prepareNodeTools(kubelet: boolean): Promise<void> {
-  await Promise.all([toolPath('kube-scheduler'), toolPath('kube-proxy'), toolPath('coredns'), ...(kubelet ? [toolPath('kubelet'), toolPath('pause')] : [])]);
+export async function prepareNodeTools(): Promise<void> {
+  await Promise.all([toolPath('kube-scheduler'), toolPath('kube-proxy'), toolPath('coredns'), toolPath('kubelet'), toolPath('pause')]);
 }
 
 export function corefile(kubeconfig: string, readyPort: number): string {
@@ -71,17 +69,14 @@ export function dnsObjects(): { service: Record<string, unknown>; slice: Record<
   };
 }
 
-async function createIgnoringConflict(kube: Kube, path: string, body: unknown): Promise<void> {
-  try {
-    await kube.call('POST', path, body);
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.status === 409)) throw err;
-  }
+/** POSTs an object; one that already exists (409) is left as it is. */
+async function createIgnoringConflict(state: ClusterState, path: string, body: unknown): Promise<void> {
+  const r = await apiCreate(state, path, body);
+  if (r.status !== 201 && r.status !== 409) throw new Error(`POST ${path}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
 }
 
 export async function startNode(state: ClusterState, record: (rec: ProcessRecord) => Promise<void>, log: (line: string) => void): Promise<void> {
   const { dir, kubeconfig } = state;
-  const kube = new Kube({ server: state.server, caCert: state.certs.caCert, clientCert: state.certs.adminCert, clientKey: state.certs.adminKey });
 
   log('starting kube-scheduler');
   await record(
@@ -93,15 +88,7 @@ export async function startNode(state: ClusterState, record: (rec: ProcessRecord
     ),
   );
 
-  let nodeProcess: ProcessRecord;
-  if (state.runtime === 'kubelet') {
-    nodeProcess = await startKubeletNode(state, { name: NODE_NAME, ip: GATEWAY_IP, bridge: BRIDGE, subnet: NODE_POD_CIDR, clusterDns: DNS_SERVICE_IP }, record, log);
-  } else {
-    log('starting the node agent');
-    await makeNodeCert(dir, state.certs, GATEWAY_IP);
-    nodeProcess = startProcess('node-agent', [process.execPath, join(REPO_ROOT, 'tools/cluster/src/node-agent/main.ts'), `--dir=${dir}`], join(dir, 'node-agent.log'));
-    await record(nodeProcess);
-  }
+  const nodeProcess = await startKubeletNode(state, { name: NODE_NAME, ip: GATEWAY_IP, bridge: BRIDGE, subnet: NODE_POD_CIDR, clusterDns: DNS_SERVICE_IP }, record, log);
   await waitFor(`node ${NODE_NAME} Ready`, async () => {
     const r = await apiGet(state, `/api/v1/nodes/${NODE_NAME}`);
     if (r.status !== 200) return false;
@@ -125,8 +112,8 @@ export async function startNode(state: ClusterState, record: (rec: ProcessRecord
 
   log('starting CoreDNS for cluster.local');
   const dns = dnsObjects();
-  await createIgnoringConflict(kube, '/api/v1/namespaces/kube-system/services', dns.service);
-  await createIgnoringConflict(kube, '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices', dns.slice);
+  await createIgnoringConflict(state, '/api/v1/namespaces/kube-system/services', dns.service);
+  await createIgnoringConflict(state, '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices', dns.slice);
   const ready = await freePort();
   const conf = join(dir, 'Corefile');
   await writeFile(conf, corefile(kubeconfig, ready));
@@ -169,7 +156,7 @@ export async function claimNode(dir: string, waitMs: number, log: (line: string)
       if (owner || existsSync(NODE_OWNER_FILE)) {
         log(`removing the node network left behind by ${owner || 'an unknown cluster'}`);
         const left = owner ? await readState(owner.split(' ')[0] ?? '').catch(() => undefined) : undefined;
-        if (left?.runtime === 'kubelet') await reclaimKubeletNode(left.dir, NODE_NAME).catch((err: Error) => log(`could not remove its containers: ${err.message}`));
+        if (left) await reclaimKubeletNode(left.dir, NODE_NAME).catch((err: Error) => log(`could not remove its containers: ${err.message}`));
         await tearDownNode();
       }
       await writeFile(NODE_OWNER_FILE, `${dir} ${process.pid}`);
@@ -189,11 +176,11 @@ export async function releaseNode(dir: string): Promise<void> {
   if (owner.split(' ')[0] === dir) await rm(NODE_OWNER_FILE, { force: true });
 }
 
-/** Removes kube-proxy's chains and the node network (namespaces, bridge, firewall chain). */
+/** Removes kube-proxy's chains, the kubelet's marker chains and the node network (bridge, firewall chain). */
 export async function tearDownNode(): Promise<void> {
   const proxy = await toolPath('kube-proxy').catch(() => undefined);
   if (proxy) await run(proxy, ['--cleanup'], { timeout: 30_000 }).catch(() => undefined);
-  // --cleanup leaves KUBE-FIREWALL (it is shared with a kubelet elsewhere); no kubelet here, so it goes too.
+  // --cleanup leaves KUBE-FIREWALL, which kubelets share; this node's kubelet is stopped by now, so it goes too.
   for (const bin of ['iptables', 'ip6tables']) {
     for (const hook of ['INPUT', 'OUTPUT']) {
       while (await run(bin, ['-w', '-D', hook, '-j', 'KUBE-FIREWALL']).then(() => true, () => false));

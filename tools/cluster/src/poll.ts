@@ -3,13 +3,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tail } from './processes.ts';
+import { nodeDir } from './kubelet/node.ts';
+import { NODE_NAME } from './node-name.ts';
 
-/** Pods, the last events and the node's log tail (the node agent's or the kubelet's), through the caller's kubectl. */
+/** Pods, the last events and the kubelet's log tail, through the caller's kubectl. */
 export async function nodeClusterSnapshot(dir: string, kubectl: (...args: string[]) => Promise<string>): Promise<string> {
   const pods = await kubectl('get', 'pods', '-A', '-o', 'wide').catch((e: Error) => e.message);
   const events = await kubectl('get', 'events', '-A', '--sort-by=.lastTimestamp').catch((e: Error) => e.message);
-  const kubeletLog = join(dir, 'node-trellis-node', 'kubelet.log');
-  const node = existsSync(kubeletLog) ? `kubelet:\n${tail(kubeletLog, 15)}` : `node agent:\n${tail(join(dir, 'node-agent.log'), 15)}`;
+  const kubeletLog = join(nodeDir(dir, NODE_NAME), 'kubelet.log');
+  const node = existsSync(kubeletLog) ? `kubelet:\n${tail(kubeletLog, 15)}` : `no kubelet log at ${kubeletLog}`;
   return `\n${pods}\n${events.split('\n').slice(-15).join('\n')}\n${node}`;
 }
 

@@ -1,7 +1,8 @@
-// A node run by the upstream kubelet and containerd (needs root): up --node --kubelet registers the Node with
-// containerd as its runtime, pods are containers (an init container, a non-root user, a readiness probe), kubectl
-// logs, exec and port-forward go through the kubelet's API, a ClusterIP Service reaches the pod, and down leaves no
-// process, container, network namespace, mount, cgroup, bridge or rule behind.
+// The single-node cluster end to end (needs root): up --node keeps the pod and service ranges on this host, the
+// kubelet registers the Node with containerd as its runtime, pods are containers (an init container, a non-root user,
+// a readiness probe), a ClusterIP Service reaches the pod, CoreDNS answers cluster.local names and nothing else,
+// kubectl logs, exec and port-forward go through the kubelet's API, and down leaves no process, container, network
+// namespace, mount, cgroup, bridge or rule behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,8 +14,8 @@ import { down, readState, up, type ClusterState } from '../src/control-plane.ts'
 import { isOurs } from '../src/processes.ts';
 import { nodeClusterSnapshot, pollUntil } from '../src/poll.ts';
 import { toolPath } from '../src/tools.ts';
-import { leftovers } from '../src/node-agent/network.ts';
-import { NODE_NAME } from '../src/node-agent/names.ts';
+import { FIREWALL_CHAIN, leftovers } from '../src/node-network.ts';
+import { NODE_NAME } from '../src/node-name.ts';
 import { kubeletNodeLeftovers } from '../src/kubelet/node.ts';
 import { BUSYBOX_IMAGE } from '../src/kubelet/local-images.ts';
 import { nodePodNetns } from '../src/node-pods.ts';
@@ -72,14 +73,25 @@ const WEB_SERVICE = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web'
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trellis-kubelet-test-'));
   // One node cluster per machine: wait for another run's to finish.
-  state = await up(dir, { node: true, runtime: 'kubelet', nodeWaitMs: 900_000 });
+  state = await up(dir, { node: true, nodeWaitMs: 900_000 });
 }, 1_200_000);
 
 afterAll(async () => {
   if (!stopped && dir) await down(dir);
 }, 120_000);
 
-describe('trellis-cluster up --node --kubelet', () => {
+describe('trellis-cluster up --node', () => {
+  it('keeps pod and service ranges on this host with a firewall chain hooked first into mangle POSTROUTING', async () => {
+    // Checked by reading the rules, never by sending packets towards the outside.
+    const rules = (await run('iptables', ['-w', '-t', 'mangle', '-S'])).stdout;
+    expect(rules).toContain(`-A ${FIREWALL_CHAIN} -o trellis0 -j RETURN`);
+    for (const cidr of ['10.244.0.0/16', '10.96.0.0/16']) {
+      for (const dir of ['-s', '-d']) expect(rules).toMatch(new RegExp(`-A ${FIREWALL_CHAIN} ${dir} ${cidr.replace(/[./]/g, '\\$&')} .*-j DROP`));
+      expect(rules).toMatch(new RegExp(`-A ${FIREWALL_CHAIN} -m conntrack --ctorigdst ${cidr.replace(/[./]/g, '\\$&')} .*-j DROP`));
+    }
+    expect((await run('iptables', ['-w', '-t', 'mangle', '-S', 'POSTROUTING'])).stdout.split('\n')[1]).toBe(`-A POSTROUTING -j ${FIREWALL_CHAIN}`);
+  });
+
   it('registers the node with the kubelet\'s version and containerd as its runtime', async () => {
     const wide = await kubectl('get', 'nodes', '-o', 'wide');
     console.log(`[kubelet-node] kubectl get nodes -o wide:\n${wide}`);
@@ -100,6 +112,24 @@ describe('trellis-cluster up --node --kubelet', () => {
     const viaService = await until('web through its ClusterIP', () => httpGet(`http://${svc.spec.clusterIP}/`).catch(() => undefined), 30_000);
     expect(viaService.text).toBe('hello from web as 1000\n');
   }, 120_000);
+
+  it('answers cluster.local names from CoreDNS, short names by the pod\'s search path, and nothing else', async () => {
+    // busybox's nslookup asks the pod's resolv.conf server (the kubelet's clusterDNS, kube-dns' ClusterIP) and exits 1
+    // when any of the names it tried is unknown.
+    const web = JSON.parse(await kubectl('get', 'svc', 'web', '-o', 'json')).spec.clusterIP as string;
+    const lookup = (name: string) => kubectl('exec', 'web', '-c', 'httpd', '--', 'sh', '-c', `nslookup ${name} 2>&1; echo "exit $?"`);
+    const answer = (name: string, ip: string) => new RegExp(`^Name:\\s+${name.replace(/\./g, '\\.')}\\nAddress: ${ip.replace(/\./g, '\\.')}$`, 'm');
+    const fqdn = await lookup('web.default.svc.cluster.local');
+    expect(fqdn).toMatch(answer('web.default.svc.cluster.local', web));
+    expect(fqdn).toMatch(/^exit 0$/m);
+    expect(await lookup('kubernetes.default.svc.cluster.local')).toMatch(answer('kubernetes.default.svc.cluster.local', '10.96.0.1'));
+    // The short name is found through the first search domain (the other two answer NXDOMAIN, hence exit 1).
+    expect(await lookup('web')).toMatch(answer('web.default.svc.cluster.local', web));
+    const outside = await lookup('example.com');
+    expect(outside).toContain("can't find example.com: NXDOMAIN");
+    expect(outside).not.toMatch(/^Address: /m);
+    expect(outside).toMatch(/^exit 1$/m);
+  }, 60_000);
 
   it('serves kubectl logs and exec through the kubelet', async () => {
     expect(await kubectl('logs', 'web', '-c', 'httpd')).toContain('serving');

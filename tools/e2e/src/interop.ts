@@ -1,14 +1,13 @@
 // Linkerd's own proxy (linkerd2-proxy) beside Trellis' proxy on one node: four workloads in one namespace, a server
 // and a client meshed by each proxy, so every path between the two proxies can be exercised. The apps are the
-// peers in ./peers (peer-container.ts: the e2e peers image on a kubelet node); Linkerd's proxy is the image
+// peers in ./peers (peer-container.ts: the e2e peers image); Linkerd's proxy is the image
 // tools/images builds from linkerd2-proxy (tools/linkerd-proxy). Clients run from this host inside their pod's
 // network namespace, so their connections take the pod's iptables redirect to its proxy.
 import { join } from 'node:path';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 import { podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { exec, kubectl, type Cluster, type Pod, pods } from './kube.ts';
-import type { NodeRuntime } from '@trellis/cluster/src/control-plane.ts';
-import { NODE_RUNTIME, TRELLIS_NS } from './journey.ts';
+import { TRELLIS_NS } from './journey.ts';
 import { idleContainer, peerContainer } from './peer-container.ts';
 import { PEER_PORTS } from './peers/ports.ts';
 
@@ -22,13 +21,13 @@ const LINKERD_PROXY_VERSION = 'edge-26.8.1';
 
 export const interopIdentity = (w: Workload) => `${w}.${INTEROP_NS}.serviceaccount.identity.${TRELLIS_NS}.cluster.local`;
 
-function workload(w: Workload, runtime: NodeRuntime): string {
+function workload(w: Workload): string {
   const server = w.endsWith('-server');
   const annotations = w.startsWith('l-') ? `{config.linkerd.io/proxy-image: ${LINKERD_PROXY_IMAGE}, config.linkerd.io/proxy-version: ${LINKERD_PROXY_VERSION}}` : '{}';
   const container = server
-    ? `{name: app, ${peerContainer(runtime, 'server-main.ts')}, ports: [{name: http, containerPort: ${PEER_PORTS.http}}],
+    ? `{name: app, ${peerContainer('server-main.ts')}, ports: [{name: http, containerPort: ${PEER_PORTS.http}}],
          readinessProbe: {httpGet: {path: /ready, port: ${PEER_PORTS.http}}, periodSeconds: 2}}`
-    : `{name: app, ${idleContainer(runtime)}}`;
+    : `{name: app, ${idleContainer()}}`;
   const service = server
     ? `---
 apiVersion: v1
@@ -59,11 +58,11 @@ ${service}`;
 }
 
 /** The namespace (meshed by the proxy injector's webhook, not by `trellis inject`) and the four workloads. */
-export function interopManifests(runtime: NodeRuntime = NODE_RUNTIME): string {
+export function interopManifests(): string {
   return `apiVersion: v1
 kind: Namespace
 metadata: {name: ${INTEROP_NS}, annotations: {linkerd.io/inject: enabled}}
-${WORKLOADS.map((w) => workload(w, runtime)).join('')}`;
+${WORKLOADS.map(workload).join('')}`;
 }
 
 /** A Server on a workload's gRPC port whose one AuthorizationPolicy admits only `client`'s identity. */

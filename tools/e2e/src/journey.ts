@@ -2,11 +2,11 @@
 // the end-to-end test: cluster up, certificates, helm install of the CRDs and the control plane, the demo app,
 // `kubectl get deploy -o yaml | trellis inject - | kubectl apply -f -`, rollout.
 import { join } from 'node:path';
-import { readState, status, up, type NodeRuntime } from '@trellis/cluster/src/control-plane.ts';
+import { status, up } from '@trellis/cluster/src/control-plane.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 import { loadImages } from '@trellis/cluster/src/kubelet/images.ts';
 import { runtimePaths } from '@trellis/cluster/src/kubelet/node.ts';
-import { NODE_NAME } from '@trellis/cluster/src/node-agent/names.ts';
+import { NODE_NAME } from '@trellis/cluster/src/node-name.ts';
 import { exec, helm, isReady, kubectl, kubectlInput, longRunning, pods, until, type Cluster, type Pod } from './kube.ts';
 
 export const TRELLIS_NS = 'trellis';
@@ -19,14 +19,6 @@ export const DEMO_MANIFESTS = join(REPO_ROOT, 'tools/demo/manifests/emojivoto.ym
 export const TRELLIS_CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
 const CERTS_CLI = join(REPO_ROOT, 'libs/pki/src/certs-cli.ts');
 const IMAGES_CLI = join(REPO_ROOT, 'tools/images/src/cli.ts');
-
-/** Who runs the node's pods: the upstream kubelet with containerd, or TRELLIS_NODE_RUNTIME=agent for the node agent. */
-export const NODE_RUNTIME: NodeRuntime = process.env['TRELLIS_NODE_RUNTIME'] === 'agent' ? 'agent' : 'kubelet';
-
-/** Who runs a running cluster's pods (the node agent unless it was started with the kubelet). */
-export async function clusterRuntime(dir: string): Promise<NodeRuntime> {
-  return (await readState(dir))?.runtime === 'kubelet' ? 'kubelet' : 'agent';
-}
 
 /** Named steps with their durations, printed as they finish and summed up at the end. */
 export class Phases {
@@ -58,24 +50,23 @@ export class Phases {
  * A single-node cluster in dir: the one already running there (when it has a node), else a new one. Another node
  * cluster on this machine (one per machine) is waited for up to waitMs, with a line saying so.
  */
-export async function startCluster(dir: string, waitMs: number, log: (line: string) => void, runtime: NodeRuntime = NODE_RUNTIME): Promise<Cluster> {
+export async function startCluster(dir: string, waitMs: number, log: (line: string) => void): Promise<Cluster> {
   const running = await status(dir).catch(() => undefined);
   if (running?.ready && running.components.every((c) => c.running)) {
     if (!running.state.node) throw new Error(`the cluster in ${dir} has no node (started without --node): trellis-cluster down --dir ${dir}, then try again`);
     log(`reusing the cluster already running in ${dir}`);
     return { dir, kubeconfig: running.state.kubeconfig };
   }
-  const state = await up(dir, { node: true, nodeWaitMs: waitMs, runtime, log });
+  const state = await up(dir, { node: true, nodeWaitMs: waitMs, log });
   return { dir, kubeconfig: state.kubeconfig };
 }
 
 /**
- * On a kubelet node, pods run images: every component image, the demo's, the e2e peers' and the upstream Prometheus
- * the viz chart runs, built by tools/images (bundles, the local base, buildah; Prometheus from its pinned binary), imported into the
- * node's containerd. Resolves with the references loaded (none on the agent).
+ * Pods run images: every component image, the demo's, the e2e peers' (Linkerd's proxy among them) and the upstream
+ * Prometheus the viz chart runs, built by tools/images (bundles, the local base, buildah; Prometheus from its pinned
+ * binary), imported into the node's containerd. Resolves with the references loaded.
  */
 export async function loadNodeImages(cluster: Cluster): Promise<string[]> {
-  if ((await clusterRuntime(cluster.dir)) !== 'kubelet') return [];
   const out = await exec(process.execPath, [IMAGES_CLI, '--all', '--demo', '--peers', '--upstream', '--smoke=false'], { cwd: REPO_ROOT });
   // The <version> tags only: the <version>-<sha> twins name the same images.
   const refs = out.split('\n').filter((r) => r && !/-[0-9a-f]{7}$/.test(r));
@@ -175,28 +166,19 @@ export async function demoPod(cluster: Cluster, app: string): Promise<Pod> {
 
 /** Where to look once the demo runs: the kubeconfig, pods, the web API, a proxy's metrics, logs, teardown. */
 export async function lookAround(cluster: Cluster): Promise<string> {
-  const web = (await kubectl(cluster, '-n', DEMO_NS, 'get', 'svc', 'web-svc', '-o', 'jsonpath={.spec.clusterIP}')).trim();
   const voting = (await demoPod(cluster, 'voting-svc')).status.podIP ?? '<voting pod IP>';
   const bot = (await demoPod(cluster, 'vote-bot-svc')).metadata.name;
-  // The upstream kubelet serves port-forward and logs as in any cluster; the node agent has its own log command.
-  const kubelet = (await clusterRuntime(cluster.dir)) === 'kubelet';
-  const reach = kubelet
-    ? `  kubectl -n ${DEMO_NS} port-forward svc/web-svc 8080:80 &   # as the seeds reach it; then open http://localhost:8080
-  curl -s http://localhost:8080/api/leaderboard
-  curl -s "http://localhost:8080/api/vote?choice=:doughnut:"   # the demo's deliberate failure
-`
-    : `  curl -s http://${web}/api/leaderboard        # web-svc's ClusterIP, reachable from this host
-  curl -s "http://${web}/api/vote?choice=:doughnut:"   # the demo's deliberate failure
-`;
-  const logs = kubelet ? `kubectl -n ${DEMO_NS} logs ${bot} -c vote-bot` : `trellis-cluster logs --dir ${cluster.dir} -n ${DEMO_NS} ${bot}`;
   return `
 Look around:
   export KUBECONFIG=${cluster.kubeconfig} PATH=${join(REPO_ROOT, 'tools/bin')}:$PATH
   kubectl -n ${DEMO_NS} get pods
-${reach}  curl -s http://${voting}:4191/metrics | grep 'tls="true"'   # voting's proxy: mTLS, with the caller's identity
+  kubectl -n ${DEMO_NS} port-forward svc/web-svc 8080:80 &   # as the seeds reach it; then open http://localhost:8080
+  curl -s http://localhost:8080/api/leaderboard
+  curl -s "http://localhost:8080/api/vote?choice=:doughnut:"   # the demo's deliberate failure
+  curl -s http://${voting}:4191/metrics | grep 'tls="true"'   # voting's proxy: mTLS, with the caller's identity
   trellis check --proxy -n ${DEMO_NS}          # health checks, control plane and demo proxies
   trellis viz stat deploy -n ${DEMO_NS}        # golden metrics: voting's success rate shows the doughnut
-  ${logs}
+  kubectl -n ${DEMO_NS} logs ${bot} -c vote-bot
 Tear it down:
   trellis-cluster down --dir ${cluster.dir}
 `;

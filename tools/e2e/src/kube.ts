@@ -71,7 +71,7 @@ export function longRunning(p: Pod): ContainerStatus[] {
   return [...(p.status.initContainerStatuses ?? []).filter((s) => sidecars.has(s.name)), ...(p.status.containerStatuses ?? [])];
 }
 
-/** What the cluster looks like, for timeout messages: pods, the last events, the node agent's log tail. */
+/** What the cluster looks like, for timeout messages: pods, the last events, the kubelet's log tail. */
 export const explain = (cluster: Cluster): Promise<string> => nodeClusterSnapshot(cluster.dir, (...args) => kubectl(cluster, ...args));
 
 /** Polls probe until it returns a truthy value; past the deadline it fails with the cluster's state. */

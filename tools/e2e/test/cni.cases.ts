@@ -1,4 +1,4 @@
-// CNI mode end to end, for a run on the kubelet node (TRELLIS_NODE_RUNTIME=kubelet): the trellis-cni chart installs
+// CNI mode end to end, for a run on the kubelet node: the trellis-cni chart installs
 // the plugin into the node's CNI directories and chains it after the node's bridge network; the control plane runs
 // with cniEnabled=true, so the injector adds linkerd-network-validator instead of linkerd-init; the demo, meshed the
 // seeds' way, then has no linkerd-init, proxy-init's golden nat table in every pod, and mTLS between its pods.
@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 import { runtimePaths } from '@trellis/cluster/src/kubelet/node.ts';
-import { NODE_NAME } from '@trellis/cluster/src/node-agent/names.ts';
+import { NODE_NAME } from '@trellis/cluster/src/node-name.ts';
 import { podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { exec, helm, httpGet, kubectl, pods, until, type Cluster, type Pod } from '../src/kube.ts';
 import { CONTROL_PLANE, DEMO_NS, TRELLIS_NS, controlPlaneReady, demoMeshed, demoPod, deployDemo, installTrellis, meshDemo } from '../src/journey.ts';

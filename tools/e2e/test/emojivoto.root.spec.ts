@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { down, readState } from '@trellis/cluster/src/control-plane.ts';
 import { isOurs } from '@trellis/cluster/src/processes.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
-import { leftovers } from '@trellis/cluster/src/node-agent/network.ts';
+import { leftovers } from '@trellis/cluster/src/node-network.ts';
 import { nodePodNetns, podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { kubeletNodeLeftovers } from '@trellis/cluster/src/kubelet/node.ts';
-import { NODE_NAME } from '@trellis/cluster/src/node-agent/names.ts';
+import { NODE_NAME } from '@trellis/cluster/src/node-name.ts';
 import { podLogs } from '@trellis/cluster/src/logs.ts';
 import { exec, helm, httpGet, kubectl, kubectlInput, longRunning, pods, reversedDocs, until, type Cluster, type Pod } from '../src/kube.ts';
 import {
@@ -34,7 +34,6 @@ import {
   installTrellis,
   makeCertificates,
   meshDemo,
-  NODE_RUNTIME,
   loadNodeImages,
   startCluster,
 } from '../src/journey.ts';
@@ -138,7 +137,7 @@ afterAll(async () => {
 describe('the seeds journey on a single-node cluster', () => {
   it('installs the CRDs and the control plane with helm: each controller pod Ready with its proxy', async () => {
     cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[e2e] cluster: ${l}`)));
-    if (NODE_RUNTIME === 'kubelet') await phases.run('images built and loaded', () => loadNodeImages(cluster));
+    await phases.run('images built and loaded', () => loadNodeImages(cluster));
     const certs = await phases.run('certificates', () => makeCertificates(dir));
     await phases.run('helm install', () => installTrellis(cluster, certs, TAP_IDENTITY_SET));
     const cp = await phases.run('control plane Ready', () => controlPlaneReady(cluster, 1, 4 * MINUTE));

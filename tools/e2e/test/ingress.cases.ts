@@ -10,8 +10,7 @@
 // web page out of it. The unmeshed client is this host, which reaches pod addresses on the node's bridge.
 import { request } from 'node:http';
 import { expect } from 'vitest';
-import type { NodeRuntime } from '@trellis/cluster/src/control-plane.ts';
-import { clusterRuntime, DEMO_NS, PROXY_CONTAINER, TRELLIS_NS } from '../src/journey.ts';
+import { DEMO_NS, PROXY_CONTAINER, TRELLIS_NS } from '../src/journey.ts';
 import { peerContainer } from '../src/peer-container.ts';
 import { httpGet, kubectl, kubectlInput, pods, until, type Cluster, type Pod } from '../src/kube.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
@@ -23,7 +22,7 @@ const id = (sa: string, ns: string) => `${sa}.${ns}.serviceaccount.identity.${TR
 const WEB_HOST = `web-svc.${DEMO_NS}.svc.cluster.local`;
 const ECHO_HOST = `echo.${INGRESS_NS}.svc.cluster.local:8080`;
 
-function manifests(runtime: NodeRuntime): string {
+function manifests(): string {
   return `apiVersion: v1
 kind: Namespace
 metadata: {name: ${INGRESS_NS}, annotations: {linkerd.io/inject: enabled}}
@@ -43,7 +42,7 @@ spec:
     spec:
       serviceAccountName: ingress
       containers:
-      - {name: app, ${peerContainer(runtime, 'forwarder-main.ts')}, env: [{name: FORWARD_TO, value: "voting-svc.${DEMO_NS}.svc.cluster.local:8080"}],
+      - {name: app, ${peerContainer('forwarder-main.ts')}, env: [{name: FORWARD_TO, value: "voting-svc.${DEMO_NS}.svc.cluster.local:8080"}],
          ports: [{name: http, containerPort: 8080}], readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 2}}
 ---
 apiVersion: v1
@@ -61,7 +60,7 @@ spec:
     spec:
       serviceAccountName: echo
       containers:
-      - {name: app, ${peerContainer(runtime, 'server-main.ts')}, ports: [{name: http, containerPort: 8080}],
+      - {name: app, ${peerContainer('server-main.ts')}, ports: [{name: http, containerPort: 8080}],
          readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 2}}
 ---
 apiVersion: v1
@@ -98,7 +97,7 @@ const proxyMetrics = async (p: Pod) => parseMetrics((await httpGet(`http://${p.s
 
 /** The ingress and echo workloads Ready, each with its proxy; the ingress proxy told it runs in ingress mode. */
 export async function ingressReadyCase(cluster: Cluster): Promise<Pod> {
-  await kubectlInput(cluster, manifests(await clusterRuntime(cluster.dir)), 'apply', '-f', '-');
+  await kubectlInput(cluster, manifests(), 'apply', '-f', '-');
   const ready = (p: Pod) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
   await until(cluster, `ingress and echo pods Ready in ${INGRESS_NS}`, async () => {
     const all = (await pods(cluster, INGRESS_NS)).filter((p) => !p.metadata.deletionTimestamp);

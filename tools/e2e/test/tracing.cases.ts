@@ -19,7 +19,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { toolPath } from '@trellis/cluster/src/tools.ts';
-import { GATEWAY_IP } from '@trellis/cluster/src/node-agent/network.ts';
+import { GATEWAY_IP } from '@trellis/cluster/src/node-network.ts';
 import { DEMO_DEPLOYMENTS, DEMO_NS, demoMeshed, PROXY_CONTAINER } from '../src/journey.ts';
 import { kubectl, pods, type Cluster } from '../src/kube.ts';
 

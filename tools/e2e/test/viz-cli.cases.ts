@@ -8,8 +8,8 @@
 //   await viz.stop();
 //   await installCheckCase(cluster, TRELLIS_CLI);                   // instead of the helm install, on a fresh cluster
 //
-// The local node cannot run the upstream Prometheus image (no image is pulled, and the agent maps none to it), so
-// vizInstallCase runs the pinned Prometheus on the host, listening on the node bridge's address (pods reach it
+// vizInstallCase runs the pinned Prometheus on the host (the chart's own Prometheus pod is vizInClusterCase's, in
+// kubelet-node.cases.ts), listening on the node bridge's address (pods reach it
 // there) with the chart's own scrape configuration, and installs the chart with prometheusUrl pointing at it: the
 // metrics API and the dashboard run in pods, meshed. The metrics API's Server admits the API server (the bridge
 // address, from which the API server's service proxy connects to pods) by the chart's default
@@ -22,7 +22,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { toolPath } from '@trellis/cluster/src/tools.ts';
-import { GATEWAY_IP } from '@trellis/cluster/src/node-agent/network.ts';
+import { GATEWAY_IP } from '@trellis/cluster/src/node-network.ts';
 import { DEMO_NS, TRELLIS_NS, controlPlaneReady } from '../src/journey.ts';
 import { exec, kubectl, kubectlInput, type Cluster } from '../src/kube.ts';
 import { prometheusConfig } from '../src/viz.ts';

@@ -1,4 +1,4 @@
-// A node run by the upstream kubelet with containerd: `trellis-cluster up --node --kubelet` starts containerd with
+// A node run by the upstream kubelet with containerd: `trellis-cluster up --node` starts containerd with
 // its configuration under <dir>/node-<name>, imports the pause and busybox images, writes the CNI network for the
 // node's bridge and starts the kubelet. `down` drains it (drainKubeletNode) once the kubelet is stopped and cleans up
 // (cleanKubeletNode) once containerd is.

@@ -1,4 +1,4 @@
-// A minimal ingress controller for the ingress-mode test, run in a pod as a busybox image's command: every request it
+// A minimal ingress controller for the ingress-mode test, run in a pod from the e2e peers image: every request it
 // gets on :8080 goes to one fixed upstream (FORWARD_TO, host:port), with its method, path and headers unchanged (Host
 // and l5d-dst-override included), and the answer comes back as it is. Like a real ingress, it knows one address only;
 // its meshed proxy in ingress mode is what routes each request by name.

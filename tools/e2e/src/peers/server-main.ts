@@ -1,4 +1,4 @@
-// The interop tests' server app, run in a pod as a busybox image's command: see ports.ts for what listens where.
+// The interop tests' server app, run in a pod from the e2e peers image: see ports.ts for what listens where.
 import { hostname } from 'node:os';
 import { rawHttpServer } from './raw-http.ts';
 import { grpcEchoServer } from './grpc-echo.ts';
