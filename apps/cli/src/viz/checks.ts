@@ -1,23 +1,15 @@
 // `trellis viz check`: Linkerd's viz checks for the Trellis viz extension: the namespace and RBAC are there, every
 // component's pods are meshed, running and ready at this version, Prometheus is installed, the metrics API answers
 // (which needs Prometheus), and with --proxy the meshed pods' metrics are in Prometheus.
-import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import { fail, ok, warn, type Category, type CheckOutcome } from '../check/model.ts';
 import { VIZ_NAMESPACE } from '../install/render.ts';
 import { reachMetricsApi, MetricsApiError } from './metrics-api.ts';
 import type { ApiStatRow } from './stat.ts';
+import type { VizCheckContext } from './check-context.ts';
 import { dataPlaneTapCheck, tapApiChecks } from './tap-checks.ts';
 
-export interface VizCheckContext {
-  readonly kc: KubeConfig;
-  readonly cliVersion: string;
-  /** With --proxy: the data plane's namespace, or undefined for all. */
-  readonly dataPlaneNamespace?: string;
-  readonly metricsApiUrl?: string;
-  /** Where the extension is installed (trellis-viz). */
-  readonly vizNamespace: string;
-  readonly now?: () => Date;
-}
+export type { VizCheckContext } from './check-context.ts';
 
 const SELECTOR = 'linkerd.io/extension=viz';
 const INSTALL = 'trellis viz install | kubectl apply -f -';

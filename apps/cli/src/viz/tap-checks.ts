@@ -6,7 +6,7 @@ import type { X509Certificate } from 'node:crypto';
 import { AdmissionregistrationV1Api, ApiregistrationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { chainProblem, expiresSoon, nameOf, parseCertificates } from '../check/certs.ts';
 import { fail, ok, warn, type Check, type CheckOutcome } from '../check/model.ts';
-import type { VizCheckContext } from './checks.ts';
+import type { VizCheckContext } from './check-context.ts';
 
 export const TAP_API_SERVICE = 'v1alpha1.tap.linkerd.io';
 export const TAP_SECRET = 'tap-k8s-tls';
