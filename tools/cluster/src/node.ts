@@ -21,6 +21,13 @@ export async function prepareNodeTools(): Promise<void> {
   await Promise.all([toolPath('kube-scheduler'), toolPath('kube-proxy'), toolPath('coredns'), toolPath('kubelet'), toolPath('pause')]);
 }
 
+/**
+ * How long the cluster DNS caches an answer, an empty one included (CoreDNS's own default for its kubernetes
+ * plugin). A proxy that asked for a control-plane name while it had no ready pod hears of the new pod up to this
+ * long after it is Ready.
+ */
+export const DNS_CACHE_SECONDS = 5;
+
 export function corefile(kubeconfig: string, readyPort: number): string {
   // Only cluster.local (and reverse zones) are answered; every other name gets NXDOMAIN, so no query ever leaves
   // the machine.
@@ -33,7 +40,7 @@ export function corefile(kubeconfig: string, readyPort: number): string {
         pods insecure
         fallthrough in-addr.arpa ip6.arpa
     }
-    cache 5
+    cache ${DNS_CACHE_SECONDS}
 }
 .:53 {
     bind ${GATEWAY_IP}
