@@ -8,7 +8,7 @@ import { maxHeaderSize } from './node-http.ts';
 import type { Socket } from 'node:net';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
-import { httpParser, type HttpParser } from './node-internals.ts';
+import { httpParser, type HttpParser } from '../node-internals.ts';
 
 /** How the request body is framed on the wire (the request's own framing, passed through). */
 export type Framing = 'none' | 'length' | 'chunked';

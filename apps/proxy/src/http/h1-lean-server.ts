@@ -21,7 +21,7 @@ import type { Pools } from './pool.ts';
 import { requestHead, writeBody, type Framing, type H1Call } from './h1-lean-client.ts';
 import { filterHopByHop, rawHeader } from './headers.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';
-import { httpParser, type HttpParser } from './node-internals.ts';
+import { httpParser, type HttpParser } from '../node-internals.ts';
 
 
 /** Headers a client proxy strips from upstream responses (as h1.ts). */

@@ -15,7 +15,7 @@ import { filterHopByHop, rawHeader, responseHead } from './headers.ts';
 import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
 import { leanFront, type H1Options } from './h1-lean-server.ts';
 import { routerOf, targetOf } from './connection.ts';
-import { allowHalfOpen, httpParser, responseStarted } from './node-internals.ts';
+import { allowHalfOpen, httpParser, responseStarted } from '../node-internals.ts';
 import type { PoolRequestArgs } from './pool.ts';
 import { h1Head } from './request-head.ts';
 import { isGrpcContentType, synthesize } from './respond.ts';

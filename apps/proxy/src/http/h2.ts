@@ -23,7 +23,7 @@ import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
 import { downgradeHost, downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
 import { countWrites, Exchange, type Downstream, type ExchangeWatcher, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
 import { routerOf, targetOf } from './connection.ts';
-import { httpParser } from './node-internals.ts';
+import { httpParser } from '../node-internals.ts';
 import { requestHead, type Framing, type H1Call } from './h1-lean-client.ts';
 import type { PoolRequestArgs, Pools } from './pool.ts';
 import { h2Head } from './request-head.ts';

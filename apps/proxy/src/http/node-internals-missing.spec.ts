@@ -1,4 +1,4 @@
-// A Node without the parser the lean HTTP/1 paths use cannot be provoked for real, so node-internals.ts is replaced
+// A Node without the parser the lean HTTP/1 paths use cannot be provoked for real, so src/node-internals.ts is replaced
 // by a fake that reports it missing: the HTTP/1 server and client then serve every request through node:http.
 import { once } from 'node:events';
 import { createServer as createHttpServer, request } from 'node:http';
@@ -12,7 +12,7 @@ import { createH1Server } from './h1.ts';
 import { countRequests } from './layers.ts';
 import { createPools } from './pool.ts';
 
-vi.mock('./node-internals.ts', async (original) => ({ ...(await original<typeof import('./node-internals.ts')>()), httpParser: undefined }));
+vi.mock('../node-internals.ts', async (original) => ({ ...(await original<typeof import('../node-internals.ts')>()), httpParser: undefined }));
 
 const closers: (() => void)[] = [];
 afterEach(() => {

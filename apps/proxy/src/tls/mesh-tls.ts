@@ -11,6 +11,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, connect as tlsConnect, type SecureContext } from 'node:tls';
 import { sanNames, type Credentials } from '../identity/credentials.ts';
 import { NoIdentityError, TlsHandshakeError, TlsIdentityMismatchError } from './errors.ts';
+import { clientVerifyError, handshakeDone } from '../node-internals.ts';
 
 export const TLS13_CIPHERSUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
 /** Key exchange in Linkerd's order, minus the hybrid post-quantum group OpenSSL may lack. */
@@ -193,23 +194,9 @@ export class MeshTls {
           return;
         }
         const clientId = presented ? (sanNames(peer.subjectaltname)[0] ?? '') : '';
-        // tls.Server clears this flag after the handshake; a standalone server TLSSocket keeps it, and http2
-        // would then wait forever for a 'secureConnect' that server sockets never emit.
-        (tls as { secureConnecting?: boolean }).secureConnecting = false;
+        handshakeDone(tls);
         resolve({ socket: tls, clientId, alpn: tls.alpnProtocol ?? false });
       });
     });
   }
-}
-
-/**
- * Why the client's chain did not verify, or undefined when it did. A TLSSocket built outside tls.Server does not
- * fill `authorized`; tls.Server reads the same native verifyError() after the handshake, and so do we.
- */
-function clientVerifyError(tls: TLSSocket): string | undefined {
-  // Node-internal handle (tls.Server uses it for `authorized`); absent handle means we cannot vouch for the client.
-  const handle = (tls as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
-  if (!handle?.verifyError) return 'client certificate could not be verified';
-  const err = handle.verifyError();
-  return err ? (err.code ?? err.message) : undefined;
 }

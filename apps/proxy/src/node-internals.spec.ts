@@ -1,12 +1,13 @@
-// Fails loudly, naming the internal, when the running Node no longer has what the lean HTTP/1 paths use.
+// Fails loudly, naming the internal, when the running Node no longer has what the proxy uses of its internals.
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { get, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { httpParser, parserProblems, responseStarted } from './node-internals.ts';
+import { clientVerifyError, handshakeDone, httpParser, parserProblems, responseStarted } from './node-internals.ts';
 
-describe('Node internals of the lean HTTP/1 paths', () => {
+describe('Node internals the proxy uses', () => {
   it(`are all in this Node (${process.version}): _http_common's HTTPParser, its callbacks and llhttp's method table`, () => {
     expect(parserProblems(createRequire(import.meta.url)('_http_common'))).toEqual([]);
     expect(httpParser).toBeDefined();
@@ -50,6 +51,20 @@ describe('Node internals of the lean HTTP/1 paths', () => {
     } finally {
       server.close();
     }
+  });
+
+  it("keep a standalone server TLSSocket's native handle with verifyError() and its own secureConnecting flag", () => {
+    const tls = new TLSSocket(new Socket(), { isServer: true, secureContext: createSecureContext() });
+    try {
+      expect(typeof (tls as unknown as { _handle?: { verifyError?: unknown } })._handle?.verifyError).toBe('function');
+      expect([Object.hasOwn(tls, 'secureConnecting'), (tls as unknown as { secureConnecting: boolean }).secureConnecting]).toEqual([true, true]);
+      handshakeDone(tls);
+      expect((tls as unknown as { secureConnecting: boolean }).secureConnecting).toBe(false);
+    } finally {
+      tls.destroy();
+    }
+    // Without the handle nothing vouches for a client certificate: it is refused.
+    expect(clientVerifyError({} as TLSSocket)).toBe('client certificate could not be verified');
   });
 
   it('name what is missing from a changed _http_common', () => {

@@ -1,11 +1,13 @@
-// The Node internals the HTTP/1 fast paths rely on, in one place: the llhttp parser node:http itself uses (through
-// `_http_common`, how Node exposes it to JS), and two properties of node:http objects. None is public API, so a
-// Node release may change them: node-internals.spec.ts names the one that changed, and when the parser is not
-// there in the shape we use, `httpParser` is undefined and the lean HTTP/1 client and server stand aside, leaving
-// every request to node:http (slower, same behaviour).
+// Every Node internal the proxy relies on, in one place: the llhttp parser node:http itself uses (through
+// `_http_common`, how Node exposes it to JS) for the HTTP/1 fast paths, two properties of node:http objects, and
+// two of a server TLSSocket built outside tls.Server (mesh TLS termination). None is public API, so a Node release
+// may change them: node-internals.spec.ts names the one that changed. When the parser is not there in the shape
+// we use, `httpParser` is undefined and the lean HTTP/1 client and server stand aside, leaving every request to
+// node:http (slower, same behaviour); without the TLS handle's verifyError(), client certificates are refused.
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 
 export interface HttpParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
@@ -71,4 +73,24 @@ export function allowHalfOpen(server: Server): void {
 /** Whether node:http has begun writing a response on the socket (its `_httpMessage`), so no error page may follow. */
 export function responseStarted(socket: Duplex): boolean {
   return (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+}
+
+/**
+ * Why the client's chain did not verify on a server TLSSocket built outside tls.Server (which does not fill
+ * `authorized` for it), or undefined when it did: the native handle's verifyError(), which tls.Server reads after
+ * the handshake too. Without that handle nothing vouches for the client, and it is refused.
+ */
+export function clientVerifyError(tls: TLSSocket): string | undefined {
+  const handle = (tls as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (!handle?.verifyError) return 'client certificate could not be verified';
+  const err = handle.verifyError();
+  return err ? (err.code ?? err.message) : undefined;
+}
+
+/**
+ * Marks a standalone server TLSSocket's handshake done, as tls.Server does: the socket keeps `secureConnecting`
+ * otherwise, and http2 then waits forever for a 'secureConnect' that server sockets never emit.
+ */
+export function handshakeDone(tls: TLSSocket): void {
+  (tls as { secureConnecting?: boolean }).secureConnecting = false;
 }
