@@ -2,9 +2,10 @@
 // whose text runs over a number of lines, counted from the line it starts on (its leading comment excluded) to the
 // line it ends on. A function nested in another counts on its own and inside its parent alike.
 // `node tools/workspace/src/function-length.ts 80 apps/proxy/src/outbound` prints each and exits 1 when there is one.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { sourceFiles } from './source-files.ts';
 
 export interface FunctionLength {
   /** The file, relative to the folder. */
@@ -14,16 +15,6 @@ export interface FunctionLength {
   /** The function's name, or how it is bound (`const f = () => ...`, `{ f: () => ... }`); `<anonymous>` otherwise. */
   readonly name: string;
   readonly lines: number;
-}
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...sourceFiles(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
 }
 
 function nameOf(fn: ts.SignatureDeclaration, sf: ts.SourceFile): string {

@@ -1,26 +1,16 @@
 // Import circles among a folder's TypeScript files: the strongly connected components of the graph of relative
 // imports (type-only imports included: a type that travels both ways ties the files together just the same).
 // `node tools/workspace/src/import-cycles.ts apps/proxy/src` prints each circle and exits 1 when there is one.
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { sourceFiles } from './source-files.ts';
 
 export interface ImportCycle {
   /** The files of the circle, relative to the folder, sorted. */
   readonly files: readonly string[];
   /** Each file's imports that stay inside the circle. */
   readonly edges: ReadonlyMap<string, readonly string[]>;
-}
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...sourceFiles(p));
-    // Specs import what they test; a circle through a spec is not one the product has.
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
 }
 
 /** The files `file` imports (import, export-from, import()), resolved and limited to `known`. */
