@@ -15,11 +15,7 @@
 //   when the answer changes is replaced; a channel in TRANSIENT_FAILURE is asked to connect (and so to resolve
 //   again) once a second;
 // - a channel CONNECTING for longer than its allowance (2 s, doubling after each miss up to 10 s, back to 2 s once
-//   connected) is replaced: a TCP connect to an address that drops everything would wait minutes for the kernel;
-// - when the name answers no address at all and a fallback address is configured (the controller's ClusterIP
-//   Service), new clients dial the fallback until the name answers again. The cluster DNS caches an empty answer
-//   (5 s in CoreDNS's default, 30 s in kubeadm's), so a proxy that asked while no controller was ready would hear
-//   of the new one only that long after it is Ready; kube-proxy sends the Service's address to it within a second.
+//   connected) is replaced: a TCP connect to an address that drops everything would wait minutes for the kernel.
 // Replacing a client releases its waiters at once, so they wait on the new one.
 import { connectivityState, credentials, status, type ChannelCredentials, type ClientOptions, type Interceptor } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
@@ -44,8 +40,6 @@ const RETIRE_MESSAGES: Record<RetireReason, string> = {
   peer_left: 'the control-plane peer left the service name',
   name_changed: 'the service name changed while connecting',
   connect_timeout: 'connecting to the control plane timed out',
-  name_empty: 'the service name gives no address: trying the fallback address',
-  name_back: 'the service name gives addresses again',
 };
 
 /** How often a client waiting for our first certificate looks again. */
@@ -87,8 +81,6 @@ interface Entry<C> {
   readonly calls: CallSet;
   /** Who waits for this client to connect: released with an error when it is retired (grpc-js would keep them until their deadline). */
   readonly waiters: Set<(err?: Error) => void>;
-  /** Dials the fallback address, not the name. */
-  readonly fallback: boolean;
 }
 
 /**
@@ -97,7 +89,7 @@ interface Entry<C> {
  */
 export function controlClients<C extends GrpcClient>(
   Client: Ctor<C>,
-  svc: { readonly svcAddr: ControlAddr; readonly svcName: string; readonly fallbackAddr?: ControlAddr | undefined },
+  svc: { readonly svcAddr: ControlAddr; readonly svcName: string },
   trustAnchorsPem: string,
   source: CredentialSource | null,
   metrics?: ControlMetrics,
@@ -110,23 +102,18 @@ export function controlClients<C extends GrpcClient>(
   const old: Entry<C>[] = [];
   let closed = false;
 
-  /** The name answered no address: new clients dial svc.fallbackAddr. */
-  let onFallback = false;
-
   const build = (generation: number, tls: { readonly key: string; readonly cert: string } | undefined): Entry<C> => {
     const calls = new CallSet();
     const interceptors: Interceptor[] = [calls.interceptor(), ...(metrics ? [metrics.interceptor(svc)] : [])];
-    const fallback = onFallback && svc.fallbackAddr !== undefined;
-    const target = fallback ? (svc.fallbackAddr as ControlAddr).text : addr.text;
     const client = addr.loopback
       ? new Client(addr.text, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, interceptors })
-      : new Client(target, controlChannelCredentials(trustAnchorsPem, svc.svcName, tls), {
+      : new Client(addr.text, controlChannelCredentials(trustAnchorsPem, svc.svcName, tls), {
           ...CONTROL_CHANNEL_OPTIONS,
           'grpc.ssl_target_name_override': svc.svcName,
-          'grpc.default_authority': target,
+          'grpc.default_authority': addr.text,
           interceptors,
         });
-    return { generation, client, calls, waiters: new Set(), fallback };
+    return { generation, client, calls, waiters: new Set() };
   };
 
   const current = (): Entry<C> => {
@@ -184,16 +171,7 @@ export function controlClients<C extends GrpcClient>(
         const answer = [...addresses].sort().join(',');
         const changed = lastAnswer !== undefined && answer !== lastAnswer;
         lastAnswer = answer;
-        if (svc.fallbackAddr && (addresses.size === 0) !== onFallback) {
-          onFallback = addresses.size === 0;
-          for (const x of [...(cached ? [cached] : []), ...old]) {
-            if (x.fallback !== onFallback) retire(x, onFallback ? 'name_empty' : 'name_back', { addresses: [...addresses], fallback: svc.fallbackAddr.text });
-          }
-          return;
-        }
         for (const x of [...(cached ? [cached] : []), ...old]) {
-          // A fallback client's peer is the Service's address, which the name never gives.
-          if (x.fallback) continue;
           const gone = [...x.calls.peerHosts()].filter((h) => !addresses.has(h));
           if (gone.length > 0) retire(x, 'peer_left', { peers: gone, addresses: [...addresses] });
         }

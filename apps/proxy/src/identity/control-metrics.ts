@@ -22,7 +22,7 @@ export type WatchState = 'watching' | 'live';
  * Why a control client was replaced: its calls were on an address the service's name no longer gives, the name
  * changed while it was connecting, or it could not connect in time.
  */
-export type RetireReason = 'peer_left' | 'name_changed' | 'connect_timeout' | 'name_empty' | 'name_back';
+export type RetireReason = 'peer_left' | 'name_changed' | 'connect_timeout';
 
 /** One long-lived watch's view of the families. */
 export interface WatchStats {
