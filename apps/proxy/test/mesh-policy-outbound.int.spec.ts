@@ -34,7 +34,7 @@ describe('outbound policy routing', () => {
     expect((await send(proxy.outboundPort, '/books/2', { 'x-canary': 'yes' })).body).toBe('v2 /books/2');
     expect((await send(proxy.outboundPort, '/books/3', { 'x-canary': 'no' })).body).toBe('v1 /books/3');
     expect(policy.watched[0]).toEqual({ target: TARGET, workload: '{"ns":"default","pod":"web-0"}' });
-    // The route metrics of §9.3, labelled with the parent Service and the HTTPRoute.
+    // The route metrics of contracts §9.3, labelled with the parent Service and the HTTPRoute.
     const text = await proxy.metrics();
     expect(sample(text, 'outbound_http_route_request_statuses_total', 'parent_name="books",parent_port="80",parent_section_name="",route_group="policy.linkerd.io",route_kind="HTTPRoute",route_namespace="default",route_name="books-route",http_status="200",error=""')).toBe(5);
     expect(sample(text, 'outbound_http_route_backend_requests_total', 'backend_name="books-v2"')).toBe(2);

@@ -1,4 +1,4 @@
-// Annotation and label names: Linkerd's, kept exactly so workloads annotated for Linkerd mesh with Trellis (§5.3).
+// Annotation and label names: Linkerd's, kept exactly so workloads annotated for Linkerd mesh with Trellis (contracts §5.3).
 
 export const INJECT = 'linkerd.io/inject';
 export const INJECT_ENABLED = 'enabled';
@@ -75,7 +75,7 @@ export const A = {
 /** Pod annotations whose suffix and value become trace resource attributes (when tracing is on). */
 export const RESOURCE_ATTRIBUTE_PREFIX = 'resource.opentelemetry.io/';
 
-/** Keys a pod never takes from its namespace (§5.3). */
+/** Keys a pod never takes from its namespace (contracts §5.3). */
 export const NOT_INHERITED: ReadonlySet<string> = new Set([
   A.enableGateway,
   A.cpuRatioLimit,

@@ -1,4 +1,4 @@
-// The containers and volumes the injector adds (§5.4), rendered from the effective values.
+// The containers and volumes the injector adds (contracts §5.4), rendered from the effective values.
 import type { EnvVar, MutableValues } from './values.ts';
 import { imageRef, isPlainObject } from './values.ts';
 import type { PodSpec, VolumeMount } from './workload.ts';

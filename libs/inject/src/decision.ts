@@ -1,4 +1,4 @@
-// Whether a pod gets the proxy (§5.2). Reason names are Linkerd's: they are the `skip_reason` metric label values.
+// Whether a pod gets the proxy (contracts §5.2). Reason names are Linkerd's: they are the `skip_reason` metric label values.
 import { INJECT, INJECT_DISABLED, INJECT_ENABLED, INJECT_INGRESS, INJECT_VALUES } from './annotations.ts';
 import type { Values } from './values.ts';
 import { containersOf, initContainersOf, type PodSpec } from './workload.ts';

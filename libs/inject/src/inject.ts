@@ -1,4 +1,4 @@
-// The injection function: (object, namespace metadata, values) → decision + JSON patch (§5.2–5.4).
+// The injection function: (object, namespace metadata, values) → decision + JSON patch (contracts §5.2–5.4).
 // Pure: no I/O, no clock; the webhook and the CLI supply owners and namespaces they looked up.
 import { createHash } from 'node:crypto';
 import { VERSION } from '@trellis/config';
@@ -43,7 +43,7 @@ export interface NamespaceMeta {
 export interface InjectRequest {
   /** A Kubernetes object as parsed JSON: a Pod, a workload with a pod template, a Service, or anything else. */
   readonly object: unknown;
-  /** The metadata of the object's namespace; its annotations decide and are inherited (§5.3). */
+  /** The metadata of the object's namespace; its annotations decide and are inherited (contracts §5.3). */
   readonly namespace?: NamespaceMeta;
   readonly values: Values;
   readonly origin: Origin;
@@ -218,7 +218,7 @@ export function inject(req: InjectRequest): InjectResult {
   return { kind, name, injected: true, reasons: [], annotationAt: decision.annotationAt, patch: ops, warnings, podAnnotations: effective };
 }
 
-/** §5.2: a pod that is not injected still gets config.linkerd.io/opaque-ports (inherited, or the defaults it exposes). */
+/** Contracts §5.2: a pod that is not injected still gets config.linkerd.io/opaque-ports (inherited, or the defaults it exposes). */
 function podOpaquePortsPatch(
   prefix: string,
   meta: ObjectMeta | undefined,

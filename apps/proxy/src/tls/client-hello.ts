@@ -1,5 +1,5 @@
 // Reads a TLS ClientHello far enough to learn its SNI and ALPN without consuming it (docs/reference/linkerd-proxy.md §2
-// "Inbound decision", §11.4): the inbound proxy must decide to terminate or pass through before OpenSSL sees
+// "Inbound decision"): the inbound proxy must decide to terminate or pass through before OpenSSL sees
 // a byte. Handshake messages may span several records, so record payloads are joined before parsing.
 //
 // Wire layout (RFC 8446 §5.1, §4.1.2): record = type(1)=22 | version(2) | length(2) | payload; handshake =

@@ -1,6 +1,6 @@
-// mTLS between proxies (docs/reference/linkerd-proxy.md §3, §11.5): TLS 1.3 only, Linkerd's cipher suites, our current
-// certificate on both sides. Contexts are built once per certificate (a rotation builds new ones, so new
-// connections use the new certificate and open ones keep theirs); sessions are never resumed.
+// mTLS between proxies (docs/reference/linkerd-proxy.md §3 "TLS parameters"): TLS 1.3 only, Linkerd's cipher
+// suites, our current certificate on both sides. Contexts are built once per certificate (a rotation builds new
+// ones, so new connections use the new certificate and open ones keep theirs); sessions are never resumed.
 //
 // Client: the chain must lead to the trust anchors (OpenSSL, rejectUnauthorized), then the expected identity
 // must be among the leaf's DNS/URI SANs (SNI-hostname matching is skipped, as Linkerd does).
