@@ -21,14 +21,15 @@ export interface Citation {
   readonly problem?: string;
 }
 
-const SKIP_DIRS = new Set(['node_modules', 'out-tsc', 'dist', '.nx', 'coverage']);
+// Output, not source: test reports (.test-results, written while other projects' tests run), builds, caches.
+const SKIP_DIRS = new Set(['node_modules', 'out-tsc', 'dist', 'build', 'coverage']);
 
 function textFiles(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
-      if (!SKIP_DIRS.has(e.name)) out.push(...textFiles(p));
+      if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) out.push(...textFiles(p));
     } else if (e.isFile()) out.push(p);
   }
   return out;
