@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BaseFlavor } from './images.ts';
 import { must } from './exec.ts';
+import { commitImage } from './working-container.ts';
 
 const XTABLES_MODULES = '/usr/lib/x86_64-linux-gnu/xtables';
 const IPTABLES_LINKS = ['iptables', 'ip6tables'].flatMap((fam) =>
@@ -104,8 +105,7 @@ export async function ensureBase(flavor: BaseFlavor, nodeBinary: string, nodeVer
   if (existing && !rebuild) return { ref, built: false };
   const rootfs = await assembleRootfs(flavor, nodeBinary);
   try {
-    const ctr = (await must('buildah', ['from', 'scratch'])).trim();
-    try {
+    await commitImage('scratch', ref, async (ctr) => {
       await must('buildah', ['copy', ctr, rootfs, '/']);
       await must('buildah', [
         'config',
@@ -114,11 +114,7 @@ export async function ensureBase(flavor: BaseFlavor, nodeBinary: string, nodeVer
         '--cmd', 'node',
         ctr,
       ]);
-      await must('buildah', ['commit', '--quiet', '--rm', ctr, ref]);
-    } catch (err) {
-      await must('buildah', ['rm', ctr]).catch(() => undefined);
-      throw err;
-    }
+    });
   } finally {
     await rm(rootfs, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { REQUIRE_BANNER } from './demo.ts';
 import { must } from './exec.ts';
+import { commitImage } from './working-container.ts';
 
 /** The reference the injector renders for `config.linkerd.io/proxy-image: cr.l5d.io/linkerd/proxy` with the
  * `proxy-version` of the Linkerd release this linkerd2-proxy build stands for (../shared/tools/linkerd2-proxy). */
@@ -32,8 +33,7 @@ export async function buildLinkerdProxyImage(o: { repoRoot: string; baseImage: s
       legalComments: 'none',
       logLevel: 'error',
     });
-    const ctr = (await must('buildah', ['from', o.baseImage])).trim();
-    try {
+    await commitImage(o.baseImage, LINKERD_PROXY_REF, async (ctr) => {
       await must('buildah', ['copy', '--chmod', '0755', ctr, binary, PROXY_BINARY_PATH]);
       await must('buildah', ['copy', ctr, join(out, 'proxy-entrypoint.js'), ENTRYPOINT_PATH]);
       await must('buildah', ['copy', '--chmod', '0755', ctr, join(o.repoRoot, 'tools/images/files/linkerd-await.mjs'), '/usr/lib/linkerd/linkerd-await']);
@@ -46,10 +46,7 @@ export async function buildLinkerdProxyImage(o: { repoRoot: string; baseImage: s
         '--label', 'org.opencontainers.image.description=linkerd2-proxy (../shared/tools/linkerd2-proxy) with its identity entrypoint, for a local node',
         ctr,
       ]);
-      await must('buildah', ['commit', '--quiet', ctr, LINKERD_PROXY_REF]);
-    } finally {
-      await must('buildah', ['rm', ctr]).catch(() => undefined);
-    }
+    });
     return LINKERD_PROXY_REF;
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { REQUIRE_BANNER } from './demo.ts';
 import { must } from './exec.ts';
+import { commitImage } from './working-container.ts';
 
 export const peersRef = (version: string) => `trellis/e2e-peers:${version}`;
 
@@ -29,14 +30,10 @@ export async function buildPeersImage(o: { repoRoot: string; baseImage: string; 
       legalComments: 'none',
       logLevel: 'error',
     });
-    const ctr = (await must('buildah', ['from', o.baseImage])).trim();
-    try {
+    await commitImage(o.baseImage, ref, async (ctr) => {
       await must('buildah', ['copy', ctr, out, '/app']);
       await must('buildah', ['config', '--user', '65534:65534', '--workingdir', '/app', '--entrypoint', '["node"]', '--cmd', '', '--label', 'org.opencontainers.image.description=Trellis e2e peer apps (tools/e2e/src/peers)', ctr]);
-      await must('buildah', ['commit', '--quiet', ctr, ref]);
-    } finally {
-      await must('buildah', ['rm', ctr]).catch(() => undefined);
-    }
+    });
     return ref;
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { must } from './exec.ts';
+import { commitImage } from './working-container.ts';
 
 export interface UpstreamImage {
   /** The tools/bin/ensure tool whose binary the image runs. */
@@ -38,8 +39,7 @@ export async function buildUpstreamImages(o: { repoRoot: string; images?: readon
   for (const image of o.images ?? UPSTREAM_IMAGES) {
     const binary = (await must(join(o.repoRoot, 'tools/bin/ensure'), [image.tool])).trim();
     const ref = `${image.ref(versions)}${o.tagSuffix ?? ''}`;
-    const ctr = (await must('buildah', ['from', 'scratch'])).trim();
-    try {
+    await commitImage('scratch', ref, async (ctr) => {
       await must('buildah', ['copy', '--chmod', '0755', ctr, binary, image.path]);
       const empty = await mkdtemp(join(tmpdir(), 'trellis-upstream-'));
       await must('buildah', ['copy', '--chown', image.user, ctr, empty, image.workdir]).finally(() => rm(empty, { recursive: true, force: true }));
@@ -52,11 +52,8 @@ export async function buildUpstreamImages(o: { repoRoot: string; images?: readon
         '--label', `org.opencontainers.image.description=${image.tool} ${ref.split(':').at(-1)} built from its Go module by tools/bin for a local node`,
         ctr,
       ]);
-      await must('buildah', ['commit', '--quiet', ctr, ref]);
-      refs.push(ref);
-    } finally {
-      await must('buildah', ['rm', ctr]).catch(() => undefined);
-    }
+    });
+    refs.push(ref);
   }
   return refs;
 }
