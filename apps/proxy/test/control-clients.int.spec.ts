@@ -98,4 +98,51 @@ describe('control clients', () => {
     await expect.poll(async () => sample(await registry.metrics(), 'trellis_control_watches', 'rpc="io.linkerd.proxy.destination.Destination/Get",state="live"')).toBe(1);
     expect([...lease.value.all()].map((e) => e.addr)).toEqual(['10.0.0.1:8080']);
   });
+
+  it('dials the fallback address while the name gives no address, and the name again once it does', async () => {
+    // Two controllers: one behind the name (grpc-js resolves "localhost" itself), one behind the fallback address
+    // (the Service's, here 127.0.0.1), each serving the same endpoints.
+    const named = await startStubDestination(pki);
+    const service = await startStubDestination(pki);
+    cleanups.push(() => named.close(), () => service.close());
+    for (const s of [named, service]) s.services.set(SVC, [add('10.0.0.1')]);
+    const portOf = (addr: string) => Number(addr.slice(addr.lastIndexOf(':') + 1));
+    const gets = (s: typeof named) => s.requests.filter((r) => r.method === 'get').length;
+    let answer = new Set(['127.0.0.1', '::1']);
+    const registry = new Registry();
+    const metrics = controlMetrics(registry);
+    const cfg = { ...config('localhost', portOf(named.addr)), fallbackAddr: { ...controlAddr('X', `127.0.0.1:${portOf(service.addr)}`), loopback: false } };
+    const warnings: { reason?: string; fallback?: string }[] = [];
+    const log = { warn: (o: object) => warnings.push(o as { reason?: string; fallback?: string }) };
+    const clients = destinationClients(cfg, pki.trustAnchorsPem, { current: () => creds }, metrics, { timing, log, lookup: () => Promise.resolve(answer) });
+    const discovery = new Discovery(cfg, clients.get, quiet, { metrics, ready: clients.ready });
+    cleanups.push(() => clients.close(), () => discovery.close());
+
+    const lease = discovery.resolve(SVC);
+    await expect.poll(() => [...lease.value.all()].map((e) => e.addr)).toEqual(['10.0.0.1:8080']);
+    expect([gets(named), gets(service)]).toEqual([1, 0]);
+
+    // The name answers nothing (its pod gone, no other ready): the watch moves to the fallback address.
+    answer = new Set();
+    await expect.poll(() => gets(service)).toBe(1);
+    expect(warnings).toContainEqual(expect.objectContaining({ reason: 'name_empty', fallback: cfg.fallbackAddr.text }));
+    expect(sample(await registry.metrics(), 'trellis_control_client_replacements_total', 'reason="name_empty"')).toBe(1);
+
+    // The name answers again: the watch moves back to a client on the name.
+    answer = new Set(['127.0.0.1', '::1']);
+    await expect.poll(() => gets(named)).toBe(2);
+    expect(sample(await registry.metrics(), 'trellis_control_client_replacements_total', 'reason="name_back"')).toBe(1);
+    await expect.poll(async () => sample(await registry.metrics(), 'trellis_control_watches', 'rpc="io.linkerd.proxy.destination.Destination/Get",state="live"')).toBe(1);
+    expect([...lease.value.all()].map((e) => e.addr)).toEqual(['10.0.0.1:8080']);
+  });
+
+  it('without a fallback address waits for the name, as before', async () => {
+    const dead = await silentServer();
+    const registry = new Registry();
+    const clients = destinationClients(config('localhost', dead.port), pki.trustAnchorsPem, { current: () => creds }, controlMetrics(registry), { timing, lookup: () => Promise.resolve(new Set<string>()) });
+    cleanups.push(() => clients.close());
+    const err = await new Promise<Error | undefined>((resolve) => clients.ready(Date.now() + 1_000, resolve));
+    expect(err).toBeDefined();
+    expect(sample(await registry.metrics(), 'trellis_control_client_replacements_total', 'reason="name_empty"')).toBeUndefined();
+  });
 });

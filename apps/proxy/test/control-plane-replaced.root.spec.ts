@@ -5,7 +5,9 @@
 // InboundServerPolicies, as a destination pod does) starts dropping everything and is killed, the name loses its
 // address, and a new controller comes up at a new address that the name then gives. The new controller's inbound
 // policy and the endpoints it gives for a service must reach the proxy within 5 s of it being ready: whether it
-// comes up after the proxy's keepalive noticed the loss or before. Needs root.
+// comes up after the proxy's keepalive noticed the loss or before, and when the name still answers nothing for
+// seconds after it is ready (the cluster DNS cached the empty answer): the proxy then reaches it through the
+// Service's address, which the pod's nat table sends to the ready controller as kube-proxy does. Needs root.
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -31,6 +33,10 @@ const POLICY_NAME = 'trellis-policy.test.svc.cluster.local';
 const DST_PORT = 8086;
 const POLICY_PORT = 8090;
 const SERVICE_IP = '10.96.0.12';
+/** destination's ClusterIP Service, the proxy's fallback address while the names answer nothing. */
+const DST_SERVICE_IP = '10.96.0.20';
+const SVC_NAT = 'TRELLIS-TEST-SVC';
+const SVC_REJECT = 'TRELLIS-TEST-SVC-REJECT';
 const FQN = 'web.test.svc.cluster.local';
 /** Addresses of this run, by pid: two runs of the suite on one machine do not collide on the host's side. */
 const NET = 150 + (process.pid % 100);
@@ -75,6 +81,8 @@ async function startController(g: number): Promise<{ ns: Pod; child: ChildProces
   await sh('ip', '-n', ns.ns, 'link', 'set', 'eth0', 'up');
   await sh('ip', '-n', pod.ns, 'addr', 'add', `10.246.${NET}.${4 * g + 1}/30`, 'dev', podSide);
   await sh('ip', '-n', pod.ns, 'link', 'set', podSide, 'up');
+  // Connections sent to the Service's address leave the pod from its own address, as a pod's do.
+  await sh('ip', '-n', ns.ns, 'route', 'add', `${pod.ip}/32`, 'via', `10.246.${NET}.${4 * g + 1}`);
 
   const own = await pki.issue(DESTINATION_SVC_NAME);
   const policy = g % 2 === 0 ? server('books-http', detect(), [authz('everyone')]) : server('books-http', detect(), [authz('other-only', { identities: [OTHER] })]);
@@ -115,6 +123,15 @@ async function vanish(c: { ns: Pod; child: ChildProcess }): Promise<void> {
   await stop(c.child);
 }
 
+/** kube-proxy's rules for destination's Service in the pod: DNAT to the controller at `ip`, or REJECT when none is ready. */
+async function service(ip: string | undefined): Promise<void> {
+  const ipt = (...args: string[]) => sh('ip', 'netns', 'exec', pod.ns, 'iptables', '-w', ...args);
+  await ipt('-t', 'nat', '-F', SVC_NAT);
+  await ipt('-F', SVC_REJECT);
+  if (!ip) return void (await ipt('-A', SVC_REJECT, '-d', DST_SERVICE_IP, '-p', 'tcp', '-j', 'REJECT'));
+  for (const port of [DST_PORT, POLICY_PORT]) await ipt('-t', 'nat', '-A', SVC_NAT, '-d', DST_SERVICE_IP, '-p', 'tcp', '--dport', String(port), '-j', 'DNAT', '--to-destination', `${ip}:${port}`);
+}
+
 const inboundStatus = async () => (await fetch(`http://${LINK[1]}:8080/client-id`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.status;
 
 /** The times at which controller `g`'s policy and endpoint reached the proxy (the pod's client polls every 100 ms). */
@@ -152,7 +169,7 @@ beforeAll(async () => {
     await writeFile(join(etc, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
     await hostLink(pod, `trr${process.pid % 100000}s`, LINK[0], LINK[1]);
     await sh('ip', '-n', pod.ns, 'route', 'add', '10.96.0.0/12', 'dev', 'eth0');
-    for (const body of ['e0', 'e1', 'e2', 'e3']) {
+    for (const body of ['e0', 'e1', 'e2', 'e3', 'e4', 'e5']) {
       const s = createServer((_req, res) => res.end(body));
       await new Promise<void>((resolve) => s.listen(0, '0.0.0.0', resolve));
       endpoints.push(s);
@@ -163,8 +180,13 @@ beforeAll(async () => {
     await writeFile(join(home, 'token'), 'token-books');
     for (const p of [home, join(home, 'end-entity'), join(home, 'token')]) await chown(p, PROXY_UID, PROXY_UID);
     identity.accounts.set('token-books', BOOKS);
+    for (const [table, chain] of [['nat', SVC_NAT], ['filter', SVC_REJECT]] as const) {
+      await sh('ip', 'netns', 'exec', pod.ns, 'iptables', '-w', '-t', table, '-N', chain);
+      await sh('ip', 'netns', 'exec', pod.ns, 'iptables', '-w', '-t', table, '-I', 'OUTPUT', '1', '-j', chain);
+    }
     current = await startController(generation);
     await names(current.ns.ip);
+    await service(current.ns.ip);
     children.push(await startApp(pod));
     const px = await startProxy(pod, {
       TRELLIS_PROXY_PLAINTEXT: 'false',
@@ -177,6 +199,8 @@ beforeAll(async () => {
       LINKERD2_PROXY_IDENTITY_SVC_NAME: IDENTITY_SVC_NAME,
       LINKERD2_PROXY_DESTINATION_SVC_ADDR: `${DST_NAME}:${DST_PORT}`,
       LINKERD2_PROXY_DESTINATION_SVC_NAME: DESTINATION_SVC_NAME,
+      TRELLIS_PROXY_DESTINATION_SVC_FALLBACK_ADDR: `${DST_SERVICE_IP}:${DST_PORT}`,
+      TRELLIS_PROXY_POLICY_SVC_FALLBACK_ADDR: `${DST_SERVICE_IP}:${POLICY_PORT}`,
       LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS: '10.0.0.0/8',
       LINKERD2_PROXY_INBOUND_IPS: `${pod.ip},${LINK[1]}`,
       LINKERD2_PROXY_POLICY_SVC_ADDR: `${POLICY_NAME}:${POLICY_PORT}`,
@@ -205,12 +229,12 @@ async function cleanup(): Promise<void> {
 afterAll(cleanup, 30_000);
 
 /**
- * Replaces the controller in charge: it vanishes, and leaves the name at once (a forced delete) or only when its
- * replacement is ready (a pod on a lost node, deleted later); the next one comes up at a new address once `wait`
- * resolves, and the name gives the new address once it is ready. Returns the times of loss and of readiness, and
- * when its policy and endpoint arrived.
+ * Replaces the controller in charge: it vanishes, and leaves the name and the Service at once (a forced delete) or
+ * only when its replacement is ready (a pod on a lost node, deleted later; `serviceKeepsOld`: the Service's rules
+ * lag behind the name); the next one comes up at a new address once `wait` resolves, the Service sends to it once it
+ * is ready, and the name gives its address then or `nameLagMs` later. Returns the times of loss and of readiness, and when its policy and endpoint arrived.
  */
-async function replace(o: { leaveName: boolean; wait: () => Promise<void> }) {
+async function replace(o: { leaveName: boolean; wait: () => Promise<void>; nameLagMs?: number; serviceKeepsOld?: boolean }) {
   const old = current as { ns: Pod; child: ChildProcess };
   // From a known state: the controller in charge is the one the proxy follows.
   await expect.poll(inboundStatus, { timeout: 10_000, interval: 200 }).toBe(expected(generation).status);
@@ -219,12 +243,19 @@ async function replace(o: { leaveName: boolean; wait: () => Promise<void> }) {
   const endpoint = client<{ at?: number; timedOut?: boolean; last?: unknown }>(pod, 'until', SERVICE_IP, '80', expected(g).body);
   const lost = Date.now();
   await vanish(old);
-  if (o.leaveName) await names(undefined);
+  if (o.leaveName) {
+    await names(undefined);
+    if (!o.serviceKeepsOld) await service(undefined);
+  }
   await o.wait();
   current = await startController(g);
-  await names(current.ns.ip);
+  await service(current.ns.ip);
   const ready = Date.now();
+  const ip = current.ns.ip;
+  const named = o.nameLagMs ? new Promise((resolve) => setTimeout(resolve, o.nameLagMs)).then(() => names(ip)) : names(ip);
+  if (!o.nameLagMs) await named;
   const got = await arrival(g, endpoint, ready + 60_000);
+  await named;
   const since = (t: number | undefined, from: number) => (t === undefined ? 'never' : `${t - from} ms`);
   console.log(
     `[control-plane-replaced] controller ${g} (${o.leaveName ? 'old one deleted at once' : 'old one in the name until then'}): ready ${ready - lost} ms after the loss; its policy enforced ${since(got.policyAt, ready)} and its endpoint used ${since(got.endpointAt, ready)} after it was ready (${since(got.policyAt, lost)} / ${since(got.endpointAt, lost)} after the loss)`,
@@ -261,5 +292,22 @@ describe('a destination controller replaced after it vanished without a reset', 
 
   it('is followed within 5 s of its replacement being ready when the replacement is ready before the keepalive could notice the loss', async () => {
     await replace({ leaveName: true, wait: () => new Promise((resolve) => setTimeout(resolve, 1_000)) });
+  }, 150_000);
+
+  it('is followed within 5 s of its replacement being ready when the name answers nothing for 7 s more (a cached empty answer): through the Service', async () => {
+    // Within 5 s while the name gives the new address only after 7: only the Service's address can have done it.
+    const before = await reconnects(WATCH_PORT);
+    await replace({ leaveName: true, wait: () => noticed(before), nameLagMs: 7_000 });
+  }, 150_000);
+
+  it('is followed within 5 s of its replacement being ready through the Service when the Service sent to the vanished one until then', async () => {
+    // Each attempt on the Service's address hangs for the 7 s until then; the next is not given longer than the first
+    // (doubling, the attempt begun 6 s in would hang until 14 s).
+    const before = await reconnects(WATCH_PORT);
+    const wait = async () => {
+      await noticed(before);
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+    };
+    await replace({ leaveName: true, wait, nameLagMs: 7_000, serviceKeepsOld: true });
   }, 150_000);
 });

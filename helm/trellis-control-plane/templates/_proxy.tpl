@@ -9,8 +9,8 @@ Arguments (a dict):
   opaquePorts   LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION (the pod's opaque-ports annotation)
   resources     proxy resources of this component ({} means proxy.resources)
   identityAddr  override of LINKERD2_PROXY_IDENTITY_SVC_ADDR (identity's own pod: localhost)
-  dstAddr       override of LINKERD2_PROXY_DESTINATION_SVC_ADDR (destination's own pod: localhost)
-  policyAddr    override of LINKERD2_PROXY_POLICY_SVC_ADDR
+  dstAddr       override of LINKERD2_PROXY_DESTINATION_SVC_ADDR (destination's own pod: localhost; no fallback then)
+  policyAddr    override of LINKERD2_PROXY_POLICY_SVC_ADDR (no fallback then)
   requireTLS    LINKERD2_PROXY_INBOUND_PORTS_REQUIRE_TLS
   native        run as a native sidecar
   await         hold the controller until the proxy is ready
@@ -82,10 +82,18 @@ Arguments (a dict):
       value: {{ $p.logFormat | quote }}
     - name: LINKERD2_PROXY_DESTINATION_SVC_ADDR
       value: {{ .dstAddr | default (printf "trellis-dst-headless.%s.svc.%s.:8086" $ns $cd) | quote }}
+{{- if not .dstAddr }}
+    - name: TRELLIS_PROXY_DESTINATION_SVC_FALLBACK_ADDR
+      value: {{ printf "trellis-dst.%s.svc.%s.:8086" $ns $cd | quote }}
+{{- end }}
     - name: LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS
       value: {{ $v.clusterNetworks | quote }}
     - name: LINKERD2_PROXY_POLICY_SVC_ADDR
       value: {{ .policyAddr | default (printf "trellis-policy.%s.svc.%s.:8090" $ns $cd) | quote }}
+{{- if not .policyAddr }}
+    - name: TRELLIS_PROXY_POLICY_SVC_FALLBACK_ADDR
+      value: {{ printf "trellis-dst.%s.svc.%s.:8090" $ns $cd | quote }}
+{{- end }}
     - name: LINKERD2_PROXY_POLICY_WORKLOAD
       value: |
         {"ns":"$(_pod_ns)", "pod":"$(_pod_name)"}

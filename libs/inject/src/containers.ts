@@ -17,6 +17,8 @@ const SA_TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Names of the control-plane objects the proxy talks to (ours: `trellis-*`; see ARCHITECTURE.md). */
 export const CONTROL_PLANE_NAMES = {
   destinationHeadless: 'trellis-dst-headless',
+  /** destination's ClusterIP Service (8086 discovery, 8090 policy): the proxies' fallback while the headless names are empty. */
+  destinationService: 'trellis-dst',
   policy: 'trellis-policy',
   identityHeadless: 'trellis-identity-headless',
   identityAccount: 'trellis-identity',
@@ -213,8 +215,10 @@ export function proxyEnv(ctx: RenderContext): EnvVar[] {
   out.push(env('LINKERD2_PROXY_LOG', p.logHTTPHeaders === 'insecure' ? p.logLevel : `${p.logLevel},[{headers}]=off,[{request}]=off`));
   out.push(env('LINKERD2_PROXY_LOG_FORMAT', p.logFormat));
   out.push(env('LINKERD2_PROXY_DESTINATION_SVC_ADDR', `${n.destinationHeadless}.${ns}.svc.${cd}.:8086`));
+  out.push(env('TRELLIS_PROXY_DESTINATION_SVC_FALLBACK_ADDR', `${n.destinationService}.${ns}.svc.${cd}.:8086`));
   out.push(env('LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS', v.clusterNetworks));
   out.push(env('LINKERD2_PROXY_POLICY_SVC_ADDR', `${n.policy}.${ns}.svc.${cd}.:8090`));
+  out.push(env('TRELLIS_PROXY_POLICY_SVC_FALLBACK_ADDR', `${n.destinationService}.${ns}.svc.${cd}.:8090`));
   out.push(env('LINKERD2_PROXY_POLICY_WORKLOAD', '{"ns":"$(_pod_ns)", "pod":"$(_pod_name)"}\n'));
   out.push(env('LINKERD2_PROXY_INBOUND_DEFAULT_POLICY', p.defaultInboundPolicy));
   out.push(env('LINKERD2_PROXY_POLICY_CLUSTER_NETWORKS', v.clusterNetworks));

@@ -23,8 +23,8 @@ export async function prepareNodeTools(): Promise<void> {
 
 /**
  * How long the cluster DNS caches an answer, an empty one included (CoreDNS's own default for its kubernetes
- * plugin). A proxy that asked for a control-plane name while it had no ready pod hears of the new pod up to this
- * long after it is Ready.
+ * plugin). A proxy that asked for a control-plane name while it had no ready pod hears of the new pod by that name
+ * up to this long after it is Ready (Trellis' proxies dial destination's ClusterIP Service meanwhile).
  */
 export const DNS_CACHE_SECONDS = 5;
 

@@ -4,6 +4,8 @@ import { badValue, controlAddr, EnvReader, type ControlAddr, type Env } from '..
 
 export interface DiscoveryConfig {
   readonly svcAddr: ControlAddr;
+  /** Dialled while svcAddr's name answers no address (TRELLIS_PROXY_DESTINATION_SVC_FALLBACK_ADDR: destination's ClusterIP Service). */
+  readonly fallbackAddr?: ControlAddr | undefined;
   /** destination's identity, checked against its certificate; unused for a loopback address. */
   readonly svcName: string;
   /** Sent as GetDestination.context_token: {"ns":..,"nodeName":..,"pod":..}. */
@@ -32,8 +34,10 @@ export function parseDiscoveryConfig(envVars: Env): DiscoveryConfig {
   // Linkerd enforces initial <= idle <= lifetime.
   if (initial > idle) throw badValue('LINKERD2_PROXY_CONTROL_STREAM_INITIAL_TIMEOUT', env.raw('LINKERD2_PROXY_CONTROL_STREAM_INITIAL_TIMEOUT') ?? '3s', 'must not exceed LINKERD2_PROXY_CONTROL_STREAM_IDLE_TIMEOUT');
   if (lifetime > 0 && idle > lifetime) throw badValue('LINKERD2_PROXY_CONTROL_STREAM_IDLE_TIMEOUT', env.raw('LINKERD2_PROXY_CONTROL_STREAM_IDLE_TIMEOUT') ?? '5m', 'must not exceed LINKERD2_PROXY_CONTROL_STREAM_LIFETIME');
+  const fallback = env.raw('TRELLIS_PROXY_DESTINATION_SVC_FALLBACK_ADDR');
   return Object.freeze({
     svcAddr,
+    fallbackAddr: fallback ? controlAddr('TRELLIS_PROXY_DESTINATION_SVC_FALLBACK_ADDR', fallback) : undefined,
     svcName: svcName.trim().replace(/\.$/, ''),
     contextToken: env.raw('LINKERD2_PROXY_DESTINATION_CONTEXT') ?? '',
     profileNetworks: Object.freeze(parseCidrList('LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS', env.raw('LINKERD2_PROXY_DESTINATION_PROFILE_NETWORKS') ?? '')),

@@ -14,8 +14,13 @@
 // - while a watch waits for a connection, the name is looked up once a second, and a client still connecting
 //   when the answer changes is replaced; a channel in TRANSIENT_FAILURE is asked to connect (and so to resolve
 //   again) once a second;
-// - a channel CONNECTING for longer than its allowance (2 s, doubling after each miss up to 10 s, back to 2 s once
-//   connected) is replaced: a TCP connect to an address that drops everything would wait minutes for the kernel.
+// - a channel CONNECTING for longer than its allowance (2 s, doubling after each miss on the name up to 10 s, back to
+//   2 s once connected or when the client changes between name and fallback) is replaced: a TCP connect to an
+//   address that drops everything would wait minutes for the kernel;
+// - when the name answers no address at all and a fallback address is configured (the controller's ClusterIP
+//   Service), new clients dial the fallback until the name answers again. The cluster DNS caches an empty answer
+//   (5 s in CoreDNS's default, 30 s in kubeadm's), so a proxy that asked while no controller was ready would hear
+//   of the new one only that long after it is Ready; kube-proxy sends the Service's address to it within a second.
 // Replacing a client releases its waiters at once, so they wait on the new one.
 import { connectivityState, credentials, status, type ChannelCredentials, type ClientOptions, type Interceptor } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
@@ -40,6 +45,8 @@ const RETIRE_MESSAGES: Record<RetireReason, string> = {
   peer_left: 'the control-plane peer left the service name',
   name_changed: 'the service name changed while connecting',
   connect_timeout: 'connecting to the control plane timed out',
+  name_empty: 'the service name gives no address: trying the fallback address',
+  name_back: 'the service name gives addresses again',
 };
 
 /** How often a client waiting for our first certificate looks again. */
@@ -81,6 +88,8 @@ interface Entry<C> {
   readonly calls: CallSet;
   /** Who waits for this client to connect: released with an error when it is retired (grpc-js would keep them until their deadline). */
   readonly waiters: Set<(err?: Error) => void>;
+  /** Dials the fallback address, not the name. */
+  readonly fallback: boolean;
 }
 
 /**
@@ -89,7 +98,7 @@ interface Entry<C> {
  */
 export function controlClients<C extends GrpcClient>(
   Client: Ctor<C>,
-  svc: { readonly svcAddr: ControlAddr; readonly svcName: string },
+  svc: { readonly svcAddr: ControlAddr; readonly svcName: string; readonly fallbackAddr?: ControlAddr | undefined },
   trustAnchorsPem: string,
   source: CredentialSource | null,
   metrics?: ControlMetrics,
@@ -102,18 +111,23 @@ export function controlClients<C extends GrpcClient>(
   const old: Entry<C>[] = [];
   let closed = false;
 
+  /** The name answered no address: new clients dial svc.fallbackAddr. */
+  let onFallback = false;
+
   const build = (generation: number, tls: { readonly key: string; readonly cert: string } | undefined): Entry<C> => {
     const calls = new CallSet();
     const interceptors: Interceptor[] = [calls.interceptor(), ...(metrics ? [metrics.interceptor(svc)] : [])];
+    const fallback = onFallback && svc.fallbackAddr !== undefined;
+    const target = fallback ? (svc.fallbackAddr as ControlAddr).text : addr.text;
     const client = addr.loopback
       ? new Client(addr.text, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, interceptors })
-      : new Client(addr.text, controlChannelCredentials(trustAnchorsPem, svc.svcName, tls), {
+      : new Client(target, controlChannelCredentials(trustAnchorsPem, svc.svcName, tls), {
           ...CONTROL_CHANNEL_OPTIONS,
           'grpc.ssl_target_name_override': svc.svcName,
-          'grpc.default_authority': addr.text,
+          'grpc.default_authority': target,
           interceptors,
         });
-    return { generation, client, calls, waiters: new Set() };
+    return { generation, client, calls, waiters: new Set(), fallback };
   };
 
   const current = (): Entry<C> => {
@@ -171,7 +185,19 @@ export function controlClients<C extends GrpcClient>(
         const answer = [...addresses].sort().join(',');
         const changed = lastAnswer !== undefined && answer !== lastAnswer;
         lastAnswer = answer;
+        if (svc.fallbackAddr && (addresses.size === 0) !== onFallback) {
+          onFallback = addresses.size === 0;
+          // An allowance grown on the old target says nothing of the new one.
+          allowance = timing.connectAllowanceMs;
+          connectingSince = undefined;
+          for (const x of [...(cached ? [cached] : []), ...old]) {
+            if (x.fallback !== onFallback) retire(x, onFallback ? 'name_empty' : 'name_back', { addresses: [...addresses], fallback: svc.fallbackAddr.text });
+          }
+          return;
+        }
         for (const x of [...(cached ? [cached] : []), ...old]) {
+          // A fallback client's peer is the Service's address, which the name never gives.
+          if (x.fallback) continue;
           const gone = [...x.calls.peerHosts()].filter((h) => !addresses.has(h));
           if (gone.length > 0) retire(x, 'peer_left', { peers: gone, addresses: [...addresses] });
         }
@@ -195,8 +221,10 @@ export function controlClients<C extends GrpcClient>(
       connectingSince ??= now;
       if (now - connectingSince > allowance) {
         connectingSince = undefined;
-        retire(e, 'connect_timeout', { allowanceMs: allowance });
-        allowance = Math.min(allowance * 2, timing.maxConnectAllowanceMs);
+        retire(e, 'connect_timeout', { allowanceMs: allowance, ...(e.fallback ? { fallback: svc.fallbackAddr?.text } : {}) });
+        // The fallback is kube-proxy's address: an attempt that hangs there was sent to a pod that just went, and the
+        // next one goes to whichever pod is ready now, so it is not given longer.
+        if (!e.fallback) allowance = Math.min(allowance * 2, timing.maxConnectAllowanceMs);
         return;
       }
     } else {

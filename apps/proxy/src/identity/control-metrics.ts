@@ -22,7 +22,7 @@ export type WatchState = 'watching' | 'live';
  * Why a control client was replaced: its calls were on an address the service's name no longer gives, the name
  * changed while it was connecting, or it could not connect in time.
  */
-export type RetireReason = 'peer_left' | 'name_changed' | 'connect_timeout';
+export type RetireReason = 'peer_left' | 'name_changed' | 'connect_timeout' | 'name_empty' | 'name_back';
 
 /** One long-lived watch's view of the families. */
 export interface WatchStats {
@@ -68,7 +68,7 @@ export function controlMetrics(registry: Registry): ControlMetrics {
   const reconnects = new Counter({ name: 'trellis_control_watch_reconnects_total', help: 'Control-plane watches re-subscribed after their stream failed, ended or went silent.', labelNames: ['addr', 'rpc'] as const, registers });
   const replaced = new Counter({
     name: 'trellis_control_client_replacements_total',
-    help: 'Control-plane clients closed, their calls failed so that they start again on a new client: peer_left (the address they were on left the service name), name_changed (the name changed while connecting), connect_timeout (no connection within the allowance).',
+    help: 'Control-plane clients closed, their calls failed so that they start again on a new client: peer_left (the address they were on left the service name), name_changed (the name changed while connecting), connect_timeout (no connection within the allowance), name_empty (the name gave no address: on to the fallback address), name_back (the name gives addresses again).',
     labelNames: ['addr', 'reason'] as const,
     registers,
   });

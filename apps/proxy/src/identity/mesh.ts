@@ -80,7 +80,7 @@ export async function startMesh(config: MeshConfig, deps: MeshDeps): Promise<Mes
   let policy: PolicyDiscovery | undefined;
   const policyClose: (() => void)[] = [];
   if (pc.svcAddr) {
-    const svc = { svcAddr: pc.svcAddr, svcName: pc.svcName };
+    const svc = { svcAddr: pc.svcAddr, svcName: pc.svcName, fallbackAddr: pc.fallbackAddr };
     const out = controlClients(OutboundPoliciesClient, svc, idc.trustAnchorsPem, agent, control, supervision);
     const inb = controlClients(InboundServerPoliciesClient, svc, idc.trustAnchorsPem, agent, control, supervision);
     policyClose.push(() => out.close(), () => inb.close());

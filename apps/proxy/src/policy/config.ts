@@ -7,6 +7,8 @@ import { controlAddr, EnvReader, type ControlAddr, type Env } from '../identity/
 export interface PolicyConfig {
   /** undefined: no policy controller configured. */
   readonly svcAddr: ControlAddr | undefined;
+  /** Dialled while svcAddr's name answers no address (TRELLIS_PROXY_POLICY_SVC_FALLBACK_ADDR: the controller's ClusterIP Service). */
+  readonly fallbackAddr?: ControlAddr | undefined;
   /** The controller's identity, checked against its certificate; unused for a loopback address. */
   readonly svcName: string;
   /** Sent as PortSpec.workload and TrafficSpec.source_workload: {"ns":..,"pod":..}. */
@@ -34,8 +36,10 @@ export function parsePolicyConfig(envVars: Env): PolicyConfig {
   for (const r of parsePortRanges('LINKERD2_PROXY_INBOUND_PORTS', env.raw('LINKERD2_PROXY_INBOUND_PORTS') ?? '')) {
     for (let p = r.from; p <= r.to && ports.size <= MAX_EAGER_PORTS; p++) ports.add(p);
   }
+  const fallback = env.raw('TRELLIS_PROXY_POLICY_SVC_FALLBACK_ADDR');
   return Object.freeze({
     svcAddr,
+    fallbackAddr: fallback ? controlAddr('TRELLIS_PROXY_POLICY_SVC_FALLBACK_ADDR', fallback) : undefined,
     svcName: svcName.trim().replace(/\.$/, ''),
     workload,
     inboundPorts: Object.freeze([...ports].slice(0, MAX_EAGER_PORTS)),
