@@ -6,5 +6,6 @@ export * from './json-patch.ts';
 export * from './ports.ts';
 export { applyAnnotations, cpuCores, mergeEnv, type ProxyOptions } from './overrides.ts';
 export { CONTROL_PLANE_NAMES, PROXY_CONTAINER, INIT_CONTAINER } from './containers.ts';
+export { proxyContainer, proxyContainerStatus } from './pod-proxy.ts';
 export * from './inject.ts';
 export * from './uninject.ts';

@@ -10,6 +10,7 @@ import {
   type KubeConfig,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { proxyContainer, proxyContainerStatus } from '@trellis/inject';
 
 /** The API said 404. */
 export function isNotFound(err: unknown): boolean {
@@ -81,8 +82,6 @@ export function notReadyReason(p: V1Pod): string | undefined {
 
 /** Ready state of the pod's linkerd-proxy (a native sidecar is an init container). */
 export function proxyStatus(p: V1Pod): 'ready' | 'not-ready' | 'absent' {
-  const all = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
-  const declared = [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].some((c) => c.name === 'linkerd-proxy');
-  if (!declared) return 'absent';
-  return all.find((c) => c.name === 'linkerd-proxy')?.ready === true ? 'ready' : 'not-ready';
+  if (!proxyContainer(p.spec)) return 'absent';
+  return proxyContainerStatus(p.status)?.ready === true ? 'ready' : 'not-ready';
 }

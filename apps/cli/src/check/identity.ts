@@ -5,6 +5,7 @@ import { chainProblem, expiresSoon, nameOf, outsideValidity, parseCertificates, 
 import { valueAt, type CheckContext } from './context.ts';
 import { MUTATING_WEBHOOK, VALIDATING_WEBHOOK } from './control-plane.ts';
 import { fail, ok, warn, type Category, type Check, type CheckOutcome } from './model.ts';
+import { proxyContainer } from '@trellis/inject';
 
 export const TRUST_ROOTS_CONFIG_MAP = 'trellis-identity-trust-roots';
 export const ISSUER_SECRET = 'trellis-identity-issuer';
@@ -166,8 +167,7 @@ export const trellisIdentityDataPlane: Category<CheckContext> = {
         const want = certs(ctx).anchorsPem.trim();
         const pods = await ctx.cluster.pods(ctx.options.dataPlaneNamespace, `linkerd.io/control-plane-ns=${ctx.ns}`);
         const stale = pods.filter((p) => {
-          const proxy = [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].find((c) => c.name === 'linkerd-proxy');
-          const have = proxy?.env?.find((e) => e.name === 'LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS')?.value;
+          const have = proxyContainer(p.spec)?.env?.find((e) => e.name === 'LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS')?.value;
           return have !== undefined && have.trim() !== want;
         });
         return stale.length

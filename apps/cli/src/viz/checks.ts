@@ -8,6 +8,7 @@ import { reachMetricsApi, MetricsApiError } from './metrics-api.ts';
 import type { ApiStatRow } from './stat.ts';
 import type { VizCheckContext } from './check-context.ts';
 import { dataPlaneTapCheck, tapApiChecks } from './tap-checks.ts';
+import { proxyContainer, proxyContainerStatus } from '@trellis/inject';
 
 export type { VizCheckContext } from './check-context.ts';
 
@@ -18,7 +19,7 @@ async function vizPods(ctx: VizCheckContext): Promise<V1Pod[]> {
   return (await ctx.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ctx.vizNamespace, labelSelector: SELECTOR })).items.filter((p) => !p.metadata?.deletionTimestamp);
 }
 
-const proxyOf = (p: V1Pod) => [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].find((c) => c.name === 'linkerd-proxy');
+const proxyOf = (p: V1Pod) => proxyContainerStatus(p.status);
 const name = (p: V1Pod) => p.metadata?.name ?? '';
 
 async function stat(ctx: VizCheckContext, resource: string, namespace: string | undefined): Promise<ApiStatRow[] | string> {
@@ -61,7 +62,7 @@ export function vizCategories(proxy: boolean): Category<VizCheckContext>[] {
           run: async (ctx) => {
             const pods = await vizPods(ctx);
             if (pods.length === 0) return fail(`no pods in ${ctx.vizNamespace} yet`);
-            const bare = pods.filter((p) => ![...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].some((c) => c.name === 'linkerd-proxy'));
+            const bare = pods.filter((p) => !proxyContainer(p.spec));
             return bare.length ? fail(`not meshed: ${bare.map(name).join(', ')}`, `is the proxy injector running? (trellis check); then kubectl -n ${ctx.vizNamespace} rollout restart deploy`) : ok;
           },
         },

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
 import { ConfigError } from '@trellis/config';
+import { proxyContainerStatus } from '@trellis/inject';
 
 export const PROXY_ADMIN_PORT = 4191;
 
@@ -69,7 +70,7 @@ export async function resourcePods(kc: KubeConfig, namespace: string, ref: Resou
 
 /** The pod runs a linkerd-proxy that reports ready (a native sidecar is an init container). */
 export function isMeshed(p: V1Pod): boolean {
-  return [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].some((c) => c.name === 'linkerd-proxy' && c.ready);
+  return proxyContainerStatus(p.status)?.ready === true;
 }
 
 /** GET a path of the pod's proxy admin server through the API server (`pods/<name>:4191/proxy/<path>`). */

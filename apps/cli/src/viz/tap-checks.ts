@@ -7,6 +7,7 @@ import { AdmissionregistrationV1Api, ApiregistrationV1Api, CoreV1Api, type V1Pod
 import { chainProblem, expiresSoon, nameOf, parseCertificates } from '../check/certs.ts';
 import { fail, ok, warn, type Check, type CheckOutcome } from '../check/model.ts';
 import type { VizCheckContext } from './check-context.ts';
+import { proxyContainer } from '@trellis/inject';
 
 export const TAP_API_SERVICE = 'v1alpha1.tap.linkerd.io';
 export const TAP_SECRET = 'tap-k8s-tls';
@@ -118,7 +119,7 @@ export const tapApiChecks: readonly Check<VizCheckContext>[] = [
   },
 ];
 
-const proxyOf = (p: V1Pod) => [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].find((c) => c.name === 'linkerd-proxy');
+const proxyOf = (p: V1Pod) => proxyContainer(p.spec);
 const isTrue = (v: string | undefined) => v?.toLowerCase() === 'true';
 
 /** Linkerd's data-plane tap check: the meshed pods (tap not disabled) whose proxies were started without the tap identity. */
