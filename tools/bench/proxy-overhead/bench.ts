@@ -21,6 +21,7 @@ const controlPlaneMain = join(import.meta.dirname, 'control-plane.ts');
 const floorMain = join(import.meta.dirname, 'floor', 'parser.ts');
 const tapLoadMain = join(import.meta.dirname, 'tap-load.ts');
 const tlsFloorMain = join(import.meta.dirname, 'floor', 'tls.ts');
+const allocProbe = join(import.meta.dirname, 'alloc-probe.ts');
 const NODE = process.execPath;
 
 const { values: args } = parseArgs({
@@ -59,9 +60,56 @@ const { values: args } = parseArgs({
     // The meshed pair again with LINKERD2_PROXY_CORES=2 and TRELLIS_PROXY_WORKER_THREADS=true (worker threads sharing
     // the listeners): path meshed-cores2.
     cores: { type: 'boolean', default: false },
+    // Our proxies load alloc-probe.ts: JS heap bytes allocated per request, GCs and their pauses per measured
+    // window (load-independent); with --heap-sample N also the allocation sites of each proxy's first window
+    // (the sampling heap profiler every N bytes). Not for memory figures: the probe loads Node's type stripper.
+    alloc: { type: 'boolean', default: false },
+    'heap-sample': { type: 'string', default: '0' },
   },
 });
 const proxyMain = args.bundle || defaultProxyMain;
+// --alloc: where alloc-probe.ts in each of our proxies writes its marks (the proxies run as uid 2102).
+const allocDir = args.alloc ? mkdtempSync(join(tmpdir(), 'proxy-alloc-')) : undefined;
+if (allocDir) chmodSync(allocDir, 0o777);
+
+interface AllocMark {
+  readonly allocatedBytes: number;
+  readonly scavenges: number;
+  readonly fullGcs: number;
+  readonly pauseMicros: number;
+  readonly maxPauseMicros: number;
+}
+
+/** Asks a proxy running alloc-probe.ts for a mark and waits for its line, so a window starts after it. */
+async function allocMark(pid: number): Promise<AllocMark> {
+  const file = join(allocDir as string, `${pid}.jsonl`);
+  const lines = (): string[] => {
+    try {
+      return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  const n = lines().length;
+  process.kill(pid, 'SIGUSR2');
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 5))) {
+    const l = lines();
+    if (l.length > n) return JSON.parse(l[l.length - 1] as string) as AllocMark;
+  }
+  throw new Error(`no allocation mark from proxy ${pid} in ${file}`);
+}
+
+/** One window of one proxy: per request, and the GCs' count and pauses over it. */
+function allocWindow(a: AllocMark, b: AllocMark, requests: number, seconds: number) {
+  return {
+    bytesPerRequest: Math.round((b.allocatedBytes - a.allocatedBytes) / requests),
+    scavenges: b.scavenges - a.scavenges,
+    fullGcs: b.fullGcs - a.fullGcs,
+    gcPauseMsPerSecond: round((b.pauseMicros - a.pauseMicros) / 1000 / seconds, 2),
+    maxGcPauseMs: round(b.maxPauseMicros / 1000, 2),
+  };
+}
+type AllocWindow = ReturnType<typeof allocWindow>;
 /** The Node/V8 flags the proxy image starts node with: its ENTRYPOINT's words between "node" and the script. */
 function imageNodeFlags(): string[] {
   const line = readFileSync(join(root, 'apps', 'proxy', 'Dockerfile'), 'utf8')
@@ -130,6 +178,8 @@ const PAIRS = {
   meshCores: { clientNs: `${tag}-cclient`, serverNs: `${tag}-cserver`, clientIp: '10.244.90.1', serverIp: '10.244.90.2', outboundIgnore: '', inboundIgnore: '4190,4191' },
 } as const;
 /** The pairs this run sets up: the trace pair only with --trace, the two-core pair only with --cores. */
+// The pairs of our own proxies (startProxy), the ones --alloc measures.
+const OUR_PAIRS: ReadonlySet<string> = new Set(['plain', 'mesh', 'meshH1', 'trace', 'meshCores']);
 const PAIR_NAMES = (Object.keys(PAIRS) as PairName[]).filter((p) => (p !== 'trace' || args.trace) && (p !== 'meshCores' || args.cores));
 /** One value per pair. */
 const perPair = <T>(f: (pair: PairName) => T): Record<PairName, T> => Object.fromEntries(PAIR_NAMES.map((p) => [p, f(p)])) as Record<PairName, T>;
@@ -316,7 +366,7 @@ function meshEnv(mesh: MeshSetup, identity: string, pair: (typeof PAIRS)['mesh' 
 }
 
 function startProxy(ns: string, ip: string, profileDir: string | undefined, mesh?: Record<string, string>): Promise<ChildProcess> {
-  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...proxyNodeFlags];
+  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(allocDir ? ['--import', allocProbe] : []), ...proxyNodeFlags];
   return startIn(
     ns,
     [NODE, ...nodeArgs, mesh || !args['proxy-main'] ? proxyMain : args['proxy-main']],
@@ -332,6 +382,7 @@ function startProxy(ns: string, ip: string, profileDir: string | undefined, mesh
       LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD: '2s',
       // --tap: the tap server on (port 4190), so the windows without a tap open measure it idle.
       ...(args.tap ? { LINKERD2_PROXY_TAP_SVC_NAME: TAP_ID } : {}),
+      ...(allocDir ? { TRELLIS_BENCH_ALLOC_DIR: allocDir, TRELLIS_BENCH_HEAP_SAMPLE: args['heap-sample'] } : {}),
       ...proxyEnv,
     },
     /proxy listening/,
@@ -702,6 +753,19 @@ function bundleProxy(): void {
   );
 }
 
+/** The medians of a proxy's windows, field by field. */
+function allocMedians(ws: AllocWindow[]): AllocWindow {
+  const m = (k: keyof AllocWindow) => median(ws.map((w) => w[k]));
+  return { bytesPerRequest: m('bytesPerRequest'), scavenges: m('scavenges'), fullGcs: m('fullGcs'), gcPauseMsPerSecond: m('gcPauseMsPerSecond'), maxGcPauseMs: m('maxGcPauseMs') };
+}
+
+function allocText(a: Record<string, { outbound: AllocWindow; inbound: AllocWindow }>): string {
+  const one = (w: AllocWindow) => `${w.bytesPerRequest} B/req, ${w.scavenges}+${w.fullGcs} GCs, ${w.gcPauseMsPerSecond} ms/s (max ${w.maxGcPauseMs})`;
+  return Object.entries(a)
+    .map(([path, w]) => `${path} allocates ${one(w.outbound)} out, ${one(w.inbound)} in; `)
+    .join('');
+}
+
 type Proxies = Record<PairName, { outbound: ChildProcess; inbound: ChildProcess }>;
 type PerProxy = Record<PairName, { outbound: number; inbound: number }>;
 const zeroPerProxy = (): PerProxy => perPair(() => ({ outbound: 0, inbound: 0 }));
@@ -791,6 +855,8 @@ async function main(): Promise<void> {
     const nsOf = (pair: PairName, side: 'outbound' | 'inbound') => (side === 'outbound' ? PAIRS[pair].clientNs : PAIRS[pair].serverNs);
     const peakRss = zeroPerProxy();
     const peakAnon = zeroPerProxy();
+    // --alloc: per path through our proxies, each window's allocation and GCs (alloc-probe.ts).
+    const allocation: Partial<Record<PathName, { outbound: AllocWindow[]; inbound: AllocWindow[] }>> = {};
     const sampler = setInterval(() => {
       for (const [peak, now] of [
         [peakRss, each(rssMiB)],
@@ -804,12 +870,20 @@ async function main(): Promise<void> {
         // Scraped outside the CPU window: the scrape's own cost is the loop's (it lands in this window's
         // delay), not the requests'.
         const loop0 = loopSides(p).map((side) => scrapeLoopDelay(nsOf(p.pair, side)));
+        const allocPids = allocDir && OUR_PAIRS.has(p.pair) && p.name !== 'direct' ? ([pid(p.pair, 'outbound'), pid(p.pair, 'inbound')] as const) : undefined;
+        const alloc0 = allocPids && (await Promise.all(allocPids.map(allocMark)));
         const before = each(cpuMicros);
         const split0 = each((x) => cpuSplit(x).user);
         const r = await runFortio(p, rate, seconds);
         samples[p.name].push(r);
         const pc = PATH_CPU[p.name];
         const after = each(cpuMicros);
+        if (allocPids && alloc0) {
+          const alloc1 = await Promise.all(allocPids.map(allocMark));
+          const w = (i: 0 | 1) => allocWindow(alloc0[i] as AllocMark, alloc1[i] as AllocMark, r.requests, seconds);
+          (allocation[p.name] ??= { outbound: [], inbound: [] }).outbound.push(w(0));
+          (allocation[p.name] as { inbound: AllocWindow[] }).inbound.push(w(1));
+        }
         if (pc) {
           pathCpu[p.name].outbound.push((after[pc].outbound - before[pc].outbound) / r.requests);
           pathCpu[p.name].inbound.push((after[pc].inbound - before[pc].inbound) / r.requests);
@@ -901,6 +975,8 @@ async function main(): Promise<void> {
       },
       errors: Object.fromEntries(PATHS.map((p) => [p.name, samples[p.name].reduce((n, s) => n + s.requests - s.ok, 0)])),
       goals: { cpuMicrosPerRequestPerProxy: 80, addedP50MsTwoProxies: 0.3, addedP99MsTwoProxies: 1, rssMiB: 60, eventLoopDelayP99Ms: 1, eventLoopDelayMaxMs: 5 },
+      // --alloc: medians over the runs per path and proxy (JS heap bytes per request, GCs per window).
+      allocation: Object.fromEntries(Object.entries(allocation).map(([path, w]) => [path, { outbound: allocMedians(w.outbound), inbound: allocMedians(w.inbound) }])),
       profileTopSelf: profile.plain,
       meshedProfileTopSelf: profile.mesh,
       meshedH1ProfileTopSelf: profile.meshH1,
@@ -969,7 +1045,7 @@ async function main(): Promise<void> {
         `ours/linkerd CPU ${r.meshedToLinkerd.cpuOutbound}/${r.meshedToLinkerd.cpuInbound}x, max ${r.meshedToLinkerd.maxThroughput}x; ` +
         `floors: llhttp CPU ${result.pairs.floor.cpuMicrosPerRequest.outbound}/${result.pairs.floor.cpuMicrosPerRequest.inbound} us/req (plain/floor ${r.plainToFloor.cpuOutbound}/${r.plainToFloor.cpuInbound}x), ` +
         `TLS CPU ${result.pairs.tlsFloor.cpuMicrosPerRequest.outbound}/${result.pairs.tlsFloor.cpuMicrosPerRequest.inbound} us/req, adds p50 ${tf['p50']} ms, p99 ${tf['p99']} ms (meshed/TLS floor ${r.meshedToMeshedFloor.cpuOutbound}/${r.meshedToMeshedFloor.cpuInbound}x, linkerd/TLS floor ${r.linkerdToMeshedFloor.cpuOutbound}/${r.linkerdToMeshedFloor.cpuInbound}x); ` +
-        `${variantsText}${misses.length} goal(s) missed; load ${load}\n`,
+        `${variantsText}${allocText(result.allocation)}${misses.length} goal(s) missed; load ${load}\n`,
     );
   } finally {
     teardown();
