@@ -755,7 +755,7 @@ function bundleProxy(): void {
 
 /** The medians of a proxy's windows, field by field. */
 function allocMedians(ws: AllocWindow[]): AllocWindow {
-  const m = (k: keyof AllocWindow) => median(ws.map((w) => w[k]));
+  const m = (k: keyof AllocWindow) => round(median(ws.map((w) => w[k])), 2);
   return { bytesPerRequest: m('bytesPerRequest'), scavenges: m('scavenges'), fullGcs: m('fullGcs'), gcPauseMsPerSecond: m('gcPauseMsPerSecond'), maxGcPauseMs: m('maxGcPauseMs') };
 }
 

@@ -308,10 +308,9 @@ class H2Exchange extends Exchange {
     const call: H1Call = pools.lean.request(this.entry, requestHead(method, downgradeTarget(d, h), headers), wire, method === 'HEAD', {
       head: (status, _message, rawHeaders) => {
         this.status = status;
-        const out = h1ResponseHeaders(status, rawHeaders);
-        const g = out['grpc-status'];
+        const out = h1ResponseHeaderList(status, rawHeaders, h[L5D_ORIG_PROTO]);
+        const g = headerIn(out, 'grpc-status');
         if (typeof g === 'string') this.grpcStatus = Number(g);
-        out[L5D_ORIG_PROTO] = h[L5D_ORIG_PROTO];
         if (stream.closed) {
           call.abort();
           return;
@@ -394,6 +393,36 @@ function downgradeFraming(h: IncomingHttpHeaders, endStream: boolean): LeanDowng
 
 /** node:http keeps the first of these when a response repeats them (IncomingMessage.headers). */
 const SINGLE_VALUED = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
+
+/**
+ * An HTTP/1 response head as HTTP/2 response headers with l5d-orig-proto echoed (`origProto`): Node's flat
+ * [name, value, ...] list, which node:http2 encodes without copying it into an object first; when a name repeats,
+ * the headers object merged as IncomingMessage.headers merges them.
+ */
+function h1ResponseHeaderList(status: number, raw: readonly string[], origProto: string | string[] | undefined): string[] | OutgoingHttpHeaders {
+  const out: string[] = [':status', String(status)];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (H1_RESPONSE_DROP.has(name) || name === L5D_ORIG_PROTO) continue;
+    for (let j = 2; j < out.length; j += 2) {
+      if (out[j] !== name) continue;
+      const merged = h1ResponseHeaders(status, raw);
+      merged[L5D_ORIG_PROTO] = origProto;
+      return merged;
+    }
+    out.push(name, raw[i + 1] as string);
+  }
+  if (typeof origProto === 'string') out.push(L5D_ORIG_PROTO, origProto);
+  else if (origProto !== undefined) for (const v of origProto) out.push(L5D_ORIG_PROTO, v);
+  return out;
+}
+
+/** A header of a list or object from h1ResponseHeaderList. */
+function headerIn(h: string[] | OutgoingHttpHeaders, name: string): string | number | string[] | undefined {
+  if (!Array.isArray(h)) return h[name];
+  for (let i = 2; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
+  return undefined;
+}
 
 /** An HTTP/1 response head as HTTP/2 response headers, merged as IncomingMessage.headers merges them. */
 function h1ResponseHeaders(status: number, raw: readonly string[]): OutgoingHttpHeaders {

@@ -72,6 +72,36 @@ function writeBody(up: Writable, body: Body): void {
   else up.end();
 }
 
+/** l5d-orig-proto's values, made once rather than per request. */
+const ORIG_PROTO: Record<string, string> = { '1.0': 'HTTP/1.0', '1.1': 'HTTP/1.1' };
+
+/**
+ * An attempt's HTTP/2 request headers. Node's flat [name, value, ...] list where it can: node:http2 copies a
+ * headers object into a null-prototype one before encoding it (and keeps it on the stream); a list it encodes as
+ * it is. A request without an authority but with a Host header keeps the object, whose Host Node reads as the
+ * authority (a list would get the session's). A repeated header goes as one entry per value, as Node sends an
+ * array's values.
+ */
+function h2RequestHeaders(r: OutRequest, headers: Headers): string[] | OutgoingHttpHeaders {
+  const h: string[] = [':method', r.method, ':scheme', r.scheme, ':path', r.path];
+  if (r.authority !== undefined) h.push(':authority', r.authority);
+  for (const name in headers) {
+    const value = headers[name] as string | string[];
+    if (name === REQUEST_DROP || (name === 'te' && String(value).trim().toLowerCase() !== 'trailers') || (r.h1 && name === 'l5d-orig-proto')) continue;
+    if (typeof value === 'string') h.push(name, value);
+    else for (const v of value) h.push(name, v);
+  }
+  if (r.h1) h.push('l5d-orig-proto', (r.h1.absolute ? undefined : ORIG_PROTO[r.h1.version]) ?? `HTTP/${r.h1.version}${r.h1.absolute ? '; absolute-form' : ''}`);
+  if (r.authority !== undefined || headers['host'] === undefined) return h;
+  const o: OutgoingHttpHeaders = {};
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i] as string;
+    const prev = o[name];
+    o[name] = prev === undefined ? (h[i + 1] as string) : [...(Array.isArray(prev) ? prev : [String(prev)]), h[i + 1] as string];
+  }
+  return o;
+}
+
 function peerOf(e: Endpoint, identity: string): PeerTarget {
   return { addr: e.addr, host: e.ip, port: e.port, serverId: identity, ...(e.serverName ? { serverName: e.serverName } : {}) };
 }
@@ -178,20 +208,9 @@ export class EndpointClient {
 
   /** HTTP/2: the client's own, or its HTTP/1 request upgraded with l5d-orig-proto. */
   #sendH2(session: ClientHttp2Session, me: MeshEndpoint, r: OutRequest, headers: Headers, body: Body, l: SendListener): Sent {
-    const h: OutgoingHttpHeaders = {};
-    for (const name in headers) {
-      const value = headers[name];
-      if (name === REQUEST_DROP || (name === 'te' && String(value).trim().toLowerCase() !== 'trailers')) continue;
-      h[name] = value;
-    }
-    h[':method'] = r.method;
-    h[':scheme'] = r.scheme;
-    h[':path'] = r.path;
-    if (r.authority !== undefined) h[':authority'] = r.authority;
-    if (r.h1) h['l5d-orig-proto'] = `HTTP/${r.h1.version}${r.h1.absolute ? '; absolute-form' : ''}`;
     let up: ClientHttp2Stream;
     try {
-      up = session.request(h, { endStream: body.kind === 'none' });
+      up = session.request(h2RequestHeaders(r, headers), { endStream: body.kind === 'none' });
     } catch (err) {
       l.error(err as Error);
       return { cancel: noop };

@@ -40,13 +40,6 @@ export function routeByProfile(d: Downstream, t: ProfileTarget): void {
   const failed = (err: unknown) => {
     if (!d.ex.finished) d.ex.fail(asProxyError(err, d.ex.entry.target.addr));
   };
-  const attempt = async (first: boolean, body: Body) => {
-    const p = await flight.pick(() => t.pick(first ? d.ex : undefined));
-    series?.actualRequests?.inc();
-    const res = await sendAttempt(d, t.client, p, d.headers, body, flight);
-    onAttempt(res);
-    return { res, p };
-  };
   if (!route?.retryable) {
     // One attempt, with as few promise turns as the pick allows.
     const body: Body = d.body ? { kind: 'stream', prefix: EMPTY, rest: d.body } : NONE;
@@ -66,8 +59,15 @@ export function routeByProfile(d: Downstream, t: ProfileTarget): void {
   buffering
     .then((b) => {
       const body: Body = !d.body ? NONE : b?.replayable ? { kind: 'buffer', data: b.body } : { kind: 'stream', prefix: b?.prefix ?? EMPTY, rest: b?.rest };
+      const attempt = async (first: boolean) => {
+        const p = await flight.pick(() => t.pick(first ? d.ex : undefined));
+        series?.actualRequests?.inc();
+        const res = await sendAttempt(d, t.client, p, d.headers, body, flight);
+        onAttempt(res);
+        return { res, p };
+      };
       const send = async (i: number): Promise<AttemptResult<{ res: UpResponse; p: MeshPick }>> => {
-        const r = await attempt(i === 0, body);
+        const r = await attempt(i === 0);
         return { status: r.res.status, ...(r.res.grpcStatus !== undefined ? { grpcStatus: r.res.grpcStatus } : {}), response: r };
       };
       // The failed attempt is the one in flight: cancelled, its endpoint given back.
