@@ -20,6 +20,7 @@ let allocated = 0;
 let scavenges = 0;
 let fullGcs = 0;
 let pauseMicros = 0;
+let fullPauseMicros = 0;
 let maxPauseMicros = 0;
 let marks = 0;
 let session: Session | undefined;
@@ -32,14 +33,17 @@ function mark(): void {
     allocated += Math.max(0, gc.beforeGC.heapStatistics.usedHeapSize - lastUsed);
     lastUsed = gc.afterGC.heapStatistics.usedHeapSize;
     if (gc.gcType === 'Scavenge' || gc.gcType === 'MinorMarkSweep') scavenges++;
-    else if (gc.gcType === 'MarkSweepCompact') fullGcs++;
+    else if (gc.gcType === 'MarkSweepCompact') {
+      fullGcs++;
+      fullPauseMicros += gc.cost;
+    }
     pauseMicros += gc.cost;
     maxPauseMicros = Math.max(maxPauseMicros, gc.cost);
   }
   const used = v8.getHeapStatistics().used_heap_size;
   allocated += Math.max(0, used - lastUsed);
   lastUsed = used;
-  appendFileSync(out, JSON.stringify({ mark: marks, allocatedBytes: allocated, scavenges, fullGcs, pauseMicros, maxPauseMicros, heapUsed: used }) + '\n');
+  appendFileSync(out, JSON.stringify({ mark: marks, allocatedBytes: allocated, scavenges, fullGcs, pauseMicros, fullPauseMicros, maxPauseMicros, heapUsed: used }) + '\n');
   maxPauseMicros = 0;
   marks++;
   if (sampleInterval > 0 && marks === 1) {

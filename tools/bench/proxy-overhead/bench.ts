@@ -21,7 +21,10 @@ const controlPlaneMain = join(import.meta.dirname, 'control-plane.ts');
 const floorMain = join(import.meta.dirname, 'floor', 'parser.ts');
 const tapLoadMain = join(import.meta.dirname, 'tap-load.ts');
 const tlsFloorMain = join(import.meta.dirname, 'floor', 'tls.ts');
-const allocProbe = join(import.meta.dirname, 'alloc-probe.ts');
+// alloc-probe.ts as plain JavaScript (esbuild, at the start of an --alloc run): a .ts file would load Node's type
+// stripper into every proxy, megabytes of heap that would blur the memory figures.
+const allocProbeSource = join(import.meta.dirname, 'alloc-probe.ts');
+const allocProbe = join(root, 'dist', 'bench', 'proxy', 'alloc-probe.mjs');
 const NODE = process.execPath;
 
 const { values: args } = parseArgs({
@@ -70,13 +73,18 @@ const { values: args } = parseArgs({
 const proxyMain = args.bundle || defaultProxyMain;
 // --alloc: where alloc-probe.ts in each of our proxies writes its marks (the proxies run as uid 2102).
 const allocDir = args.alloc ? mkdtempSync(join(tmpdir(), 'proxy-alloc-')) : undefined;
-if (allocDir) chmodSync(allocDir, 0o777);
+if (allocDir) {
+  chmodSync(allocDir, 0o777);
+  execFileSync(join(root, 'node_modules', '.bin', 'esbuild'), [allocProbeSource, '--platform=node', '--format=esm', '--target=node24', `--outfile=${allocProbe}`, '--log-level=warning'], { stdio: 'inherit' });
+  process.stderr.write(`allocation marks and heap profiles in ${allocDir}\n`);
+}
 
 interface AllocMark {
   readonly allocatedBytes: number;
   readonly scavenges: number;
   readonly fullGcs: number;
   readonly pauseMicros: number;
+  readonly fullPauseMicros: number;
   readonly maxPauseMicros: number;
 }
 
@@ -106,6 +114,7 @@ function allocWindow(a: AllocMark, b: AllocMark, requests: number, seconds: numb
     scavenges: b.scavenges - a.scavenges,
     fullGcs: b.fullGcs - a.fullGcs,
     gcPauseMsPerSecond: round((b.pauseMicros - a.pauseMicros) / 1000 / seconds, 2),
+    fullGcPauseMsPerSecond: round((b.fullPauseMicros - a.fullPauseMicros) / 1000 / seconds, 2),
     maxGcPauseMs: round(b.maxPauseMicros / 1000, 2),
   };
 }
@@ -756,11 +765,18 @@ function bundleProxy(): void {
 /** The medians of a proxy's windows, field by field. */
 function allocMedians(ws: AllocWindow[]): AllocWindow {
   const m = (k: keyof AllocWindow) => round(median(ws.map((w) => w[k])), 2);
-  return { bytesPerRequest: m('bytesPerRequest'), scavenges: m('scavenges'), fullGcs: m('fullGcs'), gcPauseMsPerSecond: m('gcPauseMsPerSecond'), maxGcPauseMs: m('maxGcPauseMs') };
+  return {
+    bytesPerRequest: m('bytesPerRequest'),
+    scavenges: m('scavenges'),
+    fullGcs: m('fullGcs'),
+    gcPauseMsPerSecond: m('gcPauseMsPerSecond'),
+    fullGcPauseMsPerSecond: m('fullGcPauseMsPerSecond'),
+    maxGcPauseMs: m('maxGcPauseMs'),
+  };
 }
 
 function allocText(a: Record<string, { outbound: AllocWindow; inbound: AllocWindow }>): string {
-  const one = (w: AllocWindow) => `${w.bytesPerRequest} B/req, ${w.scavenges}+${w.fullGcs} GCs, ${w.gcPauseMsPerSecond} ms/s (max ${w.maxGcPauseMs})`;
+  const one = (w: AllocWindow) => `${w.bytesPerRequest} B/req, ${w.scavenges}+${w.fullGcs} GCs, pauses ${w.gcPauseMsPerSecond} ms/s (full GCs ${w.fullGcPauseMsPerSecond}, max ${w.maxGcPauseMs})`;
   return Object.entries(a)
     .map(([path, w]) => `${path} allocates ${one(w.outbound)} out, ${one(w.inbound)} in; `)
     .join('');
