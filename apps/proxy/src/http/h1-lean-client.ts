@@ -348,10 +348,22 @@ export class H1Pool<K extends object = TargetEntry> {
 
 /** Serializes a request head from raw header pairs (as received, already filtered). */
 export function requestHead(method: string, path: string, raw: readonly string[]): string {
-  let head = `${method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  // The pieces joined once: appending line by line left three or four intermediate strings per header as garbage.
+  const parts = new Array<string>(raw.length * 2 + 5);
+  parts[0] = method;
+  parts[1] = ' ';
+  parts[2] = path;
+  parts[3] = ' HTTP/1.1\r\n';
+  let n = 4;
+  for (let i = 0; i < raw.length; i += 2) {
+    parts[n++] = raw[i] as string;
+    parts[n++] = ': ';
+    parts[n++] = raw[i + 1] as string;
+    parts[n++] = '\r\n';
+  }
   // As node:http's keep-alive agent says it (the client's own Connection header is hop-by-hop, filtered).
-  return head + 'Connection: keep-alive\r\n\r\n';
+  parts[n] = 'Connection: keep-alive\r\n\r\n';
+  return parts.join('');
 }
 
 /** Writes body bytes as they are, or as one chunk of chunked coding; false when the socket wants a drain. */

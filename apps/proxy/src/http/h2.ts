@@ -19,7 +19,7 @@ import { asProxyError, type ProxyError } from '../errors.ts';
 import { h2Downstream } from './downstream.ts';
 import { connectTo } from '../tcp/connect.ts';
 import type { TargetEntry } from '../tcp/targets.ts';
-import { applyClientId, applyClientIdRaw } from '../tls/client-id.ts';
+import { applyClientId, L5D_CLIENT_ID } from '../tls/client-id.ts';
 import { downgradeHost, downgradeTarget, L5D_ORIG_PROTO, parseOrigProto, type Downgrade } from '../tls/orig-proto.ts';
 import { countWrites, Exchange, type Downstream, type ExchangeWatcher, type HttpContext, type HttpHandler, type RequestHead } from './exchange.ts';
 import { routerOf, targetOf } from './connection.ts';
@@ -295,17 +295,19 @@ class H2Exchange extends Exchange {
     const raw: string[] = ['host', host];
     for (const name in h) {
       const value = h[name];
-      if (value === undefined || name.charCodeAt(0) === 0x3a || name === L5D_ORIG_PROTO || name === 'host') continue;
+      // l5d-client-id as applyClientIdRaw sets it (names here are lower-case), without copying the list.
+      if (value === undefined || name.charCodeAt(0) === 0x3a || name === L5D_ORIG_PROTO || name === 'host' || name === L5D_CLIENT_ID) continue;
       if (typeof value === 'string') raw.push(name, value);
       else for (const v of value) raw.push(name, v);
     }
     if (framing === 'empty') raw.push('content-length', '0');
     else if (framing === 'chunked') raw.push('transfer-encoding', 'chunked');
-    const headers = applyClientIdRaw(raw, this.entry.clientId);
+    const clientId = this.entry.clientId;
+    if (clientId) raw.push(L5D_CLIENT_ID, clientId);
     const t = this.entry.target;
     const method = h[':method'] ?? 'GET';
     const wire: Framing = framing === 'empty' ? 'none' : framing;
-    const call: H1Call = pools.lean.request(this.entry, requestHead(method, downgradeTarget(d, h), headers), wire, method === 'HEAD', {
+    const call: H1Call = pools.lean.request(this.entry, requestHead(method, downgradeTarget(d, h), raw), wire, method === 'HEAD', {
       head: (status, _message, rawHeaders) => {
         this.status = status;
         const out = h1ResponseHeaderList(status, rawHeaders, h[L5D_ORIG_PROTO]);

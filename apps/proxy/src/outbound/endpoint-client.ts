@@ -51,15 +51,18 @@ function cleanResponse(h: IncomingHttpHeaders): Headers {
 
 /**
  * What `from.pipe(to)` does here (data with back-pressure, then the end when `end`), without pipe's half-dozen
- * listeners added and removed on each side per request; errors and closes are handled by the caller.
+ * listeners added and removed on each side per request; errors and closes are handled by the caller. `onChunk`
+ * hears each chunk before it is written: one 'data' listener, where a second would have Node copy the listener
+ * list on every chunk. 'end' comes once: `on` spares `once`'s wrapper.
  */
-export function relayBody(from: Readable, to: Writable, end: boolean): void {
+export function relayBody(from: Readable, to: Writable, end: boolean, onChunk?: () => void): void {
   from.on('data', (chunk: Buffer) => {
+    onChunk?.();
     if (to.write(chunk)) return;
     from.pause();
     to.once('drain', () => from.resume());
   });
-  if (end) from.once('end', () => to.end());
+  if (end) from.on('end', () => to.end());
   // A body paused before (a retry buffer's cap reached, a gRPC status peeked) flows again, as pipe() would.
   from.resume();
 }
@@ -223,6 +226,7 @@ export class EndpointClient {
     up.on('trailers', (t: IncomingHttpHeaders) => (trailers = t));
     // The listeners go once the head is in: an Error built on every stream's close costs real CPU.
     const onClose = () => failed(Object.assign(new Error(`stream reset by ${me.endpoint.addr}`), { code: 'ERR_HTTP2_STREAM_ERROR', rstCode: up.rstCode }));
+    // Plain listeners that take each other off (once's wrappers cost a closure and an object each per request).
     const failed = (err: Error) => {
       up.removeListener('error', failed);
       up.removeListener('close', onClose);
@@ -233,6 +237,7 @@ export class EndpointClient {
     const answered = (rh: IncomingHttpHeaders, flags: number) => {
       up.removeListener('error', failed);
       up.removeListener('close', onClose);
+      up.removeListener('response', answered);
       l.response({
         status: Number(rh[':status']),
         grpcStatus: grpcOf(rh),
@@ -244,12 +249,12 @@ export class EndpointClient {
         cancel,
       });
     };
-    up.once('error', failed);
-    up.once('close', onClose);
-    up.once('response', answered);
+    up.on('error', failed);
+    up.on('close', onClose);
+    up.on('response', answered);
     if (body.kind === 'none') l.requestEnd();
     else {
-      up.once('finish', () => l.requestEnd());
+      up.on('finish', () => l.requestEnd());
       writeBody(up, body);
     }
     return { cancel };

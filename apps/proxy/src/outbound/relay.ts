@@ -68,14 +68,18 @@ function end(d: Downstream, res: UpResponse): void {
 function relayTo(d: Downstream, res: UpResponse, p: MeshPick, sink: Writable, touch: (() => void) | undefined): void {
   const ex = d.ex;
   const body = res.body;
-  body.once('data', () => {
-    ex.firstByte();
-    p.firstByte();
+  let first = true;
+  relayBody(body, sink, false, () => {
+    if (first) {
+      first = false;
+      ex.firstByte();
+      p.firstByte();
+    }
+    touch?.();
   });
-  relayBody(body, sink, false);
-  if (touch) body.on('data', touch);
-  body.once('end', () => end(d, res));
-  body.once('close', () => {
+  // 'end' and 'close' come once each.
+  body.on('end', () => end(d, res));
+  body.on('close', () => {
     if (ex.finished) return;
     // The upstream went away mid-response: the client sees it cut, not a truncated success.
     const code = res.resetCode();
