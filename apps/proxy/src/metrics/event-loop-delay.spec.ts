@@ -33,6 +33,20 @@ describe('event-loop delay histogram', () => {
     expect(s['process_event_loop_delay_seconds_count']).toBe(101);
   });
 
+  it('counts one long stall above its bucket however many samples came before it', () => {
+    // A proxy up for an hour has ~360 000 samples at 10 ms: the reported percentiles near 100 are then too coarse to
+    // tell the last sample from the one before it, and the stall would be counted within 0.1 s.
+    const h = createHistogram();
+    const elapsed = (delayMs: number) => h.record(Math.round((10 + delayMs) * 1e6));
+    for (let i = 0; i < 360_000; i++) elapsed(0.2);
+    elapsed(300);
+    const s = series(new EventLoopDelay(10, h).render());
+    expect(s['process_event_loop_delay_seconds_bucket{le="0.1"}']).toBe(360_000);
+    expect(s['process_event_loop_delay_seconds_bucket{le="0.25"}']).toBe(360_000);
+    expect(s['process_event_loop_delay_seconds_bucket{le="0.5"}']).toBe(360_001);
+    expect(s['process_event_loop_delay_seconds_bucket{le="+Inf"}']).toBe(360_001);
+  });
+
   it('sees a blocked loop', async () => {
     const eld = new EventLoopDelay(5);
     await new Promise((r) => setTimeout(r, 30));

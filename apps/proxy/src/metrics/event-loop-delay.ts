@@ -12,6 +12,7 @@ const NAME = 'process_event_loop_delay_seconds';
 export interface EventLoopDelaySource {
   readonly count: number;
   readonly mean: number;
+  readonly max: number;
   /** Percentile (0-100) -> value, in one pass over the histogram. */
   readonly percentiles: ReadonlyMap<number, number>;
 }
@@ -57,8 +58,11 @@ export class EventLoopDelay {
     for (let i = 0; i < EVENT_LOOP_DELAY_BUCKETS.length; i++) {
       const bound = (EVENT_LOOP_DELAY_BUCKETS[i] as number) * 1e9 + this.#resolutionNs;
       while (at < dist.length && (dist[at] as [number, number])[1] <= bound) at++;
-      // The value at percentile p is the ceil(p·n)th sample's: at least that many are within it.
-      const atOrBelow = at === 0 ? 0 : Math.min(n, Math.ceil(((dist[at - 1] as [number, number])[0] * n) / 100 - 1e-9));
+      // The value at percentile p is the ceil(p·n)th sample's: at least that many are within it. Near 100 the
+      // reported percentiles are too coarse to tell the largest sample from the rest once n is large, so the
+      // maximum says whether one lies beyond the bound.
+      const within = h.max > bound ? n - 1 : n;
+      const atOrBelow = at === 0 ? 0 : Math.min(within, Math.ceil(((dist[at - 1] as [number, number])[0] * n) / 100 - 1e-9));
       this.#cumulative[i] = Math.max(this.#cumulative[i] as number, atOrBelow);
     }
     this.#count = Math.max(this.#count, n);
