@@ -3,6 +3,7 @@
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { InputsHash, INPUTS_LABEL, baseInput, tagAs, upToDate, type Built } from './cache.ts';
 import { must } from './exec.ts';
 import { localName } from './plan.ts';
 
@@ -30,7 +31,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-export async function buildImage(o: BuildOptions): Promise<string[]> {
+export async function buildImage(o: BuildOptions): Promise<Built> {
   const ctx = await mkdtemp(join(tmpdir(), `trellis-image-${o.app}-`));
   try {
     for (const rel of contextPaths(o.app)) {
@@ -43,18 +44,26 @@ export async function buildImage(o: BuildOptions): Promise<string[]> {
       await cp(from, join(ctx, rel), { recursive: true });
     }
     const refs = o.tags.map((t) => `${localName(o.app)}:${t}`);
+    const args = { BASE_IMAGE: o.baseImage, VERSION: o.version, REVISION: o.commit };
+    const hash = (await new InputsHash().path('context', ctx)).value('base', await baseInput(o.baseImage));
+    for (const [k, v] of Object.entries(args)) hash.value(`arg ${k}`, v);
+    const inputs = hash.digest();
+    const cached = await Promise.all(refs.map((r) => upToDate(r, inputs)));
+    if (cached[0]) {
+      await tagAs(refs[0]!, refs.filter((_, i) => !cached[i]));
+      return { refs, built: false };
+    }
     await must('buildah', [
       'bud',
       '--isolation', o.isolation,
       '--layers=false',
-      '--build-arg', `BASE_IMAGE=${o.baseImage}`,
-      '--build-arg', `VERSION=${o.version}`,
-      '--build-arg', `REVISION=${o.commit}`,
+      ...Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+      '--label', `${INPUTS_LABEL}=${inputs}`,
       '-f', join(ctx, 'apps', o.app, 'Dockerfile'),
       ...refs.flatMap((r) => ['-t', r]),
       ctx,
     ]);
-    return refs;
+    return { refs, built: true };
   } finally {
     await rm(ctx, { recursive: true, force: true });
   }

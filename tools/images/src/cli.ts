@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, VERSION, runCommand } from '@trellis/config';
 import { ensureBase } from './base.ts';
 import { buildImage } from './build.ts';
+import type { Built } from './cache.ts';
 import { buildDemoImages, demoVersion } from './demo.ts';
 import { StepFailedError, must } from './exec.ts';
 import { IMAGES, imageSpec, type BaseFlavor } from './images.ts';
@@ -84,15 +85,25 @@ try {
 
     let failed = 0;
     const built: string[] = [];
+    // What each step made, for the closing line: a run with nothing changed says it built nothing.
+    const fresh: string[] = [];
+    const unchanged: string[] = [];
+    const report = (results: readonly Built[], t0: number) => {
+      for (const r of results) (r.built ? fresh : unchanged).push(r.refs[0]!);
+      const made = results.filter((r) => r.built).map((r) => r.refs.join(' '));
+      const kept = results.filter((r) => !r.built).map((r) => r.refs[0]!);
+      if (made.length > 0) say(`built ${made.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      if (kept.length > 0) say(`unchanged (built from the same inputs), not rebuilt: ${kept.join(' ')}`);
+    };
     for (const app of apps) {
       const spec = imageSpec(app);
       const baseImage = str('base-image') || (bases.get(spec.base) as string);
       const t0 = Date.now();
-      const refs = await buildImage({ repoRoot: REPO_ROOT, app, baseImage, version: VERSION, commit, tags, isolation });
-      say(`built ${refs.join(' ')} from ${baseImage} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-      built.push(...refs);
+      const result = await buildImage({ repoRoot: REPO_ROOT, app, baseImage, version: VERSION, commit, tags, isolation });
+      report([result], t0);
+      built.push(...result.refs);
       if (!values['smoke']) continue;
-      for (const r of await smoke(refs[0] as string, spec, VERSION, isolation)) {
+      for (const r of await smoke(result.refs[0] as string, spec, VERSION, isolation)) {
         say(`  ${r.ok ? 'ok  ' : 'FAIL'} ${app}: ${r.check}${r.ok ? '' : `\n${r.output}`}`);
         if (!r.ok) failed++;
       }
@@ -103,24 +114,28 @@ try {
     if (values['demo']) {
       const t0 = Date.now();
       const version = await demoVersion(REPO_ROOT);
-      local.push(...(await buildDemoImages({ repoRoot: REPO_ROOT, baseImage: str('base-image') || (bases.get('node') as string), version, commit, isolation })));
-      say(`built ${local.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      const results = await buildDemoImages({ repoRoot: REPO_ROOT, baseImage: str('base-image') || (bases.get('node') as string), version, commit, isolation });
+      report(results, t0);
+      local.push(...results.flatMap((r) => r.refs));
     }
 
     if (values['peers']) {
-      const t0 = Date.now();
       const baseImage = str('base-image') || (bases.get('node') as string);
-      const refs = [await buildPeersImage({ repoRoot: REPO_ROOT, baseImage, version: VERSION }), await buildLinkerdProxyImage({ repoRoot: REPO_ROOT, baseImage })];
-      say(`built ${refs.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-      local.push(...refs);
+      for (const step of [() => buildPeersImage({ repoRoot: REPO_ROOT, baseImage, version: VERSION }), () => buildLinkerdProxyImage({ repoRoot: REPO_ROOT, baseImage })]) {
+        const t0 = Date.now();
+        const result = await step();
+        report([result], t0);
+        local.push(...result.refs);
+      }
     }
 
     if (values['upstream']) {
       const t0 = Date.now();
-      const refs = await buildUpstreamImages({ repoRoot: REPO_ROOT });
-      say(`built ${refs.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-      local.push(...refs);
+      const results = await buildUpstreamImages({ repoRoot: REPO_ROOT });
+      report(results, t0);
+      local.push(...results.flatMap((r) => r.refs));
     }
+    say(fresh.length === 0 ? `nothing to build: all ${unchanged.length} image(s) unchanged` : `built ${fresh.length} image(s), ${unchanged.length} unchanged`);
 
     if (!target) say('not pushing: TRELLIS_IMAGE_REGISTRY and credentials are not set');
     else {

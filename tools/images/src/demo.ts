@@ -4,6 +4,7 @@ import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { InputsHash, INPUTS_LABEL, baseInput, upToDate, type Built } from './cache.ts';
 import { must } from './exec.ts';
 
 export const DEMO_APPS = ['web', 'emoji', 'voting', 'vote-bot'] as const;
@@ -35,9 +36,10 @@ export async function bundleDemo(repoRoot: string, app: DemoApp, out: string): P
   });
 }
 
-/** Builds trellis/demo-<app>:<version> for each app; returns the references. */
-export async function buildDemoImages(o: { repoRoot: string; baseImage: string; version: string; commit: string; isolation: string; apps?: readonly DemoApp[] }): Promise<string[]> {
-  const refs: string[] = [];
+/** Builds trellis/demo-<app>:<version> for each app, unless built from the same bundle, files, base and arguments. */
+export async function buildDemoImages(o: { repoRoot: string; baseImage: string; version: string; commit: string; isolation: string; apps?: readonly DemoApp[] }): Promise<Built[]> {
+  const results: Built[] = [];
+  const base = await baseInput(o.baseImage);
   for (const app of o.apps ?? DEMO_APPS) {
     const ctx = await mkdtemp(join(tmpdir(), `trellis-image-demo-${app}-`));
     try {
@@ -46,16 +48,24 @@ export async function buildDemoImages(o: { repoRoot: string; baseImage: string; 
       await cp(join(o.repoRoot, 'tools/demo/proto'), join(ctx, 'tools/demo/proto'), { recursive: true });
       await cp(join(o.repoRoot, 'tools/demo/Dockerfile'), join(ctx, 'tools/demo/Dockerfile'));
       const ref = demoRef(app, o.version);
+      const args = { BASE_IMAGE: o.baseImage, APP: app, VERSION: o.version, REVISION: o.commit };
+      const hash = (await new InputsHash().path('context', ctx)).value('base', base);
+      for (const [k, v] of Object.entries(args)) hash.value(`arg ${k}`, v);
+      const inputs = hash.digest();
+      if (await upToDate(ref, inputs)) {
+        results.push({ refs: [ref], built: false });
+        continue;
+      }
       await must('buildah', [
         'bud', '--isolation', o.isolation, '--layers=false',
-        '--build-arg', `BASE_IMAGE=${o.baseImage}`, '--build-arg', `APP=${app}`,
-        '--build-arg', `VERSION=${o.version}`, '--build-arg', `REVISION=${o.commit}`,
+        ...Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+        '--label', `${INPUTS_LABEL}=${inputs}`,
         '-f', join(ctx, 'tools/demo/Dockerfile'), '-t', ref, ctx,
       ]);
-      refs.push(ref);
+      results.push({ refs: [ref], built: true });
     } finally {
       await rm(ctx, { recursive: true, force: true });
     }
   }
-  return refs;
+  return results;
 }

@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { REQUIRE_BANNER } from './demo.ts';
+import { InputsHash, baseInput, type Built } from './cache.ts';
 import { must } from './exec.ts';
 import { commitImage } from './working-container.ts';
 
 export const peersRef = (version: string) => `trellis/e2e-peers:${version}`;
 
-/** Builds trellis/e2e-peers:<version> from the Node base; returns its reference. */
-export async function buildPeersImage(o: { repoRoot: string; baseImage: string; version: string }): Promise<string> {
+/** Builds trellis/e2e-peers:<version> from the Node base unless it was built from the same bundles and base. */
+export async function buildPeersImage(o: { repoRoot: string; baseImage: string; version: string }): Promise<Built> {
   const src = join(o.repoRoot, 'tools/e2e/src/peers');
   const mains = (await readdir(src)).filter((f) => f.endsWith('-main.ts'));
   const out = await mkdtemp(join(tmpdir(), 'trellis-image-peers-'));
@@ -30,11 +31,13 @@ export async function buildPeersImage(o: { repoRoot: string; baseImage: string; 
       legalComments: 'none',
       logLevel: 'error',
     });
-    await commitImage(o.baseImage, ref, async (ctr) => {
+    const config = ['--user', '65534:65534', '--workingdir', '/app', '--entrypoint', '["node"]', '--cmd', '', '--label', 'org.opencontainers.image.description=Trellis e2e peer apps (tools/e2e/src/peers)'];
+    const inputs = (await new InputsHash().path('app', out)).value('base', await baseInput(o.baseImage)).value('config', JSON.stringify(config)).digest();
+    const built = await commitImage(o.baseImage, ref, async (ctr) => {
       await must('buildah', ['copy', ctr, out, '/app']);
-      await must('buildah', ['config', '--user', '65534:65534', '--workingdir', '/app', '--entrypoint', '["node"]', '--cmd', '', '--label', 'org.opencontainers.image.description=Trellis e2e peer apps (tools/e2e/src/peers)', ctr]);
-    });
-    return ref;
+      await must('buildah', ['config', ...config, ctr]);
+    }, inputs);
+    return { refs: [ref], built };
   } finally {
     await rm(out, { recursive: true, force: true });
   }

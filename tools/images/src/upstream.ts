@@ -4,6 +4,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InputsHash, type Built } from './cache.ts';
 import { must } from './exec.ts';
 import { commitImage } from './working-container.ts';
 
@@ -30,30 +31,30 @@ export async function pinnedVersions(repoRoot: string): Promise<Record<string, s
 }
 
 /**
- * Builds each upstream image from its pinned binary; returns the references. `tagSuffix` gives a build its own tags
+ * Builds each upstream image from its pinned binary (unless built from the same binary and recipe already). `tagSuffix` gives a build its own tags
  * (a test that removes what it built must never remove the reference a concurrent cluster load is reading).
  */
-export async function buildUpstreamImages(o: { repoRoot: string; images?: readonly UpstreamImage[]; tagSuffix?: string }): Promise<string[]> {
+export async function buildUpstreamImages(o: { repoRoot: string; images?: readonly UpstreamImage[]; tagSuffix?: string }): Promise<Built[]> {
   const versions = await pinnedVersions(o.repoRoot);
-  const refs: string[] = [];
+  const results: Built[] = [];
   for (const image of o.images ?? UPSTREAM_IMAGES) {
     const binary = (await must(join(o.repoRoot, 'tools/bin/ensure'), [image.tool])).trim();
     const ref = `${image.ref(versions)}${o.tagSuffix ?? ''}`;
-    await commitImage('scratch', ref, async (ctr) => {
+    const config = [
+      '--entrypoint', JSON.stringify([image.path]),
+      '--cmd', '',
+      '--user', image.user,
+      '--workingdir', image.workdir,
+      '--label', `org.opencontainers.image.description=${image.tool} ${ref.split(':').at(-1)} built from its Go module by tools/bin for a local node`,
+    ];
+    const inputs = (await new InputsHash().path('binary', binary)).value('image', JSON.stringify({ path: image.path, user: image.user, workdir: image.workdir, config })).digest();
+    const built = await commitImage('scratch', ref, async (ctr) => {
       await must('buildah', ['copy', '--chmod', '0755', ctr, binary, image.path]);
       const empty = await mkdtemp(join(tmpdir(), 'trellis-upstream-'));
       await must('buildah', ['copy', '--chown', image.user, ctr, empty, image.workdir]).finally(() => rm(empty, { recursive: true, force: true }));
-      await must('buildah', [
-        'config',
-        '--entrypoint', JSON.stringify([image.path]),
-        '--cmd', '',
-        '--user', image.user,
-        '--workingdir', image.workdir,
-        '--label', `org.opencontainers.image.description=${image.tool} ${ref.split(':').at(-1)} built from its Go module by tools/bin for a local node`,
-        ctr,
-      ]);
-    });
-    refs.push(ref);
+      await must('buildah', ['config', ...config, ctr]);
+    }, inputs);
+    results.push({ refs: [ref], built });
   }
-  return refs;
+  return results;
 }

@@ -32,14 +32,15 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await exec('buildah', ['rmi', `trellis/cli:${tag}`, `trellis/cli:${tag}-b`]);
+  await exec('buildah', ['rmi', `trellis/cli:${tag}`, `trellis/cli:${tag}-b`, `trellis/cli:${tag}-c`, `trellis/identity:${tag}`]);
   if (root) await rm(root, { recursive: true, force: true });
 });
 
 describe('an image built on the local base', () => {
   it('builds from the app Dockerfile, tags every tag, and runs as the declared non-root user', async () => {
-    const refs = await buildImage({ repoRoot: root, app: 'cli', baseImage: base, version: '9.9.9', commit: 'abc1234', tags: [tag, `${tag}-b`], isolation: 'chroot' });
+    const { refs, built } = await buildImage({ repoRoot: root, app: 'cli', baseImage: base, version: '9.9.9', commit: 'abc1234', tags: [tag, `${tag}-b`], isolation: 'chroot' });
     expect(refs).toEqual([`trellis/cli:${tag}`, `trellis/cli:${tag}-b`]);
+    expect(built).toBe(true);
     const results = await smoke(refs[0] as string, { app: 'cli', uid: 65534, base: 'node', smoke: [{ what: 'runs as nobody', argv: ['node', '/app/main.js'], expect: 'uid=65534' }] }, '9.9.9', 'chroot');
     expect(results.map((r) => [r.check, r.ok, r.ok ? '' : r.output])).toEqual([
       ['runs as uid 65534, entrypoint node /app/main.js', true, ''],
@@ -53,6 +54,31 @@ describe('an image built on the local base', () => {
     expect(results.at(-1)).toMatchObject({ check: 'impossible', ok: false });
     expect(results.at(-1)?.output).toContain('uid=65534');
   }, 120_000);
+
+  it('builds nothing when no input changed, and only the image whose input changed', async () => {
+    await mkdir(join(root, 'dist/apps/identity'), { recursive: true });
+    await mkdir(join(root, 'apps/identity'), { recursive: true });
+    await writeFile(join(root, 'dist/apps/identity/main.js'), STAND_IN);
+    await copyFile(join(REPO_ROOT, 'apps/identity/Dockerfile'), join(root, 'apps/identity/Dockerfile'));
+    const build = (app: string, tags = [tag]) => buildImage({ repoRoot: root, app, baseImage: base, version: '9.9.9', commit: 'abc1234', tags, isolation: 'chroot' });
+    const id = async (ref: string) => (await exec('buildah', ['inspect', '--type', 'image', '--format', '{{.FromImageID}}', ref])).stdout.trim();
+    expect((await build('identity')).built).toBe(true);
+    const [cliId, identityId] = [await id(`trellis/cli:${tag}`), await id(`trellis/identity:${tag}`)];
+
+    // Nothing changed: neither is built; a new tag of an unchanged image is only a tag.
+    expect((await build('cli', [tag, `${tag}-c`])).built).toBe(false);
+    expect((await build('identity')).built).toBe(false);
+    expect([await id(`trellis/cli:${tag}`), await id(`trellis/cli:${tag}-c`), await id(`trellis/identity:${tag}`)]).toEqual([cliId, cliId, identityId]);
+
+    // cli's bundle changed: cli alone is built again, and its new image runs the new bundle.
+    await writeFile(join(root, 'dist/apps/cli/main.js'), STAND_IN.replace('cli 9.9.9', 'cli 9.9.9 (changed)'));
+    expect((await build('cli')).built).toBe(true);
+    expect((await build('identity')).built).toBe(false);
+    expect(await id(`trellis/cli:${tag}`)).not.toBe(cliId);
+    expect(await id(`trellis/identity:${tag}`)).toBe(identityId);
+    await writeFile(join(root, 'dist/apps/cli/main.js'), STAND_IN);
+    await rm(join(root, 'dist/apps/identity'), { recursive: true });
+  }, 300_000);
 
   it('names the missing bundle and how to build it', async () => {
     await expect(buildImage({ repoRoot: root, app: 'identity', baseImage: base, version: '9.9.9', commit: 'abc1234', tags: [tag], isolation: 'chroot' })).rejects.toThrow(

@@ -19,9 +19,12 @@ afterAll(async () => {
 describe('upstream images', () => {
   it("builds prom/prometheus at the pinned version: the chart's reference, its entrypoint, nobody, --version", async () => {
     const versions = await pinnedVersions(REPO_ROOT);
-    built = await buildUpstreamImages({ repoRoot: REPO_ROOT, tagSuffix: suffix });
+    const results = await buildUpstreamImages({ repoRoot: REPO_ROOT, tagSuffix: suffix });
+    built = results.flatMap((r) => r.refs);
     const ref = `prom/prometheus:v${versions['PROMETHEUS_VERSION']}${suffix}`;
-    expect(built).toEqual([ref]);
+    expect(results).toEqual([{ refs: [ref], built: true }]);
+    // Nothing changed: the second build finds the image built from the same binary and keeps it.
+    expect(await buildUpstreamImages({ repoRoot: REPO_ROOT, tagSuffix: suffix })).toEqual([{ refs: [ref], built: false }]);
     const values = await readFile(`${REPO_ROOT}/helm/trellis-viz/values.yaml`, 'utf8');
     expect(/^prometheus:\n(?:[ #].*\n)*?\s+name: (\S+)\n(?:[ #].*\n)*?\s+version: (\S+)/m.exec(values)?.slice(1)).toEqual(['prom/prometheus', `v${versions['PROMETHEUS_VERSION']}`]);
     const config = (JSON.parse(await must('buildah', ['inspect', '--type', 'image', ref])) as { OCIv1: { config: { Entrypoint: string[]; User: string; WorkingDir: string } } }).OCIv1.config;
