@@ -16,7 +16,8 @@ await runCommand(
     flags: {
       dir: { type: 'string', description: 'state directory (env TRELLIS_CLUSTER_DIR)', value: 'DIR', default: process.env['TRELLIS_CLUSTER_DIR'] ?? join(tmpdir(), 'trellis-cluster') },
       controllers: { type: 'boolean', description: 'also run kube-controller-manager', default: true },
-      node: { type: 'boolean', description: 'up: a whole single-node Kubernetes (scheduler, kube-proxy, CoreDNS, the kubelet with containerd running pods; needs root)', default: false },
+      node: { type: 'boolean', description: 'up: a whole Kubernetes (scheduler, kube-proxy, CoreDNS, the kubelet with containerd running pods; needs root)', default: false },
+      nodes: { type: 'string', description: 'up --node: how many nodes (trellis-node on the host, trellis-node-2, ... each in its own network namespace with its own containerd, kubelet and kube-proxy)', value: 'N', default: '1' },
       'node-wait': { type: 'string', description: 'up --node: how long to wait for another node cluster on this machine to go down', value: 'DURATION', default: '0' },
       container: { type: 'string', short: 'c', description: 'logs: the container (needed when the pod has several)', value: 'NAME', default: '' },
       namespace: { type: 'string', short: 'n', description: 'logs: the pod\'s namespace', value: 'NS', default: 'default' },
@@ -51,7 +52,10 @@ async function main(values: Readonly<Record<string, unknown>>, positionals: read
   switch (command) {
     case 'up': {
       const nodeWaitMs = parseDuration('--node-wait', values['node-wait'] as string);
-      const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, nodeWaitMs, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
+      const nodes = Number(values['nodes']);
+      if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) throw new ConfigError(`--nodes: expected a whole number from 1 to 8, got ${JSON.stringify(values['nodes'])}`);
+      if (nodes > 1 && !values['node']) throw new ConfigError('--nodes needs --node');
+      const state = await up(dir, { controllers: values['controllers'] as boolean, node: values['node'] as boolean, nodes, nodeWaitMs, log: (l) => process.stderr.write(`trellis-cluster: ${l}\n`) });
       process.stderr.write(`trellis-cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       process.stdout.write(`API server: ${state.server}\nkubeconfig: ${state.kubeconfig}\nexport KUBECONFIG=${state.kubeconfig}\n`);
       return;

@@ -10,6 +10,7 @@ import { toolPath } from './tools.ts';
 import { GATEWAY_IP, setUpHostNetwork } from './node-network.ts';
 import { claimNode, prepareNodeTools, releaseNode, startNode, tearDownNode } from './node.ts';
 import { cleanKubeletNode, drainKubeletNode } from './kubelet/node.ts';
+import { nodeNames } from './node-name.ts';
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const SERVICE_IP = '10.96.0.1';
@@ -27,6 +28,8 @@ export interface ClusterState {
   readonly apiHost?: string;
   /** True when `up --node` made the node (kubelet, containerd, bridge, firewall chain) that `down` must remove. */
   readonly node?: boolean;
+  /** With node: how many nodes (trellis-node, then trellis-node-2, ... each in its own network namespace). */
+  readonly nodes?: number;
 }
 
 export interface UpOptions {
@@ -36,6 +39,8 @@ export interface UpOptions {
   readonly node?: boolean;
   /** With node: how long to wait for another node cluster on this machine to go down (default: fail at once). */
   readonly nodeWaitMs?: number;
+  /** With node: how many nodes (default 1). */
+  readonly nodes?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -215,7 +220,7 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<ClusterStat
   const server = `https://${apiHost}:${apiPort}`;
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, kubeconfigYaml(server, certs));
-  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs, apiHost, ...(opts.node ? { node: true } : {}) };
+  const base = { dir, server, apiPort, etcdUrl, kubeconfig, certs, apiHost, ...(opts.node ? { node: true, nodes: Math.max(1, opts.nodes ?? 1) } : {}) };
   const processes: ProcessRecord[] = [];
   const state: ClusterState = { ...base, processes };
   try {
@@ -272,17 +277,18 @@ export async function down(dir: string, opts: { keepDir?: boolean; beforeRelease
   let stopped = 0;
   if (state) {
     const kubelets = state.processes.filter((p) => p.name.startsWith('kubelet-'));
+    const nodes = [...new Set([...(state.node ? nodeNames(state.nodes ?? 1) : []), ...kubelets.map((rec) => rec.name.slice('kubelet-'.length))])];
     // Kubelets go first, then their pods (containerd still runs to remove them), then everything else.
     for (const rec of kubelets) {
       if (isOurs(rec)) stopped++;
       await stopProcess(rec);
     }
-    for (const rec of kubelets) await drainKubeletNode(dir, rec.name.slice('kubelet-'.length));
+    for (const node of nodes) await drainKubeletNode(dir, node);
     for (const rec of [...state.processes].reverse().filter((p) => !kubelets.includes(p))) {
       if (isOurs(rec)) stopped++;
       await stopProcess(rec);
     }
-    for (const rec of kubelets) await cleanKubeletNode(dir, rec.name.slice('kubelet-'.length));
+    for (const node of nodes) await cleanKubeletNode(dir, node);
     if (state.node) {
       await tearDownNode();
       try {
@@ -294,6 +300,25 @@ export async function down(dir: string, opts: { keepDir?: boolean; beforeRelease
   }
   if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   return stopped;
+}
+
+/**
+ * A node dying, as a test fault: its kubelet and kube-proxy stop, every pod on it is killed and removed (containers,
+ * network namespaces), and its containerd stops. The API server is not told; the node goes NotReady when its
+ * heartbeats stop, as a machine that lost power would. `down` removes the rest.
+ */
+export async function stopNode(dir: string, node: string): Promise<void> {
+  const state = await readState(dir);
+  if (!state) throw new Error(`no cluster in ${dir}`);
+  const mine = (name: string) => state.processes.find((p) => p.name === name);
+  const kubelet = mine(`kubelet-${node}`);
+  if (!kubelet) throw new Error(`no node ${node} in ${dir}`);
+  await stopProcess(kubelet);
+  const proxy = mine(`kube-proxy-${node}`);
+  if (proxy) await stopProcess(proxy);
+  await drainKubeletNode(dir, node);
+  const containerd = mine(`containerd-${node}`);
+  if (containerd) await stopProcess(containerd);
 }
 
 /** Stops only kube-apiserver (etcd keeps the data): a fault to test watch recovery. */

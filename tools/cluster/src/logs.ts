@@ -5,8 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '@trellis/config';
-import { nodeDir } from './kubelet/node.ts';
-import { NODE_NAME } from './node-name.ts';
+import { nodeDir, nodesIn } from './kubelet/node.ts';
 
 /** The text of CRI log records, partial lines joined. */
 export function criLogText(records: string): string {
@@ -19,12 +18,16 @@ export function criLogText(records: string): string {
   return out;
 }
 
-async function newestPodDir(podsDir: string, namespace: string, pod: string): Promise<string> {
+/** The newest log directory of the pod on any of the nodes (a pod of that name may have run on several). */
+async function newestPodDir(podsDirs: readonly string[], namespace: string, pod: string): Promise<string> {
   const prefix = `${namespace}_${pod}_`;
-  const matches = (await readdir(podsDir).catch(() => [] as string[])).filter((d) => d.startsWith(prefix) && !d.slice(prefix.length).includes('_'));
-  if (matches.length === 0) throw new ConfigError(`no pod ${namespace}/${pod} has run on this node (looked in ${podsDir})`);
-  const dated = await Promise.all(matches.map(async (d) => ({ d, t: (await stat(join(podsDir, d))).mtimeMs })));
-  return join(podsDir, dated.sort((a, b) => b.t - a.t)[0]!.d);
+  const matches: string[] = [];
+  for (const podsDir of podsDirs) {
+    for (const d of await readdir(podsDir).catch(() => [] as string[])) if (d.startsWith(prefix) && !d.slice(prefix.length).includes('_')) matches.push(join(podsDir, d));
+  }
+  if (matches.length === 0) throw new ConfigError(`no pod ${namespace}/${pod} has run on this cluster's nodes (looked in ${podsDirs.join(', ')})`);
+  const dated = await Promise.all(matches.map(async (d) => ({ d, t: (await stat(d)).mtimeMs })));
+  return dated.sort((a, b) => b.t - a.t)[0]!.d;
 }
 
 function chooseContainer(namespace: string, pod: string, names: string[], container: string | undefined): string {
@@ -35,7 +38,7 @@ function chooseContainer(namespace: string, pod: string, names: string[], contai
 }
 
 export async function podLogs(dir: string, namespace: string, pod: string, container?: string): Promise<string> {
-  const podDir = await newestPodDir(join(nodeDir(dir, NODE_NAME), 'pod-logs'), namespace, pod);
+  const podDir = await newestPodDir((await nodesIn(dir)).map((node) => join(nodeDir(dir, node), 'pod-logs')), namespace, pod);
   const name = chooseContainer(namespace, pod, await readdir(podDir), container);
   // One file per restart (0.log, 1.log, ...): all of them in order, every run of the container.
   const files = (await readdir(join(podDir, name))).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => parseInt(a) - parseInt(b));

@@ -1,6 +1,8 @@
-// The node half of `trellis-cluster up --node`: kube-scheduler, the kubelet with containerd (kubelet/node.ts),
-// kube-proxy (iptables mode) and CoreDNS behind the kube-dns Service, on top of the control plane. Everything listens on loopback or on the node
-// bridge's address; nothing is reachable from outside the machine.
+// The node half of `trellis-cluster up --node`: kube-scheduler, then per node the kubelet with containerd
+// (kubelet/node.ts) and kube-proxy (iptables mode), and CoreDNS behind the kube-dns Service, on top of the control
+// plane. The first node is the host; further nodes (--nodes) each run in a network namespace of their own
+// (node-network.ts). Everything listens on loopback, the bridges' or the nodes' addresses; nothing is reachable from
+// outside the machine.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,9 +12,9 @@ import { apiCreate, apiGet, readState, type ClusterState } from './control-plane
 import { delay, freePort, isOurs, startProcess, waitFor, type ProcessRecord } from './processes.ts';
 import { toolPath } from './tools.ts';
 import { withMachineLock } from './machine-lock.ts';
-import { BRIDGE, DNS_SERVICE_IP, GATEWAY_IP, NODE_POD_CIDR, POD_CIDR, tearDownHostNetwork } from './node-network.ts';
-import { reclaimKubeletNode, startKubeletNode } from './kubelet/node.ts';
-import { NODE_NAME } from './node-name.ts';
+import { BRIDGE, DNS_SERVICE_IP, GATEWAY_IP, POD_CIDR, nodeNetwork, setUpNodeNetwork, tearDownHostNetwork, tearDownNodeNetwork, type NodeNetwork } from './node-network.ts';
+import { nodeDir, reclaimKubeletNode, startKubeletNode } from './kubelet/node.ts';
+import { NODE_NAME, nodeNames } from './node-name.ts';
 
 const run = promisify(execFile);
 
@@ -82,8 +84,42 @@ async function createIgnoringConflict(state: ClusterState, path: string, body: u
   if (r.status !== 201 && r.status !== 409) throw new Error(`POST ${path}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
 }
 
+/** Waits until the API server reports the node Ready. */
+async function nodeReady(state: ClusterState, name: string, kubelet: ProcessRecord): Promise<void> {
+  await waitFor(`node ${name} Ready`, async () => {
+    const r = await apiGet(state, `/api/v1/nodes/${name}`);
+    if (r.status !== 200) return false;
+    const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
+    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  }, 60_000, kubelet);
+}
+
+/** kube-proxy for one node, in its network namespace: it writes that node's iptables rules for Services. */
+async function startKubeProxy(state: ClusterState, n: NodeNetwork, record: (rec: ProcessRecord) => Promise<void>): Promise<void> {
+  // On the host, health and metrics stay on loopback; in a node's namespace, /healthz must answer the host.
+  const healthzHost = n.netns ? n.ip : '127.0.0.1';
+  const healthz = await freePort();
+  const proxy = startProcess(
+    n.netns ? `kube-proxy-${n.name}` : 'kube-proxy',
+    [await toolPath('kube-proxy'), `--kubeconfig=${state.kubeconfig}`, `--hostname-override=${n.name}`, '--proxy-mode=iptables',
+      `--cluster-cidr=${POD_CIDR}`, `--bind-address=${n.ip}`, `--nodeport-addresses=${n.ip}/32`, '--iptables-localhost-nodeports=false',
+      // Leave the machine's conntrack sysctls alone: they are global.
+      '--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0', '--conntrack-tcp-timeout-close-wait=0',
+      `--healthz-bind-address=${healthzHost}:${healthz}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`, '--v=1'],
+    join(n.netns ? nodeDir(state.dir, n.name) : state.dir, 'kube-proxy.log'),
+    process.env,
+    n.netns,
+  );
+  await record(proxy);
+  await waitFor(`kube-proxy /healthz of ${n.name}`, async () => (await fetch(`http://${healthzHost}:${healthz}/healthz`)).ok, 30_000, proxy);
+}
+
+/** The nodes of a cluster started with `count` nodes, with their networks. */
+export const clusterNodes = (count: number): NodeNetwork[] => nodeNames(count).map((name, i) => nodeNetwork(i + 1, name));
+
 export async function startNode(state: ClusterState, record: (rec: ProcessRecord) => Promise<void>, log: (line: string) => void): Promise<void> {
   const { dir, kubeconfig } = state;
+  const nodes = clusterNodes(state.nodes ?? 1);
 
   log('starting kube-scheduler');
   await record(
@@ -95,27 +131,16 @@ export async function startNode(state: ClusterState, record: (rec: ProcessRecord
     ),
   );
 
-  const nodeProcess = await startKubeletNode(state, { name: NODE_NAME, ip: GATEWAY_IP, bridge: BRIDGE, subnet: NODE_POD_CIDR, clusterDns: DNS_SERVICE_IP }, record, log);
-  await waitFor(`node ${NODE_NAME} Ready`, async () => {
-    const r = await apiGet(state, `/api/v1/nodes/${NODE_NAME}`);
-    if (r.status !== 200) return false;
-    const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
-    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  }, 60_000, nodeProcess);
-
-  log('starting kube-proxy (iptables mode)');
-  const healthz = await freePort();
-  const proxy = startProcess(
-    'kube-proxy',
-    [await toolPath('kube-proxy'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${NODE_NAME}`, '--proxy-mode=iptables',
-      `--cluster-cidr=${POD_CIDR}`, `--bind-address=${GATEWAY_IP}`, `--nodeport-addresses=${GATEWAY_IP}/32`, '--iptables-localhost-nodeports=false',
-      // Leave the machine's conntrack sysctls alone: they are global.
-      '--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0', '--conntrack-tcp-timeout-close-wait=0',
-      `--healthz-bind-address=127.0.0.1:${healthz}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`, '--v=1'],
-    join(dir, 'kube-proxy.log'),
-  );
-  await record(proxy);
-  await waitFor('kube-proxy /healthz', async () => (await fetch(`http://127.0.0.1:${healthz}/healthz`)).ok, 30_000, proxy);
+  for (const n of nodes) {
+    if (n.netns) {
+      log(`making the network of ${n.name} (namespace ${n.netns}, ${n.ip}, pods ${n.podCidr})`);
+      await setUpNodeNetwork(n);
+    }
+    const kubelet = await startKubeletNode(state, { name: n.name, ip: n.ip, gateway: n.gateway, bridge: BRIDGE, subnet: n.podCidr, clusterDns: DNS_SERVICE_IP, ...(n.netns ? { netns: n.netns } : {}) }, record, log);
+    await nodeReady(state, n.name, kubelet);
+    log(`starting kube-proxy (iptables mode) for ${n.name}`);
+    await startKubeProxy(state, n, record);
+  }
 
   log('starting CoreDNS for cluster.local');
   const dns = dnsObjects();
@@ -163,7 +188,9 @@ export async function claimNode(dir: string, waitMs: number, log: (line: string)
       if (owner || existsSync(NODE_OWNER_FILE)) {
         log(`removing the node network left behind by ${owner || 'an unknown cluster'}`);
         const left = owner ? await readState(owner.split(' ')[0] ?? '').catch(() => undefined) : undefined;
-        if (left) await reclaimKubeletNode(left.dir, NODE_NAME).catch((err: Error) => log(`could not remove its containers: ${err.message}`));
+        for (const name of nodeNames(left?.nodes ?? 1)) {
+          if (left) await reclaimKubeletNode(left.dir, name).catch((err: Error) => log(`could not remove the containers of ${name}: ${err.message}`));
+        }
         await tearDownNode();
       }
       await writeFile(NODE_OWNER_FILE, `${dir} ${process.pid}`);
@@ -183,8 +210,16 @@ export async function releaseNode(dir: string): Promise<void> {
   if (owner.split(' ')[0] === dir) await rm(NODE_OWNER_FILE, { force: true });
 }
 
-/** Removes kube-proxy's chains, the kubelet's marker chains and the node network (bridge, firewall chain). */
+/**
+ * Removes kube-proxy's chains, the kubelet's marker chains and the node network (bridge, firewall chain), and the
+ * namespaces of further nodes, however many there were (their iptables, bridges and veths go with them).
+ */
 export async function tearDownNode(): Promise<void> {
+  const namespaces = (await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }))).stdout.split('\n').map((l) => l.split(' ')[0] ?? '');
+  for (const ns of namespaces) {
+    const index = /^trellis-node-(\d+)$/.exec(ns)?.[1];
+    if (index) await tearDownNodeNetwork(nodeNetwork(Number(index), ns));
+  }
   const proxy = await toolPath('kube-proxy').catch(() => undefined);
   if (proxy) await run(proxy, ['--cleanup'], { timeout: 30_000 }).catch(() => undefined);
   // --cleanup leaves KUBE-FIREWALL, which kubelets share; this node's kubelet is stopped by now, so it goes too.

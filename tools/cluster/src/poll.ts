@@ -3,16 +3,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tail } from './processes.ts';
-import { nodeDir } from './kubelet/node.ts';
-import { NODE_NAME } from './node-name.ts';
+import { nodeDir, nodesIn } from './kubelet/node.ts';
 
 /** Pods, the last events and the kubelet's log tail, through the caller's kubectl. */
 export async function nodeClusterSnapshot(dir: string, kubectl: (...args: string[]) => Promise<string>): Promise<string> {
   const pods = await kubectl('get', 'pods', '-A', '-o', 'wide').catch((e: Error) => e.message);
   const events = await kubectl('get', 'events', '-A', '--sort-by=.lastTimestamp').catch((e: Error) => e.message);
-  const kubeletLog = join(nodeDir(dir, NODE_NAME), 'kubelet.log');
-  const node = existsSync(kubeletLog) ? `kubelet:\n${tail(kubeletLog, 15)}` : `no kubelet log at ${kubeletLog}`;
-  return `\n${pods}\n${events.split('\n').slice(-15).join('\n')}\n${node}`;
+  const nodes = (await nodesIn(dir)).map((name) => {
+    const kubeletLog = join(nodeDir(dir, name), 'kubelet.log');
+    return existsSync(kubeletLog) ? `kubelet of ${name}:\n${tail(kubeletLog, 15)}` : `no kubelet log at ${kubeletLog}`;
+  });
+  return `\n${pods}\n${events.split('\n').slice(-15).join('\n')}\n${nodes.join('\n')}`;
 }
 
 /**

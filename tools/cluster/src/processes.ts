@@ -9,17 +9,25 @@ export interface ProcessRecord {
   readonly pid: number;
   readonly argv: readonly string[];
   readonly log: string;
+  /** The network namespace (under /run/netns) it runs in, when not the host's. */
+  readonly netns?: string;
 }
 
-export function startProcess(name: string, argv: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): ProcessRecord {
+/**
+ * Starts a detached process. With `netns`, it runs in that network namespace: nsenter joins it and execs the
+ * command in the same process, so the pid recorded is the command's.
+ */
+export function startProcess(name: string, argv: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env, netns?: string): ProcessRecord {
   const [cmd, ...args] = argv;
   if (!cmd) throw new Error(`no command for ${name}`);
   const fd = openSync(log, 'a');
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env });
+    const child = netns
+      ? spawn('nsenter', [`--net=/run/netns/${netns}`, cmd, ...args], { detached: true, stdio: ['ignore', fd, fd], env })
+      : spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env });
     if (child.pid === undefined) throw new Error(`could not start ${name} (${cmd})`);
     child.unref();
-    return { name, pid: child.pid, argv, log };
+    return { name, pid: child.pid, argv, log, ...(netns ? { netns } : {}) };
   } finally {
     closeSync(fd);
   }
@@ -29,7 +37,8 @@ export function startProcess(name: string, argv: readonly string[], log: string,
 export function isOurs(rec: ProcessRecord): boolean {
   try {
     const cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').split('\0');
-    return cmdline[0] === rec.argv[0];
+    // In the moment before nsenter execs the command, the process is still nsenter.
+    return cmdline[0] === rec.argv[0] || (rec.netns !== undefined && cmdline[0] === 'nsenter' && cmdline.includes(rec.argv[0]!));
   } catch {
     return false;
   }

@@ -39,7 +39,7 @@ await runCommand(
     const waitMs = parseDuration('--node-wait', cli.values['node-wait'] as string);
     const phases = new Phases(say);
     const cluster: Cluster = await phases.run(`single-node cluster in ${dir}`, () => startCluster(dir, waitMs, (l) => say(`cluster: ${l}`)));
-    await phases.run('images: built with buildah, imported into the node\'s containerd', () => loadNodeImages(cluster));
+    await phases.run('images: built with buildah, imported into the node\'s containerd', () => loadNodeImages(cluster, say));
     if (await controlPlaneInstalled(cluster)) {
       say('Trellis is already installed (helm release trellis-control-plane)');
     } else {

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { status, up } from '@trellis/cluster/src/control-plane.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 import { loadImages } from '@trellis/cluster/src/kubelet/images.ts';
-import { runtimePaths } from '@trellis/cluster/src/kubelet/node.ts';
-import { NODE_NAME } from '@trellis/cluster/src/node-name.ts';
-import { exec, helm, isReady, kubectl, kubectlInput, longRunning, pods, until, type Cluster, type Pod } from './kube.ts';
+import { nodesIn, runtimePaths } from '@trellis/cluster/src/kubelet/node.ts';
+import { exec, execBoth, helm, isReady, kubectl, kubectlInput, longRunning, pods, until, type Cluster, type Pod } from './kube.ts';
 
 export const TRELLIS_NS = 'trellis';
 export const DEMO_NS = 'emojivoto';
@@ -50,27 +49,35 @@ export class Phases {
  * A single-node cluster in dir: the one already running there (when it has a node), else a new one. Another node
  * cluster on this machine (one per machine) is waited for up to waitMs, with a line saying so.
  */
-export async function startCluster(dir: string, waitMs: number, log: (line: string) => void): Promise<Cluster> {
+export async function startCluster(dir: string, waitMs: number, log: (line: string) => void, nodes = 1): Promise<Cluster> {
   const running = await status(dir).catch(() => undefined);
   if (running?.ready && running.components.every((c) => c.running)) {
     if (!running.state.node) throw new Error(`the cluster in ${dir} has no node (started without --node): trellis-cluster down --dir ${dir}, then try again`);
+    if ((running.state.nodes ?? 1) !== nodes) throw new Error(`the cluster in ${dir} has ${running.state.nodes ?? 1} node(s), not ${nodes}: trellis-cluster down --dir ${dir}, then try again`);
     log(`reusing the cluster already running in ${dir}`);
     return { dir, kubeconfig: running.state.kubeconfig };
   }
-  const state = await up(dir, { node: true, nodeWaitMs: waitMs, log });
+  const state = await up(dir, { node: true, nodes, nodeWaitMs: waitMs, log });
   return { dir, kubeconfig: state.kubeconfig };
 }
 
 /**
  * Pods run images: every component image, the demo's, the e2e peers' (Linkerd's proxy among them) and the upstream
  * Prometheus the viz chart runs, built by tools/images (bundles, the local base, buildah; Prometheus from its pinned
- * binary), imported into the node's containerd. Resolves with the references loaded.
+ * binary), imported into the node's containerd. Images whose inputs did not change since they were built are not
+ * built again, and a node that has an image already is not sent it again. Resolves with the references loaded.
  */
-export async function loadNodeImages(cluster: Cluster): Promise<string[]> {
-  const out = await exec(process.execPath, [IMAGES_CLI, '--all', '--demo', '--peers', '--upstream', '--smoke=false'], { cwd: REPO_ROOT });
+export async function loadNodeImages(cluster: Cluster, log: (line: string) => void = () => undefined): Promise<string[]> {
+  const t0 = Date.now();
+  const { stdout, stderr } = await execBoth(process.execPath, [IMAGES_CLI, '--all', '--demo', '--peers', '--upstream', '--smoke=false'], { cwd: REPO_ROOT });
+  const summary = stderr.split('\n').filter((l) => /^trellis-images: (built \d+ image|nothing to build)/.test(l)).join(' ');
+  log(`images: ${summary.replace(/^trellis-images: /, '')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   // The <version> tags only: the <version>-<sha> twins name the same images.
-  const refs = out.split('\n').filter((r) => r && !/-[0-9a-f]{7}$/.test(r));
-  await loadImages(runtimePaths(cluster.dir, NODE_NAME).socket, refs.map((r) => ({ source: r, names: [r] })));
+  const refs = stdout.split('\n').filter((r) => r && !/-[0-9a-f]{7}$/.test(r));
+  const t1 = Date.now();
+  const nodes = await nodesIn(cluster.dir);
+  const loaded = await loadImages(nodes.map((node) => runtimePaths(cluster.dir, node).socket), refs.map((r) => ({ source: r, names: [r] })));
+  log(`images: ${loaded.imported} imported into ${nodes.length} node(s), ${loaded.present} already there (${((Date.now() - t1) / 1000).toFixed(1)} s)`);
   return refs;
 }
 

@@ -14,6 +14,7 @@ export interface Cluster {
 export interface Pod {
   readonly metadata: { readonly name: string; readonly namespace: string; readonly uid: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string>; readonly deletionTimestamp?: string };
   readonly spec: {
+    readonly nodeName?: string;
     readonly containers: readonly PodContainer[];
     readonly initContainers?: readonly PodContainer[];
   };
@@ -48,6 +49,15 @@ export function exec(bin: string, args: readonly string[], opts: { input?: strin
     // A child may exit before reading all its input: its exit code says what happened, the write's EPIPE adds nothing.
     child.stdin?.on('error', () => undefined);
     if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Runs a command; resolves with its stdout and stderr (a build's progress lines), rejects as exec does. */
+export function execBoth(bin: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { cwd: opts.cwd, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${[bin, ...args].join(' ')}: ${err.message}\n${stdout.slice(-4000)}${stderr}`)) : resolve({ stdout, stderr }),
+    );
   });
 }
 

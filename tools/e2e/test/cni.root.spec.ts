@@ -36,7 +36,7 @@ afterAll(async () => {
 describe('CNI mode on a kubelet node', () => {
   it('installs trellis-cni with its chart, chained into the node\'s network by the runtime', async () => {
     cluster = await phases.run('kubelet cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[cni] cluster: ${l}`)));
-    const images = await phases.run('images built and loaded', () => loadNodeImages(cluster));
+    const images = await phases.run('images built and loaded', () => loadNodeImages(cluster, (l) => console.log(`[cni] ${l}`)));
     expect(images.some((r) => r.includes('cni-plugin'))).toBe(true);
     certs = await makeCertificates(dir);
     console.log(`[cni] ${await phases.run('trellis-cni installed', () => installCniPlugin(cluster))}`);

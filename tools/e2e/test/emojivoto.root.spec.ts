@@ -4,8 +4,8 @@
 // caller's identity at the app, the doughnut's failures classified, golden metrics and edges from a real Prometheus
 // through the metrics API, proxy-init's golden nat table in every pod, traffic surviving a control-plane outage,
 // policy resources (an HTTPRoute, a Server with an AuthorizationPolicy) taking effect and going away, policy and
-// endpoints following a destination pod that vanished without a reset, the HA values, and a teardown that leaves
-// nothing behind.
+// endpoints following a destination pod that vanished without a reset, and a teardown that leaves nothing behind.
+// The HA values run on three nodes in ha.root.spec.ts.
 // One node cluster runs per machine: up waits (bounded) for another test's or demo's cluster to go down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -19,7 +19,7 @@ import { nodePodNetns, podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { kubeletNodeLeftovers } from '@trellis/cluster/src/kubelet/node.ts';
 import { NODE_NAME } from '@trellis/cluster/src/node-name.ts';
 import { podLogs } from '@trellis/cluster/src/logs.ts';
-import { exec, helm, httpGet, kubectl, kubectlInput, longRunning, pods, reversedDocs, until, type Cluster, type Pod } from '../src/kube.ts';
+import { exec, httpGet, kubectl, kubectlInput, longRunning, pods, reversedDocs, until, type Cluster, type Pod } from '../src/kube.ts';
 import {
   CONTROL_PLANE,
   DEMO_NS,
@@ -137,7 +137,7 @@ afterAll(async () => {
 describe('the seeds journey on a single-node cluster', () => {
   it('installs the CRDs and the control plane with helm: each controller pod Ready with its proxy', async () => {
     cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[e2e] cluster: ${l}`)));
-    await phases.run('images built and loaded', () => loadNodeImages(cluster));
+    await phases.run('images built and loaded', () => loadNodeImages(cluster, (l) => console.log(`[e2e] ${l}`)));
     const certs = await phases.run('certificates', () => makeCertificates(dir));
     await phases.run('helm install', () => installTrellis(cluster, certs, TAP_IDENTITY_SET));
     const cp = await phases.run('control plane Ready', () => controlPlaneReady(cluster, 1, 4 * MINUTE));
@@ -447,28 +447,6 @@ describe('the seeds journey on a single-node cluster', () => {
       await jaeger.stop();
     }
   }, 10 * MINUTE);
-
-  it('runs the HA values: three Ready replicas of each controller with their proxies, and a PodDisruptionBudget each', async () => {
-    // values-ha.yaml requires replicas of a controller on different nodes (required pod anti-affinity by hostname).
-    // This cluster has one node, so a platform engineer trying HA here turns that one value off
-    // (enablePodAntiAffinity=false) and expects everything else of HA: 3 replicas, PDBs, requests, Fail webhooks.
-    // HA's CPU requests (100m per controller and per proxy: 1.8 CPU for 9 pods) fill this 2-CPU node, so the demo
-    // (checked above) goes first.
-    await phases.run('demo removed', () => kubectl(cluster, 'delete', 'namespace', DEMO_NS, '--wait=true', '--timeout=120s'));
-    await phases.run('helm upgrade to HA', () =>
-      helm(cluster, 'upgrade', 'trellis-control-plane', join(REPO_ROOT, 'helm/trellis-control-plane'), '-n', TRELLIS_NS, '--reuse-values', '-f', join(REPO_ROOT, 'helm/trellis-control-plane/values-ha.yaml'), '--set', 'enablePodAntiAffinity=false'),
-    );
-    const cp = await phases.run('HA control plane Ready', () => controlPlaneReady(cluster, 3, 5 * MINUTE));
-    expect(cp).toHaveLength(9);
-    const pdbs = JSON.parse(await kubectl(cluster, '-n', TRELLIS_NS, 'get', 'pdb', '-o', 'json')) as { items: { metadata: { name: string }; spec: { maxUnavailable: number } }[] };
-    expect(pdbs.items.map((p) => [p.metadata.name, p.spec.maxUnavailable]).sort()).toEqual([
-      ['trellis-dst', 1],
-      ['trellis-identity', 1],
-      ['trellis-proxy-injector', 1],
-    ]);
-    const hooks = JSON.parse(await kubectl(cluster, 'get', 'mutatingwebhookconfigurations', '-o', 'json')) as { items: { webhooks: { failurePolicy: string }[] }[] };
-    expect(hooks.items.flatMap((h) => h.webhooks.map((w) => w.failurePolicy))).toContain('Fail');
-  }, 7 * MINUTE);
 
   it('tears down with trellis-cluster down: no pod namespace, bridge, rule or process left', async () => {
     const recorded = (await readState(dir))!.processes;

@@ -26,7 +26,7 @@ afterAll(async () => {
 describe('trellis install on a fresh cluster', () => {
   it('installs with trellis install | kubectl apply -f - and passes trellis check', async () => {
     cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[install] cluster: ${l}`)));
-    await phases.run('images built and loaded', () => loadNodeImages(cluster));
+    await phases.run('images built and loaded', () => loadNodeImages(cluster, (l) => console.log(`[install] ${l}`)));
     const check = await phases.run('trellis install, then trellis check', () => installCheckCase(cluster, TRELLIS_CLI));
     expect(check).toContain('√');
   }, NODE_WAIT_MS + 8 * MINUTE);

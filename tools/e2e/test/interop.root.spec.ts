@@ -1,8 +1,10 @@
-// Wire compatibility with Linkerd on a single-node cluster (needs root): Linkerd's own proxy, linkerd2-proxy,
+// Wire compatibility with Linkerd on a three-node cluster (needs root): Linkerd's own proxy, linkerd2-proxy,
 // meshes pods next to Trellis' proxy under Trellis' control plane with the chart's defaults. Every path between
 // the two proxies carries HTTP/1 (to a strict server that answers with the raw request head it got, so exactly
 // one Host line is asserted), gRPC, and a server-speaks-first protocol on an opaque port; linkerd2-proxy enforces
-// a Trellis AuthorizationPolicy. One node cluster runs per machine: this file runs after the journey's.
+// a Trellis AuthorizationPolicy, and both follow a rolling restart of destination under values-ha.yaml, whose
+// required anti-affinity spreads the replicas one per node. One node cluster runs per machine: this file runs after
+// the journey's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
 import { down } from '@trellis/cluster/src/control-plane.ts';
@@ -33,6 +35,8 @@ import {
 } from '../src/interop.ts';
 
 const NODE_WAIT_MS = 15 * 60_000;
+/** Three nodes, so the HA values' required anti-affinity can place three replicas of each controller. */
+const NODES = 3;
 const MINUTE = 60_000;
 const phases = new Phases((line) => console.log(`[interop] ${line}`));
 let dir: string;
@@ -53,8 +57,8 @@ afterAll(async () => {
 
 describe('linkerd2-proxy and Trellis\' proxy in one mesh', () => {
   it('runs linkerd2-proxy as the sidecar of pods the injector meshes with the chart defaults, Ready beside Trellis-meshed pods', async () => {
-    cluster = await phases.run('cluster up', () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[interop] cluster: ${l}`)));
-    await phases.run('images built and loaded', () => loadNodeImages(cluster));
+    cluster = await phases.run(`cluster up (${NODES} nodes)`, () => startCluster(dir, NODE_WAIT_MS, (l) => console.log(`[interop] cluster: ${l}`), NODES));
+    await phases.run('images built and loaded', () => loadNodeImages(cluster, (l) => console.log(`[interop] ${l}`)));
     const certs = await phases.run('certificates', () => makeCertificates(dir));
     await phases.run('helm install', () => installTrellis(cluster, certs));
     await phases.run('control plane Ready', () => controlPlaneReady(cluster, 1, 4 * MINUTE));
@@ -166,10 +170,12 @@ describe('linkerd2-proxy and Trellis\' proxy in one mesh', () => {
   }, MINUTE);
 
   it('follows a rolling restart of three destination replicas: a policy applied right after is enforced by both proxies within 5 s', async () => {
-    await phases.run('three replicas of each controller', async () => {
-      await helm(cluster, 'upgrade', 'trellis-control-plane', join(REPO_ROOT, 'helm/trellis-control-plane'), '-n', TRELLIS_NS, '--reuse-values', '--set', 'controllerReplicas=3', '--set', 'enablePodAntiAffinity=false');
-      await controlPlaneReady(cluster, 3, 5 * MINUTE);
+    const cp = await phases.run('values-ha.yaml: three replicas of each controller, one per node', async () => {
+      await helm(cluster, 'upgrade', 'trellis-control-plane', join(REPO_ROOT, 'helm/trellis-control-plane'), '-n', TRELLIS_NS, '--reuse-values', '-f', join(REPO_ROOT, 'helm/trellis-control-plane/values-ha.yaml'));
+      return controlPlaneReady(cluster, 3, 5 * MINUTE);
     });
+    const destinations = cp.filter((p) => p.metadata.labels?.['linkerd.io/control-plane-component'] === 'destination');
+    expect(new Set(destinations.map((p) => p.spec.nodeName)).size).toBe(NODES);
     await phases.run('destination rolled one replica at a time', async () => {
       await kubectl(cluster, '-n', TRELLIS_NS, 'rollout', 'restart', 'deploy/trellis-destination');
       await kubectl(cluster, '-n', TRELLIS_NS, 'rollout', 'status', 'deploy/trellis-destination', '--timeout=300s');

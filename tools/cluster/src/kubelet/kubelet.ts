@@ -6,9 +6,11 @@ import { stringify } from 'yaml';
 
 export interface KubeletOptions {
   readonly node: string;
-  /** The node's address: the bridge's, where the API server reaches the kubelet and pods reach the API server. */
+  /** The node's address, where the API server reaches the kubelet: the first node's is its bridge's. */
   readonly ip: string;
   readonly port: number;
+  /** Where /healthz listens: loopback on the host; the node's address in a node's own namespace, for the host to ask. */
+  readonly healthzAddress: string;
   readonly healthzPort: number;
   readonly runtimeSocket: string;
   readonly caCert: string;
@@ -28,7 +30,7 @@ export function kubeletConfig(o: KubeletOptions): Record<string, unknown> {
     address: o.ip,
     port: o.port,
     readOnlyPort: 0,
-    healthzBindAddress: '127.0.0.1',
+    healthzBindAddress: o.healthzAddress,
     healthzPort: o.healthzPort,
     tlsCertFile: o.servingCert,
     tlsPrivateKeyFile: o.servingKey,

@@ -3,6 +3,7 @@
 // node's bridge and starts the kubelet. `down` drains it (drainKubeletNode) once the kubelet is stopped and cleans up
 // (cleanKubeletNode) once containerd is.
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeKubeletCerts } from '../certs.ts';
 import { freePort, startProcess, stopProcess, waitFor, type ProcessRecord } from '../processes.ts';
@@ -19,11 +20,19 @@ export interface KubeletNodeSpec {
   readonly ip: string;
   readonly bridge: string;
   readonly subnet: string;
+  /** The bridge's address, the pods' gateway (the node's address on the first node). */
+  readonly gateway: string;
   readonly clusterDns: string;
+  /** The node's network namespace, when it is not the host's: containerd and the kubelet run inside it. */
+  readonly netns?: string;
 }
 
 /** Everything of a kubelet node lives under <cluster dir>/node-<name>. */
 export const nodeDir = (clusterDir: string, node: string) => join(clusterDir, `node-${node}`);
+/** The names of the nodes that have a directory under the cluster directory (one node, or several). */
+export async function nodesIn(clusterDir: string): Promise<string[]> {
+  return (await readdir(clusterDir).catch(() => [] as string[])).filter((d) => d.startsWith('node-')).map((d) => d.slice('node-'.length)).sort();
+}
 /** The node's cgroups: one parent per node in every hierarchy. */
 export const cgroupRoot = (node: string) => `/trellis-${node}`;
 export const KUBELET_PORT = 10250;
@@ -46,8 +55,8 @@ export async function startKubeletNode(
 
   log(`starting containerd for ${spec.name}`);
   await writeContainerdConfig(runtime, pause.names[0]!);
-  await writeCniConfig(runtime.cniConfDir, { bridge: spec.bridge, subnet: spec.subnet, gateway: spec.ip, ipamDir: join(dir, 'cni-ipam') });
-  const containerd = startProcess(`containerd-${spec.name}`, [CONTAINERD_BIN, '--config', runtime.config], join(dir, 'containerd.log'));
+  await writeCniConfig(runtime.cniConfDir, { bridge: spec.bridge, subnet: spec.subnet, gateway: spec.gateway, ipamDir: join(dir, 'cni-ipam') });
+  const containerd = startProcess(`containerd-${spec.name}`, [CONTAINERD_BIN, '--config', runtime.config], join(dir, 'containerd.log'), process.env, spec.netns);
   await record(containerd);
   await waitFor('containerd to answer', async () => existsSync(runtime.socket) && (await ctr(runtime, ['version'], { timeoutMs: 5000 }).then(() => true)), 30_000, containerd);
   await loadImages(runtime.socket, [pause, await busyboxImage()]);
@@ -59,6 +68,7 @@ export async function startKubeletNode(
     node: spec.name,
     ip: spec.ip,
     port: KUBELET_PORT,
+    healthzAddress: spec.netns ? spec.ip : '127.0.0.1',
     healthzPort: await freePort(),
     runtimeSocket: runtime.socket,
     caCert: cluster.certs.caCert,
@@ -70,9 +80,9 @@ export async function startKubeletNode(
     resolvConf: join(dir, 'resolv.conf'),
   };
   const files = await writeKubeletFiles(join(dir, 'kubelet'), opts, kubeletKubeconfig(cluster.server, cluster.certs.caCert, certs.clientCert, certs.clientKey));
-  const kubelet = startProcess(`kubelet-${spec.name}`, kubeletArgs(await toolPath('kubelet'), opts, files), join(dir, 'kubelet.log'));
+  const kubelet = startProcess(`kubelet-${spec.name}`, kubeletArgs(await toolPath('kubelet'), opts, files), join(dir, 'kubelet.log'), process.env, spec.netns);
   await record(kubelet);
-  await waitFor('kubelet /healthz', async () => (await fetch(`http://127.0.0.1:${opts.healthzPort}/healthz`)).ok, 60_000, kubelet);
+  await waitFor(`kubelet /healthz of ${spec.name}`, async () => (await fetch(`http://${opts.healthzAddress}:${opts.healthzPort}/healthz`)).ok, 60_000, kubelet);
   return kubelet;
 }
 
