@@ -37,8 +37,10 @@ export function startProcess(name: string, argv: readonly string[], log: string,
 export function isOurs(rec: ProcessRecord): boolean {
   try {
     const cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').split('\0');
-    // In the moment before nsenter execs the command, the process is still nsenter.
-    return cmdline[0] === rec.argv[0] || (rec.netns !== undefined && cmdline[0] === 'nsenter' && cmdline.includes(rec.argv[0]!));
+    if (cmdline[0] === rec.argv[0]) return true;
+    // Started in a namespace, the process is nsenter until it execs the command, and has an empty command line for an
+    // instant during that exec (a zombie has one too, and is not running).
+    return rec.netns !== undefined && ((cmdline[0] === 'nsenter' && cmdline.includes(rec.argv[0]!)) || (cmdline.join('') === '' && !isZombie(rec.pid)));
   } catch {
     return false;
   }
