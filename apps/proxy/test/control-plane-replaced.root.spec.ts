@@ -55,6 +55,8 @@ const children: (ChildProcess | undefined)[] = [];
 /** The controller in charge now: its namespace and process. */
 let current: { ns: Pod; child: ChildProcess } | undefined;
 let generation = 0;
+/** A name that comes back late (a cached empty answer): cancelled when the controller it names is replaced first. */
+let nameTimer: NodeJS.Timeout | undefined;
 
 /** The names of the control plane, as the pod's resolver sees them: at `ip`, or nowhere. */
 async function names(ip: string | undefined): Promise<void> {
@@ -169,7 +171,7 @@ beforeAll(async () => {
     await writeFile(join(etc, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
     await hostLink(pod, `trr${process.pid % 100000}s`, LINK[0], LINK[1]);
     await sh('ip', '-n', pod.ns, 'route', 'add', '10.96.0.0/12', 'dev', 'eth0');
-    for (const body of ['e0', 'e1', 'e2', 'e3', 'e4', 'e5']) {
+    for (const body of ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7']) {
       const s = createServer((_req, res) => res.end(body));
       await new Promise<void>((resolve) => s.listen(0, '0.0.0.0', resolve));
       endpoints.push(s);
@@ -218,6 +220,7 @@ beforeAll(async () => {
 }, 90_000);
 
 async function cleanup(): Promise<void> {
+  clearTimeout(nameTimer);
   await Promise.all(children.map((c) => stop(c)));
   await identity?.close();
   for (const s of endpoints.splice(0)) s.close();
@@ -243,6 +246,7 @@ async function replace(o: { leaveName: boolean; wait: () => Promise<void>; nameL
   const endpoint = client<{ at?: number; timedOut?: boolean; last?: unknown }>(pod, 'until', SERVICE_IP, '80', expected(g).body);
   const lost = Date.now();
   await vanish(old);
+  clearTimeout(nameTimer);
   if (o.leaveName) {
     await names(undefined);
     if (!o.serviceKeepsOld) await service(undefined);
@@ -252,10 +256,9 @@ async function replace(o: { leaveName: boolean; wait: () => Promise<void>; nameL
   await service(current.ns.ip);
   const ready = Date.now();
   const ip = current.ns.ip;
-  const named = o.nameLagMs ? new Promise((resolve) => setTimeout(resolve, o.nameLagMs)).then(() => names(ip)) : names(ip);
-  if (!o.nameLagMs) await named;
+  if (o.nameLagMs) nameTimer = setTimeout(() => void names(ip).catch(() => undefined), o.nameLagMs);
+  else await names(ip);
   const got = await arrival(g, endpoint, ready + 60_000);
-  await named;
   const since = (t: number | undefined, from: number) => (t === undefined ? 'never' : `${t - from} ms`);
   console.log(
     `[control-plane-replaced] controller ${g} (${o.leaveName ? 'old one deleted at once' : 'old one in the name until then'}): ready ${ready - lost} ms after the loss; its policy enforced ${since(got.policyAt, ready)} and its endpoint used ${since(got.endpointAt, ready)} after it was ready (${since(got.policyAt, lost)} / ${since(got.endpointAt, lost)} after the loss)`,
@@ -309,5 +312,13 @@ describe('a destination controller replaced after it vanished without a reset', 
       await new Promise((resolve) => setTimeout(resolve, 5_000));
     };
     await replace({ leaveName: true, wait, nameLagMs: 7_000, serviceKeepsOld: true });
+  }, 150_000);
+
+  it('is followed within 5 s of its replacement being ready when the controller it reached through the Service vanishes too', async () => {
+    // The proxy follows a controller through the Service while the name answers nothing; that controller is lost in
+    // turn (the name still empty), and the next comes up a second later: the Service's client must notice.
+    const before = await reconnects(WATCH_PORT);
+    await replace({ leaveName: true, wait: () => noticed(before), nameLagMs: 60_000 });
+    await replace({ leaveName: true, wait: () => new Promise((resolve) => setTimeout(resolve, 1_000)), nameLagMs: 7_000 });
   }, 150_000);
 });

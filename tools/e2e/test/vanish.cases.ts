@@ -61,12 +61,16 @@ export async function destinationVanishedPolicyCase(cluster: Cluster, webAuthz: 
   expect(pod.status.podIP).not.toBe(old[0]!.status.podIP);
   await kubectlInput(cluster, webAuthz, 'apply', '-f', '-');
   const storedAt = Date.now();
-  const enforced = await millisUntil(cluster, 'a request from this host to web answered 403', readyAt, async () => (await httpGet(`http://${webIp}/api/list`)).status === 403, MINUTE);
-  say(`destination vanished (${old[0]!.status.podIP} -> ${pod.status.podIP}, Ready ${readyAt - lost} ms after the loss); ` +
-    `kubectl apply of the AuthorizationPolicy returned ${storedAt - readyAt} ms after Ready; web's proxy enforced it ${enforced} ms after Ready`);
-  say(`web's proxy, control streams since the loss:\n${await controlLog(cluster, lost)}`);
-  expect(enforced).toBeLessThan(BOUND_MS);
-  await kubectlInput(cluster, reversedDocs(webAuthz), 'delete', '-f', '-');
+  try {
+    const enforced = await millisUntil(cluster, 'a request from this host to web answered 403', readyAt, async () => (await httpGet(`http://${webIp}/api/list`)).status === 403, MINUTE);
+    say(`destination vanished (${old[0]!.status.podIP} -> ${pod.status.podIP}, Ready ${readyAt - lost} ms after the loss); ` +
+      `kubectl apply of the AuthorizationPolicy returned ${storedAt - readyAt} ms after Ready; web's proxy enforced it ${enforced} ms after Ready`);
+    say(`web's proxy, control streams since the loss:\n${await controlLog(cluster, lost)}`);
+    expect(enforced).toBeLessThan(BOUND_MS);
+  } finally {
+    // Whatever the outcome, web is opened again: the cases after this one call web from this host.
+    await kubectlInput(cluster, reversedDocs(webAuthz), 'delete', '-f', '-');
+  }
   const reopened = await millisUntil(cluster, 'a request from this host to web answered 200 again', Date.now(), async () => (await httpGet(`http://${webIp}/api/list`)).status === 200, MINUTE);
   say(`policy deleted: web open to this host again after ${reopened} ms`);
 }

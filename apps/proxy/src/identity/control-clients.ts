@@ -21,13 +21,15 @@
 //   Service), new clients dial the fallback until the name answers again. The cluster DNS caches an empty answer
 //   (5 s in CoreDNS's default, 30 s in kubeadm's), so a proxy that asked while no controller was ready would hear
 //   of the new one only that long after it is Ready; kube-proxy sends the Service's address to it within a second.
+//   A fallback client pings every 2 s (not 10): the pod behind the Service may vanish too, and only the keepalive
+//   can tell.
 // Replacing a client releases its waiters at once, so they wait on the new one.
 import { connectivityState, credentials, status, type ChannelCredentials, type ClientOptions, type Interceptor } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import type { CredentialSource } from '../tls/mesh-tls.ts';
 import type { ControlMetrics, RetireReason } from './control-metrics.ts';
 import { CallSet, lookupAddresses, type LookupFn } from './control-peer.ts';
-import { CONTROL_CHANNEL_OPTIONS, controlChannelCredentials } from './control-tls.ts';
+import { CONTROL_CHANNEL_OPTIONS, controlChannelCredentials, FALLBACK_CHANNEL_OPTIONS } from './control-tls.ts';
 import type { ControlAddr } from './env.ts';
 
 export interface ControlClients<C> {
@@ -122,7 +124,7 @@ export function controlClients<C extends GrpcClient>(
     const client = addr.loopback
       ? new Client(addr.text, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, interceptors })
       : new Client(target, controlChannelCredentials(trustAnchorsPem, svc.svcName, tls), {
-          ...CONTROL_CHANNEL_OPTIONS,
+          ...(fallback ? FALLBACK_CHANNEL_OPTIONS : CONTROL_CHANNEL_OPTIONS),
           'grpc.ssl_target_name_override': svc.svcName,
           'grpc.default_authority': target,
           interceptors,

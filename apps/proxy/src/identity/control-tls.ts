@@ -48,3 +48,14 @@ export const CONTROL_CHANNEL_OPTIONS = {
   'grpc.use_local_subchannel_pool': 1,
   'grpc.service_config_disable_resolution': 1,
 } as const;
+
+/**
+ * A client on the fallback address (destination's ClusterIP Service) cannot tell which pod kube-proxy sent it to,
+ * so it cannot notice that pod leaving the name; it pings faster instead, and is short-lived (until the name
+ * answers again).
+ */
+export const FALLBACK_CHANNEL_OPTIONS = {
+  ...CONTROL_CHANNEL_OPTIONS,
+  'grpc.keepalive_time_ms': 2_000,
+  'grpc.keepalive_timeout_ms': 1_000,
+} as const;
