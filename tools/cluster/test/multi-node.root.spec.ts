@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { down, readState, up, type ClusterState } from '../src/control-plane.ts';
 import { isOurs } from '../src/processes.ts';
-import { nodeClusterSnapshot, pollUntil } from '../src/poll.ts';
-import { toolPath } from '../src/tools.ts';
+import { clusterKubectl } from './cluster-kubectl.ts';
 import { FIREWALL_CHAIN, leftovers } from '../src/node-network.ts';
 import { nodeNames } from '../src/node-name.ts';
 import { kubeletNodeLeftovers } from '../src/kubelet/node.ts';
@@ -26,20 +25,7 @@ let dir: string;
 let state: ClusterState;
 let stopped = false;
 
-async function kubectl(...args: string[]): Promise<string> {
-  return (await run(await toolPath('kubectl'), args, { env: { ...process.env, KUBECONFIG: state.kubeconfig }, maxBuffer: 16 << 20 })).stdout;
-}
-
-async function kubectlInput(input: string, ...args: string[]): Promise<string> {
-  const bin = await toolPath('kubectl');
-  return new Promise((resolve, reject) => {
-    const child = execFile(bin, args, { env: { ...process.env, KUBECONFIG: state.kubeconfig } }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
-    child.stdin?.end(input);
-  });
-}
-
-const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> =>
-  pollUntil(what, probe, timeoutMs, () => nodeClusterSnapshot(dir, kubectl));
+const { kubectl, kubectlInput, until } = clusterKubectl(() => state);
 
 /** An httpd pod on one node that serves its node's name. */
 const webPod = (node: string) => ({

@@ -3,6 +3,7 @@
 // `kubectl get deploy -o yaml | trellis inject - | kubectl apply -f -`, rollout.
 import { join } from 'node:path';
 import { status, up } from '@trellis/cluster/src/control-plane.ts';
+import { podLogs } from '@trellis/cluster/src/logs.ts';
 import { REPO_ROOT } from '@trellis/cluster/src/tools.ts';
 import { loadImages } from '@trellis/cluster/src/kubelet/images.ts';
 import { nodesIn, runtimePaths } from '@trellis/cluster/src/kubelet/node.ts';
@@ -169,6 +170,15 @@ export async function demoPod(cluster: Cluster, app: string): Promise<Pod> {
   const [p] = (await pods(cluster, DEMO_NS, `app=${app}`)).filter((x) => !x.metadata.deletionTimestamp);
   if (!p) throw new Error(`no ${app} pod in ${DEMO_NS}`);
   return p;
+}
+
+/** vote-bot's latest summary line: "vote-bot: N votes: A ok, B failed, C errors". */
+export async function voteBotCounts(cluster: Cluster): Promise<{ ok: number; failed: number; errors: number }> {
+  const bot = await demoPod(cluster, 'vote-bot-svc');
+  const lines = (await podLogs(cluster.dir, DEMO_NS, bot.metadata.name, 'vote-bot')).split('\n').reverse();
+  const m = /votes: (\d+) ok, (\d+) failed, (\d+) errors/.exec(lines.find((l) => l.includes(' votes: ')) ?? '');
+  if (!m) throw new Error('vote-bot has printed no summary yet');
+  return { ok: Number(m[1]), failed: Number(m[2]), errors: Number(m[3]) };
 }
 
 /** Where to look once the demo runs: the kubeconfig, pods, the web API, a proxy's metrics, logs, teardown. */

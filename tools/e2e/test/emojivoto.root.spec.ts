@@ -18,7 +18,6 @@ import { leftovers } from '@trellis/cluster/src/node-network.ts';
 import { nodePodNetns, podNetns } from '@trellis/cluster/src/node-pods.ts';
 import { kubeletNodeLeftovers } from '@trellis/cluster/src/kubelet/node.ts';
 import { NODE_NAME } from '@trellis/cluster/src/node-name.ts';
-import { podLogs } from '@trellis/cluster/src/logs.ts';
 import { exec, httpGet, kubectl, kubectlInput, longRunning, pods, reversedDocs, until, type Cluster, type Pod } from '../src/kube.ts';
 import {
   CONTROL_PLANE,
@@ -36,6 +35,7 @@ import {
   meshDemo,
   loadNodeImages,
   startCluster,
+  voteBotCounts,
 } from '../src/journey.ts';
 import { parseMetrics, select, total } from '../src/prom.ts';
 import { TAP_IDENTITY_SET, tapReadyCase, tapWebCase, topVotingCase } from './tap.cases.ts';
@@ -114,14 +114,7 @@ let tornDown = false;
 const proxyMetrics = async (p: Pod) => parseMetrics((await httpGet(`http://${p.status.podIP}:4191/metrics`)).text);
 const appMetrics = async (p: Pod) => parseMetrics((await httpGet(`http://${p.status.podIP}:8801/metrics`)).text);
 
-/** vote-bot's latest summary line: "vote-bot: N votes: A ok, B failed, C errors". */
-async function botCounts(): Promise<{ ok: number; failed: number; errors: number }> {
-  const bot = await demoPod(cluster, 'vote-bot-svc');
-  const lines = (await podLogs(dir, DEMO_NS, bot.metadata.name, 'vote-bot')).split('\n').reverse();
-  const m = /votes: (\d+) ok, (\d+) failed, (\d+) errors/.exec(lines.find((l) => l.includes(' votes: ')) ?? '');
-  if (!m) throw new Error('vote-bot has printed no summary yet');
-  return { ok: Number(m[1]), failed: Number(m[2]), errors: Number(m[3]) };
-}
+const botCounts = () => voteBotCounts(cluster);
 
 beforeAll(async () => {
   dir = await mkdtemp('/tmp/trellis-e2e-');

@@ -16,7 +16,6 @@ import { leftovers } from '@trellis/cluster/src/node-network.ts';
 import { nodePodNetns } from '@trellis/cluster/src/node-pods.ts';
 import { kubeletNodeLeftovers } from '@trellis/cluster/src/kubelet/node.ts';
 import { NODE_NAME, nodeNames } from '@trellis/cluster/src/node-name.ts';
-import { podLogs } from '@trellis/cluster/src/logs.ts';
 import { httpGet, kubectl, pods, until, type Cluster, type Pod } from '../src/kube.ts';
 import {
   CONTROL_PLANE,
@@ -27,12 +26,12 @@ import {
   TRELLIS_NS,
   controlPlaneReady,
   demoMeshed,
-  demoPod,
   installTrellis,
   loadNodeImages,
   makeCertificates,
   meshDemo,
   startCluster,
+  voteBotCounts,
 } from '../src/journey.ts';
 
 const NODE_WAIT_MS = 15 * 60_000;
@@ -47,14 +46,7 @@ let tornDown = false;
 
 const componentOf = (p: Pod) => p.metadata.labels?.['linkerd.io/control-plane-component'] ?? '';
 
-/** vote-bot's latest summary line: "vote-bot: N votes: A ok, B failed, C errors". */
-async function botCounts(): Promise<{ ok: number; failed: number; errors: number }> {
-  const bot = await demoPod(cluster, 'vote-bot-svc');
-  const lines = (await podLogs(dir, DEMO_NS, bot.metadata.name, 'vote-bot')).split('\n').reverse();
-  const m = /votes: (\d+) ok, (\d+) failed, (\d+) errors/.exec(lines.find((l) => l.includes(' votes: ')) ?? '');
-  if (!m) throw new Error('vote-bot has printed no summary yet');
-  return { ok: Number(m[1]), failed: Number(m[2]), errors: Number(m[3]) };
-}
+const botCounts = () => voteBotCounts(cluster);
 
 beforeAll(async () => {
   dir = await mkdtemp('/tmp/trellis-ha-e2e-');
